@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs everything cbuild needs to build and test on Debian 12 (run as root or with sudo).
+set -euo pipefail
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential meson ninja-build pkg-config clang
+  libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libcriterion-dev
+  musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs
+  docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
+  curl ca-certificates python3 hyperfine
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
