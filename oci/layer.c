@@ -112,6 +112,28 @@ static void set_entry(oci_layer_writer *w, struct archive_entry *ae, const oci_t
         archive_entry_xattr_add_entry(ae, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].size);
 }
 
+int oci_layer_writer_add_header(oci_layer_writer *w, const oci_tar_entry *e, cb_err *err)
+{
+    if (w->failed)
+        return cb_fail(err, "layer writer is in a failed state");
+    if (!e->path || !*e->path || e->path[0] == '/')
+        return cb_fail(err, "layer entry path `%s` must be relative", e->path ? e->path : "");
+    struct archive_entry *ae = archive_entry_new();
+    set_entry(w, ae, e);
+    int r = 0;
+    if (archive_write_header(w->a, ae) < ARCHIVE_WARN)
+        r = ar_fail(w, "write tar header for", e->path, err);
+    archive_entry_free(ae);
+    return r;
+}
+
+int oci_layer_writer_write_data(oci_layer_writer *w, const void *data, size_t n, cb_err *err)
+{
+    if (archive_write_data(w->a, data, n) != (la_ssize_t)n)
+        return ar_fail(w, "write tar data for", "entry", err);
+    return 0;
+}
+
 int oci_layer_writer_add(oci_layer_writer *w, const oci_tar_entry *e, int data_fd, const void *data, cb_err *err)
 {
     if (w->failed)
