@@ -94,8 +94,9 @@ void store_tags_free(store_tag *t, size_t n);
 int store_tag_remove(store *s, const char *ref, cb_err *err); /* -ENOENT */
 
 /* ---------- cache records ----------
- * key: any string (the builder's cache key); the record: small JSON. Blobs named by any
- * "sha256:…" string inside a record are kept by GC while the record lives. */
+ * key: any string (the builder's cache key); the record: small JSON. Blobs and layer images
+ * named by any "sha256:…" string inside a record are kept by GC while the record lives; a
+ * record with an object whose "digest" names a missing blob is dangling (plain prune drops it). */
 int store_cache_put(store *s, const char *key, json_t *record, cb_err *err);
 /* 0 with *out (new reference) on a hit, -ENOENT without setting err on a miss. Touches atime. */
 int store_cache_get(store *s, const char *key, json_t **out, cb_err *err);

@@ -246,6 +246,9 @@ int oci_layer_writer_new(const oci_layer_opts *opts, oci_sink sink, oci_layer_wr
 /* Regular file contents come from data_fd (exactly e->size bytes) or data (when data_fd < 0). */
 int oci_layer_writer_add(oci_layer_writer *w, const oci_tar_entry *e, int data_fd, const void *data,
                          cb_err *err);
+/* Streaming form: the header, then exactly e->size bytes of data in any number of calls. */
+int oci_layer_writer_add_header(oci_layer_writer *w, const oci_tar_entry *e, cb_err *err);
+int oci_layer_writer_write_data(oci_layer_writer *w, const void *data, size_t n, cb_err *err);
 /* An OCI whiteout (".wh.<name>") for path; opaque marks dir as ".wh..wh..opq". */
 int oci_layer_writer_add_whiteout(oci_layer_writer *w, const char *path, bool opaque, cb_err *err);
 /* Walk src_dir (lstat, no following) in sorted order and add it under dest_prefix ("" = root). */
