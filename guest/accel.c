@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define KVM_PROBE_WATCHDOG 15.0
+#define KVM_PROBE_WATCHDOG 10.0
 
 int guest_accel(const char *root, const guest_paths *paths, char accel[8], char why[256], cb_err *err)
 {
@@ -49,7 +49,7 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
     cb_buf_init(&b);
     if (cb_read_file(cache, &b, NULL) == 0 && b.len >= 3) {
         snprintf(accel, 8, "%.3s", b.data);
-        if (b.len > 4) snprintf(why, 256, "%s", b.data + 4);
+        if (b.len > 4) snprintf(why, 256, "%.*s", (int)strcspn(b.data + 4, "\n"), b.data + 4);
         cb_buf_free(&b);
         if (strcmp(accel, "kvm") == 0 || strcmp(accel, "tcg") == 0) return 0;
     }

@@ -44,10 +44,11 @@ static void env_set(cb_strv *env, const char *kv)
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;
-    cb_strv envs, add_hosts;
+    cb_strv envs, add_hosts, layers;
     cb_strv_init(&envs);
+    cb_strv_init(&layers);
     cb_strv_init(&add_hosts);
-    const char *workdir = NULL, *user = NULL, *network = NULL, *memory = NULL, *cpus = NULL, *ext4 = NULL,
+    const char *workdir = NULL, *user = NULL, *network = NULL, *memory = NULL, *cpus = NULL, *upper = NULL,
                *hostname = NULL, *entrypoint = NULL, *timeout = NULL;
     const cli_opt opts[] = {
         {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (always the case: VMs are throwaway)"},
@@ -62,7 +63,8 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"hostname", 0, CLI_STRING, &hostname, "NAME", "container host name"},
         {"entrypoint", 0, CLI_STRING, &entrypoint, "CMD", "override the image's entrypoint"},
         {"add-host", 0, CLI_STRINGS, &add_hosts, "HOST:IP", "add a line to /etc/hosts"},
-        {"ext4", 0, CLI_STRING, &ext4, "FILE", "boot this flattened ext4 image instead of an IMAGE"},
+        {"ext4", 0, CLI_STRINGS, &layers, "FILE", "boot this ext4 image instead of an IMAGE (repeat: overlay layers, bottom first)"},
+        {"upper", 0, CLI_STRING, &upper, "FILE", "keep the changes in this empty ext4 image (default: thrown away)"},
         {"timeout", 0, CLI_STRING, &timeout, "SECONDS", "kill the VM after this long (cbuild extension)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
@@ -82,9 +84,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     guest_run_config_init(&cfg);
     cfg.root = ctx->root;
     size_t first_cmd = 0;
-    if (ext4) {
-        cfg.lowers = &ext4;
-        cfg.n_lowers = 1;
+    cfg.upper = upper;
+    if (layers.n) {
+        cfg.lowers = (const char *const *)layers.v;
+        cfg.n_lowers = layers.n;
     } else {
         if (pos.n == 0) {
             fprintf(stderr, "cbuild run: an IMAGE or --ext4 FILE is required\n");
@@ -172,5 +175,6 @@ out:
     cb_strv_free(&cmd);
     cb_strv_free(&envs);
     cb_strv_free(&add_hosts);
+    cb_strv_free(&layers);
     return rc;
 }

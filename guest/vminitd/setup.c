@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,6 +262,53 @@ static int rm_tree_at(int dfd, const char *name)
     return unlinkat(dfd, name, 0) < 0 ? -errno : 0;
 }
 
+/* Creating a mount point (say /etc/hosts in an image without one) copies its parent directory
+ * up; removing the stub afterwards leaves that copy behind as an empty, changed directory in
+ * the layer. Drop such a copy from the upper when it holds nothing and says nothing the lower
+ * does not: no entries, not opaque, same mode and owner as the topmost lower's directory. */
+static bool dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return false;
+    struct dirent *de;
+    bool empty = true;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            empty = false;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+static void prune_stub_parent(config *c, const char *dir)
+{
+    char up[PATH_MAX + 32], low[PATH_MAX + 32], val[4];
+    struct stat su, sl;
+    snprintf(up, sizeof up, "/u/upper%s", dir);
+    if (lstat(up, &su) < 0 || !S_ISDIR(su.st_mode) || !dir_is_empty(up)) return;
+    if (lgetxattr(up, "trusted.overlay.opaque", val, sizeof val) >= 0) return;
+    for (size_t i = c->n_lowers; i-- > 0;) {
+        snprintf(low, sizeof low, "/l/%zu%s", i, dir);
+        if (lstat(low, &sl) < 0) continue;
+        if (S_ISDIR(sl.st_mode) && sl.st_mode == su.st_mode && sl.st_uid == su.st_uid && sl.st_gid == su.st_gid)
+            rmdir(up);
+        return;
+    }
+}
+
+static void prune_stub_parents(config *c, created_list *created)
+{
+    for (size_t i = created->n; i-- > 0;) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", created->paths[i]);
+        for (char *slash = strrchr(dir, '/'); slash && slash != dir; slash = strrchr(dir, '/')) {
+            *slash = 0;
+            prune_stub_parent(c, dir);
+        }
+    }
+}
+
 void rootfs_teardown(config *c, created_list *created, uint32_t *flags)
 {
     /* Mount points that were created only to mount on: remove them (deepest first) so they do
@@ -288,6 +336,7 @@ void rootfs_teardown(config *c, created_list *created, uint32_t *flags)
         if ((uint64_t)sv.f_bfree * sv.f_frsize < (1u << 20) || sv.f_ffree == 0) *flags |= GUEST_FLAG_UPPER_FULL;
     }
     if (umount_retry(NEWROOT) < 0) *flags |= GUEST_FLAG_UNMOUNT_FAILED;
+    else prune_stub_parents(c, created);
     if (c->upper) {
         int ufd = open("/u", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (ufd >= 0) {
