@@ -45,6 +45,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     bool password_stdin = false, tls_verify = true;
     cb_strv insecure;
     cb_strv_init(&insecure);
+    cleanup_free char *host = NULL, *user = NULL, *pass = NULL;
     const cli_opt opts[] = {
         {"username", 'u', CLI_STRING, &username, "USER", "username"},
         {"password", 'p', CLI_STRING, &password, "PASSWORD", "password (prefer --password-stdin)"},
@@ -64,9 +65,9 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = 1;
-    cleanup_free char *host = server_host(pos.n ? pos.v[0] : NULL);
-    cleanup_free char *user = username ? xstrdup(username) : NULL;
-    cleanup_free char *pass = password ? xstrdup(password) : NULL;
+    host = server_host(pos.n ? pos.v[0] : NULL);
+    user = username ? xstrdup(username) : NULL;
+    pass = password ? xstrdup(password) : NULL;
     if (password && password_stdin) {
         fprintf(stderr, "cbuild login: --password and --password-stdin are mutually exclusive\n");
         rc = CLI_EXIT_USAGE;

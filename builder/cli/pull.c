@@ -10,6 +10,7 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
     bool quiet = false, tls_verify = true;
     cb_strv insecure;
     cb_strv_init(&insecure);
+    cleanup_free char *user = NULL;
     const cli_opt opts[] = {
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "pull this platform (default linux/amd64)"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "suppress progress output"},
@@ -35,7 +36,6 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
     ro.cert_dir = cert_dir;
     ro.auth_file = authfile;
     ro.progress = quiet ? NULL : stdout;
-    cleanup_free char *user = NULL;
     if (creds) {
         user = xstrdup(creds);
         char *c = strchr(user, ':');

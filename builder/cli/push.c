@@ -11,6 +11,7 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
     long jobs = 0;
     cb_strv insecure;
     cb_strv_init(&insecure);
+    cleanup_free char *user = NULL;
     const cli_opt opts[] = {
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "suppress progress output"},
         {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry (repeatable)"},
@@ -48,7 +49,6 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
         }
         ro.chunk_size = (int64_t)cs;
     }
-    cleanup_free char *user = NULL;
     if (creds) {
         user = xstrdup(creds);
         char *c = strchr(user, ':');
