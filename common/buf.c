@@ -42,10 +42,15 @@ void cb_buf_vprintf(cb_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return;
+    if ((size_t)n < sizeof small) {
+        cb_buf_append(b, small, (size_t)n);
+        return;
+    }
     cb_buf_reserve(b, (size_t)n);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;

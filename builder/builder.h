@@ -1,0 +1,5 @@
+/* builder/: planning, solving, step executors, exporters, progress. */
+#ifndef CB_BUILDER_H
+#define CB_BUILDER_H
+#include "common.h"
+#endif

@@ -1,0 +1,60 @@
+/* cbuild build: flags parsed here; the build itself lands with builder/. */
+#include "cli.h"
+
+int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
+{
+    cb_strv tags, build_args, labels, secrets, outputs, cache_from, cache_to, no_cache_filter;
+    cb_strv_init(&tags);
+    cb_strv_init(&build_args);
+    cb_strv_init(&labels);
+    cb_strv_init(&secrets);
+    cb_strv_init(&outputs);
+    cb_strv_init(&cache_from);
+    cb_strv_init(&cache_to);
+    cb_strv_init(&no_cache_filter);
+    const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
+               *metadata_file = NULL, *progress = NULL;
+    bool no_cache = false, pull = false, quiet = false, push = false;
+    long jobs = 0;
+    const cli_opt opts[] = {
+        {"tag", 't', CLI_STRINGS, &tags, "NAME[:TAG]", "name and optionally a tag (repeatable)"},
+        {"file", 'f', CLI_STRING, &file, "PATH", "Dockerfile (default PATH/Dockerfile; - reads stdin)"},
+        {"build-arg", 0, CLI_STRINGS, &build_args, "KEY=VALUE", "set a build-time variable"},
+        {"target", 0, CLI_STRING, &target, "STAGE", "build this stage"},
+        {"label", 0, CLI_STRINGS, &labels, "KEY=VALUE", "set image metadata"},
+        {"no-cache", 0, CLI_BOOL, &no_cache, NULL, "do not use the cache"},
+        {"no-cache-filter", 0, CLI_STRINGS, &no_cache_filter, "STAGE", "do not cache this stage"},
+        {"pull", 0, CLI_BOOL, &pull, NULL, "always pull referenced images"},
+        {"platform", 0, CLI_STRING, &platform, "PLATFORM", "target platform (linux/amd64)"},
+        {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
+        {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
+        {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
+        {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
+        {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
+        {"push", 0, CLI_BOOL, &push, NULL, "push the result (same as --output type=image,push=true)"},
+        {"output", 'o', CLI_STRINGS, &outputs, "type=TYPE,dest=PATH", "output: image, oci, docker, ext4, tar, local"},
+        {"progress", 0, CLI_STRING, &progress, "MODE", "auto, tty, plain, quiet, rawjson"},
+        {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
+        {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
+        {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const cli_cmd_spec spec = {"build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile", opts, false, 1, 1};
+    cb_strv pos;
+    cb_strv_init(&pos);
+    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    if (rc < 0) {
+        fprintf(stderr, "cbuild build: not implemented yet\n");
+        rc = 1;
+    }
+    cb_strv_free(&pos);
+    cb_strv_free(&tags);
+    cb_strv_free(&build_args);
+    cb_strv_free(&labels);
+    cb_strv_free(&secrets);
+    cb_strv_free(&outputs);
+    cb_strv_free(&cache_from);
+    cb_strv_free(&cache_to);
+    cb_strv_free(&no_cache_filter);
+    return rc;
+}

@@ -1,0 +1,11 @@
+/* cbuild images: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild images: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* cbuild prune: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild prune: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* cbuild pull: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild pull: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* cbuild save: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild save: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* cbuild setup: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild setup: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,11 @@
+/* cbuild tag: not implemented yet. */
+#include "cli.h"
+
+int cli_cmd_tag(cli_ctx *ctx, int argc, char **argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cbuild tag: not implemented yet\n");
+    return 1;
+}
