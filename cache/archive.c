@@ -114,7 +114,7 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
     archive_write_set_format_pax_restricted(a);
     archive_write_set_bytes_per_block(a, 10240);
     archive_write_open_fd(a, af.fd);
-    oci_index ix = {.media_type = (char *)OCI_MT_INDEX};
+    oci_index ix = {.media_type = xstrdup(OCI_MT_INDEX)};
     json_t *dm = json_array();
     cb_strv done;
     cb_strv_init(&done);

@@ -329,12 +329,13 @@ int store_image_resolve(store *s, const char *ref, store_image *out, cb_err *err
     size_t hl = strlen(hex);
     bool id_like = hl >= 4 && hl <= 64 && is_hex(hex, hl);
     if (id_like && (hl == 64 || hex != ref)) { /* a full ID or "sha256:…" is never a name */
-        int r = resolve_id(s, hex, out, err);
-        if (r == -ENOENT && hl == 64) {
+        if (hl == 64) { /* a manifest digest loads directly */
             cleanup_free char *dg = xasprintf("sha256:%s", hex);
-            if (store_blob_exists(s, dg, NULL))
-                return store_image_load(s, dg, NULL, out, err);
+            cb_err e = {0};
+            if (store_blob_exists(s, dg, NULL) && store_image_load(s, dg, NULL, out, &e) == 0)
+                return 0;
         }
+        int r = resolve_id(s, hex, out, err);
         if (r == -ENOENT)
             return cb_failc(err, ENOENT, "No such image: %s", ref);
         return r;

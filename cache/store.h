@@ -137,6 +137,7 @@ typedef struct store_prune_opts {
     bool all;              /* every cache record (else only those whose blobs are gone) */
     int64_t until;         /* only records last used before this unix time (0 = any) */
     uint64_t keep_storage; /* stop once the store is at most this size (0 = no limit) */
+    bool try_lock;         /* -EWOULDBLOCK (err unset) instead of waiting for other processes */
 } store_prune_opts;
 /* Remove cache records per opts, then every blob and layer image not reachable from a tag
  * or a remaining record. Takes the exclusive lock. */

@@ -116,6 +116,7 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
     if (r < 0)
         return r;
     cleanup_free char *name = oci_ref_string(&ref);
+    cleanup_free char *rn = oci_ref_name(&ref);
     oci_platform want;
     if ((r = oci_platform_parse(platform ? platform : "linux/amd64", &want, err)) < 0) {
         oci_ref_free(&ref);
@@ -180,7 +181,6 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
             cb_error_wrap(err, "pulling %s", name);
             goto out;
         }
-    cleanup_free char *rn = oci_ref_name(&ref);
     for (size_t i = 0; i < nj; i++)
         store_source_add(s, jobs[i].desc->digest, rn);
     if ((r = store_blob_put_buf(s, body.data, body.len, digest, NULL, err)) < 0)
@@ -262,6 +262,7 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
         return r;
     }
     cleanup_free char *name = oci_ref_string(&ref);
+    cleanup_free char *rn = oci_ref_name(&ref);
     oci_registry *reg = NULL;
     push_job *jobs = NULL;
     size_t nj = im.manifest.n_layers + 1;
@@ -299,7 +300,6 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
     if ((r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : im.manifest_digest, mt,
                                        im.manifest_json, im.manifest_len, err)) < 0)
         goto out;
-    cleanup_free char *rn = oci_ref_name(&ref);
     for (size_t i = 0; i < nj; i++)
         store_source_add(s, jobs[i].desc->digest, rn);
     progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", im.manifest_digest, im.manifest_len);

@@ -586,6 +586,14 @@ static const char *scheme_of(oci_registry *r)
     return s ? s : "https";
 }
 
+static const char *scheme_known(oci_registry *r)
+{
+    pthread_mutex_lock(&r->mu);
+    const char *s = r->scheme;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
 static void set_scheme(oci_registry *r, const char *s)
 {
     pthread_mutex_lock(&r->mu);
@@ -613,7 +621,9 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
         }
         if (cc != CURLE_OK) {
             bool tls = cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_PEER_FAILED_VERIFICATION;
-            if (r->insecure && !r->scheme && !strcmp(scheme, "https") && cc == CURLE_SSL_CONNECT_ERROR) {
+            const char *known = scheme_known(r);
+            if (r->insecure && !strcmp(scheme, "https") && cc == CURLE_SSL_CONNECT_ERROR &&
+                (!known || strcmp(known, "https"))) {
                 set_scheme(r, "http"); /* the registry speaks plain HTTP */
                 attempt--;
                 continue;
@@ -626,7 +636,7 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
             backoff_sleep(attempt);
             continue;
         }
-        if (!r->scheme && !cb_str_has_prefix(path, "http"))
+        if (!scheme_known(r) && !cb_str_has_prefix(path, "http"))
             set_scheme(r, scheme);
         if (q->status == 401 && !auth_tried && q->www_auth) {
             auth_tried = true;
@@ -813,6 +823,7 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
                                   ? xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", repository, digest, mount_from)
                                   : xasprintf("/v2/%s/blobs/uploads/", repository);
     req q = {.method = "POST", .body_fd = -1, .scope = scope};
+    cleanup_free char *loc = NULL, *put = NULL;
     cb_buf_init(&q.errbody);
     int rc = do_request(r, &q, path, what, err);
     if (rc < 0)
@@ -823,7 +834,7 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
         rc = status_error(r, &q, what, err);
         goto out;
     }
-    cleanup_free char *loc = resolve_location(r, q.location);
+    loc = resolve_location(r, q.location);
     if (r->chunk_size > 0) {
         for (int64_t off = 0; off < size;) {
             int64_t n = size - off < r->chunk_size ? size - off : r->chunk_size;
@@ -845,7 +856,7 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
             off += n;
         }
     }
-    cleanup_free char *put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
+    put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
     req p = {.method = "PUT", .body_fd = -1, .scope = scope};
     if (r->chunk_size <= 0) {
         p.body_fd = fd;

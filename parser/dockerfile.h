@@ -82,6 +82,11 @@ extern const size_t df_n_keywords;
 /* Heredoc helpers (exposed for tests): name of the heredoc in word ("<<EOF", "<<-'EOF'",
  * "3<<EOF"); *name = NULL when word is not a heredoc; error on unbalanced quotes. */
 int df_heredoc_parse_word(const char *word, char **name, bool *expand, bool *chomp, int *fd, cb_err *err);
+/* Heredocs announced on a full instruction line (BuildKit's heredocsFromLine); *out is an
+ * array of *n heredocs with content NULL; the caller frees names and the array. */
+int df_heredoc_from_line(const char *line, df_heredoc **out, size_t *n, cb_err *err);
+/* A heredoc body with leading tabs removed from every line (<<- form). */
+char *df_heredoc_chomp(const char *content);
 /* Quote-aware whitespace word split used for ARG/ENV/heredoc detection (quotes kept). */
 void df_split_words(const char *s, char escape, cb_strv *out);
 
