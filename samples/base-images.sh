@@ -2,7 +2,7 @@
 # Base images for the samples, made on this machine and served from a local registry:
 #   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm
 #   127.0.0.1:5000/busybox:latest    busybox-static with its applet links
-# Usage: samples/base-images.sh [start|stop|status]   (default: start)
+# Usage: samples/base-images.sh [start|busybox-only|stop|status]   (default: start)
 # Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_TEST_CACHE (default
 # /var/tmp/cbuild-test-cache: rootfs tarballs are built once and kept there),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian).
@@ -12,7 +12,7 @@ set -euo pipefail
 REG=${CBUILD_REGISTRY:-127.0.0.1:5000}
 CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-REGDIR=$CACHE/registry
+REGDIR=$CACHE/registry-${REG//[:.]/-}
 mkdir -p "$CACHE" "$REGDIR"
 
 log() { echo "base-images: $*" >&2; }
@@ -117,6 +117,12 @@ case "${1:-start}" in
       make_image "$(debian_rootfs)" debian:bookworm bash
     fi
     log "ready: $REG/debian:bookworm $REG/busybox:latest"
+    ;;
+  busybox-only)
+    # what the end-to-end tests need: no debootstrap
+    start_registry
+    skopeo inspect -n --tls-verify=false "docker://$REG/busybox:latest" >/dev/null 2>&1 ||
+      make_image "$(busybox_rootfs)" busybox:latest sh
     ;;
   stop) stop_registry ;;
   status) registry_up && echo "registry on $REG is up" || { echo "registry on $REG is down"; exit 1; } ;;
