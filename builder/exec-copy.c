@@ -340,8 +340,9 @@ static const char *keyword(const copy_ctx *cc) { return cc->add ? "ADD" : "COPY"
 
 static char *expand_heredoc(copy_ctx *cc, const df_heredoc *h, cb_err *err)
 {
+    cleanup_free char *body = bl_heredoc_body(h);
     if (!h->expand)
-        return xstrdup(h->content);
+        return xstrdup(body);
     df_lex lx = {.escape = cc->in->b->file->escape, .skip_process_quotes = true, .raw_quotes = true};
     cb_strv env;
     cb_strv_init(&env);
@@ -350,7 +351,7 @@ static char *expand_heredoc(copy_ctx *cc, const df_heredoc *h, cb_err *err)
     for (size_t i = 0; i < cc->cmd->env.n; i++)
         cb_strv_push(&env, cc->cmd->env.v[i]);
     char *out = NULL;
-    int rc = df_shell_word(&lx, h->content, &env, &out, NULL, NULL, err);
+    int rc = df_shell_word(&lx, body, &env, &out, NULL, NULL, err);
     cb_strv_free(&env);
     return rc < 0 ? NULL : out;
 }

@@ -26,10 +26,35 @@ static void hash_str(cb_sha256 *h, const char *tag, const char *s)
         cb_sha256_update(h, "\xff", 1);
 }
 
-/* The command line: shell form goes through SHELL; heredocs are appended for the shell to
- * read (BuildKit), and a RUN that is only a heredoc runs its body as the script. */
-static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
+/* Heredoc body as the Dockerfile means it: <<- strips leading tabs. */
+char *bl_heredoc_body(const df_heredoc *h)
 {
+    if (!h->chomp)
+        return xstrdup(h->content);
+    cb_buf b;
+    cb_buf_init(&b);
+    bool bol = true;
+    for (const char *p = h->content; *p; p++) {
+        if (bol && *p == '\t')
+            continue;
+        bol = *p == '\n';
+        cb_buf_putc(&b, *p);
+    }
+    return cb_buf_steal(&b);
+}
+
+#define SCRIPT_PATH "/dev/pipes/"
+
+/* The command line: shell form goes through SHELL; heredocs are appended for the shell to
+ * read (BuildKit), and a RUN that is only a heredoc runs its body as the script - through
+ * its #! interpreter when it has one (the body is then mounted at /dev/pipes/NAME). */
+static void run_argv_script(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script,
+                            char **script_path)
+{
+    if (script)
+        *script = NULL;
+    if (script_path)
+        *script_path = NULL;
     if (cmd->json) {
         for (size_t i = 0; i < cmd->args.n; i++)
             cb_strv_push(argv, cmd->args.v[i]);
@@ -52,8 +77,30 @@ static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
         if (in->n_heredocs == 1 && df_heredoc_parse_word(only, &name, &ex, &ch, &fd, &e) == 0 && name &&
             !strchr(only, ' ')) {
             /* RUN <<EOF: the body is the script */
+            char *body = bl_heredoc_body(&in->heredocs[0]);
+            if (cb_str_has_prefix(body, "#!")) {
+                const char *nl = strchr(body, '\n');
+                cleanup_free char *interp = xstrndup(body + 2, nl ? (size_t)(nl - body - 2) : strlen(body + 2));
+                char *save = NULL;
+                for (char *t = strtok_r(interp, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+                    cb_strv_push(argv, t);
+                char *sp = xasprintf(SCRIPT_PATH "%s", in->heredocs[0].name);
+                cb_strv_push(argv, sp);
+                if (script_path)
+                    *script_path = sp;
+                else
+                    free(sp);
+                if (script)
+                    *script = body;
+                else
+                    free(body);
+                free(name);
+                cb_buf_free(&line);
+                return;
+            }
             cb_buf_reset(&line);
-            cb_buf_puts(&line, in->heredocs[0].content);
+            cb_buf_puts(&line, body);
+            free(body);
         } else {
             for (size_t i = 0; i < in->n_heredocs; i++) {
                 cb_buf_putc(&line, '\n');
@@ -67,7 +114,18 @@ static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
     cb_buf_free(&line);
 }
 
-void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv) { run_argv(cmd, cfg, argv); }
+static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
+{
+    char *script = NULL;
+    run_argv_script(cmd, cfg, argv, &script, NULL);
+    if (script) /* the key covers the script's text too */
+        cb_strv_push_owned(argv, script);
+}
+
+void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
+{
+    run_argv_script(cmd, cfg, argv, NULL, NULL);
+}
 
 /* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set. */
 static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
@@ -499,9 +557,10 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cb_strv_init(&argv);
     cb_strv_init(&env);
     cb_strv_init(&lowers);
-    run_argv(in->cmd, in->config, &argv);
+    char *script = NULL, *script_path = NULL;
+    run_argv_script(in->cmd, in->config, &argv, &script, &script_path);
     run_env(in->cmd, in->config, &env);
-    guest_mount *gm = xcalloc(in->cmd->n_mounts ? in->cmd->n_mounts : 1, sizeof *gm);
+    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
     char *tarp = bl_step_tmp(b, "layer.tar");
@@ -512,6 +571,12 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     if ((rc = build_mounts(in, &rs, gm, &ngm, &env, err)) < 0)
         goto out;
+    if (script) {
+        /* a #! heredoc script: handed to its interpreter from a file that stays out of the layer */
+        gm[ngm] = (guest_mount){.kind = GUEST_MOUNT_SECRET, .target = script_path, .data = script,
+                                .data_len = strlen(script), .mode = 0755};
+        ngm++;
+    }
     if ((rc = ext4_create_empty(upper, UPPER_SIZE, NULL, NULL, err)) < 0)
         goto out;
     guest_run_config cfg;
@@ -602,6 +667,8 @@ out:
     free(upper);
     free(tarp);
     free(gm);
+    free(script);
+    free(script_path);
     run_state_free(&rs);
     cb_strv_free(&argv);
     cb_strv_free(&env);

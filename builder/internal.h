@@ -174,6 +174,7 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
 /* BuildKit's history text for a layer step ("RUN /bin/sh -c make # buildkit"). */
 char *bl_history_run(const df_cmd *cmd, const oci_config *cfg);
 char *bl_history_copy(const df_cmd *cmd);
+char *bl_heredoc_body(const df_heredoc *h);
 void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv);
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
 /* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */

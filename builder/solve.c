@@ -458,6 +458,14 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         }
         bl_chain_copy(&j->chain, &im->chain);
         oci_config_copy(&j->config, &im->im.config);
+        /* like BuildKit: the new image takes the base's config section, history and layers,
+         * not its top-level metadata or members it doesn't know */
+        free(j->config.author);
+        j->config.author = NULL;
+        json_decref(j->config.extra);
+        j->config.extra = NULL;
+        json_decref(j->config.config_extra);
+        j->config.config_extra = NULL;
         memcpy(j->key, im->key, sizeof j->key);
         cleanup_free char *ref = oci_ref_normalize(st->base, err);
         cleanup_free char *t = xasprintf("FROM %s@%s", ref ? ref : st->base, im->im.manifest_digest);
