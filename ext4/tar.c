@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
 
 #define WH_PREFIX ".wh."
@@ -213,6 +214,8 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     if (w->finished)
         return cb_fail(err, "%s: writer already finished", w->path);
     const char *label = name ? name : "tar";
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = loc ? uselocale(loc) : (locale_t)0;
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
@@ -221,6 +224,10 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
         int r = cb_failc(err, EIO, "%s: %s", label, archive_error_string(a));
         archive_read_free(a);
+        if (loc) {
+            uselocale(old);
+            freelocale(loc);
+        }
         return r;
     }
     ext4_writer_next_layer(w);
@@ -254,5 +261,9 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     cb_buf_free(&c.acl_access);
     cb_buf_free(&c.acl_default);
     archive_read_free(a);
+    if (loc) {
+        uselocale(old);
+        freelocale(loc);
+    }
     return r;
 }
