@@ -388,11 +388,11 @@ static int load_docker(store *s, const char *dir, cb_strv *loaded, cb_err *err)
             cb_buf_free(&cb);
             break;
         }
-        cb_buf_free(&cb);
         if (cfg.diff_ids.n != json_array_size(layers)) {
             r = cb_fail(err, "manifest.json entry %zu: %zu layers but the config lists %zu diff_ids", i,
                         json_array_size(layers), cfg.diff_ids.n);
             oci_config_free(&cfg);
+            cb_buf_free(&cb);
             break;
         }
         oci_descriptor *ls = xcalloc(json_array_size(layers) + 1, sizeof *ls);
@@ -446,7 +446,7 @@ static int load_docker(store *s, const char *dir, cb_strv *loaded, cb_err *err)
             json_t *tags = json_object_get(ent, "RepoTags");
             const char *first = json_string_value(json_array_get(tags, 0));
             store_image im;
-            r = store_image_commit(s, &cfg, ls, json_array_size(layers), first, &im, err);
+            r = store_image_commit_raw(s, cb.data, cb.len, ls, json_array_size(layers), first, &im, err);
             if (r == 0) {
                 size_t t;
                 json_t *tg;
@@ -464,6 +464,7 @@ static int load_docker(store *s, const char *dir, cb_strv *loaded, cb_err *err)
                 store_image_free(&im);
             }
         }
+        cb_buf_free(&cb);
         for (size_t q = 0; q < json_array_size(layers); q++)
             free(ls[q].media_type);
         free(ls);

@@ -372,11 +372,17 @@ int store_image_commit(store *s, const oci_config *cfg, const oci_descriptor *la
 {
     if (cfg->diff_ids.n != n_layers)
         return cb_fail(err, "image config has %zu diff_ids but %zu layers were given", cfg->diff_ids.n, n_layers);
+    size_t clen;
+    cleanup_free char *cj = oci_config_serialize(cfg, &clen);
+    return store_image_commit_raw(s, cj, clen, layers, n_layers, tag, out, err);
+}
+
+int store_image_commit_raw(store *s, const char *cj, size_t clen, const oci_descriptor *layers, size_t n_layers,
+                           const char *tag, store_image *out, cb_err *err)
+{
     for (size_t i = 0; i < n_layers; i++)
         if (!store_blob_exists(s, layers[i].digest, NULL))
             return cb_failc(err, ENOENT, "layer %s is not in the store", layers[i].digest);
-    size_t clen;
-    cleanup_free char *cj = oci_config_serialize(cfg, &clen);
     oci_manifest m = {0};
     m.media_type = (char *)OCI_MT_MANIFEST;
     m.config.media_type = (char *)OCI_MT_CONFIG;

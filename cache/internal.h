@@ -20,5 +20,8 @@ int store_image_load(store *s, const char *manifest_digest, const char *media_ty
 /* Remember that a blob came from (or went to) registry/repo, for cross-repository mounts. */
 void store_source_add(store *s, const char *digest, const char *repo_name);
 char *store_source_find(store *s, const char *digest, const char *registry, const char *not_repo);
+/* store_image_commit with the config's exact bytes (keeps an imported image's ID). */
+int store_image_commit_raw(store *s, const char *config_json, size_t len, const oci_descriptor *layers,
+                           size_t n_layers, const char *tag, store_image *out, cb_err *err);
 char *store_hex(const char *digest); /* "sha256:<hex>" -> "<hex>" copy */
 #endif

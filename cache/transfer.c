@@ -66,6 +66,8 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
             store_blob_writer_abort(w, false);
             continue;
         }
+        if (off > 0)
+            cb_info("blob %s: resuming download at byte %lld of %lld", d->digest, (long long)off, (long long)d->size);
         if (off < d->size || d->size == 0)
             rc = oci_registry_fetch_blob(reg, repo, d->digest, off, store_blob_writer_sink(w), err);
         else

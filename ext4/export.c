@@ -7,6 +7,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <locale.h>
 
 void ext4_export_options_init(ext4_export_options *o)
 {
@@ -181,8 +182,14 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
     if (o->root_subdir && *o->root_subdir)
         eo.skip_lost_found = false;
     exp_ctx c = {.r = r, .o = &eo, .err = err};
+    /* names are bytes (UTF-8 in practice): a UTF-8 locale keeps libarchive from failing to
+     * "translate" them; uselocale() changes only this thread */
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = loc ? uselocale(loc) : (locale_t)0;
     c.a = archive_write_new();
-    archive_write_set_format_pax_restricted(c.a);
+    archive_write_set_format_pax(c.a);
+    /* SCHILY.xattr.* only, as Docker and GNU tar write them */
+    archive_write_set_format_option(c.a, "pax", "xattrheader", "SCHILY");
     archive_write_set_bytes_per_block(c.a, 10240);
     archive_write_set_bytes_in_last_block(c.a, 1);
     int *fdp = &fd;
@@ -202,6 +209,10 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
         free(c.hl[i].path);
     free(c.hl);
     free(c.buf);
+    if (loc) {
+        uselocale(old);
+        freelocale(loc);
+    }
     return rc < 0 ? cb_error_wrap(err, "export %s", r->path) : 0;
 }
 

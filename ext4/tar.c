@@ -6,6 +6,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdlib.h>
 
 #define WH_PREFIX ".wh."
@@ -66,7 +67,21 @@ typedef struct tar_ctx {
     ext4_xattr *xa;
     size_t nxa, capxa;
     cb_buf acl_access, acl_default;
+    bool has_acl;
 } tar_ctx;
+
+/* With an access ACL, the mode's group bits are the ACL mask (libarchive sets them from
+ * the group:: entry instead). */
+static mode_t acl_mask_mode(const cb_buf *acl, mode_t mode)
+{
+    for (size_t o = 4; o + sizeof(acl_ent) <= acl->len; o += sizeof(acl_ent)) {
+        acl_ent e;
+        memcpy(&e, acl->data + o, sizeof(e));
+        if (e.tag == ACL_MASK)
+            return (mode & ~(mode_t)070) | ((mode_t)(e.perm & 7) << 3);
+    }
+    return mode;
+}
 
 static void collect_xattrs(tar_ctx *c, struct archive_entry *ae)
 {
@@ -86,8 +101,11 @@ static void collect_xattrs(tar_ctx *c, struct archive_entry *ae)
         c->capxa += 4;
         c->xa = xrealloc(c->xa, c->capxa * sizeof(*c->xa));
     }
-    if (acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &c->acl_access))
+    c->has_acl = false;
+    if (acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &c->acl_access)) {
         c->xa[c->nxa++] = (ext4_xattr){"system.posix_acl_access", c->acl_access.data, c->acl_access.len};
+        c->has_acl = true;
+    }
     if (acl_to_xattr(ae, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, &c->acl_default))
         c->xa[c->nxa++] = (ext4_xattr){"system.posix_acl_default", c->acl_default.data, c->acl_default.len};
 }
@@ -168,6 +186,8 @@ static int tar_entry(tar_ctx *c, struct archive_entry *ae, const char *path, cb_
     if (archive_entry_birthtime_is_set(ae))
         e.crtime = ts_of(archive_entry_birthtime(ae), archive_entry_birthtime_nsec(ae));
     collect_xattrs(c, ae);
+    if (c->has_acl)
+        e.mode = acl_mask_mode(&c->acl_access, e.mode);
     switch (archive_entry_filetype(ae)) {
     case AE_IFREG:
         return add_regular(c, &e, ae, err);
@@ -194,6 +214,8 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     if (w->finished)
         return cb_fail(err, "%s: writer already finished", w->path);
     const char *label = name ? name : "tar";
+    locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = loc ? uselocale(loc) : (locale_t)0;
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
@@ -202,6 +224,10 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
         int r = cb_failc(err, EIO, "%s: %s", label, archive_error_string(a));
         archive_read_free(a);
+        if (loc) {
+            uselocale(old);
+            freelocale(loc);
+        }
         return r;
     }
     ext4_writer_next_layer(w);
@@ -235,5 +261,9 @@ int ext4_writer_add_tar_fd(ext4_writer *w, int fd, const char *name, cb_err *err
     cb_buf_free(&c.acl_access);
     cb_buf_free(&c.acl_default);
     archive_read_free(a);
+    if (loc) {
+        uselocale(old);
+        freelocale(loc);
+    }
     return r;
 }

@@ -225,12 +225,12 @@ static void digest_entry(ext4_writer *w, const char *kind, const char *path, con
 {
     if (!w->digest)
         return;
-    char buf[160];
-    int n = snprintf(buf, sizeof(buf), "%s\n%o %u %u %lld %llu\n", kind, e ? (unsigned)e->mode : 0u,
-                     e ? e->uid : 0u, e ? e->gid : 0u, e ? (long long)e->mtime.tv_sec : 0LL,
-                     (unsigned long long)size);
+    char buf[128];
+    int n = snprintf(buf, sizeof(buf), "\n%o %u %u %lld %llu\n", e ? (unsigned)e->mode : 0u, e ? e->uid : 0u,
+                     e ? e->gid : 0u, e ? (long long)e->mtime.tv_sec : 0LL, (unsigned long long)size);
+    cb_sha256_update(w->digest, kind, strlen(kind) + 1);
     cb_sha256_update(w->digest, path, strlen(path) + 1);
-    cb_sha256_update(w->digest, buf, (size_t)n);
+    cb_sha256_update(w->digest, buf, n > 0 && (size_t)n < sizeof(buf) ? (size_t)n : 0);
 }
 
 /* Resolve the parent directory of `path` inside the tree root. Symlinks in parent

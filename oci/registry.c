@@ -812,8 +812,13 @@ static char *resolve_location(oci_registry *r, const char *loc)
     return xasprintf("%s://%s%s", scheme_of(r), r->host, loc);
 }
 
-int oci_registry_push_blob(oci_registry *r, const char *repository, const char *digest, int64_t size, int fd,
-                           const char *mount_from, cb_err *err)
+static bool upload_session_lost(req *q)
+{
+    return q->status == 404 || (q->status == 400 && q->errbody.data && strstr(q->errbody.data, "BLOB_UPLOAD"));
+}
+
+static int push_blob_once(oci_registry *r, const char *repository, const char *digest, int64_t size, int fd,
+                          const char *mount_from, bool *restart, cb_err *err)
 {
     cleanup_free char *scope = mount_from ? xasprintf("repository:%s:pull,push repository:%s:pull", repository,
                                                       mount_from)
@@ -844,6 +849,8 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
             p.headers = curl_slist_append(NULL, cr);
             p.headers = curl_slist_append(p.headers, "Content-Type: application/octet-stream");
             rc = do_request(r, &p, loc, what, err);
+            if (rc < 0 || upload_session_lost(&p))
+                *restart = true;
             if (rc == 0 && p.status != 202)
                 rc = status_error(r, &p, what, err);
             if (rc == 0 && p.location) {
@@ -866,10 +873,27 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
     cb_buf_init(&p.errbody);
     p.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
     rc = do_request(r, &p, put, what, err);
+    if (rc < 0 || upload_session_lost(&p))
+        *restart = true;
     if (rc == 0 && p.status != 201)
         rc = status_error(r, &p, what, err);
     req_free(&p);
 out:
     req_free(&q);
     return rc;
+}
+
+int oci_registry_push_blob(oci_registry *r, const char *repository, const char *digest, int64_t size, int fd,
+                           const char *mount_from, cb_err *err)
+{
+    /* an upload session dies with the registry process or a broken connection: start a new one */
+    for (int attempt = 0;; attempt++) {
+        bool restart = false;
+        int rc = push_blob_once(r, repository, digest, size, fd, attempt ? NULL : mount_from, &restart, err);
+        if (rc == 0 || !restart || attempt + 1 >= r->retries)
+            return rc;
+        cb_debug("push blob %s: upload session lost (%s); starting over", digest, err->msg);
+        cb_err_clear(err);
+        backoff_sleep(attempt);
+    }
 }

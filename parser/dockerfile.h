@@ -181,11 +181,18 @@ typedef struct df_kv {
 typedef struct df_cmd {
     df_cmd_kind kind;
     const df_instr *instr; /* the AST node (line numbers, heredocs, original text) */
-    cb_strv args;    /* expanded for expanding kinds; raw otherwise. COPY/ADD: sources + dest */
-    bool json;       /* exec form (RUN/CMD/ENTRYPOINT) */
+    cb_strv args;    /* expanded for expanding kinds; raw otherwise (RUN/CMD/ENTRYPOINT/SHELL:
+                        exec-form array, or one shell-form string). COPY/ADD: source paths then
+                        dest (heredoc sources are in inline_files). VOLUME: the volumes.
+                        HEALTHCHECK: the test ("NONE" | "CMD" args... | "CMD-SHELL" cmd).
+                        USER/WORKDIR/STOPSIGNAL/MAINTAINER/ONBUILD: one value (ONBUILD: the
+                        trigger expression) */
+    bool json;       /* exec form (RUN/CMD/ENTRYPOINT/SHELL) */
     /* state in effect when this instruction runs, built by the plan: */
-    cb_strv build_args; /* "K=V" of the ARGs in scope (declared in this stage, with values) */
-    cb_strv env;        /* "K=V" from base env (see df_plan_opts.base_env) + ENV so far */
+    cb_strv build_args; /* "K=V" of the ARGs in scope with a value (incl. inherited from the
+                           base stage), in declaration order: RUN's ARG environment */
+    cb_strv env;        /* "K=V": the full environment BuildKit expands with and runs RUN in:
+                           base image env (df_plan_opts.base_env) + ENV + ARG values, in order */
 
     /* ENV, LABEL, ARG (ARG: value NULL = no default and no --build-arg) */
     df_kv *kvs;
@@ -195,13 +202,17 @@ typedef struct df_cmd {
     size_t n_mounts;
     char *network;  /* "default" | "none" | "host"; NULL = not given */
     char *security; /* "sandbox" | "insecure"; NULL = not given */
-    /* COPY / ADD (sources = args[0..n-2], dest = args[n-1]) */
+    /* COPY / ADD */
     char *from;     /* COPY --from: stage name/index or image ref, NULL = context */
     int from_stage; /* resolved stage index or -1 */
     char *chown, *chmod, *checksum;
     bool link, parents, keep_git_dir;
     cb_strv excludes; /* --exclude, repeatable */
-    /* HEALTHCHECK: test = args ("NONE" | "CMD" args... | "CMD-SHELL" cmd); durations in ns, 0 = default */
+    /* COPY/ADD heredoc sources (content chomped, expanded when df_heredoc.expand) and RUN
+     * heredocs (content chomped, never expanded: the shell does it) */
+    df_heredoc *inline_files;
+    size_t n_inline_files;
+    /* HEALTHCHECK durations in ns, 0 = default */
     int64_t hc_interval, hc_timeout, hc_start_period, hc_start_interval;
     int hc_retries;
     /* EXPOSE */

@@ -439,7 +439,8 @@ static int dispatch_args(pctx *c, const char *cmd, const char *rest, df_instr *i
         cb_strv_push_owned(&in->args, xstrndup(rest, sep));
         return parse_maybe_json(c, rest + next, in);
     }
-    /* unknown instruction: kept with no arguments (parseIgnore) */
+    /* unknown instruction: parseIgnore keeps it with one empty node */
+    cb_strv_push(&in->args, "");
     return 0;
 }
 
