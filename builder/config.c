@@ -351,21 +351,9 @@ char *bl_history_copy(const df_cmd *cmd)
         cb_buf_printf(&h, " --chmod=%s", cmd->chmod);
     /* paths first, then heredocs as " <<NAME" */
     for (size_t i = 0; i + 1 < cmd->args.n; i++)
-        if (!cb_str_has_prefix(cmd->args.v[i], "<<"))
-            cb_buf_printf(&h, " %s", cmd->args.v[i]);
-    for (size_t i = 0; i + 1 < cmd->args.n; i++)
-        if (cb_str_has_prefix(cmd->args.v[i], "<<")) {
-            const char *n = cmd->args.v[i] + 2;
-            if (*n == '-')
-                n++;
-            cleanup_free char *name = xstrdup(n);
-            size_t l = strlen(name);
-            if (l >= 2 && (name[0] == '"' || name[0] == '\'') && name[l - 1] == name[0]) {
-                memmove(name, name + 1, l - 2);
-                name[l - 2] = 0;
-            }
-            cb_buf_printf(&h, " <<%s", name);
-        }
+        cb_buf_printf(&h, " %s", cmd->args.v[i]);
+    for (size_t i = 0; cmd->instr && i < cmd->instr->n_heredocs; i++)
+        cb_buf_printf(&h, " <<%s", cmd->instr->heredocs[i].name);
     cb_buf_printf(&h, " %s # buildkit", cmd->args.n ? cmd->args.v[cmd->args.n - 1] : "");
     return cb_buf_steal(&h);
 }

@@ -356,49 +356,30 @@ static char *expand_heredoc(copy_ctx *cc, const df_heredoc *h, cb_err *err)
     return rc < 0 ? NULL : out;
 }
 
-static const df_heredoc *find_heredoc(const df_cmd *cmd, const char *arg)
-{
-    if (!cb_str_has_prefix(arg, "<<"))
-        return NULL;
-    for (size_t i = 0; i < cmd->instr->n_heredocs; i++) {
-        const df_heredoc *h = &cmd->instr->heredocs[i];
-        char *name = NULL;
-        bool ex, ch;
-        int fd;
-        cb_err e;
-        if (df_heredoc_parse_word(arg, &name, &ex, &ch, &fd, &e) == 0 && name && !strcmp(name, h->name)) {
-            free(name);
-            return h;
-        }
-        free(name);
-    }
-    return NULL;
-}
-
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 static int select_sources(copy_ctx *cc, cb_err *err)
 {
     const df_cmd *cmd = cc->cmd;
-    size_t nsrc = cmd->args.n - 1;
+    size_t nsrc = cmd->args.n ? cmd->args.n - 1 : 0;
+    /* heredoc sources (COPY <<EOF /dst): files named after their delimiter */
+    for (size_t i = 0; i < cmd->instr->n_heredocs; i++) {
+        const df_heredoc *h = &cmd->instr->heredocs[i];
+        char *content = expand_heredoc(cc, h, err);
+        if (!content)
+            return -EINVAL;
+        sel_entry *e = sel_add(&cc->s);
+        e->rel = xstrdup(h->name);
+        e->src = xasprintf("<<%s", h->name);
+        e->origin = O_BUF;
+        e->data = content;
+        e->len = strlen(content);
+        e->st.st_mode = S_IFREG | 0644;
+        e->st.st_size = (off_t)e->len;
+        e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : 0;
+        e->target_is_file = true;
+    }
     for (size_t i = 0; i < nsrc; i++) {
         const char *arg = cmd->args.v[i];
-        const df_heredoc *h = find_heredoc(cmd, arg);
-        if (h) {
-            char *content = expand_heredoc(cc, h, err);
-            if (!content)
-                return -EINVAL;
-            sel_entry *e = sel_add(&cc->s);
-            e->rel = xstrdup(h->name);
-            e->src = xasprintf("<<%s", h->name);
-            e->origin = O_BUF;
-            e->data = content;
-            e->len = strlen(content);
-            e->st.st_mode = S_IFREG | 0644;
-            e->st.st_size = (off_t)e->len;
-            e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : 0;
-            e->target_is_file = true;
-            continue;
-        }
         if (is_url(arg)) {
             if (!cc->add)
                 return cb_fail(err, "source can't be a URL for COPY");
@@ -474,11 +455,13 @@ static int select_sources(copy_ctx *cc, cb_err *err)
             memset(&node, 0, sizeof node);
             if ((rc = fs_stat(&cc->fs, src, true, &st, &link, &node)) < 0 || ctx_ignored(&cc->fs, src)) {
                 free(link);
-                cb_strv_free(&matches);
                 if (cc->fs.view)
-                    return cb_failc(err, ENOENT, "\"/%s\": not found", src);
-                return cb_failc(err, ENOENT, "\"/%s\": not found (not in the build context%s)", src,
-                                cc->fs.ctx && cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
+                    rc = cb_failc(err, ENOENT, "\"/%s\": not found", src);
+                else
+                    rc = cb_failc(err, ENOENT, "\"/%s\": not found (not in the build context%s)", src,
+                                  cc->fs.ctx && cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
+                cb_strv_free(&matches);
+                return rc;
             }
             /* --parents keeps the source's path (below the pivot) under the destination */
             cleanup_free char *prefix = NULL;
@@ -643,16 +626,15 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
         if (rc == 0)
             hash_str(h, "from", fkey);
         /* sources from another stage are keyed by that stage's key: no walk needed */
-        for (size_t i = 0; rc == 0 && i + 1 < in->cmd->args.n; i++)
-            if (find_heredoc(in->cmd, in->cmd->args.v[i])) {
-                char *c = expand_heredoc(&cc, find_heredoc(in->cmd, in->cmd->args.v[i]), err);
-                if (!c) {
-                    rc = -EINVAL;
-                    break;
-                }
-                hash_str(h, "heredoc", c);
-                free(c);
+        for (size_t i = 0; rc == 0 && i < in->cmd->instr->n_heredocs; i++) {
+            char *c = expand_heredoc(&cc, &in->cmd->instr->heredocs[i], err);
+            if (!c) {
+                rc = -EINVAL;
+                break;
             }
+            hash_str(h, "heredoc", c);
+            free(c);
+        }
     } else if (rc == 0) {
         rc = select_sources(&cc, err);
         uint64_t nbytes = 0;
@@ -886,7 +868,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             dest = res;
         }
     }
-    if (in->cmd->args.n > 2 && !dest_dir) {
+    if (in->cmd->args.n + in->cmd->instr->n_heredocs > 2 && !dest_dir) {
         rc = cb_fail(err, "When using %s with more than one source file, the destination must be a directory and end with a /",
                      keyword(&cc));
         goto out;

@@ -480,7 +480,10 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
                 j->last_created = (int64_t)timegm(&tm);
         }
     }
-    /* the image's own created/author are not inherited; ONBUILD triggers are consumed */
+    /* BuildKit gives every stage a PATH */
+    if (!oci_config_env_get(&j->config, "PATH"))
+        oci_config_env_set(&j->config, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    /* ONBUILD triggers are consumed */
     for (size_t i = 0; i < j->config.onbuild.n; i++)
         cb_strv_push(&triggers, j->config.onbuild.v[i]);
     cb_strv_free(&j->config.onbuild);

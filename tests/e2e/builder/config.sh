@@ -19,7 +19,7 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD wget -q -O- http://localhost/ || exit 1
 SHELL ["/bin/sh", "-ec"]
 ENTRYPOINT ["/app/bin/start"]
-CMD --help
+CMD run --verbose
 ONBUILD COPY trigger.txt /onbuild/
 EOF
 )
@@ -38,7 +38,7 @@ check_eq "StopSignal" "SIGTERM" "$(py 'print(c["config"]["StopSignal"])')"
 check_eq "Healthcheck" '{"Interval": 30000000000, "Retries": 3, "Test": ["CMD-SHELL", "wget -q -O- http://localhost/ || exit 1"], "Timeout": 3000000000}' "$(py 'print(json.dumps(c["config"]["Healthcheck"], sort_keys=True))')"
 check_eq "Shell" '["/bin/sh", "-ec"]' "$(py 'print(json.dumps(c["config"]["Shell"]))')"
 check_eq "Entrypoint" '["/app/bin/start"]' "$(py 'print(json.dumps(c["config"]["Entrypoint"]))')"
-check_eq "Cmd in shell form uses SHELL" '["/bin/sh", "-ec", "--help"]' "$(py 'print(json.dumps(c["config"]["Cmd"]))')"
+check_eq "Cmd in shell form uses SHELL" '["/bin/sh", "-ec", "run --verbose"]' "$(py 'print(json.dumps(c["config"]["Cmd"]))')"
 check_eq "OnBuild" '["COPY trigger.txt /onbuild/"]' "$(py 'print(json.dumps(c["config"].get("OnBuild")))')"
 check_eq "architecture/os" "amd64/linux" "$(py 'print(c["architecture"]+"/"+c["os"])')"
 H=$(py 'print("\n".join(h.get("created_by","")+("|empty" if h.get("empty_layer") else "")+"|"+h.get("comment","") for h in c["history"][1:]))')
@@ -51,7 +51,7 @@ check_contains "history WORKDIR has a layer" "WORKDIR /app||buildkit" "$H"
 check_contains "history HEALTHCHECK (Go %q format)" 'HEALTHCHECK &{["CMD-SHELL" "wget -q -O- http://localhost/ || exit 1"] "30s" "3s" "0s" "0s" '"'"'\x03'"'"'}|empty' "$H"
 check_contains "history SHELL" "SHELL [/bin/sh -ec]|empty" "$H"
 check_contains "history ENTRYPOINT" 'ENTRYPOINT ["/app/bin/start"]|empty' "$H"
-check_contains "history CMD" 'CMD ["/bin/sh" "-ec" "--help"]|empty' "$H"
+check_contains "history CMD" 'CMD ["/bin/sh" "-ec" "run --verbose"]|empty' "$H"
 ID=$(py 'print("x")' >/dev/null; skopeo inspect --raw "oci:$CBUILD_ROOT:$(normref cfgtest)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])')
 check_eq "--iidfile holds the image ID (config digest)" "$ID" "$(cat "$T/iid" 2>&1)"
 check_eq "--metadata-file" "$ID" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.config.digest"])' "$T/meta.json" 2>&1)"
