@@ -39,7 +39,7 @@ build() {
 }
 
 # config_of TAG: the image config JSON as skopeo reads it from the store's OCI layout.
-config_of() { skopeo inspect --config "oci:$CBUILD_ROOT:$(normref "$1")" 2>/dev/null; }
+config_of() { skopeo inspect --config --raw "oci:$CBUILD_ROOT:$(normref "$1")" 2>/dev/null; }
 manifest_of() { skopeo inspect --raw "oci:$CBUILD_ROOT:$(normref "$1")" 2>/dev/null; }
 normref() {
   case "$1" in

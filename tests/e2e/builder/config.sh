@@ -47,7 +47,7 @@ check_contains "history ENV" 'ENV APP_VERSION=2.5 PATH=/app/bin:/usr/local/sbin'
 check_contains "history EXPOSE (Go map format)" "EXPOSE map[443/tcp:{} 53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]|empty" "$H"
 check_contains "history VOLUME" "VOLUME [/data /cache]|empty" "$H"
 check_contains "history USER" "USER app:app|empty" "$H"
-check_contains "history WORKDIR has a layer" "WORKDIR /app||buildkit" "$H"
+check_contains "history WORKDIR has a layer" "WORKDIR /app|buildkit.dockerfile.v0" "$H"
 check_contains "history HEALTHCHECK (Go %q format)" 'HEALTHCHECK &{["CMD-SHELL" "wget -q -O- http://localhost/ || exit 1"] "30s" "3s" "0s" "0s" '"'"'\x03'"'"'}|empty' "$H"
 check_contains "history SHELL" "SHELL [/bin/sh -ec]|empty" "$H"
 check_contains "history ENTRYPOINT" 'ENTRYPOINT ["/app/bin/start"]|empty' "$H"
