@@ -35,7 +35,7 @@ COPY a.txt rel.txt
 COPY a.txt /tmp/
 EOF
 )
-cd "$C"
+cd "$C" || exit 1
 echo alpha >a.txt; echo beta >b.txt; echo secret >secret.txt
 mkdir -p dir/sub logs; echo c >dir/c.txt; echo deep >dir/sub/c.txt; ln -s sub dir/linkdir
 echo keep >logs/keep.log; echo drop >logs/drop.tmp; echo ignored >logs/ignored.log
