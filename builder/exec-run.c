@@ -465,7 +465,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
     bl_build *b = in->b;
     const df_cmd *cmd = in->cmd;
     *ngm = 0;
-    rs->secrets = xcalloc(cmd->n_mounts ? cmd->n_mounts : 1, sizeof *rs->secrets);
+    rs->secrets = xcalloc(cmd->n_mounts + 1, sizeof *rs->secrets);
     for (size_t i = 0; i < cmd->n_mounts; i++) {
         const df_mount *m = &cmd->mounts[i];
         guest_mount *g = &gm[*ngm];
@@ -474,6 +474,31 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
         int rc = 0;
         switch (m->type) {
         case DF_MOUNT_BIND: {
+            /* a single context file: the guest binds directories only, so it is handed over
+             * like a secret (read-only file with the file's mode) */
+            if (!m->from && m->source && b->ctx.dirfd >= 0) {
+                int ffd = -1;
+                cb_err e2;
+                struct stat fst;
+                if (bl_context_openat(&b->ctx, m->source, O_RDONLY, &ffd, &e2) == 0) {
+                    bool is_file = fstat(ffd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size < (64 << 20);
+                    if (is_file) {
+                        cb_buf *fb = &rs->secrets[rs->n_secrets++];
+                        cb_buf_init(fb);
+                        char buf[65536];
+                        ssize_t k;
+                        while ((k = read(ffd, buf, sizeof buf)) > 0)
+                            cb_buf_append(fb, buf, (size_t)k);
+                        close(ffd);
+                        g->kind = GUEST_MOUNT_SECRET;
+                        g->data = fb->data ? fb->data : "";
+                        g->data_len = fb->len;
+                        g->mode = fst.st_mode & 07777;
+                        break;
+                    }
+                    close(ffd);
+                }
+            }
             char *img = bl_step_tmp(b, "bind.ext4");
             cb_strv_push_owned(&rs->tmpfiles, img);
             if (m->from) {
