@@ -54,7 +54,7 @@ static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
     archive_read_support_format_tar(a);
     struct archive *w = archive_write_disk_new();
     archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     if (archive_read_open_memory(a, data->data, data->len) != ARCHIVE_OK) {
         rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
         goto out;
@@ -62,7 +62,14 @@ static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
     struct archive_entry *e;
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        cleanup_free char *p = xasprintf("%s/%s", dest, archive_entry_pathname(e));
+        const char *name = archive_entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
+            cb_str_has_suffix(name, "/..")) {
+            rc = cb_fail(err, "build context on stdin: refusing entry `%s` (absolute or outside the context)",
+                         name ? name : "");
+            goto out;
+        }
+        cleanup_free char *p = xasprintf("%s/%s", dest, name);
         archive_entry_set_pathname(e, p);
         const char *hl = archive_entry_hardlink(e);
         if (hl) {

@@ -111,7 +111,7 @@ static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
     archive_read_support_filter_all(a);
     struct archive *w = archive_write_disk_new();
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (geteuid() == 0)
         flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(w, flags);
@@ -122,7 +122,11 @@ static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
     struct archive_entry *e;
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        cleanup_free char *p = xasprintf("%s/%s", dir, archive_entry_pathname(e));
+        const char *name = archive_entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
+            cb_str_has_suffix(name, "/.."))
+            continue; /* our own export never has these */
+        cleanup_free char *p = xasprintf("%s/%s", dir, name);
         archive_entry_set_pathname(e, p);
         const char *hl = archive_entry_hardlink(e);
         if (hl) {

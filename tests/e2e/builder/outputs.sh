@@ -14,12 +14,12 @@ CMD ["cat", "/srv/hello.txt"]
 EOF
 )
 echo hello-out >"$C/hello.txt"
-if build "$C" outtest -t "$CBUILD_REGISTRY/e2e/outtest:v1" --push \
+if build "$C" "$CBUILD_REGISTRY/e2e/outtest:v1" -t "$CBUILD_REGISTRY/e2e/outtest:v2" --push \
     --output type=oci,dest="$T/img-oci.tar" --output type=docker,dest="$T/img-docker.tar" \
     --output type=tar,dest="$T/fs.tar" --output type=local,dest="$T/fsdir" --output type=ext4,dest="$T/fs.img"; then
   ok "build with every output"; else not_ok "build with every output"; diag "$(tail -30 "$T/last.log")"; fi
-check_contains "the image is tagged twice" "$CBUILD_REGISTRY/e2e/outtest" "$("$CBUILD" images 2>&1)"
-check "--push: the registry has it (skopeo)" skopeo inspect --tls-verify=false "docker://$CBUILD_REGISTRY/e2e/outtest:v1"
+check "the image is tagged twice in the store" skopeo inspect --raw "oci:$CBUILD_ROOT:$CBUILD_REGISTRY/e2e/outtest:v2"
+check "--push: the registry has both tags (skopeo)" skopeo inspect --tls-verify=false "docker://$CBUILD_REGISTRY/e2e/outtest:v2"
 check "type=oci: skopeo reads the OCI archive" skopeo inspect "oci-archive:$T/img-oci.tar"
 check_contains "type=docker: the tar has docker's manifest.json" "manifest.json" "$(tar -tf "$T/img-docker.tar" 2>&1)"
 check_contains "type=tar: the flattened filesystem" "srv/hello.txt" "$(tar -tf "$T/fs.tar" 2>&1)"
