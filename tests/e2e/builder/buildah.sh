@@ -42,6 +42,8 @@ done
 [ -d "$T/ub/rootfs/run" ] && [ ! -e "$T/uc/rootfs/run" ] && rmdir "$T/ub/rootfs/run" 2>/dev/null
 listing() { (cd "$1/rootfs" && find . -printf '%p %y %m %U:%G %s %l\n' | sed 's/ d \([0-7]*\) \([0-9:]*\) [0-9]* / d \1 \2 - /' | sort); }
 listing "$T/ub" >"$T/list.buildah"; listing "$T/uc" >"$T/list.cbuild"
+check_contains "the listing is not vacuous (the COPY --from result is there)" "./opt/out/sub/deep f 644 1000:1000" "$(cat "$T/list.cbuild")"
+check_contains "the RUN result is there" "./var/lib/app/state f 644 0:0" "$(cat "$T/list.cbuild")"
 if diff -u "$T/list.buildah" "$T/list.cbuild" >"$T/list.diff"; then ok "same paths, types, modes, owners, sizes, link targets"
 else not_ok "same paths, types, modes, owners, sizes, link targets"; diag "$(head -40 "$T/list.diff")"; fi
 if diff -r --no-dereference "$T/ub/rootfs" "$T/uc/rootfs" >"$T/content.diff" 2>&1; then ok "same file contents"
