@@ -177,6 +177,33 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     return rc;
 }
 
+int bl_outputs_validate(const builder_opts *o, cb_err *err);
+int bl_outputs_validate(const builder_opts *o, cb_err *err)
+{
+    bool named = o->tags && o->tags->n;
+    bool push = o->push;
+    for (size_t i = 0; o->outputs && i < o->outputs->n; i++) {
+        output_spec os;
+        int rc = output_parse(o->outputs->v[i], &os, err);
+        if (rc < 0)
+            return rc;
+        if (!strcmp(os.type, "image")) {
+            push |= os.push;
+            named |= os.name != NULL;
+        }
+        output_free(&os);
+    }
+    if (push && !named)
+        return cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
+    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+        char *n = oci_ref_normalize(o->tags->v[i], err);
+        if (!n)
+            return cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
+        free(n);
+    }
+    return 0;
+}
+
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {

@@ -637,6 +637,7 @@ static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
 }
 
 extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+extern int bl_outputs_validate(const builder_opts *o, cb_err *err);
 
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 {
@@ -662,6 +663,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     b->epoch = oci_source_date_epoch();
     b->ctx.dirfd = -1;
     int rc = parse_secrets(b, opts->secrets, err);
+    if (rc == 0)
+        rc = bl_outputs_validate(opts, err);
     if (rc == 0)
         rc = store_open(opts->root, &b->st, err);
     if (rc < 0)
