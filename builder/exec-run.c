@@ -669,10 +669,28 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
         if (!store_layer_image_exists(b->st, out->diff_id)) {
             cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
-            if (rename(upper, dst) < 0)
-                rc = cb_error(err, errno, "rename %s", upper);
-            else
+            if (!strcmp(BL_LAYER_ROOT, EXT4_OVERLAY_UPPER_DIR)) {
+                if (rename(upper, dst) < 0)
+                    rc = cb_error(err, errno, "rename %s", upper);
+            } else {
+                /* re-root the upper's tree (see BL_LAYER_ROOT) */
+                int tfd2 = open(tarp, O_RDONLY | O_CLOEXEC);
+                if (tfd2 < 0) {
+                    rc = cb_error(err, errno, "open %s", tarp);
+                } else {
+                    ext4_options o;
+                    ext4_options_init(&o);
+                    o.mode = EXT4_MODE_OVERLAY;
+                    o.root_subdir = BL_LAYER_ROOT;
+                    o.seed = out->diff_id;
+                    rc = ext4_build_overlay_layer_fd(dst, tfd2, &o, err);
+                    close(tfd2);
+                }
+            }
+            if (rc == 0)
                 rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
+            else
+                unlink(dst);
         }
         if (rc < 0)
             goto out;

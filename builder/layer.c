@@ -99,6 +99,7 @@ int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err)
                     ext4_options o;
                     ext4_options_init(&o);
                     o.mode = EXT4_MODE_OVERLAY;
+                    o.root_subdir = BL_LAYER_ROOT;
                     o.seed = l->diff_id;
                     rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
                     close(fd);
@@ -137,6 +138,7 @@ int bl_layer_out_open(bl_build *b, bl_layer_out *lo, cb_err *err)
     ext4_options o;
     ext4_options_init(&o);
     o.mode = EXT4_MODE_OVERLAY;
+    o.root_subdir = BL_LAYER_ROOT;
     o.source_date_epoch = b->epoch;
     rc = ext4_writer_new(lo->img_tmp, &o, &lo->ew, err);
     if (rc < 0) {

@@ -71,11 +71,14 @@ static char *layer_path(const cb_strv *comp, size_t upto)
 {
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, EXT4_OVERLAY_UPPER_DIR);
+    cb_buf_puts(&b, BL_LAYER_ROOT);
     for (size_t i = 0; i < upto; i++) {
-        cb_buf_putc(&b, '/');
+        if (b.len)
+            cb_buf_putc(&b, '/');
         cb_buf_puts(&b, comp->v[i]);
     }
+    if (!b.len)
+        cb_buf_putc(&b, '/');
     return cb_buf_steal(&b);
 }
 
@@ -95,7 +98,8 @@ static int lookup_comp(bl_rootfs *v, const cb_strv *comp, bl_node *out, cb_err *
         for (size_t li = v->n; li-- > 0;) {
             uint32_t ino;
             cb_err e;
-            if (ext4_reader_lookup(v->r[li], EXT4_OVERLAY_UPPER_DIR, &ino, &e) == 0 &&
+            cleanup_free char *rootp = layer_path(comp, 0);
+            if (ext4_reader_lookup(v->r[li], rootp, &ino, &e) == 0 &&
                 ext4_reader_stat(v->r[li], ino, &out->st, &e) == 0) {
                 out->layer = (int)li;
                 out->ino = ino;
@@ -294,7 +298,8 @@ int bl_rootfs_readdir(bl_rootfs *v, const char *dir, cb_strv *names, cb_err *err
             }
             for (size_t i = 0; i < c.layer_names.n; i++) {
                 const char *nm = c.layer_names.v[i];
-                if (comp.n == 0 && li == v->n - 1 && false)
+                /* the image's own lost+found when layers keep their tree at the root */
+                if (comp.n == 0 && !*BL_LAYER_ROOT && !strcmp(nm, "lost+found"))
                     continue;
                 if (cb_strv_contains(&hidden, nm) || cb_strv_contains(names, nm))
                     continue;
