@@ -12,7 +12,7 @@ set -euo pipefail
 REG=${CBUILD_REGISTRY:-127.0.0.1:5000}
 CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-REGDIR=$CACHE/registry-${REG//[:.]/-}
+REGDIR=$CACHE/registry-v2-${REG//[:.]/-}
 mkdir -p "$CACHE" "$REGDIR"
 
 log() { echo "base-images: $*" >&2; }
@@ -50,7 +50,7 @@ stop_registry() {
 
 # debootstrap once; the tarball is the cache (rebuilt when missing).
 debian_rootfs() {
-  local tar=$CACHE/debian-bookworm-minbase.tar
+  local tar=$CACHE/debian-bookworm-minbase-v2.tar
   if [ ! -s "$tar" ]; then
     log "debootstrap --variant=minbase bookworm (once, cached in $tar)"
     local dir
@@ -58,6 +58,7 @@ debian_rootfs() {
     debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
       { log "debootstrap failed, see $CACHE/debootstrap.log"; rm -rf "$dir"; return 1; }
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    chmod 0755 "$dir" # mktemp made it 0700: it becomes the image's /
     tar --numeric-owner --xattrs -C "$dir" -cf "$tar.tmp" .
     mv "$tar.tmp" "$tar"
     rm -rf "$dir"
@@ -66,12 +67,13 @@ debian_rootfs() {
 }
 
 busybox_rootfs() {
-  local tar=$CACHE/busybox-rootfs.tar
+  local tar=$CACHE/busybox-rootfs-v2.tar
   if [ ! -s "$tar" ] || [ /bin/busybox -nt "$tar" ]; then
     local dir
     dir=$(mktemp -d "$CACHE/busybox.XXXXXX")
     mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var,proc,sys,dev,home}
     chmod 1777 "$dir/tmp"
+    chmod 0755 "$dir" # mktemp made it 0700: it becomes the image's /
     cp /bin/busybox "$dir/bin/busybox"
     for a in $(/bin/busybox --list-full); do
       [ "$a" = bin/busybox ] && continue
