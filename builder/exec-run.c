@@ -592,6 +592,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     guest_run_result res;
     memset(&res, 0, sizeof res);
     bool ran = false;
+    double t_prep = cb_now();
     if ((rc = bl_chain_images(b->st, in->chain, &lowers, err)) < 0)
         goto out;
     if ((rc = build_mounts(in, &rs, gm, &ngm, &env, err)) < 0)
@@ -622,6 +623,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.output_opaque = in;
     cfg.output_lines = false;
     cfg.cancel = &b->cancel;
+    t_prep = cb_now() - t_prep;
     rc = guest_run(&cfg, &res, err);
     ran = true;
     pthread_mutex_lock(&b->lock);
@@ -698,8 +700,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         b->layers_written++;
         pthread_mutex_unlock(&b->lock);
     }
-    progress_status(b->prog, in->progress_id, "vm: boot %.0fms, run %.0fms, snapshot %.0fms (%s)", res.boot_ms,
-                    res.run_ms, (cb_now() - t0) * 1000.0 + res.shutdown_ms, res.accel);
+    /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
+    progress_status(b->prog, in->progress_id, "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)",
+                    res.boot_ms, res.run_ms, (cb_now() - t0) * 1000.0 + res.shutdown_ms, t_prep * 1000.0, res.accel);
 out:
     if (ran && rc < 0 && res.console_tail)
         cb_debug("console: %s", res.console_tail);

@@ -48,17 +48,18 @@ echo "    where cbuild's time goes (per RUN step, from --progress=plain):"
 grep 'vm: boot' "$T/a-plain.log" | sed 's/^#[0-9]* /      /'
 python3 - "$T/a-plain.log" <<'PY'
 import re, sys
-boot = run = snap = 0.0
+boot = run = snap = prep = 0.0
 steps = 0.0
 for line in open(sys.argv[1]):
-    m = re.search(r"vm: boot (\d+)ms, run (\d+)ms, snapshot (\d+)ms", line)
+    m = re.search(r"vm: boot (\d+)ms, run (\d+)ms, snapshot (\d+)ms, prepare (\d+)ms", line)
     if m:
-        boot += int(m.group(1)); run += int(m.group(2)); snap += int(m.group(3))
+        boot += int(m.group(1)); run += int(m.group(2)); snap += int(m.group(3)); prep += int(m.group(4))
     m = re.match(r"#\d+ DONE ([0-9.]+)s", line)
     if m:
         steps += float(m.group(1)) * 1000
-other = steps - boot - run - snap
-print(f"    totals: VM boot {boot:.0f}ms, commands {run:.0f}ms, snapshot (upper -> tar -> gzip blob + layer image) {snap:.0f}ms, everything else (COPY, export) {other:.0f}ms")
+other = steps - boot - run - snap - prep
+print(f"    totals: VM boot {boot:.0f}ms, commands {run:.0f}ms, snapshot (upper -> tar -> gzip blob + layer image) {snap:.0f}ms,")
+print(f"            prepare (layer images, mounts, upper disk) {prep:.0f}ms, everything else (COPY, export) {other:.0f}ms")
 PY
 
 # (b) fully cached rebuild of a 20-step Dockerfile
