@@ -171,16 +171,17 @@ Test(parse, errors_name_file_and_line)
 
 Test(parse, long_lines)
 {
-    size_t n = 70000;
-    char *s = malloc(n + 32);
-    strcpy(s, "FROM a\nRUN ");
-    memset(s + 11, 'x', n);
-    strcpy(s + 11 + n, "\n");
+    cb_buf b;
+    cb_buf_init(&b);
+    cb_buf_puts(&b, "FROM a\nRUN ");
+    for (int i = 0; i < 70000; i++)
+        cb_buf_putc(&b, 'x');
+    cb_buf_puts(&b, "\n");
     df_file *f = NULL;
     cb_err err = {0};
-    cr_assert_lt(df_parse(s, strlen(s), "Dockerfile", &f, &err), 0);
+    cr_assert_lt(df_parse(b.data, b.len, "Dockerfile", &f, &err), 0);
     cr_assert(strstr(err.msg, "dockerfile line greater than max allowed size of 65535"), "%s", err.msg);
-    free(s);
+    cb_buf_free(&b);
 }
 
 Test(parse, bom_crlf_and_nul)
