@@ -1341,6 +1341,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     cb_strv_init(&consumed);
     pstage *ps = NULL;
     size_t nps = 0;
+    df_cmd *meta = NULL;
+    size_t nmeta = 0;
     const char *tp = opts->target_platform ? opts->target_platform : "linux/amd64";
     const char *bp = opts->build_platform ? opts->build_platform : "linux/amd64";
 
@@ -1364,8 +1366,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         goto fail;
 
     /* 1. typed parse, stages */
-    df_cmd *meta = NULL;
-    size_t nmeta = 0;
     for (size_t i = 0; i < f->n_instrs; i++) {
         const df_instr *in = &f->instrs[i];
         if (!strcmp(in->keyword, "from")) {
@@ -1427,9 +1427,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     }
     if (nps == 0) {
         rc = cb_fail(err, "%s: dockerfile contains no stages to build (no FROM instruction)", f->filename);
-        for (size_t i = 0; i < nmeta; i++)
-            cmd_free(&meta[i]);
-        free(meta);
         goto fail;
     }
 
@@ -1472,9 +1469,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 char *o = NULL;
                 if (df_shell_word(&lx, kv->value, &globals, &o, NULL, NULL, err) < 0) {
                     rc = at(err, f, c->instr);
-                    for (size_t j = 0; j < nmeta; j++)
-                        cmd_free(&meta[j]);
-                    free(meta);
                     goto fail;
                 }
                 free(kv->value);
@@ -1488,10 +1482,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             p->n_global_args++;
         }
     }
-    for (size_t i = 0; i < nmeta; i++)
-        cmd_free(&meta[i]);
-    free(meta);
-
     /* 3. stages: expand FROM with the global args, find bases among earlier stages */
     p->stages = xcalloc(nps, sizeof(df_stage));
     p->n_stages = nps;
@@ -1735,6 +1725,9 @@ fail:
     df_plan_free(p);
     p = NULL;
 done:
+    for (size_t i = 0; i < nmeta; i++)
+        cmd_free(&meta[i]);
+    free(meta);
     for (size_t i = 0; i < nps; i++) {
         for (size_t k = 0; k < ps[i].n; k++)
             cmd_free(&ps[i].cmds[k]);
