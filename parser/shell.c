@@ -80,6 +80,7 @@ typedef struct shell_word {
     scanner sc;
     const cb_strv *env;
     bool raw_escapes;
+    bool want_words; /* word splitting only matters for ProcessWords */
     cb_strv *matched, *unmatched;
     int depth;
     char msg[512]; /* error message, empty = ok */
@@ -735,23 +736,28 @@ static int process_stop_on(shell_word *sw, int32_t stop, bool raw_escapes, cb_bu
             if (rc < 0)
                 goto out;
             cb_buf_append(result, tmp.data, tmp.len);
+            if (!sw->want_words || !wout)
+                continue;
             if (ch == '$')
                 words_add_string(w, tmp.data, tmp.len);
             else
                 words_add_raw_string(w, tmp.data, tmp.len);
             continue;
         }
+        bool track = sw->want_words && wout;
         ch = sc_next(&sw->sc);
         if (ch == (unsigned char)sw->lx->escape) {
             if (sw->raw_escapes) {
-                words_add_raw_char(w, ch);
+                if (track)
+                    words_add_raw_char(w, ch);
                 df_utf8_put(result, ch);
             }
             ch = sc_next(&sw->sc);
             if (ch == DF_EOF)
                 break;
-            words_add_raw_char(w, ch);
-        } else {
+            if (track)
+                words_add_raw_char(w, ch);
+        } else if (track) {
             words_add_char(w, ch);
         }
         df_utf8_put(result, ch);
@@ -776,6 +782,7 @@ static int lex_process(const df_lex *lx, const char *word, const cb_strv *env, c
 {
     shell_word sw;
     memset(&sw, 0, sizeof(sw));
+    sw.want_words = w != NULL;
     sw.lx = lx;
     sw.env = env;
     sw.raw_escapes = lx->raw_escapes;
@@ -804,13 +811,7 @@ int df_shell_word(const df_lex *lx, const char *word, const cb_strv *env, char *
 {
     cb_buf res;
     cb_buf_init(&res);
-    words w;
-    memset(&w, 0, sizeof(w));
-    cb_buf_init(&w.word);
-    cb_strv_init(&w.words);
-    int rc = lex_process(lx, word, env, &res, &w, matched, unmatched, err);
-    cb_buf_free(&w.word);
-    cb_strv_free(&w.words);
+    int rc = lex_process(lx, word, env, &res, NULL, matched, unmatched, err);
     if (rc < 0) {
         cb_buf_free(&res);
         return rc;
