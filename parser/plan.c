@@ -1016,6 +1016,7 @@ typedef struct pstage {
     df_stage *st;
     df_cmd *cmds; /* typed, unexpanded */
     size_t n;
+    size_t n_triggers;
     const df_instr *from;
     char *raw_base;
     char *raw_platform;
@@ -1045,6 +1046,9 @@ void df_plan_free(df_plan *p)
     }
     free(p->global_args);
     df_warnings_free(&p->warnings);
+    for (size_t i = 0; i < p->n_onbuild_files; i++)
+        df_file_free(p->onbuild_files[i]);
+    free(p->onbuild_files);
     free(p);
 }
 
@@ -1174,6 +1178,144 @@ static void add_dep(df_stage *s, int d)
         i--;
     }
     s->deps[i] = d;
+}
+
+
+/* Parse ONBUILD trigger expressions and put them before the stage's own commands. */
+static int add_triggers(df_plan *p, const df_file *f, pstage *ps, const cb_strv *exprs, cb_err *err)
+{
+    if (!exprs->n)
+        return 0;
+    df_cmd *nc = xcalloc(exprs->n + ps->n, sizeof(df_cmd));
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < exprs->n && rc == 0; i++) {
+        df_file *tf = NULL;
+        if (df_parse(exprs->v[i], strlen(exprs->v[i]), f->filename, &tf, err) < 0) {
+            rc = at(err, f, ps->from);
+            break;
+        }
+        p->onbuild_files = xrealloc(p->onbuild_files, (p->n_onbuild_files + 1) * sizeof(df_file *));
+        p->onbuild_files[p->n_onbuild_files++] = tf;
+        if (tf->n_instrs != 1) {
+            cb_fail(err, "onbuild trigger should be a single expression");
+            rc = at(err, f, ps->from);
+            break;
+        }
+        df_instr *in = &tf->instrs[0];
+        in->start_line = ps->from->start_line;
+        in->end_line = ps->from->end_line;
+        df_cmd *c = &nc[k];
+        cb_strv_init(&c->args);
+        if (parse_typed(in, c, err) < 0) {
+            cb_error_wrap(err, "ONBUILD trigger \"%s\"", exprs->v[i]);
+            cmd_free(c);
+            memset(c, 0, sizeof(*c));
+            rc = at(err, f, ps->from);
+            break;
+        }
+        k++;
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < k; i++)
+            cmd_free(&nc[i]);
+        free(nc);
+        return rc;
+    }
+    memcpy(nc + k, ps->cmds, ps->n * sizeof(df_cmd));
+    free(ps->cmds);
+    ps->cmds = nc;
+    ps->n += k;
+    ps->n_triggers += k;
+    return 0;
+}
+
+/* Stage dependencies of one command, from the raw --from / from= values. */
+static int cmd_deps(df_plan *p, const df_file *f, size_t i, df_cmd *c, cb_err *err)
+{
+    if (c->kind == DF_CMD_COPY && c->from) {
+        if (strchr(c->from, '$')) {
+            cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
+                         "(FROM ${VAR} AS src) and copy from it",
+                    c->from);
+            return at(err, f, c->instr);
+        }
+        if (resolve_from(p, c->from, &c->from_stage, err) < 0)
+            return at(err, f, c->instr);
+        if (c->from_stage >= 0)
+            add_dep(&p->stages[i], c->from_stage);
+    }
+    if (c->kind != DF_CMD_RUN)
+        return 0;
+    for (size_t m = 0; m < c->instr->n_flags; m++) {
+        const df_flag *fl = &c->instr->flags[m];
+        if (strcmp(fl->name, "mount") || !fl->value)
+            continue;
+        df_mount mt;
+        if (parse_mount(fl->value, &mt, NULL, NULL, 0, err) < 0)
+            return at(err, f, c->instr);
+        int idx = -1;
+        int r2 = mt.from ? resolve_from(p, mt.from, &idx, err) : 0;
+        free(mt.target);
+        free(mt.source);
+        free(mt.from);
+        free(mt.id);
+        free(mt.env);
+        if (r2 < 0)
+            return at(err, f, c->instr);
+        if (idx >= 0)
+            add_dep(&p->stages[i], idx);
+    }
+    return 0;
+}
+
+/* BuildKit's default lint checks that need no image data (reported as warnings). */
+static void lint_file(df_plan *p, const df_file *f)
+{
+    for (size_t i = 0; i < f->n_instrs; i++) {
+        const df_instr *in = &f->instrs[i];
+        const char *o = in->original;
+        while (*o == ' ' || *o == '\t')
+            o++;
+        size_t kl = strcspn(o, " \t\v\f\r");
+        bool kw_upper = true, kw_lower = true;
+        for (size_t k = 0; k < kl; k++) {
+            if (o[k] >= 'a' && o[k] <= 'z')
+                kw_upper = false;
+            if (o[k] >= 'A' && o[k] <= 'Z')
+                kw_lower = false;
+        }
+        if (!strcmp(in->keyword, "maintainer"))
+            df_warnings_add(&p->warnings, in->start_line,
+                            "MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label");
+        if ((!strcmp(in->keyword, "env") || !strcmp(in->keyword, "label")) && in->args.n == 3 &&
+            !*in->args.v[2])
+            df_warnings_add(&p->warnings, in->start_line,
+                            "LegacyKeyValueFormat: \"%s key=value\" should be used instead of legacy \"%s key value\" format",
+                            !strcmp(in->keyword, "env") ? "ENV" : "LABEL", !strcmp(in->keyword, "env") ? "ENV" : "LABEL");
+        if ((!strcmp(in->keyword, "cmd") || !strcmp(in->keyword, "entrypoint")) && !in->json && in->args.n)
+            df_warnings_add(&p->warnings, in->start_line,
+                            "JSONArgsRecommended: JSON arguments recommended for %s to prevent unintended behavior "
+                            "related to OS signals",
+                            !strcmp(in->keyword, "cmd") ? "CMD" : "ENTRYPOINT");
+        if (!strcmp(in->keyword, "from") && in->args.n == 3) {
+            const char *as = in->args.v[1];
+            bool as_upper = !strcmp(as, "AS"), as_lower = !strcmp(as, "as");
+            if ((kw_upper && as_lower) || (kw_lower && as_upper))
+                df_warnings_add(&p->warnings, in->start_line,
+                                "FromAsCasing: 'as' and 'FROM' keywords' casing do not match");
+            bool has_upper = false;
+            for (const char *c = in->args.v[2]; *c; c++)
+                has_upper |= *c >= 'A' && *c <= 'Z';
+            if (has_upper)
+                df_warnings_add(&p->warnings, in->start_line, "StageNameCasing: Stage name '%s' should be lowercase",
+                                in->args.v[2]);
+        }
+        if (kl && !kw_upper && !kw_lower)
+            df_warnings_add(&p->warnings, in->start_line,
+                            "ConsistentInstructionCasing: Command '%.*s' should match the case of the command majority (uppercase)",
+                            (int)kl, o);
+    }
 }
 
 static void mark_needed(df_plan *p, int i)
@@ -1430,6 +1572,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         goto fail;
     }
 
+    lint_file(p, f);
+
     /* 2. global args: platform args, then ARGs before the first FROM */
     {
         char *tos, *tarch, *tvar, *bos, *barch, *bvar;
@@ -1494,10 +1638,18 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         if (ps[i].from->args.n == 3)
             s->name = lower(ps[i].from->args.v[2]);
         char *o = NULL;
-        if (df_shell_word(&lx, ps[i].raw_base, &globals, &o, NULL, NULL, err) < 0) {
+        cb_strv unm;
+        cb_strv_init(&unm);
+        if (df_shell_word(&lx, ps[i].raw_base, &globals, &o, NULL, &unm, err) < 0) {
+            cb_strv_free(&unm);
             rc = at(err, f, ps[i].from);
             goto fail;
         }
+        for (size_t k = 0; k < unm.n; k++)
+            if (!cb_strv_contains(&meta_declared, unm.v[k]))
+                df_warnings_add(&p->warnings, ps[i].from->start_line,
+                                "UndefinedArgInFrom: FROM argument '%s' is not declared", unm.v[k]);
+        cb_strv_free(&unm);
         if (!*o) {
             free(o);
             cb_fail(err, "base name (%s) should not be blank", ps[i].raw_base);
@@ -1542,52 +1694,27 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         }
     }
 
-    /* 4. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
+    /* 4. ONBUILD instructions of a base stage run first in the stages built on it */
     for (size_t i = 0; i < nps; i++) {
-        for (size_t k = 0; k < ps[i].n; k++) {
-            df_cmd *c = &ps[i].cmds[k];
-            if (c->kind == DF_CMD_COPY && c->from) {
-                if (strchr(c->from, '$')) {
-                    cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
-                                 "(FROM ${VAR} AS src) and copy from it",
-                            c->from);
-                    rc = at(err, f, c->instr);
-                    goto fail;
-                }
-                if (resolve_from(p, c->from, &c->from_stage, err) < 0) {
-                    rc = at(err, f, c->instr);
-                    goto fail;
-                }
-                if (c->from_stage >= 0)
-                    add_dep(&p->stages[i], c->from_stage);
-            }
-            if (c->kind == DF_CMD_RUN) {
-                for (size_t m = 0; m < c->instr->n_flags; m++) {
-                    const df_flag *fl = &c->instr->flags[m];
-                    if (strcmp(fl->name, "mount") || !fl->value)
-                        continue;
-                    df_mount mt;
-                    if (parse_mount(fl->value, &mt, NULL, NULL, 0, err) < 0) {
-                        rc = at(err, f, c->instr);
-                        goto fail;
-                    }
-                    int idx = -1;
-                    int r2 = mt.from ? resolve_from(p, mt.from, &idx, err) : 0;
-                    free(mt.target);
-                    free(mt.source);
-                    free(mt.from);
-                    free(mt.id);
-                    free(mt.env);
-                    if (r2 < 0) {
-                        rc = at(err, f, c->instr);
-                        goto fail;
-                    }
-                    if (idx >= 0)
-                        add_dep(&p->stages[i], idx);
-                }
-            }
-        }
+        int b = p->stages[i].base_stage;
+        if (b < 0)
+            continue;
+        cb_strv trig;
+        cb_strv_init(&trig);
+        for (size_t k = 0; k < ps[b].n; k++)
+            if (ps[b].cmds[k].kind == DF_CMD_ONBUILD && ps[b].cmds[k].args.n)
+                cb_strv_push(&trig, ps[b].cmds[k].args.v[0]);
+        rc = add_triggers(p, f, &ps[i], &trig, err);
+        cb_strv_free(&trig);
+        if (rc < 0)
+            goto fail;
     }
+
+    /* 5. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
+    for (size_t i = 0; i < nps; i++)
+        for (size_t k = 0; k < ps[i].n; k++)
+            if ((rc = cmd_deps(p, f, i, &ps[i].cmds[k], err)) < 0)
+                goto fail;
     {
         uint8_t *state = xcalloc(nps, 1);
         for (size_t i = 0; i < nps; i++) {
@@ -1601,7 +1728,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         free(state);
     }
 
-    /* 5. target and the stages it needs */
+    /* 6. target and the stages it needs */
     if (opts->target) {
         p->target = -1;
         for (size_t i = 0; i < nps; i++)
@@ -1623,7 +1750,42 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     }
     mark_needed(p, p->target);
 
-    /* 6. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
+    /* 6. ONBUILD triggers of base images (needed stages only); new deps may need more stages */
+    if (opts->base_onbuild) {
+        bool *asked = xcalloc(nps, sizeof(bool));
+        bool again = true;
+        while (again && rc == 0) {
+            again = false;
+            for (size_t i = 0; i < nps && rc == 0; i++) {
+                df_stage *s = &p->stages[i];
+                if (!s->needed || asked[i] || s->base_stage >= 0 || !strcmp(s->base, "scratch"))
+                    continue;
+                asked[i] = true;
+                cb_strv trig;
+                cb_strv_init(&trig);
+                if (opts->base_onbuild(opts->ud, s->base, s->platform ? s->platform : tp, &trig, err) < 0) {
+                    cb_error_wrap(err, "%s", s->base);
+                    rc = at(err, f, s->from);
+                } else {
+                    size_t before = ps[i].n;
+                    rc = add_triggers(p, f, &ps[i], &trig, err);
+                    for (size_t k = 0; rc == 0 && k < ps[i].n - before; k++)
+                        rc = cmd_deps(p, f, i, &ps[i].cmds[k], err);
+                    for (size_t k = 0; k < s->n_deps; k++)
+                        if (!p->stages[s->deps[k]].needed) {
+                            mark_needed(p, s->deps[k]);
+                            again = true;
+                        }
+                }
+                cb_strv_free(&trig);
+            }
+        }
+        free(asked);
+        if (rc < 0)
+            goto fail;
+    }
+
+    /* 7. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
     {
         sstate *states = xcalloc(nps, sizeof(sstate));
         for (size_t i = 0; i < nps && rc == 0; i++) {
@@ -1655,6 +1817,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 env_set(&ss->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
             s->cmds = ps[i].cmds;
             s->n_cmds = ps[i].n;
+            s->n_triggers = ps[i].n_triggers;
             ps[i].cmds = NULL;
             ps[i].n = 0;
             int ssh = 0;
@@ -1696,7 +1859,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             goto fail;
     }
 
-    /* 7. --build-arg nobody consumed */
+    /* 8. --build-arg nobody consumed */
     {
         cb_strv unused;
         cb_strv_init(&unused);
@@ -1742,4 +1905,56 @@ done:
     cb_strv_free(&consumed);
     *out = p;
     return p ? 0 : (rc < 0 ? rc : -EINVAL);
+}
+
+int df_cmd_run_argv(const df_cmd *c, const cb_strv *shell, cb_strv *argv, const df_heredoc **pipe_file, cb_err *err)
+{
+    if (pipe_file)
+        *pipe_file = NULL;
+    const df_instr *in = c->instr;
+    bool prepend = !c->json;
+    cb_strv args;
+    cb_strv_init(&args);
+    strv_copy(&args, &c->args);
+    if (c->kind == DF_CMD_RUN && in->n_heredocs > 0) {
+        if (args.n != 1 || !prepend) {
+            cb_strv_free(&args);
+            return cb_fail(err, "parsing produced an invalid run command");
+        }
+        char *hn = NULL;
+        bool e, ch;
+        int fd;
+        cb_err ign;
+        if (df_heredoc_parse_word(args.v[0], &hn, &e, &ch, &fd, &ign) == 0 && hn) {
+            const df_heredoc *h = &c->inline_files[0]; /* chomped when <<- */
+            free(args.v[0]);
+            if (cb_str_has_prefix(h->content, "#!")) {
+                args.v[0] = xasprintf("/dev/pipes/%s", h->name);
+                if (pipe_file)
+                    *pipe_file = h;
+            } else {
+                args.v[0] = xstrdup(h->content);
+            }
+            free(hn);
+        } else {
+            cb_buf full;
+            cb_buf_init(&full);
+            cb_buf_puts(&full, args.v[0]);
+            for (size_t i = 0; i < in->n_heredocs; i++)
+                cb_buf_printf(&full, "\n%s%s", in->heredocs[i].content, in->heredocs[i].name);
+            free(args.v[0]);
+            args.v[0] = cb_buf_steal(&full);
+        }
+    }
+    if (prepend) {
+        if (shell && shell->n)
+            strv_copy(argv, shell);
+        else {
+            cb_strv_push(argv, "/bin/sh");
+            cb_strv_push(argv, "-c");
+        }
+    }
+    strv_copy(argv, &args);
+    cb_strv_free(&args);
+    return 0;
 }

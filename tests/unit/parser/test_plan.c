@@ -328,3 +328,99 @@ Test(plan, base_env_callback_only_for_needed_stages)
     cr_assert_str_eq(envv(&b.p->stages[2].cmds[0].env, "P"), "/opt/bin:/bin");
     done(&b);
 }
+
+static int fake_onbuild(void *ud, const char *ref, const char *platform, cb_strv *trig, cb_err *err)
+{
+    (void)ud;
+    (void)platform;
+    (void)err;
+    if (!strcmp(ref, "onbuild-img"))
+        cb_strv_push(trig, "COPY --from=assets /a /a");
+    return 0;
+}
+
+Test(plan, onbuild_triggers)
+{
+    built b = ok("FROM alpine AS base\nONBUILD RUN echo triggered\nONBUILD COPY . /app\nRUN base-only\n"
+                 "FROM base AS child\nRUN own\n",
+                 NULL);
+    const df_stage *c = &b.p->stages[1];
+    cr_assert_eq(c->n_triggers, 2);
+    cr_assert_eq(c->n_cmds, 3);
+    cr_assert_eq(c->cmds[0].kind, DF_CMD_RUN);
+    cr_assert_str_eq(c->cmds[0].args.v[0], "echo triggered");
+    cr_assert_eq(c->cmds[0].instr->start_line, 5);
+    cr_assert_eq(c->cmds[1].kind, DF_CMD_COPY);
+    cr_assert_str_eq(c->cmds[2].args.v[0], "own");
+    cr_assert_eq(b.p->stages[0].n_triggers, 0);
+    done(&b);
+
+    df_plan_opts o = {.base_onbuild = fake_onbuild};
+    b = ok("FROM scratch AS assets\nCOPY x /a\nFROM busybox AS unused\nFROM onbuild-img\nRUN x\n", &o);
+    const df_stage *s = &b.p->stages[2];
+    cr_assert_eq(s->n_triggers, 1);
+    cr_assert_eq(s->cmds[0].from_stage, 0);
+    cr_assert(b.p->stages[0].needed);
+    cr_assert(!b.p->stages[1].needed);
+    done(&b);
+    bad("FROM alpine AS base\nONBUILD RUN --mount=type=nope,target=/x true\nFROM base\n", NULL, "unsupported mount type");
+}
+
+Test(plan, run_argv)
+{
+    built b = ok("FROM a\nRUN echo hi\nRUN [\"/bin/true\", \"x\"]\nRUN <<EOF\n\techo one\nEOF\nRUN <<-EOT\n\t#!/usr/bin/env python3\n"
+                 "\tprint(1)\n\tEOT\nRUN cat <<A > /f && sh <<B\na\nA\nb\nB\n",
+                 NULL);
+    const df_stage *s = &b.p->stages[0];
+    cb_strv argv, sh;
+    cb_strv_init(&sh);
+    cb_err err;
+    const df_heredoc *pf;
+    cb_strv_init(&argv);
+    cr_assert_eq(df_cmd_run_argv(&s->cmds[0], NULL, &argv, &pf, &err), 0);
+    cr_assert_eq(argv.n, 3);
+    cr_assert_str_eq(argv.v[0], "/bin/sh");
+    cr_assert_str_eq(argv.v[2], "echo hi");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[1], NULL, &argv, &pf, &err);
+    cr_assert_eq(argv.n, 2);
+    cr_assert_str_eq(argv.v[0], "/bin/true");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    cb_strv_push(&sh, "/bin/bash");
+    cb_strv_push(&sh, "-eo");
+    cb_strv_push(&sh, "pipefail");
+    cb_strv_push(&sh, "-c");
+    df_cmd_run_argv(&s->cmds[2], &sh, &argv, &pf, &err);
+    cr_assert_eq(argv.n, 5);
+    cr_assert_str_eq(argv.v[4], "\techo one\n");
+    cr_assert_null(pf);
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[3], NULL, &argv, &pf, &err);
+    cr_assert_str_eq(argv.v[2], "/dev/pipes/EOT");
+    cr_assert_not_null(pf);
+    cr_assert_str_eq(pf->content, "#!/usr/bin/env python3\nprint(1)\n");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[4], NULL, &argv, &pf, &err);
+    cr_assert_str_eq(argv.v[2], "cat <<A > /f && sh <<B\na\nA\nb\nB");
+    cb_strv_free(&argv);
+    cb_strv_free(&sh);
+    done(&b);
+}
+
+Test(plan, ignore_candidates)
+{
+    char *a, *b;
+    df_ignore_candidates("build/app.Dockerfile", "ctx", &a, &b);
+    cr_assert_str_eq(a, "build/app.Dockerfile.dockerignore");
+    cr_assert_str_eq(b, "ctx/.dockerignore");
+    free(a);
+    free(b);
+    df_ignore_candidates(NULL, NULL, &a, &b);
+    cr_assert_null(a);
+    cr_assert_str_eq(b, "./.dockerignore");
+    free(b);
+}
