@@ -699,8 +699,13 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
     return 0;
 }
 
-static int add_port(df_cmd *c, const char *raw, cb_err *err)
+static int add_port(df_cmd *c, const char *raw_in, cb_err *err)
 {
+    /* nat.ParsePortSpec accepts ip:hostPort:containerPort; only the container port is exposed */
+    const char *raw = raw_in;
+    const char *colon = strrchr(raw_in, ':');
+    if (colon)
+        raw = colon + 1;
     const char *slash = strchr(raw, '/');
     char *port = slash ? xstrndup(raw, (size_t)(slash - raw)) : xstrdup(raw);
     char *proto = lower(slash && slash[1] ? slash + 1 : "tcp");
@@ -713,8 +718,6 @@ static int add_port(df_cmd *c, const char *raw, cb_err *err)
         rc = cb_fail(err, "invalid port \"%s\": no port given", raw);
     else if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
         rc = cb_fail(err, "invalid proto: %s (use tcp, udp or sctp)", proto);
-    else if (strchr(port, ':'))
-        rc = cb_fail(err, "invalid port \"%s\": EXPOSE takes container ports only (no host IP or host port)", raw);
     else if (parse_uint(s1, 10, 65535, &a) < 0 || parse_uint(s2, 10, 65535, &b) < 0)
         rc = cb_fail(err, "invalid containerPort: %s", port);
     else if (b < a)
@@ -1084,22 +1087,125 @@ static void split_platform(const char *p, char **os, char **arch, char **variant
     *variant = v ? xstrdup(v + 1) : xstrdup("");
 }
 
-static int check_platform(const char *p, cb_err *err)
+/* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "linux", "x86_64",
+ * "linux/arm/7" ... -> canonical "os/arch[/variant]" in *out. */
+static int normalize_platform(const char *spec, char **out, cb_err *err)
 {
-    static const char *const oses[] = {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix", "android", "ios", "js", "plan9", "dragonfly", "wasip1"};
-    char *os, *arch, *variant;
-    split_platform(p, &os, &arch, &variant);
-    bool ok_os = false;
-    char *los = lower(os);
-    for (size_t i = 0; i < sizeof(oses) / sizeof(oses[0]); i++)
-        ok_os |= !strcmp(los, oses[i]);
+    static const char *const oses[] = {"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios",
+                                       "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1",
+                                       "windows", "zos"};
+    static const char *const arches[] = {"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64",
+                                         "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc",
+                                         "ppc64", "ppc64le", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64",
+                                         "wasm"};
+    cb_strv parts;
+    cb_strv_init(&parts);
+    const char *st = spec;
+    for (const char *c = spec;; c++) {
+        if (*c == '/' || !*c) {
+            cb_strv_push_owned(&parts, xstrndup(st, (size_t)(c - st)));
+            st = c + 1;
+            if (!*c)
+                break;
+        }
+    }
     int rc = 0;
-    if (!ok_os || !*arch)
-        rc = cb_fail(err, "failed to parse platform %s: \"%s\": unknown operating system or architecture", p, p);
+    for (size_t i = 0; i < parts.n && rc == 0; i++) {
+        const char *q = parts.v[i];
+        bool ok = *q != 0;
+        for (; *q && ok; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+        if (!ok)
+            rc = cb_fail(err, "failed to parse platform %s: \"%s\": must match ^[A-Za-z0-9_-]+$: invalid argument", spec,
+                         parts.v[i]);
+    }
+    if (rc == 0 && parts.n > 3)
+        rc = cb_fail(err, "failed to parse platform %s: \"%s\": cannot parse platform specifier: invalid argument",
+                     spec, spec);
+    if (rc < 0) {
+        cb_strv_free(&parts);
+        return rc;
+    }
+    char *os = NULL, *arch = NULL, *variant = NULL;
+    char *p0 = lower(parts.v[0]);
+    if (parts.n == 1) {
+        if (!strcmp(p0, "macos")) {
+            free(p0);
+            p0 = xstrdup("darwin");
+        }
+        for (size_t i = 0; i < sizeof(oses) / sizeof(oses[0]) && !os; i++)
+            if (!strcmp(p0, oses[i]))
+                os = xstrdup(p0);
+        if (os) {
+            arch = xstrdup("amd64");
+            variant = xstrdup("");
+        } else {
+            arch = p0;
+            p0 = NULL;
+            variant = xstrdup("");
+            os = xstrdup("linux");
+        }
+    } else {
+        os = !strcmp(p0, "macos") ? xstrdup("darwin") : xstrdup(p0);
+        arch = lower(parts.v[1]);
+        variant = parts.n == 3 ? lower(parts.v[2]) : xstrdup("");
+    }
+    free(p0);
+    /* normalizeArch */
+    if (!strcmp(arch, "i386")) {
+        free(arch);
+        arch = xstrdup("386");
+        variant[0] = 0;
+    } else if (!strcmp(arch, "x86_64") || !strcmp(arch, "x86-64") || !strcmp(arch, "amd64")) {
+        free(arch);
+        arch = xstrdup("amd64");
+        if (!strcmp(variant, "v1"))
+            variant[0] = 0;
+    } else if (!strcmp(arch, "aarch64") || !strcmp(arch, "arm64")) {
+        free(arch);
+        arch = xstrdup("arm64");
+        if (!strcmp(variant, "8") || !strcmp(variant, "v8") || !strcmp(variant, "v8.0")) {
+            free(variant);
+            variant = xstrdup(parts.n == 3 ? "v8" : "");
+        }
+    } else if (!strcmp(arch, "armhf")) {
+        free(arch);
+        arch = xstrdup("arm");
+        free(variant);
+        variant = xstrdup("v7");
+    } else if (!strcmp(arch, "armel")) {
+        free(arch);
+        arch = xstrdup("arm");
+        free(variant);
+        variant = xstrdup("v6");
+    } else if (!strcmp(arch, "arm")) {
+        if (!*variant || !strcmp(variant, "7")) {
+            free(variant);
+            variant = xstrdup("v7");
+        } else if (!strcmp(variant, "5") || !strcmp(variant, "6") || !strcmp(variant, "8")) {
+            char *v = xasprintf("v%s", variant);
+            free(variant);
+            variant = v;
+        }
+    }
+    if (parts.n < 3 && !strcmp(arch, "arm") && !strcmp(variant, "v7"))
+        variant[0] = 0; /* platforms.Parse: plain "arm" means arm/v7 and is printed without it */
+    if (parts.n == 1 && !strcmp(os, "linux") && strcmp(spec, "linux")) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++)
+            known |= !strcmp(arch, arches[i]);
+        if (!known)
+            rc = cb_fail(err, "failed to parse platform %s: \"%s\": unknown operating system or architecture: invalid argument",
+                         spec, spec);
+    }
+    if (rc == 0) {
+        /* platforms.Format drops the default arm v7 only when parsing a bare "arm" */
+        *out = *variant ? xasprintf("%s/%s/%s", os, arch, variant) : xasprintf("%s/%s", os, arch);
+    }
     free(os);
-    free(los);
     free(arch);
     free(variant);
+    cb_strv_free(&parts);
     return rc;
 }
 
@@ -1485,8 +1591,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     size_t nps = 0;
     df_cmd *meta = NULL;
     size_t nmeta = 0;
-    const char *tp = opts->target_platform ? opts->target_platform : "linux/amd64";
-    const char *bp = opts->build_platform ? opts->build_platform : "linux/amd64";
+    char *tp_norm = NULL, *bp_norm = NULL;
+    const char *tp = "linux/amd64", *bp = "linux/amd64";
 
     /* --build-arg K=V, or K alone (value from the environment; dropped when unset, as docker does) */
     for (size_t i = 0; i < opts->n_build_args; i++) {
@@ -1504,8 +1610,16 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             env_set(&bargs, a, getenv(a));
         }
     }
-    if ((rc = check_platform(tp, err)) < 0 || (rc = check_platform(bp, err)) < 0)
-        goto fail;
+    if (opts->target_platform) {
+        if ((rc = normalize_platform(opts->target_platform, &tp_norm, err)) < 0)
+            goto fail;
+        tp = tp_norm;
+    }
+    if (opts->build_platform) {
+        if ((rc = normalize_platform(opts->build_platform, &bp_norm, err)) < 0)
+            goto fail;
+        bp = bp_norm;
+    }
 
     /* 1. typed parse, stages */
     for (size_t i = 0; i < f->n_instrs; i++) {
@@ -1670,12 +1784,14 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 rc = at(err, f, ps[i].from);
                 goto fail;
             }
-            if (check_platform(o, err) < 0) {
+            char *norm = NULL;
+            if (normalize_platform(o, &norm, err) < 0) {
                 free(o);
                 rc = at(err, f, ps[i].from);
                 goto fail;
             }
-            s->platform = o;
+            free(o);
+            s->platform = norm;
         }
         for (size_t k = 0; k < i; k++) {
             if (p->stages[k].name && !strcmp(p->stages[k].name, s->base)) {
@@ -1903,6 +2019,8 @@ done:
     cb_strv_free(&globals);
     cb_strv_free(&meta_declared);
     cb_strv_free(&consumed);
+    free(tp_norm);
+    free(bp_norm);
     *out = p;
     return p ? 0 : (rc < 0 ? rc : -EINVAL);
 }

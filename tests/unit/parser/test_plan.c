@@ -96,6 +96,23 @@ Test(plan, platform_args)
     done(&b);
 }
 
+Test(plan, platform_normalization)
+{
+    df_plan_opts o = {.target_platform = "aarch64"};
+    built b = ok("FROM --platform=linux a AS x\nFROM --platform=x86_64 a AS y\nFROM --platform=linux/armhf a AS z\n"
+                 "FROM --platform=linux/arm/7 a\nARG TARGETPLATFORM TARGETARCH\nEXPOSE 127.0.0.1:8080:80/udp\n",
+                 &o);
+    cr_assert_str_eq(b.p->stages[0].platform, "linux/amd64");
+    cr_assert_str_eq(b.p->stages[1].platform, "linux/amd64");
+    cr_assert_str_eq(b.p->stages[2].platform, "linux/arm");
+    cr_assert_str_eq(b.p->stages[3].platform, "linux/arm/v7");
+    cr_assert_str_eq(b.p->stages[3].cmds[0].kvs[0].value, "linux/arm64");
+    cr_assert_str_eq(b.p->stages[3].cmds[0].kvs[1].value, "arm64");
+    cr_assert_eq(b.p->stages[3].cmds[1].ports[0].start, 80);
+    cr_assert_str_eq(b.p->stages[3].cmds[1].ports[0].proto, "udp");
+    done(&b);
+}
+
 Test(plan, env_overrides_and_expansion_kinds)
 {
     built b = ok("FROM a\nARG X=arg\nENV X=env\nWORKDIR /w/$X\nRUN echo $X\nCMD echo $X\nUSER ${X:-u}\n"
@@ -303,7 +320,8 @@ Test(plan, structural_errors)
     bad("FROM a\nCOPY --from=7 a b\n", NULL, "invalid stage index 7");
     bad("FROM a\nCOPY --from=$S a b\n", NULL, "--from does not expand variables");
     bad("FROM a\nWORKDIR ${X:?must be set}\n", NULL, "X: must be set");
-    bad("FROM --platform=foo/bar a\n", NULL, "failed to parse platform foo/bar");
+    bad("FROM --platform=linux/am.d64 a\n", NULL, "failed to parse platform linux/am.d64");
+    bad("FROM --platform=plan10 a\n", NULL, "unknown operating system or architecture");
 }
 
 static int fake_env(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
