@@ -1378,6 +1378,20 @@ static int cmd_deps(df_plan *p, const df_file *f, size_t i, df_cmd *c, cb_err *e
 /* BuildKit's default lint checks that need no image data (reported as warnings). */
 static void lint_file(df_plan *p, const df_file *f)
 {
+    int n_up = 0, n_low = 0;
+    for (size_t i = 0; i < f->n_instrs; i++) {
+        const char *o = f->instrs[i].original;
+        while (*o == ' ' || *o == '\t')
+            o++;
+        bool up = true, low = true;
+        for (size_t k = 0, kl = strcspn(o, " \t\v\f\r"); k < kl; k++) {
+            up &= !(o[k] >= 'a' && o[k] <= 'z');
+            low &= !(o[k] >= 'A' && o[k] <= 'Z');
+        }
+        n_up += up;
+        n_low += low;
+    }
+    bool majority_upper = n_up >= n_low;
     for (size_t i = 0; i < f->n_instrs; i++) {
         const df_instr *in = &f->instrs[i];
         const char *o = in->original;
@@ -1417,10 +1431,71 @@ static void lint_file(df_plan *p, const df_file *f)
                 df_warnings_add(&p->warnings, in->start_line, "StageNameCasing: Stage name '%s' should be lowercase",
                                 in->args.v[2]);
         }
-        if (kl && !kw_upper && !kw_lower)
+        if (kl && (majority_upper ? !kw_upper : !kw_lower))
             df_warnings_add(&p->warnings, in->start_line,
-                            "ConsistentInstructionCasing: Command '%.*s' should match the case of the command majority (uppercase)",
-                            (int)kl, o);
+                            "ConsistentInstructionCasing: Command '%.*s' should match the case of the command majority (%s)",
+                            (int)kl, o, majority_upper ? "uppercase" : "lowercase");
+    }
+}
+
+static bool secret_like(const char *key)
+{
+    static const char *const words[] = {"apikey", "auth", "credential", "credentials", "key", "password", "pass",
+                                        "pword", "passwd", "secret", "token"};
+    char *k = lower(key);
+    bool hit = false, pub = false;
+    /* split on '_' like the (?:_|^)word(?:_|$) patterns */
+    for (char *save = NULL, *t = strtok_r(k, "_", &save); t; t = strtok_r(NULL, "_", &save)) {
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            hit |= !strcmp(t, words[i]);
+        pub |= !strcmp(t, "public");
+    }
+    free(k);
+    return hit && !pub;
+}
+
+/* Lint checks that need the stage structure. */
+static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
+{
+    (void)f;
+    for (size_t i = 0; i < nps; i++) {
+        if (ps[i].raw_platform &&
+            (!strcmp(ps[i].raw_platform, "$TARGETPLATFORM") || !strcmp(ps[i].raw_platform, "${TARGETPLATFORM}")))
+            df_warnings_add(&p->warnings, ps[i].from->start_line,
+                            "RedundantTargetPlatform: Setting platform to predefined %s in FROM is redundant as this is "
+                            "the default behavior",
+                            ps[i].raw_platform);
+        int n_cmd = 0, n_ep = 0, n_hc = 0;
+        bool workdir_seen = false;
+        for (int b = p->stages[i].base_stage; b >= 0 && !workdir_seen; b = p->stages[b].base_stage)
+            for (size_t k = 0; k < ps[b].n; k++)
+                workdir_seen |= ps[b].cmds[k].kind == DF_CMD_WORKDIR;
+        for (size_t k = 0; k < ps[i].n; k++) {
+            const df_cmd *c = &ps[i].cmds[k];
+            int line = c->instr->start_line;
+            if (c->kind == DF_CMD_ARG || c->kind == DF_CMD_ENV)
+                for (size_t v = 0; v < c->n_kvs; v++)
+                    if (secret_like(c->kvs[v].key))
+                        df_warnings_add(&p->warnings, line,
+                                        "SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive "
+                                        "data (%s \"%s\")",
+                                        c->kind == DF_CMD_ARG ? "ARG" : "ENV", c->kvs[v].key);
+            if (c->kind == DF_CMD_WORKDIR && !workdir_seen && c->args.n && c->args.v[0][0] != '/' &&
+                c->args.v[0][0] != '$')
+                df_warnings_add(&p->warnings, line,
+                                "WorkdirRelativePath: Relative workdir \"%s\" can have unexpected results if the "
+                                "base image changes",
+                                c->args.v[0]);
+            if (c->kind == DF_CMD_WORKDIR)
+                workdir_seen = true;
+            int *cnt = c->kind == DF_CMD_CMD ? &n_cmd : c->kind == DF_CMD_ENTRYPOINT ? &n_ep
+                     : c->kind == DF_CMD_HEALTHCHECK ? &n_hc : NULL;
+            if (cnt && ++*cnt == 2)
+                df_warnings_add(&p->warnings, line,
+                                "MultipleInstructionsDisallowed: Multiple %s instructions should not be used in the "
+                                "same stage because only the last one will be used",
+                                c->kind == DF_CMD_CMD ? "CMD" : c->kind == DF_CMD_ENTRYPOINT ? "ENTRYPOINT" : "HEALTHCHECK");
+        }
     }
 }
 
@@ -1826,6 +1901,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             goto fail;
     }
 
+    lint_stages(p, f, ps, nps);
+
     /* 5. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
     for (size_t i = 0; i < nps; i++)
         for (size_t k = 0; k < ps[i].n; k++)
@@ -1973,6 +2050,18 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         free(states);
         if (rc < 0)
             goto fail;
+    }
+
+    /* warnings in file order (0 = not tied to a line: last) */
+    for (size_t i = 1; i < p->warnings.n; i++) {
+        df_warning w = p->warnings.v[i];
+        size_t j = i;
+        unsigned wl = (unsigned)w.line - 1u;
+        while (j > 0 && (unsigned)p->warnings.v[j - 1].line - 1u > wl) {
+            p->warnings.v[j] = p->warnings.v[j - 1];
+            j--;
+        }
+        p->warnings.v[j] = w;
     }
 
     /* 8. --build-arg nobody consumed */

@@ -442,3 +442,31 @@ Test(plan, ignore_candidates)
     cr_assert_str_eq(b, "./.dockerignore");
     free(b);
 }
+
+static bool has_warning(const df_plan *p, int line, const char *needle)
+{
+    for (size_t i = 0; i < p->warnings.n; i++)
+        if (p->warnings.v[i].line == line && strstr(p->warnings.v[i].msg, needle))
+            return true;
+    return false;
+}
+
+Test(plan, lint_warnings)
+{
+    built b = ok("FROM --platform=$TARGETPLATFORM a\nARG GITHUB_TOKEN\nENV PUBLIC_KEY=x\nWORKDIR app\nCMD [\"a\"]\n"
+                 "CMD b\nMAINTAINER me\nFROM a AS B\nenv X y\nFROM ${UNDECLARED:-alpine}\n",
+                 NULL);
+    const df_plan *p = b.p;
+    cr_assert(has_warning(p, 1, "RedundantTargetPlatform"));
+    cr_assert(has_warning(p, 2, "SecretsUsedInArgOrEnv"));
+    cr_assert(!has_warning(p, 3, "SecretsUsedInArgOrEnv"));
+    cr_assert(has_warning(p, 4, "WorkdirRelativePath"));
+    cr_assert(has_warning(p, 6, "MultipleInstructionsDisallowed"));
+    cr_assert(has_warning(p, 6, "JSONArgsRecommended"));
+    cr_assert(has_warning(p, 7, "MaintainerDeprecated"));
+    cr_assert(has_warning(p, 8, "StageNameCasing"));
+    cr_assert(has_warning(p, 9, "LegacyKeyValueFormat"));
+    cr_assert(has_warning(p, 9, "ConsistentInstructionCasing"));
+    cr_assert(has_warning(p, 10, "UndefinedArgInFrom: FROM argument 'UNDECLARED' is not declared"));
+    done(&b);
+}
