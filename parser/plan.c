@@ -1499,6 +1499,73 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
     }
 }
 
+/* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...): drop skipped
+ * rules from the warnings; with error=true any remaining rule violation fails the plan. */
+static int apply_check(df_plan *p, const char *cfg, cb_err *err)
+{
+    if (!cfg || !*cfg)
+        return 0;
+    bool skip_all = false, as_error = false;
+    cb_strv skip;
+    cb_strv_init(&skip);
+    char *c = xstrdup(cfg);
+    int rc = 0;
+    for (char *save = NULL, *part = strtok_r(c, ";", &save); part && rc == 0; part = strtok_r(NULL, ";", &save)) {
+        while (*part == ' ')
+            part++;
+        char *eq = strchr(part, '=');
+        if (!eq) {
+            rc = cb_fail(err, "failed to parse check options: invalid check option \"%s\"", part);
+            break;
+        }
+        *eq = 0;
+        char *key = part, *val = eq + 1;
+        if (!strcmp(key, "skip")) {
+            for (char *s2 = NULL, *r = strtok_r(val, ",", &s2); r; r = strtok_r(NULL, ",", &s2)) {
+                if (!strcasecmp(r, "all"))
+                    skip_all = true;
+                cb_strv_push(&skip, r);
+            }
+        } else if (!strcmp(key, "error")) {
+            if (!strcasecmp(val, "true") || !strcmp(val, "1"))
+                as_error = true;
+            else if (strcasecmp(val, "false") && strcmp(val, "0"))
+                rc = cb_fail(err, "failed to parse check options: invalid boolean \"%s\" for error", val);
+        } else if (strcmp(key, "experimental")) {
+            rc = cb_fail(err, "failed to parse check options: invalid check option \"%s\"", key);
+        }
+    }
+    free(c);
+    if (rc < 0) {
+        cb_strv_free(&skip);
+        return rc;
+    }
+    cb_buf failed;
+    cb_buf_init(&failed);
+    size_t w = 0;
+    for (size_t i = 0; i < p->warnings.n; i++) {
+        df_warning *x = &p->warnings.v[i];
+        size_t rl = strcspn(x->msg, ":");
+        bool is_rule = x->msg[rl] == ':' && rl > 0 && x->msg[0] >= 'A' && x->msg[0] <= 'Z' && !memchr(x->msg, ' ', rl);
+        char *rule = is_rule ? xstrndup(x->msg, rl) : NULL;
+        bool drop = is_rule && (skip_all || cb_strv_contains(&skip, rule));
+        if (drop) {
+            free(x->msg);
+        } else {
+            if (is_rule && as_error && !(failed.data && strstr(failed.data, rule)))
+                cb_buf_printf(&failed, "%s%s", failed.len ? ", " : "", rule);
+            p->warnings.v[w++] = *x;
+        }
+        free(rule);
+    }
+    p->warnings.n = w;
+    if (failed.len)
+        rc = cb_fail(err, "lint violation found for rules: %s (the Dockerfile sets check=error=true)", failed.data);
+    cb_buf_free(&failed);
+    cb_strv_free(&skip);
+    return rc;
+}
+
 static void mark_needed(df_plan *p, int i)
 {
     if (p->stages[i].needed)
@@ -1761,6 +1828,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         goto fail;
     }
 
+    for (size_t i = 0; i < f->warnings.n; i++)
+        df_warnings_add(&p->warnings, f->warnings.v[i].line, "NoEmptyContinuation: %s", f->warnings.v[i].msg);
     lint_file(p, f);
 
     /* 2. global args: platform args, then ARGs before the first FROM */
@@ -2062,6 +2131,14 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             j--;
         }
         p->warnings.v[j] = w;
+    }
+
+    {
+        const char *cfg = env_get(&bargs, "BUILDKIT_DOCKERFILE_CHECK");
+        if ((rc = apply_check(p, cfg ? cfg : f->check, err)) < 0) {
+            cb_error_wrap(err, "%s", f->filename);
+            goto fail;
+        }
     }
 
     /* 8. --build-arg nobody consumed */

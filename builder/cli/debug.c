@@ -160,7 +160,6 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
         if (rc == 0)
             fwrite(o.data ? o.data : "", 1, o.len, stdout);
         cb_buf_free(&o);
-        print_warnings(f);
     }
     df_plan_free(p);
     df_file_free(f);

@@ -470,3 +470,22 @@ Test(plan, lint_warnings)
     cr_assert(has_warning(p, 10, "UndefinedArgInFrom: FROM argument 'UNDECLARED' is not declared"));
     done(&b);
 }
+
+Test(plan, check_directive)
+{
+    built b = ok("# check=skip=JSONArgsRecommended,MaintainerDeprecated\nFROM a\nCMD x\nMAINTAINER y\nRUN a \\\n\n b\n", NULL);
+    cr_assert(!has_warning(b.p, 3, "JSONArgsRecommended"));
+    cr_assert(!has_warning(b.p, 4, "MaintainerDeprecated"));
+    cr_assert(has_warning(b.p, 5, "NoEmptyContinuation"));
+    done(&b);
+    b = ok("# check=skip=all;error=true\nFROM a\nCMD x\n", NULL);
+    cr_assert_eq(b.p->warnings.n, 0);
+    done(&b);
+    bad("# check=error=true\nFROM a\nCMD x\n", NULL, "lint violation found for rules: JSONArgsRecommended");
+    const char *ba[] = {"BUILDKIT_DOCKERFILE_CHECK=skip=all"};
+    df_plan_opts o = {.build_args = ba, .n_build_args = 1};
+    b = ok("# check=error=true\nFROM a\nCMD x\n", &o);
+    cr_assert_eq(b.p->warnings.n, 0);
+    done(&b);
+    bad("# check=bogus\nFROM a\n", NULL, "failed to parse check options");
+}
