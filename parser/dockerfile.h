@@ -193,7 +193,7 @@ typedef struct df_cmd {
                         USER/WORKDIR/STOPSIGNAL/MAINTAINER/ONBUILD: one value (ONBUILD: the
                         trigger expression) */
     bool json;       /* exec form (RUN/CMD/ENTRYPOINT/SHELL) */
-    /* state in effect when this instruction runs, built by the plan: */
+    /* RUN only: the state it runs in, built by the plan (empty for other kinds): */
     cb_strv build_args; /* "K=V" of the ARGs in scope with a value (incl. inherited from the
                            base stage), in declaration order: RUN's ARG environment */
     cb_strv env;        /* "K=V": the full environment BuildKit expands with and runs RUN in:

@@ -1709,7 +1709,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     default:
         break;
     }
-    if (rc == 0) {
+    if (rc == 0 && c->kind == DF_CMD_RUN) {
+        /* only RUN needs the state: it runs with it and its cache key includes the ARGs */
         strv_copy(&c->env, &ss->env);
         strv_copy(&c->build_args, &ss->build_args);
     }

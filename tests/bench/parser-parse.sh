@@ -21,9 +21,10 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
   for s in $(seq 0 $((STAGES - 1))); do
     if [ "$s" -eq 0 ]; then echo "FROM \${BASE} AS s0"; else echo "FROM s$((s - 1)) AS s$s"; fi
     echo "ARG VERSION"
+    echo "ENV PATH=/opt/s$s/bin:\$PATH"
     for i in $(seq 1 "$PER"); do
       case $((i % 6)) in
-        0) echo "ENV V_$i=\${VERSION}-$i PATH=/opt/s$s/bin:\$PATH" ;;
+        0) echo "ENV V_$i=\${VERSION}-$i" ;;
         1) printf 'RUN --mount=type=cache,target=/root/.cache/%s \\\n    set -e; echo "stage %s step %s" \\\n    && ls -la /tmp > /dev/null\n' "$i" "$s" "$i" ;;
         2) echo "COPY --chown=1000:1000 --chmod=0644 src/file$i.txt /app/s$s/" ;;
         3) echo "LABEL org.example.s$s.i$i=\"value \$VERSION\"" ;;
