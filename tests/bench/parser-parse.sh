@@ -51,3 +51,13 @@ print(f"buildah build --target nope : {b*1000:8.1f} ms")
 for k in ("cbuild-target", "cbuild-plan"):
     print(f"{k:28s}: {r[k]*1000:8.1f} ms   ratio buildah/cbuild = {b/r[k]:.1f}x")
 PY
+# CPU time (task-clock) is steadier than wall time on a shared machine
+if command -v perf >/dev/null; then
+  cpu() { { perf stat -r 10 -x, -e task-clock "$@" 2>&1 >/dev/null || true; } | awk -F, '/task-clock/ {print $1}'; }
+  B=$(cpu buildah build --target nope -f "$T/Dockerfile" "$T/ctx")
+  C1=$(cpu "$CBUILD" debug plan --target nope -f "$T/Dockerfile" "$T/ctx")
+  C2=$(cpu "$CBUILD" debug plan -f "$T/Dockerfile" "$T/ctx")
+  python3 -c "
+b,c1,c2=float('$B'),float('$C1'),float('$C2')
+print(f'CPU (task-clock): buildah {b:.1f} ms, cbuild-target {c1:.1f} ms ({b/c1:.1f}x), cbuild-plan {c2:.1f} ms ({b/c2:.1f}x)')"
+fi
