@@ -1421,7 +1421,7 @@ static void lint_file(df_plan *p, const df_file *f)
         if (!strcmp(in->keyword, "from") && in->args.n == 3) {
             const char *as = in->args.v[1];
             bool as_upper = !strcmp(as, "AS"), as_lower = !strcmp(as, "as");
-            if ((kw_upper && as_lower) || (kw_lower && as_upper))
+            if ((kw_upper && !as_upper) || (kw_lower && !as_lower))
                 df_warnings_add(&p->warnings, in->start_line,
                                 "FromAsCasing: 'as' and 'FROM' keywords' casing do not match");
             bool has_upper = false;
