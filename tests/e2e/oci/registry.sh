@@ -1,0 +1,176 @@
+#!/bin/bash
+# cbuild pull/push/save/load/export against a real docker-registry over plain HTTP, judged by
+# skopeo and umoci. Faults: missing tag, corrupted blob, registry killed mid-push.
+. "$CBUILD_SRC/tests/e2e/lib.sh"
+. "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
+trap 'cleanup_registries R; _tap_done' EXIT
+export DOCKER_CONFIG=$T/docker
+
+start_registry R plain || { not_ok "start docker-registry"; exit 1; }
+REG=127.0.0.1:$R_PORT
+SK="skopeo --insecure-policy"
+
+# --- an image made by umoci, pushed by skopeo, pulled by cbuild ---
+make_busybox_layout "$T/lay" bb
+$SK copy -q --dest-tls-verify=false oci:"$T/lay":bb docker://$REG/test/bb:1
+want_manifest=$($SK inspect --raw --tls-verify=false docker://$REG/test/bb:1 | sha256sum | cut -d' ' -f1)
+want_config=$($SK inspect --raw --config --tls-verify=false docker://$REG/test/bb:1 | sha256sum | cut -d' ' -f1)
+
+check "pull an image pushed by skopeo" "$CBUILD" pull $REG/test/bb:1
+got=$("$CBUILD" inspect --format manifest $REG/test/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)
+check_eq "pulled manifest is byte-identical" "$want_manifest" "$got"
+got=$("$CBUILD" inspect --format config $REG/test/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)
+check_eq "pulled config is byte-identical" "$want_config" "$got"
+check_eq "image ID is the config digest" "sha256:$want_config" \
+    "$("$CBUILD" inspect $REG/test/bb:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')"
+check "skopeo reads the store as an OCI layout" $SK inspect oci:"$CBUILD_ROOT":$REG/test/bb:1
+lay_layers=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"])')
+st_layers=$($SK inspect oci:"$CBUILD_ROOT":$REG/test/bb:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"])')
+check_eq "same layers as the umoci original" "$lay_layers" "$st_layers"
+check "store blobs verify (sha256sum)" bash -c "cd '$CBUILD_ROOT/blobs/sha256' && for f in *; do echo \"\$f  \$f\"; done | sha256sum -c --quiet"
+check_contains "images lists it" "$REG/test/bb" "$("$CBUILD" images)"
+check_contains "images --format json" "\"Repository\":\"$REG/test/bb\"" "$("$CBUILD" images --format json)"
+
+# --- cbuild push, judged by skopeo ---
+check "tag" "$CBUILD" tag $REG/test/bb:1 localhost:$R_PORT/pushed/bb:v2
+check "push to another repository (cross-repository mount)" "$CBUILD" push localhost:$R_PORT/pushed/bb:v2
+got=$($SK inspect --raw --tls-verify=false docker://$REG/pushed/bb:v2 | sha256sum | cut -d' ' -f1)
+check_eq "pushed manifest digest matches" "$want_manifest" "$got"
+rm -rf "$T/copy"
+check "skopeo copy of the pushed image" $SK copy -q --src-tls-verify=false docker://$REG/pushed/bb:v2 dir:"$T/copy"
+check "skopeo copy verified every blob" test -f "$T/copy/manifest.json"
+
+# --- multi-arch index: cbuild picks linux/amd64 ---
+make_busybox_layout "$T/arm" arm
+umoci config --image "$T/arm":arm --architecture arm64 --config.label arch=arm64
+python3 - "$T/lay" bb "$T/arm" arm "$T/multi" <<'PY'
+import hashlib, json, os, shutil, sys
+lay, tag, arm, armtag, out = sys.argv[1:]
+def entry(d, t):
+    ix = json.load(open(f"{d}/index.json"))
+    return next(m for m in ix["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == t)
+os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
+for d in (lay, arm):
+    for b in os.listdir(f"{d}/blobs/sha256"):
+        shutil.copy(f"{d}/blobs/sha256/{b}", f"{out}/blobs/sha256/{b}")
+ents = []
+for d, t, a in ((arm, armtag, "arm64"), (lay, tag, "amd64")):
+    e = dict(entry(d, t)); e.pop("annotations", None); e["platform"] = {"architecture": a, "os": "linux"}
+    ents.append(e)
+idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ents}).encode()
+h = hashlib.sha256(idx).hexdigest()
+open(f"{out}/blobs/sha256/{h}", "wb").write(idx)
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+           "digest": "sha256:" + h, "size": len(idx), "annotations": {"org.opencontainers.image.ref.name": "multi"}}]},
+          open(f"{out}/index.json", "w"))
+open(f"{out}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+PY
+$SK copy -q --all --dest-tls-verify=false oci:"$T/multi":multi docker://$REG/test/multi:1
+check "pull a multi-arch index" "$CBUILD" pull -q $REG/test/multi:1
+check_eq "picked linux/amd64" "amd64" \
+    "$("$CBUILD" inspect $REG/test/multi:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Architecture"])')"
+check_eq "the amd64 manifest" "$want_manifest" \
+    "$("$CBUILD" inspect --format manifest $REG/test/multi:1 | head -c -1 | sha256sum | cut -d' ' -f1)"
+check_fails "--platform with no match fails" "$CBUILD" pull -q --platform linux/s390x $REG/test/multi:1
+out=$("$CBUILD" pull -q --platform linux/s390x $REG/test/multi:1 2>&1)
+check_contains "no-match error names the platform" "linux/s390x" "$out"
+
+# --- save / load / export ---
+check "save an OCI archive" "$CBUILD" save -o "$T/bb.tar" $REG/test/bb:1
+check "archive has docker's manifest.json" bash -c "tar tf '$T/bb.tar' | grep -qx manifest.json"
+rm -rf "$T/fromarchive"
+check "skopeo copy oci-archive: accepts it" $SK copy -q oci-archive:"$T/bb.tar" oci:"$T/fromarchive":x
+check_eq "archive round trip keeps the manifest" "$want_manifest" \
+    "$($SK inspect --raw oci:"$T/fromarchive":x | sha256sum | cut -d' ' -f1)"
+check "load into an empty store" env CBUILD_ROOT="$T/root2" "$CBUILD" load -i "$T/bb.tar"
+check_eq "loaded image has the same ID" "sha256:$want_config" \
+    "$(CBUILD_ROOT="$T/root2" "$CBUILD" inspect $REG/test/bb:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')"
+# a docker-save style tar (legacy layout: manifest.json + uncompressed layer.tar) made by hand
+mkdir -p "$T/dsave/abc"
+cfg=$($SK inspect --raw --config oci:"$T/lay":bb)
+cfgh=$(printf %s "$cfg" | sha256sum | cut -d' ' -f1)
+printf %s "$cfg" >"$T/dsave/$cfgh.json"
+layer=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
+zcat "$T/lay/blobs/sha256/$layer" >"$T/dsave/abc/layer.tar"
+echo "[{\"Config\":\"$cfgh.json\",\"RepoTags\":[\"docker-saved:1\"],\"Layers\":[\"abc/layer.tar\"]}]" >"$T/dsave/manifest.json"
+tar -C "$T/dsave" -cf "$T/dsave.tar" .
+check "load a docker save tar" env CBUILD_ROOT="$T/root2" "$CBUILD" load -i "$T/dsave.tar"
+check_eq "docker save tar keeps the image ID" "sha256:$cfgh" \
+    "$(CBUILD_ROOT="$T/root2" "$CBUILD" inspect docker-saved:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')"
+
+check "export --format tar" "$CBUILD" export -o "$T/fs.tar" $REG/test/bb:1
+mkdir -p "$T/fs"
+tar -C "$T/fs" -xf "$T/fs.tar"
+umoci unpack --image "$T/lay":bb "$T/ref" >/dev/null
+check "exported tree matches umoci unpack" diff -r --no-dereference "$T/ref/rootfs" "$T/fs"
+
+# --- faults ---
+out=$("$CBUILD" pull $REG/test/bb:nope 2>&1)
+check_contains "missing tag: clear not-found error" "manifest for $REG/test/bb:nope not found" "$out"
+out=$("$CBUILD" pull $REG/nosuch/repo:1 2>&1)
+check_contains "missing repository: names the reference" "$REG/nosuch/repo:1" "$out"
+
+# corrupt a layer blob inside the registry's storage: the registry serves it unchanged
+$SK copy -q --dest-tls-verify=false oci:"$T/lay":bb docker://$REG/test/corrupt:1
+blob=$(find "$R_DIR/data" -path "*blobs/sha256/*/$layer/data")
+cp "$blob" "$T/blob.orig"
+printf 'garbage' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+rm -rf "$T/root3"
+out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull $REG/test/corrupt:1 2>&1)
+check_contains "corrupted blob: digest mismatch reported" "digest mismatch" "$out"
+check_contains "corrupted blob: error names the digest" "$layer" "$out"
+check_fails "corrupted blob: nothing stored" test -e "$T/root3/blobs/sha256/$layer"
+check_fails "corrupted blob: no tag created" env CBUILD_ROOT="$T/root3" "$CBUILD" inspect $REG/test/corrupt:1
+cp "$T/blob.orig" "$blob"
+
+# kill the registry during a push of a big layer, restart it, push again
+mkdir -p "$T/big/rootfs"
+head -c 40M /dev/urandom >"$T/big/rootfs/random.bin"
+( cd "$T/big/rootfs" && tar -cf "$T/big.tar" random.bin )
+umoci new --image "$T/lay":big
+umoci raw add-layer --image "$T/lay":big "$T/big.tar"
+$SK copy -q oci:"$T/lay":big oci:"$CBUILD_ROOT":$REG/test/big:1
+# wait until the registry is receiving the layer upload, then kill -9 it
+"$CBUILD" push $REG/test/big:1 >"$T/push1.log" 2>&1 &
+ppid=$!
+wait_for_file() { # wait_for_file GLOB: until a matching non-empty file exists
+    for _ in $(seq 400); do
+        for f in $1; do [ -s "$f" ] && return 0; done
+        sleep 0.01
+    done
+    return 1
+}
+wait_for_file "$R_DIR/data/docker/registry/v2/repositories/test/big/_uploads/*/data"
+kill -9 "$R_PID"; wait "$R_PID" 2>/dev/null
+restart_registry R
+wait $ppid
+diag "push during the kill: exit $?: $(tail -1 "$T/push1.log")"
+check "store intact after the interrupted push" "$CBUILD" inspect $REG/test/big:1
+check "store blobs still verify" bash -c "cd '$CBUILD_ROOT/blobs/sha256' && for f in *; do echo \"\$f  \$f\"; done | sha256sum -c --quiet"
+check "re-run of the push completes" "$CBUILD" push $REG/test/big:1
+check "skopeo reads the pushed image back" $SK copy -q --src-tls-verify=false docker://$REG/test/big:1 dir:"$T/bigcopy"
+
+# kill -9 the registry mid-download: the partial download is kept and the re-run resumes it
+rm -rf "$T/root4"
+CBUILD_ROOT="$T/root4" "$CBUILD" pull -q $REG/test/big:1 >"$T/pull1.log" 2>&1 &
+ppid=$!
+wait_for_file "$T/root4/ingest/*.partial"
+kill -9 "$R_PID"; wait "$R_PID" 2>/dev/null
+wait $ppid
+check_contains "interrupted pull fails with a connection error" "$REG" "$(cat "$T/pull1.log")"
+restart_registry R
+out=$(CBUILD_ROOT="$T/root4" "$CBUILD" pull $REG/test/big:1 2>&1)
+check_contains "re-run resumes the partial download with Range" "resuming download at byte" "$out"
+check "pulled image is complete" env CBUILD_ROOT="$T/root4" "$CBUILD" inspect $REG/test/big:1
+check_eq "resumed blob has the right digest" "$(cd "$T/bigcopy" && ls | grep -v -e manifest -e version | while read f; do sha256sum "$f" | cut -c1-64; done | sort | tr '\n' ' ')" \
+    "$(cd "$T/root4/blobs/sha256" && for f in *; do sha256sum "$f" | cut -c1-64; done | sort | grep -v "$(CBUILD_ROOT="$T/root4" "$CBUILD" inspect --format manifest $REG/test/big:1 | head -c -1 | sha256sum | cut -c1-64)" | tr '\n' ' ')"
+check "no partial downloads left behind" bash -c "! ls '$T/root4/ingest/' | grep -q partial"
+
+# rmi and prune
+check "rmi by tag" "$CBUILD" rmi localhost:$R_PORT/pushed/bb:v2
+check_fails "untagged image is gone" "$CBUILD" inspect localhost:$R_PORT/pushed/bb:v2
+check "rmi of the big image" "$CBUILD" rmi $REG/test/big:1
+check_fails "its 40 MB layer blob was deleted" bash -c "find '$CBUILD_ROOT/blobs' -size +30M | grep -q ."
+check "prune" "$CBUILD" prune -f
+check "images still readable after prune" "$CBUILD" inspect $REG/test/bb:1
+check "skopeo still reads the store after prune" $SK inspect oci:"$CBUILD_ROOT":$REG/test/bb:1

@@ -1,0 +1,55 @@
+#!/bin/bash
+# HTTPS with a self-signed certificate (OpenSSL) and htpasswd Basic auth on docker-registry:
+# login/logout, credentials from ~/.docker/config.json, certificate verification, 401 errors.
+. "$CBUILD_SRC/tests/e2e/lib.sh"
+. "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
+trap 'cleanup_registries S; _tap_done' EXIT
+export DOCKER_CONFIG=$T/docker
+
+start_registry S tls || { not_ok "start docker-registry with TLS"; exit 1; }
+REG=127.0.0.1:$S_PORT
+SK="skopeo --insecure-policy"
+TLS=(--cert-dir "$T/certs")
+
+make_busybox_layout "$T/lay" bb
+$SK copy -q oci:"$T/lay":bb oci:"$CBUILD_ROOT":$REG/test/bb:1
+want=$($SK inspect --raw oci:"$T/lay":bb | sha256sum | cut -d' ' -f1)
+
+out=$("$CBUILD" push "${TLS[@]}" $REG/test/bb:1 2>&1)
+check_contains "push without credentials: 401 named" "unauthorized" "$out"
+check_contains "push without credentials: suggests login" "cbuild login" "$out"
+
+out=$(echo wrong | "$CBUILD" login "${TLS[@]}" -u alice --password-stdin $REG 2>&1)
+check_contains "login with a wrong password: clear 401" "wrong username or password" "$out"
+check_fails "wrong password writes no credentials" test -s "$DOCKER_CONFIG/config.json"
+
+out=$(echo s3cret | "$CBUILD" login "${TLS[@]}" -u alice --password-stdin $REG 2>&1)
+check_contains "login works with the right password" "Login Succeeded" "$out"
+
+mkdir -p "$T/wrongca/$REG"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=other" -keyout "$T/wk.pem" -out "$T/wrongca/$REG/ca.crt" 2>/dev/null
+out=$("$CBUILD" push --cert-dir "$T/wrongca" $REG/test/bb:1 2>&1)
+check_contains "a CA that did not sign the certificate is refused" "certificate" "$out"
+
+check "credentials stored in config.json" python3 -c "
+import json,base64,sys
+a=json.load(open('$DOCKER_CONFIG/config.json'))['auths']['$REG']['auth']
+sys.exit(base64.b64decode(a)!=b'alice:s3cret')"
+check "push over HTTPS with Basic auth" "$CBUILD" push "${TLS[@]}" $REG/test/bb:1
+check_eq "skopeo sees the same manifest" "$want" \
+    "$($SK inspect --raw --cert-dir "$T/certs/$REG" --creds alice:s3cret docker://$REG/test/bb:1 | sha256sum | cut -d' ' -f1)"
+check "chunked upload to a new repository" "$CBUILD" push "${TLS[@]}" --chunk-size 256K $REG/test/bb:1 $REG/chunked/bb:1
+check "skopeo copies the chunked upload" $SK copy -q --src-cert-dir "$T/certs/$REG" --src-creds alice:s3cret \
+    docker://$REG/chunked/bb:1 dir:"$T/chunked"
+rm -rf "$T/root2"
+check "pull over HTTPS with Basic auth" env CBUILD_ROOT="$T/root2" "$CBUILD" pull -q "${TLS[@]}" $REG/chunked/bb:1
+check_eq "pulled manifest matches" "$want" \
+    "$(CBUILD_ROOT="$T/root2" "$CBUILD" inspect --format manifest $REG/chunked/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)"
+out=$("$CBUILD" pull "${TLS[@]}" --creds alice:nope $REG/test/bb:1 2>&1)
+check_contains "explicit wrong credentials: 401 names the reference" "$REG/test/bb:1" "$out"
+check "logout" "$CBUILD" logout $REG
+check_fails "credentials removed" grep -q "$REG" "$DOCKER_CONFIG/config.json"
+out=$("$CBUILD" logout $REG 2>&1)
+check_contains "logout twice: not logged in" "Not logged in" "$out"
+out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull "${TLS[@]}" $REG/test/bb:1 2>&1)
+check_contains "pull after logout: 401" "unauthorized" "$out"
