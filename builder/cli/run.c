@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ext4.h"
 #include "guest.h"
+#include "store.h"
 
 static volatile sig_atomic_t run_cancel;
 
@@ -41,6 +43,60 @@ static void env_set(cb_strv *env, const char *kv)
     cb_strv_push_owned(env, entry);
 }
 
+/* The image's layers as overlay-format ext4 images in the store (made from the layer blobs
+ * on first use, kept by diffID), bottom first. */
+static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_err *err)
+{
+    if (im->config.diff_ids.n != im->manifest.n_layers)
+        return cb_fail(err, "image %s: %zu layers but %zu diff_ids in its config", im->id, im->manifest.n_layers,
+                       im->config.diff_ids.n);
+    for (size_t i = 0; i < im->manifest.n_layers; i++) {
+        const char *diff_id = im->config.diff_ids.v[i];
+        char *path = store_layer_image_path(s, diff_id);
+        if (!store_layer_image_exists(s, diff_id)) {
+            cleanup_free char *tmp = store_layer_image_tmp_path(s, diff_id);
+            int fd = -1;
+            int rc = store_blob_open(s, im->manifest.layers[i].digest, &fd, err);
+            if (rc == 0) {
+                ext4_options o;
+                ext4_options_init(&o);
+                o.seed = diff_id;
+                rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
+                close(fd);
+            }
+            if (rc == 0) rc = store_layer_image_commit(s, diff_id, tmp, err);
+            if (rc < 0) {
+                unlink(tmp);
+                free(path);
+                return cb_error_wrap(err, "layer %s of %s", im->manifest.layers[i].digest, im->id);
+            }
+        }
+        cb_strv_push_owned(out, path);
+    }
+    return 0;
+}
+
+static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im, cb_err *err)
+{
+    int rc = store_open(ctx->root, s, err);
+    if (rc < 0) return rc;
+    rc = store_image_resolve(*s, ref, im, err);
+    if (rc == -ENOENT) {
+        /* docker run pulls what it does not have */
+        fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+        cb_err_clear(err);
+        oci_registry_opts ro;
+        oci_registry_opts_default(&ro);
+        ro.progress = stderr;
+        rc = store_pull(*s, ref, NULL, &ro, im, err);
+    }
+    if (rc < 0) {
+        store_close(*s);
+        *s = NULL;
+    }
+    return rc;
+}
+
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;
@@ -70,7 +126,11 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"run", "[OPTIONS] (IMAGE | --ext4 FILE) [COMMAND] [ARG...]",
                                "Run a command in a throwaway VM", opts, true, 0, -1};
-    cb_strv pos, env, cmd;
+    cb_strv pos, env, cmd, image_layers;
+    cb_strv_init(&image_layers);
+    store *st = NULL;
+    store_image im;
+    bool have_image = false;
     cb_strv_init(&pos);
     cb_strv_init(&env);
     cb_strv_init(&cmd);
@@ -94,17 +154,39 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
             cli_print_usage(&spec, stderr);
             goto out;
         }
-        fprintf(stderr, "cbuild run: running image %s needs the local image store, which this build lacks; "
-                        "boot a flattened image with --ext4 FILE\n", pos.v[0]);
-        goto out;
+        if (image_open(ctx, pos.v[0], &st, &im, &err) < 0 || image_layer_images(st, &im, &image_layers, &err) < 0) {
+            if (st) store_image_free(&im);
+            cli_report(&err);
+            goto out;
+        }
+        have_image = true;
+        first_cmd = 1;
+        cfg.lowers = (const char *const *)image_layers.v;
+        cfg.n_lowers = image_layers.n;
     }
-    if (entrypoint && *entrypoint) cb_strv_push(&cmd, entrypoint);
-    for (size_t i = first_cmd; i < pos.n; i++) cb_strv_push(&cmd, pos.v[i]);
+    /* docker: --entrypoint replaces the image's ENTRYPOINT and drops its CMD; arguments after
+     * the image replace CMD */
+    const oci_config *ic = have_image ? &im.config : NULL;
+    if (entrypoint) {
+        if (*entrypoint) cb_strv_push(&cmd, entrypoint);
+    } else if (ic) {
+        for (size_t i = 0; i < ic->entrypoint.n; i++) cb_strv_push(&cmd, ic->entrypoint.v[i]);
+    }
+    if (pos.n > first_cmd) {
+        for (size_t i = first_cmd; i < pos.n; i++) cb_strv_push(&cmd, pos.v[i]);
+    } else if (ic && !entrypoint) {
+        for (size_t i = 0; i < ic->cmd.n; i++) cb_strv_push(&cmd, ic->cmd.v[i]);
+    }
     if (cmd.n == 0) {
-        fprintf(stderr, "cbuild run: no command specified (the ext4 image carries no CMD)\n");
+        fprintf(stderr, "cbuild run: no command specified%s\n", ic ? "" : " (an ext4 image carries no CMD)");
         goto out;
     }
     cfg.argv = cmd.v;
+    if (ic) {
+        for (size_t i = 0; i < ic->env.n; i++) env_set(&env, ic->env.v[i]);
+        if (!workdir && ic->working_dir && *ic->working_dir) workdir = ic->working_dir;
+        if (!user && ic->user && *ic->user) user = ic->user;
+    }
     for (size_t i = 0; i < envs.n; i++) env_set(&env, envs.v[i]);
     cfg.env = env.v;
     cfg.cwd = workdir;
@@ -171,6 +253,9 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     guest_run_result_free(&res);
 out:
+    if (have_image) store_image_free(&im);
+    if (st) store_close(st);
+    cb_strv_free(&image_layers);
     cb_strv_free(&pos);
     cb_strv_free(&env);
     cb_strv_free(&cmd);
