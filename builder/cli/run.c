@@ -43,6 +43,91 @@ static void env_set(cb_strv *env, const char *kv)
     cb_strv_push_owned(env, entry);
 }
 
+/* --tmpfs PATH[:size=N,mode=M,...] (docker run) */
+static int parse_tmpfs(const char *spec, guest_mount *m, cb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = GUEST_MOUNT_TMPFS;
+    const char *colon = strchr(spec, ':');
+    m->target = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+    if (m->target[0] != '/') return cb_fail(err, "--tmpfs %s: the path must be absolute", spec);
+    if (!colon) return 0;
+    cleanup_free char *opts = xstrdup(colon + 1);
+    for (char *o = strtok(opts, ","); o; o = strtok(NULL, ",")) {
+        if (!strncmp(o, "size=", 5)) {
+            if (cb_parse_size(o + 5, &m->size, err) < 0) return cb_error_wrap(err, "--tmpfs %s", spec);
+        } else if (!strncmp(o, "mode=", 5)) {
+            m->mode = (uint32_t)strtoul(o + 5, NULL, 8);
+        } else if (!strcmp(o, "ro")) {
+            m->readonly = true;
+        } else if (strcmp(o, "rw") && strcmp(o, "noexec") && strcmp(o, "exec") && strcmp(o, "nosuid") &&
+                   strcmp(o, "nodev")) {
+            return cb_fail(err, "--tmpfs %s: unknown option %s", spec, o);
+        }
+    }
+    return 0;
+}
+
+/* --mount type=tmpfs,target=P[,tmpfs-size=N][,tmpfs-mode=M]
+ *         type=ext4,source=IMG,target=P[,readonly][,subpath=DIR]   (cbuild: an ext4 image)
+ *         type=secret,source=FILE,target=P[,mode=0400][,uid=N][,gid=N] (cbuild: a file copy) */
+static int parse_mount(const char *spec, guest_mount *m, cb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    cleanup_free char *copy = xstrdup(spec);
+    const char *type = NULL, *src = NULL, *dst = NULL, *subpath = NULL;
+    bool ro = false;
+    for (char *o = strtok(copy, ","); o; o = strtok(NULL, ",")) {
+        char *eq = strchr(o, '=');
+        const char *v = eq ? eq + 1 : "";
+        if (eq) *eq = 0;
+        if (!strcmp(o, "type")) type = v;
+        else if (!strcmp(o, "source") || !strcmp(o, "src")) src = v;
+        else if (!strcmp(o, "target") || !strcmp(o, "destination") || !strcmp(o, "dst")) dst = v;
+        else if (!strcmp(o, "readonly") || !strcmp(o, "ro")) ro = !eq || !strcmp(v, "true") || !strcmp(v, "1");
+        else if (!strcmp(o, "subpath")) subpath = v;
+        else if (!strcmp(o, "tmpfs-size") || (!strcmp(o, "size"))) {
+            if (cb_parse_size(v, &m->size, err) < 0) return cb_error_wrap(err, "--mount %s", spec);
+        } else if (!strcmp(o, "tmpfs-mode") || !strcmp(o, "mode")) m->mode = (uint32_t)strtoul(v, NULL, 8);
+        else if (!strcmp(o, "uid")) m->uid = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(o, "gid")) m->gid = (uint32_t)strtoul(v, NULL, 10);
+        else return cb_fail(err, "--mount %s: unknown option `%s`", spec, o);
+    }
+    if (!dst || dst[0] != '/') return cb_fail(err, "--mount %s: target=ABSOLUTE-PATH is required", spec);
+    m->target = xstrdup(dst);
+    m->readonly = ro;
+    if (!type || !strcmp(type, "tmpfs")) {
+        m->kind = GUEST_MOUNT_TMPFS;
+    } else if (!strcmp(type, "ext4")) {
+        if (!src) return cb_fail(err, "--mount %s: source=IMAGE.img is required", spec);
+        m->kind = ro ? GUEST_MOUNT_EXT4_RO : GUEST_MOUNT_EXT4_RW;
+        m->image = xstrdup(src);
+        m->source = subpath ? xstrdup(subpath) : NULL;
+    } else if (!strcmp(type, "secret")) {
+        if (!src) return cb_fail(err, "--mount %s: source=FILE is required", spec);
+        cb_buf b;
+        cb_buf_init(&b);
+        if (cb_read_file(src, &b, err) < 0) return cb_error_wrap(err, "--mount %s", spec);
+        m->kind = GUEST_MOUNT_SECRET;
+        m->data_len = b.len;
+        m->data = cb_buf_steal(&b);
+    } else {
+        return cb_fail(err, "--mount %s: type must be tmpfs, ext4 or secret", spec);
+    }
+    return 0;
+}
+
+static void mounts_free(guest_mount *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)m[i].target);
+        free((char *)m[i].image);
+        free((char *)m[i].source);
+        free((void *)m[i].data);
+    }
+    free(m);
+}
+
 /* The image's layers as overlay-format ext4 images in the store (made from the layer blobs
  * on first use, kept by diffID), bottom first. */
 static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_err *err)
@@ -100,7 +185,11 @@ static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im,
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;
-    cb_strv envs, add_hosts, layers;
+    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs;
+    cb_strv_init(&tmpfs_specs);
+    cb_strv_init(&mount_specs);
+    guest_mount *mounts = NULL;
+    size_t n_mounts = 0;
     cb_strv_init(&envs);
     cb_strv_init(&layers);
     cb_strv_init(&add_hosts);
@@ -121,6 +210,8 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"add-host", 0, CLI_STRINGS, &add_hosts, "HOST:IP", "add a line to /etc/hosts"},
         {"ext4", 0, CLI_STRINGS, &layers, "FILE", "boot this ext4 image instead of an IMAGE (repeat: overlay layers, bottom first)"},
         {"upper", 0, CLI_STRING, &upper, "FILE", "keep the changes in this empty ext4 image (default: thrown away)"},
+        {"tmpfs", 0, CLI_STRINGS, &tmpfs_specs, "PATH[:OPTS]", "mount a tmpfs (options size=, mode=)"},
+        {"mount", 0, CLI_STRINGS, &mount_specs, "type=T,...", "tmpfs, ext4 (source=IMG) or secret (source=FILE) mount"},
         {"timeout", 0, CLI_STRING, &timeout, "SECONDS", "kill the VM after this long (cbuild extension)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
@@ -226,6 +317,21 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
         cfg.timeout = t;
     }
+    mounts = xcalloc(tmpfs_specs.n + mount_specs.n + 1, sizeof *mounts);
+    for (size_t i = 0; i < tmpfs_specs.n; i++, n_mounts++)
+        if (parse_tmpfs(tmpfs_specs.v[i], &mounts[n_mounts], &err) < 0) {
+            n_mounts++;
+            cli_report(&err);
+            goto out;
+        }
+    for (size_t i = 0; i < mount_specs.n; i++, n_mounts++)
+        if (parse_mount(mount_specs.v[i], &mounts[n_mounts], &err) < 0) {
+            n_mounts++;
+            cli_report(&err);
+            goto out;
+        }
+    cfg.mounts = mounts;
+    cfg.n_mounts = n_mounts;
     if (tty && interactive && !isatty(0)) {
         fprintf(stderr, "cbuild run: the input device is not a TTY\n");
         goto out;
@@ -256,6 +362,9 @@ out:
     if (have_image) store_image_free(&im);
     if (st) store_close(st);
     cb_strv_free(&image_layers);
+    mounts_free(mounts, n_mounts);
+    cb_strv_free(&tmpfs_specs);
+    cb_strv_free(&mount_specs);
     cb_strv_free(&pos);
     cb_strv_free(&env);
     cb_strv_free(&cmd);
