@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ext4.h"
 #include "internal.h"
 
 /* A small string set (open addressing). */
@@ -173,4 +174,41 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
     strset_free(&opq);
     store_image_free(&im);
     return r < 0 ? cb_error_wrap(err, "exporting %s", ref) : 0;
+}
+
+int store_export_ext4(store *s, const char *ref, const char *out_path, uint64_t extra_free, cb_err *err)
+{
+    store_image im;
+    int r = store_image_resolve(s, ref, &im, err);
+    if (r < 0)
+        return r;
+    ext4_options o;
+    ext4_options_init(&o);
+    o.mode = EXT4_MODE_FLATTEN;
+    o.extra_free_space = extra_free;
+    o.source_date_epoch = oci_source_date_epoch();
+    o.seed = im.manifest_digest;
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", out_path, (int)getpid());
+    ext4_writer *w;
+    if ((r = ext4_writer_new(tmp, &o, &w, err)) < 0) {
+        store_image_free(&im);
+        return cb_error_wrap(err, "exporting %s", ref);
+    }
+    for (size_t i = 0; r == 0 && i < im.manifest.n_layers; i++) {
+        const char *dg = im.manifest.layers[i].digest;
+        int fd;
+        if ((r = store_blob_open(s, dg, &fd, err)) < 0)
+            break;
+        r = ext4_writer_add_tar_fd(w, fd, dg, err);
+        close(fd);
+    }
+    if (r == 0)
+        r = ext4_writer_finish(w, err);
+    ext4_writer_free(w);
+    if (r == 0 && rename(tmp, out_path) < 0)
+        r = cb_error(err, errno, "rename `%s` to `%s`", tmp, out_path);
+    if (r < 0)
+        unlink(tmp);
+    store_image_free(&im);
+    return r < 0 ? cb_error_wrap(err, "exporting %s as ext4", ref) : 0;
 }
