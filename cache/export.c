@@ -97,6 +97,8 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
         return r;
     }
     strset seen = {0}, wh = {0}, opq = {0};
+    cb_strv late_links;
+    cb_strv_init(&late_links);
     size_t cap = 1 << 17;
     cleanup_free char *buf = xmalloc(cap);
     /* top layer first: the first time a path is seen wins */
@@ -137,6 +139,12 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
             strset_add(&seen, path);
             oci_tar_entry o = e;
             o.path = path;
+            if (e.hardlink && !strset_has(&seen, e.linkname)) {
+                /* its target comes from a lower layer, written later: link at the end */
+                cb_strv_push(&late_links, path);
+                cb_strv_push(&late_links, e.linkname);
+                continue;
+            }
             if ((r = oci_layer_writer_add_header(w, &o, err)) < 0)
                 break;
             if (S_ISREG(e.mode) && !e.hardlink && e.size > 0) {
@@ -164,6 +172,14 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
         if (r < 0)
             cb_error_wrap(err, "layer %s", dg);
     }
+    for (size_t i = 0; r == 0 && i + 1 < late_links.n; i += 2) {
+        if (!strset_has(&seen, late_links.v[i + 1]))
+            continue; /* target hidden by a whiteout: nothing to link to */
+        oci_tar_entry e = {.path = late_links.v[i], .mode = S_IFREG | 0644, .hardlink = true,
+                           .linkname = late_links.v[i + 1]};
+        r = oci_layer_writer_add_header(w, &e, err);
+    }
+    cb_strv_free(&late_links);
     if (r == 0) {
         oci_layer_result res;
         r = oci_layer_writer_finish(w, &res, err);
