@@ -96,6 +96,12 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
                             (long long)d->size, (long long)got);
         }
         rc = store_blob_writer_commit(w, NULL, err);
+        if (rc == -EBADMSG && off > 0) {
+            /* the kept partial data was bad (the commit dropped it): download it all again */
+            cb_info("blob %s: resumed download does not verify (%s); starting over", d->digest, err->msg);
+            cb_err_clear(err);
+            continue;
+        }
         if (rc < 0)
             return cb_error_wrap(err, "blob %s", d->digest);
         progress(opts, "%s: Pull complete", short_id(d->digest));
