@@ -123,6 +123,15 @@ int store_pull(store *s, const char *ref, const char *platform, const oci_regist
 int store_push(store *s, const char *src, const char *dst, const oci_registry_opts *opts,
                char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
 
+/* Push an image already resolved (e.g. from store_image_convert). */
+int store_push_image(store *s, const store_image *im, const char *dst, const oci_registry_opts *opts,
+                     char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
+/* A copy of im with every layer not already in opts->algo recompressed into new blobs and an
+ * OCI manifest over the same config (diffIDs, hence the image ID, are unchanged). The new
+ * manifest is not tagged. */
+int store_image_convert(store *s, const store_image *im, const oci_compress_opts *opts, store_image *out,
+                        cb_err *err);
+
 /* ---------- archives and export ---------- */
 /* OCI archive (oci-layout, index.json, blobs/) plus Docker's manifest.json, so both
  * `skopeo copy oci-archive:` and `docker load` accept it. */

@@ -187,3 +187,17 @@ check_fails "its 40 MB layer blob was deleted" bash -c "find '$CBUILD_ROOT/blobs
 check "prune" "$CBUILD" prune -f
 check "images still readable after prune" "$CBUILD" inspect $REG/test/bb:1
 check "skopeo still reads the store after prune" $SK inspect oci:"$CBUILD_ROOT":$REG/test/bb:1
+
+# push with recompression to zstd: skopeo reads it, the image ID is unchanged
+check "push --compression-format zstd" "$CBUILD" push -q --compression-format zstd --compression-level 9 $REG/test/bb:1 $REG/test/bb-zstd:1
+mt=$($SK inspect --raw --tls-verify=false docker://$REG/test/bb-zstd:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["mediaType"])')
+check_eq "layers are zstd" "application/vnd.oci.image.layer.v1.tar+zstd" "$mt"
+check_eq "config (image ID) unchanged" "$want_config" \
+    "$($SK inspect --raw --config --tls-verify=false docker://$REG/test/bb-zstd:1 | sha256sum | cut -d' ' -f1)"
+rm -rf "$T/zst"
+check "skopeo copies the zstd image" $SK copy -q --src-tls-verify=false docker://$REG/test/bb-zstd:1 oci:"$T/zst":z
+zl=$($SK inspect oci:"$T/zst":z | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
+diffid=$($SK inspect --config oci:"$T/zst":z | python3 -c 'import json,sys; print(json.load(sys.stdin)["rootfs"]["diff_ids"][0][7:])')
+check_eq "zstd -dc of the layer gives the config's diffID" "$diffid" "$(zstd -q -dc "$T/zst/blobs/sha256/$zl" | sha256sum | cut -d' ' -f1)"
+out=$("$CBUILD" push --compression-format lz4 $REG/test/bb:1 2>&1)
+check_contains "unknown compression named" "unknown compression \`lz4\`" "$out"
