@@ -69,7 +69,7 @@ else
     start_registry P plain "$IP" || not_ok "start plain docker-registry on $IP"
     PR=$IP:$P_PORT
     out=$("$CBUILD" push $REG/test/bb:1 $PR/test/bb:1 2>&1)
-    check_contains "plain HTTP registry on a non-loopback host: HTTPS required" "$PR" "$out"
+    check_contains "plain HTTP registry on a non-loopback host: HTTPS required" "allow it with --insecure-registry" "$out"
     check_fails "... and the push fails" "$CBUILD" push -q $REG/test/bb:1 $PR/test/bb:1
     check "--insecure-registry allows plain HTTP" "$CBUILD" push -q --insecure-registry "$PR" $REG/test/bb:1 $PR/test/bb:1
     check "skopeo reads what went over plain HTTP" $SK inspect --tls-verify=false docker://$PR/test/bb:1
