@@ -179,6 +179,18 @@ check_contains "a corrupt partial download is caught by the digest check" "diges
 check_contains "and downloaded again from the start" "starting over" "$out"
 check "the stored blob verifies" bash -c "echo '$big  $T/root6/blobs/sha256/$big' | sha256sum -c --quiet"
 
+# two processes pulling the same image into one store at once
+rm -rf "$T/root7"
+CBUILD_ROOT="$T/root7" "$CBUILD" pull -q $REG/test/big:1 >"$T/c1.log" 2>&1 &
+p1=$!
+CBUILD_ROOT="$T/root7" "$CBUILD" pull -q $REG/test/big:1 >"$T/c2.log" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check_eq "concurrent pulls both succeed" "0 0" "$r1 $r2"
+check "store after concurrent pulls verifies" bash -c "cd '$T/root7/blobs/sha256' && for f in *; do echo \"\$f  \$f\"; done | sha256sum -c --quiet"
+check "skopeo reads it" $SK inspect oci:"$T/root7":$REG/test/big:1
+
 # rmi and prune
 check "rmi by tag" "$CBUILD" rmi localhost:$R_PORT/pushed/bb:v2
 check_fails "untagged image is gone" "$CBUILD" inspect localhost:$R_PORT/pushed/bb:v2
@@ -201,3 +213,5 @@ diffid=$($SK inspect --config oci:"$T/zst":z | python3 -c 'import json,sys; prin
 check_eq "zstd -dc of the layer gives the config's diffID" "$diffid" "$(zstd -q -dc "$T/zst/blobs/sha256/$zl" | sha256sum | cut -d' ' -f1)"
 out=$("$CBUILD" push --compression-format lz4 $REG/test/bb:1 2>&1)
 check_contains "unknown compression named" "unknown compression \`lz4\`" "$out"
+check_eq "inspect --format template" "sha256:$want_config linux/amd64" "$("$CBUILD" inspect -f '{{.Id}} {{.Os}}/{{.Architecture}}' $REG/test/bb:1)"
+check_contains "inspect template: json of a field" '"PATH=/bin"' "$("$CBUILD" inspect -f '{{json .Config.Env}}' $REG/test/bb:1)"
