@@ -322,3 +322,17 @@ int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_L
         *n = d.n;
     return r;
 }
+
+int oci_recompress_stream(int in_fd, const oci_compress_opts *opts, oci_sink sink, oci_layer_result *res,
+                          cb_err *err)
+{
+    oci_pipeline p;
+    int r = oci_pipeline_open(&p, opts, sink, err);
+    if (r < 0)
+        return r;
+    r = oci_decompress_stream(in_fd, (oci_sink){oci_pipeline_write, &p}, NULL, NULL, err);
+    if (r == 0)
+        r = oci_pipeline_finish(&p, res, err);
+    oci_pipeline_free(&p);
+    return r;
+}
