@@ -154,6 +154,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    signal(SIGPIPE, SIG_IGN); /* `cbuild run ... | head` must still stop its VM */
 
     guest_run_result res;
     int r = guest_run(&cfg, &res, &err);
