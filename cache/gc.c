@@ -283,7 +283,8 @@ int store_prune(store *s, const store_prune_opts *opts, uint64_t *reclaimed, cb_
     record *recs;
     size_t n;
     list_records(s, &recs, &n);
-    qsort(recs, n, sizeof *recs, rec_cmp);
+    if (n > 1)
+        qsort(recs, n, sizeof *recs, rec_cmp);
     bool *removed = xcalloc(n + 1, sizeof *removed);
     uint64_t freed = 0;
     for (size_t i = 0; i < n; i++) {

@@ -765,9 +765,7 @@ int ext4_writer_add_symlink(ext4_writer *w, const ext4_entry *e, const char *tar
     if (tl >= EXT4_BLOCK_SIZE)
         return cb_failc(err, ENAMETOOLONG, "`%s`: symlink target of %zu bytes (ext4 allows up to 4095)", e->path, tl);
     ext4_entry e2 = *e;
-    e2.mode = (e->mode & 07777) | S_IFLNK;
-    if (!(e->mode & 07777))
-        e2.mode |= 0777;
+    e2.mode = S_IFLNK | 0777; /* like symlink(2): permissions of a link are meaningless */
     winode *in;
     wnode *node;
     r = place(w, &e2, &in, &node, err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -207,14 +208,18 @@ static int vm_spawn(vm *v, const char *qemu_path, cb_strv *argv, cb_err *err)
 {
     int logfd = open(v->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (logfd < 0) return cb_error(err, errno, "open `%s`", v->qemu_log);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(logfd);
         return cb_error(err, errno, "fork");
     }
     if (pid == 0) {
-        /* own process group: a terminal's Ctrl-C goes to cbuild, which decides */
+        /* own process group: a terminal's Ctrl-C goes to cbuild, which decides; and QEMU
+         * dies with cbuild whatever kills it */
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
         dup2(logfd, 1);

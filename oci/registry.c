@@ -628,10 +628,14 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
                 attempt--;
                 continue;
             }
-            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || attempt + 1 >= r->retries)
+            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || attempt + 1 >= r->retries) {
+                bool plain = tls && strstr(errbuf, "wrong version number");
+                const char *hint = plain ? " (the registry speaks plain HTTP: allow it with --insecure-registry)"
+                                   : tls ? " (use --cert-dir with the registry's CA, or --tls-verify=false)"
+                                         : "";
                 return cb_failc(err, tls ? EPROTO : EIO, "%s: %s %s: %s%s", what, q->method, q->url,
-                                errbuf[0] ? errbuf : curl_easy_strerror(cc),
-                                tls ? " (use --cert-dir with the registry's CA, or --tls-verify=false)" : "");
+                                errbuf[0] ? errbuf : curl_easy_strerror(cc), hint);
+            }
             cb_debug("%s: %s (attempt %d), retrying", q->url, curl_easy_strerror(cc), attempt + 1);
             backoff_sleep(attempt);
             continue;

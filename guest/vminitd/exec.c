@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -298,23 +300,65 @@ static void __attribute__((noreturn)) exec_command(const execspec *e, char **env
     child_fail(GUEST_ERR_EXEC, seen, "exec: \"%s\": %s", cmd, strerror(seen));
 }
 
+/* The pty is allocated inside the command's own devpts instance (so ttyname() and
+ * /dev/pts/0 work there) and its master handed to vminitd over a socket, as runc does. */
+static void make_console(const execspec *e, int console_sock)
+{
+    int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    char name[64];
+    if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
+        child_fail(GUEST_ERR_SETUP, errno, "allocating a pty");
+    struct winsize ws = {(unsigned short)(e->rows ? e->rows : 24), (unsigned short)(e->cols ? e->cols : 80), 0, 0};
+    ioctl(master, TIOCSWINSZ, &ws);
+    int s = open(name, O_RDWR);
+    if (s < 0) child_fail(GUEST_ERR_SETUP, errno, "opening %s", name);
+    if (ioctl(s, TIOCSCTTY, 0) < 0) child_fail(GUEST_ERR_SETUP, errno, "TIOCSCTTY");
+    dup2(s, 0);
+    dup2(s, 1);
+    dup2(s, 2);
+    if (s > 2) close(s);
+    /* Docker's /dev/console is the container's terminal */
+    int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (cfd >= 0) close(cfd);
+    mount(name, "/dev/console", NULL, MS_BIND, NULL);
+    char dummy = 'm';
+    struct iovec iov = {&dummy, 1};
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof(int));
+    if (sendmsg(console_sock, &msg, 0) < 0) child_fail(GUEST_ERR_SETUP, errno, "passing the pty to vminitd");
+    close(master);
+    close(console_sock);
+}
+
+static int recv_console(int sock)
+{
+    char dummy;
+    struct iovec iov = {&dummy, 1};
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0) return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
+}
+
 static void __attribute__((noreturn)) child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w,
-                                                 const char *pty_slave)
+                                                 int console_sock)
 {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     signal(SIGPIPE, SIG_DFL);
     setsid();
-    if (pty_slave) {
-        int s = open(pty_slave, O_RDWR);
-        if (s < 0) child_fail(GUEST_ERR_SETUP, errno, "opening %s", pty_slave);
-        ioctl(s, TIOCSCTTY, 0);
-        dup2(s, 0);
-        dup2(s, 1);
-        dup2(s, 2);
-        if (s > 2) close(s);
-    } else {
+    if (console_sock < 0) {
         dup2(in_r, 0);
         dup2(out_w, 1);
         dup2(err_w, 2);
@@ -351,6 +395,7 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
         child_fail(GUEST_ERR_SETUP, errno, "mounting /sys");
     mkdir_rec("/dev");
     setup_dev();
+    if (console_sock >= 0) make_console(e, console_sock);
     struct stat st;
     if (lstat("/tmp", &st) < 0) {
         mkdir_rec("/tmp");
@@ -370,7 +415,9 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
     }
     for (size_t i = 0; i < c->n_mounts; i++) {
         const vmount *m = &c->mounts[i];
-        if (m->kind == 3) ensure_file(m->target);
+        struct stat src;
+        bool file_src = m->kind == 3 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
+        if (file_src) ensure_file(m->target); /* a single file is bound onto a file */
         else mkdir_rec(m->target);
         if (m->kind == 2) {
             char opts[128];
@@ -388,6 +435,7 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
     resolved_user u;
     resolve_user(e->user, &u);
     char **env = env_with_defaults(e, &u, c->hostname);
+    if (console_sock >= 0) fchown(0, u.uid, (gid_t)-1);
     if (mkdir_p(e->cwd, 0755) < 0) child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
     if (setgroups(u.ngroups, u.groups) < 0) child_fail(GUEST_ERR_USER, errno, "setgroups");
     if (setgid(u.gid) < 0) child_fail(GUEST_ERR_USER, errno, "setgid %u", (unsigned)u.gid);
@@ -398,18 +446,13 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
 
 int child_start(const config *c, const execspec *e, child *ch, created_list *created)
 {
-    int sp[2], inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, master = -1;
-    char slave_name[64] = "";
+    int sp[2], inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, cs[2] = {-1, -1};
     memset(ch, 0, sizeof *ch);
     ch->in_fd = ch->out_fd = ch->err_fd = ch->errpipe = ch->pidfd = -1;
     if (pipe2(sp, O_CLOEXEC) < 0) return ctl_send_error(GUEST_ERR_SETUP, errno, "pipe"), -1;
     if (e->tty) {
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
-            ptsname_r(master, slave_name, sizeof slave_name) != 0)
-            return ctl_send_error(GUEST_ERR_SETUP, errno, "allocating a pty"), -1;
-        struct winsize ws = {(unsigned short)(e->rows ? e->rows : 24), (unsigned short)(e->cols ? e->cols : 80), 0, 0};
-        ioctl(master, TIOCSWINSZ, &ws);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cs) < 0)
+            return ctl_send_error(GUEST_ERR_SETUP, errno, "socketpair"), -1;
     } else {
         if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
             return ctl_send_error(GUEST_ERR_SETUP, errno, "pipe"), -1;
@@ -421,7 +464,8 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
     if (pid == 0) {
         close(sp[0]);
         status_fd = sp[1];
-        child_main(c, e, inp[0], outp[1], errp[1], e->tty ? slave_name : NULL);
+        if (cs[0] >= 0) close(cs[0]);
+        child_main(c, e, inp[0], outp[1], errp[1], cs[1]);
     }
     close(sp[1]);
     if (!e->tty) {
@@ -436,8 +480,7 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
             ch->in_fd = -1;
         }
     } else {
-        ch->in_fd = master;
-        ch->out_fd = master;
+        close(cs[1]);
     }
     ch->pid = pid;
     ch->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -485,5 +528,14 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
         }
     }
     free(buf);
+    if (e->tty) {
+        int master = recv_console(cs[0]);
+        close(cs[0]);
+        if (master < 0 && rc == 0) {
+            ctl_send_error(GUEST_ERR_SETUP, EIO, "the command's pty did not arrive");
+            rc = -1;
+        }
+        ch->in_fd = ch->out_fd = master;
+    }
     return rc;
 }

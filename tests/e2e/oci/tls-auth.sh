@@ -3,7 +3,7 @@
 # login/logout, credentials from ~/.docker/config.json, certificate verification, 401 errors.
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 . "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
-trap 'cleanup_registries S; _tap_done' EXIT
+trap 'cleanup_registries S E P; _tap_done' EXIT
 export DOCKER_CONFIG=$T/docker
 
 start_registry S tls || { not_ok "start docker-registry with TLS"; exit 1; }
@@ -53,3 +53,24 @@ out=$("$CBUILD" logout $REG 2>&1)
 check_contains "logout twice: not logged in" "Not logged in" "$out"
 out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull "${TLS[@]}" $REG/test/bb:1 2>&1)
 check_contains "pull after logout: 401" "unauthorized" "$out"
+
+# A registry on a non-loopback address is not insecure by default: TLS is verified and
+# plain HTTP needs --insecure-registry, as Docker does.
+IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -z "$IP" ]; then
+    skip "no non-loopback IPv4 address on this machine for the default-verification tests"
+else
+    start_registry E tls "$IP" || not_ok "start docker-registry with TLS on $IP"
+    ER=$IP:$E_PORT
+    out=$("$CBUILD" push --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:1 2>&1)
+    check_contains "self-signed certificate refused by default (non-loopback host)" "certificate" "$out"
+    check "accepted with its CA in --cert-dir" "$CBUILD" push -q --cert-dir "$T/certs" --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:1
+    check "--tls-verify=false skips verification" "$CBUILD" push -q --tls-verify=false --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:2
+    start_registry P plain "$IP" || not_ok "start plain docker-registry on $IP"
+    PR=$IP:$P_PORT
+    out=$("$CBUILD" push $REG/test/bb:1 $PR/test/bb:1 2>&1)
+    check_contains "plain HTTP registry on a non-loopback host: HTTPS required" "allow it with --insecure-registry" "$out"
+    check_fails "... and the push fails" "$CBUILD" push -q $REG/test/bb:1 $PR/test/bb:1
+    check "--insecure-registry allows plain HTTP" "$CBUILD" push -q --insecure-registry "$PR" $REG/test/bb:1 $PR/test/bb:1
+    check "skopeo reads what went over plain HTTP" $SK inspect --tls-verify=false docker://$PR/test/bb:1
+fi
