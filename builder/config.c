@@ -158,19 +158,11 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
     case DF_CMD_ENTRYPOINT: {
         cb_strv args;
         cb_strv_init(&args);
-        if (cmd->json) {
-            for (size_t i = 0; i < cmd->args.n; i++)
-                cb_strv_push(&args, cmd->args.v[i]);
-        } else {
-            cb_buf line;
-            cb_buf_init(&line);
-            for (size_t i = 0; i < cmd->args.n; i++) {
-                if (i)
-                    cb_buf_putc(&line, ' ');
-                cb_buf_puts(&line, cmd->args.v[i]);
-            }
-            bl_shell_argv(cfg, line.data ? line.data : "", &args);
-            cb_buf_free(&line);
+        /* the parser's argv rules: SHELL for the shell form, `ENTRYPOINT []` clears */
+        rc = df_cmd_run_argv(cmd, cfg->shell_set ? &cfg->shell : NULL, &args, NULL, err);
+        if (rc < 0) {
+            cb_strv_free(&args);
+            goto out;
         }
         bool is_cmd = cmd->kind == DF_CMD_CMD;
         cb_strv *dst = is_cmd ? &cfg->cmd : &cfg->entrypoint;
@@ -352,8 +344,8 @@ char *bl_history_copy(const df_cmd *cmd)
     /* paths first, then heredocs as " <<NAME" */
     for (size_t i = 0; i + 1 < cmd->args.n; i++)
         cb_buf_printf(&h, " %s", cmd->args.v[i]);
-    for (size_t i = 0; cmd->instr && i < cmd->instr->n_heredocs; i++)
-        cb_buf_printf(&h, " <<%s", cmd->instr->heredocs[i].name);
+    for (size_t i = 0; i < cmd->n_inline_files; i++)
+        cb_buf_printf(&h, " <<%s", cmd->inline_files[i].name);
     cb_buf_printf(&h, " %s # buildkit", cmd->args.n ? cmd->args.v[cmd->args.n - 1] : "");
     return cb_buf_steal(&h);
 }

@@ -338,35 +338,15 @@ typedef struct copy_ctx {
 
 static const char *keyword(const copy_ctx *cc) { return cc->add ? "ADD" : "COPY"; }
 
-static char *expand_heredoc(copy_ctx *cc, const df_heredoc *h, cb_err *err)
-{
-    cleanup_free char *body = bl_heredoc_body(h);
-    if (!h->expand)
-        return xstrdup(body);
-    df_lex lx = {.escape = cc->in->b->file->escape, .skip_process_quotes = true, .raw_quotes = true};
-    cb_strv env;
-    cb_strv_init(&env);
-    for (size_t i = 0; i < cc->cmd->build_args.n; i++)
-        cb_strv_push(&env, cc->cmd->build_args.v[i]);
-    for (size_t i = 0; i < cc->cmd->env.n; i++)
-        cb_strv_push(&env, cc->cmd->env.v[i]);
-    char *out = NULL;
-    int rc = df_shell_word(&lx, body, &env, &out, NULL, NULL, err);
-    cb_strv_free(&env);
-    return rc < 0 ? NULL : out;
-}
-
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 static int select_sources(copy_ctx *cc, cb_err *err)
 {
     const df_cmd *cmd = cc->cmd;
     size_t nsrc = cmd->args.n ? cmd->args.n - 1 : 0;
     /* heredoc sources (COPY <<EOF /dst): files named after their delimiter */
-    for (size_t i = 0; i < cmd->instr->n_heredocs; i++) {
-        const df_heredoc *h = &cmd->instr->heredocs[i];
-        char *content = expand_heredoc(cc, h, err);
-        if (!content)
-            return -EINVAL;
+    for (size_t i = 0; i < cmd->n_inline_files; i++) {
+        const df_heredoc *h = &cmd->inline_files[i]; /* chomped and expanded by the plan */
+        char *content = xstrdup(h->content);
         sel_entry *e = sel_add(&cc->s);
         e->rel = xstrdup(h->name);
         e->src = xasprintf("<<%s", h->name);
@@ -626,15 +606,8 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
         if (rc == 0)
             hash_str(h, "from", fkey);
         /* sources from another stage are keyed by that stage's key: no walk needed */
-        for (size_t i = 0; rc == 0 && i < in->cmd->instr->n_heredocs; i++) {
-            char *c = expand_heredoc(&cc, &in->cmd->instr->heredocs[i], err);
-            if (!c) {
-                rc = -EINVAL;
-                break;
-            }
-            hash_str(h, "heredoc", c);
-            free(c);
-        }
+        for (size_t i = 0; rc == 0 && i < in->cmd->n_inline_files; i++)
+            hash_str(h, "heredoc", in->cmd->inline_files[i].content);
     } else if (rc == 0) {
         rc = select_sources(&cc, err);
         uint64_t nbytes = 0;
@@ -868,7 +841,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             dest = res;
         }
     }
-    if (in->cmd->args.n + in->cmd->instr->n_heredocs > 2 && !dest_dir) {
+    if (in->cmd->args.n + in->cmd->n_inline_files > 2 && !dest_dir) {
         rc = cb_fail(err, "When using %s with more than one source file, the destination must be a directory and end with a /",
                      keyword(&cc));
         goto out;

@@ -43,11 +43,8 @@ char *bl_heredoc_body(const df_heredoc *h)
     return cb_buf_steal(&b);
 }
 
-#define SCRIPT_PATH "/dev/pipes/"
-
-/* The command line: shell form goes through SHELL; heredocs are appended for the shell to
- * read (BuildKit), and a RUN that is only a heredoc runs its body as the script - through
- * its #! interpreter when it has one (the body is then mounted at /dev/pipes/NAME). */
+/* The command line (df_cmd_run_argv: SHELL for the shell form, heredocs as BuildKit runs
+ * them). A RUN that is one #! heredoc runs /dev/pipes/NAME: *script gets its body. */
 static void run_argv_script(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script,
                             char **script_path)
 {
@@ -55,63 +52,20 @@ static void run_argv_script(const df_cmd *cmd, const oci_config *cfg, cb_strv *a
         *script = NULL;
     if (script_path)
         *script_path = NULL;
-    if (cmd->json) {
+    const df_heredoc *pipe = NULL;
+    cb_err e;
+    if (df_cmd_run_argv(cmd, cfg->shell_set ? &cfg->shell : NULL, argv, &pipe, &e) < 0) {
+        /* the plan validated the command; keep the raw words so the error shows at run */
         for (size_t i = 0; i < cmd->args.n; i++)
             cb_strv_push(argv, cmd->args.v[i]);
         return;
     }
-    const df_instr *in = cmd->instr;
-    cb_buf line;
-    cb_buf_init(&line);
-    for (size_t i = 0; i < cmd->args.n; i++) {
-        if (i)
-            cb_buf_putc(&line, ' ');
-        cb_buf_puts(&line, cmd->args.v[i]);
+    if (pipe) {
+        if (script)
+            *script = xstrdup(pipe->content);
+        if (script_path)
+            *script_path = xasprintf("/dev/pipes/%s", pipe->name);
     }
-    if (in->n_heredocs) {
-        char *name = NULL;
-        bool ex, ch;
-        int fd;
-        cb_err e;
-        const char *only = line.data ? line.data : "";
-        if (in->n_heredocs == 1 && df_heredoc_parse_word(only, &name, &ex, &ch, &fd, &e) == 0 && name &&
-            !strchr(only, ' ')) {
-            /* RUN <<EOF: the body is the script */
-            char *body = bl_heredoc_body(&in->heredocs[0]);
-            if (cb_str_has_prefix(body, "#!")) {
-                const char *nl = strchr(body, '\n');
-                cleanup_free char *interp = xstrndup(body + 2, nl ? (size_t)(nl - body - 2) : strlen(body + 2));
-                char *save = NULL;
-                for (char *t = strtok_r(interp, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
-                    cb_strv_push(argv, t);
-                char *sp = xasprintf(SCRIPT_PATH "%s", in->heredocs[0].name);
-                cb_strv_push(argv, sp);
-                if (script_path)
-                    *script_path = sp;
-                else
-                    free(sp);
-                if (script)
-                    *script = body;
-                else
-                    free(body);
-                free(name);
-                cb_buf_free(&line);
-                return;
-            }
-            cb_buf_reset(&line);
-            cb_buf_puts(&line, body);
-            free(body);
-        } else {
-            for (size_t i = 0; i < in->n_heredocs; i++) {
-                cb_buf_putc(&line, '\n');
-                cb_buf_puts(&line, in->heredocs[i].content);
-                cb_buf_puts(&line, in->heredocs[i].name);
-            }
-        }
-        free(name);
-    }
-    bl_shell_argv(cfg, line.data ? line.data : "", argv);
-    cb_buf_free(&line);
 }
 
 static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)

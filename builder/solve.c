@@ -128,6 +128,21 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chai
     return 0;
 }
 
+static int base_onbuild_cb(void *ud, const char *ref, const char *platform, cb_strv *triggers, cb_err *err)
+{
+    (void)platform;
+    bl_build *b = ud;
+    if (!strcmp(ref, "scratch"))
+        return 0;
+    bl_image *im;
+    int rc = image_get(b, ref, &im, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < im->im.config.onbuild.n; i++)
+        cb_strv_push(triggers, im->im.config.onbuild.v[i]);
+    return 0;
+}
+
 static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
 {
     (void)platform;
@@ -382,56 +397,12 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
     return 0;
 }
 
-/* ONBUILD triggers of the base image run right after FROM, as Docker runs them. */
-static int onbuild_env(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
-{
-    (void)ref;
-    (void)platform;
-    (void)err;
-    const oci_config *cfg = ud;
-    for (size_t i = 0; i < cfg->env.n; i++)
-        cb_strv_push(env, cfg->env.v[i]);
-    return 0;
-}
-
-static int run_onbuild(step_ctx *sc, cb_strv *triggers, cb_err *err)
-{
-    bl_build *b = sc->b;
-    cb_buf src;
-    cb_buf_init(&src);
-    cb_buf_puts(&src, "FROM cbuild-onbuild-base\n");
-    for (size_t i = 0; i < triggers->n; i++)
-        cb_buf_printf(&src, "%s\n", triggers->v[i]);
-    df_file *f = NULL;
-    df_plan *p = NULL;
-    int rc = df_parse(src.data, src.len, "ONBUILD", &f, err);
-    if (rc == 0) {
-        df_plan_opts po = {.base_env = onbuild_env, .ud = &sc->j->config};
-        rc = df_plan_new(f, &po, &p, err);
-    }
-    if (rc == 0)
-        rc = run_cmds(sc, p->stages[0].cmds, p->stages[0].n_cmds, err);
-    if (rc < 0)
-        cb_error_wrap(err, "executing ONBUILD trigger of the base image");
-    /* keep the parsed commands alive until the end of the build (steps reference them) */
-    pthread_mutex_lock(&b->lock);
-    if (p)
-        df_plan_free(p);
-    if (f)
-        df_file_free(f);
-    pthread_mutex_unlock(&b->lock);
-    cb_buf_free(&src);
-    return rc;
-}
-
 static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
 {
     df_stage *st = j->stage;
     step_ctx sc = {.b = b, .j = j};
     cb_buf name;
     cb_buf_init(&name);
-    cb_strv triggers;
-    cb_strv_init(&triggers);
     int rc = 0;
     /* FROM */
     if (st->base_stage >= 0) {
@@ -483,16 +454,11 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
     /* BuildKit gives every stage a PATH */
     if (!oci_config_env_get(&j->config, "PATH"))
         oci_config_env_set(&j->config, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    /* ONBUILD triggers are consumed */
-    for (size_t i = 0; i < j->config.onbuild.n; i++)
-        cb_strv_push(&triggers, j->config.onbuild.v[i]);
+    /* the base's ONBUILD triggers are consumed: the plan put them first in cmds */
     cb_strv_free(&j->config.onbuild);
     cb_strv_init(&j->config.onbuild);
-    if (triggers.n && (rc = run_onbuild(&sc, &triggers, err)) < 0)
-        goto out;
     rc = run_cmds(&sc, st->cmds, st->n_cmds, err);
 out:
-    cb_strv_free(&triggers);
     cb_buf_free(&name);
     return rc;
 }
@@ -709,7 +675,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         goto out;
     }
     {
-        df_plan_opts po = {.target = opts->target, .base_env = base_env_cb, .ud = b,
+        df_plan_opts po = {.target = opts->target, .base_env = base_env_cb, .base_onbuild = base_onbuild_cb, .ud = b,
                            .build_args = opts->build_args ? (const char *const *)opts->build_args->v : NULL,
                            .n_build_args = opts->build_args ? opts->build_args->n : 0};
         rc = df_plan_new(b->file, &po, &b->plan, err);

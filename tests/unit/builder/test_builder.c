@@ -129,8 +129,8 @@ Test(history, run_and_copy_texts)
     cb_strv_push(&c.args, "x");
     cb_strv_push(&c.args, "/d/");
     df_heredoc hd = {.name = "EOF", .content = "hi\n", .expand = true};
-    ((df_instr *)c.instr)->heredocs = &hd;
-    ((df_instr *)c.instr)->n_heredocs = 1;
+    c.inline_files = &hd;
+    c.n_inline_files = 1;
     h = bl_history_copy(&c);
     cr_assert_str_eq(h, "COPY --chown=a:b x <<EOF /d/ # buildkit");
     free(h);
