@@ -720,8 +720,22 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
             if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
                 j->no_cache = true;
     }
-    /* the context transfer vertex: only the files COPY/ADD select are read, during the steps */
+    /* the context vertex: only the files COPY/ADD select are read, during the steps */
+    int ctx_pid = 0;
+    if (b->ctx.dirfd >= 0) {
+        ctx_pid = progress_add(b->prog, "[internal] load build context");
+        progress_start(b->prog, ctx_pid);
+    }
     rc = schedule(b, err);
+    if (ctx_pid) {
+        char sz[32];
+        cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
+        progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
+        if (rc < 0)
+            progress_error(b->prog, ctx_pid, "canceled");
+        else
+            progress_done(b->prog, ctx_pid);
+    }
     if (rc < 0)
         goto out;
     {
