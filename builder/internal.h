@@ -174,6 +174,7 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
+int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err);
 
 /* Config-only changes, with history entries exactly as BuildKit writes them. */
