@@ -1,9 +1,12 @@
 /* Credentials in Docker's config.json ("auths": {host: {"auth": base64(user:pass)}}). */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "oci.h"
 
@@ -62,6 +65,67 @@ static int load_config(const char *path, json_t **out, cb_err *err)
     return 0;
 }
 
+/* Docker credential helpers: `docker-credential-NAME get` reads the server on stdin and
+ * prints {"Username":…,"Secret":…}; exit status 1 with "credentials not found" = none. */
+static int helper_get(const char *helper, const char *server, char **user, char **pass, cb_err *err)
+{
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return cb_error(err, errno, "pipe");
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        close(in[0]);
+        close(in[1]);
+        return cb_error(err, errno, "pipe");
+    }
+    cleanup_free char *prog = xasprintf("docker-credential-%s", helper);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        return cb_error(err, e, "fork");
+    }
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execlp(prog, prog, "get", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    (void)cb_write_all(in[1], server, strlen(server));
+    close(in[1]);
+    cb_buf b;
+    cb_buf_init(&b);
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(out[0], buf, sizeof buf)) > 0)
+        cb_buf_append(&b, buf, (size_t)k);
+    close(out[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int r = 0;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+        r = cb_failc(err, ENOEXEC, "credential helper %s is configured in config.json but not installed", prog);
+    else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        r = b.data && strstr(b.data, "credentials not found") ? -ENOENT
+                                                              : cb_failc(err, EIO, "credential helper %s failed: %s",
+                                                                         prog, b.data ? b.data : "");
+    else {
+        json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+        const char *u = json_string_value(json_object_get(j, "Username"));
+        const char *sec = json_string_value(json_object_get(j, "Secret"));
+        if (!u || !sec)
+            r = cb_failc(err, EIO, "credential helper %s printed no Username/Secret", prog);
+        else {
+            *user = xstrdup(u);
+            *pass = xstrdup(sec);
+        }
+        json_decref(j);
+    }
+    cb_buf_free(&b);
+    return r;
+}
+
 int oci_auth_get(const char *path, const char *host, char **user, char **pass, cb_err *err)
 {
     *user = *pass = NULL;
@@ -74,6 +138,16 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
     json_t *auths = json_object_get(cfg, "auths");
     const char *want = auth_key_for(host);
     cleanup_free char *want_host = key_host(want);
+    const char *helper = json_string_value(json_object_get(json_object_get(cfg, "credHelpers"), want_host));
+    if (!helper)
+        helper = json_string_value(json_object_get(json_object_get(cfg, "credHelpers"), want));
+    if (!helper)
+        helper = json_string_value(json_object_get(cfg, "credsStore"));
+    if (helper && *helper) {
+        cleanup_free char *h = xstrdup(helper);
+        json_decref(cfg);
+        return helper_get(h, want, user, pass, err);
+    }
     json_t *found = NULL;
     const char *k;
     json_t *v;

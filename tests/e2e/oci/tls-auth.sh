@@ -54,6 +54,23 @@ check_contains "logout twice: not logged in" "Not logged in" "$out"
 out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull "${TLS[@]}" $REG/test/bb:1 2>&1)
 check_contains "pull after logout: 401" "unauthorized" "$out"
 
+# credentials from a Docker credential helper named in config.json (credHelpers)
+mkdir -p "$T/bin" "$T/dh"
+cat >"$T/bin/docker-credential-fake" <<EOS
+#!/bin/sh
+read server
+[ "\$1" = get ] && [ "\$server" = "$REG" ] && { echo '{"ServerURL":"$REG","Username":"alice","Secret":"s3cret"}'; exit 0; }
+echo "credentials not found in native keychain"; exit 1
+EOS
+chmod +x "$T/bin/docker-credential-fake"
+echo "{\"credHelpers\":{\"$REG\":\"fake\"}}" >"$T/dh/config.json"
+rm -rf "$T/root4"
+check "pull with a credential helper" env PATH="$T/bin:$PATH" DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" \
+    "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1
+echo "{\"credsStore\":\"missing\"}" >"$T/dh/config.json"
+out=$(DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1 2>&1)
+check_contains "a configured but missing helper is named" "docker-credential-missing" "$out"
+
 # A registry on a non-loopback address is not insecure by default: TLS is verified and
 # plain HTTP needs --insecure-registry, as Docker does.
 IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
