@@ -76,6 +76,7 @@ out=$("$CBUILD" pull -q --platform linux/s390x $REG/test/multi:1 2>&1)
 check_contains "no-match error names the platform" "linux/s390x" "$out"
 
 # --- save / load / export ---
+layer=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
 check "save an OCI archive" "$CBUILD" save -o "$T/bb.tar" $REG/test/bb:1
 check "archive has docker's manifest.json" bash -c "tar tf '$T/bb.tar' | grep -qx manifest.json"
 rm -rf "$T/fromarchive"
@@ -85,6 +86,19 @@ check_eq "archive round trip keeps the manifest" "$want_manifest" \
 check "load into an empty store" env CBUILD_ROOT="$T/root2" "$CBUILD" load -i "$T/bb.tar"
 check_eq "loaded image has the same ID" "sha256:$want_config" \
     "$(CBUILD_ROOT="$T/root2" "$CBUILD" inspect $REG/test/bb:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')"
+# an archive whose layer blob was altered: load refuses it and tags nothing
+rm -rf "$T/bad" && mkdir -p "$T/bad" && tar -C "$T/bad" -xf "$T/bb.tar"
+printf 'tampered' | dd of="$T/bad/blobs/sha256/$layer" bs=1 seek=200 conv=notrunc status=none
+tar -C "$T/bad" -cf "$T/bad.tar" .
+out=$(CBUILD_ROOT="$T/root8" "$CBUILD" load -i "$T/bad.tar" 2>&1)
+check_contains "tampered archive: digest mismatch named" "digest mismatch" "$out"
+check_fails "tampered archive: nothing tagged" env CBUILD_ROOT="$T/root8" "$CBUILD" inspect $REG/test/bb:1
+check_fails "tampered archive: the bad blob is not stored" test -e "$T/root8/blobs/sha256/$layer"
+out=$("$CBUILD" save -o /nonexistent/dir/x.tar $REG/test/bb:1 2>&1)
+check_contains "save to an unwritable place names the path" "/nonexistent/dir/x.tar" "$out"
+out=$("$CBUILD" load -i "$T/nope.tar" 2>&1)
+check_contains "load of a missing file names it" "$T/nope.tar" "$out"
+
 # a docker-save style tar (legacy layout: manifest.json + uncompressed layer.tar) made by hand
 mkdir -p "$T/dsave/abc"
 cfg=$($SK inspect --raw --config oci:"$T/lay":bb)
