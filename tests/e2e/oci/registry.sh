@@ -75,6 +75,19 @@ check_fails "--platform with no match fails" "$CBUILD" pull -q --platform linux/
 out=$("$CBUILD" pull -q --platform linux/s390x $REG/test/multi:1 2>&1)
 check_contains "no-match error names the platform" "linux/s390x" "$out"
 
+# --- Docker schema2 manifest and manifest list ---
+$SK copy -q --all --format v2s2 --dest-tls-verify=false oci:"$T/multi":multi docker://$REG/test/v2s2:1
+check_eq "registry holds a Docker manifest list" "application/vnd.docker.distribution.manifest.list.v2+json" \
+    "$($SK inspect --raw --tls-verify=false docker://$REG/test/v2s2:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')"
+check "pull a Docker manifest list" "$CBUILD" pull -q $REG/test/v2s2:1
+check_eq "schema2 manifest kept as is" "application/vnd.docker.distribution.manifest.v2+json" \
+    "$("$CBUILD" inspect --format manifest $REG/test/v2s2:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')"
+check_eq "amd64 entry chosen from the list" "amd64" "$("$CBUILD" inspect -f '{{.Architecture}}' $REG/test/v2s2:1)"
+check "push the schema2 image elsewhere" "$CBUILD" push -q $REG/test/v2s2:1 $REG/test/v2s2-copy:1
+check_eq "pushed schema2 manifest is byte-identical" \
+    "$("$CBUILD" inspect --format manifest $REG/test/v2s2:1 | head -c -1 | sha256sum | cut -d' ' -f1)" \
+    "$($SK inspect --raw --tls-verify=false docker://$REG/test/v2s2-copy:1 | sha256sum | cut -d' ' -f1)"
+
 # --- save / load / export ---
 layer=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
 check "save an OCI archive" "$CBUILD" save -o "$T/bb.tar" $REG/test/bb:1
