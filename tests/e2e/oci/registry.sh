@@ -3,7 +3,8 @@
 # skopeo and umoci. Faults: missing tag, corrupted blob, registry killed mid-push.
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 . "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
-trap 'cleanup_registries R; _tap_done' EXIT
+PROXY_PID=
+trap '[ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null; cleanup_registries R; _tap_done' EXIT
 export DOCKER_CONFIG=$T/docker
 
 start_registry R plain || { not_ok "start docker-registry"; exit 1; }
@@ -87,6 +88,30 @@ check "push the schema2 image elsewhere" "$CBUILD" push -q $REG/test/v2s2:1 $REG
 check_eq "pushed schema2 manifest is byte-identical" \
     "$("$CBUILD" inspect --format manifest $REG/test/v2s2:1 | head -c -1 | sha256sum | cut -d' ' -f1)" \
     "$($SK inspect --raw --tls-verify=false docker://$REG/test/v2s2-copy:1 | sha256sum | cut -d' ' -f1)"
+
+# --- retries: a proxy answers every request twice with 503 (then 429), then forwards ---
+start_proxy() { # start_proxy STATUS FAILS
+    [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null && wait $PROXY_PID 2>/dev/null
+    PPORT=$(free_port)
+    rm -f "$T/proxy.count"
+    python3 "$CBUILD_SRC/tests/e2e/oci/flaky-proxy.py" $PPORT $REG "$2" "$1" "$T/proxy.count" &
+    PROXY_PID=$!
+    for _ in $(seq 50); do (: >/dev/tcp/127.0.0.1/$PPORT) 2>/dev/null && break; sleep 0.1; done
+}
+start_proxy 503 2
+rm -rf "$T/rootp"
+check "pull through a registry answering 503 twice per request" env CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:1
+check "the proxy did fail requests" test "$(cat "$T/proxy.count")" -ge 4
+check_eq "pulled the same manifest" "$want_manifest" \
+    "$(CBUILD_ROOT="$T/rootp" "$CBUILD" inspect --format manifest 127.0.0.1:$PPORT/test/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)"
+start_proxy 429 2
+check "push through a registry answering 429 twice per request" "$CBUILD" push -q $REG/test/bb:1 127.0.0.1:$PPORT/retried/bb:1
+check_eq "skopeo sees the pushed manifest" "$want_manifest" "$($SK inspect --raw --tls-verify=false docker://$REG/retried/bb:1 | sha256sum | cut -d' ' -f1)"
+start_proxy 500 1000
+out=$(CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:2 2>&1)
+check_contains "persistent 500: the registry's error after the retries" "try again (UNAVAILABLE)" "$out"
+check_eq "persistent 500: five attempts" "5" "$(cat "$T/proxy.count")"
+kill $PROXY_PID; wait $PROXY_PID 2>/dev/null; PROXY_PID=
 
 # --- save / load / export ---
 layer=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
