@@ -160,12 +160,23 @@ int store_blob_writer_open(store *s, const char *expected, store_blob_writer **o
         cleanup_free char *hex = store_hex(expected);
         w->expected = xstrdup(expected);
         w->tmp = xasprintf("%s/%s.partial", s->ingest, hex);
-        w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (w->fd >= 0 && flock(w->fd, LOCK_EX) < 0) {
-            int e = errno;
+        /* one writer per digest across processes; a holder that commits renames the file
+         * away, so after the lock check that the path still names the locked file */
+        for (;;) {
+            w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (w->fd < 0)
+                break;
+            struct stat a, b;
+            if (flock(w->fd, LOCK_EX) < 0) {
+                int e = errno;
+                close(w->fd);
+                w->fd = -1;
+                errno = e;
+                break;
+            }
+            if (fstat(w->fd, &a) == 0 && stat(w->tmp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                break;
             close(w->fd);
-            w->fd = -1;
-            errno = e;
         }
     } else {
         w->tmp = xasprintf("%s/blob-XXXXXX", s->ingest);

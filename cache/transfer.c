@@ -195,11 +195,18 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
         goto out;
     oci_descriptor md = {.media_type = mt, .size = (int64_t)body.len};
     memcpy(md.digest, digest, sizeof md.digest);
+    oci_descriptor old = {0};
+    cb_err e2 = {0};
+    bool same = ref.tag && store_tag_get(s, name, &old, &e2) == 0 && !strcmp(old.digest, digest);
+    oci_descriptor_free(&old);
     r = ref.tag ? store_tag_set(s, name, &md, err) : store_index_add_untagged(s, &md, err);
     if (r < 0)
         goto out;
     progress(opts, "Digest: %s", top_digest);
-    progress(opts, "Status: Downloaded newer image for %s", name);
+    if (same)
+        progress(opts, "Status: Image is up to date for %s", name);
+    else
+        progress(opts, "Status: Downloaded newer image for %s", name);
     if (out)
         r = store_image_load(s, digest, mt, out, err);
 out:

@@ -2,6 +2,7 @@
 # Benchmark: pull and push of a Debian-sized image (debootstrap --variant=minbase bookworm,
 # ~128 MB uncompressed, one gzip layer made by umoci) between a local docker-registry and
 #   cbuild pull/push   vs   skopeo copy docker:// <-> oci: (the reference, same run).
+# A third case pushes with the layer recompressed to zstd (skopeo --dest-compress-format).
 # Prints hyperfine means and the ratio cbuild/skopeo (target <= 1.0).
 #   tests/bench/oci-registry.sh [RUNS]        (CBUILD=path/to/cbuild to override)
 set -eu
@@ -70,11 +71,16 @@ hyperfine -N --style basic -w 1 -r "$RUNS" --export-json "$W/push.json" \
     --prepare "$W/restart.sh" \
     -n skopeo "$SK copy -q --dest-tls-verify=false oci:$LAYOUT:deb docker://$REG/bench/deb:1" \
     -n cbuild "env CBUILD_ROOT=$W/root $CBUILD push -q $REG/bench/deb:1" >"$W/push.txt"
+# --- push with recompression of the layer to zstd (level 3, every core) ---
+hyperfine -N --style basic -w 1 -r "$RUNS" --export-json "$W/zstd.json" \
+    --prepare "$W/restart.sh" \
+    -n skopeo "$SK copy -q --dest-tls-verify=false --dest-compress-format zstd --dest-compress-level 3 oci:$LAYOUT:deb docker://$REG/bench/deb:1" \
+    -n cbuild "env CBUILD_ROOT=$W/root $CBUILD push -q --compression-format zstd --compression-level 3 $REG/bench/deb:1" >"$W/zstd.txt"
 REGPID=$(cat "$W/reg.pid")
 
-python3 - "$W/pull.json" "$W/push.json" <<'PY'
+python3 - "$W/pull.json" "$W/push.json" "$W/zstd.json" <<'PY'
 import json, sys
-for name, path in (("pull", sys.argv[1]), ("push", sys.argv[2])):
+for name, path in (("pull", sys.argv[1]), ("push", sys.argv[2]), ("push --compression zstd", sys.argv[3])):
     r = {x["command"]: x for x in json.load(open(path))["results"]}
     s, c = r["skopeo"], r["cbuild"]
     print(f"{name}: skopeo {s['mean']:.3f}s ±{s['stddev']:.3f}  cbuild {c['mean']:.3f}s ±{c['stddev']:.3f}  "
