@@ -83,6 +83,9 @@ typedef struct execspec {
 
 int config_parse(const uint8_t *p, size_t len, config *c);
 int execspec_parse(const uint8_t *p, size_t len, execspec *e);
+/* Both free what a parse allocated, also after a failed parse. */
+void config_free(config *c);
+void execspec_free(execspec *e);
 
 /* ---------- guest setup (setup.c) ---------- */
 /* Paths created in the overlay only to serve as mount points; removed after the run. */
