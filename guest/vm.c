@@ -748,7 +748,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
-            ssize_t w = write(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off);
+            ssize_t w = send(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off, MSG_NOSIGNAL);
             if (w > 0) v.outq_off += (size_t)w;
             if (v.outq_off == v.outq.len) {
                 cb_buf_reset(&v.outq);
