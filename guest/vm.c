@@ -111,6 +111,8 @@ static char *kernel_cmdline(void)
     cb_buf_init(&b);
     cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on");
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    const char *trace = getenv("CBUILD_VM_TRACE");
+    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
     return cb_buf_steal(&b);
 }
 
@@ -783,6 +785,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     else if (st.t_hello) res->boot_ms = (st.t_hello - v.t0) * 1000;
     if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
     if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
+    if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
+        cleanup_free char *con = file_tail(v.console, 60);
+        cb_debug("console:\n%s", con ? con : "");
+    }
     if (rc < 0 || probe) goto out;
 
     if (st.err_msg && (st.err_kind == GUEST_ERR_EXEC || st.err_kind == GUEST_ERR_USER || st.err_kind == GUEST_ERR_CWD)) {

@@ -12,6 +12,7 @@
 #define NEWROOT "/newroot"
 
 /* ---------- small utilities (util.c) ---------- */
+void trace(const char *stage);
 void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xzalloc(size_t n);
 char *xstrndup0(const uint8_t *p, size_t n);
