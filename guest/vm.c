@@ -104,7 +104,7 @@ static const char *default_qemu(void)
 
 /* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
  * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
-static char *kernel_cmdline(void)
+static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
 {
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
@@ -113,6 +113,12 @@ static char *kernel_cmdline(void)
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
     const char *trace = getenv("CBUILD_VM_TRACE");
     if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
+    bool blk = false, scsi = false;
+    for (size_t i = 0; i < nd; i++) {
+        if (disks[i].lun >= 0) scsi = true;
+        else blk = true;
+    }
+    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
     return cb_buf_steal(&b);
 }
 
@@ -140,7 +146,7 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
     cb_strv_push(a, "-initrd");
     cb_strv_push(a, paths->initramfs);
     cb_strv_push(a, "-append");
-    cb_strv_push_owned(a, kernel_cmdline());
+    cb_strv_push_owned(a, kernel_cmdline(disks, nd, net));
     cb_strv_push(a, "-chardev");
     cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", v->console));
     cb_strv_push(a, "-serial");

@@ -377,9 +377,18 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     early_mounts();
     char cmdline[4096];
-    tracing = read_small_file("/proc/cmdline", cmdline, sizeof cmdline) > 0 && strstr(cmdline, "cbuild.trace");
+    if (read_small_file("/proc/cmdline", cmdline, sizeof cmdline) < 0) cmdline[0] = 0;
+    tracing = strstr(cmdline, "cbuild.trace") != NULL;
     trace("vminitd started");
     if (modules_load_group("base") < 0) vlog("loading base modules failed");
+    /* cbuild.preload=blk,overlay,net: what this run will need, loaded while the devices
+     * probe instead of after CONFIG (failures are reported when the group is needed) */
+    char *pre = strstr(cmdline, "cbuild.preload=");
+    if (pre) {
+        char groups[128];
+        snprintf(groups, sizeof groups, "%.*s", (int)strcspn(pre + 15, " \n"), pre + 15);
+        for (char *g = strtok(groups, ","); g; g = strtok(NULL, ",")) modules_load_group(g);
+    }
     trace("base modules loaded");
     ctl_fd = open_port();
     trace("control port open");
