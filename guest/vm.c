@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,7 +76,7 @@ typedef struct vdisk {
 typedef struct vm {
     const guest_run_config *cfg;
     char *tmpdir, *sock, *console, *qemu_log;
-    int listen_fd, conn, pidfd;
+    int listen_fd, conn, pidfd, lock_fd;
     pid_t pid;
     bool qemu_exited;
     int qemu_status;
@@ -104,13 +106,21 @@ static const char *default_qemu(void)
 
 /* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
  * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
-static char *kernel_cmdline(void)
+static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
 {
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on");
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    const char *trace = getenv("CBUILD_VM_TRACE");
+    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
+    bool blk = false, scsi = false;
+    for (size_t i = 0; i < nd; i++) {
+        if (disks[i].lun >= 0) scsi = true;
+        else blk = true;
+    }
+    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
     return cb_buf_steal(&b);
 }
 
@@ -138,7 +148,7 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
     cb_strv_push(a, "-initrd");
     cb_strv_push(a, paths->initramfs);
     cb_strv_push(a, "-append");
-    cb_strv_push_owned(a, kernel_cmdline());
+    cb_strv_push_owned(a, kernel_cmdline(disks, nd, net));
     cb_strv_push(a, "-chardev");
     cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", v->console));
     cb_strv_push(a, "-serial");
@@ -175,11 +185,43 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
 }
 
 /* ---------- process ---------- */
+/* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
+ * by the next run: a live run holds an flock on <dir>/lock; a dir whose lock can be taken,
+ * or that has none after a minute, is stale. flock works across PID namespaces. */
+static void sweep_stale_tmpdirs(const char *t)
+{
+    DIR *d = opendir(t);
+    if (!d) return;
+    struct dirent *de;
+    time_t now = time(NULL);
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0) continue;
+        cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
+        cleanup_free char *lock = xasprintf("%s/lock", dir);
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        bool stale;
+        if (fd < 0) {
+            stale = now - st.st_mtime > 60;
+        } else {
+            stale = flock(fd, LOCK_EX | LOCK_NB) == 0 && now - st.st_mtime > 5;
+            close(fd);
+        }
+        if (stale) {
+            cb_debug("removing stale VM temp dir %s", dir);
+            cb_rm_rf(dir, NULL);
+        }
+    }
+    closedir(d);
+}
+
 static int vm_tmpdir(vm *v, cb_err *err)
 {
     const char *t = getenv("TMPDIR");
     /* the socket path must fit in sun_path */
     if (!t || !*t || strlen(t) > 80) t = "/tmp";
+    sweep_stale_tmpdirs(t);
     v->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
     if (!mkdtemp(v->tmpdir)) {
         int e = errno;
@@ -187,6 +229,9 @@ static int vm_tmpdir(vm *v, cb_err *err)
         v->tmpdir = NULL;
         return cb_error(err, e, "creating a temporary directory in `%s`", t);
     }
+    cleanup_free char *lock = xasprintf("%s/lock", v->tmpdir);
+    v->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (v->lock_fd < 0 || flock(v->lock_fd, LOCK_EX) < 0) return cb_error(err, errno, "locking `%s`", lock);
     v->sock = xasprintf("%s/ctl.sock", v->tmpdir);
     v->console = xasprintf("%s/console.log", v->tmpdir);
     v->qemu_log = xasprintf("%s/qemu.log", v->tmpdir);
@@ -253,6 +298,7 @@ static void vm_cleanup(vm *v)
     if (v->listen_fd >= 0) close(v->listen_fd);
     if (v->conn >= 0) close(v->conn);
     if (v->tmpdir) cb_rm_rf(v->tmpdir, NULL);
+    if (v->lock_fd >= 0) close(v->lock_fd);
     free(v->tmpdir);
     free(v->sock);
     free(v->console);
@@ -615,7 +661,7 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
                   guest_run_result *res, cb_err *err)
 {
-    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1};
+    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
     cb_buf_init(&v.line[1]);
@@ -748,7 +794,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
-            ssize_t w = write(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off);
+            ssize_t w = send(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off, MSG_NOSIGNAL);
             if (w > 0) v.outq_off += (size_t)w;
             if (v.outq_off == v.outq.len) {
                 cb_buf_reset(&v.outq);
@@ -783,6 +829,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     else if (st.t_hello) res->boot_ms = (st.t_hello - v.t0) * 1000;
     if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
     if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
+    if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
+        cleanup_free char *con = file_tail(v.console, 60);
+        cb_debug("console:\n%s", con ? con : "");
+    }
     if (rc < 0 || probe) goto out;
 
     if (st.err_msg && (st.err_kind == GUEST_ERR_EXEC || st.err_kind == GUEST_ERR_USER || st.err_kind == GUEST_ERR_CWD)) {

@@ -1458,6 +1458,7 @@ static bool secret_like(const char *key)
 static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
 {
     (void)f;
+    bool *has_workdir = xcalloc(nps ? nps : 1, sizeof(bool)); /* set in the stage or its bases */
     for (size_t i = 0; i < nps; i++) {
         if (ps[i].raw_platform &&
             (!strcmp(ps[i].raw_platform, "$TARGETPLATFORM") || !strcmp(ps[i].raw_platform, "${TARGETPLATFORM}")))
@@ -1466,10 +1467,9 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                             "the default behavior",
                             ps[i].raw_platform);
         int n_cmd = 0, n_ep = 0, n_hc = 0;
-        bool workdir_seen = false;
-        for (int b = p->stages[i].base_stage; b >= 0 && !workdir_seen; b = p->stages[b].base_stage)
-            for (size_t k = 0; k < ps[b].n; k++)
-                workdir_seen |= ps[b].cmds[k].kind == DF_CMD_WORKDIR;
+        int base = p->stages[i].base_stage;
+        bool workdir_seen = base >= 0 && has_workdir[base];
+        has_workdir[i] = workdir_seen;
         for (size_t k = 0; k < ps[i].n; k++) {
             const df_cmd *c = &ps[i].cmds[k];
             int line = c->instr->start_line;
@@ -1488,6 +1488,7 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                                 c->args.v[0]);
             if (c->kind == DF_CMD_WORKDIR)
                 workdir_seen = true;
+            has_workdir[i] = workdir_seen;
             int *cnt = c->kind == DF_CMD_CMD ? &n_cmd : c->kind == DF_CMD_ENTRYPOINT ? &n_ep
                      : c->kind == DF_CMD_HEALTHCHECK ? &n_hc : NULL;
             if (cnt && ++*cnt == 2)
@@ -1497,6 +1498,7 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                                 c->kind == DF_CMD_CMD ? "CMD" : c->kind == DF_CMD_ENTRYPOINT ? "ENTRYPOINT" : "HEALTHCHECK");
         }
     }
+    free(has_workdir);
 }
 
 /* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...): drop skipped

@@ -31,8 +31,24 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+static int modules_load_group_now(const char *group);
+
 /* /modules/order lines are "<group> <file>", in dependency order within and across groups. */
 int modules_load_group(const char *group)
+{
+    static char loaded[256] = " "; /* " base blk ..." once loaded */
+    char key[64];
+    snprintf(key, sizeof key, " %s ", group);
+    if (strstr(loaded, key)) return 0;
+    int r = modules_load_group_now(group);
+    if (r == 0 && strlen(loaded) + strlen(group) + 2 < sizeof loaded) {
+        strcat(loaded, group);
+        strcat(loaded, " ");
+    }
+    return r;
+}
+
+static int modules_load_group_now(const char *group)
 {
     if (modules_dirfd < 0) return 0;
     int fd = openat(modules_dirfd, "order", O_RDONLY | O_CLOEXEC);

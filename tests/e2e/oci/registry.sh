@@ -3,7 +3,8 @@
 # skopeo and umoci. Faults: missing tag, corrupted blob, registry killed mid-push.
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 . "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
-trap 'cleanup_registries R; _tap_done' EXIT
+PROXY_PID=
+trap '[ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null; cleanup_registries R; _tap_done' EXIT
 export DOCKER_CONFIG=$T/docker
 
 start_registry R plain || { not_ok "start docker-registry"; exit 1; }
@@ -75,7 +76,48 @@ check_fails "--platform with no match fails" "$CBUILD" pull -q --platform linux/
 out=$("$CBUILD" pull -q --platform linux/s390x $REG/test/multi:1 2>&1)
 check_contains "no-match error names the platform" "linux/s390x" "$out"
 
+# --- Docker schema2 manifest and manifest list ---
+$SK copy -q --all --format v2s2 --dest-tls-verify=false oci:"$T/multi":multi docker://$REG/test/v2s2:1
+check_eq "registry holds a Docker manifest list" "application/vnd.docker.distribution.manifest.list.v2+json" \
+    "$($SK inspect --raw --tls-verify=false docker://$REG/test/v2s2:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')"
+check "pull a Docker manifest list" "$CBUILD" pull -q $REG/test/v2s2:1
+check_eq "schema2 manifest kept as is" "application/vnd.docker.distribution.manifest.v2+json" \
+    "$("$CBUILD" inspect --format manifest $REG/test/v2s2:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["mediaType"])')"
+check_eq "amd64 entry chosen from the list" "amd64" "$("$CBUILD" inspect -f '{{.Architecture}}' $REG/test/v2s2:1)"
+check "push the schema2 image elsewhere" "$CBUILD" push -q $REG/test/v2s2:1 $REG/test/v2s2-copy:1
+check_eq "pushed schema2 manifest is byte-identical" \
+    "$("$CBUILD" inspect --format manifest $REG/test/v2s2:1 | head -c -1 | sha256sum | cut -d' ' -f1)" \
+    "$($SK inspect --raw --tls-verify=false docker://$REG/test/v2s2-copy:1 | sha256sum | cut -d' ' -f1)"
+
+# --- retries: a proxy answers every request twice with 503 (then 429), then forwards ---
+start_proxy() { # start_proxy STATUS FAILS
+    [ -n "$PROXY_PID" ] && kill $PROXY_PID 2>/dev/null && wait $PROXY_PID 2>/dev/null
+    PPORT=$(free_port)
+    rm -f "$T/proxy.count"
+    python3 "$CBUILD_SRC/tests/e2e/oci/flaky-proxy.py" $PPORT $REG "$2" "$1" "$T/proxy.count" &
+    PROXY_PID=$!
+    for _ in $(seq 50); do (: >/dev/tcp/127.0.0.1/$PPORT) 2>/dev/null && break; sleep 0.1; done
+}
+start_proxy 503 2
+rm -rf "$T/rootp"
+check "pull through a registry answering 503 twice per request" env CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:1
+check "the proxy did fail requests" test "$(cat "$T/proxy.count")" -ge 4
+check_eq "pulled the same manifest" "$want_manifest" \
+    "$(CBUILD_ROOT="$T/rootp" "$CBUILD" inspect --format manifest 127.0.0.1:$PPORT/test/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)"
+start_proxy 429 2
+check "push through a registry answering 429 twice per request" "$CBUILD" push -q $REG/test/bb:1 127.0.0.1:$PPORT/retried/bb:1
+check_eq "skopeo sees the pushed manifest" "$want_manifest" "$($SK inspect --raw --tls-verify=false docker://$REG/retried/bb:1 | sha256sum | cut -d' ' -f1)"
+start_proxy 503 2
+check "streamed zstd push falls back when the stream is refused" "$CBUILD" push -q --compression-format zstd $REG/test/bb:1 127.0.0.1:$PPORT/retried/zst:1
+check "skopeo copies it" $SK copy -q --src-tls-verify=false docker://$REG/retried/zst:1 oci:"$T/zst2":z
+start_proxy 500 1000
+out=$(CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:2 2>&1)
+check_contains "persistent 500: the registry's error after the retries" "try again (UNAVAILABLE)" "$out"
+check_eq "persistent 500: five attempts" "5" "$(cat "$T/proxy.count")"
+kill $PROXY_PID; wait $PROXY_PID 2>/dev/null; PROXY_PID=
+
 # --- save / load / export ---
+layer=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
 check "save an OCI archive" "$CBUILD" save -o "$T/bb.tar" $REG/test/bb:1
 check "archive has docker's manifest.json" bash -c "tar tf '$T/bb.tar' | grep -qx manifest.json"
 rm -rf "$T/fromarchive"
@@ -85,6 +127,19 @@ check_eq "archive round trip keeps the manifest" "$want_manifest" \
 check "load into an empty store" env CBUILD_ROOT="$T/root2" "$CBUILD" load -i "$T/bb.tar"
 check_eq "loaded image has the same ID" "sha256:$want_config" \
     "$(CBUILD_ROOT="$T/root2" "$CBUILD" inspect $REG/test/bb:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])')"
+# an archive whose layer blob was altered: load refuses it and tags nothing
+rm -rf "$T/bad" && mkdir -p "$T/bad" && tar -C "$T/bad" -xf "$T/bb.tar"
+printf 'tampered' | dd of="$T/bad/blobs/sha256/$layer" bs=1 seek=200 conv=notrunc status=none
+tar -C "$T/bad" -cf "$T/bad.tar" .
+out=$(CBUILD_ROOT="$T/root8" "$CBUILD" load -i "$T/bad.tar" 2>&1)
+check_contains "tampered archive: digest mismatch named" "digest mismatch" "$out"
+check_fails "tampered archive: nothing tagged" env CBUILD_ROOT="$T/root8" "$CBUILD" inspect $REG/test/bb:1
+check_fails "tampered archive: the bad blob is not stored" test -e "$T/root8/blobs/sha256/$layer"
+out=$("$CBUILD" save -o /nonexistent/dir/x.tar $REG/test/bb:1 2>&1)
+check_contains "save to an unwritable place names the path" "/nonexistent/dir/x.tar" "$out"
+out=$("$CBUILD" load -i "$T/nope.tar" 2>&1)
+check_contains "load of a missing file names it" "$T/nope.tar" "$out"
+
 # a docker-save style tar (legacy layout: manifest.json + uncompressed layer.tar) made by hand
 mkdir -p "$T/dsave/abc"
 cfg=$($SK inspect --raw --config oci:"$T/lay":bb)

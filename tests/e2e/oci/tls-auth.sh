@@ -54,6 +54,35 @@ check_contains "logout twice: not logged in" "Not logged in" "$out"
 out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull "${TLS[@]}" $REG/test/bb:1 2>&1)
 check_contains "pull after logout: 401" "unauthorized" "$out"
 
+# credentials kept by a Docker credential helper (credsStore), as docker login does
+mkdir -p "$T/bin" "$T/dh"
+cat >"$T/bin/docker-credential-fake" <<'EOS'
+#!/bin/bash
+# a file-backed helper: store <json>, get <server>, erase <server>
+db=$FAKE_HELPER_DB
+case "$1" in
+store) cat >"$db" ;;
+get) read -r server
+     if [ -s "$db" ] && grep -q "\"ServerURL\":\"$server\"" "$db"; then cat "$db"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) read -r server; rm -f "$db" ;;
+esac
+EOS
+chmod +x "$T/bin/docker-credential-fake"
+echo '{"credsStore":"fake"}' >"$T/dh/config.json"
+export FAKE_HELPER_DB=$T/helper.db
+HENV=(env PATH="$T/bin:$PATH" DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4")
+out=$(echo s3cret | "${HENV[@]}" "$CBUILD" login "${TLS[@]}" -u alice --password-stdin $REG 2>&1)
+check_contains "login through the credential helper" "Login Succeeded" "$out"
+check "the helper holds the secret" grep -q '"Secret":"s3cret"' "$T/helper.db"
+check_fails "config.json holds no secret" grep -q s3cret "$T/dh/config.json"
+rm -rf "$T/root4"
+check "pull with credentials from the helper" "${HENV[@]}" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1
+check "logout erases them from the helper" "${HENV[@]}" "$CBUILD" logout $REG
+check_fails "helper store is empty" test -e "$T/helper.db"
+echo '{"credsStore":"missing"}' >"$T/dh/config.json"
+out=$(DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1 2>&1)
+check_contains "a configured but missing helper is named" "docker-credential-missing" "$out"
+
 # A registry on a non-loopback address is not insecure by default: TLS is verified and
 # plain HTTP needs --insecure-registry, as Docker does.
 IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
