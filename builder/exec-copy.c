@@ -355,7 +355,7 @@ static int select_sources(copy_ctx *cc, cb_err *err)
         e->len = strlen(content);
         e->st.st_mode = S_IFREG | 0644;
         e->st.st_size = (off_t)e->len;
-        e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : 0;
+        e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now(); /* like llb.Mkfile */
         e->target_is_file = true;
     }
     for (size_t i = 0; i < nsrc; i++) {
