@@ -74,3 +74,8 @@ check "the image stays small (got $size bytes)" test "$size" -lt $((64 * 1024 * 
 out=$(debugfs -R 'stat /sparse-5G' "$T/sp.img" 2>/dev/null | grep -m1 -o 'Size: [0-9]*')
 check_eq "file size above 4 GiB" "Size: 5368709120" "$out"
 mount_cmp "$T/sp.img" "$T/sp" --ns
+check "export the 5 GiB sparse file" "$CBUILD" ext4 export "$T/sp.img" "$T/spx.tar"
+size=$(stat -c %s "$T/spx.tar")
+check "holes are exported as a sparse map (tar is $size bytes)" test "$size" -lt $((16 * 1024 * 1024))
+check "re-import of the sparse export" "$CBUILD" ext4 create "$T/sp2.img" --tar "$T/spx.tar"
+mount_cmp "$T/sp2.img" "$T/sp" --ns
