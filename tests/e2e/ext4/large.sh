@@ -43,6 +43,30 @@ else
     not_ok "Debian minbase rootfs: debootstrap failed (see $CACHE/ext4-debootstrap.log)"
 fi
 
+# ---------------------------------------------------------------- Debian packages' data tars as layers
+mkdir -p "$T/debs" "$T/pkgx"
+layers=()
+for pkg in tzdata e2fsprogs busybox-static; do
+    deb=$(ls /var/cache/apt/archives/"${pkg}"_*.deb 2>/dev/null | head -1)
+    if [ -z "$deb" ]; then
+        (cd "$T/debs" && apt-get download "$pkg" >/dev/null 2>&1)
+        deb=$(ls "$T/debs/${pkg}"_*.deb 2>/dev/null | head -1)
+    fi
+    [ -n "$deb" ] || continue
+    member=$(ar t "$deb" | grep '^data\.tar')
+    ar p "$deb" "$member" >"$T/debs/$pkg-$member"
+    layers+=(--tar "$T/debs/$pkg-$member")
+    dpkg-deb -x "$deb" "$T/pkgx"
+done
+if [ ${#layers[@]} -ge 4 ]; then
+    check "Debian packages' data tars (xz/zstd) applied as layers" "$CBUILD" ext4 create "$T/pkgs.img" "${layers[@]}"
+    fsck_ok "$T/pkgs.img"
+    mount_cmp "$T/pkgs.img" "$T/pkgx"
+else
+    not_ok "Debian packages' data tars: could not find or download the packages"
+fi
+rm -rf "$T/debs" "$T/pkgx"
+
 # ---------------------------------------------------------------- 70,000 files in one directory
 mkdir -p "$T/big/d"
 python3 -c "
