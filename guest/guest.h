@@ -1,5 +1,156 @@
-/* guest/: host-side VM launcher, kernel and initramfs (filled in by the guest work). */
+/* guest/: the throwaway VM every RUN step (and `cbuild run`) executes in.
+ *
+ * Host side of the VM layer: installs a guest kernel into the store, assembles and caches
+ * the initramfs (vminitd + the kernel modules it needs), and runs one command in a fresh
+ * QEMU VM whose root is an overlay of read-only ext4 layer images plus one writable upper
+ * ext4 image. After a successful run the upper image holds exactly what the command changed
+ * (overlay format: whiteouts are 0:0 char devices, opaque dirs carry trusted.overlay.opaque)
+ * — it is the step's layer.
+ *
+ * The wire protocol between this library and vminitd is in guest/protocol.h (internal). */
 #ifndef CB_GUEST_H
 #define CB_GUEST_H
+
+#include <signal.h>
+
 #include "common.h"
+
+/* ---------- kernel and initramfs ---------- */
+
+/* Files a VM boots from. All paths are owned by the struct (free with guest_paths_free). */
+typedef struct guest_paths {
+    char *kernel;         /* the kernel as installed or given (bzImage) */
+    char *vmlinux;        /* uncompressed ELF extracted from it for direct PVH boot (cached
+                           * beside it), or NULL when the kernel is not a bzImage with a payload */
+    char *modules_dir;    /* <...>/lib/modules/<version>, or NULL when the kernel has none */
+    char *initramfs;      /* cached uncompressed newc cpio, named by its content digest */
+    char *version;        /* kernel release, e.g. "6.1.0-56-cloud-amd64" */
+} guest_paths;
+
+/* Make sure a guest kernel and a matching initramfs exist under `<root>/kernel/` and fill
+ * `paths`. The kernel is, in order of preference: `kernel_override` (a bzImage path, from
+ * `cbuild setup --kernel FILE`), $CBUILD_KERNEL, a kernel already installed in the store,
+ * or Debian's cloud kernel, installed on first use with `apt-get download` of the package
+ * `apt-cache depends linux-image-cloud-amd64` names and `dpkg -x`. An override kernel's
+ * modules are taken from $CBUILD_KERNEL_MODULES, else /lib/modules/<its version> when that
+ * exists, else it must have virtio, ext4 and overlay built in.
+ * Safe to call for every run: when everything is cached it only stats files. */
+int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err);
+void guest_paths_free(guest_paths *paths);
+
+/* ---------- one VM run ---------- */
+
+enum guest_network {
+    GUEST_NET_DEFAULT = 0, /* QEMU user-mode networking: eth0 10.0.2.15/24, gw 10.0.2.2, DNS 10.0.2.3 */
+    GUEST_NET_NONE,        /* loopback only */
+};
+
+/* RUN --mount kinds. */
+enum guest_mount_kind {
+    GUEST_MOUNT_EXT4_RO = 0, /* bind (read-only): an ext4 image (a stage or the context); `source`
+                              * is the path inside the image to mount, "" or NULL for its root */
+    GUEST_MOUNT_EXT4_RW,     /* cache mount: a persistent ext4 image, mounted read-write at its
+                              * root (or `source`, created when missing); changes persist */
+    GUEST_MOUNT_TMPFS,       /* tmpfs of `size` bytes (0 = kernel default, half of RAM) */
+    GUEST_MOUNT_SECRET,      /* `data`/`data_len` bytes as a file at `target` (on a tmpfs),
+                              * with mode/uid/gid; also used for type=ssh sockets' stand-ins */
+};
+
+typedef struct guest_mount {
+    enum guest_mount_kind kind;
+    const char *target;   /* absolute path in the container; created when missing (and
+                           * removed again afterwards so it does not end up in the layer) */
+    const char *image;    /* EXT4_RO / EXT4_RW: the ext4 image file */
+    const char *source;   /* EXT4_RO / EXT4_RW: path inside the image, NULL = its root */
+    bool readonly;        /* EXT4_RW / TMPFS: mount read-only anyway */
+    uint64_t size;        /* TMPFS */
+    const void *data;     /* SECRET */
+    size_t data_len;      /* SECRET */
+    uint32_t mode;        /* SECRET: file mode (0 = 0400); TMPFS: dir mode (0 = 01777) */
+    uint32_t uid, gid;    /* SECRET file / TMPFS dir owner */
+} guest_mount;
+
+/* Output callback: stream is 1 (stdout) or 2 (stderr). With cfg->output_lines, each call
+ * carries one line including its '\n' (the last piece of a stream may lack it; lines longer
+ * than 64 KiB are cut into pieces); otherwise the data as it arrives. With a TTY everything
+ * arrives as stream 1. */
+typedef void (*guest_output_fn)(void *opaque, int stream, const char *data, size_t len);
+
+typedef struct guest_run_config {
+    const char *root;              /* store root (kernel, initramfs, accel probe cache) */
+    const guest_paths *paths;      /* NULL: guest_setup(root, NULL, ...) is called */
+
+    /* Root filesystem: overlay of the lowers (ext4 images in overlay format, bottom first;
+     * any number, >= 127 supported) and the upper. */
+    const char *const *lowers;
+    size_t n_lowers;
+    /* Writable upper: an empty ext4 image made by the caller (sparse; its size is the step's
+     * disk budget). vminitd creates upper/ and work/ in it, and removes work/ at the end, so
+     * after the run the image holds the layer in `upper/`. NULL: a tmpfs upper that is
+     * thrown away (cbuild run). */
+    const char *upper;
+
+    char *const *argv;             /* required, argv[0] resolved with the env's PATH */
+    char *const *env;              /* "K=V" strings; PATH defaults to Docker's when absent;
+                                    * HOSTNAME and HOME are set as Docker does when absent */
+    const char *cwd;               /* NULL = "/"; created when missing (owned by root, 0755) */
+    const char *user;              /* NULL/"" = root; "name", "uid", "name:group", "uid:gid" */
+    const char *hostname;          /* NULL = a random 12-hex-digit name, as Docker does */
+    char *const *extra_hosts;      /* "name:ip" lines added to /etc/hosts (--add-host) */
+    bool tty;                      /* allocate a pty; stdout and stderr merge into stream 1 */
+    unsigned short tty_rows, tty_cols; /* initial window size when tty (0 = 24x80) */
+    enum guest_network network;
+    uint64_t memory;               /* guest RAM in bytes; 0 = 1 GiB */
+    int cpus;                      /* 0 = 1 */
+    double timeout;                /* seconds for the whole run incl. boot; 0 = none */
+
+    const guest_mount *mounts;
+    size_t n_mounts;
+
+    /* stdio. stdin_fd: -1 = no stdin (reads see EOF), else forwarded until EOF. When
+     * `output` is set it gets stdout/stderr and the fds are ignored; otherwise data goes to
+     * stdout_fd / stderr_fd (-1 = discard). */
+    int stdin_fd, stdout_fd, stderr_fd;
+    guest_output_fn output;
+    void *output_opaque;
+    bool output_lines;
+
+    /* Optional: set to non-zero (e.g. from a SIGINT handler) to deliver SIGINT (first time,
+     * without tty) to the command and, if it is set again or the tty flag is on, to kill the
+     * VM. Polled at least every 100 ms. */
+    volatile sig_atomic_t *cancel;
+} guest_run_config;
+
+/* Fills in the defaults above (fds -1 except stdout_fd 1 and stderr_fd 2). */
+void guest_run_config_init(guest_run_config *cfg);
+
+typedef struct guest_run_result {
+    int exit_code;      /* the command's exit status; 128+signal when killed by a signal
+                         * (as Docker reports); 126/127 when it could not be executed */
+    int signal;         /* terminating signal, or 0 */
+    bool timed_out;     /* cfg->timeout expired and the VM was killed */
+    bool cancelled;     /* killed through cfg->cancel */
+    bool upper_full;    /* the upper disk ran out of space or inodes during the run */
+    double boot_ms;     /* QEMU start until vminitd was ready to run the command */
+    double run_ms;      /* the command, from exec to exit */
+    double shutdown_ms; /* exit until QEMU was gone (sync and unmount included) */
+    char accel[8];      /* "kvm" or "tcg" */
+    char *console_tail; /* last console lines when something went wrong, else NULL */
+} guest_run_result;
+
+/* Boot a VM, run cfg->argv in it and shut it down. Returns 0 when the command ran (whatever
+ * its exit status: see res->exit_code); a negative errno with `err` set when it could not
+ * run: QEMU missing, kernel missing, boot failure (with the last console lines), command not
+ * found or not executable in the image (res->exit_code is 127/126 too), timeout,
+ * cancellation, upper disk full (the layer would be incomplete). Temporary files are always
+ * removed. */
+int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err);
+void guest_run_result_free(guest_run_result *res);
+
+/* Which accelerator runs VMs: $CBUILD_ACCEL (kvm|tcg|auto, default auto). With auto, KVM
+ * is probed once with a real boot and a watchdog and the outcome (and why KVM was not used)
+ * cached in `<root>/kernel/accel-<kernel digest>`. `why` (may be NULL) receives the reason
+ * for TCG. */
+int guest_accel(const char *root, const guest_paths *paths, char accel[8], char why[256], cb_err *err);
+
 #endif

@@ -1,20 +1,174 @@
-/* cbuild login logout: not implemented yet. */
+/* cbuild login / logout: credentials in ~/.docker/config.json, checked against the registry. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "store.h"
+
+/* "https://host:5000/v2/" -> "host:5000"; empty -> docker.io */
+static char *server_host(const char *arg)
+{
+    if (!arg || !*arg)
+        return xstrdup("docker.io");
+    const char *p = arg;
+    if (cb_str_has_prefix(p, "https://"))
+        p += 8;
+    else if (cb_str_has_prefix(p, "http://"))
+        p += 7;
+    size_t n = strcspn(p, "/");
+    char *h = xstrndup(p, n);
+    if (!strcmp(h, "index.docker.io") || !strcmp(h, "registry-1.docker.io")) {
+        free(h);
+        h = xstrdup("docker.io");
+    }
+    return h;
+}
+
+static char *read_line(FILE *f)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
 
 int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cbuild login: not implemented yet\n");
-    return 1;
+    const char *username = NULL, *password = NULL, *cert_dir = NULL, *authfile = NULL;
+    bool password_stdin = false, tls_verify = true;
+    cb_strv insecure;
+    cb_strv_init(&insecure);
+    cleanup_free char *host = NULL, *user = NULL, *pass = NULL;
+    const cli_opt opts[] = {
+        {"username", 'u', CLI_STRING, &username, "USER", "username"},
+        {"password", 'p', CLI_STRING, &password, "PASSWORD", "password (prefer --password-stdin)"},
+        {"password-stdin", 0, CLI_BOOL, &password_stdin, NULL, "take the password from stdin"},
+        {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry"},
+        {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL, "verify TLS certificates (default true)"},
+        {"cert-dir", 0, CLI_STRING, &cert_dir, "DIR", "CA certificates as DIR/HOST[:PORT]/ca.crt"},
+        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const cli_cmd_spec spec = {"login", "[OPTIONS] [SERVER]",
+                               "Log in to a registry (default docker.io); credentials go to ~/.docker/config.json",
+                               opts, false, 0, 1};
+    cb_strv pos;
+    cb_strv_init(&pos);
+    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    if (rc >= 0)
+        goto out;
+    rc = 1;
+    host = server_host(pos.n ? pos.v[0] : NULL);
+    user = username ? xstrdup(username) : NULL;
+    pass = password ? xstrdup(password) : NULL;
+    if (password && password_stdin) {
+        fprintf(stderr, "cbuild login: --password and --password-stdin are mutually exclusive\n");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (password)
+        fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
+    if (password_stdin) {
+        if (!user) {
+            fprintf(stderr, "cbuild login: must provide --username with --password-stdin\n");
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        pass = read_line(stdin);
+        if (!pass)
+            pass = xstrdup("");
+    }
+    if (!user) {
+        if (!isatty(STDIN_FILENO)) {
+            fprintf(stderr, "cbuild: error: cannot prompt for a username: stdin is not a terminal; use -u\n");
+            goto out;
+        }
+        fprintf(stderr, "Username: ");
+        user = read_line(stdin);
+        if (!user || !*user) {
+            fprintf(stderr, "cbuild: error: username is required\n");
+            goto out;
+        }
+    }
+    if (!pass) {
+        char *p = isatty(STDIN_FILENO) ? getpass("Password: ") : NULL;
+        if (!p) {
+            fprintf(stderr, "cbuild: error: cannot prompt for a password: use --password-stdin\n");
+            goto out;
+        }
+        pass = xstrdup(p);
+    }
+    if (!*pass) {
+        fprintf(stderr, "cbuild: error: password is required\n");
+        goto out;
+    }
+    cb_err err = {0};
+    oci_registry_opts ro;
+    oci_registry_opts_default(&ro);
+    ro.insecure_registries = &insecure;
+    ro.tls_verify = tls_verify;
+    ro.cert_dir = cert_dir;
+    ro.auth_file = authfile;
+    ro.username = user;
+    ro.password = pass;
+    ro.retries = 2;
+    oci_ref ref = {.registry = host, .repository = (char *)"library/x", .tag = (char *)"latest"};
+    oci_registry *reg;
+    if (oci_registry_new(&ref, &ro, &reg, &err) < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    int r = oci_registry_ping(reg, &err);
+    oci_registry_free(reg);
+    if (r < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    if (oci_auth_set(authfile, host, user, pass, &err) < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    printf("Login Succeeded\n");
+    rc = 0;
+out:
+    cb_strv_free(&pos);
+    cb_strv_free(&insecure);
+    return rc;
 }
 
 int cli_cmd_logout(cli_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cbuild logout: not implemented yet\n");
-    return 1;
+    const char *authfile = NULL;
+    const cli_opt opts[] = {
+        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const cli_cmd_spec spec = {"logout", "[OPTIONS] [SERVER]", "Log out from a registry (default docker.io)", opts,
+                               false, 0, 1};
+    cb_strv pos;
+    cb_strv_init(&pos);
+    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    if (rc >= 0) {
+        cb_strv_free(&pos);
+        return rc;
+    }
+    cleanup_free char *host = server_host(pos.n ? pos.v[0] : NULL);
+    cb_strv_free(&pos);
+    cb_err err = {0};
+    int r = oci_auth_remove(authfile, host, &err);
+    if (r == -ENOENT) {
+        printf("Not logged in to %s\n", host);
+        return 0;
+    }
+    if (r < 0)
+        return cli_report(&err);
+    printf("Removing login credentials for %s\n", host);
+    return 0;
 }

@@ -1,11 +1,99 @@
-/* cbuild push: not implemented yet. */
+/* cbuild push: upload an image from the local store to a registry. */
+#include <string.h>
+
 #include "cli.h"
+#include "store.h"
 
 int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cbuild push: not implemented yet\n");
-    return 1;
+    const char *cert_dir = NULL, *authfile = NULL, *creds = NULL, *digestfile = NULL, *chunk = NULL,
+               *compression = NULL;
+    long level = 0;
+    bool quiet = false, tls_verify = true;
+    long jobs = 0;
+    cb_strv insecure;
+    cb_strv_init(&insecure);
+    cleanup_free char *user = NULL;
+    const cli_opt opts[] = {
+        {"quiet", 'q', CLI_BOOL, &quiet, NULL, "suppress progress output"},
+        {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry (repeatable)"},
+        {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL, "verify TLS certificates (default true)"},
+        {"cert-dir", 0, CLI_STRING, &cert_dir, "DIR", "CA certificates as DIR/HOST[:PORT]/ca.crt (default /etc/docker/certs.d)"},
+        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
+        {"creds", 0, CLI_STRING, &creds, "USER[:PASS]", "credentials for the registry"},
+        {"digestfile", 0, CLI_STRING, &digestfile, "FILE", "write the pushed manifest digest to FILE"},
+        {"chunk-size", 0, CLI_STRING, &chunk, "SIZE", "upload blobs in chunks of SIZE (default: one request)"},
+        {"jobs", 'j', CLI_INT, &jobs, "N", "blobs uploaded at once (default 4)"},
+        {"compression-format", 0, CLI_STRING, &compression, "gzip|zstd", "recompress layers to this format before pushing"},
+        {"compression-level", 0, CLI_INT, &level, "N", "compression level for --compression-format"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const cli_cmd_spec spec = {"push", "[OPTIONS] NAME[:TAG] [DESTINATION]", "Upload an image to a registry", opts,
+                               false, 1, 2};
+    cb_strv pos;
+    cb_strv_init(&pos);
+    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    if (rc >= 0)
+        goto out;
+    cb_err err = {0};
+    oci_registry_opts ro;
+    oci_registry_opts_default(&ro);
+    ro.insecure_registries = &insecure;
+    ro.tls_verify = tls_verify;
+    ro.cert_dir = cert_dir;
+    ro.auth_file = authfile;
+    ro.progress = quiet ? NULL : stdout;
+    if (jobs > 0)
+        ro.parallel = (int)jobs;
+    if (chunk) {
+        uint64_t cs;
+        if (cb_parse_size(chunk, &cs, &err) < 0) {
+            rc = cli_report(&err);
+            goto out;
+        }
+        ro.chunk_size = (int64_t)cs;
+    }
+    if (creds) {
+        user = xstrdup(creds);
+        char *c = strchr(user, ':');
+        if (c)
+            *c++ = '\0';
+        ro.username = user;
+        ro.password = c ? c : "";
+    }
+    store *s;
+    if (store_open(ctx->root, &s, &err) < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    char digest[CB_DIGEST_STR_LEN];
+    int pr;
+    if (compression) {
+        oci_compress_opts co = {OCI_COMPRESSION_GZIP, (int)level, 0};
+        store_image im, conv;
+        if ((pr = oci_compression_parse(compression, &co.algo, &err)) == 0 &&
+            (pr = store_image_resolve(s, pos.v[0], &im, &err)) == 0) {
+            if ((pr = store_image_convert(s, &im, &co, &conv, &err)) == 0) {
+                pr = store_push_image(s, &conv, pos.n > 1 ? pos.v[1] : pos.v[0], &ro, digest, &err);
+                store_image_free(&conv);
+            }
+            store_image_free(&im);
+        }
+    } else {
+        pr = store_push(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &ro, digest, &err);
+    }
+    if (pr < 0)
+        rc = cli_report(&err);
+    else {
+        rc = 0;
+        if (digestfile) {
+            if (cb_write_file_atomic(digestfile, digest, strlen(digest), 0644, &err) < 0)
+                rc = cli_report(&err);
+        }
+    }
+    store_close(s);
+out:
+    cb_strv_free(&pos);
+    cb_strv_free(&insecure);
+    return rc;
 }

@@ -1,11 +1,63 @@
-/* cbuild save: not implemented yet. */
+/* cbuild save: write images to an OCI archive that skopeo and docker load accept. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "store.h"
 
 int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cbuild save: not implemented yet\n");
-    return 1;
+    const char *output = NULL;
+    const cli_opt opts[] = {
+        {"output", 'o', CLI_STRING, &output, "FILE", "write to FILE instead of stdout"},
+        {NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const cli_cmd_spec spec = {"save", "[OPTIONS] IMAGE [IMAGE...]",
+                               "Save images to an OCI archive (also loadable by docker load)", opts, false, 1, -1};
+    cb_strv pos;
+    cb_strv_init(&pos);
+    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    if (rc >= 0) {
+        cb_strv_free(&pos);
+        return rc;
+    }
+    if (!output && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "cbuild: error: refusing to write an archive to a terminal; use -o FILE or redirect stdout\n");
+        cb_strv_free(&pos);
+        return 1;
+    }
+    cb_err err = {0};
+    store *s;
+    if (store_open(ctx->root, &s, &err) < 0) {
+        cb_strv_free(&pos);
+        return cli_report(&err);
+    }
+    rc = 0;
+    if (output) {
+        if (store_save(s, (const char *const *)pos.v, pos.n, output, &err) < 0)
+            rc = cli_report(&err);
+    } else {
+        /* archive into the store's scratch space, then stream to stdout */
+        cleanup_free char *tmp = xasprintf("%s/ingest/save-%d.tar", store_root(s), (int)getpid());
+        if (store_save(s, (const char *const *)pos.v, pos.n, tmp, &err) < 0)
+            rc = cli_report(&err);
+        else {
+            int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+            char buf[1 << 16];
+            ssize_t k;
+            while (fd >= 0 && (k = read(fd, buf, sizeof buf)) > 0)
+                if (cb_write_all(STDOUT_FILENO, buf, (size_t)k) < 0) {
+                    rc = cli_report(&(cb_err){EIO, "write to stdout failed"});
+                    break;
+                }
+            if (fd >= 0)
+                close(fd);
+        }
+        unlink(tmp);
+    }
+    store_close(s);
+    cb_strv_free(&pos);
+    return rc;
 }

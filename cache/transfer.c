@@ -1,0 +1,402 @@
+/* Pull into the store and push from it, with parallel blob transfers. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
+
+static void progress(const oci_registry_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const oci_registry_opts *o, const char *fmt, ...)
+{
+    if (!o || !o->progress)
+        return;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&mu);
+    vfprintf(o->progress, fmt, ap);
+    fputc('\n', o->progress);
+    fflush(o->progress);
+    pthread_mutex_unlock(&mu);
+    va_end(ap);
+}
+
+static const char *short_id(const char *digest)
+{
+    static __thread char buf[13];
+    snprintf(buf, sizeof buf, "%.12s", cb_str_has_prefix(digest, "sha256:") ? digest + 7 : digest);
+    return buf;
+}
+
+/* ---------- pull ---------- */
+
+typedef struct blob_job {
+    store *s;
+    oci_registry *reg;
+    const oci_registry_opts *opts;
+    const char *repo;
+    const oci_descriptor *desc;
+    cb_err err;
+    int rc;
+} blob_job;
+
+/* Fetch one blob into the store, resuming with Range after a broken transfer. */
+static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts, const char *repo,
+                      const oci_descriptor *d, cb_err *err)
+{
+    if (store_blob_exists(s, d->digest, NULL)) {
+        progress(opts, "%s: Already exists", short_id(d->digest));
+        return 0;
+    }
+    int retries = opts && opts->retries > 0 ? opts->retries : 5;
+    int rc = 0;
+    for (int attempt = 0; attempt < retries; attempt++) {
+        store_blob_writer *w;
+        if ((rc = store_blob_writer_open(s, d->digest, &w, err)) < 0)
+            return rc;
+        if (store_blob_exists(s, d->digest, NULL)) { /* another process finished it */
+            store_blob_writer_abort(w, false);
+            return 0;
+        }
+        int64_t off = store_blob_writer_offset(w);
+        if (off > d->size) { /* junk: start over */
+            store_blob_writer_abort(w, false);
+            continue;
+        }
+        if (off > 0)
+            cb_info("blob %s: resuming download at byte %lld of %lld", d->digest, (long long)off, (long long)d->size);
+        if (off < d->size || d->size == 0)
+            rc = oci_registry_fetch_blob(reg, repo, d->digest, off, store_blob_writer_sink(w), err);
+        else
+            rc = 0;
+        if (rc == -ERANGE) { /* no Range support: restart from zero */
+            store_blob_writer_abort(w, false);
+            continue;
+        }
+        if (rc < 0) {
+            int64_t got = store_blob_writer_offset(w);
+            store_blob_writer_abort(w, true);
+            if (rc == -ENOENT || rc == -EACCES || got == off)
+                return rc;
+            cb_debug("blob %s: transfer broke at %lld bytes, resuming", d->digest, (long long)got);
+            cb_err_clear(err);
+            continue;
+        }
+        if (store_blob_writer_offset(w) != d->size) {
+            int64_t got = store_blob_writer_offset(w);
+            if (got < d->size) {
+                store_blob_writer_abort(w, true);
+                continue; /* short read: resume */
+            }
+            store_blob_writer_abort(w, false);
+            return cb_failc(err, EBADMSG, "blob %s: size mismatch: manifest says %lld bytes, got %lld", d->digest,
+                            (long long)d->size, (long long)got);
+        }
+        rc = store_blob_writer_commit(w, NULL, err);
+        if (rc == -EBADMSG && off > 0) {
+            /* the kept partial data was bad (the commit dropped it): download it all again */
+            cb_info("blob %s: resumed download does not verify (%s); starting over", d->digest, err->msg);
+            cb_err_clear(err);
+            continue;
+        }
+        if (rc < 0)
+            return cb_error_wrap(err, "blob %s", d->digest);
+        progress(opts, "%s: Pull complete", short_id(d->digest));
+        return 0;
+    }
+    return rc < 0 ? rc : cb_failc(err, EIO, "blob %s: giving up after %d attempts", d->digest, retries);
+}
+
+static void blob_job_run(void *arg)
+{
+    blob_job *j = arg;
+    j->rc = fetch_blob(j->s, j->reg, j->opts, j->repo, j->desc, &j->err);
+}
+
+int store_pull(store *s, const char *refstr, const char *platform, const oci_registry_opts *opts, store_image *out,
+               cb_err *err)
+{
+    oci_ref ref;
+    int r = oci_ref_parse(refstr, &ref, err);
+    if (r < 0)
+        return r;
+    cleanup_free char *name = oci_ref_string(&ref);
+    cleanup_free char *rn = oci_ref_name(&ref);
+    oci_platform want;
+    if ((r = oci_platform_parse(platform ? platform : "linux/amd64", &want, err)) < 0) {
+        oci_ref_free(&ref);
+        return r;
+    }
+    oci_registry *reg = NULL;
+    cb_buf body;
+    cb_buf_init(&body);
+    char *mt = NULL;
+    char top_digest[CB_DIGEST_STR_LEN], digest[CB_DIGEST_STR_LEN];
+    oci_manifest m = {0};
+    blob_job *jobs = NULL;
+    if ((r = oci_registry_new(&ref, opts, &reg, err)) < 0)
+        goto out;
+    progress(opts, "%s: Pulling from %s", ref.tag ? ref.tag : ref.digest, ref.repository);
+    if ((r = oci_registry_get_manifest(reg, ref.repository, ref.digest ? ref.digest : ref.tag, &body, &mt, top_digest,
+                                       err)) < 0)
+        goto out;
+    memcpy(digest, top_digest, sizeof digest);
+    if (oci_media_type_is_index(mt)) {
+        oci_index ix;
+        if ((r = oci_index_parse(body.data, body.len, &ix, err)) < 0)
+            goto out;
+        const oci_descriptor *d = oci_index_select(&ix, &want);
+        if (!d) {
+            r = cb_failc(err, ENOENT, "no matching manifest for %s/%s%s%s in the manifest list entries of %s", want.os,
+                         want.architecture, want.variant ? "/" : "", want.variant ? want.variant : "", name);
+            oci_index_free(&ix);
+            goto out;
+        }
+        cleanup_free char *pd = xstrdup(d->digest);
+        oci_index_free(&ix);
+        free(mt);
+        mt = NULL;
+        if ((r = oci_registry_get_manifest(reg, ref.repository, pd, &body, &mt, digest, err)) < 0)
+            goto out;
+    }
+    if (!oci_media_type_is_manifest(mt)) {
+        r = cb_fail(err, "%s: unsupported manifest media type `%s`", name, mt);
+        goto out;
+    }
+    if ((r = oci_manifest_parse(body.data, body.len, &m, err)) < 0)
+        goto out;
+    int par = opts && opts->parallel > 0 ? opts->parallel : 4;
+    size_t nj = m.n_layers + 1;
+    jobs = xcalloc(nj, sizeof *jobs);
+    for (size_t i = 0; i < nj; i++)
+        jobs[i] = (blob_job){s, reg, opts, ref.repository, i == 0 ? &m.config : &m.layers[i - 1], {0}, 0};
+    if (par > 1 && nj > 1) {
+        cb_pool *pool = cb_pool_new(par < (int)nj ? par : (int)nj);
+        for (size_t i = 0; i < nj; i++)
+            cb_pool_submit(pool, blob_job_run, &jobs[i]);
+        cb_pool_free(pool);
+    } else {
+        for (size_t i = 0; i < nj; i++)
+            blob_job_run(&jobs[i]);
+    }
+    for (size_t i = 0; i < nj; i++)
+        if (jobs[i].rc < 0) {
+            *err = jobs[i].err;
+            r = jobs[i].rc;
+            cb_error_wrap(err, "pulling %s", name);
+            goto out;
+        }
+    for (size_t i = 0; i < nj; i++)
+        store_source_add(s, jobs[i].desc->digest, rn);
+    if ((r = store_blob_put_buf(s, body.data, body.len, digest, NULL, err)) < 0)
+        goto out;
+    oci_descriptor md = {.media_type = mt, .size = (int64_t)body.len};
+    memcpy(md.digest, digest, sizeof md.digest);
+    oci_descriptor old = {0};
+    cb_err e2 = {0};
+    bool same = ref.tag && store_tag_get(s, name, &old, &e2) == 0 && !strcmp(old.digest, digest);
+    oci_descriptor_free(&old);
+    r = ref.tag ? store_tag_set(s, name, &md, err) : store_index_add_untagged(s, &md, err);
+    if (r < 0)
+        goto out;
+    progress(opts, "Digest: %s", top_digest);
+    if (same)
+        progress(opts, "Status: Image is up to date for %s", name);
+    else
+        progress(opts, "Status: Downloaded newer image for %s", name);
+    if (out)
+        r = store_image_load(s, digest, mt, out, err);
+out:
+    if (r < 0 && !strstr(err->msg, name))
+        cb_error_wrap(err, "pulling %s", name);
+    free(jobs);
+    oci_manifest_free(&m);
+    free(mt);
+    cb_buf_free(&body);
+    oci_registry_free(reg);
+    oci_platform_free(&want);
+    oci_ref_free(&ref);
+    return r;
+}
+
+/* ---------- push ---------- */
+
+typedef struct push_job {
+    store *s;
+    oci_registry *reg;
+    const oci_registry_opts *opts;
+    const char *repo;
+    const char *registry;
+    const oci_descriptor *desc;
+    cb_err err;
+    int rc;
+} push_job;
+
+static void push_job_run(void *arg)
+{
+    push_job *j = arg;
+    const oci_descriptor *d = j->desc;
+    int64_t sz;
+    int ex = oci_registry_blob_exists(j->reg, j->repo, d->digest, &sz, &j->err);
+    if (ex < 0) {
+        j->rc = ex;
+        return;
+    }
+    if (ex == 1) {
+        progress(j->opts, "%s: Layer already exists", short_id(d->digest));
+        return;
+    }
+    int fd;
+    if ((j->rc = store_blob_open(j->s, d->digest, &fd, &j->err)) < 0)
+        return;
+    cleanup_free char *from = store_source_find(j->s, d->digest, j->registry, j->repo);
+    j->rc = oci_registry_push_blob(j->reg, j->repo, d->digest, d->size, fd, from, &j->err);
+    close(fd);
+    if (j->rc == 0)
+        {
+        if (from)
+            progress(j->opts, "%s: Mounted from %s", short_id(d->digest), from);
+        else
+            progress(j->opts, "%s: Pushed", short_id(d->digest));
+    }
+}
+
+int store_push(store *s, const char *src, const char *dst, const oci_registry_opts *opts,
+               char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    store_image im;
+    int r = store_image_resolve(s, src, &im, err);
+    if (r < 0)
+        return r;
+    r = store_push_image(s, &im, dst ? dst : src, opts, digest_out, err);
+    store_image_free(&im);
+    return r;
+}
+
+int store_push_image(store *s, const store_image *im, const char *dst, const oci_registry_opts *opts,
+                     char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    int r;
+    const char *src = dst;
+    oci_ref ref;
+    if ((r = oci_ref_parse(dst, &ref, err)) < 0)
+        return r;
+    cleanup_free char *name = oci_ref_string(&ref);
+    cleanup_free char *rn = oci_ref_name(&ref);
+    oci_registry *reg = NULL;
+    push_job *jobs = NULL;
+    size_t nj = im->manifest.n_layers + 1;
+    if ((r = oci_registry_new(&ref, opts, &reg, err)) < 0)
+        goto out;
+    progress(opts, "The push refers to repository [%s/%s]", ref.registry, ref.repository);
+    for (size_t i = 0; i < nj; i++) {
+        const oci_descriptor *d = i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1];
+        if (!store_blob_exists(s, d->digest, NULL)) {
+            r = cb_failc(err, ENOENT, "blob %s of %s is missing from the store", d->digest, src);
+            goto out;
+        }
+    }
+    jobs = xcalloc(nj, sizeof *jobs);
+    for (size_t i = 0; i < nj; i++)
+        jobs[i] = (push_job){s, reg, opts, ref.repository, ref.registry,
+                             i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1], {0}, 0};
+    int par = opts && opts->parallel > 0 ? opts->parallel : 4;
+    if (par > 1 && nj > 1) {
+        cb_pool *pool = cb_pool_new(par < (int)nj ? par : (int)nj);
+        for (size_t i = 0; i < nj; i++)
+            cb_pool_submit(pool, push_job_run, &jobs[i]);
+        cb_pool_free(pool);
+    } else {
+        for (size_t i = 0; i < nj; i++)
+            push_job_run(&jobs[i]);
+    }
+    for (size_t i = 0; i < nj; i++)
+        if (jobs[i].rc < 0) {
+            *err = jobs[i].err;
+            r = jobs[i].rc;
+            goto out;
+        }
+    const char *mt = im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST;
+    if ((r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : im->manifest_digest, mt,
+                                       im->manifest_json, im->manifest_len, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < nj; i++)
+        store_source_add(s, jobs[i].desc->digest, rn);
+    progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", im->manifest_digest, im->manifest_len);
+    if (digest_out)
+        memcpy(digest_out, im->manifest_digest, CB_DIGEST_STR_LEN);
+out:
+    if (r < 0 && !strstr(err->msg, name))
+        cb_error_wrap(err, "pushing %s", name);
+    free(jobs);
+    oci_registry_free(reg);
+    oci_ref_free(&ref);
+    return r;
+}
+
+int store_image_convert(store *s, const store_image *im, const oci_compress_opts *opts, store_image *out,
+                        cb_err *err)
+{
+    size_t n = im->manifest.n_layers;
+    oci_descriptor *ls = xcalloc(n + 1, sizeof *ls);
+    int r = 0;
+    if (im->config.diff_ids.n != n)
+        r = cb_fail(err, "image %s: config lists %zu diff_ids for %zu layers", im->id, im->config.diff_ids.n, n);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const oci_descriptor *d = &im->manifest.layers[i];
+        oci_compression have = cb_str_has_suffix(d->media_type, "zstd")     ? OCI_COMPRESSION_ZSTD
+                               : cb_str_has_suffix(d->media_type, "gzip")   ? OCI_COMPRESSION_GZIP
+                               : cb_str_has_suffix(d->media_type, ".tar")   ? OCI_COMPRESSION_NONE
+                                                                            : (oci_compression)-1;
+        if (have == opts->algo) {
+            oci_descriptor_copy(&ls[i], d);
+            free(ls[i].media_type);
+            ls[i].media_type = xstrdup(oci_compression_media_type(have));
+            continue;
+        }
+        int fd;
+        if ((r = store_blob_open(s, d->digest, &fd, err)) < 0)
+            break;
+        store_blob_writer *w;
+        if ((r = store_blob_writer_open(s, NULL, &w, err)) < 0) {
+            close(fd);
+            break;
+        }
+        oci_layer_result res;
+        r = oci_recompress_stream(fd, opts, store_blob_writer_sink(w), &res, err);
+        close(fd);
+        if (r == 0 && strcmp(res.diff_id, im->config.diff_ids.v[i]))
+            r = cb_failc(err, EBADMSG, "layer %s uncompresses to %s, but the config says %s", d->digest, res.diff_id,
+                         im->config.diff_ids.v[i]);
+        if (r < 0) {
+            store_blob_writer_abort(w, false);
+            cb_error_wrap(err, "recompressing layer %s", d->digest);
+            break;
+        }
+        if ((r = store_blob_writer_commit(w, NULL, err)) < 0)
+            break;
+        ls[i].media_type = xstrdup(res.media_type);
+        memcpy(ls[i].digest, res.digest, sizeof ls[i].digest);
+        ls[i].size = res.size;
+    }
+    if (r == 0) {
+        oci_manifest m = {0};
+        m.media_type = (char *)OCI_MT_MANIFEST;
+        m.config = im->manifest.config;
+        m.config.media_type = (char *)OCI_MT_CONFIG;
+        m.layers = ls;
+        m.n_layers = n;
+        size_t len;
+        cleanup_free char *mj = oci_manifest_serialize(&m, &len);
+        char dg[CB_DIGEST_STR_LEN];
+        if ((r = store_blob_put_buf(s, mj, len, NULL, dg, err)) == 0)
+            r = store_image_load(s, dg, OCI_MT_MANIFEST, out, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        oci_descriptor_free(&ls[i]);
+    free(ls);
+    return r;
+}

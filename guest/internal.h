@@ -1,0 +1,39 @@
+/* guest/ internals shared by kernel.c, initramfs.c, vm.c and accel.c. */
+#ifndef CB_GUEST_INTERNAL_H
+#define CB_GUEST_INTERNAL_H
+
+#include "guest.h"
+
+extern const unsigned char guest_vminitd_data[];
+extern const unsigned char guest_vminitd_end[];
+
+/* Run a program (argv[0] looked up in PATH) with cwd; its stdout+stderr are captured into
+ * `out` (may be NULL). Returns its exit status (0..255), or a negative errno with err set
+ * when it could not be started or was killed. */
+int guest_spawn_capture(char *const argv[], const char *cwd, cb_buf *out, cb_err *err);
+
+/* Find a program in PATH; NULL when missing. */
+char *guest_which(const char *name);
+
+/* Kernel release from a bzImage header, or NULL. */
+char *guest_bzimage_version(const char *path);
+/* Extract the uncompressed ELF vmlinux from a bzImage into `out` (atomically). Returns 0,
+ * -ENOTSUP when the payload cannot be extracted or lacks a PVH entry note (boot the
+ * bzImage then), or another negative errno with err set. */
+int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err);
+
+/* Build the initramfs for `modules_dir` (may be NULL) into `<root>/kernel/initramfs-<d>.cpio`
+ * unless cached; returns its path in *out. */
+int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err);
+
+/* A short key for a file: sha256 of path, size, mtime and inode (16 hex digits). */
+int guest_file_key(const char *path, char key[17], cb_err *err);
+
+/* Host TSC frequency in kHz for tsc_early_khz= (0 when unknown). */
+unsigned long guest_host_tsc_khz(void);
+
+/* Probe boot for guest_accel: boots with `accel` and waits up to `watchdog` seconds for
+ * vminitd's HELLO. 0 when it arrived; otherwise a negative errno with err saying why. */
+int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog, cb_err *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* vminitd internals: PID 1 of the build VM. Static musl, libc only. */
+#ifndef VMINITD_H
+#define VMINITD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../protocol.h"
+
+#define NEWROOT "/newroot"
+
+/* ---------- small utilities (util.c) ---------- */
+void trace(const char *stage);
+void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xzalloc(size_t n);
+char *xstrndup0(const uint8_t *p, size_t n);
+char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int write_all(int fd, const void *p, size_t n);
+int write_file(const char *path, const void *data, size_t n, mode_t mode);
+int mkdir_p(const char *path, mode_t mode);
+int read_small_file(const char *path, char *buf, size_t cap); /* bytes or -errno; NUL-terminated, trimmed */
+
+/* Growable message under construction. */
+typedef struct msgbuf {
+    uint8_t *p;
+    size_t len, cap;
+} msgbuf;
+void mb_reset(msgbuf *m);
+void mb_bytes(msgbuf *m, uint16_t tag, const void *data, size_t n);
+void mb_str(msgbuf *m, uint16_t tag, const char *s);
+void mb_u32(msgbuf *m, uint16_t tag, uint32_t v);
+
+/* ---------- control channel (main.c) ---------- */
+int ctl_send(uint16_t type, const void *payload, size_t len);
+int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---------- configuration from the host ---------- */
+typedef struct disk {
+    char *id;
+    char *serial; /* virtio-blk */
+    int lun;      /* virtio-scsi, -1 when blk */
+    char dev[300]; /* /dev/vdX once found */
+} disk;
+
+typedef struct vmount {
+    uint32_t kind; /* enum guest_mount_kind */
+    char *target;
+    char *disk;
+    char *source;
+    bool ro;
+    uint64_t size;
+    uint8_t *data;
+    size_t data_len;
+    uint32_t mode, uid, gid;
+    char *staging; /* where the disk or secret lives in vminitd's namespace */
+} vmount;
+
+typedef struct config {
+    char *hostname;
+    uint32_t network;
+    disk *disks;
+    size_t n_disks;
+    char **lowers;
+    size_t n_lowers;
+    char *upper;
+    vmount *mounts;
+    size_t n_mounts;
+    char *hosts, *resolv;
+} config;
+
+typedef struct execspec {
+    char **argv;
+    size_t argc;
+    char **env;
+    size_t envc;
+    char *cwd;
+    char *user;
+    bool tty;
+    bool stdin_open;
+    unsigned rows, cols;
+} execspec;
+
+int config_parse(const uint8_t *p, size_t len, config *c);
+int execspec_parse(const uint8_t *p, size_t len, execspec *e);
+/* Both free what a parse allocated, also after a failed parse. */
+void config_free(config *c);
+void execspec_free(execspec *e);
+
+/* ---------- guest setup (setup.c) ---------- */
+/* Paths created in the overlay only to serve as mount points; removed after the run. */
+typedef struct created_list {
+    char **paths;
+    bool *is_dir;
+    size_t n;
+} created_list;
+
+int modules_load_group(const char *group);
+int rootfs_assemble(config *c);
+int net_configure(const config *c);
+void rootfs_teardown(config *c, created_list *created, uint32_t *flags);
+void make_pty_dir(void);
+
+/* ---------- the command (exec.c) ---------- */
+typedef struct child {
+    pid_t pid;
+    int pidfd;
+    int in_fd;  /* write end of stdin, or pty master; -1 when closed */
+    int out_fd; /* stdout read end or pty master */
+    int err_fd; /* stderr read end, -1 with tty */
+    int errpipe;/* exec error report (read end), -1 when done */
+} child;
+
+int child_start(const config *c, const execspec *e, child *ch, created_list *created);
+
+#endif

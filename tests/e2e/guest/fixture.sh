@@ -1,0 +1,48 @@
+# Shared fixtures for the guest/ end-to-end tests (source after lib.sh).
+# The guest kernel lives in a cached store root so each test does not download it again;
+# the root filesystems are made per test from busybox-static.
+GUEST_ROOT=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}/guest-root
+mkdir -p "$GUEST_ROOT"
+# TMPDIR inside $T: the tests check that nothing is left behind.
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+
+# One-time: install the kernel and probe KVM (cached in $GUEST_ROOT).
+guest_setup() {
+    local out
+    if ! out=$("$CBUILD" --root "$GUEST_ROOT" setup 2>&1); then
+        echo "Bail out! cbuild setup failed: $out"
+        exit 1
+    fi
+    diag "$out"
+}
+
+# run_vm ARGS...: cbuild run on the cached kernel.
+run_vm() { "$CBUILD" --root "$GUEST_ROOT" run "$@"; }
+
+# make_rootfs DIR: a busybox root with users and groups for the user tests.
+make_rootfs() {
+    local d=$1
+    mkdir -p "$d/bin" "$d/etc" "$d/root" "$d/tmp" "$d/home/alice"
+    cp /bin/busybox "$d/bin/busybox"
+    local a
+    for a in $(/bin/busybox --list); do
+        [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:Alice:/home/alice:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$d/etc/passwd"
+    printf 'root:x:0:\nwheel:x:10:alice\naudio:x:29:bob,alice\nalice:x:1000:\nstaff:x:50:\nnogroup:x:65534:\n' >"$d/etc/group"
+    chown 1000:1000 "$d/home/alice"
+}
+
+# make_image DIR IMG: cbuild's own ext4 writer when this build has it, else mke2fs -d.
+make_image() {
+    if "$CBUILD" ext4 create --dir "$1" "$2" >/dev/null 2>&1; then return 0; fi
+    rm -f "$2"
+    mke2fs -q -t ext4 -d "$1" "$2" 256M >/dev/null
+}
+
+# make_upper IMG: an empty ext4 for a step's changes.
+make_upper() {
+    rm -f "$1"
+    mke2fs -q -t ext4 "$1" 256M >/dev/null
+}
