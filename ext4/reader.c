@@ -70,6 +70,12 @@ int ext4_reader_open(const char *img_path, ext4_reader **out, cb_err *err)
         rc = cb_fail(err, "%s: unsupported filesystem features (incompat 0x%x)", img_path, unsupported);
         goto fail;
     }
+    if (r->sb.s_feature_incompat & 0x0004) {
+        /* reading around an unreplayed journal would export stale metadata as if it were the layer */
+        rc = cb_fail(err, "%s: the journal needs recovery (the filesystem was not unmounted cleanly); "
+                          "run `e2fsck -fy %s` first", img_path, img_path);
+        goto fail;
+    }
     if (r->sb.s_feature_incompat & 0x0010) {
         rc = cb_fail(err, "%s: meta_bg layouts are not supported", img_path);
         goto fail;
