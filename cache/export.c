@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ext4.h"
 #include "internal.h"
 
 /* A small string set (open addressing). */
@@ -96,6 +97,8 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
         return r;
     }
     strset seen = {0}, wh = {0}, opq = {0};
+    cb_strv late_links;
+    cb_strv_init(&late_links);
     size_t cap = 1 << 17;
     cleanup_free char *buf = xmalloc(cap);
     /* top layer first: the first time a path is seen wins */
@@ -136,6 +139,12 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
             strset_add(&seen, path);
             oci_tar_entry o = e;
             o.path = path;
+            if (e.hardlink && !strset_has(&seen, e.linkname)) {
+                /* its target comes from a lower layer, written later: link at the end */
+                cb_strv_push(&late_links, path);
+                cb_strv_push(&late_links, e.linkname);
+                continue;
+            }
             if ((r = oci_layer_writer_add_header(w, &o, err)) < 0)
                 break;
             if (S_ISREG(e.mode) && !e.hardlink && e.size > 0) {
@@ -163,6 +172,14 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
         if (r < 0)
             cb_error_wrap(err, "layer %s", dg);
     }
+    for (size_t i = 0; r == 0 && i + 1 < late_links.n; i += 2) {
+        if (!strset_has(&seen, late_links.v[i + 1]))
+            continue; /* target hidden by a whiteout: nothing to link to */
+        oci_tar_entry e = {.path = late_links.v[i], .mode = S_IFREG | 0644, .hardlink = true,
+                           .linkname = late_links.v[i + 1]};
+        r = oci_layer_writer_add_header(w, &e, err);
+    }
+    cb_strv_free(&late_links);
     if (r == 0) {
         oci_layer_result res;
         r = oci_layer_writer_finish(w, &res, err);
@@ -173,4 +190,41 @@ int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
     strset_free(&opq);
     store_image_free(&im);
     return r < 0 ? cb_error_wrap(err, "exporting %s", ref) : 0;
+}
+
+int store_export_ext4(store *s, const char *ref, const char *out_path, uint64_t extra_free, cb_err *err)
+{
+    store_image im;
+    int r = store_image_resolve(s, ref, &im, err);
+    if (r < 0)
+        return r;
+    ext4_options o;
+    ext4_options_init(&o);
+    o.mode = EXT4_MODE_FLATTEN;
+    o.extra_free_space = extra_free;
+    o.source_date_epoch = oci_source_date_epoch();
+    o.seed = im.manifest_digest;
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", out_path, (int)getpid());
+    ext4_writer *w;
+    if ((r = ext4_writer_new(tmp, &o, &w, err)) < 0) {
+        store_image_free(&im);
+        return cb_error_wrap(err, "exporting %s", ref);
+    }
+    for (size_t i = 0; r == 0 && i < im.manifest.n_layers; i++) {
+        const char *dg = im.manifest.layers[i].digest;
+        int fd;
+        if ((r = store_blob_open(s, dg, &fd, err)) < 0)
+            break;
+        r = ext4_writer_add_tar_fd(w, fd, dg, err);
+        close(fd);
+    }
+    if (r == 0)
+        r = ext4_writer_finish(w, err);
+    ext4_writer_free(w);
+    if (r == 0 && rename(tmp, out_path) < 0)
+        r = cb_error(err, errno, "rename `%s` to `%s`", tmp, out_path);
+    if (r < 0)
+        unlink(tmp);
+    store_image_free(&im);
+    return r < 0 ? cb_error_wrap(err, "exporting %s as ext4", ref) : 0;
 }

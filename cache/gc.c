@@ -274,8 +274,11 @@ int store_prune(store *s, const store_prune_opts *opts, uint64_t *reclaimed, cb_
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK)
             return cb_error(err, errno, "lock store %s", s->root);
-        if (opts->try_lock)
+        if (opts->try_lock) {
+            /* a failed conversion may have dropped our shared lock: take it back */
+            flock(s->lock_fd, LOCK_SH);
             return -EWOULDBLOCK;
+        }
         cb_info("waiting for other cbuild processes using %s to finish", s->root);
         if (flock(s->lock_fd, LOCK_EX) < 0)
             return cb_error(err, errno, "lock store %s", s->root);

@@ -43,6 +43,19 @@ int store_index_update(store *s, int (*fn)(oci_index *ix, void *arg, cb_err *err
 
 /* ---------- tags ---------- */
 
+/* Tags written by other tools (skopeo copy oci:ROOT:name) may be short ("app:1"): compare
+ * normalised names. */
+static bool name_matches(const char *annot, const char *norm)
+{
+    if (!annot)
+        return false;
+    if (!strcmp(annot, norm))
+        return true;
+    cb_err e = {0};
+    cleanup_free char *n = oci_ref_normalize(annot, &e);
+    return n && !strcmp(n, norm);
+}
+
 typedef struct tag_op {
     const char *name;
     const oci_descriptor *desc;
@@ -63,7 +76,7 @@ static int tag_set_fn(oci_index *ix, void *arg, cb_err *err)
     for (size_t i = 0; i < ix->n_manifests;) {
         const char *n = oci_descriptor_annotation(&ix->manifests[i], OCI_ANNOT_REF_NAME);
         /* drop the old tag, and an untagged entry for the same manifest */
-        if ((n && !strcmp(n, op->name)) || (!n && !strcmp(ix->manifests[i].digest, op->desc->digest)))
+        if (name_matches(n, op->name) || (!n && !strcmp(ix->manifests[i].digest, op->desc->digest)))
             index_remove_at(ix, i);
         else
             i++;
@@ -122,7 +135,7 @@ int store_tag_get(store *s, const char *ref, oci_descriptor *out, cb_err *err)
     r = -ENOENT;
     for (size_t i = 0; i < ix.n_manifests; i++) {
         const char *n = oci_descriptor_annotation(&ix.manifests[i], OCI_ANNOT_REF_NAME);
-        if (n && !strcmp(n, name)) {
+        if (name_matches(n, name)) {
             oci_descriptor_copy(out, &ix.manifests[i]);
             r = 0;
             break;
@@ -143,7 +156,8 @@ int store_tag_list(store *s, store_tag **out, size_t *n, cb_err *err)
     store_tag *t = xcalloc(ix.n_manifests + 1, sizeof *t);
     for (size_t i = 0; i < ix.n_manifests; i++) {
         const char *nm = oci_descriptor_annotation(&ix.manifests[i], OCI_ANNOT_REF_NAME);
-        t[i].name = nm ? xstrdup(nm) : NULL;
+        char *norm = nm ? oci_ref_normalize(nm, NULL) : NULL;
+        t[i].name = norm ? norm : nm ? xstrdup(nm) : NULL;
         oci_descriptor_copy(&t[i].desc, &ix.manifests[i]);
     }
     *out = t;
@@ -173,7 +187,7 @@ static int tag_rm_fn(oci_index *ix, void *arg, cb_err *err)
     rm_op *op = arg;
     for (size_t i = 0; i < ix->n_manifests;) {
         const char *n = oci_descriptor_annotation(&ix->manifests[i], OCI_ANNOT_REF_NAME);
-        bool hit = op->name ? (n && !strcmp(n, op->name)) : !strcmp(ix->manifests[i].digest, op->digest);
+        bool hit = op->name ? name_matches(n, op->name) : !strcmp(ix->manifests[i].digest, op->digest);
         if (hit) {
             index_remove_at(ix, i);
             op->removed++;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ext4.h"
 #include "internal.h"
 
 static char *record_path(const store *s, const char *key)
@@ -67,6 +68,12 @@ int store_cache_remove(store *s, const char *key, cb_err *err)
 
 /* ---------- layer images ---------- */
 
+static int discard_write(void *opaque, const void *data, size_t n, cb_err *err)
+{
+    (void)opaque, (void)data, (void)n, (void)err;
+    return 0;
+}
+
 char *store_layer_image_path(const store *s, const char *diff_id)
 {
     cleanup_free char *hex = store_hex(diff_id);
@@ -103,5 +110,43 @@ int store_layer_image_commit(store *s, const char *diff_id, const char *tmp_path
     if (rename(tmp_path, dst) < 0)
         return cb_error(err, errno, "rename `%s` to `%s`", tmp_path, dst);
     cb_fsync_dir(s->layers);
+    return 0;
+}
+
+int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, char **path, cb_err *err)
+{
+    *path = NULL;
+    char computed[CB_DIGEST_STR_LEN];
+    int r;
+    if (!diff_id) {
+        int fd;
+        if ((r = store_blob_open(s, layer->digest, &fd, err)) < 0)
+            return r;
+        r = oci_decompress_stream(fd, (oci_sink){discard_write, NULL}, computed, NULL, err);
+        close(fd);
+        if (r < 0)
+            return cb_error_wrap(err, "layer %s", layer->digest);
+        diff_id = computed;
+    }
+    if (store_layer_image_exists(s, diff_id)) {
+        *path = store_layer_image_path(s, diff_id);
+        return 0;
+    }
+    int fd;
+    if ((r = store_blob_open(s, layer->digest, &fd, err)) < 0)
+        return r;
+    cleanup_free char *tmp = store_layer_image_tmp_path(s, diff_id);
+    ext4_options o;
+    ext4_options_init(&o);
+    o.seed = diff_id; /* same layer, same bytes */
+    r = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
+    close(fd);
+    if (r == 0)
+        r = store_layer_image_commit(s, diff_id, tmp, err);
+    if (r < 0) {
+        unlink(tmp);
+        return cb_error_wrap(err, "ext4 image of layer %s", layer->digest);
+    }
+    *path = store_layer_image_path(s, diff_id);
     return 0;
 }

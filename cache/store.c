@@ -126,6 +126,8 @@ int store_blob_get(const store *s, const char *digest, cb_buf *out, cb_err *err)
 
 /* ---------- streaming writer ---------- */
 
+#define WRITER_BUF (1 << 20)
+
 struct store_blob_writer {
     store *s;
     char *expected;
@@ -133,7 +135,18 @@ struct store_blob_writer {
     int fd;
     cb_sha256 *h;
     int64_t n;
+    char *buf; /* writes are batched: network callbacks deliver small pieces */
+    size_t buf_len;
 };
+
+static int writer_flush(store_blob_writer *w, cb_err *err)
+{
+    if (!w->buf_len)
+        return 0;
+    int r = cb_write_all(w->fd, w->buf, w->buf_len);
+    w->buf_len = 0;
+    return r < 0 ? cb_error(err, -r, "write `%s`", w->tmp) : 0;
+}
 
 int store_blob_writer_open(store *s, const char *expected, store_blob_writer **out, cb_err *err)
 {
@@ -147,12 +160,23 @@ int store_blob_writer_open(store *s, const char *expected, store_blob_writer **o
         cleanup_free char *hex = store_hex(expected);
         w->expected = xstrdup(expected);
         w->tmp = xasprintf("%s/%s.partial", s->ingest, hex);
-        w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (w->fd >= 0 && flock(w->fd, LOCK_EX) < 0) {
-            int e = errno;
+        /* one writer per digest across processes; a holder that commits renames the file
+         * away, so after the lock check that the path still names the locked file */
+        for (;;) {
+            w->fd = open(w->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (w->fd < 0)
+                break;
+            struct stat a, b;
+            if (flock(w->fd, LOCK_EX) < 0) {
+                int e = errno;
+                close(w->fd);
+                w->fd = -1;
+                errno = e;
+                break;
+            }
+            if (fstat(w->fd, &a) == 0 && stat(w->tmp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                break;
             close(w->fd);
-            w->fd = -1;
-            errno = e;
         }
     } else {
         w->tmp = xasprintf("%s/blob-XXXXXX", s->ingest);
@@ -190,11 +214,21 @@ int64_t store_blob_writer_offset(const store_blob_writer *w)
 
 int store_blob_writer_write(store_blob_writer *w, const void *data, size_t n, cb_err *err)
 {
-    int r = cb_write_all(w->fd, data, n);
-    if (r < 0)
-        return cb_error(err, -r, "write `%s`", w->tmp);
     cb_sha256_update(w->h, data, n);
     w->n += (int64_t)n;
+    if (!w->buf)
+        w->buf = xmalloc(WRITER_BUF);
+    if (w->buf_len + n > WRITER_BUF) {
+        int r = writer_flush(w, err);
+        if (r < 0)
+            return r;
+    }
+    if (n >= WRITER_BUF) {
+        int r = cb_write_all(w->fd, data, n);
+        return r < 0 ? cb_error(err, -r, "write `%s`", w->tmp) : 0;
+    }
+    memcpy(w->buf + w->buf_len, data, n);
+    w->buf_len += n;
     return 0;
 }
 
@@ -211,9 +245,13 @@ oci_sink store_blob_writer_sink(store_blob_writer *w)
 int store_blob_writer_commit(store_blob_writer *w, char out[CB_DIGEST_STR_LEN], cb_err *err)
 {
     char got[CB_DIGEST_STR_LEN];
+    int r = writer_flush(w, err);
+    if (r < 0) {
+        store_blob_writer_abort(w, false);
+        return r;
+    }
     cb_sha256_final(w->h, got);
     w->h = NULL;
-    int r = 0;
     if (w->expected && strcmp(got, w->expected)) {
         r = cb_failc(err, EBADMSG, "digest mismatch: expected %s, got %s (%lld bytes); nothing stored", w->expected,
                      got, (long long)w->n);
@@ -245,6 +283,11 @@ void store_blob_writer_abort(store_blob_writer *w, bool keep_partial)
 {
     if (!w)
         return;
+    if (keep_partial && w->expected) {
+        cb_err e = {0};
+        writer_flush(w, &e); /* what was hashed must be on disk for the resume */
+    }
+    free(w->buf);
     if (w->tmp && !(keep_partial && w->expected))
         unlink(w->tmp);
     if (w->fd >= 0)

@@ -109,6 +109,12 @@ bool store_layer_image_exists(const store *s, const char *diff_id);
 char *store_layer_image_tmp_path(store *s, const char *diff_id);
 int store_layer_image_commit(store *s, const char *diff_id, const char *tmp_path, cb_err *err);
 
+/* The overlay-format ext4 image of a layer (ext4/ OVERLAY mode, tree under "upper/"),
+ * built from the layer blob on first use and committed atomically; *path gets its path
+ * (malloc'd). diff_id keys it; when NULL it is computed from the blob. */
+int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, char **path,
+                             cb_err *err);
+
 /* ---------- registry ---------- */
 /* Pull ref (platform NULL = linux/amd64) into the store and tag it; out may be NULL. */
 int store_pull(store *s, const char *ref, const char *platform, const oci_registry_opts *opts,
@@ -116,6 +122,15 @@ int store_pull(store *s, const char *ref, const char *platform, const oci_regist
 /* Push local image src to dst (NULL = src). digest_out (may be NULL) gets the manifest digest. */
 int store_push(store *s, const char *src, const char *dst, const oci_registry_opts *opts,
                char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
+
+/* Push an image already resolved (e.g. from store_image_convert). */
+int store_push_image(store *s, const store_image *im, const char *dst, const oci_registry_opts *opts,
+                     char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
+/* A copy of im with every layer not already in opts->algo recompressed into new blobs and an
+ * OCI manifest over the same config (diffIDs, hence the image ID, are unchanged). The new
+ * manifest is not tagged. */
+int store_image_convert(store *s, const store_image *im, const oci_compress_opts *opts, store_image *out,
+                        cb_err *err);
 
 /* ---------- archives and export ---------- */
 /* OCI archive (oci-layout, index.json, blobs/) plus Docker's manifest.json, so both
@@ -125,6 +140,11 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
 int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err);
 /* The image's layers flattened (whiteouts applied) as one uncompressed tar into sink. */
 int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err);
+
+/* The image's layers flattened into one ext4 image at out_path (ext4/ FLATTEN mode,
+ * automatic size plus extra_free bytes, deterministic: seeded by the manifest digest,
+ * times clamped to SOURCE_DATE_EPOCH when set). */
+int store_export_ext4(store *s, const char *ref, const char *out_path, uint64_t extra_free, cb_err *err);
 
 /* ---------- disk usage and GC ---------- */
 typedef struct store_usage {

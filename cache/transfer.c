@@ -96,6 +96,12 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
                             (long long)d->size, (long long)got);
         }
         rc = store_blob_writer_commit(w, NULL, err);
+        if (rc == -EBADMSG && off > 0) {
+            /* the kept partial data was bad (the commit dropped it): download it all again */
+            cb_info("blob %s: resumed download does not verify (%s); starting over", d->digest, err->msg);
+            cb_err_clear(err);
+            continue;
+        }
         if (rc < 0)
             return cb_error_wrap(err, "blob %s", d->digest);
         progress(opts, "%s: Pull complete", short_id(d->digest));
@@ -189,11 +195,18 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
         goto out;
     oci_descriptor md = {.media_type = mt, .size = (int64_t)body.len};
     memcpy(md.digest, digest, sizeof md.digest);
+    oci_descriptor old = {0};
+    cb_err e2 = {0};
+    bool same = ref.tag && store_tag_get(s, name, &old, &e2) == 0 && !strcmp(old.digest, digest);
+    oci_descriptor_free(&old);
     r = ref.tag ? store_tag_set(s, name, &md, err) : store_index_add_untagged(s, &md, err);
     if (r < 0)
         goto out;
     progress(opts, "Digest: %s", top_digest);
-    progress(opts, "Status: Downloaded newer image for %s", name);
+    if (same)
+        progress(opts, "Status: Image is up to date for %s", name);
+    else
+        progress(opts, "Status: Downloaded newer image for %s", name);
     if (out)
         r = store_image_load(s, digest, mt, out, err);
 out:
@@ -258,21 +271,29 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
     int r = store_image_resolve(s, src, &im, err);
     if (r < 0)
         return r;
+    r = store_push_image(s, &im, dst ? dst : src, opts, digest_out, err);
+    store_image_free(&im);
+    return r;
+}
+
+int store_push_image(store *s, const store_image *im, const char *dst, const oci_registry_opts *opts,
+                     char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    int r;
+    const char *src = dst;
     oci_ref ref;
-    if ((r = oci_ref_parse(dst ? dst : src, &ref, err)) < 0) {
-        store_image_free(&im);
+    if ((r = oci_ref_parse(dst, &ref, err)) < 0)
         return r;
-    }
     cleanup_free char *name = oci_ref_string(&ref);
     cleanup_free char *rn = oci_ref_name(&ref);
     oci_registry *reg = NULL;
     push_job *jobs = NULL;
-    size_t nj = im.manifest.n_layers + 1;
+    size_t nj = im->manifest.n_layers + 1;
     if ((r = oci_registry_new(&ref, opts, &reg, err)) < 0)
         goto out;
     progress(opts, "The push refers to repository [%s/%s]", ref.registry, ref.repository);
     for (size_t i = 0; i < nj; i++) {
-        const oci_descriptor *d = i == 0 ? &im.manifest.config : &im.manifest.layers[i - 1];
+        const oci_descriptor *d = i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1];
         if (!store_blob_exists(s, d->digest, NULL)) {
             r = cb_failc(err, ENOENT, "blob %s of %s is missing from the store", d->digest, src);
             goto out;
@@ -281,7 +302,7 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
     jobs = xcalloc(nj, sizeof *jobs);
     for (size_t i = 0; i < nj; i++)
         jobs[i] = (push_job){s, reg, opts, ref.repository, ref.registry,
-                             i == 0 ? &im.manifest.config : &im.manifest.layers[i - 1], {0}, 0};
+                             i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1], {0}, 0};
     int par = opts && opts->parallel > 0 ? opts->parallel : 4;
     if (par > 1 && nj > 1) {
         cb_pool *pool = cb_pool_new(par < (int)nj ? par : (int)nj);
@@ -298,21 +319,84 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
             r = jobs[i].rc;
             goto out;
         }
-    const char *mt = im.manifest.media_type ? im.manifest.media_type : OCI_MT_MANIFEST;
-    if ((r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : im.manifest_digest, mt,
-                                       im.manifest_json, im.manifest_len, err)) < 0)
+    const char *mt = im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST;
+    if ((r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : im->manifest_digest, mt,
+                                       im->manifest_json, im->manifest_len, err)) < 0)
         goto out;
     for (size_t i = 0; i < nj; i++)
         store_source_add(s, jobs[i].desc->digest, rn);
-    progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", im.manifest_digest, im.manifest_len);
+    progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", im->manifest_digest, im->manifest_len);
     if (digest_out)
-        memcpy(digest_out, im.manifest_digest, CB_DIGEST_STR_LEN);
+        memcpy(digest_out, im->manifest_digest, CB_DIGEST_STR_LEN);
 out:
     if (r < 0 && !strstr(err->msg, name))
         cb_error_wrap(err, "pushing %s", name);
     free(jobs);
     oci_registry_free(reg);
     oci_ref_free(&ref);
-    store_image_free(&im);
+    return r;
+}
+
+int store_image_convert(store *s, const store_image *im, const oci_compress_opts *opts, store_image *out,
+                        cb_err *err)
+{
+    size_t n = im->manifest.n_layers;
+    oci_descriptor *ls = xcalloc(n + 1, sizeof *ls);
+    int r = 0;
+    if (im->config.diff_ids.n != n)
+        r = cb_fail(err, "image %s: config lists %zu diff_ids for %zu layers", im->id, im->config.diff_ids.n, n);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const oci_descriptor *d = &im->manifest.layers[i];
+        oci_compression have = cb_str_has_suffix(d->media_type, "zstd")     ? OCI_COMPRESSION_ZSTD
+                               : cb_str_has_suffix(d->media_type, "gzip")   ? OCI_COMPRESSION_GZIP
+                               : cb_str_has_suffix(d->media_type, ".tar")   ? OCI_COMPRESSION_NONE
+                                                                            : (oci_compression)-1;
+        if (have == opts->algo) {
+            oci_descriptor_copy(&ls[i], d);
+            free(ls[i].media_type);
+            ls[i].media_type = xstrdup(oci_compression_media_type(have));
+            continue;
+        }
+        int fd;
+        if ((r = store_blob_open(s, d->digest, &fd, err)) < 0)
+            break;
+        store_blob_writer *w;
+        if ((r = store_blob_writer_open(s, NULL, &w, err)) < 0) {
+            close(fd);
+            break;
+        }
+        oci_layer_result res;
+        r = oci_recompress_stream(fd, opts, store_blob_writer_sink(w), &res, err);
+        close(fd);
+        if (r == 0 && strcmp(res.diff_id, im->config.diff_ids.v[i]))
+            r = cb_failc(err, EBADMSG, "layer %s uncompresses to %s, but the config says %s", d->digest, res.diff_id,
+                         im->config.diff_ids.v[i]);
+        if (r < 0) {
+            store_blob_writer_abort(w, false);
+            cb_error_wrap(err, "recompressing layer %s", d->digest);
+            break;
+        }
+        if ((r = store_blob_writer_commit(w, NULL, err)) < 0)
+            break;
+        ls[i].media_type = xstrdup(res.media_type);
+        memcpy(ls[i].digest, res.digest, sizeof ls[i].digest);
+        ls[i].size = res.size;
+    }
+    if (r == 0) {
+        oci_manifest m = {0};
+        m.media_type = (char *)OCI_MT_MANIFEST;
+        m.config = im->manifest.config;
+        m.config.media_type = (char *)OCI_MT_CONFIG;
+        m.layers = ls;
+        m.n_layers = n;
+        size_t len;
+        cleanup_free char *mj = oci_manifest_serialize(&m, &len);
+        char dg[CB_DIGEST_STR_LEN];
+        if ((r = store_blob_put_buf(s, mj, len, NULL, dg, err)) == 0)
+            r = store_image_load(s, dg, OCI_MT_MANIFEST, out, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        oci_descriptor_free(&ls[i]);
+    free(ls);
     return r;
 }

@@ -1,9 +1,12 @@
 /* Credentials in Docker's config.json ("auths": {host: {"auth": base64(user:pass)}}). */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "oci.h"
 
@@ -62,6 +65,84 @@ static int load_config(const char *path, json_t **out, cb_err *err)
     return 0;
 }
 
+/* Docker credential helpers: `docker-credential-NAME get|store|erase` with the request on
+ * stdin; `get` prints {"Username":…,"Secret":…}, or fails with "credentials not found". */
+static int helper_run(const char *helper, const char *verb, const char *input, cb_buf *out, cb_err *err)
+{
+    int in[2], op[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return cb_error(err, errno, "pipe");
+    if (pipe2(op, O_CLOEXEC) < 0) {
+        close(in[0]);
+        close(in[1]);
+        return cb_error(err, errno, "pipe");
+    }
+    cleanup_free char *prog = xasprintf("docker-credential-%s", helper);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(in[0]), close(in[1]), close(op[0]), close(op[1]);
+        return cb_error(err, e, "fork");
+    }
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(op[1], 1);
+        execlp(prog, prog, verb, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(op[1]);
+    (void)cb_write_all(in[1], input, strlen(input));
+    close(in[1]);
+    char buf[4096];
+    ssize_t k;
+    while ((k = read(op[0], buf, sizeof buf)) > 0)
+        cb_buf_append(out, buf, (size_t)k);
+    close(op[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+        return cb_failc(err, ENOEXEC, "credential helper %s is configured in config.json but not installed", prog);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (out->data && strstr(out->data, "credentials not found"))
+            return -ENOENT;
+        return cb_failc(err, EIO, "credential helper %s %s failed: %s", prog, verb, out->data ? out->data : "");
+    }
+    return 0;
+}
+
+static int helper_get(const char *helper, const char *server, char **user, char **pass, cb_err *err)
+{
+    cb_buf b;
+    cb_buf_init(&b);
+    int r = helper_run(helper, "get", server, &b, err);
+    if (r == 0) {
+        json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+        const char *u = json_string_value(json_object_get(j, "Username"));
+        const char *sec = json_string_value(json_object_get(j, "Secret"));
+        if (!u || !sec)
+            r = cb_failc(err, EIO, "credential helper docker-credential-%s printed no Username/Secret", helper);
+        else {
+            *user = xstrdup(u);
+            *pass = xstrdup(sec);
+        }
+        json_decref(j);
+    }
+    cb_buf_free(&b);
+    return r;
+}
+
+/* The helper configured for host (credHelpers, else credsStore), or NULL. */
+static char *helper_for(json_t *cfg, const char *key, const char *host)
+{
+    const char *h = json_string_value(json_object_get(json_object_get(cfg, "credHelpers"), host));
+    if (!h)
+        h = json_string_value(json_object_get(json_object_get(cfg, "credHelpers"), key));
+    if (!h)
+        h = json_string_value(json_object_get(cfg, "credsStore"));
+    return h && *h ? xstrdup(h) : NULL;
+}
+
 int oci_auth_get(const char *path, const char *host, char **user, char **pass, cb_err *err)
 {
     *user = *pass = NULL;
@@ -74,6 +155,11 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
     json_t *auths = json_object_get(cfg, "auths");
     const char *want = auth_key_for(host);
     cleanup_free char *want_host = key_host(want);
+    cleanup_free char *helper = helper_for(cfg, want, want_host);
+    if (helper) {
+        json_decref(cfg);
+        return helper_get(helper, want, user, pass, err);
+    }
     json_t *found = NULL;
     const char *k;
     json_t *v;
@@ -155,6 +241,24 @@ int oci_auth_set(const char *path, const char *host, const char *user, const cha
         auths = json_object();
         json_object_set_new(cfg, "auths", auths);
     }
+    cleanup_free char *kh = key_host(auth_key_for(host));
+    cleanup_free char *helper = helper_for(cfg, auth_key_for(host), kh);
+    if (helper) { /* as docker: the secret goes to the helper, config.json keeps an empty entry */
+        json_t *req = json_pack("{s:s,s:s,s:s}", "ServerURL", auth_key_for(host), "Username", user, "Secret", pass);
+        char *txt = json_dumps(req, JSON_COMPACT);
+        json_decref(req);
+        cb_buf b;
+        cb_buf_init(&b);
+        r = helper_run(helper, "store", txt, &b, err);
+        free(txt);
+        cb_buf_free(&b);
+        if (r == 0 && !json_object_get(json_object_get(cfg, "credHelpers"), kh)) {
+            json_object_set_new(auths, auth_key_for(host), json_object());
+            r = save_config(p, cfg, err);
+        }
+        json_decref(cfg);
+        return r;
+    }
     cleanup_free char *plain = xasprintf("%s:%s", user, pass);
     size_t n = strlen(plain);
     cleanup_free unsigned char *enc = xmalloc(4 * ((n + 2) / 3) + 1);
@@ -178,6 +282,17 @@ int oci_auth_remove(const char *path, const char *host, cb_err *err)
     json_t *auths = json_object_get(cfg, "auths");
     const char *want = auth_key_for(host);
     cleanup_free char *want_host = key_host(want);
+    cleanup_free char *helper = helper_for(cfg, want, want_host);
+    if (helper) {
+        cb_buf b;
+        cb_buf_init(&b);
+        r = helper_run(helper, "erase", want, &b, err);
+        cb_buf_free(&b);
+        if (r < 0 && r != -ENOENT) {
+            json_decref(cfg);
+            return r;
+        }
+    }
     cb_strv del;
     cb_strv_init(&del);
     const char *k;
@@ -189,7 +304,7 @@ int oci_auth_remove(const char *path, const char *host, cb_err *err)
             cb_strv_push(&del, k);
     }
     if (!del.n)
-        r = -ENOENT;
+        r = helper && r == 0 ? 0 : -ENOENT;
     else {
         for (size_t i = 0; i < del.n; i++)
             json_object_del(auths, del.v[i]);

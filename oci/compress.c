@@ -1,5 +1,8 @@
 /* Compression front end: algorithm selection, the hashing pipeline, decompression. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -320,5 +323,49 @@ int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_L
     }
     if (n)
         *n = d.n;
+    return r;
+}
+
+typedef struct decomp_thread {
+    int in_fd, out_fd;
+    cb_err err;
+    int rc;
+} decomp_thread;
+
+static void *decomp_main(void *arg)
+{
+    decomp_thread *t = arg;
+    sigset_t set; /* a write after the reader gave up must fail with EPIPE, not kill us */
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    t->rc = oci_decompress_stream(t->in_fd, oci_sink_fd(t->out_fd), NULL, NULL, &t->err);
+    close(t->out_fd); /* EOF for the compressing side */
+    return NULL;
+}
+
+/* Decompression runs in its own thread feeding a pipe, so inflating overlaps with hashing
+ * and compressing. */
+int oci_recompress_stream(int in_fd, const oci_compress_opts *opts, oci_sink sink, oci_layer_result *res,
+                          cb_err *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return cb_error(err, errno, "pipe");
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    decomp_thread t = {in_fd, p[1], {0}, 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, decomp_main, &t) != 0) {
+        close(p[0]);
+        close(p[1]);
+        return cb_fail(err, "cannot start a decompression thread");
+    }
+    int r = oci_compress_stream(p[0], opts, sink, res, err);
+    close(p[0]); /* a decompressor still writing gets EPIPE and stops */
+    pthread_join(th, NULL);
+    if (t.rc < 0) {
+        *err = t.err;
+        return t.rc;
+    }
     return r;
 }

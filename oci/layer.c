@@ -425,6 +425,10 @@ int oci_layer_reader_next(oci_layer_reader *r, oci_tar_entry *e, cb_err *err)
     e->rdev = archive_entry_rdev(ae);
     const char *hl = archive_entry_hardlink(ae);
     if (hl) {
+        while (hl[0] == '.' && hl[1] == '/')
+            hl += 2;
+        while (hl[0] == '/')
+            hl++;
         e->hardlink = true;
         e->linkname = hl;
         e->size = 0;

@@ -520,8 +520,10 @@ int oci_config_parse(const char *json, size_t len, oci_config *out, cb_err *err)
 {
     oci_config_init(out);
     json_t *j = load(json, len, "image config", err);
-    if (!j)
+    if (!j) {
+        oci_config_free(out);
         return -EINVAL;
+    }
     int r = 0;
     out->created = jstr(j, "created");
     out->author = jstr(j, "author");

@@ -211,6 +211,11 @@ int oci_compress_stream(int in_fd, const oci_compress_opts *opts, oci_sink sink,
 int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_LEN], int64_t *n,
                           cb_err *err);
 
+/* Decompress a blob (format detected) and compress it again with opts into sink; res->diff_id
+ * is the digest of the uncompressed stream. */
+int oci_recompress_stream(int in_fd, const oci_compress_opts *opts, oci_sink sink, oci_layer_result *res,
+                          cb_err *err);
+
 /* ---------- layer tar writer ----------
  * PAX tars (long names, xattrs, large files, nanosecond times) via libarchive, compressed on
  * the fly. Deterministic: add entries in sorted order (oci_layer_writer_add_tree does), times

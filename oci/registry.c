@@ -183,6 +183,7 @@ typedef struct req {
     long status;
     char *location, *docker_digest, *content_type, *www_auth, *content_range;
     int64_t content_length;
+    long retry_after; /* seconds, from a 429/503 answer; -1 when absent */
     cb_err sink_err;
     bool sink_failed;
     bool head;
@@ -197,6 +198,7 @@ static void req_reset_response(req *q)
     free(q->content_range);
     q->location = q->docker_digest = q->content_type = q->www_auth = q->content_range = NULL;
     q->content_length = -1;
+    q->retry_after = -1;
     cb_buf_reset(&q->errbody);
     q->status = 0;
 }
@@ -247,6 +249,12 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *opaque)
     } else if ((v = header_value(buf, n, "Content-Range"))) {
         free(q->content_range);
         q->content_range = v;
+    } else if ((v = header_value(buf, n, "Retry-After"))) {
+        char *end;
+        long ra = strtol(v, &end, 10);
+        if (end != v && !*end && ra >= 0)
+            q->retry_after = ra;
+        free(v);
     } else if ((v = header_value(buf, n, "Content-Length"))) {
         q->content_length = strtoll(v, NULL, 10);
         free(v);
@@ -628,10 +636,14 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
                 attempt--;
                 continue;
             }
-            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || attempt + 1 >= r->retries)
+            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || attempt + 1 >= r->retries) {
+                bool plain = tls && strstr(errbuf, "wrong version number");
+                const char *hint = plain ? " (the registry speaks plain HTTP: allow it with --insecure-registry)"
+                                   : tls ? " (use --cert-dir with the registry's CA, or --tls-verify=false)"
+                                         : "";
                 return cb_failc(err, tls ? EPROTO : EIO, "%s: %s %s: %s%s", what, q->method, q->url,
-                                errbuf[0] ? errbuf : curl_easy_strerror(cc),
-                                tls ? " (use --cert-dir with the registry's CA, or --tls-verify=false)" : "");
+                                errbuf[0] ? errbuf : curl_easy_strerror(cc), hint);
+            }
             cb_debug("%s: %s (attempt %d), retrying", q->url, curl_easy_strerror(cc), attempt + 1);
             backoff_sleep(attempt);
             continue;
@@ -663,7 +675,11 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
         }
         if ((q->status >= 500 || q->status == 429) && q->delivered == 0 && attempt + 1 < r->retries) {
             cb_debug("%s: HTTP %ld (attempt %d), retrying", q->url, q->status, attempt + 1);
-            backoff_sleep(attempt);
+            if (q->retry_after > 0) { /* the registry said when (capped: a stuck client helps nobody) */
+                struct timespec ts = {q->retry_after < 60 ? q->retry_after : 60, 0};
+                nanosleep(&ts, NULL);
+            } else
+                backoff_sleep(attempt);
             continue;
         }
         return 0;

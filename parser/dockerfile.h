@@ -135,6 +135,11 @@ bool df_ignore_matches(const df_ignore *m, const char *path);
  * is excluded and nothing below can be included, the walk may skip it entirely. */
 void df_ignore_dir(const df_ignore *m, const char *dir, bool *excluded, bool *may_include_below);
 bool df_ignore_has_exclusions(const df_ignore *m);
+/* Which ignore file applies (BuildKit/buildx): for a Dockerfile given with -f at DIR/NAME,
+ * DIR/NAME.dockerignore is preferred when it exists, else CONTEXT/.dockerignore. Fills
+ * first (NAME.dockerignore, or NULL when dockerfile is NULL) and second; caller frees both
+ * and uses the first that exists. */
+void df_ignore_candidates(const char *dockerfile, const char *context, char **first, char **second);
 
 /* ===================================================================== stage plan */
 
@@ -188,7 +193,7 @@ typedef struct df_cmd {
                         USER/WORKDIR/STOPSIGNAL/MAINTAINER/ONBUILD: one value (ONBUILD: the
                         trigger expression) */
     bool json;       /* exec form (RUN/CMD/ENTRYPOINT/SHELL) */
-    /* state in effect when this instruction runs, built by the plan: */
+    /* RUN only: the state it runs in, built by the plan (empty for other kinds): */
     cb_strv build_args; /* "K=V" of the ARGs in scope with a value (incl. inherited from the
                            base stage), in declaration order: RUN's ARG environment */
     cb_strv env;        /* "K=V": the full environment BuildKit expands with and runs RUN in:
@@ -232,6 +237,9 @@ typedef struct df_stage {
     int *deps;          /* stages this one needs: FROM stage, COPY --from, RUN --mount from=; sorted, unique */
     size_t n_deps;
     bool needed;        /* the target needs it (directly or transitively) */
+    size_t n_triggers;  /* cmds[0..n_triggers) are ONBUILD triggers inherited from the base stage's
+                           ONBUILD instructions or the base image's config (df_plan_opts.base_onbuild);
+                           their instr line numbers are the FROM line's */
 } df_stage;
 
 typedef struct df_plan {
@@ -241,6 +249,8 @@ typedef struct df_plan {
     df_kv *global_args;  /* ARGs before the first FROM, values after --build-arg overrides */
     size_t n_global_args;
     df_warnings warnings; /* e.g. "[Warning] One or more build-args [FOO] were not consumed" */
+    df_file **onbuild_files; /* owned: the parsed ONBUILD trigger expressions cmds point into */
+    size_t n_onbuild_files;
 } df_plan;
 
 typedef struct df_plan_opts {
@@ -253,6 +263,9 @@ typedef struct df_plan_opts {
      * built FROM it; called only for stages the target needs. NULL = empty env. */
     int (*base_env)(void *ud, const char *image_ref, const char *platform, cb_strv *env, cb_err *err);
     void *ud;
+    /* Optional: the image config's OnBuild triggers (each an instruction line such as
+     * "RUN make"), run first in stages built FROM that image; only for needed stages. */
+    int (*base_onbuild)(void *ud, const char *image_ref, const char *platform, cb_strv *triggers, cb_err *err);
 } df_plan_opts;
 
 /* Build the plan: stages, expansion, typed options, dependencies, needed set. Errors name
@@ -261,6 +274,16 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
 void df_plan_free(df_plan *p);
 /* Stage by name (case-insensitive) or decimal index; -1 when none. */
 int df_plan_find_stage(const df_plan *p, const char *name_or_index);
+
+/* The argv BuildKit runs for a RUN (also what CMD/ENTRYPOINT store in the image config):
+ * exec form as is; shell form prefixed with shell (the image config's SHELL, NULL = /bin/sh -c).
+ * `ENTRYPOINT []` (json, no args) clears the entrypoint; `CMD []` sets an empty command. Heredocs follow dockerfile2llb: a RUN that is
+ * just one heredoc runs its (chomped) body, or, when the body starts with "#!", runs the file
+ * /dev/pipes/<name>: then *pipe_file is set (pointing into c) and the builder must provide
+ * that file (mode 0755, chomped body) read-only at /dev/pipes/. Other heredoc forms are passed
+ * to the shell whole. */
+int df_cmd_run_argv(const df_cmd *c, const cb_strv *shell, cb_strv *argv, const df_heredoc **pipe_file,
+                    cb_err *err);
 
 /* Human-readable and JSON renderings used by `cbuild debug plan`. */
 void df_plan_print(const df_plan *p, const df_file *f, cb_buf *out);

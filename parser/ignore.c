@@ -540,3 +540,9 @@ void df_ignore_dir(const df_ignore *m, const char *dir, bool *excluded, bool *ma
     }
     free(c);
 }
+
+void df_ignore_candidates(const char *dockerfile, const char *context, char **first, char **second)
+{
+    *first = dockerfile && *dockerfile && strcmp(dockerfile, "-") ? xasprintf("%s.dockerignore", dockerfile) : NULL;
+    *second = cb_path_join(context && *context ? context : ".", ".dockerignore");
+}

@@ -699,8 +699,13 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
     return 0;
 }
 
-static int add_port(df_cmd *c, const char *raw, cb_err *err)
+static int add_port(df_cmd *c, const char *raw_in, cb_err *err)
 {
+    /* nat.ParsePortSpec accepts ip:hostPort:containerPort; only the container port is exposed */
+    const char *raw = raw_in;
+    const char *colon = strrchr(raw_in, ':');
+    if (colon)
+        raw = colon + 1;
     const char *slash = strchr(raw, '/');
     char *port = slash ? xstrndup(raw, (size_t)(slash - raw)) : xstrdup(raw);
     char *proto = lower(slash && slash[1] ? slash + 1 : "tcp");
@@ -713,8 +718,6 @@ static int add_port(df_cmd *c, const char *raw, cb_err *err)
         rc = cb_fail(err, "invalid port \"%s\": no port given", raw);
     else if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
         rc = cb_fail(err, "invalid proto: %s (use tcp, udp or sctp)", proto);
-    else if (strchr(port, ':'))
-        rc = cb_fail(err, "invalid port \"%s\": EXPOSE takes container ports only (no host IP or host port)", raw);
     else if (parse_uint(s1, 10, 65535, &a) < 0 || parse_uint(s2, 10, 65535, &b) < 0)
         rc = cb_fail(err, "invalid containerPort: %s", port);
     else if (b < a)
@@ -1016,6 +1019,7 @@ typedef struct pstage {
     df_stage *st;
     df_cmd *cmds; /* typed, unexpanded */
     size_t n;
+    size_t n_triggers;
     const df_instr *from;
     char *raw_base;
     char *raw_platform;
@@ -1045,6 +1049,9 @@ void df_plan_free(df_plan *p)
     }
     free(p->global_args);
     df_warnings_free(&p->warnings);
+    for (size_t i = 0; i < p->n_onbuild_files; i++)
+        df_file_free(p->onbuild_files[i]);
+    free(p->onbuild_files);
     free(p);
 }
 
@@ -1080,22 +1087,125 @@ static void split_platform(const char *p, char **os, char **arch, char **variant
     *variant = v ? xstrdup(v + 1) : xstrdup("");
 }
 
-static int check_platform(const char *p, cb_err *err)
+/* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "linux", "x86_64",
+ * "linux/arm/7" ... -> canonical "os/arch[/variant]" in *out. */
+static int normalize_platform(const char *spec, char **out, cb_err *err)
 {
-    static const char *const oses[] = {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix", "android", "ios", "js", "plan9", "dragonfly", "wasip1"};
-    char *os, *arch, *variant;
-    split_platform(p, &os, &arch, &variant);
-    bool ok_os = false;
-    char *los = lower(os);
-    for (size_t i = 0; i < sizeof(oses) / sizeof(oses[0]); i++)
-        ok_os |= !strcmp(los, oses[i]);
+    static const char *const oses[] = {"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios",
+                                       "js", "linux", "nacl", "netbsd", "openbsd", "plan9", "solaris", "wasip1",
+                                       "windows", "zos"};
+    static const char *const arches[] = {"386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64",
+                                         "mips", "mipsle", "mips64", "mips64le", "mips64p32", "mips64p32le", "ppc",
+                                         "ppc64", "ppc64le", "riscv", "riscv64", "s390", "s390x", "sparc", "sparc64",
+                                         "wasm"};
+    cb_strv parts;
+    cb_strv_init(&parts);
+    const char *st = spec;
+    for (const char *c = spec;; c++) {
+        if (*c == '/' || !*c) {
+            cb_strv_push_owned(&parts, xstrndup(st, (size_t)(c - st)));
+            st = c + 1;
+            if (!*c)
+                break;
+        }
+    }
     int rc = 0;
-    if (!ok_os || !*arch)
-        rc = cb_fail(err, "failed to parse platform %s: \"%s\": unknown operating system or architecture", p, p);
+    for (size_t i = 0; i < parts.n && rc == 0; i++) {
+        const char *q = parts.v[i];
+        bool ok = *q != 0;
+        for (; *q && ok; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+        if (!ok)
+            rc = cb_fail(err, "failed to parse platform %s: \"%s\": must match ^[A-Za-z0-9_-]+$: invalid argument", spec,
+                         parts.v[i]);
+    }
+    if (rc == 0 && parts.n > 3)
+        rc = cb_fail(err, "failed to parse platform %s: \"%s\": cannot parse platform specifier: invalid argument",
+                     spec, spec);
+    if (rc < 0) {
+        cb_strv_free(&parts);
+        return rc;
+    }
+    char *os = NULL, *arch = NULL, *variant = NULL;
+    char *p0 = lower(parts.v[0]);
+    if (parts.n == 1) {
+        if (!strcmp(p0, "macos")) {
+            free(p0);
+            p0 = xstrdup("darwin");
+        }
+        for (size_t i = 0; i < sizeof(oses) / sizeof(oses[0]) && !os; i++)
+            if (!strcmp(p0, oses[i]))
+                os = xstrdup(p0);
+        if (os) {
+            arch = xstrdup("amd64");
+            variant = xstrdup("");
+        } else {
+            arch = p0;
+            p0 = NULL;
+            variant = xstrdup("");
+            os = xstrdup("linux");
+        }
+    } else {
+        os = !strcmp(p0, "macos") ? xstrdup("darwin") : xstrdup(p0);
+        arch = lower(parts.v[1]);
+        variant = parts.n == 3 ? lower(parts.v[2]) : xstrdup("");
+    }
+    free(p0);
+    /* normalizeArch */
+    if (!strcmp(arch, "i386")) {
+        free(arch);
+        arch = xstrdup("386");
+        variant[0] = 0;
+    } else if (!strcmp(arch, "x86_64") || !strcmp(arch, "x86-64") || !strcmp(arch, "amd64")) {
+        free(arch);
+        arch = xstrdup("amd64");
+        if (!strcmp(variant, "v1"))
+            variant[0] = 0;
+    } else if (!strcmp(arch, "aarch64") || !strcmp(arch, "arm64")) {
+        free(arch);
+        arch = xstrdup("arm64");
+        if (!strcmp(variant, "8") || !strcmp(variant, "v8") || !strcmp(variant, "v8.0")) {
+            free(variant);
+            variant = xstrdup(parts.n == 3 ? "v8" : "");
+        }
+    } else if (!strcmp(arch, "armhf")) {
+        free(arch);
+        arch = xstrdup("arm");
+        free(variant);
+        variant = xstrdup("v7");
+    } else if (!strcmp(arch, "armel")) {
+        free(arch);
+        arch = xstrdup("arm");
+        free(variant);
+        variant = xstrdup("v6");
+    } else if (!strcmp(arch, "arm")) {
+        if (!*variant || !strcmp(variant, "7")) {
+            free(variant);
+            variant = xstrdup("v7");
+        } else if (!strcmp(variant, "5") || !strcmp(variant, "6") || !strcmp(variant, "8")) {
+            char *v = xasprintf("v%s", variant);
+            free(variant);
+            variant = v;
+        }
+    }
+    if (parts.n < 3 && !strcmp(arch, "arm") && !strcmp(variant, "v7"))
+        variant[0] = 0; /* platforms.Parse: plain "arm" means arm/v7 and is printed without it */
+    if (parts.n == 1 && !strcmp(os, "linux") && strcmp(spec, "linux")) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++)
+            known |= !strcmp(arch, arches[i]);
+        if (!known)
+            rc = cb_fail(err, "failed to parse platform %s: \"%s\": unknown operating system or architecture: invalid argument",
+                         spec, spec);
+    }
+    if (rc == 0) {
+        /* platforms.Format drops the default arm v7 only when parsing a bare "arm" */
+        *out = *variant ? xasprintf("%s/%s/%s", os, arch, variant) : xasprintf("%s/%s", os, arch);
+    }
     free(os);
-    free(los);
     free(arch);
     free(variant);
+    cb_strv_free(&parts);
     return rc;
 }
 
@@ -1174,6 +1284,288 @@ static void add_dep(df_stage *s, int d)
         i--;
     }
     s->deps[i] = d;
+}
+
+
+/* Parse ONBUILD trigger expressions and put them before the stage's own commands. */
+static int add_triggers(df_plan *p, const df_file *f, pstage *ps, const cb_strv *exprs, cb_err *err)
+{
+    if (!exprs->n)
+        return 0;
+    df_cmd *nc = xcalloc(exprs->n + ps->n, sizeof(df_cmd));
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < exprs->n && rc == 0; i++) {
+        df_file *tf = NULL;
+        if (df_parse(exprs->v[i], strlen(exprs->v[i]), f->filename, &tf, err) < 0) {
+            rc = at(err, f, ps->from);
+            break;
+        }
+        p->onbuild_files = xrealloc(p->onbuild_files, (p->n_onbuild_files + 1) * sizeof(df_file *));
+        p->onbuild_files[p->n_onbuild_files++] = tf;
+        if (tf->n_instrs != 1) {
+            cb_fail(err, "onbuild trigger should be a single expression");
+            rc = at(err, f, ps->from);
+            break;
+        }
+        df_instr *in = &tf->instrs[0];
+        in->start_line = ps->from->start_line;
+        in->end_line = ps->from->end_line;
+        df_cmd *c = &nc[k];
+        cb_strv_init(&c->args);
+        if (parse_typed(in, c, err) < 0) {
+            cb_error_wrap(err, "ONBUILD trigger \"%s\"", exprs->v[i]);
+            cmd_free(c);
+            memset(c, 0, sizeof(*c));
+            rc = at(err, f, ps->from);
+            break;
+        }
+        k++;
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < k; i++)
+            cmd_free(&nc[i]);
+        free(nc);
+        return rc;
+    }
+    memcpy(nc + k, ps->cmds, ps->n * sizeof(df_cmd));
+    free(ps->cmds);
+    ps->cmds = nc;
+    ps->n += k;
+    ps->n_triggers += k;
+    return 0;
+}
+
+/* Stage dependencies of one command, from the raw --from / from= values. */
+static int cmd_deps(df_plan *p, const df_file *f, size_t i, df_cmd *c, cb_err *err)
+{
+    if (c->kind == DF_CMD_COPY && c->from) {
+        if (strchr(c->from, '$')) {
+            cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
+                         "(FROM ${VAR} AS src) and copy from it",
+                    c->from);
+            return at(err, f, c->instr);
+        }
+        if (resolve_from(p, c->from, &c->from_stage, err) < 0)
+            return at(err, f, c->instr);
+        if (c->from_stage >= 0)
+            add_dep(&p->stages[i], c->from_stage);
+    }
+    if (c->kind != DF_CMD_RUN)
+        return 0;
+    for (size_t m = 0; m < c->instr->n_flags; m++) {
+        const df_flag *fl = &c->instr->flags[m];
+        if (strcmp(fl->name, "mount") || !fl->value)
+            continue;
+        df_mount mt;
+        if (parse_mount(fl->value, &mt, NULL, NULL, 0, err) < 0)
+            return at(err, f, c->instr);
+        int idx = -1;
+        int r2 = mt.from ? resolve_from(p, mt.from, &idx, err) : 0;
+        free(mt.target);
+        free(mt.source);
+        free(mt.from);
+        free(mt.id);
+        free(mt.env);
+        if (r2 < 0)
+            return at(err, f, c->instr);
+        if (idx >= 0)
+            add_dep(&p->stages[i], idx);
+    }
+    return 0;
+}
+
+/* BuildKit's default lint checks that need no image data (reported as warnings). */
+static void lint_file(df_plan *p, const df_file *f)
+{
+    int n_up = 0, n_low = 0;
+    for (size_t i = 0; i < f->n_instrs; i++) {
+        const char *o = f->instrs[i].original;
+        while (*o == ' ' || *o == '\t')
+            o++;
+        bool up = true, low = true;
+        for (size_t k = 0, kl = strcspn(o, " \t\v\f\r"); k < kl; k++) {
+            up &= !(o[k] >= 'a' && o[k] <= 'z');
+            low &= !(o[k] >= 'A' && o[k] <= 'Z');
+        }
+        n_up += up;
+        n_low += low;
+    }
+    bool majority_upper = n_up >= n_low;
+    for (size_t i = 0; i < f->n_instrs; i++) {
+        const df_instr *in = &f->instrs[i];
+        const char *o = in->original;
+        while (*o == ' ' || *o == '\t')
+            o++;
+        size_t kl = strcspn(o, " \t\v\f\r");
+        bool kw_upper = true, kw_lower = true;
+        for (size_t k = 0; k < kl; k++) {
+            if (o[k] >= 'a' && o[k] <= 'z')
+                kw_upper = false;
+            if (o[k] >= 'A' && o[k] <= 'Z')
+                kw_lower = false;
+        }
+        if (!strcmp(in->keyword, "maintainer"))
+            df_warnings_add(&p->warnings, in->start_line,
+                            "MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label");
+        if ((!strcmp(in->keyword, "env") || !strcmp(in->keyword, "label")) && in->args.n == 3 &&
+            !*in->args.v[2])
+            df_warnings_add(&p->warnings, in->start_line,
+                            "LegacyKeyValueFormat: \"%s key=value\" should be used instead of legacy \"%s key value\" format",
+                            !strcmp(in->keyword, "env") ? "ENV" : "LABEL", !strcmp(in->keyword, "env") ? "ENV" : "LABEL");
+        if ((!strcmp(in->keyword, "cmd") || !strcmp(in->keyword, "entrypoint")) && !in->json && in->args.n)
+            df_warnings_add(&p->warnings, in->start_line,
+                            "JSONArgsRecommended: JSON arguments recommended for %s to prevent unintended behavior "
+                            "related to OS signals",
+                            !strcmp(in->keyword, "cmd") ? "CMD" : "ENTRYPOINT");
+        if (!strcmp(in->keyword, "from") && in->args.n == 3) {
+            const char *as = in->args.v[1];
+            bool as_upper = !strcmp(as, "AS"), as_lower = !strcmp(as, "as");
+            if ((kw_upper && !as_upper) || (kw_lower && !as_lower))
+                df_warnings_add(&p->warnings, in->start_line,
+                                "FromAsCasing: 'as' and 'FROM' keywords' casing do not match");
+            bool has_upper = false;
+            for (const char *c = in->args.v[2]; *c; c++)
+                has_upper |= *c >= 'A' && *c <= 'Z';
+            if (has_upper)
+                df_warnings_add(&p->warnings, in->start_line, "StageNameCasing: Stage name '%s' should be lowercase",
+                                in->args.v[2]);
+        }
+        if (kl && (majority_upper ? !kw_upper : !kw_lower))
+            df_warnings_add(&p->warnings, in->start_line,
+                            "ConsistentInstructionCasing: Command '%.*s' should match the case of the command majority (%s)",
+                            (int)kl, o, majority_upper ? "uppercase" : "lowercase");
+    }
+}
+
+static bool secret_like(const char *key)
+{
+    static const char *const words[] = {"apikey", "auth", "credential", "credentials", "key", "password", "pass",
+                                        "pword", "passwd", "secret", "token"};
+    char *k = lower(key);
+    bool hit = false, pub = false;
+    /* split on '_' like the (?:_|^)word(?:_|$) patterns */
+    for (char *save = NULL, *t = strtok_r(k, "_", &save); t; t = strtok_r(NULL, "_", &save)) {
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            hit |= !strcmp(t, words[i]);
+        pub |= !strcmp(t, "public");
+    }
+    free(k);
+    return hit && !pub;
+}
+
+/* Lint checks that need the stage structure. */
+static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
+{
+    (void)f;
+    bool *has_workdir = xcalloc(nps ? nps : 1, sizeof(bool)); /* set in the stage or its bases */
+    for (size_t i = 0; i < nps; i++) {
+        if (ps[i].raw_platform &&
+            (!strcmp(ps[i].raw_platform, "$TARGETPLATFORM") || !strcmp(ps[i].raw_platform, "${TARGETPLATFORM}")))
+            df_warnings_add(&p->warnings, ps[i].from->start_line,
+                            "RedundantTargetPlatform: Setting platform to predefined %s in FROM is redundant as this is "
+                            "the default behavior",
+                            ps[i].raw_platform);
+        int n_cmd = 0, n_ep = 0, n_hc = 0;
+        int base = p->stages[i].base_stage;
+        bool workdir_seen = base >= 0 && has_workdir[base];
+        has_workdir[i] = workdir_seen;
+        for (size_t k = 0; k < ps[i].n; k++) {
+            const df_cmd *c = &ps[i].cmds[k];
+            int line = c->instr->start_line;
+            if (c->kind == DF_CMD_ARG || c->kind == DF_CMD_ENV)
+                for (size_t v = 0; v < c->n_kvs; v++)
+                    if (secret_like(c->kvs[v].key))
+                        df_warnings_add(&p->warnings, line,
+                                        "SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive "
+                                        "data (%s \"%s\")",
+                                        c->kind == DF_CMD_ARG ? "ARG" : "ENV", c->kvs[v].key);
+            if (c->kind == DF_CMD_WORKDIR && !workdir_seen && c->args.n && c->args.v[0][0] != '/' &&
+                c->args.v[0][0] != '$')
+                df_warnings_add(&p->warnings, line,
+                                "WorkdirRelativePath: Relative workdir \"%s\" can have unexpected results if the "
+                                "base image changes",
+                                c->args.v[0]);
+            if (c->kind == DF_CMD_WORKDIR)
+                workdir_seen = true;
+            has_workdir[i] = workdir_seen;
+            int *cnt = c->kind == DF_CMD_CMD ? &n_cmd : c->kind == DF_CMD_ENTRYPOINT ? &n_ep
+                     : c->kind == DF_CMD_HEALTHCHECK ? &n_hc : NULL;
+            if (cnt && ++*cnt == 2)
+                df_warnings_add(&p->warnings, line,
+                                "MultipleInstructionsDisallowed: Multiple %s instructions should not be used in the "
+                                "same stage because only the last one will be used",
+                                c->kind == DF_CMD_CMD ? "CMD" : c->kind == DF_CMD_ENTRYPOINT ? "ENTRYPOINT" : "HEALTHCHECK");
+        }
+    }
+    free(has_workdir);
+}
+
+/* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...): drop skipped
+ * rules from the warnings; with error=true any remaining rule violation fails the plan. */
+static int apply_check(df_plan *p, const char *cfg, cb_err *err)
+{
+    if (!cfg || !*cfg)
+        return 0;
+    bool skip_all = false, as_error = false;
+    cb_strv skip;
+    cb_strv_init(&skip);
+    char *c = xstrdup(cfg);
+    int rc = 0;
+    for (char *save = NULL, *part = strtok_r(c, ";", &save); part && rc == 0; part = strtok_r(NULL, ";", &save)) {
+        while (*part == ' ')
+            part++;
+        char *eq = strchr(part, '=');
+        if (!eq) {
+            rc = cb_fail(err, "failed to parse check options: invalid check option \"%s\"", part);
+            break;
+        }
+        *eq = 0;
+        char *key = part, *val = eq + 1;
+        if (!strcmp(key, "skip")) {
+            for (char *s2 = NULL, *r = strtok_r(val, ",", &s2); r; r = strtok_r(NULL, ",", &s2)) {
+                if (!strcasecmp(r, "all"))
+                    skip_all = true;
+                cb_strv_push(&skip, r);
+            }
+        } else if (!strcmp(key, "error")) {
+            if (!strcasecmp(val, "true") || !strcmp(val, "1"))
+                as_error = true;
+            else if (strcasecmp(val, "false") && strcmp(val, "0"))
+                rc = cb_fail(err, "failed to parse check options: invalid boolean \"%s\" for error", val);
+        } else if (strcmp(key, "experimental")) {
+            rc = cb_fail(err, "failed to parse check options: invalid check option \"%s\"", key);
+        }
+    }
+    free(c);
+    if (rc < 0) {
+        cb_strv_free(&skip);
+        return rc;
+    }
+    cb_buf failed;
+    cb_buf_init(&failed);
+    size_t w = 0;
+    for (size_t i = 0; i < p->warnings.n; i++) {
+        df_warning *x = &p->warnings.v[i];
+        size_t rl = strcspn(x->msg, ":");
+        bool is_rule = x->msg[rl] == ':' && rl > 0 && x->msg[0] >= 'A' && x->msg[0] <= 'Z' && !memchr(x->msg, ' ', rl);
+        char *rule = is_rule ? xstrndup(x->msg, rl) : NULL;
+        bool drop = is_rule && (skip_all || cb_strv_contains(&skip, rule));
+        if (drop) {
+            free(x->msg);
+        } else {
+            if (is_rule && as_error && !(failed.data && strstr(failed.data, rule)))
+                cb_buf_printf(&failed, "%s%s", failed.len ? ", " : "", rule);
+            p->warnings.v[w++] = *x;
+        }
+        free(rule);
+    }
+    p->warnings.n = w;
+    if (failed.len)
+        rc = cb_fail(err, "lint violation found for rules: %s (the Dockerfile sets check=error=true)", failed.data);
+    cb_buf_free(&failed);
+    cb_strv_free(&skip);
+    return rc;
 }
 
 static void mark_needed(df_plan *p, int i)
@@ -1319,7 +1711,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     default:
         break;
     }
-    if (rc == 0) {
+    if (rc == 0 && c->kind == DF_CMD_RUN) {
+        /* only RUN needs the state: it runs with it and its cache key includes the ARGs */
         strv_copy(&c->env, &ss->env);
         strv_copy(&c->build_args, &ss->build_args);
     }
@@ -1341,8 +1734,10 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     cb_strv_init(&consumed);
     pstage *ps = NULL;
     size_t nps = 0;
-    const char *tp = opts->target_platform ? opts->target_platform : "linux/amd64";
-    const char *bp = opts->build_platform ? opts->build_platform : "linux/amd64";
+    df_cmd *meta = NULL;
+    size_t nmeta = 0;
+    char *tp_norm = NULL, *bp_norm = NULL;
+    const char *tp = "linux/amd64", *bp = "linux/amd64";
 
     /* --build-arg K=V, or K alone (value from the environment; dropped when unset, as docker does) */
     for (size_t i = 0; i < opts->n_build_args; i++) {
@@ -1360,12 +1755,18 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             env_set(&bargs, a, getenv(a));
         }
     }
-    if ((rc = check_platform(tp, err)) < 0 || (rc = check_platform(bp, err)) < 0)
-        goto fail;
+    if (opts->target_platform) {
+        if ((rc = normalize_platform(opts->target_platform, &tp_norm, err)) < 0)
+            goto fail;
+        tp = tp_norm;
+    }
+    if (opts->build_platform) {
+        if ((rc = normalize_platform(opts->build_platform, &bp_norm, err)) < 0)
+            goto fail;
+        bp = bp_norm;
+    }
 
     /* 1. typed parse, stages */
-    df_cmd *meta = NULL;
-    size_t nmeta = 0;
     for (size_t i = 0; i < f->n_instrs; i++) {
         const df_instr *in = &f->instrs[i];
         if (!strcmp(in->keyword, "from")) {
@@ -1427,11 +1828,12 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     }
     if (nps == 0) {
         rc = cb_fail(err, "%s: dockerfile contains no stages to build (no FROM instruction)", f->filename);
-        for (size_t i = 0; i < nmeta; i++)
-            cmd_free(&meta[i]);
-        free(meta);
         goto fail;
     }
+
+    for (size_t i = 0; i < f->warnings.n; i++)
+        df_warnings_add(&p->warnings, f->warnings.v[i].line, "NoEmptyContinuation: %s", f->warnings.v[i].msg);
+    lint_file(p, f);
 
     /* 2. global args: platform args, then ARGs before the first FROM */
     {
@@ -1472,9 +1874,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 char *o = NULL;
                 if (df_shell_word(&lx, kv->value, &globals, &o, NULL, NULL, err) < 0) {
                     rc = at(err, f, c->instr);
-                    for (size_t j = 0; j < nmeta; j++)
-                        cmd_free(&meta[j]);
-                    free(meta);
                     goto fail;
                 }
                 free(kv->value);
@@ -1488,10 +1887,6 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             p->n_global_args++;
         }
     }
-    for (size_t i = 0; i < nmeta; i++)
-        cmd_free(&meta[i]);
-    free(meta);
-
     /* 3. stages: expand FROM with the global args, find bases among earlier stages */
     p->stages = xcalloc(nps, sizeof(df_stage));
     p->n_stages = nps;
@@ -1504,10 +1899,18 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         if (ps[i].from->args.n == 3)
             s->name = lower(ps[i].from->args.v[2]);
         char *o = NULL;
-        if (df_shell_word(&lx, ps[i].raw_base, &globals, &o, NULL, NULL, err) < 0) {
+        cb_strv unm;
+        cb_strv_init(&unm);
+        if (df_shell_word(&lx, ps[i].raw_base, &globals, &o, NULL, &unm, err) < 0) {
+            cb_strv_free(&unm);
             rc = at(err, f, ps[i].from);
             goto fail;
         }
+        for (size_t k = 0; k < unm.n; k++)
+            if (!cb_strv_contains(&meta_declared, unm.v[k]))
+                df_warnings_add(&p->warnings, ps[i].from->start_line,
+                                "UndefinedArgInFrom: FROM argument '%s' is not declared", unm.v[k]);
+        cb_strv_free(&unm);
         if (!*o) {
             free(o);
             cb_fail(err, "base name (%s) should not be blank", ps[i].raw_base);
@@ -1528,12 +1931,14 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 rc = at(err, f, ps[i].from);
                 goto fail;
             }
-            if (check_platform(o, err) < 0) {
+            char *norm = NULL;
+            if (normalize_platform(o, &norm, err) < 0) {
                 free(o);
                 rc = at(err, f, ps[i].from);
                 goto fail;
             }
-            s->platform = o;
+            free(o);
+            s->platform = norm;
         }
         for (size_t k = 0; k < i; k++) {
             if (p->stages[k].name && !strcmp(p->stages[k].name, s->base)) {
@@ -1552,52 +1957,29 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         }
     }
 
-    /* 4. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
+    /* 4. ONBUILD instructions of a base stage run first in the stages built on it */
     for (size_t i = 0; i < nps; i++) {
-        for (size_t k = 0; k < ps[i].n; k++) {
-            df_cmd *c = &ps[i].cmds[k];
-            if (c->kind == DF_CMD_COPY && c->from) {
-                if (strchr(c->from, '$')) {
-                    cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
-                                 "(FROM ${VAR} AS src) and copy from it",
-                            c->from);
-                    rc = at(err, f, c->instr);
-                    goto fail;
-                }
-                if (resolve_from(p, c->from, &c->from_stage, err) < 0) {
-                    rc = at(err, f, c->instr);
-                    goto fail;
-                }
-                if (c->from_stage >= 0)
-                    add_dep(&p->stages[i], c->from_stage);
-            }
-            if (c->kind == DF_CMD_RUN) {
-                for (size_t m = 0; m < c->instr->n_flags; m++) {
-                    const df_flag *fl = &c->instr->flags[m];
-                    if (strcmp(fl->name, "mount") || !fl->value)
-                        continue;
-                    df_mount mt;
-                    if (parse_mount(fl->value, &mt, NULL, NULL, 0, err) < 0) {
-                        rc = at(err, f, c->instr);
-                        goto fail;
-                    }
-                    int idx = -1;
-                    int r2 = mt.from ? resolve_from(p, mt.from, &idx, err) : 0;
-                    free(mt.target);
-                    free(mt.source);
-                    free(mt.from);
-                    free(mt.id);
-                    free(mt.env);
-                    if (r2 < 0) {
-                        rc = at(err, f, c->instr);
-                        goto fail;
-                    }
-                    if (idx >= 0)
-                        add_dep(&p->stages[i], idx);
-                }
-            }
-        }
+        int b = p->stages[i].base_stage;
+        if (b < 0)
+            continue;
+        cb_strv trig;
+        cb_strv_init(&trig);
+        for (size_t k = 0; k < ps[b].n; k++)
+            if (ps[b].cmds[k].kind == DF_CMD_ONBUILD && ps[b].cmds[k].args.n)
+                cb_strv_push(&trig, ps[b].cmds[k].args.v[0]);
+        rc = add_triggers(p, f, &ps[i], &trig, err);
+        cb_strv_free(&trig);
+        if (rc < 0)
+            goto fail;
     }
+
+    lint_stages(p, f, ps, nps);
+
+    /* 5. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
+    for (size_t i = 0; i < nps; i++)
+        for (size_t k = 0; k < ps[i].n; k++)
+            if ((rc = cmd_deps(p, f, i, &ps[i].cmds[k], err)) < 0)
+                goto fail;
     {
         uint8_t *state = xcalloc(nps, 1);
         for (size_t i = 0; i < nps; i++) {
@@ -1611,7 +1993,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         free(state);
     }
 
-    /* 5. target and the stages it needs */
+    /* 6. target and the stages it needs */
     if (opts->target) {
         p->target = -1;
         for (size_t i = 0; i < nps; i++)
@@ -1633,7 +2015,42 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     }
     mark_needed(p, p->target);
 
-    /* 6. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
+    /* 6. ONBUILD triggers of base images (needed stages only); new deps may need more stages */
+    if (opts->base_onbuild) {
+        bool *asked = xcalloc(nps, sizeof(bool));
+        bool again = true;
+        while (again && rc == 0) {
+            again = false;
+            for (size_t i = 0; i < nps && rc == 0; i++) {
+                df_stage *s = &p->stages[i];
+                if (!s->needed || asked[i] || s->base_stage >= 0 || !strcmp(s->base, "scratch"))
+                    continue;
+                asked[i] = true;
+                cb_strv trig;
+                cb_strv_init(&trig);
+                if (opts->base_onbuild(opts->ud, s->base, s->platform ? s->platform : tp, &trig, err) < 0) {
+                    cb_error_wrap(err, "%s", s->base);
+                    rc = at(err, f, s->from);
+                } else {
+                    size_t before = ps[i].n;
+                    rc = add_triggers(p, f, &ps[i], &trig, err);
+                    for (size_t k = 0; rc == 0 && k < ps[i].n - before; k++)
+                        rc = cmd_deps(p, f, i, &ps[i].cmds[k], err);
+                    for (size_t k = 0; k < s->n_deps; k++)
+                        if (!p->stages[s->deps[k]].needed) {
+                            mark_needed(p, s->deps[k]);
+                            again = true;
+                        }
+                }
+                cb_strv_free(&trig);
+            }
+        }
+        free(asked);
+        if (rc < 0)
+            goto fail;
+    }
+
+    /* 7. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
     {
         sstate *states = xcalloc(nps, sizeof(sstate));
         for (size_t i = 0; i < nps && rc == 0; i++) {
@@ -1665,6 +2082,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 env_set(&ss->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
             s->cmds = ps[i].cmds;
             s->n_cmds = ps[i].n;
+            s->n_triggers = ps[i].n_triggers;
             ps[i].cmds = NULL;
             ps[i].n = 0;
             int ssh = 0;
@@ -1706,7 +2124,27 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             goto fail;
     }
 
-    /* 7. --build-arg nobody consumed */
+    /* warnings in file order (0 = not tied to a line: last) */
+    for (size_t i = 1; i < p->warnings.n; i++) {
+        df_warning w = p->warnings.v[i];
+        size_t j = i;
+        unsigned wl = (unsigned)w.line - 1u;
+        while (j > 0 && (unsigned)p->warnings.v[j - 1].line - 1u > wl) {
+            p->warnings.v[j] = p->warnings.v[j - 1];
+            j--;
+        }
+        p->warnings.v[j] = w;
+    }
+
+    {
+        const char *cfg = env_get(&bargs, "BUILDKIT_DOCKERFILE_CHECK");
+        if ((rc = apply_check(p, cfg ? cfg : f->check, err)) < 0) {
+            cb_error_wrap(err, "%s", f->filename);
+            goto fail;
+        }
+    }
+
+    /* 8. --build-arg nobody consumed */
     {
         cb_strv unused;
         cb_strv_init(&unused);
@@ -1735,6 +2173,9 @@ fail:
     df_plan_free(p);
     p = NULL;
 done:
+    for (size_t i = 0; i < nmeta; i++)
+        cmd_free(&meta[i]);
+    free(meta);
     for (size_t i = 0; i < nps; i++) {
         for (size_t k = 0; k < ps[i].n; k++)
             cmd_free(&ps[i].cmds[k]);
@@ -1747,6 +2188,60 @@ done:
     cb_strv_free(&globals);
     cb_strv_free(&meta_declared);
     cb_strv_free(&consumed);
+    free(tp_norm);
+    free(bp_norm);
     *out = p;
     return p ? 0 : (rc < 0 ? rc : -EINVAL);
+}
+
+int df_cmd_run_argv(const df_cmd *c, const cb_strv *shell, cb_strv *argv, const df_heredoc **pipe_file, cb_err *err)
+{
+    if (pipe_file)
+        *pipe_file = NULL;
+    const df_instr *in = c->instr;
+    bool prepend = !c->json;
+    cb_strv args;
+    cb_strv_init(&args);
+    strv_copy(&args, &c->args);
+    if (c->kind == DF_CMD_RUN && in->n_heredocs > 0) {
+        if (args.n != 1 || !prepend) {
+            cb_strv_free(&args);
+            return cb_fail(err, "parsing produced an invalid run command");
+        }
+        char *hn = NULL;
+        bool e, ch;
+        int fd;
+        cb_err ign;
+        if (df_heredoc_parse_word(args.v[0], &hn, &e, &ch, &fd, &ign) == 0 && hn) {
+            const df_heredoc *h = &c->inline_files[0]; /* chomped when <<- */
+            free(args.v[0]);
+            if (cb_str_has_prefix(h->content, "#!")) {
+                args.v[0] = xasprintf("/dev/pipes/%s", h->name);
+                if (pipe_file)
+                    *pipe_file = h;
+            } else {
+                args.v[0] = xstrdup(h->content);
+            }
+            free(hn);
+        } else {
+            cb_buf full;
+            cb_buf_init(&full);
+            cb_buf_puts(&full, args.v[0]);
+            for (size_t i = 0; i < in->n_heredocs; i++)
+                cb_buf_printf(&full, "\n%s%s", in->heredocs[i].content, in->heredocs[i].name);
+            free(args.v[0]);
+            args.v[0] = cb_buf_steal(&full);
+        }
+    }
+    if (prepend) {
+        if (shell && shell->n)
+            strv_copy(argv, shell);
+        else {
+            cb_strv_push(argv, "/bin/sh");
+            cb_strv_push(argv, "-c");
+        }
+    }
+    strv_copy(argv, &args);
+    cb_strv_free(&args);
+    return 0;
 }

@@ -80,6 +80,7 @@ typedef struct shell_word {
     scanner sc;
     const cb_strv *env;
     bool raw_escapes;
+    bool want_words; /* word splitting only matters for ProcessWords */
     cb_strv *matched, *unmatched;
     int depth;
     char msg[512]; /* error message, empty = ok */
@@ -271,38 +272,78 @@ typedef struct matcher {
 
 /* Perl/RE2 leftmost-first preference: '*' tries longest (greedy) or shortest first; the
  * first complete match wins. '.' never matches a newline, as in Go's regexp. Returns the
- * end position or -1. */
+ * end position or -1. Iterative (an explicit stack of '*' choices) so long patterns cannot
+ * exhaust the C stack; (token, position) pairs known to fail are memoized. */
+typedef struct star_frame {
+    size_t ti, vi, e, max;
+} star_frame;
+
+static bool memo_get(const matcher *m, size_t ti, size_t vi)
+{
+    size_t key = ti * (m->vn + 1) + vi;
+    return m->fail && (m->fail[key / 8] & (1u << (key % 8)));
+}
+
+static void memo_set(matcher *m, size_t ti, size_t vi)
+{
+    size_t key = ti * (m->vn + 1) + vi;
+    if (m->fail)
+        m->fail[key / 8] |= (uint8_t)(1u << (key % 8));
+}
+
 static long match_from(matcher *m, size_t ti, size_t vi)
 {
-    if (ti == m->p->n)
-        return (long)vi;
-    size_t key = ti * (m->vn + 1) + vi;
-    if (m->fail && (m->fail[key / 8] & (1u << (key % 8))))
-        return -1;
-    if (++m->steps > 50000000)
-        return -1;
+    const pattern *p = m->p;
+    star_frame *st = NULL;
+    size_t ns = 0, cap = 0;
     long res = -1;
-    const pat_tok *t = &m->p->t[ti];
-    if (t->kind == PT_LIT) {
-        if (vi < m->vn && m->v[vi] == t->r)
-            res = match_from(m, ti + 1, vi + 1);
-    } else if (t->kind == PT_ANY) {
-        if (vi < m->vn && m->v[vi] != '\n')
-            res = match_from(m, ti + 1, vi + 1);
-    } else {
-        size_t max = vi;
-        while (max < m->vn && m->v[max] != '\n')
-            max++;
-        if (m->p->greedy) {
-            for (size_t e = max + 1; e-- > vi && res < 0;)
-                res = match_from(m, ti + 1, e);
-        } else {
-            for (size_t e = vi; e <= max && res < 0; e++)
-                res = match_from(m, ti + 1, e);
+    for (;;) {
+        bool fail = false;
+        while (ti < p->n && p->t[ti].kind != PT_STAR) {
+            const pat_tok *t = &p->t[ti];
+            if (vi < m->vn && (t->kind == PT_LIT ? m->v[vi] == t->r : m->v[vi] != '\n')) {
+                ti++;
+                vi++;
+            } else {
+                fail = true;
+                break;
+            }
         }
+        if (!fail && ti == p->n) {
+            res = (long)vi;
+            break;
+        }
+        if (!fail && !memo_get(m, ti, vi)) {
+            size_t max = vi;
+            while (max < m->vn && m->v[max] != '\n')
+                max++;
+            if (ns == cap) {
+                cap = cap ? cap * 2 : 16;
+                st = xrealloc(st, cap * sizeof(*st));
+            }
+            st[ns++] = (star_frame){ti, vi, p->greedy ? max : vi, max};
+            vi = p->greedy ? max : vi;
+            ti++;
+            continue;
+        }
+        /* backtrack to the innermost '*' with an untried length */
+        bool resumed = false;
+        while (ns > 0 && !resumed) {
+            star_frame *f = &st[ns - 1];
+            if (p->greedy ? f->e == f->vi : f->e == f->max) {
+                memo_set(m, f->ti, f->vi);
+                ns--;
+                continue;
+            }
+            f->e = p->greedy ? f->e - 1 : f->e + 1;
+            ti = f->ti + 1;
+            vi = f->e;
+            resumed = true;
+        }
+        if (!resumed || ++m->steps > 50000000)
+            break;
     }
-    if (res < 0 && m->fail)
-        m->fail[key / 8] |= (uint8_t)(1u << (key % 8));
+    free(st);
     return res;
 }
 
@@ -735,23 +776,28 @@ static int process_stop_on(shell_word *sw, int32_t stop, bool raw_escapes, cb_bu
             if (rc < 0)
                 goto out;
             cb_buf_append(result, tmp.data, tmp.len);
+            if (!sw->want_words || !wout)
+                continue;
             if (ch == '$')
                 words_add_string(w, tmp.data, tmp.len);
             else
                 words_add_raw_string(w, tmp.data, tmp.len);
             continue;
         }
+        bool track = sw->want_words && wout;
         ch = sc_next(&sw->sc);
         if (ch == (unsigned char)sw->lx->escape) {
             if (sw->raw_escapes) {
-                words_add_raw_char(w, ch);
+                if (track)
+                    words_add_raw_char(w, ch);
                 df_utf8_put(result, ch);
             }
             ch = sc_next(&sw->sc);
             if (ch == DF_EOF)
                 break;
-            words_add_raw_char(w, ch);
-        } else {
+            if (track)
+                words_add_raw_char(w, ch);
+        } else if (track) {
             words_add_char(w, ch);
         }
         df_utf8_put(result, ch);
@@ -776,6 +822,7 @@ static int lex_process(const df_lex *lx, const char *word, const cb_strv *env, c
 {
     shell_word sw;
     memset(&sw, 0, sizeof(sw));
+    sw.want_words = w != NULL;
     sw.lx = lx;
     sw.env = env;
     sw.raw_escapes = lx->raw_escapes;
@@ -804,13 +851,7 @@ int df_shell_word(const df_lex *lx, const char *word, const cb_strv *env, char *
 {
     cb_buf res;
     cb_buf_init(&res);
-    words w;
-    memset(&w, 0, sizeof(w));
-    cb_buf_init(&w.word);
-    cb_strv_init(&w.words);
-    int rc = lex_process(lx, word, env, &res, &w, matched, unmatched, err);
-    cb_buf_free(&w.word);
-    cb_strv_free(&w.words);
+    int rc = lex_process(lx, word, env, &res, NULL, matched, unmatched, err);
     if (rc < 0) {
         cb_buf_free(&res);
         return rc;

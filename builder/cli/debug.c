@@ -68,6 +68,42 @@ static int cmd_parse(cli_ctx *ctx, int argc, char **argv)
     return rc;
 }
 
+/* Which .dockerignore applies and whether its patterns compile; text goes to out. */
+static int describe_ignore(const char *file, const char *context, cb_buf *out, cb_err *err)
+{
+    char *first, *second;
+    df_ignore_candidates(file, context, &first, &second);
+    const char *use = first && cb_path_exists(first) ? first : (cb_path_exists(second) ? second : NULL);
+    int rc = 0;
+    if (!use) {
+        cb_buf_printf(out, "\ndockerignore: none (looked for %s%s%s)\n", first ? first : "", first ? " and " : "",
+                      second);
+    } else {
+        cb_buf data;
+        cb_buf_init(&data);
+        cb_strv pats;
+        cb_strv_init(&pats);
+        df_ignore *m = NULL;
+        if ((rc = cb_read_file(use, &data, err)) == 0) {
+            df_ignore_read(data.data ? data.data : "", data.len, &pats);
+            if ((rc = df_ignore_new((const char *const *)pats.v, pats.n, &m, err)) < 0)
+                cb_error_wrap(err, "%s", use);
+        }
+        if (rc == 0) {
+            cb_buf_printf(out, "\ndockerignore: %s (%zu pattern%s%s)\n", use, pats.n, pats.n == 1 ? "" : "s",
+                          df_ignore_has_exclusions(m) ? ", with ! exceptions" : "");
+            for (size_t i = 0; i < pats.n; i++)
+                cb_buf_printf(out, "  %s\n", pats.v[i]);
+        }
+        df_ignore_free(m);
+        cb_strv_free(&pats);
+        cb_buf_free(&data);
+    }
+    free(first);
+    free(second);
+    return rc;
+}
+
 static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
 {
     const char *file = NULL, *target = NULL, *format = NULL, *platform = NULL;
@@ -113,14 +149,17 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
     } else {
         cb_buf o;
         cb_buf_init(&o);
-        if (format && !strcmp(format, "json"))
-            df_plan_print_json(p, f, &o);
-        else
-            df_plan_print(p, f, &o);
-        fwrite(o.data ? o.data : "", 1, o.len, stdout);
-        cb_buf_free(&o);
-        print_warnings(f);
         rc = 0;
+        if (format && !strcmp(format, "json")) {
+            df_plan_print_json(p, f, &o);
+        } else {
+            df_plan_print(p, f, &o);
+            if (describe_ignore(file && strcmp(file, "-") ? file : NULL, context, &o, &err) < 0)
+                rc = cli_report(&err);
+        }
+        if (rc == 0)
+            fwrite(o.data ? o.data : "", 1, o.len, stdout);
+        cb_buf_free(&o);
     }
     df_plan_free(p);
     df_file_free(f);

@@ -12,7 +12,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
     const char *format = "tar", *output = NULL;
     const cli_opt opts[] = {
         {"format", 0, CLI_STRING, &format, "FORMAT", "tar (default) or ext4"},
-        {"output", 'o', CLI_STRING, &output, "FILE", "write to FILE (tar: default stdout)"},
+        {"output", 'o', CLI_STRING, &output, "FILE", "write to FILE (tar: default stdout; ext4: required)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"export", "[OPTIONS] IMAGE", "Export an image's filesystem as a tar or an ext4 image",
@@ -31,10 +31,22 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (!strcmp(format, "ext4")) {
-        fprintf(stderr, "cbuild: error: export --format ext4: the ext4 writer has not landed in this build yet; "
-                        "use --format tar\n");
+        if (!output) {
+            fprintf(stderr, "cbuild export: --format ext4 needs -o FILE\n");
+            cb_strv_free(&pos);
+            return CLI_EXIT_USAGE;
+        }
+        store *s;
+        rc = 0;
+        if (store_open(ctx->root, &s, &err) < 0)
+            rc = cli_report(&err);
+        else {
+            if (store_export_ext4(s, pos.v[0], output, 0, &err) < 0)
+                rc = cli_report(&err);
+            store_close(s);
+        }
         cb_strv_free(&pos);
-        return 1;
+        return rc;
     }
     if (!output && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "cbuild: error: refusing to write a tar to a terminal; use -o FILE or redirect stdout\n");

@@ -181,25 +181,32 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
             json_decref(o);
         }
     } else {
-        size_t wr = 10, wt = 3;
+        size_t wr = 10, wt = 3, wc = 7;
+        char **since = xcalloc(nr + 1, sizeof *since);
         for (size_t i = 0; i < nr; i++) {
+            since[i] = human_since(rows[i].created_t);
             if (strlen(rows[i].repo) > wr)
                 wr = strlen(rows[i].repo);
             if (strlen(rows[i].tag) > wt)
                 wt = strlen(rows[i].tag);
+            if (strlen(since[i]) > wc)
+                wc = strlen(since[i]);
         }
         int idw = no_trunc ? 71 : 12;
-        printf("%-*s   %-*s   %s%-*s   %-20s   %s\n", (int)wr, "REPOSITORY", (int)wt, "TAG", digests ? "DIGEST                                                                    " : "",
-               idw, "IMAGE ID", "CREATED", "SIZE");
+        printf("%-*s   %-*s   ", (int)wr, "REPOSITORY", (int)wt, "TAG");
+        if (digests)
+            printf("%-71s   ", "DIGEST");
+        printf("%-*s   %-*s   %s\n", idw, "IMAGE ID", (int)wc, "CREATED", "SIZE");
         for (size_t i = 0; i < nr; i++) {
             char sz[32];
             cb_format_size((uint64_t)rows[i].size, sz, sizeof sz);
-            cleanup_free char *since = human_since(rows[i].created_t);
             printf("%-*s   %-*s   ", (int)wr, rows[i].repo, (int)wt, rows[i].tag);
             if (digests)
                 printf("%-71s   ", rows[i].digest);
-            printf("%-*.*s   %-20s   %s\n", idw, idw, no_trunc ? rows[i].id : rows[i].id + 7, since, sz);
+            printf("%-*.*s   %-*s   %s\n", idw, idw, no_trunc ? rows[i].id : rows[i].id + 7, (int)wc, since[i], sz);
+            free(since[i]);
         }
+        free(since);
     }
     for (size_t i = 0; i < nr; i++) {
         free(rows[i].repo);

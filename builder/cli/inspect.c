@@ -51,11 +51,60 @@ static json_t *image_json(store *s, const store_image *im)
     return o;
 }
 
+/* A subset of docker's Go templates: {{.A.B}} (strings raw, other values as JSON) and
+ * {{json .A.B}}; text outside {{ }} is copied. Returns -1 on a malformed template. */
+static int render_template(const char *tpl, json_t *obj, cb_buf *out)
+{
+    const char *p = tpl;
+    while (*p) {
+        const char *open = strstr(p, "{{");
+        if (!open) {
+            cb_buf_puts(out, p);
+            break;
+        }
+        cb_buf_append(out, p, (size_t)(open - p));
+        const char *close = strstr(open, "}}");
+        if (!close)
+            return -1;
+        cleanup_free char *expr = xstrndup(open + 2, (size_t)(close - open - 2));
+        char *e = expr;
+        while (*e == ' ')
+            e++;
+        size_t el = strlen(e);
+        while (el && e[el - 1] == ' ')
+            e[--el] = '\0';
+        bool as_json = false;
+        if (cb_str_has_prefix(e, "json ")) {
+            as_json = true;
+            e += 5;
+            while (*e == ' ')
+                e++;
+        }
+        if (*e != '.')
+            return -1;
+        json_t *v = obj;
+        for (char *save = NULL, *k = strtok_r(e + 1, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+            v = json_object_get(v, k);
+        if (!v && !as_json)
+            cb_buf_puts(out, "<no value>");
+        else if (json_is_string(v) && !as_json)
+            cb_buf_puts(out, json_string_value(v));
+        else {
+            char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("null");
+            cb_buf_puts(out, t);
+            free(t);
+        }
+        p = close + 2;
+    }
+    return 0;
+}
+
 int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
 {
     const char *format = NULL;
     const cli_opt opts[] = {
-        {"format", 'f', CLI_STRING, &format, "FORMAT", "`json` (default), `config` or `manifest` (raw JSON of that blob)"},
+        {"format", 'f', CLI_STRING, &format, "FORMAT",
+         "`json` (default), `config` or `manifest` (raw blob), or a template like '{{.Id}}' / '{{json .Config}}'"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"inspect", "[OPTIONS] IMAGE [IMAGE...]",
@@ -67,8 +116,10 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
         cb_strv_free(&pos);
         return rc;
     }
-    if (format && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest")) {
-        fprintf(stderr, "cbuild inspect: unsupported --format `%s` (want json, config or manifest)\n", format);
+    bool tpl = format && strstr(format, "{{");
+    if (format && !tpl && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest")) {
+        fprintf(stderr, "cbuild inspect: unsupported --format `%s` (want json, config, manifest or a {{template}})\n",
+                format);
         cb_strv_free(&pos);
         return CLI_EXIT_USAGE;
     }
@@ -86,7 +137,19 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
             rc = cli_report(&err);
             continue;
         }
-        if (format && !strcmp(format, "config"))
+        if (tpl) {
+            json_t *o = image_json(s, &im);
+            cb_buf b;
+            cb_buf_init(&b);
+            if (render_template(format, o, &b) < 0) {
+                fprintf(stderr, "cbuild inspect: malformed template `%s` (supported: {{.Field.Sub}}, {{json .Field}})\n",
+                        format);
+                rc = CLI_EXIT_USAGE;
+            } else
+                printf("%s\n", b.data ? b.data : "");
+            cb_buf_free(&b);
+            json_decref(o);
+        } else if (format && !strcmp(format, "config"))
             printf("%.*s\n", (int)im.config_len, im.config_json);
         else if (format && !strcmp(format, "manifest"))
             printf("%.*s\n", (int)im.manifest_len, im.manifest_json);
@@ -94,7 +157,7 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
             json_array_append_new(arr, image_json(s, &im));
         store_image_free(&im);
     }
-    if (!format || !strcmp(format, "json")) {
+    if (!tpl && (!format || !strcmp(format, "json"))) {
         char *t = json_dumps(arr, JSON_INDENT(4));
         printf("%s\n", t);
         free(t);

@@ -49,6 +49,8 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report(&err);
         goto out;
     }
+    if (!quiet && !strchr(strrchr(pos.v[0], '/') ? strrchr(pos.v[0], '/') : pos.v[0], ':') && !strchr(pos.v[0], '@'))
+        printf("Using default tag: latest\n");
     store_image im;
     if (store_pull(s, pos.v[0], platform, &ro, &im, &err) < 0)
         rc = cli_report(&err);

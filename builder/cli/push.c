@@ -6,7 +6,9 @@
 
 int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *cert_dir = NULL, *authfile = NULL, *creds = NULL, *digestfile = NULL, *chunk = NULL;
+    const char *cert_dir = NULL, *authfile = NULL, *creds = NULL, *digestfile = NULL, *chunk = NULL,
+               *compression = NULL;
+    long level = 0;
     bool quiet = false, tls_verify = true;
     long jobs = 0;
     cb_strv insecure;
@@ -22,6 +24,8 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
         {"digestfile", 0, CLI_STRING, &digestfile, "FILE", "write the pushed manifest digest to FILE"},
         {"chunk-size", 0, CLI_STRING, &chunk, "SIZE", "upload blobs in chunks of SIZE (default: one request)"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "blobs uploaded at once (default 4)"},
+        {"compression-format", 0, CLI_STRING, &compression, "gzip|zstd", "recompress layers to this format before pushing"},
+        {"compression-level", 0, CLI_INT, &level, "N", "compression level for --compression-format"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"push", "[OPTIONS] NAME[:TAG] [DESTINATION]", "Upload an image to a registry", opts,
@@ -63,7 +67,22 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     char digest[CB_DIGEST_STR_LEN];
-    if (store_push(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &ro, digest, &err) < 0)
+    int pr;
+    if (compression) {
+        oci_compress_opts co = {OCI_COMPRESSION_GZIP, (int)level, 0};
+        store_image im, conv;
+        if ((pr = oci_compression_parse(compression, &co.algo, &err)) == 0 &&
+            (pr = store_image_resolve(s, pos.v[0], &im, &err)) == 0) {
+            if ((pr = store_image_convert(s, &im, &co, &conv, &err)) == 0) {
+                pr = store_push_image(s, &conv, pos.n > 1 ? pos.v[1] : pos.v[0], &ro, digest, &err);
+                store_image_free(&conv);
+            }
+            store_image_free(&im);
+        }
+    } else {
+        pr = store_push(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &ro, digest, &err);
+    }
+    if (pr < 0)
         rc = cli_report(&err);
     else {
         rc = 0;

@@ -5,11 +5,12 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_registry NAME [tls]: starts docker-registry on 127.0.0.1; sets ${NAME}_PORT, ${NAME}_PID,
-# ${NAME}_DIR. With tls: a self-signed certificate (OpenSSL) and htpasswd Basic auth
-# (user "alice", password "s3cret"); the CA is left in $T/certs/127.0.0.1:PORT/ca.crt.
+# start_registry NAME [plain|tls [HOST]]: starts docker-registry on HOST (127.0.0.1); sets
+# ${NAME}_PORT, ${NAME}_PID, ${NAME}_DIR. With tls: a self-signed certificate (OpenSSL) and
+# htpasswd Basic auth (user "alice", password "s3cret"); the CA is left in
+# $T/certs/HOST:PORT/ca.crt.
 start_registry() {
-    local name=$1 mode=${2:-plain} port dir
+    local name=$1 mode=${2:-plain} host=${3:-127.0.0.1} port dir
     port=$(free_port)
     dir=$T/reg-$name
     mkdir -p "$dir/data"
@@ -18,32 +19,32 @@ start_registry() {
         echo "log: {level: error, accesslog: {disabled: true}}"
         echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
         echo "http:"
-        echo "  addr: 127.0.0.1:$port"
+        echo "  addr: $host:$port"
         if [ "$mode" = tls ]; then
             echo "  tls: {certificate: $dir/cert.pem, key: $dir/key.pem}"
             echo "auth: {htpasswd: {realm: cbuild-test, path: $dir/htpasswd}}"
         fi
     } >"$dir/config.yml"
     if [ "$mode" = tls ]; then
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-            -addext "subjectAltName=IP:127.0.0.1" -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$host" \
+            -addext "subjectAltName=IP:$host" -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
         htpasswd -Bbn alice s3cret >"$dir/htpasswd"
-        mkdir -p "$T/certs/127.0.0.1:$port"
-        cp "$dir/cert.pem" "$T/certs/127.0.0.1:$port/ca.crt"
+        mkdir -p "$T/certs/$host:$port"
+        cp "$dir/cert.pem" "$T/certs/$host:$port/ca.crt"
     fi
-    eval "${name}_PORT=$port ${name}_DIR=$dir ${name}_MODE=$mode"
+    eval "${name}_PORT=$port ${name}_DIR=$dir ${name}_MODE=$mode ${name}_HOST=$host"
     _registry_launch "$name"
 }
 
 _registry_launch() {
-    local name=$1 port dir mode
-    eval "port=\$${name}_PORT dir=\$${name}_DIR mode=\$${name}_MODE"
+    local name=$1 port dir mode host
+    eval "port=\$${name}_PORT dir=\$${name}_DIR mode=\$${name}_MODE host=\$${name}_HOST"
     docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 &
     eval "${name}_PID=$!"
     local scheme=http
     [ "$mode" = tls ] && scheme=https
     for _ in $(seq 100); do
-        curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/" && return 0
+        curl -sk -o /dev/null "$scheme://$host:$port/v2/" && return 0
         sleep 0.1
     done
     echo "# registry $name did not start:"; sed 's/^/# /' "$dir/log"

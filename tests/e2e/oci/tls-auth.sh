@@ -3,7 +3,7 @@
 # login/logout, credentials from ~/.docker/config.json, certificate verification, 401 errors.
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 . "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
-trap 'cleanup_registries S; _tap_done' EXIT
+trap 'cleanup_registries S E P; _tap_done' EXIT
 export DOCKER_CONFIG=$T/docker
 
 start_registry S tls || { not_ok "start docker-registry with TLS"; exit 1; }
@@ -53,3 +53,53 @@ out=$("$CBUILD" logout $REG 2>&1)
 check_contains "logout twice: not logged in" "Not logged in" "$out"
 out=$(CBUILD_ROOT="$T/root3" "$CBUILD" pull "${TLS[@]}" $REG/test/bb:1 2>&1)
 check_contains "pull after logout: 401" "unauthorized" "$out"
+
+# credentials kept by a Docker credential helper (credsStore), as docker login does
+mkdir -p "$T/bin" "$T/dh"
+cat >"$T/bin/docker-credential-fake" <<'EOS'
+#!/bin/bash
+# a file-backed helper: store <json>, get <server>, erase <server>
+db=$FAKE_HELPER_DB
+case "$1" in
+store) cat >"$db" ;;
+get) read -r server
+     if [ -s "$db" ] && grep -q "\"ServerURL\":\"$server\"" "$db"; then cat "$db"; else echo "credentials not found in native keychain"; exit 1; fi ;;
+erase) read -r server; rm -f "$db" ;;
+esac
+EOS
+chmod +x "$T/bin/docker-credential-fake"
+echo '{"credsStore":"fake"}' >"$T/dh/config.json"
+export FAKE_HELPER_DB=$T/helper.db
+HENV=(env PATH="$T/bin:$PATH" DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4")
+out=$(echo s3cret | "${HENV[@]}" "$CBUILD" login "${TLS[@]}" -u alice --password-stdin $REG 2>&1)
+check_contains "login through the credential helper" "Login Succeeded" "$out"
+check "the helper holds the secret" grep -q '"Secret":"s3cret"' "$T/helper.db"
+check_fails "config.json holds no secret" grep -q s3cret "$T/dh/config.json"
+rm -rf "$T/root4"
+check "pull with credentials from the helper" "${HENV[@]}" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1
+check "logout erases them from the helper" "${HENV[@]}" "$CBUILD" logout $REG
+check_fails "helper store is empty" test -e "$T/helper.db"
+echo '{"credsStore":"missing"}' >"$T/dh/config.json"
+out=$(DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1 2>&1)
+check_contains "a configured but missing helper is named" "docker-credential-missing" "$out"
+
+# A registry on a non-loopback address is not insecure by default: TLS is verified and
+# plain HTTP needs --insecure-registry, as Docker does.
+IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -z "$IP" ]; then
+    skip "no non-loopback IPv4 address on this machine for the default-verification tests"
+else
+    start_registry E tls "$IP" || not_ok "start docker-registry with TLS on $IP"
+    ER=$IP:$E_PORT
+    out=$("$CBUILD" push --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:1 2>&1)
+    check_contains "self-signed certificate refused by default (non-loopback host)" "certificate" "$out"
+    check "accepted with its CA in --cert-dir" "$CBUILD" push -q --cert-dir "$T/certs" --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:1
+    check "--tls-verify=false skips verification" "$CBUILD" push -q --tls-verify=false --creds alice:s3cret $REG/test/bb:1 $ER/test/bb:2
+    start_registry P plain "$IP" || not_ok "start plain docker-registry on $IP"
+    PR=$IP:$P_PORT
+    out=$("$CBUILD" push $REG/test/bb:1 $PR/test/bb:1 2>&1)
+    check_contains "plain HTTP registry on a non-loopback host: HTTPS required" "allow it with --insecure-registry" "$out"
+    check_fails "... and the push fails" "$CBUILD" push -q $REG/test/bb:1 $PR/test/bb:1
+    check "--insecure-registry allows plain HTTP" "$CBUILD" push -q --insecure-registry "$PR" $REG/test/bb:1 $PR/test/bb:1
+    check "skopeo reads what went over plain HTTP" $SK inspect --tls-verify=false docker://$PR/test/bb:1
+fi

@@ -265,3 +265,41 @@ Test(layer, deterministic_with_clamped_times)
     free(root);
     free(dir);
 }
+
+Test(compress, recompress_keeps_diff_id_and_fails_cleanly)
+{
+    char *dir = tmpdir();
+    size_t n = 4 * 1024 * 1024;
+    char *data = test_data(n);
+    oci_layer_result g = compress_to(dir, "a.gz", data, n, (oci_compress_opts){OCI_COMPRESSION_GZIP, 6, 2});
+    char *p = xasprintf("%s/a.gz", dir), *q = xasprintf("%s/a.zst", dir);
+    int in = open(p, O_RDONLY), out = open(q, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    oci_layer_result z;
+    cb_err err = {0};
+    oci_compress_opts zo = {OCI_COMPRESSION_ZSTD, 3, 2};
+    cr_assert_eq(oci_recompress_stream(in, &zo, oci_sink_fd(out), &z, &err), 0, "%s", err.msg);
+    close(in);
+    close(out);
+    cr_expect_str_eq(z.diff_id, g.diff_id, "same uncompressed stream");
+    char *cmd = xasprintf("zstd -q -dc %s | cmp -s - %s/in", q, dir);
+    cr_expect_eq(run(cmd), 0);
+    free(cmd);
+    /* truncated gzip input: an error, no crash, no SIGPIPE from the inflating thread */
+    char *t = xasprintf("%s/trunc.gz", dir);
+    cmd = xasprintf("head -c 100000 %s > %s", p, t);
+    cr_assert_eq(run(cmd), 0);
+    free(cmd);
+    in = open(t, O_RDONLY);
+    cb_buf sinkbuf;
+    cb_buf_init(&sinkbuf);
+    cr_expect_lt(oci_recompress_stream(in, &zo, oci_sink_buf(&sinkbuf), &z, &err), 0);
+    cr_expect(strstr(err.msg, "truncated"), "%s", err.msg);
+    close(in);
+    cb_buf_free(&sinkbuf);
+    free(t);
+    free(p);
+    free(q);
+    free(data);
+    rmtree(dir);
+    free(dir);
+}

@@ -70,11 +70,12 @@ Test(plan, build_arg_overrides)
 {
     const char *ba[] = {"TAG=edge", "V=2", "UNUSED=1", "HTTP_PROXY=http://p:3128"};
     df_plan_opts o = {.build_args = ba, .n_build_args = 4};
-    built b = ok("ARG TAG=3.19\nFROM alpine:$TAG\nARG V=1\nENV X=$V\n", &o);
+    built b = ok("ARG TAG=3.19\nFROM alpine:$TAG\nARG V=1\nENV X=$V\nRUN env\n", &o);
     cr_assert_str_eq(b.p->stages[0].base, "alpine:edge");
     cr_assert_str_eq(b.p->stages[0].cmds[1].kvs[0].value, "2");
-    cr_assert_str_eq(envv(&b.p->stages[0].cmds[1].env, "X"), "2");
-    cr_assert_str_eq(envv(&b.p->stages[0].cmds[1].build_args, "V"), "2");
+    cr_assert_str_eq(envv(&b.p->stages[0].cmds[2].env, "X"), "2");
+    cr_assert_str_eq(envv(&b.p->stages[0].cmds[2].build_args, "V"), "2");
+    cr_assert_eq(b.p->stages[0].cmds[1].env.n, 0); /* only RUN carries the state */
     cr_assert_eq(b.p->warnings.n, 1);
     cr_assert_str_eq(b.p->warnings.v[0].msg, "[Warning] One or more build-args [UNUSED] were not consumed");
     done(&b);
@@ -84,7 +85,7 @@ Test(plan, platform_args)
 {
     df_plan_opts o = {.target_platform = "linux/arm64/v8"};
     built b = ok("FROM --platform=$BUILDPLATFORM golang AS b\nARG TARGETARCH TARGETVARIANT BUILDOS\n"
-                 "RUN echo $TARGETARCH\nFROM --platform=${TARGETPLATFORM} alpine\nARG TARGETPLATFORM\nENV P=$TARGETPLATFORM\n",
+                 "RUN echo $TARGETARCH\nFROM --platform=${TARGETPLATFORM} alpine\nARG TARGETPLATFORM\nENV P=$TARGETPLATFORM\nRUN x\n",
                  &o);
     cr_assert_str_eq(b.p->stages[0].platform, "linux/amd64");
     cr_assert_str_eq(b.p->stages[1].platform, "linux/arm64/v8");
@@ -92,7 +93,24 @@ Test(plan, platform_args)
     cr_assert_str_eq(a->kvs[0].value, "arm64");
     cr_assert_str_eq(a->kvs[1].value, "v8");
     cr_assert_str_eq(a->kvs[2].value, "linux");
-    cr_assert_str_eq(envv(&b.p->stages[1].cmds[1].env, "P"), "linux/arm64/v8");
+    cr_assert_str_eq(envv(&b.p->stages[1].cmds[2].env, "P"), "linux/arm64/v8");
+    done(&b);
+}
+
+Test(plan, platform_normalization)
+{
+    df_plan_opts o = {.target_platform = "aarch64"};
+    built b = ok("FROM --platform=linux a AS x\nFROM --platform=x86_64 a AS y\nFROM --platform=linux/armhf a AS z\n"
+                 "FROM --platform=linux/arm/7 a\nARG TARGETPLATFORM TARGETARCH\nEXPOSE 127.0.0.1:8080:80/udp\n",
+                 &o);
+    cr_assert_str_eq(b.p->stages[0].platform, "linux/amd64");
+    cr_assert_str_eq(b.p->stages[1].platform, "linux/amd64");
+    cr_assert_str_eq(b.p->stages[2].platform, "linux/arm");
+    cr_assert_str_eq(b.p->stages[3].platform, "linux/arm/v7");
+    cr_assert_str_eq(b.p->stages[3].cmds[0].kvs[0].value, "linux/arm64");
+    cr_assert_str_eq(b.p->stages[3].cmds[0].kvs[1].value, "arm64");
+    cr_assert_eq(b.p->stages[3].cmds[1].ports[0].start, 80);
+    cr_assert_str_eq(b.p->stages[3].cmds[1].ports[0].proto, "udp");
     done(&b);
 }
 
@@ -303,7 +321,8 @@ Test(plan, structural_errors)
     bad("FROM a\nCOPY --from=7 a b\n", NULL, "invalid stage index 7");
     bad("FROM a\nCOPY --from=$S a b\n", NULL, "--from does not expand variables");
     bad("FROM a\nWORKDIR ${X:?must be set}\n", NULL, "X: must be set");
-    bad("FROM --platform=foo/bar a\n", NULL, "failed to parse platform foo/bar");
+    bad("FROM --platform=linux/am.d64 a\n", NULL, "failed to parse platform linux/am.d64");
+    bad("FROM --platform=plan10 a\n", NULL, "unknown operating system or architecture");
 }
 
 static int fake_env(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
@@ -322,9 +341,152 @@ Test(plan, base_env_callback_only_for_needed_stages)
 {
     int calls = 0;
     df_plan_opts o = {.base_env = fake_env, .ud = &calls};
-    built b = ok("FROM other:2 AS skipped\nRUN x\nFROM img:1 AS base\nWORKDIR $HOME/src\nFROM base\nENV P=$PATH\n", &o);
+    built b = ok("FROM other:2 AS skipped\nRUN x\nFROM img:1 AS base\nWORKDIR $HOME/src\nFROM base\nENV P=$PATH\nRUN x\n", &o);
     cr_assert_eq(calls, 1);
     cr_assert_str_eq(b.p->stages[1].cmds[0].args.v[0], "/home/app/src");
-    cr_assert_str_eq(envv(&b.p->stages[2].cmds[0].env, "P"), "/opt/bin:/bin");
+    cr_assert_str_eq(envv(&b.p->stages[2].cmds[1].env, "P"), "/opt/bin:/bin");
     done(&b);
+}
+
+static int fake_onbuild(void *ud, const char *ref, const char *platform, cb_strv *trig, cb_err *err)
+{
+    (void)ud;
+    (void)platform;
+    (void)err;
+    if (!strcmp(ref, "onbuild-img"))
+        cb_strv_push(trig, "COPY --from=assets /a /a");
+    return 0;
+}
+
+Test(plan, onbuild_triggers)
+{
+    built b = ok("FROM alpine AS base\nONBUILD RUN echo triggered\nONBUILD COPY . /app\nRUN base-only\n"
+                 "FROM base AS child\nRUN own\n",
+                 NULL);
+    const df_stage *c = &b.p->stages[1];
+    cr_assert_eq(c->n_triggers, 2);
+    cr_assert_eq(c->n_cmds, 3);
+    cr_assert_eq(c->cmds[0].kind, DF_CMD_RUN);
+    cr_assert_str_eq(c->cmds[0].args.v[0], "echo triggered");
+    cr_assert_eq(c->cmds[0].instr->start_line, 5);
+    cr_assert_eq(c->cmds[1].kind, DF_CMD_COPY);
+    cr_assert_str_eq(c->cmds[2].args.v[0], "own");
+    cr_assert_eq(b.p->stages[0].n_triggers, 0);
+    done(&b);
+
+    df_plan_opts o = {.base_onbuild = fake_onbuild};
+    b = ok("FROM scratch AS assets\nCOPY x /a\nFROM busybox AS unused\nFROM onbuild-img\nRUN x\n", &o);
+    const df_stage *s = &b.p->stages[2];
+    cr_assert_eq(s->n_triggers, 1);
+    cr_assert_eq(s->cmds[0].from_stage, 0);
+    cr_assert(b.p->stages[0].needed);
+    cr_assert(!b.p->stages[1].needed);
+    done(&b);
+    bad("FROM alpine AS base\nONBUILD RUN --mount=type=nope,target=/x true\nFROM base\n", NULL, "unsupported mount type");
+}
+
+Test(plan, run_argv)
+{
+    built b = ok("FROM a\nRUN echo hi\nRUN [\"/bin/true\", \"x\"]\nRUN <<EOF\n\techo one\nEOF\nRUN <<-EOT\n\t#!/usr/bin/env python3\n"
+                 "\tprint(1)\n\tEOT\nRUN cat <<A > /f && sh <<B\na\nA\nb\nB\n",
+                 NULL);
+    const df_stage *s = &b.p->stages[0];
+    cb_strv argv, sh;
+    cb_strv_init(&sh);
+    cb_err err;
+    const df_heredoc *pf;
+    cb_strv_init(&argv);
+    cr_assert_eq(df_cmd_run_argv(&s->cmds[0], NULL, &argv, &pf, &err), 0);
+    cr_assert_eq(argv.n, 3);
+    cr_assert_str_eq(argv.v[0], "/bin/sh");
+    cr_assert_str_eq(argv.v[2], "echo hi");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[1], NULL, &argv, &pf, &err);
+    cr_assert_eq(argv.n, 2);
+    cr_assert_str_eq(argv.v[0], "/bin/true");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    cb_strv_push(&sh, "/bin/bash");
+    cb_strv_push(&sh, "-eo");
+    cb_strv_push(&sh, "pipefail");
+    cb_strv_push(&sh, "-c");
+    df_cmd_run_argv(&s->cmds[2], &sh, &argv, &pf, &err);
+    cr_assert_eq(argv.n, 5);
+    cr_assert_str_eq(argv.v[4], "\techo one\n");
+    cr_assert_null(pf);
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[3], NULL, &argv, &pf, &err);
+    cr_assert_str_eq(argv.v[2], "/dev/pipes/EOT");
+    cr_assert_not_null(pf);
+    cr_assert_str_eq(pf->content, "#!/usr/bin/env python3\nprint(1)\n");
+    cb_strv_free(&argv);
+    cb_strv_init(&argv);
+    df_cmd_run_argv(&s->cmds[4], NULL, &argv, &pf, &err);
+    cr_assert_str_eq(argv.v[2], "cat <<A > /f && sh <<B\na\nA\nb\nB");
+    cb_strv_free(&argv);
+    cb_strv_free(&sh);
+    done(&b);
+}
+
+Test(plan, ignore_candidates)
+{
+    char *a, *b;
+    df_ignore_candidates("build/app.Dockerfile", "ctx", &a, &b);
+    cr_assert_str_eq(a, "build/app.Dockerfile.dockerignore");
+    cr_assert_str_eq(b, "ctx/.dockerignore");
+    free(a);
+    free(b);
+    df_ignore_candidates(NULL, NULL, &a, &b);
+    cr_assert_null(a);
+    cr_assert_str_eq(b, "./.dockerignore");
+    free(b);
+}
+
+static bool has_warning(const df_plan *p, int line, const char *needle)
+{
+    for (size_t i = 0; i < p->warnings.n; i++)
+        if (p->warnings.v[i].line == line && strstr(p->warnings.v[i].msg, needle))
+            return true;
+    return false;
+}
+
+Test(plan, lint_warnings)
+{
+    built b = ok("FROM --platform=$TARGETPLATFORM a\nARG GITHUB_TOKEN\nENV PUBLIC_KEY=x\nWORKDIR app\nCMD [\"a\"]\n"
+                 "CMD b\nMAINTAINER me\nFROM a AS B\nenv X y\nFROM ${UNDECLARED:-alpine}\n",
+                 NULL);
+    const df_plan *p = b.p;
+    cr_assert(has_warning(p, 1, "RedundantTargetPlatform"));
+    cr_assert(has_warning(p, 2, "SecretsUsedInArgOrEnv"));
+    cr_assert(!has_warning(p, 3, "SecretsUsedInArgOrEnv"));
+    cr_assert(has_warning(p, 4, "WorkdirRelativePath"));
+    cr_assert(has_warning(p, 6, "MultipleInstructionsDisallowed"));
+    cr_assert(has_warning(p, 6, "JSONArgsRecommended"));
+    cr_assert(has_warning(p, 7, "MaintainerDeprecated"));
+    cr_assert(has_warning(p, 8, "StageNameCasing"));
+    cr_assert(has_warning(p, 9, "LegacyKeyValueFormat"));
+    cr_assert(has_warning(p, 9, "ConsistentInstructionCasing"));
+    cr_assert(has_warning(p, 10, "UndefinedArgInFrom: FROM argument 'UNDECLARED' is not declared"));
+    done(&b);
+}
+
+Test(plan, check_directive)
+{
+    built b = ok("# check=skip=JSONArgsRecommended,MaintainerDeprecated\nFROM a\nCMD x\nMAINTAINER y\nRUN a \\\n\n b\n", NULL);
+    cr_assert(!has_warning(b.p, 3, "JSONArgsRecommended"));
+    cr_assert(!has_warning(b.p, 4, "MaintainerDeprecated"));
+    cr_assert(has_warning(b.p, 5, "NoEmptyContinuation"));
+    done(&b);
+    b = ok("# check=skip=all;error=true\nFROM a\nCMD x\n", NULL);
+    cr_assert_eq(b.p->warnings.n, 0);
+    done(&b);
+    bad("# check=error=true\nFROM a\nCMD x\n", NULL, "lint violation found for rules: JSONArgsRecommended");
+    const char *ba[] = {"BUILDKIT_DOCKERFILE_CHECK=skip=all"};
+    df_plan_opts o = {.build_args = ba, .n_build_args = 1};
+    b = ok("# check=error=true\nFROM a\nCMD x\n", &o);
+    cr_assert_eq(b.p->warnings.n, 0);
+    done(&b);
+    bad("# check=bogus\nFROM a\n", NULL, "failed to parse check options");
 }
