@@ -414,6 +414,7 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         snprintf(id, sizeof id, "l%zu", i);
         hb_str(&b, GUEST_F_LOWER, id);
     }
+    if (cfg->lower_subdir) hb_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
     if (cfg->upper) hb_str(&b, GUEST_F_UPPER, "u");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
@@ -712,8 +713,6 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
 
     double boot_limit = watchdog > 0 ? watchdog : boot_timeout(accel);
     bool conn_eof = false, stdin_open = cfg->stdin_fd >= 0;
-    sig_atomic_t last_cancel = 0;
-    bool sent_int = false;
     uint8_t *ibuf = xmalloc(GUEST_DATA_CHUNK);
     rc = 0;
     for (;;) {
@@ -737,20 +736,28 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             vm_kill(&v); /* it said goodbye but did not power off */
             continue;
         }
-        if (cfg->cancel && *cfg->cancel != last_cancel) {
-            last_cancel = *cfg->cancel;
-            if (!cfg->tty && !sent_int && last_cancel == 1 && st.started && !st.exited) {
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_SIGNAL, SIGINT);
-                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
-                cb_buf_free(&b);
-                sent_int = true;
-            } else {
+        if (cfg->cancel && *cfg->cancel) {
+            res->cancelled = true;
+            vm_kill(&v);
+            rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+            break;
+        }
+        if (cfg->forward_signal && *cfg->forward_signal) {
+            int sig = (int)*cfg->forward_signal;
+            *cfg->forward_signal = 0;
+            if (!st.started) {
+                /* nothing to deliver it to yet: the user wants to stop */
                 res->cancelled = true;
                 vm_kill(&v);
-                rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+                rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
                 break;
+            }
+            if (!st.exited && sig > 0 && sig < 65) {
+                cb_buf b;
+                cb_buf_init(&b);
+                hb_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
+                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
+                cb_buf_free(&b);
             }
         }
         if (cfg->tty && st.started && is_tty(cfg->stdout_fd)) {
