@@ -626,7 +626,8 @@ static int validate(const guest_run_config *cfg, cb_err *err)
     for (size_t i = 0; i < cfg->n_lowers; i++)
         if (access(cfg->lowers[i], R_OK) < 0) return cb_error(err, errno, "layer image `%s`", cfg->lowers[i]);
     if (cfg->upper && access(cfg->upper, R_OK | W_OK) < 0) return cb_error(err, errno, "upper image `%s`", cfg->upper);
-    if (cfg->n_lowers > 4000) return cb_fail(err, "%zu layers: at most 4000 are supported", cfg->n_lowers);
+    /* overlayfs stacks at most 500 lowers, and their list must fit in one page of mount options */
+    if (cfg->n_lowers > 400) return cb_fail(err, "%zu layers: at most 400 are supported (Docker allows 127)", cfg->n_lowers);
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
         if (!m->target || m->target[0] != '/') return cb_fail(err, "mount target `%s` is not absolute", m->target ? m->target : "");
