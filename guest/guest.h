@@ -81,7 +81,7 @@ typedef struct guest_run_config {
     const guest_paths *paths;      /* NULL: guest_setup(root, NULL, ...) is called */
 
     /* Root filesystem: overlay of the lowers (ext4 images in overlay format, bottom first;
-     * any number, >= 127 supported) and the upper. */
+     * up to 400, more than Docker's 127) and the upper. */
     const char *const *lowers;
     size_t n_lowers;
     /* Where a lower image keeps its tree: NULL = detect (an image whose root holds only
