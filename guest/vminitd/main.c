@@ -294,7 +294,9 @@ static int io_loop(child *ch, bool tty)
     while (!exited || ch->out_fd >= 0 || ch->err_fd >= 0) {
         struct pollfd pf[5];
         int np = 0, i_ctl = -1, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
-        if (!host_gone) { i_ctl = np; pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
+        /* backpressure: while 8 MiB of stdin wait for the command, leave the rest in the
+         * channel (the host stops reading its stdin in turn) */
+        if (!host_gone && in.len - in.off < (8u << 20)) { i_ctl = np; pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
         bool tty_pending = tty && ch->in_fd >= 0 && in.len > in.off;
         if (ch->out_fd >= 0) {
             i_out = np;

@@ -45,8 +45,9 @@ run_vm --ext4 "$IMG" /bin/segv >/dev/null 2>&1; rc=$?
 check_eq "segfaulting command exits 139 (128+SIGSEGV)" 139 "$rc"
 out=$(run_vm --ext4 "$IMG" -u bob true 2>&1); rc=$?
 check_contains "unknown user reported" "unable to find user bob" "$out"
-out=$(printf 'line1\nline2\n' | run_vm -i --ext4 "$IMG" sh -c 'wc -l; read x || echo eof' 2>&1)
-check_eq "stdin forwarded with -i, then EOF" "$(printf '2\neof')" "$out"
+out=$( (printf 'line1\nline2\n'; head -c 20000000 /dev/zero) | run_vm -i --ext4 "$IMG" \
+    sh -c 'read a; read b; echo "$a $b"; sleep 2; wc -c; read x || echo eof' 2>&1)
+check_eq "20 MB of stdin forwarded with -i (backpressure), then EOF" "$(printf 'line1 line2\n20000000\neof')" "$out"
 
 # 6. a hanging command is killed by the timeout
 start=$(date +%s)
