@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -332,12 +333,28 @@ static char *override_modules(const char *kernel, const char *version)
     return dir_if_exists(sys);
 }
 
+static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
+                              cb_err *err);
+
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err)
 {
     memset(paths, 0, sizeof *paths);
     cleanup_free char *kdir = cb_path_join(root, "kernel");
     int rc = cb_mkdir_p(kdir, 0755, err);
     if (rc < 0) return rc;
+    /* one installer at a time per store (parallel builds on a fresh store) */
+    cleanup_free char *lock = cb_path_join(kdir, ".lock");
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return cb_error(err, errno, "open `%s`", lock);
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) return cb_error(err, errno, "lock `%s`", lock);
+    return guest_setup_locked(root, kdir, kernel_override, paths, err);
+}
+
+static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
+                              cb_err *err)
+{
+    int rc;
     const char *ov = kernel_override && *kernel_override ? kernel_override : getenv("CBUILD_KERNEL");
     if (ov && *ov) {
         if (access(ov, R_OK) < 0) return cb_error(err, errno, "guest kernel `%s`", ov);
