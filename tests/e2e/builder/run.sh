@@ -26,6 +26,10 @@ RUN --mount=type=secret,id=tok --mount=type=cache,target=/cache --mount=type=tmp
     n=\$(cat /cache/n 2>/dev/null || echo 0) && echo \$((n+1)) > /cache/n && cp /cache/n /cache-n.txt && \
     echo t > /scratch/t && ls /scratch > /tmpfs.txt && cat /mnt/ctxfile > /bind.txt && cat /mnt/stage/x > /bindstage.txt
 RUN --network=none sh -c 'ls /sys/class/net | tr "\n" " " > /netifs.txt'
+RUN <<SCRIPT
+#!/bin/sh -e
+echo "script \$0" > /script.txt
+SCRIPT
 EOF
 )
 echo from-context >"$C/ctxfile"
@@ -51,6 +55,8 @@ check_eq "bind mount of a context file" from-context "$(cat "$R/bind.txt" 2>&1)"
 check_eq "bind mount from another stage" from-stage "$(cat "$R/bindstage.txt" 2>&1)"
 check "bind mount points are not left in the image" test ! -e "$R/mnt/stage"
 check_eq "--network=none leaves only lo" "lo " "$(cat "$R/netifs.txt" 2>&1)"
+check_eq "a #! heredoc runs as a script file" "script /dev/pipes/SCRIPT" "$(cat "$R/script.txt" 2>&1)"
+check "the heredoc script file is not left in the image" test ! -e "$R/dev/pipes"
 leak=0
 for b in "$CBUILD_ROOT"/blobs/sha256/*; do
   if (gzip -dc "$b" 2>/dev/null || cat "$b") | grep -aq s3cr3t-value; then leak=1; fi
