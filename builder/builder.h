@@ -1,5 +1,56 @@
-/* builder/: planning, solving, step executors, exporters, progress. */
+/* builder/: Dockerfile -> DAG planning, the solver (parallel scheduling, cache lookups),
+ * step executors (RUN in a VM, COPY/ADD on the host, config-only changes), build context
+ * handling, exporters and the progress display. `cbuild build` is a thin wrapper. */
 #ifndef CB_BUILDER_H
 #define CB_BUILDER_H
 #include "common.h"
+
+enum builder_progress_mode {
+    BUILDER_PROGRESS_AUTO = 0, /* tty when stderr is a terminal, else plain */
+    BUILDER_PROGRESS_TTY,
+    BUILDER_PROGRESS_PLAIN,
+    BUILDER_PROGRESS_QUIET,
+    BUILDER_PROGRESS_RAWJSON,
+};
+
+/* Parse "auto|tty|plain|quiet|rawjson". */
+int builder_progress_parse(const char *s, enum builder_progress_mode *out, cb_err *err);
+
+typedef struct builder_opts {
+    const char *root;          /* store root */
+    const char *context;       /* directory, or "-" for a tar (or a Dockerfile) on stdin */
+    const char *dockerfile;    /* NULL: <context>/Dockerfile; "-": stdin */
+    const char *target;        /* stage name or NULL for the last stage */
+    const char *platform;      /* NULL or "linux/amd64" */
+    const char *network;       /* NULL/"default", "none", "host" */
+    const char *iidfile;
+    const char *metadata_file;
+    const cb_strv *tags;
+    const cb_strv *build_args; /* KEY=VALUE or KEY (taken from the environment) */
+    const cb_strv *labels;     /* KEY=VALUE */
+    const cb_strv *secrets;    /* id=ID[,src=PATH|,env=VAR] */
+    const cb_strv *outputs;    /* type=...,dest=... */
+    const cb_strv *no_cache_filter;
+    bool no_cache;
+    bool pull;
+    bool push;
+    enum builder_progress_mode progress;
+    int jobs;                  /* <= 0: number of cores */
+    FILE *out;                 /* stdout (image ID for -q) */
+    FILE *log;                 /* progress (stderr) */
+} builder_opts;
+
+typedef struct builder_result {
+    char image_id[CB_DIGEST_STR_LEN];       /* config digest */
+    char manifest_digest[CB_DIGEST_STR_LEN];
+    int vms_booted;                          /* RUN steps executed (0 on a fully cached build) */
+    int layers_written;
+    int steps_cached;
+    int steps_total;
+} builder_result;
+
+/* Build. On failure err names the Dockerfile line and, for RUN, the exit code and the
+ * command's last output lines. */
+int builder_build(const builder_opts *opts, builder_result *res, cb_err *err);
+
 #endif

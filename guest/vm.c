@@ -104,13 +104,21 @@ static const char *default_qemu(void)
 
 /* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
  * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
-static char *kernel_cmdline(void)
+static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
 {
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on");
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    const char *trace = getenv("CBUILD_VM_TRACE");
+    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
+    bool blk = false, scsi = false;
+    for (size_t i = 0; i < nd; i++) {
+        if (disks[i].lun >= 0) scsi = true;
+        else blk = true;
+    }
+    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
     return cb_buf_steal(&b);
 }
 
@@ -138,7 +146,7 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
     cb_strv_push(a, "-initrd");
     cb_strv_push(a, paths->initramfs);
     cb_strv_push(a, "-append");
-    cb_strv_push_owned(a, kernel_cmdline());
+    cb_strv_push_owned(a, kernel_cmdline(disks, nd, net));
     cb_strv_push(a, "-chardev");
     cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", v->console));
     cb_strv_push(a, "-serial");
@@ -748,7 +756,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
-            ssize_t w = write(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off);
+            ssize_t w = send(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off, MSG_NOSIGNAL);
             if (w > 0) v.outq_off += (size_t)w;
             if (v.outq_off == v.outq.len) {
                 cb_buf_reset(&v.outq);
@@ -783,6 +791,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     else if (st.t_hello) res->boot_ms = (st.t_hello - v.t0) * 1000;
     if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
     if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
+    if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
+        cleanup_free char *con = file_tail(v.console, 60);
+        cb_debug("console:\n%s", con ? con : "");
+    }
     if (rc < 0 || probe) goto out;
 
     if (st.err_msg && (st.err_kind == GUEST_ERR_EXEC || st.err_kind == GUEST_ERR_USER || st.err_kind == GUEST_ERR_CWD)) {

@@ -193,7 +193,7 @@ typedef struct df_cmd {
                         USER/WORKDIR/STOPSIGNAL/MAINTAINER/ONBUILD: one value (ONBUILD: the
                         trigger expression) */
     bool json;       /* exec form (RUN/CMD/ENTRYPOINT/SHELL) */
-    /* state in effect when this instruction runs, built by the plan: */
+    /* RUN only: the state it runs in, built by the plan (empty for other kinds): */
     cb_strv build_args; /* "K=V" of the ARGs in scope with a value (incl. inherited from the
                            base stage), in declaration order: RUN's ARG environment */
     cb_strv env;        /* "K=V": the full environment BuildKit expands with and runs RUN in:
@@ -275,8 +275,9 @@ void df_plan_free(df_plan *p);
 /* Stage by name (case-insensitive) or decimal index; -1 when none. */
 int df_plan_find_stage(const df_plan *p, const char *name_or_index);
 
-/* The argv BuildKit runs for a RUN: exec form as is; shell form prefixed with shell (the
- * image config's SHELL, NULL = /bin/sh -c). Heredocs follow dockerfile2llb: a RUN that is
+/* The argv BuildKit runs for a RUN (also what CMD/ENTRYPOINT store in the image config):
+ * exec form as is; shell form prefixed with shell (the image config's SHELL, NULL = /bin/sh -c).
+ * `ENTRYPOINT []` (json, no args) clears the entrypoint; `CMD []` sets an empty command. Heredocs follow dockerfile2llb: a RUN that is
  * just one heredoc runs its (chomped) body, or, when the body starts with "#!", runs the file
  * /dev/pipes/<name>: then *pipe_file is set (pointing into c) and the builder must provide
  * that file (mode 0755, chomped body) read-only at /dev/pipes/. Other heredoc forms are passed

@@ -1218,13 +1218,14 @@ typedef struct xctx {
     df_lex lx;
     const cb_strv *env;
     cb_strv *matched;
+    cb_strv *unmatched; /* variables looked up but not set (UndefinedVar) */
 } xctx;
 
 static char *xexpand(void *ud, const char *word, cb_err *err, int *rc)
 {
     xctx *x = ud;
     char *out = NULL;
-    *rc = df_shell_word(&x->lx, word, x->env, &out, x->matched, NULL, err);
+    *rc = df_shell_word(&x->lx, word, x->env, &out, x->matched, x->unmatched, err);
     return out;
 }
 
@@ -1421,7 +1422,7 @@ static void lint_file(df_plan *p, const df_file *f)
         if (!strcmp(in->keyword, "from") && in->args.n == 3) {
             const char *as = in->args.v[1];
             bool as_upper = !strcmp(as, "AS"), as_lower = !strcmp(as, "as");
-            if ((kw_upper && as_lower) || (kw_lower && as_upper))
+            if ((kw_upper && !as_upper) || (kw_lower && !as_lower))
                 df_warnings_add(&p->warnings, in->start_line,
                                 "FromAsCasing: 'as' and 'FROM' keywords' casing do not match");
             bool has_upper = false;
@@ -1458,6 +1459,7 @@ static bool secret_like(const char *key)
 static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
 {
     (void)f;
+    bool *has_workdir = xcalloc(nps ? nps : 1, sizeof(bool)); /* set in the stage or its bases */
     for (size_t i = 0; i < nps; i++) {
         if (ps[i].raw_platform &&
             (!strcmp(ps[i].raw_platform, "$TARGETPLATFORM") || !strcmp(ps[i].raw_platform, "${TARGETPLATFORM}")))
@@ -1466,10 +1468,9 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                             "the default behavior",
                             ps[i].raw_platform);
         int n_cmd = 0, n_ep = 0, n_hc = 0;
-        bool workdir_seen = false;
-        for (int b = p->stages[i].base_stage; b >= 0 && !workdir_seen; b = p->stages[b].base_stage)
-            for (size_t k = 0; k < ps[b].n; k++)
-                workdir_seen |= ps[b].cmds[k].kind == DF_CMD_WORKDIR;
+        int base = p->stages[i].base_stage;
+        bool workdir_seen = base >= 0 && has_workdir[base];
+        has_workdir[i] = workdir_seen;
         for (size_t k = 0; k < ps[i].n; k++) {
             const df_cmd *c = &ps[i].cmds[k];
             int line = c->instr->start_line;
@@ -1488,6 +1489,7 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                                 c->args.v[0]);
             if (c->kind == DF_CMD_WORKDIR)
                 workdir_seen = true;
+            has_workdir[i] = workdir_seen;
             int *cnt = c->kind == DF_CMD_CMD ? &n_cmd : c->kind == DF_CMD_ENTRYPOINT ? &n_ep
                      : c->kind == DF_CMD_HEALTHCHECK ? &n_hc : NULL;
             if (cnt && ++*cnt == 2)
@@ -1497,6 +1499,7 @@ static void lint_stages(df_plan *p, const df_file *f, pstage *ps, size_t nps)
                                 c->kind == DF_CMD_CMD ? "CMD" : c->kind == DF_CMD_ENTRYPOINT ? "ENTRYPOINT" : "HEALTHCHECK");
         }
     }
+    free(has_workdir);
 }
 
 /* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...): drop skipped
@@ -1592,14 +1595,43 @@ static bool cycle_from(df_plan *p, int i, uint8_t *state)
 typedef struct sstate {
     cb_strv env;        /* state env: image env + ENV + ARG */
     cb_strv build_args; /* ARGs with values */
+    cb_strv declared;   /* every ARG name declared (with or without a value) */
+    bool env_known;     /* the base environment is known (scratch root or base_env callback) */
 } sstate;
+
+
+/* UndefinedVar (reportUnmatchedVariables): a variable expanded but neither set nor declared
+ * as an ARG; suggests the closest name in the environment. */
+static void report_undefined(df_plan *p, const df_cmd *c, const sstate *ss, const cb_strv *unmatched)
+{
+    for (size_t i = 0; i < unmatched->n; i++) {
+        const char *v = unmatched->v[i];
+        if (cb_strv_contains(&ss->declared, v) || !strcmp(v, "BUILDKIT_SBOM_SCAN_CONTEXT") ||
+            !strcmp(v, "BUILDKIT_SBOM_SCAN_STAGE"))
+            continue;
+        const char **keys = xcalloc(ss->env.n + 1, sizeof(char *));
+        char **owned = xcalloc(ss->env.n + 1, sizeof(char *));
+        for (size_t k = 0; k < ss->env.n; k++)
+            keys[k] = owned[k] = xstrndup(ss->env.v[k], strcspn(ss->env.v[k], "="));
+        const char *s = cb_suggest(v, keys, ss->env.n);
+        if (s)
+            df_warnings_add(&p->warnings, c->instr->start_line,
+                            "UndefinedVar: Usage of undefined variable '$%s' (did you mean $%s?)", v, s);
+        else
+            df_warnings_add(&p->warnings, c->instr->start_line, "UndefinedVar: Usage of undefined variable '$%s'", v);
+        for (size_t k = 0; k < ss->env.n; k++)
+            free(owned[k]);
+        free(owned);
+        free(keys);
+    }
+}
 
 /* Expand one command in place (BuildKit's dispatch: Expand / ExpandRaw / ARG). */
 static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, const cb_strv *build_arg_values,
-                        cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_err *err)
+                        cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_strv *unmatched, cb_err *err)
 {
     (void)p;
-    xctx x = {{.escape = f->escape}, &ss->env, NULL};
+    xctx x = {{.escape = f->escape}, &ss->env, NULL, unmatched};
     int rc = 0;
     switch (c->kind) {
     case DF_CMD_ENV:
@@ -1621,7 +1653,7 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
         for (size_t i = 0; i < c->n_inline_files && rc == 0; i++) {
             if (!c->inline_files[i].expand)
                 continue;
-            xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL};
+            xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL, unmatched};
             rc = expand_in_place(&raw, &c->inline_files[i].content, err);
         }
         if (rc == 0 && c->chmod) {
@@ -1668,6 +1700,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
         for (size_t i = 0; i < c->n_kvs && rc == 0; i++) {
             df_kv *kv = &c->kvs[i];
             const char *bav = env_get(build_arg_values, kv->key);
+            if (!cb_strv_contains(&ss->declared, kv->key))
+                cb_strv_push(&ss->declared, kv->key);
             if (bav && !cb_strv_contains(consumed, kv->key))
                 cb_strv_push(consumed, kv->key);
             if (!kv->value && !bav) {
@@ -1709,7 +1743,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     default:
         break;
     }
-    if (rc == 0) {
+    if (rc == 0 && c->kind == DF_CMD_RUN) {
+        /* only RUN needs the state: it runs with it and its cache key includes the ARGs */
         strv_copy(&c->env, &ss->env);
         strv_copy(&c->build_args, &ss->build_args);
     }
@@ -2055,9 +2090,13 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             sstate *ss = &states[i];
             cb_strv_init(&ss->env);
             cb_strv_init(&ss->build_args);
+            cb_strv_init(&ss->declared);
+            ss->env_known = s->base_stage >= 0 ? states[s->base_stage].env_known
+                                                : (!strcmp(s->base, "scratch") || opts->base_env != NULL);
             if (s->base_stage >= 0) {
                 strv_copy(&ss->env, &states[s->base_stage].env);
                 strv_copy(&ss->build_args, &states[s->base_stage].build_args);
+                strv_copy(&ss->declared, &states[s->base_stage].declared);
             } else if (strcmp(s->base, "scratch") != 0 && s->needed && opts->base_env) {
                 cb_strv img;
                 cb_strv_init(&img);
@@ -2086,10 +2125,14 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             for (size_t k = 0; k < s->n_cmds; k++) {
                 df_cmd *c = &s->cmds[k];
                 cb_err e2 = {0};
-                cb_strv ignored;
+                cb_strv ignored, unm;
                 cb_strv_init(&ignored);
-                int r = dispatch_cmd(p, f, &globals, &bargs, s->needed ? &consumed : &ignored, ss, c, ssh,
+                cb_strv_init(&unm);
+                int r = dispatch_cmd(p, f, &globals, &bargs, s->needed ? &consumed : &ignored, ss, c, ssh, &unm,
                                      s->needed ? err : &e2);
+                if (r == 0 && s->needed && ss->env_known)
+                    report_undefined(p, c, ss, &unm);
+                cb_strv_free(&unm);
                 cb_strv_free(&ignored);
                 if (r < 0 && s->needed) {
                     rc = at(err, f, c->instr);
@@ -2115,6 +2158,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         for (size_t i = 0; i < nps; i++) {
             cb_strv_free(&states[i].env);
             cb_strv_free(&states[i].build_args);
+            cb_strv_free(&states[i].declared);
         }
         free(states);
         if (rc < 0)

@@ -287,7 +287,7 @@ void df_plan_print(const df_plan *p, const df_file *f, cb_buf *out)
         cb_buf_putc(out, '\n');
         cb_buf_printf(out, "  %4d  %s\n", s->from->start_line, s->from->original);
         for (size_t k = 0; k < s->n_cmds; k++) {
-            cb_buf_printf(out, "  %4d  ", s->cmds[k].instr->start_line);
+            cb_buf_printf(out, "  %4d  %s", s->cmds[k].instr->start_line, k < s->n_triggers ? "(ONBUILD trigger) " : "");
             cmd_text(out, &s->cmds[k]);
             cb_buf_putc(out, '\n');
         }
@@ -430,8 +430,8 @@ void df_plan_print_json(const df_plan *p, const df_file *f, cb_buf *out)
         json_str(out, s->base);
         cb_buf_printf(out, ",\"base_stage\":%d,\"platform\":", s->base_stage);
         json_str(out, s->platform);
-        cb_buf_printf(out, ",\"needed\":%s,\"line\":%d,\"depends_on\":[", s->needed ? "true" : "false",
-                      s->from->start_line);
+        cb_buf_printf(out, ",\"needed\":%s,\"line\":%d,\"onbuild_triggers\":%zu,\"depends_on\":[",
+                      s->needed ? "true" : "false", s->from->start_line, s->n_triggers);
         for (size_t k = 0; k < s->n_deps; k++)
             cb_buf_printf(out, "%s%d", k ? "," : "", s->deps[k]);
         cb_buf_puts(out, "],\"instructions\":[");

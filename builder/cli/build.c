@@ -1,5 +1,9 @@
-/* cbuild build: flags parsed here; the build itself lands with builder/. */
+/* cbuild build: docker build's flags; the build itself is builder_build(). */
 #include "cli.h"
+
+#include "builder.h"
+
+#include <string.h>
 
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
@@ -44,8 +48,38 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&pos);
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
     if (rc < 0) {
-        fprintf(stderr, "cbuild build: not implemented yet\n");
-        rc = 1;
+        cb_err err;
+        cb_err_clear(&err);
+        builder_opts o = {
+            .root = ctx->root, .context = pos.v[0], .dockerfile = file, .target = target, .platform = platform,
+            .network = network, .iidfile = iidfile, .metadata_file = metadata_file, .tags = &tags,
+            .build_args = &build_args, .labels = &labels, .secrets = &secrets, .outputs = &outputs,
+            .no_cache_filter = &no_cache_filter, .no_cache = no_cache, .pull = pull, .push = push,
+            .jobs = (int)jobs, .out = stdout, .log = stderr,
+        };
+        if (cache_from.n || cache_to.n) {
+            cb_fail(&err, "--cache-from/--cache-to are not supported yet (build cache export/import)");
+            rc = cli_report(&err);
+        } else if (network && strcmp(network, "default") && strcmp(network, "none") && strcmp(network, "host")) {
+            cb_fail(&err, "invalid --network %s: expected default, none or host", network);
+            rc = cli_report(&err);
+        } else if (jobs < 0) {
+            cb_fail(&err, "invalid --jobs %ld: must be at least 1", jobs);
+            rc = cli_report(&err);
+        } else if (builder_progress_parse(progress, &o.progress, &err) < 0) {
+            rc = cli_report(&err);
+        } else {
+            if (quiet)
+                o.progress = BUILDER_PROGRESS_QUIET;
+            builder_result res;
+            if (builder_build(&o, &res, &err) < 0) {
+                rc = cli_report(&err);
+            } else {
+                if (o.progress == BUILDER_PROGRESS_QUIET)
+                    printf("%s\n", res.image_id);
+                rc = 0;
+            }
+        }
     }
     cb_strv_free(&pos);
     cb_strv_free(&tags);

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ext4.h"
 #include "guest.h"
+#include "store.h"
 
 static volatile sig_atomic_t run_cancel;
 
@@ -41,10 +43,153 @@ static void env_set(cb_strv *env, const char *kv)
     cb_strv_push_owned(env, entry);
 }
 
+/* --tmpfs PATH[:size=N,mode=M,...] (docker run) */
+static int parse_tmpfs(const char *spec, guest_mount *m, cb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = GUEST_MOUNT_TMPFS;
+    const char *colon = strchr(spec, ':');
+    m->target = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+    if (m->target[0] != '/') return cb_fail(err, "--tmpfs %s: the path must be absolute", spec);
+    if (!colon) return 0;
+    cleanup_free char *opts = xstrdup(colon + 1);
+    for (char *o = strtok(opts, ","); o; o = strtok(NULL, ",")) {
+        if (!strncmp(o, "size=", 5)) {
+            if (cb_parse_size(o + 5, &m->size, err) < 0) return cb_error_wrap(err, "--tmpfs %s", spec);
+        } else if (!strncmp(o, "mode=", 5)) {
+            m->mode = (uint32_t)strtoul(o + 5, NULL, 8);
+        } else if (!strcmp(o, "ro")) {
+            m->readonly = true;
+        } else if (strcmp(o, "rw") && strcmp(o, "noexec") && strcmp(o, "exec") && strcmp(o, "nosuid") &&
+                   strcmp(o, "nodev")) {
+            return cb_fail(err, "--tmpfs %s: unknown option %s", spec, o);
+        }
+    }
+    return 0;
+}
+
+/* --mount type=tmpfs,target=P[,tmpfs-size=N][,tmpfs-mode=M]
+ *         type=ext4,source=IMG,target=P[,readonly][,subpath=DIR]   (cbuild: an ext4 image)
+ *         type=secret,source=FILE,target=P[,mode=0400][,uid=N][,gid=N] (cbuild: a file copy) */
+static int parse_mount(const char *spec, guest_mount *m, cb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    cleanup_free char *copy = xstrdup(spec);
+    const char *type = NULL, *src = NULL, *dst = NULL, *subpath = NULL;
+    bool ro = false;
+    for (char *o = strtok(copy, ","); o; o = strtok(NULL, ",")) {
+        char *eq = strchr(o, '=');
+        const char *v = eq ? eq + 1 : "";
+        if (eq) *eq = 0;
+        if (!strcmp(o, "type")) type = v;
+        else if (!strcmp(o, "source") || !strcmp(o, "src")) src = v;
+        else if (!strcmp(o, "target") || !strcmp(o, "destination") || !strcmp(o, "dst")) dst = v;
+        else if (!strcmp(o, "readonly") || !strcmp(o, "ro")) ro = !eq || !strcmp(v, "true") || !strcmp(v, "1");
+        else if (!strcmp(o, "subpath")) subpath = v;
+        else if (!strcmp(o, "tmpfs-size") || (!strcmp(o, "size"))) {
+            if (cb_parse_size(v, &m->size, err) < 0) return cb_error_wrap(err, "--mount %s", spec);
+        } else if (!strcmp(o, "tmpfs-mode") || !strcmp(o, "mode")) m->mode = (uint32_t)strtoul(v, NULL, 8);
+        else if (!strcmp(o, "uid")) m->uid = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(o, "gid")) m->gid = (uint32_t)strtoul(v, NULL, 10);
+        else return cb_fail(err, "--mount %s: unknown option `%s`", spec, o);
+    }
+    if (!dst || dst[0] != '/') return cb_fail(err, "--mount %s: target=ABSOLUTE-PATH is required", spec);
+    m->target = xstrdup(dst);
+    m->readonly = ro;
+    if (!type || !strcmp(type, "tmpfs")) {
+        m->kind = GUEST_MOUNT_TMPFS;
+    } else if (!strcmp(type, "ext4")) {
+        if (!src) return cb_fail(err, "--mount %s: source=IMAGE.img is required", spec);
+        m->kind = ro ? GUEST_MOUNT_EXT4_RO : GUEST_MOUNT_EXT4_RW;
+        m->image = xstrdup(src);
+        m->source = subpath ? xstrdup(subpath) : NULL;
+    } else if (!strcmp(type, "secret")) {
+        if (!src) return cb_fail(err, "--mount %s: source=FILE is required", spec);
+        cb_buf b;
+        cb_buf_init(&b);
+        if (cb_read_file(src, &b, err) < 0) return cb_error_wrap(err, "--mount %s", spec);
+        m->kind = GUEST_MOUNT_SECRET;
+        m->data_len = b.len;
+        m->data = cb_buf_steal(&b);
+    } else {
+        return cb_fail(err, "--mount %s: type must be tmpfs, ext4 or secret", spec);
+    }
+    return 0;
+}
+
+static void mounts_free(guest_mount *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)m[i].target);
+        free((char *)m[i].image);
+        free((char *)m[i].source);
+        free((void *)m[i].data);
+    }
+    free(m);
+}
+
+/* The image's layers as overlay-format ext4 images in the store (made from the layer blobs
+ * on first use, kept by diffID), bottom first. */
+static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_err *err)
+{
+    if (im->config.diff_ids.n != im->manifest.n_layers)
+        return cb_fail(err, "image %s: %zu layers but %zu diff_ids in its config", im->id, im->manifest.n_layers,
+                       im->config.diff_ids.n);
+    for (size_t i = 0; i < im->manifest.n_layers; i++) {
+        const char *diff_id = im->config.diff_ids.v[i];
+        char *path = store_layer_image_path(s, diff_id);
+        if (!store_layer_image_exists(s, diff_id)) {
+            cleanup_free char *tmp = store_layer_image_tmp_path(s, diff_id);
+            int fd = -1;
+            int rc = store_blob_open(s, im->manifest.layers[i].digest, &fd, err);
+            if (rc == 0) {
+                ext4_options o;
+                ext4_options_init(&o);
+                o.seed = diff_id;
+                rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
+                close(fd);
+            }
+            if (rc == 0) rc = store_layer_image_commit(s, diff_id, tmp, err);
+            if (rc < 0) {
+                unlink(tmp);
+                free(path);
+                return cb_error_wrap(err, "layer %s of %s", im->manifest.layers[i].digest, im->id);
+            }
+        }
+        cb_strv_push_owned(out, path);
+    }
+    return 0;
+}
+
+static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im, cb_err *err)
+{
+    int rc = store_open(ctx->root, s, err);
+    if (rc < 0) return rc;
+    rc = store_image_resolve(*s, ref, im, err);
+    if (rc == -ENOENT) {
+        /* docker run pulls what it does not have */
+        fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+        cb_err_clear(err);
+        oci_registry_opts ro;
+        oci_registry_opts_default(&ro);
+        ro.progress = stderr;
+        rc = store_pull(*s, ref, NULL, &ro, im, err);
+    }
+    if (rc < 0) {
+        store_close(*s);
+        *s = NULL;
+    }
+    return rc;
+}
+
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;
-    cb_strv envs, add_hosts, layers;
+    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs;
+    cb_strv_init(&tmpfs_specs);
+    cb_strv_init(&mount_specs);
+    guest_mount *mounts = NULL;
+    size_t n_mounts = 0;
     cb_strv_init(&envs);
     cb_strv_init(&layers);
     cb_strv_init(&add_hosts);
@@ -65,12 +210,18 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"add-host", 0, CLI_STRINGS, &add_hosts, "HOST:IP", "add a line to /etc/hosts"},
         {"ext4", 0, CLI_STRINGS, &layers, "FILE", "boot this ext4 image instead of an IMAGE (repeat: overlay layers, bottom first)"},
         {"upper", 0, CLI_STRING, &upper, "FILE", "keep the changes in this empty ext4 image (default: thrown away)"},
+        {"tmpfs", 0, CLI_STRINGS, &tmpfs_specs, "PATH[:OPTS]", "mount a tmpfs (options size=, mode=)"},
+        {"mount", 0, CLI_STRINGS, &mount_specs, "type=T,...", "tmpfs, ext4 (source=IMG) or secret (source=FILE) mount"},
         {"timeout", 0, CLI_STRING, &timeout, "SECONDS", "kill the VM after this long (cbuild extension)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"run", "[OPTIONS] (IMAGE | --ext4 FILE) [COMMAND] [ARG...]",
                                "Run a command in a throwaway VM", opts, true, 0, -1};
-    cb_strv pos, env, cmd;
+    cb_strv pos, env, cmd, image_layers;
+    cb_strv_init(&image_layers);
+    store *st = NULL;
+    store_image im;
+    bool have_image = false;
     cb_strv_init(&pos);
     cb_strv_init(&env);
     cb_strv_init(&cmd);
@@ -94,17 +245,39 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
             cli_print_usage(&spec, stderr);
             goto out;
         }
-        fprintf(stderr, "cbuild run: running image %s needs the local image store, which this build lacks; "
-                        "boot a flattened image with --ext4 FILE\n", pos.v[0]);
-        goto out;
+        if (image_open(ctx, pos.v[0], &st, &im, &err) < 0 || image_layer_images(st, &im, &image_layers, &err) < 0) {
+            if (st) store_image_free(&im);
+            cli_report(&err);
+            goto out;
+        }
+        have_image = true;
+        first_cmd = 1;
+        cfg.lowers = (const char *const *)image_layers.v;
+        cfg.n_lowers = image_layers.n;
     }
-    if (entrypoint && *entrypoint) cb_strv_push(&cmd, entrypoint);
-    for (size_t i = first_cmd; i < pos.n; i++) cb_strv_push(&cmd, pos.v[i]);
+    /* docker: --entrypoint replaces the image's ENTRYPOINT and drops its CMD; arguments after
+     * the image replace CMD */
+    const oci_config *ic = have_image ? &im.config : NULL;
+    if (entrypoint) {
+        if (*entrypoint) cb_strv_push(&cmd, entrypoint);
+    } else if (ic) {
+        for (size_t i = 0; i < ic->entrypoint.n; i++) cb_strv_push(&cmd, ic->entrypoint.v[i]);
+    }
+    if (pos.n > first_cmd) {
+        for (size_t i = first_cmd; i < pos.n; i++) cb_strv_push(&cmd, pos.v[i]);
+    } else if (ic && !entrypoint) {
+        for (size_t i = 0; i < ic->cmd.n; i++) cb_strv_push(&cmd, ic->cmd.v[i]);
+    }
     if (cmd.n == 0) {
-        fprintf(stderr, "cbuild run: no command specified (the ext4 image carries no CMD)\n");
+        fprintf(stderr, "cbuild run: no command specified%s\n", ic ? "" : " (an ext4 image carries no CMD)");
         goto out;
     }
     cfg.argv = cmd.v;
+    if (ic) {
+        for (size_t i = 0; i < ic->env.n; i++) env_set(&env, ic->env.v[i]);
+        if (!workdir && ic->working_dir && *ic->working_dir) workdir = ic->working_dir;
+        if (!user && ic->user && *ic->user) user = ic->user;
+    }
     for (size_t i = 0; i < envs.n; i++) env_set(&env, envs.v[i]);
     cfg.env = env.v;
     cfg.cwd = workdir;
@@ -144,6 +317,21 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
         cfg.timeout = t;
     }
+    mounts = xcalloc(tmpfs_specs.n + mount_specs.n + 1, sizeof *mounts);
+    for (size_t i = 0; i < tmpfs_specs.n; i++, n_mounts++)
+        if (parse_tmpfs(tmpfs_specs.v[i], &mounts[n_mounts], &err) < 0) {
+            n_mounts++;
+            cli_report(&err);
+            goto out;
+        }
+    for (size_t i = 0; i < mount_specs.n; i++, n_mounts++)
+        if (parse_mount(mount_specs.v[i], &mounts[n_mounts], &err) < 0) {
+            n_mounts++;
+            cli_report(&err);
+            goto out;
+        }
+    cfg.mounts = mounts;
+    cfg.n_mounts = n_mounts;
     if (tty && interactive && !isatty(0)) {
         fprintf(stderr, "cbuild run: the input device is not a TTY\n");
         goto out;
@@ -171,6 +359,12 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     guest_run_result_free(&res);
 out:
+    if (have_image) store_image_free(&im);
+    if (st) store_close(st);
+    cb_strv_free(&image_layers);
+    mounts_free(mounts, n_mounts);
+    cb_strv_free(&tmpfs_specs);
+    cb_strv_free(&mount_specs);
     cb_strv_free(&pos);
     cb_strv_free(&env);
     cb_strv_free(&cmd);

@@ -415,7 +415,9 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
     }
     for (size_t i = 0; i < c->n_mounts; i++) {
         const vmount *m = &c->mounts[i];
-        if (m->kind == 3) ensure_file(m->target);
+        struct stat src;
+        bool file_src = m->kind == 3 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
+        if (file_src) ensure_file(m->target); /* a single file is bound onto a file */
         else mkdir_rec(m->target);
         if (m->kind == 2) {
             char opts[128];

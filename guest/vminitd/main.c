@@ -65,6 +65,17 @@ int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...)
     return -1;
 }
 
+/* With `cbuild.trace` on the kernel command line (CBUILD_VM_TRACE=1 on the host), stage
+ * times since boot go to the console. */
+static bool tracing;
+void trace(const char *stage)
+{
+    if (!tracing) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    vlog("%ld.%03ld %s", (long)ts.tv_sec, ts.tv_nsec / 1000000, stage);
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -178,6 +189,7 @@ static void __attribute__((noreturn)) finish(uint32_t flags)
 {
     if (cfg_ok) rootfs_teardown(&cfg, &created, &flags);
     sync();
+    trace("unmounted");
     msgbuf m = {0};
     mb_u32(&m, GUEST_F_FLAGS, flags);
     ctl_send(GUEST_MSG_DONE, m.p, m.len);
@@ -364,8 +376,22 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     early_mounts();
+    char cmdline[4096];
+    if (read_small_file("/proc/cmdline", cmdline, sizeof cmdline) < 0) cmdline[0] = 0;
+    tracing = strstr(cmdline, "cbuild.trace") != NULL;
+    trace("vminitd started");
     if (modules_load_group("base") < 0) vlog("loading base modules failed");
+    /* cbuild.preload=blk,overlay,net: what this run will need, loaded while the devices
+     * probe instead of after CONFIG (failures are reported when the group is needed) */
+    char *pre = strstr(cmdline, "cbuild.preload=");
+    if (pre) {
+        char groups[128];
+        snprintf(groups, sizeof groups, "%.*s", (int)strcspn(pre + 15, " \n"), pre + 15);
+        for (char *g = strtok(groups, ","); g; g = strtok(NULL, ",")) modules_load_group(g);
+    }
+    trace("base modules loaded");
     ctl_fd = open_port();
+    trace("control port open");
     if (ctl_fd < 0) {
         vlog("control port %s not found", GUEST_PORT_NAME);
         power_off();
@@ -404,11 +430,14 @@ int main(int argc, char **argv)
         }
         consume(used);
     }
+    trace("config received");
     cfg_ok = false; /* nothing mounted yet */
     int r = rootfs_assemble(&cfg);
     cfg_ok = true;
     if (r < 0) finish(0);
+    trace("root assembled");
     if (net_configure(&cfg) < 0) finish(0);
+    trace("network up");
     ctl_send(GUEST_MSG_READY, NULL, 0);
 
     child ch;
@@ -421,7 +450,9 @@ int main(int argc, char **argv)
     mb_reset(&m);
     mb_u32(&m, GUEST_F_PID, (uint32_t)ch.pid);
     ctl_send(GUEST_MSG_STARTED, m.p, m.len);
+    trace("command started");
     int status = io_loop(&ch, ex.tty);
+    trace("command exited");
     send_exit(status);
     finish(0);
 }

@@ -31,8 +31,24 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
+static int modules_load_group_now(const char *group);
+
 /* /modules/order lines are "<group> <file>", in dependency order within and across groups. */
 int modules_load_group(const char *group)
+{
+    static char loaded[256] = " "; /* " base blk ..." once loaded */
+    char key[64];
+    snprintf(key, sizeof key, " %s ", group);
+    if (strstr(loaded, key)) return 0;
+    int r = modules_load_group_now(group);
+    if (r == 0 && strlen(loaded) + strlen(group) + 2 < sizeof loaded) {
+        strcat(loaded, group);
+        strcat(loaded, " ");
+    }
+    return r;
+}
+
+static int modules_load_group_now(const char *group)
 {
     if (modules_dirfd < 0) return 0;
     int fd = openat(modules_dirfd, "order", O_RDONLY | O_CLOEXEC);
@@ -136,6 +152,27 @@ static int mount_ext4(config *c, const char *id, const char *target, bool ro)
 }
 
 /* ---------- root filesystem ---------- */
+/* Layer images (built from a layer tar, or a finished upper disk) keep their tree under
+ * upper/ (ext4/ext4.h EXT4_OVERLAY_UPPER_DIR); a flattened root filesystem has it at the
+ * image root. An image whose root holds nothing but upper/ (and lost+found, work) is a
+ * layer image. */
+static bool is_layer_image(const char *mnt)
+{
+    DIR *d = opendir(mnt);
+    if (!d) return false;
+    struct dirent *de;
+    bool upper = false, other = false;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "lost+found") ||
+            !strcmp(de->d_name, "work"))
+            continue;
+        if (!strcmp(de->d_name, "upper") && de->d_type == DT_DIR) upper = true;
+        else other = true;
+    }
+    closedir(d);
+    return upper && !other;
+}
+
 int rootfs_assemble(config *c)
 {
     bool any_blk = false, any_scsi = false;
@@ -159,14 +196,18 @@ int rootfs_assemble(config *c)
         mkdir_p("/l/empty", 0755);
     }
     /* lowerdir lists the top layer first */
-    lowerdir = xzalloc(16 * (c->n_lowers + 1) + 32);
+    lowerdir = xzalloc(24 * (c->n_lowers + 1) + 32);
     strcpy(lowerdir, "lowerdir=");
     ldlen = strlen(lowerdir);
     if (c->n_lowers == 0) {
-        ldlen += (size_t)sprintf(lowerdir + ldlen, "/l/empty");
+        ldlen += (size_t)sprintf(lowerdir + ldlen, "empty");
     }
-    for (size_t i = c->n_lowers; i-- > 0;)
-        ldlen += (size_t)sprintf(lowerdir + ldlen, "/l/%zu%s", i, i ? ":" : "");
+    for (size_t i = c->n_lowers; i-- > 0;) {
+        char path[32];
+        snprintf(path, sizeof path, "/l/%zu", i);
+        /* relative to /l: the mount options must fit in one page */
+        ldlen += (size_t)sprintf(lowerdir + ldlen, "%zu%s%s", i, is_layer_image(path) ? "/upper" : "", i ? ":" : "");
+    }
 
     if (c->upper) {
         if (mount_ext4(c, c->upper, "/u", false) < 0) return -1;
@@ -183,8 +224,10 @@ int rootfs_assemble(config *c)
     char *opts = xsprintf("%s,upperdir=/u/upper,workdir=/u/work,redirect_dir=off,index=off,metacopy=off,xino=off",
                           lowerdir);
     free(lowerdir);
-    int r = mount("overlay", NEWROOT, "overlay", 0, opts);
+    mkdir_p("/l", 0755);
+    int r = chdir("/l") == 0 ? mount("overlay", NEWROOT, "overlay", 0, opts) : -1;
     int e = errno;
+    chdir("/");
     free(opts);
     if (r < 0) return ctl_send_error(GUEST_ERR_SETUP, e, "mounting the overlay root"), -1;
 

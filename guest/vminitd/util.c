@@ -144,6 +144,21 @@ void mb_u32(msgbuf *m, uint16_t tag, uint32_t v)
 }
 
 /* ---------- parsing ---------- */
+static void disk_free(disk *d)
+{
+    free(d->id);
+    free(d->serial);
+}
+
+static void vmount_free(vmount *m)
+{
+    free(m->target);
+    free(m->disk);
+    free(m->source);
+    free(m->data);
+    free(m->staging);
+}
+
 #define PUSH(arr, n, item)                                                   \
     do {                                                                     \
         void *np_ = realloc((arr), sizeof(*(arr)) * ((n) + 1));              \
@@ -265,7 +280,10 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             break;
         case GUEST_F_DISK: {
             disk d;
-            if (parse_disk(v, n, &d)) return -1;
+            if (parse_disk(v, n, &d)) {
+                disk_free(&d);
+                return -1;
+            }
             PUSH(c->disks, c->n_disks, d);
             break;
         }
@@ -280,7 +298,10 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             break;
         case GUEST_F_MOUNT: {
             vmount m;
-            if (parse_mount(v, n, &m)) return -1;
+            if (parse_mount(v, n, &m)) {
+                vmount_free(&m);
+                return -1;
+            }
             PUSH(c->mounts, c->n_mounts, m);
             break;
         }
@@ -356,4 +377,30 @@ int execspec_parse(const uint8_t *p, size_t len, execspec *e)
         e->cwd = xsprintf("/");
     }
     return 0;
+}
+
+void config_free(config *c)
+{
+    free(c->hostname);
+    for (size_t i = 0; i < c->n_disks; i++) disk_free(&c->disks[i]);
+    free(c->disks);
+    for (size_t i = 0; i < c->n_lowers; i++) free(c->lowers[i]);
+    free(c->lowers);
+    free(c->upper);
+    for (size_t i = 0; i < c->n_mounts; i++) vmount_free(&c->mounts[i]);
+    free(c->mounts);
+    free(c->hosts);
+    free(c->resolv);
+    memset(c, 0, sizeof *c);
+}
+
+void execspec_free(execspec *e)
+{
+    for (size_t i = 0; e->argv && i < e->argc; i++) free(e->argv[i]);
+    free(e->argv);
+    for (size_t i = 0; e->env && i < e->envc; i++) free(e->env[i]);
+    free(e->env);
+    free(e->cwd);
+    free(e->user);
+    memset(e, 0, sizeof *e);
 }

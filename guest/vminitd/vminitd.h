@@ -12,6 +12,7 @@
 #define NEWROOT "/newroot"
 
 /* ---------- small utilities (util.c) ---------- */
+void trace(const char *stage);
 void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xzalloc(size_t n);
 char *xstrndup0(const uint8_t *p, size_t n);
@@ -83,6 +84,9 @@ typedef struct execspec {
 
 int config_parse(const uint8_t *p, size_t len, config *c);
 int execspec_parse(const uint8_t *p, size_t len, execspec *e);
+/* Both free what a parse allocated, also after a failed parse. */
+void config_free(config *c);
+void execspec_free(execspec *e);
 
 /* ---------- guest setup (setup.c) ---------- */
 /* Paths created in the overlay only to serve as mount points; removed after the run. */

@@ -13,7 +13,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$CACHE"
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
-DEB=$CACHE/debian-bookworm-minbase.tar
+DEB=$CACHE/ext4-debian-bookworm-minbase.tar
 if [ ! -s "$DEB" ]; then
     debootstrap --variant=minbase bookworm "$WORK/deb" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1
     tar --numeric-owner --xattrs --xattrs-include='*' -C "$WORK/deb" -cf "$DEB.tmp" . && mv "$DEB.tmp" "$DEB"
@@ -27,7 +27,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 
 bench() { # bench NAME TAR
-    local name=$1 tar=$2 ours=() refs=() rss=0
+    local name=$1 tar=$2 ours=() refs=() mkes=() rss=0
     local entries; entries=$(tar -tf "$tar" | wc -l)
     for i in $(seq 1 "$RUNS"); do
         rm -f "$WORK/ours.img"
@@ -39,15 +39,18 @@ bench() { # bench NAME TAR
     local size; size=$(( $(stat -c %s "$WORK/ours.img") * 13 / 10 / 1048576 + 64 ))
     for i in $(seq 1 "$RUNS"); do
         rm -rf "$WORK/x" "$WORK/ref.img"; mkdir "$WORK/x"
-        local t0; t0=$(now)
+        local t0 t1; t0=$(now)
         tar -xf "$tar" -C "$WORK/x" --numeric-owner
-        mke2fs -q -t ext4 -N $((entries + 1000)) -d "$WORK/x" "$WORK/ref.img" "${size}M"
+        t1=$(now)
+        mke2fs -q -F -t ext4 -N $((entries + 1000)) -d "$WORK/x" "$WORK/ref.img" "${size}M"
         refs+=("$(echo "$(now) - $t0" | bc)")
+        mkes+=("$(echo "$(now) - $t1" | bc)")
     done
     rm -rf "$WORK/x" "$WORK/ref.img" "$WORK/ours.img"
-    local o r; o=$(printf '%s\n' "${ours[@]}" | median); r=$(printf '%s\n' "${refs[@]}" | median)
-    printf '%-16s %8d entries  cbuild %6.2f s  tar-x+mke2fs-d %6.2f s  ratio %5.1fx  cbuild peak RSS %5.1f MiB\n' \
-        "$name" "$entries" "$o" "$r" "$(echo "$r / $o" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    local o r m; o=$(printf '%s\n' "${ours[@]}" | median); r=$(printf '%s\n' "${refs[@]}" | median)
+    m=$(printf '%s\n' "${mkes[@]}" | median)
+    printf '%-15s %7d entries | cbuild %6.2f s | tar-x+mke2fs-d %6.2f s: ratio %5.1fx | mke2fs-d alone %6.2f s: ratio %5.1fx | cbuild peak RSS %5.1f MiB\n' \
+        "$name" "$entries" "$o" "$r" "$(echo "$r / $o" | bc -l)" "$m" "$(echo "$m / $o" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
 echo "ext4 tar->image benchmark, median of $RUNS runs ($(nproc) cores)"

@@ -41,7 +41,7 @@ khz=$(awk -F: '/^cpu MHz/ {printf "%d", $2*1000+0.5; exit}' /proc/cpuinfo)
 bare() {
     local accel=$1 cpu=max
     [ "$accel" = kvm ] && cpu=host,-arch-capabilities
-    echo "qemu-system-x86_64 -M microvm,x-option-roms=off -accel $accel -cpu $cpu -m 1024M -smp 1 -nodefaults -no-user-config -display none -no-reboot -kernel $vmlinux -initrd $T/bare.cpio -append 'console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on tsc_early_khz=$khz' -serial null"
+    echo "qemu-system-x86_64 -M microvm,x-option-roms=off -accel $accel -cpu $cpu -m 1024M -smp 1 -nodefaults -no-user-config -display none -no-reboot -kernel $vmlinux -initrd $T/bare.cpio -append 'console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1 tsc_early_khz=$khz' -serial null"
 }
 
 bench() {

@@ -21,9 +21,10 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
   for s in $(seq 0 $((STAGES - 1))); do
     if [ "$s" -eq 0 ]; then echo "FROM \${BASE} AS s0"; else echo "FROM s$((s - 1)) AS s$s"; fi
     echo "ARG VERSION"
+    echo "ENV PATH=/opt/s$s/bin:\$PATH"
     for i in $(seq 1 "$PER"); do
       case $((i % 6)) in
-        0) echo "ENV V_$i=\${VERSION}-$i PATH=/opt/s$s/bin:\$PATH" ;;
+        0) echo "ENV V_$i=\${VERSION}-$i" ;;
         1) printf 'RUN --mount=type=cache,target=/root/.cache/%s \\\n    set -e; echo "stage %s step %s" \\\n    && ls -la /tmp > /dev/null\n' "$i" "$s" "$i" ;;
         2) echo "COPY --chown=1000:1000 --chmod=0644 src/file$i.txt /app/s$s/" ;;
         3) echo "LABEL org.example.s$s.i$i=\"value \$VERSION\"" ;;
@@ -50,3 +51,13 @@ print(f"buildah build --target nope : {b*1000:8.1f} ms")
 for k in ("cbuild-target", "cbuild-plan"):
     print(f"{k:28s}: {r[k]*1000:8.1f} ms   ratio buildah/cbuild = {b/r[k]:.1f}x")
 PY
+# CPU time (task-clock) is steadier than wall time on a shared machine
+if command -v perf >/dev/null; then
+  cpu() { { perf stat -r 10 -x, -e task-clock "$@" 2>&1 >/dev/null || true; } | awk -F, '/task-clock/ {print $1}'; }
+  B=$(cpu buildah build --target nope -f "$T/Dockerfile" "$T/ctx")
+  C1=$(cpu "$CBUILD" debug plan --target nope -f "$T/Dockerfile" "$T/ctx")
+  C2=$(cpu "$CBUILD" debug plan -f "$T/Dockerfile" "$T/ctx")
+  python3 -c "
+b,c1,c2=float('$B'),float('$C1'),float('$C2')
+print(f'CPU (task-clock): buildah {b:.1f} ms, cbuild-target {c1:.1f} ms ({b/c1:.1f}x), cbuild-plan {c2:.1f} ms ({b/c2:.1f}x)')"
+fi

@@ -6,7 +6,7 @@
 H=$CBUILD_SRC/tests/e2e/ext4
 CMP="python3 $H/treecmp.py"
 CACHE=/var/tmp/cbuild-test-cache
-DEB=$CACHE/debian-bookworm-minbase.tar
+DEB=$CACHE/ext4-debian-bookworm-minbase.tar
 mkdir -p "$T/mnt" "$CACHE"
 trap 'mountpoint -q "$T/mnt" && umount "$T/mnt"; _tap_done' EXIT
 
@@ -26,11 +26,11 @@ mount_cmp() {
 
 # ---------------------------------------------------------------- Debian minbase
 if [ ! -s "$DEB" ]; then
-    rm -rf "$CACHE/debootstrap-root"
-    if debootstrap --variant=minbase bookworm "$CACHE/debootstrap-root" http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1; then
-        tar --numeric-owner --xattrs --xattrs-include='*' -C "$CACHE/debootstrap-root" -cf "$DEB.tmp" . && mv "$DEB.tmp" "$DEB"
+    rm -rf "$CACHE/ext4-debootstrap-root"
+    if debootstrap --variant=minbase bookworm "$CACHE/ext4-debootstrap-root" http://deb.debian.org/debian >"$CACHE/ext4-debootstrap.log" 2>&1; then
+        tar --numeric-owner --xattrs --xattrs-include='*' -C "$CACHE/ext4-debootstrap-root" -cf "$DEB.tmp" . && mv "$DEB.tmp" "$DEB"
     fi
-    rm -rf "$CACHE/debootstrap-root"
+    rm -rf "$CACHE/ext4-debootstrap-root"
 fi
 if [ -s "$DEB" ]; then
     check "Debian minbase tar -> image" "$CBUILD" ext4 create "$T/deb.img" --tar "$DEB"
@@ -40,7 +40,7 @@ if [ -s "$DEB" ]; then
     mount_cmp "$T/deb.img" "$T/deb"
     rm -rf "$T/deb"
 else
-    not_ok "Debian minbase rootfs: debootstrap failed (see $CACHE/debootstrap.log)"
+    not_ok "Debian minbase rootfs: debootstrap failed (see $CACHE/ext4-debootstrap.log)"
 fi
 
 # ---------------------------------------------------------------- 70,000 files in one directory

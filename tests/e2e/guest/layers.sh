@@ -57,6 +57,25 @@ else
     skip "cbuild ext4 ls not in this build"
 fi
 
+# RUN --mount kinds: tmpfs, read-write ext4 (cache), read-only ext4 with a sub-path, secret;
+# their mount points must not end up in the layer
+mkdir -p "$T/cachedir/sub"; echo inside >"$T/cachedir/sub/f"
+mke2fs -q -t ext4 -d "$T/cachedir" "$T/cache.img" 32M >/dev/null 2>&1
+cp "$T/cache.img" "$T/bind.img"
+printf 's3cret' >"$T/secret"
+UP2=$T/upper2.img
+make_upper "$UP2"
+out=$(run_vm --ext4 "$IMG" --upper "$UP2" --tmpfs /scratch:size=1m,mode=700 \
+    --mount type=ext4,source="$T/cache.img",target=/var/cache/x \
+    --mount type=ext4,source="$T/bind.img",target=/src,readonly,subpath=/sub \
+    --mount type=secret,source="$T/secret",target=/run/secrets/tok,mode=0440,uid=1000 \
+    sh -c 'df -k /scratch | awk "NR==2 {print \$2}"; stat -c %a /scratch; echo persisted >/var/cache/x/new;
+           cat /src/f; touch /src/x 2>/dev/null || echo ro; stat -c "%a %u" /run/secrets/tok; cat /run/secrets/tok' 2>&1)
+check_eq "tmpfs size/mode, cache write, ro bind with sub-path, secret" "$(printf '1024\n700\ninside\nro\n440 1000\ns3cret')" "$out"
+check_eq "cache mount write persists in its image" "persisted" "$(debugfs -R 'cat /new' "$T/cache.img" 2>/dev/null)"
+check "cache image passes e2fsck" e2fsck -fn "$T/cache.img"
+check_eq "mount points leave nothing in the layer" "" "$(debugfs -R 'ls /upper' "$UP2" 2>/dev/null | grep -o '[a-z]*' | sort -u | tr '\n' ' ')"
+
 # 130 layers, each adding /layers/N and overwriting /over
 L=$T/layers
 mkdir -p "$L"

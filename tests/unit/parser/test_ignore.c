@@ -202,3 +202,23 @@ Test(ignore, walk_pruning)
     cr_assert(!ex && below);
     df_ignore_free(m);
 }
+
+Test(ignore, walk_pruning_wildcards)
+{
+    df_ignore *m = NULL;
+    cb_err err = {0};
+    bool ex, below;
+    cr_assert_eq(df_ignore_new((const char *[]){"*", "!src/*/keep", "!docs"}, 3, &m, &err), 0);
+    df_ignore_dir(m, "src", &ex, &below);
+    cr_assert(ex && below);
+    df_ignore_dir(m, "src/a", &ex, &below);
+    cr_assert(ex && below);
+    df_ignore_dir(m, "other", &ex, &below);
+    cr_assert(ex && !below);
+    df_ignore_dir(m, "docs", &ex, &below);
+    cr_assert(!ex && below);
+    cr_assert(!df_ignore_matches(m, "src/a/keep"));
+    cr_assert(df_ignore_matches(m, "src/a/drop"));
+    cr_assert(!df_ignore_matches(m, "docs/x/y"));
+    df_ignore_free(m);
+}

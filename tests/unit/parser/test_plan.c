@@ -70,11 +70,12 @@ Test(plan, build_arg_overrides)
 {
     const char *ba[] = {"TAG=edge", "V=2", "UNUSED=1", "HTTP_PROXY=http://p:3128"};
     df_plan_opts o = {.build_args = ba, .n_build_args = 4};
-    built b = ok("ARG TAG=3.19\nFROM alpine:$TAG\nARG V=1\nENV X=$V\n", &o);
+    built b = ok("ARG TAG=3.19\nFROM alpine:$TAG\nARG V=1\nENV X=$V\nRUN env\n", &o);
     cr_assert_str_eq(b.p->stages[0].base, "alpine:edge");
     cr_assert_str_eq(b.p->stages[0].cmds[1].kvs[0].value, "2");
-    cr_assert_str_eq(envv(&b.p->stages[0].cmds[1].env, "X"), "2");
-    cr_assert_str_eq(envv(&b.p->stages[0].cmds[1].build_args, "V"), "2");
+    cr_assert_str_eq(envv(&b.p->stages[0].cmds[2].env, "X"), "2");
+    cr_assert_str_eq(envv(&b.p->stages[0].cmds[2].build_args, "V"), "2");
+    cr_assert_eq(b.p->stages[0].cmds[1].env.n, 0); /* only RUN carries the state */
     cr_assert_eq(b.p->warnings.n, 1);
     cr_assert_str_eq(b.p->warnings.v[0].msg, "[Warning] One or more build-args [UNUSED] were not consumed");
     done(&b);
@@ -84,7 +85,7 @@ Test(plan, platform_args)
 {
     df_plan_opts o = {.target_platform = "linux/arm64/v8"};
     built b = ok("FROM --platform=$BUILDPLATFORM golang AS b\nARG TARGETARCH TARGETVARIANT BUILDOS\n"
-                 "RUN echo $TARGETARCH\nFROM --platform=${TARGETPLATFORM} alpine\nARG TARGETPLATFORM\nENV P=$TARGETPLATFORM\n",
+                 "RUN echo $TARGETARCH\nFROM --platform=${TARGETPLATFORM} alpine\nARG TARGETPLATFORM\nENV P=$TARGETPLATFORM\nRUN x\n",
                  &o);
     cr_assert_str_eq(b.p->stages[0].platform, "linux/amd64");
     cr_assert_str_eq(b.p->stages[1].platform, "linux/arm64/v8");
@@ -92,7 +93,7 @@ Test(plan, platform_args)
     cr_assert_str_eq(a->kvs[0].value, "arm64");
     cr_assert_str_eq(a->kvs[1].value, "v8");
     cr_assert_str_eq(a->kvs[2].value, "linux");
-    cr_assert_str_eq(envv(&b.p->stages[1].cmds[1].env, "P"), "linux/arm64/v8");
+    cr_assert_str_eq(envv(&b.p->stages[1].cmds[2].env, "P"), "linux/arm64/v8");
     done(&b);
 }
 
@@ -340,10 +341,10 @@ Test(plan, base_env_callback_only_for_needed_stages)
 {
     int calls = 0;
     df_plan_opts o = {.base_env = fake_env, .ud = &calls};
-    built b = ok("FROM other:2 AS skipped\nRUN x\nFROM img:1 AS base\nWORKDIR $HOME/src\nFROM base\nENV P=$PATH\n", &o);
+    built b = ok("FROM other:2 AS skipped\nRUN x\nFROM img:1 AS base\nWORKDIR $HOME/src\nFROM base\nENV P=$PATH\nRUN x\n", &o);
     cr_assert_eq(calls, 1);
     cr_assert_str_eq(b.p->stages[1].cmds[0].args.v[0], "/home/app/src");
-    cr_assert_str_eq(envv(&b.p->stages[2].cmds[0].env, "P"), "/opt/bin:/bin");
+    cr_assert_str_eq(envv(&b.p->stages[2].cmds[1].env, "P"), "/opt/bin:/bin");
     done(&b);
 }
 
@@ -488,4 +489,24 @@ Test(plan, check_directive)
     cr_assert_eq(b.p->warnings.n, 0);
     done(&b);
     bad("# check=bogus\nFROM a\n", NULL, "failed to parse check options");
+}
+
+Test(plan, undefined_var_lint)
+{
+    built b = ok("FROM scratch\nENV FOO=1\nARG DECL\nWORKDIR /$FOOO/$DECL/$UNSET\nCOPY $FOO /x\n", NULL);
+    cr_assert(has_warning(b.p, 4, "UndefinedVar: Usage of undefined variable '$FOOO' (did you mean $FOO?)"));
+    cr_assert(has_warning(b.p, 4, "UndefinedVar: Usage of undefined variable '$UNSET'"));
+    cr_assert(!has_warning(b.p, 4, "'$DECL'"));
+    cr_assert(!has_warning(b.p, 5, "UndefinedVar"));
+    done(&b);
+    /* an image's environment is unknown without base_env: no guessing */
+    b = ok("FROM alpine\nWORKDIR $HOME\n", NULL);
+    cr_assert(!has_warning(b.p, 2, "UndefinedVar"));
+    done(&b);
+    int calls = 0;
+    df_plan_opts o = {.base_env = fake_env, .ud = &calls};
+    b = ok("FROM img:1\nWORKDIR $HOME/$HOMEDIR\n", &o);
+    cr_assert(has_warning(b.p, 2, "'$HOMEDIR' (did you mean $HOME?)"));
+    cr_assert(!has_warning(b.p, 2, "'$HOME'"));
+    done(&b);
 }

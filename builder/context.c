@@ -1,0 +1,261 @@
+/* Build context: a directory, a tar on stdin ("-"), or a Dockerfile on stdin (`-f -`, or
+ * "-" with no tar). .dockerignore (or <Dockerfile>.dockerignore) is honoured. Files are read
+ * only when a COPY/ADD selects them, and always through openat2(RESOLVE_IN_ROOT) so no
+ * symlink leads out of the context. */
+#include "internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int read_fd_all(int fd, cb_buf *out)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        if (k == 0)
+            return 0;
+        cb_buf_append(out, buf, (size_t)k);
+    }
+}
+
+static bool looks_like_tar(const cb_buf *data)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    bool ok = false;
+    if (archive_read_open_memory(a, data->data, data->len) == ARCHIVE_OK) {
+        struct archive_entry *e;
+        ok = archive_read_next_header(a, &e) == ARCHIVE_OK;
+    }
+    archive_read_free(a);
+    return ok;
+}
+
+static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
+{
+    int rc = cb_mkdir_p(dest, 0755, err);
+    if (rc < 0)
+        return rc;
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    struct archive *w = archive_write_disk_new();
+    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    if (archive_read_open_memory(a, data->data, data->len) != ARCHIVE_OK) {
+        rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
+        goto out;
+    }
+    struct archive_entry *e;
+    int r;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
+            cb_str_has_suffix(name, "/..")) {
+            rc = cb_fail(err, "build context on stdin: refusing entry `%s` (absolute or outside the context)",
+                         name ? name : "");
+            goto out;
+        }
+        cleanup_free char *p = xasprintf("%s/%s", dest, name);
+        archive_entry_set_pathname(e, p);
+        const char *hl = archive_entry_hardlink(e);
+        if (hl) {
+            cleanup_free char *h = xasprintf("%s/%s", dest, hl);
+            archive_entry_set_hardlink(e, h);
+        }
+        if (archive_write_header(w, e) != ARCHIVE_OK) {
+            rc = cb_fail(err, "build context on stdin: %s", archive_error_string(w));
+            goto out;
+        }
+        const void *buf;
+        size_t size;
+        int64_t off;
+        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+            if (archive_write_data_block(w, buf, size, off) != ARCHIVE_OK) {
+                rc = cb_fail(err, "build context on stdin: %s", archive_error_string(w));
+                goto out;
+            }
+        if (r != ARCHIVE_EOF) {
+            rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
+            goto out;
+        }
+        archive_write_finish_entry(w);
+    }
+    if (r != ARCHIVE_EOF)
+        rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
+out:
+    archive_read_free(a);
+    archive_write_free(w);
+    return rc;
+}
+
+static int load_ignore(bl_context *c, const char *path, cb_err *err)
+{
+    cb_buf data;
+    cb_buf_init(&data);
+    cb_err e;
+    if (cb_read_file(path, &data, &e) < 0) {
+        cb_buf_free(&data);
+        return 1; /* absent */
+    }
+    cb_strv pats;
+    cb_strv_init(&pats);
+    df_ignore_read(data.data ? data.data : "", data.len, &pats);
+    int rc = df_ignore_new((const char *const *)pats.v, pats.n, &c->ignore, err);
+    if (rc < 0)
+        cb_error_wrap(err, "%s", path);
+    cb_strv_free(&pats);
+    cb_buf_free(&data);
+    c->ignore_name = xstrdup(path);
+    return rc;
+}
+
+int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *c,
+                    cb_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->dirfd = -1;
+    cb_buf_init(&c->dockerfile);
+    pthread_mutex_init(&c->lock, NULL);
+    int rc = 0;
+    if (!strcmp(context, "-")) {
+        if (dockerfile && !strcmp(dockerfile, "-"))
+            return cb_fail(err, "invalid argument: can't use stdin for both build context and dockerfile");
+        cb_buf in;
+        cb_buf_init(&in);
+        if ((rc = read_fd_all(0, &in)) < 0) {
+            cb_buf_free(&in);
+            return cb_error(err, -rc, "reading the build context from stdin");
+        }
+        if (in.len && looks_like_tar(&in)) {
+            c->dir = xasprintf("%s/context", tmpdir);
+            c->dir_is_temp = true;
+            rc = extract_tar(&in, c->dir, err);
+            cb_buf_free(&in);
+            if (rc < 0)
+                return rc;
+        } else {
+            /* `cbuild build - < Dockerfile`: no context at all */
+            c->dockerfile = in;
+            c->dockerfile_name = xstrdup("Dockerfile");
+            return 0;
+        }
+    } else {
+        char real[PATH_MAX];
+        struct stat st;
+        if (!realpath(context, real) || stat(real, &st) < 0)
+            return cb_failc(err, ENOENT, "unable to prepare context: path \"%s\" not found", context);
+        if (!S_ISDIR(st.st_mode))
+            return cb_fail(err, "unable to prepare context: path \"%s\" is not a directory", context);
+        c->dir = xstrdup(real);
+    }
+    c->dirfd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (c->dirfd < 0)
+        return cb_error(err, errno, "open build context %s", c->dir);
+
+    cleanup_free char *dfpath = NULL;
+    if (dockerfile && !strcmp(dockerfile, "-")) {
+        if ((rc = read_fd_all(0, &c->dockerfile)) < 0)
+            return cb_error(err, -rc, "reading the Dockerfile from stdin");
+        c->dockerfile_name = xstrdup("Dockerfile");
+    } else {
+        if (!dockerfile) {
+            dfpath = cb_path_join(c->dir, "Dockerfile");
+            if (!cb_path_exists(dfpath)) {
+                cleanup_free char *lower = cb_path_join(c->dir, "dockerfile");
+                if (cb_path_exists(lower)) {
+                    free(dfpath);
+                    dfpath = xstrdup(lower);
+                }
+            }
+        } else if (!strcmp(context, "-") && dockerfile[0] != '/') {
+            dfpath = cb_path_join(c->dir, dockerfile);
+        } else {
+            dfpath = xstrdup(dockerfile);
+        }
+        if (cb_read_file(dfpath, &c->dockerfile, err) < 0)
+            return cb_failc(err, ENOENT, "failed to read dockerfile: open %s: no such file or directory",
+                            dockerfile ? dockerfile : "Dockerfile");
+        const char *base = strrchr(dfpath, '/');
+        c->dockerfile_name = xstrdup(base ? base + 1 : dfpath);
+    }
+    /* <Dockerfile>.dockerignore beside the Dockerfile wins over <context>/.dockerignore */
+    if (dfpath) {
+        cleanup_free char *specific = xasprintf("%s.dockerignore", dfpath);
+        rc = load_ignore(c, specific, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return 0;
+    }
+    cleanup_free char *gen = cb_path_join(c->dir, ".dockerignore");
+    rc = load_ignore(c, gen, err);
+    return rc < 0 ? rc : 0;
+}
+
+void bl_context_close(bl_context *c)
+{
+    if (c->dirfd >= 0)
+        close(c->dirfd);
+    if (c->dir_is_temp && c->dir) {
+        cb_err e;
+        cb_rm_rf(c->dir, &e);
+    }
+    free(c->dir);
+    df_ignore_free(c->ignore);
+    free(c->dockerfile_name);
+    free(c->ignore_name);
+    cb_buf_free(&c->dockerfile);
+    pthread_mutex_destroy(&c->lock);
+    memset(c, 0, sizeof *c);
+    c->dirfd = -1;
+}
+
+int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd, cb_err *err)
+{
+    if (c->dirfd < 0)
+        return cb_failc(err, ENOENT, "no build context: %s not found", rel);
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    const char *p = rel;
+    while (*p == '/')
+        p++;
+    if (!*p)
+        p = ".";
+    long r = syscall(SYS_openat2, c->dirfd, p, &how, sizeof how);
+    if (r < 0)
+        return -errno;
+    *fd = (int)r;
+    return 0;
+}
+
+int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err)
+{
+    int rc = bl_context_openat(c, rel, O_RDONLY, fd, err);
+    if (rc < 0)
+        return cb_error(err, -rc, "open %s in the build context", rel);
+    return 0;
+}
+
+void bl_src_list_free(bl_src_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].rel);
+        free(l->v[i].src);
+        free(l->v[i].linkname);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}

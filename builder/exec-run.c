@@ -1,0 +1,677 @@
+/* RUN: every step boots its own VM (guest_run) with the parent's layer images as overlay
+ * lowers and a fresh sparse upper image; the upper afterwards is the new layer image and its
+ * contents the new OCI layer. Mounts: cache (persistent ext4 per id), secret (in memory,
+ * never in a layer, the cache key or history), bind (a stage or the context, flattened to an
+ * ext4 image), tmpfs. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define UPPER_SIZE (16ULL << 30)
+#define CACHE_MOUNT_SIZE (16ULL << 30)
+
+static void hash_str(cb_sha256 *h, const char *tag, const char *s)
+{
+    cb_sha256_update(h, tag, strlen(tag));
+    cb_sha256_update(h, "=", 1);
+    if (s)
+        cb_sha256_update(h, s, strlen(s) + 1);
+    else
+        cb_sha256_update(h, "\xff", 1);
+}
+
+/* Heredoc body as the Dockerfile means it: <<- strips leading tabs. */
+char *bl_heredoc_body(const df_heredoc *h)
+{
+    if (!h->chomp)
+        return xstrdup(h->content);
+    cb_buf b;
+    cb_buf_init(&b);
+    bool bol = true;
+    for (const char *p = h->content; *p; p++) {
+        if (bol && *p == '\t')
+            continue;
+        bol = *p == '\n';
+        cb_buf_putc(&b, *p);
+    }
+    return cb_buf_steal(&b);
+}
+
+/* The command line (df_cmd_run_argv: SHELL for the shell form, heredocs as BuildKit runs
+ * them). A RUN that is one #! heredoc runs /dev/pipes/NAME: *script gets its body. */
+static void run_argv_script(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script,
+                            char **script_path)
+{
+    if (script)
+        *script = NULL;
+    if (script_path)
+        *script_path = NULL;
+    const df_heredoc *pipe = NULL;
+    cb_err e;
+    if (df_cmd_run_argv(cmd, cfg->shell_set ? &cfg->shell : NULL, argv, &pipe, &e) < 0) {
+        /* the plan validated the command; keep the raw words so the error shows at run */
+        for (size_t i = 0; i < cmd->args.n; i++)
+            cb_strv_push(argv, cmd->args.v[i]);
+        return;
+    }
+    if (pipe) {
+        if (script)
+            *script = xstrdup(pipe->content);
+        if (script_path)
+            *script_path = xasprintf("/dev/pipes/%s", pipe->name);
+    }
+}
+
+static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
+{
+    char *script = NULL;
+    run_argv_script(cmd, cfg, argv, &script, NULL);
+    if (script) /* the key covers the script's text too */
+        cb_strv_push_owned(argv, script);
+}
+
+void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
+{
+    run_argv_script(cmd, cfg, argv, NULL, NULL);
+}
+
+/* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set. */
+static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
+{
+    for (size_t i = 0; i < cfg->env.n; i++)
+        cb_strv_push(env, cfg->env.v[i]);
+    for (size_t i = 0; i < cmd->build_args.n; i++) {
+        const char *kv = cmd->build_args.v[i];
+        const char *eq = strchr(kv, '=');
+        cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+        if (!oci_config_env_get(cfg, k))
+            cb_strv_push(env, kv);
+    }
+}
+
+static enum guest_network run_network(bl_exec_in *in)
+{
+    const char *n = in->cmd->network ? in->cmd->network : in->b->opts->network;
+    return n && !strcmp(n, "none") ? GUEST_NET_NONE : GUEST_NET_DEFAULT;
+}
+
+static const char *secret_path(bl_build *b, const char *id)
+{
+    for (size_t i = 0; i < b->secrets_id.n; i++)
+        if (!strcmp(b->secrets_id.v[i], id))
+            return b->secrets_src.v[i];
+    return NULL;
+}
+
+int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    cb_strv argv, env;
+    cb_strv_init(&argv);
+    cb_strv_init(&env);
+    run_argv(in->cmd, in->config, &argv);
+    run_env(in->cmd, in->config, &env);
+    cb_sha256 *h = cb_sha256_new();
+    hash_str(h, "op", "exec");
+    hash_str(h, "parent", in->parent_key);
+    for (size_t i = 0; i < argv.n; i++)
+        hash_str(h, "arg", argv.v[i]);
+    for (size_t i = 0; i < env.n; i++)
+        hash_str(h, "env", env.v[i]);
+    hash_str(h, "user", in->config->user);
+    hash_str(h, "cwd", in->config->working_dir);
+    hash_str(h, "network", run_network(in) == GUEST_NET_NONE ? "none" : "default");
+    hash_str(h, "security", in->cmd->security);
+    int rc = 0;
+    for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
+        const df_mount *m = &in->cmd->mounts[i];
+        char meta[128];
+        snprintf(meta, sizeof meta, "%d %d %o %u %u %llu %d %d", (int)m->type, m->readonly, m->mode, m->uid, m->gid,
+                 (unsigned long long)m->size, (int)m->sharing, m->required);
+        hash_str(h, "mount", meta);
+        hash_str(h, "target", m->target);
+        hash_str(h, "source", m->source);
+        hash_str(h, "id", m->id);
+        /* a cache mount's contents and a secret's value are not part of the key */
+        if (m->type == DF_MOUNT_BIND) {
+            if (m->from) {
+                const bl_chain *c;
+                const char *k;
+                rc = bl_resolve_from(in->b, m->from, m->from_stage, &c, &k, err);
+                if (rc == 0)
+                    hash_str(h, "from", k);
+            } else {
+                /* context bind: keyed by the mounted subtree's contents */
+                char cd[CB_DIGEST_STR_LEN] = "";
+                rc = bl_context_digest(&in->b->ctx, m->source ? m->source : "", cd, err);
+                hash_str(h, "context", cd);
+            }
+        }
+        if (m->type == DF_MOUNT_SECRET && m->env)
+            hash_str(h, "secretenv", m->env);
+    }
+    cb_strv_free(&argv);
+    cb_strv_free(&env);
+    if (rc < 0) {
+        cb_sha256_free(h);
+        return rc;
+    }
+    cb_sha256_final(h, key);
+    return 0;
+}
+
+/* ---------- context digest and image for bind mounts ---------- */
+
+static int ctx_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err)
+{
+    int fd;
+    int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
+    if (rc < 0)
+        return *rel ? 0 : cb_error(err, -rc, "open %s in the build context", *rel ? rel : ".");
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return cb_error(err, errno, "opendir %s", rel);
+    }
+    cb_strv names;
+    cb_strv_init(&names);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            cb_strv_push(&names, de->d_name);
+    int dfd = dirfd(d);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        cleanup_free char *p = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+        bool excluded = false, below = true;
+        if (c->ignore)
+            df_ignore_dir(c->ignore, p, &excluded, &below);
+        struct stat st;
+        if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (excluded && !(S_ISDIR(st.st_mode) && below))
+            continue;
+        ext4_entry ee = {.path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
+        if (h) {
+            char meta[64];
+            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode, (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
+            hash_str(h, "path", p);
+            hash_str(h, "meta", meta);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (w && !excluded)
+                rc = ext4_writer_add_dir(w, &ee, NULL, 0, err);
+            if (rc == 0)
+                rc = ctx_walk(c, p, h, w, err);
+        } else if (S_ISREG(st.st_mode)) {
+            int ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (ffd < 0)
+                continue;
+            if (h) {
+                char buf[65536];
+                ssize_t k;
+                while ((k = read(ffd, buf, sizeof buf)) > 0)
+                    cb_sha256_update(h, buf, (size_t)k);
+                lseek(ffd, 0, SEEK_SET);
+            }
+            if (w)
+                rc = ext4_writer_add_file_fd(w, &ee, ffd, (uint64_t)st.st_size, NULL, 0, err);
+            close(ffd);
+        } else if (S_ISLNK(st.st_mode)) {
+            char buf[4096];
+            ssize_t k = readlinkat(dfd, names.v[i], buf, sizeof buf - 1);
+            if (k < 0)
+                continue;
+            buf[k] = 0;
+            if (h)
+                hash_str(h, "link", buf);
+            if (w)
+                rc = ext4_writer_add_symlink(w, &ee, buf, NULL, 0, err);
+        }
+    }
+    cb_strv_free(&names);
+    closedir(d);
+    return rc;
+}
+
+int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    cb_sha256 *h = cb_sha256_new();
+    cleanup_free char *clean = bl_path_clean(sub);
+    int rc = c->dirfd >= 0 ? ctx_walk(c, clean + 1, h, NULL, err) : 0;
+    if (rc < 0) {
+        cb_sha256_free(h);
+        return rc;
+    }
+    cb_sha256_final(h, out);
+    return 0;
+}
+
+/* ---------- execution ---------- */
+
+typedef struct run_state {
+    bl_exec_in *in;
+    cb_strv tmpfiles; /* unlinked and freed */
+    cb_strv owned;    /* freed only */
+    int *lock_fds;
+    size_t n_locks;
+    cb_buf *secrets;
+    size_t n_secrets;
+    bool private_used;
+} run_state;
+
+static void on_output(void *opaque, int stream, const char *data, size_t len)
+{
+    bl_exec_in *in = opaque;
+    progress_output(in->b->prog, in->progress_id, stream, data, len);
+}
+
+static int ensure_guest(bl_build *b, cb_err *err)
+{
+    pthread_mutex_lock(&b->lock);
+    int rc = 0;
+    if (!b->gpaths_ready) {
+        rc = guest_setup(b->opts->root, NULL, &b->gpaths, err);
+        if (rc == 0)
+            b->gpaths_ready = true;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+/* Flattened ext4 image of a chain (bind mount from a stage or image). */
+static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb_err *err)
+{
+    cb_strv tars;
+    cb_strv_init(&tars);
+    for (size_t i = 0; i < c->n; i++)
+        cb_strv_push_owned(&tars, store_blob_path(b->st, c->v[i].digest));
+    ext4_options o;
+    ext4_options_init(&o);
+    o.extra_free_space = 64ULL << 20;
+    int rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &o, err);
+    cb_strv_free(&tars);
+    return rc;
+}
+
+static int context_image(bl_build *b, const char *path, cb_err *err)
+{
+    ext4_writer *w;
+    ext4_options o;
+    ext4_options_init(&o);
+    o.extra_free_space = 64ULL << 20;
+    int rc = ext4_writer_new(path, &o, &w, err);
+    if (rc < 0)
+        return rc;
+    if (b->ctx.dirfd >= 0)
+        rc = ctx_walk(&b->ctx, "", NULL, w, err);
+    if (rc == 0)
+        rc = ext4_writer_finish(w, err);
+    ext4_writer_free(w);
+    return rc;
+}
+
+static int cache_mount_image(bl_build *b, const df_mount *m, run_state *rs, char **path_out, cb_err *err)
+{
+    char idd[CB_DIGEST_STR_LEN];
+    cleanup_free char *idkey = xasprintf("%s\n%u:%u:%o", m->id ? m->id : m->target, m->uid, m->gid, m->mode);
+    cb_sha256_buf(idkey, strlen(idkey), idd);
+    cleanup_free char *dir = cb_path_join(b->opts->root, "cache-mounts");
+    int rc = cb_mkdir_p(dir, 0700, err);
+    if (rc < 0)
+        return rc;
+    char *path = xasprintf("%s/%s.ext4", dir, idd + 7);
+    cleanup_free char *lockp = xasprintf("%s/%s.lock", dir, idd + 7);
+    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0) {
+        free(path);
+        return cb_error(err, errno, "open %s", lockp);
+    }
+    /* one VM at a time may write an ext4 image: shared and locked both serialise; private
+     * gets a throwaway image when the persistent one is busy */
+    if (m->sharing == DF_SHARING_PRIVATE && flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        close(lfd);
+        free(path);
+        path = bl_step_tmp(b, "cache-private.ext4");
+        cb_strv_push(&rs->tmpfiles, path);
+        rs->private_used = true;
+        lfd = -1;
+    } else if (m->sharing != DF_SHARING_PRIVATE && flock(lfd, LOCK_EX) < 0) {
+        close(lfd);
+        free(path);
+        return cb_error(err, errno, "lock %s", lockp);
+    }
+    if (lfd >= 0) {
+        rs->lock_fds = xrealloc(rs->lock_fds, (rs->n_locks + 1) * sizeof *rs->lock_fds);
+        rs->lock_fds[rs->n_locks++] = lfd;
+    }
+    if (!cb_path_exists(path)) {
+        cleanup_free char *tmp = xasprintf("%s.tmp", path);
+        ext4_writer *w;
+        ext4_options o;
+        ext4_options_init(&o);
+        o.size = CACHE_MOUNT_SIZE;
+        o.root_subdir = "";
+        rc = ext4_writer_new(tmp, &o, &w, err);
+        if (rc == 0) {
+            ext4_entry e = {.path = "cache", .mode = S_IFDIR | (m->mode ? m->mode : 0755), .uid = m->uid, .gid = m->gid};
+            rc = ext4_writer_add_dir(w, &e, NULL, 0, err);
+            if (rc == 0)
+                rc = ext4_writer_finish(w, err);
+            ext4_writer_free(w);
+        }
+        if (rc == 0 && rename(tmp, path) < 0)
+            rc = cb_error(err, errno, "rename %s", tmp);
+        if (rc < 0) {
+            unlink(tmp);
+            free(path);
+            return rc;
+        }
+    }
+    *path_out = path;
+    return 0;
+}
+
+static int read_secret(bl_build *b, const df_mount *m, cb_buf *out, bool *found, cb_err *err)
+{
+    const char *src = secret_path(b, m->id);
+    *found = false;
+    if (!src)
+        return 0;
+    if (cb_str_has_prefix(src, "env:")) {
+        const char *v = getenv(src + 4);
+        if (!v)
+            return 0;
+        cb_buf_puts(out, v);
+        *found = true;
+        return 0;
+    }
+    int rc = cb_read_file(src, out, err);
+    if (rc < 0)
+        return cb_error_wrap(err, "secret %s", m->id);
+    *found = true;
+    return 0;
+}
+
+static void run_state_free(run_state *rs)
+{
+    for (size_t i = 0; i < rs->tmpfiles.n; i++)
+        unlink(rs->tmpfiles.v[i]);
+    cb_strv_free(&rs->tmpfiles);
+    cb_strv_free(&rs->owned);
+    for (size_t i = 0; i < rs->n_locks; i++)
+        close(rs->lock_fds[i]);
+    free(rs->lock_fds);
+    for (size_t i = 0; i < rs->n_secrets; i++) {
+        if (rs->secrets[i].data)
+            memset(rs->secrets[i].data, 0, rs->secrets[i].len);
+        cb_buf_free(&rs->secrets[i]);
+    }
+    free(rs->secrets);
+}
+
+static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *ngm, cb_strv *env, cb_err *err)
+{
+    bl_build *b = in->b;
+    const df_cmd *cmd = in->cmd;
+    *ngm = 0;
+    rs->secrets = xcalloc(cmd->n_mounts + 1, sizeof *rs->secrets);
+    for (size_t i = 0; i < cmd->n_mounts; i++) {
+        const df_mount *m = &cmd->mounts[i];
+        guest_mount *g = &gm[*ngm];
+        memset(g, 0, sizeof *g);
+        g->target = m->target;
+        int rc = 0;
+        switch (m->type) {
+        case DF_MOUNT_BIND: {
+            /* a single context file: the guest binds directories only, so it is handed over
+             * like a secret (read-only file with the file's mode) */
+            if (!m->from && m->source && b->ctx.dirfd >= 0) {
+                int ffd = -1;
+                cb_err e2;
+                struct stat fst;
+                if (bl_context_openat(&b->ctx, m->source, O_RDONLY, &ffd, &e2) == 0) {
+                    bool is_file = fstat(ffd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size < (64 << 20);
+                    if (is_file) {
+                        cb_buf *fb = &rs->secrets[rs->n_secrets++];
+                        cb_buf_init(fb);
+                        char buf[65536];
+                        ssize_t k;
+                        while ((k = read(ffd, buf, sizeof buf)) > 0)
+                            cb_buf_append(fb, buf, (size_t)k);
+                        close(ffd);
+                        g->kind = GUEST_MOUNT_SECRET;
+                        g->data = fb->data ? fb->data : "";
+                        g->data_len = fb->len;
+                        g->mode = fst.st_mode & 07777;
+                        break;
+                    }
+                    close(ffd);
+                }
+            }
+            char *img = bl_step_tmp(b, "bind.ext4");
+            cb_strv_push_owned(&rs->tmpfiles, img);
+            if (m->from) {
+                const bl_chain *c;
+                const char *k;
+                rc = bl_resolve_from(b, m->from, m->from_stage, &c, &k, err);
+                if (rc == 0)
+                    rc = chain_flat_image(b, c, img, err);
+            } else {
+                rc = context_image(b, img, err);
+            }
+            if (rc < 0)
+                return cb_error_wrap(err, "bind mount %s", m->target);
+            g->kind = GUEST_MOUNT_EXT4_RO;
+            g->image = img;
+            g->source = m->source;
+            /* rw binds: writes are thrown away with the image copy */
+            if (!m->readonly)
+                g->kind = GUEST_MOUNT_EXT4_RW;
+            break;
+        }
+        case DF_MOUNT_CACHE: {
+            char *img = NULL;
+            rc = cache_mount_image(b, m, rs, &img, err);
+            if (rc < 0)
+                return cb_error_wrap(err, "cache mount %s", m->target);
+            cb_strv_push_owned(&rs->owned, img);
+            g->kind = GUEST_MOUNT_EXT4_RW;
+            g->image = img;
+            g->source = "cache";
+            g->readonly = m->readonly;
+            break;
+        }
+        case DF_MOUNT_TMPFS:
+            g->kind = GUEST_MOUNT_TMPFS;
+            g->size = m->size;
+            break;
+        case DF_MOUNT_SECRET: {
+            bool found = false;
+            cb_buf *sb = &rs->secrets[rs->n_secrets++];
+            cb_buf_init(sb);
+            rc = read_secret(b, m, sb, &found, err);
+            if (rc < 0)
+                return rc;
+            if (!found) {
+                if (m->required)
+                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)", m->id, m->id);
+                continue;
+            }
+            if (m->env)
+                cb_strv_push_owned(env, xasprintf("%s=%.*s", m->env, (int)sb->len, sb->data ? sb->data : ""));
+            g->kind = GUEST_MOUNT_SECRET;
+            g->data = sb->data ? sb->data : "";
+            g->data_len = sb->len;
+            g->mode = m->mode ? m->mode : 0400;
+            g->uid = m->uid;
+            g->gid = m->gid;
+            break;
+        }
+        case DF_MOUNT_SSH:
+            if (m->required)
+                return cb_fail(err, "RUN --mount=type=ssh: SSH agent forwarding is not supported by cbuild");
+            continue;
+        }
+        (*ngm)++;
+    }
+    return 0;
+}
+
+int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
+{
+    bl_build *b = in->b;
+    int rc = ensure_guest(b, err);
+    if (rc < 0)
+        return rc;
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
+    cb_strv_init(&rs.tmpfiles);
+    cb_strv_init(&rs.owned);
+    cb_strv argv, env, lowers;
+    cb_strv_init(&argv);
+    cb_strv_init(&env);
+    cb_strv_init(&lowers);
+    char *script = NULL, *script_path = NULL;
+    run_argv_script(in->cmd, in->config, &argv, &script, &script_path);
+    run_env(in->cmd, in->config, &env);
+    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
+    size_t ngm = 0;
+    char *upper = bl_step_tmp(b, "upper.ext4");
+    char *tarp = bl_step_tmp(b, "layer.tar");
+    guest_run_result res;
+    memset(&res, 0, sizeof res);
+    bool ran = false;
+    double t_prep = cb_now();
+    if ((rc = bl_chain_images(b->st, in->chain, &lowers, err)) < 0)
+        goto out;
+    if ((rc = build_mounts(in, &rs, gm, &ngm, &env, err)) < 0)
+        goto out;
+    if (script) {
+        /* a #! heredoc script: handed to its interpreter from a file that stays out of the layer */
+        gm[ngm] = (guest_mount){.kind = GUEST_MOUNT_SECRET, .target = script_path, .data = script,
+                                .data_len = strlen(script), .mode = 0755};
+        ngm++;
+    }
+    if ((rc = ext4_create_empty(upper, UPPER_SIZE, NULL, NULL, err)) < 0)
+        goto out;
+    guest_run_config cfg;
+    guest_run_config_init(&cfg);
+    cfg.root = b->opts->root;
+    cfg.paths = &b->gpaths;
+    cfg.lowers = (const char *const *)lowers.v;
+    cfg.n_lowers = lowers.n;
+    cfg.upper = upper;
+    cfg.argv = argv.v;
+    cfg.env = env.v;
+    cfg.cwd = in->config->working_dir && *in->config->working_dir ? in->config->working_dir : "/";
+    cfg.user = in->config->user;
+    cfg.network = run_network(in);
+    cfg.mounts = gm;
+    cfg.n_mounts = ngm;
+    cfg.output = on_output;
+    cfg.output_opaque = in;
+    cfg.output_lines = false;
+    cfg.cancel = &b->cancel;
+    t_prep = cb_now() - t_prep;
+    rc = guest_run(&cfg, &res, err);
+    ran = true;
+    pthread_mutex_lock(&b->lock);
+    b->vms_booted++;
+    pthread_mutex_unlock(&b->lock);
+    if (rc < 0 && res.exit_code != 126 && res.exit_code != 127)
+        goto out;
+    if (rc < 0 || res.exit_code != 0) {
+        cb_buf cmdline;
+        cb_buf_init(&cmdline);
+        for (size_t i = 0; i < argv.n; i++) {
+            if (i)
+                cb_buf_putc(&cmdline, ' ');
+            cb_buf_puts(&cmdline, argv.v[i]);
+        }
+        if (rc < 0)
+            cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                          res.exit_code);
+        else
+            rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                          res.exit_code);
+        cb_buf_free(&cmdline);
+        goto out;
+    }
+    double t0 = cb_now();
+    {
+        int tfd = open(tarp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (tfd < 0) {
+            rc = cb_error(err, errno, "create %s", tarp);
+            goto out;
+        }
+        rc = ext4_upper_to_oci_layer(upper, EXT4_OVERLAY_UPPER_DIR, tfd, b->epoch, err);
+        oci_layer_result lr;
+        if (rc == 0 && lseek(tfd, 0, SEEK_SET) < 0)
+            rc = cb_error(err, errno, "seek %s", tarp);
+        if (rc == 0)
+            rc = store_layer_put_tar(b->st, tfd, NULL, &lr, err);
+        close(tfd);
+        if (rc < 0)
+            goto out;
+        memset(out, 0, sizeof *out);
+        memcpy(out->diff_id, lr.diff_id, sizeof out->diff_id);
+        memcpy(out->digest, lr.digest, sizeof out->digest);
+        out->size = lr.size;
+        snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
+        if (!store_layer_image_exists(b->st, out->diff_id)) {
+            cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
+            if (!strcmp(BL_LAYER_ROOT, EXT4_OVERLAY_UPPER_DIR)) {
+                if (rename(upper, dst) < 0)
+                    rc = cb_error(err, errno, "rename %s", upper);
+            } else {
+                /* re-root the upper's tree (see BL_LAYER_ROOT) */
+                int tfd2 = open(tarp, O_RDONLY | O_CLOEXEC);
+                if (tfd2 < 0) {
+                    rc = cb_error(err, errno, "open %s", tarp);
+                } else {
+                    ext4_options o;
+                    ext4_options_init(&o);
+                    o.mode = EXT4_MODE_OVERLAY;
+                    o.root_subdir = BL_LAYER_ROOT;
+                    o.seed = out->diff_id;
+                    rc = ext4_build_overlay_layer_fd(dst, tfd2, &o, err);
+                    close(tfd2);
+                }
+            }
+            if (rc == 0)
+                rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
+            else
+                unlink(dst);
+        }
+        if (rc < 0)
+            goto out;
+        pthread_mutex_lock(&b->lock);
+        b->layers_written++;
+        pthread_mutex_unlock(&b->lock);
+    }
+    /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
+    progress_status(b->prog, in->progress_id, "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)",
+                    res.boot_ms, res.run_ms, (cb_now() - t0) * 1000.0 + res.shutdown_ms, t_prep * 1000.0, res.accel);
+out:
+    if (ran && rc < 0 && res.console_tail)
+        cb_debug("console: %s", res.console_tail);
+    if (ran)
+        guest_run_result_free(&res);
+    unlink(upper);
+    unlink(tarp);
+    free(upper);
+    free(tarp);
+    free(gm);
+    free(script);
+    free(script_path);
+    run_state_free(&rs);
+    cb_strv_free(&argv);
+    cb_strv_free(&env);
+    cb_strv_free(&lowers);
+    return rc;
+}

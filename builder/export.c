@@ -1,0 +1,361 @@
+/* Exporters: the local store (tags), a registry (--push), OCI and docker archives, the final
+ * filesystem as a tar or a directory, and a flattened ext4 image; plus --iidfile and
+ * --metadata-file. */
+#include "internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct output_spec {
+    char *type;
+    char *dest;
+    char *name; /* type=image name=... */
+    bool push;
+} output_spec;
+
+static void output_free(output_spec *o)
+{
+    free(o->type);
+    free(o->dest);
+    free(o->name);
+}
+
+static int output_parse(const char *s, output_spec *o, cb_err *err)
+{
+    memset(o, 0, sizeof *o);
+    if (!strchr(s, '=')) {
+        /* docker: `-o DIR` is type=local, `-o -` a tar on stdout */
+        o->type = xstrdup(!strcmp(s, "-") ? "tar" : "local");
+        o->dest = xstrdup(s);
+        return 0;
+    }
+    cleanup_free char *c = xstrdup(s);
+    char *save = NULL;
+    for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            output_free(o);
+            return cb_fail(err, "invalid --output %s: `%s` is not KEY=VALUE", s, t);
+        }
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!strcmp(t, "type"))
+            free(o->type), o->type = xstrdup(v);
+        else if (!strcmp(t, "dest"))
+            free(o->dest), o->dest = xstrdup(v);
+        else if (!strcmp(t, "name"))
+            free(o->name), o->name = xstrdup(v);
+        else if (!strcmp(t, "push"))
+            o->push = !strcmp(v, "true") || !strcmp(v, "1");
+        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes") || !strcmp(t, "tar"))
+            ; /* accepted for compatibility; layers are gzip OCI layers */
+        else {
+            output_free(o);
+            return cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+        }
+    }
+    if (!o->type)
+        o->type = xstrdup("local");
+    static const char *types[] = {"image", "registry", "oci", "docker", "ext4", "tar", "local"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        known |= !strcmp(o->type, types[i]);
+    if (!known) {
+        int rc = cb_fail(err, "invalid --output %s: unknown type `%s` (image, registry, oci, docker, ext4, tar, local)", s,
+                         o->type);
+        output_free(o);
+        return rc;
+    }
+    if (!strcmp(o->type, "registry")) {
+        free(o->type);
+        o->type = xstrdup("image");
+        o->push = true;
+    }
+    if (strcmp(o->type, "image") && !o->dest) {
+        int rc = cb_fail(err, "invalid --output %s: type=%s needs dest=PATH", s, o->type);
+        output_free(o);
+        return rc;
+    }
+    return 0;
+}
+
+static int copy_file_to_fd(const char *path, int out, cb_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cb_error(err, errno, "open %s", path);
+    char buf[65536];
+    ssize_t k;
+    int rc = 0;
+    while ((k = read(fd, buf, sizeof buf)) > 0)
+        if (cb_write_all(out, buf, (size_t)k) < 0) {
+            rc = cb_error(err, errno, "write");
+            break;
+        }
+    close(fd);
+    return rc;
+}
+
+static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
+{
+    int rc = cb_mkdir_p(dir, 0755, err);
+    if (rc < 0)
+        return rc;
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    archive_read_support_filter_all(a);
+    struct archive *w = archive_write_disk_new();
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    if (geteuid() == 0)
+        flags |= ARCHIVE_EXTRACT_OWNER;
+    archive_write_disk_set_options(w, flags);
+    if (archive_read_open_filename(a, tar, 65536) != ARCHIVE_OK) {
+        rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
+        goto out;
+    }
+    struct archive_entry *e;
+    int r;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
+            cb_str_has_suffix(name, "/.."))
+            continue; /* our own export never has these */
+        cleanup_free char *p = xasprintf("%s/%s", dir, name);
+        archive_entry_set_pathname(e, p);
+        const char *hl = archive_entry_hardlink(e);
+        if (hl) {
+            cleanup_free char *h = xasprintf("%s/%s", dir, hl);
+            archive_entry_set_hardlink(e, h);
+        }
+        if (archive_write_header(w, e) != ARCHIVE_OK) {
+            rc = cb_fail(err, "%s: %s", p, archive_error_string(w));
+            goto out;
+        }
+        const void *buf;
+        size_t size;
+        int64_t off;
+        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+            archive_write_data_block(w, buf, size, off);
+        archive_write_finish_entry(w);
+    }
+    if (r != ARCHIVE_EOF)
+        rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
+out:
+    archive_read_free(a);
+    archive_write_free(w);
+    return rc;
+}
+
+static int write_metadata(const char *path, const store_image *im, const cb_strv *names, cb_err *err)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "containerimage.config.digest", json_string(im->id));
+    json_object_set_new(m, "containerimage.digest", json_string(im->manifest_digest));
+    json_t *d = json_object();
+    json_object_set_new(d, "mediaType", json_string(im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST));
+    json_object_set_new(d, "digest", json_string(im->manifest_digest));
+    json_object_set_new(d, "size", json_integer((json_int_t)im->manifest_len));
+    json_object_set_new(m, "containerimage.descriptor", d);
+    if (names->n) {
+        cb_buf nb;
+        cb_buf_init(&nb);
+        for (size_t i = 0; i < names->n; i++)
+            cb_buf_printf(&nb, "%s%s", i ? "," : "", names->v[i]);
+        json_object_set_new(m, "image.name", json_string(nb.data));
+        cb_buf_free(&nb);
+    }
+    char *s = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(m);
+    int rc = cb_write_file_atomic(path, s, strlen(s), 0644, err);
+    free(s);
+    return rc;
+}
+
+int bl_outputs_validate(const builder_opts *o, cb_err *err);
+int bl_outputs_validate(const builder_opts *o, cb_err *err)
+{
+    bool named = o->tags && o->tags->n;
+    bool push = o->push;
+    for (size_t i = 0; o->outputs && i < o->outputs->n; i++) {
+        output_spec os;
+        int rc = output_parse(o->outputs->v[i], &os, err);
+        if (rc < 0)
+            return rc;
+        if (!strcmp(os.type, "image")) {
+            push |= os.push;
+            named |= os.name != NULL;
+        }
+        output_free(&os);
+    }
+    if (push && !named)
+        return cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
+    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+        char *n = oci_ref_normalize(o->tags->v[i], err);
+        if (!n)
+            return cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
+        free(n);
+    }
+    return 0;
+}
+
+int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
+{
+    const builder_opts *o = b->opts;
+    size_t nout = o->outputs ? o->outputs->n : 0;
+    output_spec *outs = xcalloc(nout + 1, sizeof *outs);
+    int rc = 0;
+    size_t parsed = 0;
+    for (size_t i = 0; i < nout; i++, parsed++)
+        if ((rc = output_parse(o->outputs->v[i], &outs[i], err)) < 0)
+            goto out;
+    /* tags: -t plus type=image,name=a,b */
+    cb_strv names;
+    cb_strv_init(&names);
+    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+        char *n = oci_ref_normalize(o->tags->v[i], err);
+        if (!n) {
+            rc = cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
+            cb_strv_free(&names);
+            goto out;
+        }
+        cb_strv_push_owned(&names, n);
+    }
+    bool push = o->push;
+    for (size_t i = 0; i < nout; i++)
+        if (!strcmp(outs[i].type, "image")) {
+            push |= outs[i].push;
+            if (outs[i].name) {
+                cleanup_free char *c = xstrdup(outs[i].name);
+                char *save = NULL;
+                for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                    char *n = oci_ref_normalize(t, err);
+                    if (!n) {
+                        rc = cb_error_wrap(err, "invalid image name \"%s\"", t);
+                        cb_strv_free(&names);
+                        goto out;
+                    }
+                    cb_strv_push_owned(&names, n);
+                }
+            }
+        }
+    if (push && !names.n) {
+        rc = cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
+        cb_strv_free(&names);
+        goto out;
+    }
+    int pid = progress_add(b->prog, "exporting to image");
+    progress_start(b->prog, pid);
+    oci_descriptor *layers = xcalloc(chain->n ? chain->n : 1, sizeof *layers);
+    for (size_t i = 0; i < chain->n; i++) {
+        layers[i].media_type = chain->v[i].media_type;
+        memcpy(layers[i].digest, chain->v[i].digest, sizeof layers[i].digest);
+        layers[i].size = chain->v[i].size;
+    }
+    store_image im;
+    memset(&im, 0, sizeof im);
+    rc = store_image_commit(b->st, cfg, layers, chain->n, names.n ? names.v[0] : NULL, &im, err);
+    free(layers);
+    if (rc < 0) {
+        progress_error(b->prog, pid, err->msg);
+        cb_strv_free(&names);
+        goto out;
+    }
+    progress_status(b->prog, pid, "writing image %s done", im.id);
+    oci_descriptor md;
+    memset(&md, 0, sizeof md);
+    md.media_type = im.manifest.media_type ? im.manifest.media_type : (char *)OCI_MT_MANIFEST;
+    memcpy(md.digest, im.manifest_digest, sizeof md.digest);
+    md.size = (int64_t)im.manifest_len;
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        if (i > 0)
+            rc = store_tag_set(b->st, names.v[i], &md, err);
+        if (rc == 0)
+            progress_status(b->prog, pid, "naming to %s done", names.v[i]);
+    }
+    memcpy(res->image_id, im.id, sizeof res->image_id);
+    memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
+    if (rc == 0 && push) {
+        oci_registry_opts ro;
+        oci_registry_opts_default(&ro);
+        for (size_t i = 0; i < names.n && rc == 0; i++) {
+            progress_status(b->prog, pid, "pushing %s", names.v[i]);
+            rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
+        }
+    }
+    if (rc < 0) {
+        progress_error(b->prog, pid, err->msg);
+    } else {
+        progress_done(b->prog, pid);
+    }
+    const char *ref = names.n ? names.v[0] : im.id;
+    for (size_t i = 0; i < nout && rc == 0; i++) {
+        output_spec *os = &outs[i];
+        if (!strcmp(os->type, "image"))
+            continue;
+        cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
+        int xp = progress_add(b->prog, nm);
+        progress_start(b->prog, xp);
+        bool to_stdout = !strcmp(os->dest, "-");
+        cleanup_free char *tmp = bl_step_tmp(b, "export");
+        const char *path = to_stdout ? tmp : os->dest;
+        if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
+            const char *refs[1] = {ref};
+            rc = store_save(b->st, refs, 1, path, err);
+        } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
+            const char *tpath = !strcmp(os->type, "local") ? tmp : path;
+            int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                rc = cb_error(err, errno, "create %s", tpath);
+            } else {
+                rc = store_export_tar(b->st, ref, oci_sink_fd(fd), err);
+                if (close(fd) < 0 && rc == 0)
+                    rc = cb_error(err, errno, "write %s", tpath);
+            }
+            if (rc == 0 && !strcmp(os->type, "local")) {
+                rc = extract_to_dir(tmp, os->dest, err);
+                unlink(tmp);
+                to_stdout = false;
+            }
+        } else if (!strcmp(os->type, "ext4")) {
+            cb_strv tars;
+            cb_strv_init(&tars);
+            for (size_t k = 0; k < chain->n; k++)
+                cb_strv_push_owned(&tars, store_blob_path(b->st, chain->v[k].digest));
+            ext4_options eo;
+            ext4_options_init(&eo);
+            eo.source_date_epoch = b->epoch;
+            eo.extra_free_space = 256ULL << 20;
+            eo.extra_free_inodes = 4096;
+            rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
+            cb_strv_free(&tars);
+        }
+        if (rc == 0 && to_stdout) {
+            rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
+            unlink(tmp);
+        }
+        if (rc < 0) {
+            cb_error_wrap(err, "exporting %s to %s", os->type, os->dest);
+            progress_error(b->prog, xp, err->msg);
+        } else {
+            progress_done(b->prog, xp);
+        }
+    }
+    if (rc == 0 && o->iidfile)
+        rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);
+    if (rc == 0 && o->metadata_file)
+        rc = write_metadata(o->metadata_file, &im, &names, err);
+    store_image_free(&im);
+    cb_strv_free(&names);
+out:
+    for (size_t i = 0; i < parsed; i++)
+        output_free(&outs[i]);
+    free(outs);
+    return rc;
+}

@@ -1,0 +1,218 @@
+/* builder/ internals shared by the planner, the solver, the executors and the exporters. */
+#ifndef CB_BUILDER_INTERNAL_H
+#define CB_BUILDER_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "builder.h"
+#include "dockerfile.h"
+#include "ext4.h"
+#include "guest.h"
+#include "oci.h"
+#include "progress.h"
+#include "store.h"
+
+/* ---------- layers and image states ---------- */
+
+/* Where a layer image keeps its tree. ext4.h's overlay layout puts it under upper/, but
+ * guest/ mounts every lower at its image root (vminitd: lowerdir=/l/N), so builder/ writes
+ * its layer images with the tree at the root ("") and rebuilds a RUN's upper/ into that
+ * form. When guest/ mounts <lower>/upper, set this to EXT4_OVERLAY_UPPER_DIR and a RUN's
+ * upper image can become the layer image as it is. */
+#define BL_LAYER_ROOT ""
+
+typedef struct bl_layer {
+    char diff_id[CB_DIGEST_STR_LEN];
+    char digest[CB_DIGEST_STR_LEN];
+    int64_t size;
+    char media_type[64];
+} bl_layer;
+
+/* A filesystem state: a chain of layers, bottom first. */
+typedef struct bl_chain {
+    bl_layer *v;
+    size_t n;
+} bl_chain;
+void bl_chain_copy(bl_chain *dst, const bl_chain *src);
+void bl_chain_push(bl_chain *c, const bl_layer *l);
+void bl_chain_free(bl_chain *c);
+
+/* Make sure every layer of the chain has its overlay ext4 image in the store (built from
+ * the blob when missing); fills paths (bottom first, owned strings). */
+int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err);
+
+/* ---------- merged read-only view of a chain of overlay layer images ---------- */
+
+typedef struct bl_rootfs bl_rootfs;
+typedef struct bl_node {
+    int layer;     /* index into the images, -1 for the implicit root */
+    uint32_t ino;
+    ext4_stat st;
+} bl_node;
+int bl_rootfs_open(const cb_strv *images, bl_rootfs **out, cb_err *err);
+void bl_rootfs_free(bl_rootfs *r);
+/* Look path up ("/a/b" or "a/b") without following symlinks anywhere: 0, -ENOENT, -ENOTDIR. */
+int bl_rootfs_lookup(bl_rootfs *r, const char *path, bl_node *out, cb_err *err);
+/* Resolve path following symlinks (intermediate always; final when follow_final) as if
+ * the root were /: absolute targets and ".." stay inside. *resolved gets the canonical
+ * path ("/a/b"). Missing final component: -ENOENT with *resolved set. */
+int bl_rootfs_resolve(bl_rootfs *r, const char *path, bool follow_final, char **resolved,
+                      bl_node *out, cb_err *err);
+/* Merged directory listing (whiteouts and opaque dirs applied), sorted bytewise. */
+int bl_rootfs_readdir(bl_rootfs *r, const char *dir, cb_strv *names, cb_err *err);
+/* Read a whole (small) regular file. */
+int bl_rootfs_read(bl_rootfs *r, const bl_node *n, cb_buf *out, cb_err *err);
+int bl_rootfs_copy_to_fd(bl_rootfs *r, const bl_node *n, int fd, cb_err *err);
+int bl_rootfs_readlink(bl_rootfs *r, const bl_node *n, char **out, cb_err *err);
+int bl_rootfs_xattrs(bl_rootfs *r, const bl_node *n, ext4_xattr **out, size_t *nx, cb_err *err);
+
+/* uid/gid for "user[:group]" from the view's /etc/passwd and /etc/group (numbers pass). */
+int bl_rootfs_resolve_user(bl_rootfs *r, const char *spec, uint32_t *uid, uint32_t *gid, cb_err *err);
+
+/* ---------- build context ---------- */
+
+typedef struct bl_context {
+    char *dir;           /* context root on disk (a temp dir for a tar on stdin), or NULL (no context) */
+    bool dir_is_temp;
+    int dirfd;           /* O_PATH of dir, or -1 */
+    df_ignore *ignore;   /* NULL when no .dockerignore */
+    char *dockerfile_name; /* for messages ("Dockerfile", "-") */
+    cb_buf dockerfile;   /* contents */
+    char *ignore_name;   /* which ignore file was used, or NULL */
+    uint64_t bytes_read; /* context bytes read so far (progress) */
+    pthread_mutex_t lock;
+} bl_context;
+
+int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir,
+                    bl_context *out, cb_err *err);
+void bl_context_close(bl_context *c);
+
+/* One entry selected from a source (the context or another image's filesystem). */
+typedef struct bl_src_entry {
+    char *rel;           /* path relative to the copy's destination root ("" = the dest itself) */
+    char *src;           /* path in the source ("a/b", relative to its root) */
+    struct stat st;      /* lstat of the source entry (context), or synthesised (rootfs) */
+    char *linkname;      /* symlinks */
+    bl_node node;        /* rootfs sources */
+} bl_src_entry;
+
+typedef struct bl_src_list {
+    bl_src_entry *v;
+    size_t n, cap;
+} bl_src_list;
+void bl_src_list_free(bl_src_list *l);
+
+int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd, cb_err *err); /* -errno, err untouched */
+/* Open a context path for reading, confined to the context (symlinks resolved inside it). */
+int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err);
+
+/* ---------- planning ---------- */
+
+enum bl_step_kind { BL_STEP_CONFIG = 0, BL_STEP_RUN, BL_STEP_COPY, BL_STEP_ADD, BL_STEP_WORKDIR };
+
+typedef struct bl_stage_job bl_stage_job;
+
+typedef struct bl_build {
+    const builder_opts *opts;
+    store *st;
+    progress *prog;
+    bl_context ctx;
+    df_file *file;
+    df_plan *plan;
+    char *tmpdir;            /* <root>/ingest/build-XXXX */
+    guest_paths gpaths;
+    bool gpaths_ready;
+    pthread_mutex_t lock;    /* guards the fields below and gpaths setup */
+    pthread_cond_t cond;
+    volatile sig_atomic_t cancel;
+    bool failed;
+    cb_err first_err;
+    bl_stage_job *jobs;      /* one per plan stage */
+    int64_t epoch;           /* SOURCE_DATE_EPOCH or -1 */
+    cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
+    int vms_booted, layers_written, steps_cached, steps_total;
+    int ninternal;
+} bl_build;
+
+struct bl_stage_job {
+    int index;
+    df_stage *stage;
+    bool needed, done, running, started;
+    bool no_cache;           /* --no-cache or --no-cache-filter names it */
+    char key[CB_DIGEST_STR_LEN]; /* filesystem key of the stage's result */
+    bl_chain chain;          /* result layers */
+    oci_config config;       /* result config (with history) */
+    bool config_ready;
+    char *base_ref;          /* resolved base image reference (for display) */
+    int n_steps;             /* RUN/COPY/ADD/WORKDIR + FROM: the n of [k/n] */
+    int step_no;
+    char *display;           /* stage name for [name k/n] */
+    int64_t last_created;    /* created time of the last layer (history) */
+};
+
+/* The state a step runs in (immutable while the step runs). */
+typedef struct bl_exec_in {
+    bl_build *b;
+    bl_stage_job *job;
+    const df_cmd *cmd;
+    const bl_chain *chain;     /* parent layers */
+    const oci_config *config;  /* parent config (env, user, workdir, shell) */
+    const char *parent_key;
+    int progress_id;
+} bl_exec_in;
+
+/* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
+ * missing). The chain stays valid for the whole build. */
+int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain,
+                    const char **key, cb_err *err);
+
+/* Steps: compute the cache key (may read the context) then execute on a miss. The result
+ * is one new layer. */
+int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
+int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
+int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
+int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
+int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err);
+
+/* Config-only changes, with history entries exactly as BuildKit writes them. */
+int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char *created, cb_err *err);
+/* BuildKit's history text for a layer step ("RUN /bin/sh -c make # buildkit"). */
+char *bl_history_run(const df_cmd *cmd, const oci_config *cfg);
+char *bl_history_copy(const df_cmd *cmd);
+char *bl_heredoc_body(const df_heredoc *h);
+void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv);
+int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
+/* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */
+void bl_shell_argv(const oci_config *cfg, const char *line, cb_strv *out);
+/* Go's %q of a []string: ["a" "b"]. */
+void bl_go_quote_list(cb_buf *b, const cb_strv *v);
+
+/* Layers written by executors: a tar into a store blob and an overlay ext4 image together. */
+typedef struct bl_layer_out {
+    bl_build *b;
+    store_layer_writer *tw;
+    ext4_writer *ew;
+    char *img_tmp;
+} bl_layer_out;
+int bl_layer_out_open(bl_build *b, bl_layer_out *lo, cb_err *err);
+/* Add one entry to both (data from fd when >= 0, else buf). */
+int bl_layer_out_add(bl_layer_out *lo, const oci_tar_entry *e, int fd, const void *buf, cb_err *err);
+int bl_layer_out_commit(bl_layer_out *lo, bl_layer *out, cb_err *err);
+void bl_layer_out_abort(bl_layer_out *lo);
+
+/* Parent directories of `path` (a destination in the image) as they exist in the view
+ * (their metadata), or as created (0755, uid:gid) — added to the layer so the overlay
+ * keeps their metadata. */
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid,
+                         uint32_t gid, cb_strv *done, cb_err *err);
+
+/* Utilities */
+char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */
+int64_t bl_now(void);
+void bl_time_str(int64_t t, char out[32]);
+char *bl_step_tmp(bl_build *b, const char *what); /* unique path under the build's tmpdir */
+void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,411 @@
+/* Progress display. plain follows BuildKit's `--progress=plain` layout:
+ *   #5 [stage-1 2/4] RUN make
+ *   #5 0.412 cc -o app app.c
+ *   #5 DONE 1.8s
+ * tty redraws a live view (per-step timers, CACHED marks, tail of running output);
+ * rawjson writes one JSON status object per event, like buildctl --progress=rawjson. */
+#include "progress.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAIL_LINES 12
+#define TTY_TAIL 6
+
+enum vstate { V_WAITING, V_RUNNING, V_DONE, V_CACHED, V_ERROR };
+
+typedef struct pvertex {
+    char *name;
+    enum vstate state;
+    double started, completed;
+    char *tail[TAIL_LINES]; /* ring of the last output lines */
+    int tail_pos, tail_n;
+    cb_buf partial;         /* output not yet ended by a newline */
+    int partial_stream;
+} pvertex;
+
+struct progress {
+    enum builder_progress_mode mode;
+    FILE *log;
+    pthread_mutex_t lock;
+    pvertex *v;
+    int n, cap;
+    double t0;
+    /* tty */
+    pthread_t ticker;
+    bool ticker_on, stop;
+    pthread_cond_t cond;
+    int drawn_lines;
+};
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int builder_progress_parse(const char *s, enum builder_progress_mode *out, cb_err *err)
+{
+    static const char *names[] = {"auto", "tty", "plain", "quiet", "rawjson"};
+    if (!s || !*s) {
+        *out = BUILDER_PROGRESS_AUTO;
+        return 0;
+    }
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(s, names[i])) {
+            *out = (enum builder_progress_mode)i;
+            return 0;
+        }
+    return cb_fail(err, "invalid --progress value `%s`: expected auto, tty, plain, quiet or rawjson", s);
+}
+
+static void *ticker_main(void *arg);
+
+progress *progress_new(enum builder_progress_mode mode, FILE *log)
+{
+    progress *p = xcalloc(1, sizeof *p);
+    if (mode == BUILDER_PROGRESS_AUTO) {
+        const char *term = getenv("TERM");
+        mode = isatty(fileno(log)) && !(term && !strcmp(term, "dumb")) ? BUILDER_PROGRESS_TTY
+                                                                        : BUILDER_PROGRESS_PLAIN;
+    }
+    p->mode = mode;
+    p->log = log;
+    p->t0 = cb_now();
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (mode == BUILDER_PROGRESS_TTY && pthread_create(&p->ticker, NULL, ticker_main, p) == 0)
+        p->ticker_on = true;
+    return p;
+}
+
+enum builder_progress_mode progress_mode(const progress *p) { return p->mode; }
+
+/* ---------- rawjson ---------- */
+
+static void raw_vertex(progress *p, int id)
+{
+    pvertex *v = &p->v[id - 1];
+    json_t *vx = json_object();
+    char dg[CB_DIGEST_STR_LEN];
+    char idbuf[32];
+    snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
+    cb_sha256_buf(idbuf, strlen(idbuf), dg);
+    json_object_set_new(vx, "digest", json_string(dg));
+    json_object_set_new(vx, "name", json_string(v->name));
+    if (v->started > 0)
+        json_object_set_new(vx, "started", json_real(v->started));
+    if (v->completed > 0)
+        json_object_set_new(vx, "completed", json_real(v->completed));
+    if (v->state == V_CACHED)
+        json_object_set_new(vx, "cached", json_true());
+    json_t *st = json_object();
+    json_t *arr = json_array();
+    json_array_append_new(arr, vx);
+    json_object_set_new(st, "vertexes", arr);
+    char *s = json_dumps(st, JSON_COMPACT);
+    fprintf(p->log, "%s\n", s);
+    free(s);
+    json_decref(st);
+}
+
+static void raw_log(progress *p, int id, int stream, const char *line, size_t n)
+{
+    char dg[CB_DIGEST_STR_LEN];
+    char idbuf[32];
+    snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
+    cb_sha256_buf(idbuf, strlen(idbuf), dg);
+    json_t *lg = json_object();
+    json_object_set_new(lg, "vertex", json_string(dg));
+    json_object_set_new(lg, "stream", json_integer(stream));
+    json_object_set_new(lg, "data", json_stringn(line, n));
+    json_object_set_new(lg, "timestamp", json_real(wall_now()));
+    json_t *st = json_object();
+    json_t *arr = json_array();
+    json_array_append_new(arr, lg);
+    json_object_set_new(st, "logs", arr);
+    char *s = json_dumps(st, JSON_COMPACT);
+    fprintf(p->log, "%s\n", s);
+    free(s);
+    json_decref(st);
+}
+
+/* ---------- tty ---------- */
+
+static void fmt_secs(double s, char *out, size_t n) { snprintf(out, n, "%.1fs", s < 0 ? 0 : s); }
+
+static void tty_draw_locked(progress *p, bool final)
+{
+    FILE *f = p->log;
+    for (int i = 0; i < p->drawn_lines; i++)
+        fputs("\033[1A\033[2K", f);
+    int lines = 0;
+    int done = 0;
+    for (int i = 0; i < p->n; i++)
+        if (p->v[i].state >= V_DONE)
+            done++;
+    char t[32];
+    fmt_secs(cb_now() - p->t0, t, sizeof t);
+    fprintf(f, "[+] Building %s (%d/%d)%s\n", t, done, p->n, final ? " FINISHED" : "");
+    lines++;
+    int cols = 100;
+    for (int i = 0; i < p->n; i++) {
+        pvertex *v = &p->v[i];
+        if (v->state == V_WAITING)
+            continue;
+        double end = v->state == V_RUNNING ? cb_now() : v->completed;
+        fmt_secs(v->state == V_CACHED ? 0 : end - v->started, t, sizeof t);
+        const char *mark = v->state == V_CACHED ? "CACHED " : v->state == V_ERROR ? "ERROR " : "";
+        const char *color = v->state == V_ERROR ? "\033[31m" : v->state == V_RUNNING ? "\033[34m" : "\033[36m";
+        fprintf(f, "%s => %s%.*s %s\033[0m\n", color, mark, cols - 20, v->name, t);
+        lines++;
+        if (v->state == V_RUNNING || v->state == V_ERROR) {
+            int show = v->tail_n < TTY_TAIL ? v->tail_n : TTY_TAIL;
+            for (int k = show; k > 0; k--) {
+                const char *l = v->tail[(v->tail_pos - k + TAIL_LINES) % TAIL_LINES];
+                fprintf(f, "\033[90m => => # %.*s\033[0m\n", cols - 10, l);
+                lines++;
+            }
+        }
+    }
+    p->drawn_lines = final ? 0 : lines;
+    fflush(f);
+}
+
+static void *ticker_main(void *arg)
+{
+    progress *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        tty_draw_locked(p, false);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 150 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---------- events ---------- */
+
+int progress_add(progress *p, const char *name)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->v = xrealloc(p->v, (size_t)p->cap * sizeof *p->v);
+    }
+    pvertex *v = &p->v[p->n];
+    memset(v, 0, sizeof *v);
+    v->name = xstrdup(name);
+    cb_buf_init(&v->partial);
+    int id = ++p->n;
+    pthread_mutex_unlock(&p->lock);
+    return id;
+}
+
+static pvertex *vget(progress *p, int id) { return id >= 1 && id <= p->n ? &p->v[id - 1] : NULL; }
+
+void progress_start(progress *p, int id)
+{
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v && v->state == V_WAITING) {
+        v->state = V_RUNNING;
+        v->started = cb_now();
+        if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            fprintf(p->log, "\n#%d %s\n", id, v->name);
+            fflush(p->log);
+        } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+            double s = v->started;
+            v->started = wall_now();
+            raw_vertex(p, id);
+            v->started = s;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void progress_cached(progress *p, int id)
+{
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        v->state = V_CACHED;
+        v->started = v->completed = cb_now();
+        if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            fprintf(p->log, "\n#%d %s\n#%d CACHED\n", id, v->name, id);
+            fflush(p->log);
+        } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+            raw_vertex(p, id);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void add_line_locked(progress *p, int id, pvertex *v, int stream, const char *line, size_t n)
+{
+    free(v->tail[v->tail_pos]);
+    v->tail[v->tail_pos] = xstrndup(line, n);
+    v->tail_pos = (v->tail_pos + 1) % TAIL_LINES;
+    if (v->tail_n < TAIL_LINES)
+        v->tail_n++;
+    if (p->mode == BUILDER_PROGRESS_PLAIN)
+        fprintf(p->log, "#%d %.3f %.*s\n", id, cb_now() - v->started, (int)n, line);
+    else if (p->mode == BUILDER_PROGRESS_RAWJSON)
+        raw_log(p, id, stream, line, n);
+}
+
+void progress_output(progress *p, int id, int stream, const char *data, size_t n)
+{
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        for (size_t i = 0; i < n; i++) {
+            char c = data[i];
+            if (c == '\n' || c == '\r') {
+                if (c == '\n' || v->partial.len)
+                    add_line_locked(p, id, v, stream, v->partial.data ? v->partial.data : "", v->partial.len);
+                cb_buf_reset(&v->partial);
+            } else {
+                cb_buf_putc(&v->partial, c);
+            }
+        }
+        v->partial_stream = stream;
+        if (p->mode == BUILDER_PROGRESS_PLAIN)
+            fflush(p->log);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void flush_partial_locked(progress *p, int id, pvertex *v)
+{
+    if (v->partial.len) {
+        add_line_locked(p, id, v, v->partial_stream ? v->partial_stream : 1, v->partial.data, v->partial.len);
+        cb_buf_reset(&v->partial);
+    }
+}
+
+void progress_status(progress *p, int id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cb_buf b;
+    cb_buf_init(&b);
+    cb_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        flush_partial_locked(p, id, v);
+        if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            fprintf(p->log, "#%d %s\n", id, b.data ? b.data : "");
+            fflush(p->log);
+        } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+            raw_log(p, id, 1, b.data ? b.data : "", b.len);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    cb_buf_free(&b);
+}
+
+void progress_done(progress *p, int id)
+{
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        if (v->state == V_WAITING)
+            v->started = cb_now();
+        flush_partial_locked(p, id, v);
+        v->state = V_DONE;
+        v->completed = cb_now();
+        if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            fprintf(p->log, "#%d DONE %.1fs\n", id, v->completed - v->started);
+            fflush(p->log);
+        } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+            double s = v->started, c = v->completed;
+            v->completed = wall_now();
+            v->started = v->completed - (c - s);
+            raw_vertex(p, id);
+            v->started = s;
+            v->completed = c;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void progress_error(progress *p, int id, const char *msg)
+{
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        if (v->state == V_WAITING)
+            v->started = cb_now();
+        flush_partial_locked(p, id, v);
+        v->state = V_ERROR;
+        v->completed = cb_now();
+        if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            fprintf(p->log, "#%d ERROR: %s\n", id, msg);
+            fflush(p->log);
+        } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+            raw_log(p, id, 2, msg, strlen(msg));
+            raw_vertex(p, id);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+char *progress_tail(progress *p, int id, int n)
+{
+    cb_buf b;
+    cb_buf_init(&b);
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (v) {
+        int show = v->tail_n < n ? v->tail_n : n;
+        for (int k = show; k > 0; k--) {
+            cb_buf_puts(&b, v->tail[(v->tail_pos - k + TAIL_LINES) % TAIL_LINES]);
+            if (k > 1)
+                cb_buf_putc(&b, '\n');
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return cb_buf_steal(&b);
+}
+
+void progress_free(progress *p)
+{
+    if (!p)
+        return;
+    if (p->ticker_on) {
+        pthread_mutex_lock(&p->lock);
+        p->stop = true;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->ticker, NULL);
+        pthread_mutex_lock(&p->lock);
+        tty_draw_locked(p, true);
+        pthread_mutex_unlock(&p->lock);
+    }
+    for (int i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        for (int k = 0; k < TAIL_LINES; k++)
+            free(p->v[i].tail[k]);
+        cb_buf_free(&p->v[i].partial);
+    }
+    free(p->v);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p);
+}

@@ -1,0 +1,772 @@
+/* The solver: Dockerfile -> plan (parser/) -> stages scheduled in parallel as soon as the
+ * stages they need are done; inside a stage every filesystem step (RUN, COPY, ADD, WORKDIR)
+ * has a BuildKit-style cache key (its definition + the parent's key + its inputs) and is
+ * looked up in the store before it is executed. Config-only instructions are replayed from
+ * the plan, so a fully cached build boots no VM and writes no layer. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---------- images (FROM, --from=image, mount from=image) ---------- */
+
+typedef struct bl_image {
+    char *ref;
+    store_image im;
+    bl_chain chain;
+    char key[CB_DIGEST_STR_LEN];
+} bl_image;
+
+static pthread_mutex_t images_lock = PTHREAD_MUTEX_INITIALIZER;
+typedef struct images_tab {
+    bl_image **v; /* entries never move: steps keep pointers while others are added */
+    size_t n;
+} images_tab;
+static images_tab g_images; /* per process: one build per process */
+
+static void chain_from_image(const store_image *im, bl_chain *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < im->manifest.n_layers; i++) {
+        bl_layer l;
+        memset(&l, 0, sizeof l);
+        const oci_descriptor *d = &im->manifest.layers[i];
+        memcpy(l.digest, d->digest, sizeof l.digest);
+        if (i < im->config.diff_ids.n)
+            snprintf(l.diff_id, sizeof l.diff_id, "%s", im->config.diff_ids.v[i]);
+        l.size = d->size;
+        snprintf(l.media_type, sizeof l.media_type, "%s", d->media_type ? d->media_type : OCI_MT_LAYER_GZIP);
+        bl_chain_push(c, &l);
+    }
+}
+
+static void registry_opts(oci_registry_opts *o)
+{
+    oci_registry_opts_default(o);
+}
+
+/* Resolve an image reference: the local store first (unless --pull), else a pull. */
+static int image_get(bl_build *b, const char *ref, bl_image **out, cb_err *err)
+{
+    pthread_mutex_lock(&images_lock);
+    for (size_t i = 0; i < g_images.n; i++)
+        if (!strcmp(g_images.v[i]->ref, ref)) {
+            *out = g_images.v[i];
+            pthread_mutex_unlock(&images_lock);
+            return 0;
+        }
+    store_image im;
+    memset(&im, 0, sizeof im);
+    cb_err e;
+    int rc = -ENOENT;
+    cleanup_free char *name = xasprintf("[internal] load metadata for %s", ref);
+    int pid = progress_add(b->prog, name);
+    progress_start(b->prog, pid);
+    if (!b->opts->pull)
+        rc = store_image_resolve(b->st, ref, &im, &e);
+    if (rc < 0) {
+        oci_registry_opts ro;
+        registry_opts(&ro);
+        rc = store_pull(b->st, ref, b->opts->platform, &ro, &im, err);
+        if (rc < 0) {
+            progress_error(b->prog, pid, err->msg);
+            pthread_mutex_unlock(&images_lock);
+            return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
+        }
+    }
+    progress_done(b->prog, pid);
+    g_images.v = xrealloc(g_images.v, (g_images.n + 1) * sizeof *g_images.v);
+    bl_image *bi = xcalloc(1, sizeof *bi);
+    g_images.v[g_images.n++] = bi;
+    bi->ref = xstrdup(ref);
+    bi->im = im;
+    chain_from_image(&bi->im, &bi->chain);
+    cleanup_free char *kk = xasprintf("image\n%s", im.manifest_digest);
+    cb_sha256_buf(kk, strlen(kk), bi->key);
+    *out = bi;
+    pthread_mutex_unlock(&images_lock);
+    return 0;
+}
+
+static void images_free(void)
+{
+    for (size_t i = 0; i < g_images.n; i++) {
+        free(g_images.v[i]->ref);
+        store_image_free(&g_images.v[i]->im);
+        bl_chain_free(&g_images.v[i]->chain);
+        free(g_images.v[i]);
+    }
+    free(g_images.v);
+    memset(&g_images, 0, sizeof g_images);
+}
+
+int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
+                    cb_err *err)
+{
+    if (from_stage >= 0) {
+        bl_stage_job *j = &b->jobs[from_stage];
+        pthread_mutex_lock(&b->lock);
+        bool done = j->done;
+        pthread_mutex_unlock(&b->lock);
+        if (!done)
+            return cb_fail(err, "internal: stage %s used before it was built", from);
+        *chain = &j->chain;
+        *key = j->key;
+        return 0;
+    }
+    bl_image *im;
+    int rc = image_get(b, from, &im, err);
+    if (rc < 0)
+        return rc;
+    *chain = &im->chain;
+    *key = im->key;
+    return 0;
+}
+
+static int base_onbuild_cb(void *ud, const char *ref, const char *platform, cb_strv *triggers, cb_err *err)
+{
+    (void)platform;
+    bl_build *b = ud;
+    if (!strcmp(ref, "scratch"))
+        return 0;
+    bl_image *im;
+    int rc = image_get(b, ref, &im, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < im->im.config.onbuild.n; i++)
+        cb_strv_push(triggers, im->im.config.onbuild.v[i]);
+    return 0;
+}
+
+static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
+{
+    (void)platform;
+    bl_build *b = ud;
+    if (!strcmp(ref, "scratch"))
+        return 0;
+    bl_image *im;
+    int rc = image_get(b, ref, &im, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < im->im.config.env.n; i++)
+        cb_strv_push(env, im->im.config.env.v[i]);
+    return 0;
+}
+
+/* ---------- step execution within a stage ---------- */
+
+static bool is_layer_step(df_cmd_kind k) { return k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD; }
+
+static void step_name(bl_stage_job *j, const df_cmd *cmd, const char *text, cb_buf *out)
+{
+    (void)cmd;
+    j->step_no++;
+    int width = (int)(1 + log10((double)(j->n_steps > 0 ? j->n_steps : 1)));
+    cb_buf_putc(out, '[');
+    if (j->display)
+        cb_buf_printf(out, "%s ", j->display);
+    cb_buf_printf(out, "%*d/%d] %s", width, j->step_no, j->n_steps, text);
+}
+
+static char *instr_text(const df_cmd *cmd)
+{
+    /* the instruction as written, keyword upper-cased, like BuildKit's progress names */
+    const char *o = cmd->instr->original;
+    while (*o == ' ' || *o == '\t')
+        o++;
+    const char *sp = o;
+    while (*sp && *sp != ' ' && *sp != '\t')
+        sp++;
+    cb_buf b;
+    cb_buf_init(&b);
+    for (const char *p = o; p < sp; p++)
+        cb_buf_putc(&b, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
+    cb_buf_puts(&b, sp);
+    return cb_buf_steal(&b);
+}
+
+static json_t *record_new(const bl_layer *l, const char *created)
+{
+    json_t *r = json_object();
+    json_t *jl = json_object();
+    json_object_set_new(jl, "diff_id", json_string(l->diff_id));
+    json_object_set_new(jl, "digest", json_string(l->digest));
+    json_object_set_new(jl, "size", json_integer(l->size));
+    json_object_set_new(jl, "mediaType", json_string(l->media_type));
+    json_object_set_new(r, "layer", jl);
+    json_object_set_new(r, "created", json_string(created));
+    return r;
+}
+
+static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32])
+{
+    json_t *jl = json_object_get(r, "layer");
+    const char *di = json_string_value(json_object_get(jl, "diff_id"));
+    const char *dg = json_string_value(json_object_get(jl, "digest"));
+    const char *mt = json_string_value(json_object_get(jl, "mediaType"));
+    const char *cr = json_string_value(json_object_get(r, "created"));
+    if (!di || !dg || !mt || !cr || !cb_digest_valid(di) || !cb_digest_valid(dg))
+        return false;
+    memset(l, 0, sizeof *l);
+    snprintf(l->diff_id, sizeof l->diff_id, "%s", di);
+    snprintf(l->digest, sizeof l->digest, "%s", dg);
+    snprintf(l->media_type, sizeof l->media_type, "%s", mt);
+    l->size = json_integer_value(json_object_get(jl, "size"));
+    snprintf(created, 32, "%s", cr);
+    /* a record whose blob was pruned is a miss */
+    return store_blob_exists(s, l->digest, NULL);
+}
+
+static bool failed(bl_build *b)
+{
+    pthread_mutex_lock(&b->lock);
+    bool f = b->failed;
+    pthread_mutex_unlock(&b->lock);
+    return f;
+}
+
+/* Error text naming the Dockerfile line, the step and, for RUN, the output's last lines. */
+static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid, cb_err *err)
+{
+    cb_buf m;
+    cb_buf_init(&m);
+    char *tail = cmd->kind == DF_CMD_RUN ? progress_tail(b->prog, pid, 8) : xstrdup("");
+    cb_buf_printf(&m, "%s:%d: %s: %s", b->ctx.dockerfile_name, cmd->instr->start_line, name, err->msg);
+    if (tail && *tail) {
+        cb_buf_puts(&m, "\n------\n");
+        const char *p = tail;
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            cb_buf_printf(&m, " > %.*s\n", (int)len, p);
+            p = nl ? nl + 1 : p + len;
+        }
+        cb_buf_puts(&m, "------");
+    }
+    free(tail);
+    int code = err->code ? err->code : EIO;
+    snprintf(err->msg, sizeof err->msg, "%s", m.data);
+    err->code = code;
+    cb_buf_free(&m);
+    return -code;
+}
+
+typedef struct step_ctx {
+    bl_build *b;
+    bl_stage_job *j;
+    bool stage_cmd_set;
+} step_ctx;
+
+/* One filesystem step: key, cache lookup, execution on a miss. */
+static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, cb_err *err)
+{
+    bl_build *b = sc->b;
+    bl_stage_job *j = sc->j;
+    cleanup_free char *text = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir) : instr_text(cmd);
+    cb_buf name;
+    cb_buf_init(&name);
+    step_name(j, cmd, text, &name);
+    bl_exec_in in = {.b = b, .job = j, .cmd = cmd, .chain = &j->chain, .config = &j->config, .parent_key = j->key};
+    char key[CB_DIGEST_STR_LEN];
+    int rc;
+    if (wd_mkdir) {
+        cleanup_free char *kk = xasprintf("mkdir\n%s\n%s\n%s", j->key, wd_mkdir, j->config.user ? j->config.user : "");
+        cb_sha256_buf(kk, strlen(kk), key);
+        rc = 0;
+    } else if (cmd->kind == DF_CMD_RUN) {
+        rc = bl_run_key(&in, key, err);
+    } else {
+        rc = bl_copy_key(&in, key, err);
+    }
+    int pid = progress_add(b->prog, name.data);
+    in.progress_id = pid;
+    if (rc < 0) {
+        progress_error(b->prog, pid, err->msg);
+        rc = step_error(b, cmd, name.data, pid, err);
+        cb_buf_free(&name);
+        return rc;
+    }
+    bl_layer layer;
+    char created[32];
+    bool hit = false;
+    json_t *rec = NULL;
+    if (!j->no_cache && store_cache_get(b->st, key, &rec, err) == 0) {
+        hit = record_parse(b->st, rec, &layer, created);
+        json_decref(rec);
+    }
+    if (hit) {
+        progress_cached(b->prog, pid);
+        pthread_mutex_lock(&b->lock);
+        b->steps_cached++;
+        pthread_mutex_unlock(&b->lock);
+    } else {
+        progress_start(b->prog, pid);
+        if (wd_mkdir)
+            rc = bl_workdir_exec(&in, wd_mkdir, &layer, err);
+        else if (cmd->kind == DF_CMD_RUN)
+            rc = bl_run_exec(&in, &layer, err);
+        else
+            rc = bl_copy_exec(&in, &layer, err);
+        if (rc < 0) {
+            progress_error(b->prog, pid, err->msg);
+            rc = step_error(b, cmd, name.data, pid, err);
+            cb_buf_free(&name);
+            return rc;
+        }
+        bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), created);
+        json_t *r = record_new(&layer, created);
+        rc = store_cache_put(b->st, key, r, err);
+        json_decref(r);
+        if (rc < 0) {
+            progress_error(b->prog, pid, err->msg);
+            cb_buf_free(&name);
+            return rc;
+        }
+        progress_done(b->prog, pid);
+    }
+    pthread_mutex_lock(&b->lock);
+    b->steps_total++;
+    pthread_mutex_unlock(&b->lock);
+    /* the new state: layer, history, key */
+    bl_chain_push(&j->chain, &layer);
+    cb_strv_push(&j->config.diff_ids, layer.diff_id);
+    char *hist = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir)
+                 : cmd->kind == DF_CMD_RUN ? bl_history_run(cmd, &j->config)
+                                           : bl_history_copy(cmd);
+    oci_config_add_history(&j->config, created, hist, "buildkit.dockerfile.v0", false);
+    free(hist);
+    memcpy(j->key, key, sizeof key);
+    cb_buf_free(&name);
+    return 0;
+}
+
+static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
+{
+    bl_build *b = sc->b;
+    bl_stage_job *j = sc->j;
+    for (size_t i = 0; i < n; i++) {
+        if (failed(b))
+            return -ECANCELED;
+        const df_cmd *cmd = &cmds[i];
+        int rc;
+        if (is_layer_step(cmd->kind)) {
+            rc = do_layer_step(sc, cmd, NULL, err);
+        } else if (cmd->kind == DF_CMD_WORKDIR) {
+            const char *arg = cmd->args.n ? cmd->args.v[0] : "/";
+            cleanup_free char *joined = arg[0] == '/' ? xstrdup(arg)
+                                                      : xasprintf("%s/%s", j->config.working_dir ? j->config.working_dir : "/", arg);
+            char *wd = bl_path_clean(joined);
+            free(j->config.working_dir);
+            j->config.working_dir = wd;
+            if (strcmp(wd, "/"))
+                rc = do_layer_step(sc, cmd, wd, err);
+            else {
+                char created[32];
+                bl_time_str(b->epoch >= 0 ? b->epoch : j->last_created, created);
+                oci_config_add_history(&j->config, created, "WORKDIR /", "buildkit.dockerfile.v0", true);
+                rc = 0;
+            }
+        } else {
+            char created[32];
+            int64_t t = b->epoch >= 0 ? b->epoch : j->last_created;
+            bl_time_str(t, created);
+            /* config-only history entries carry the time of the stage's latest layer, so a
+             * cached rebuild reproduces the same config (and image ID) */
+            if (j->config.n_history)
+                snprintf(created, sizeof created, "%s",
+                         j->config.history[j->config.n_history - 1].created ? j->config.history[j->config.n_history - 1].created : created);
+            rc = bl_config_apply(b, cmd, &j->config, created, err);
+            if (rc < 0)
+                rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, cmd->instr->start_line);
+            if (cmd->kind == DF_CMD_CMD)
+                sc->stage_cmd_set = true;
+            if (cmd->kind == DF_CMD_ENTRYPOINT && !sc->stage_cmd_set) {
+                cb_strv_free(&j->config.cmd);
+                cb_strv_init(&j->config.cmd);
+                j->config.cmd_set = false;
+            }
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
+{
+    df_stage *st = j->stage;
+    step_ctx sc = {.b = b, .j = j};
+    cb_buf name;
+    cb_buf_init(&name);
+    int rc = 0;
+    /* FROM */
+    if (st->base_stage >= 0) {
+        bl_stage_job *bj = &b->jobs[st->base_stage];
+        bl_chain_copy(&j->chain, &bj->chain);
+        oci_config_copy(&j->config, &bj->config);
+        memcpy(j->key, bj->key, sizeof j->key);
+        j->last_created = bj->last_created;
+        cleanup_free char *t = xasprintf("FROM %s", bj->display ? bj->display : st->base);
+        step_name(j, NULL, t, &name);
+        int pid = progress_add(b->prog, name.data);
+        progress_cached(b->prog, pid);
+    } else if (!strcmp(st->base, "scratch")) {
+        oci_config_init(&j->config);
+        cb_sha256_buf("scratch", 7, j->key);
+        j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
+        j->step_no++;
+    } else {
+        bl_image *im;
+        rc = image_get(b, st->base, &im, err);
+        if (rc < 0) {
+            rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, st->from->start_line);
+            goto out;
+        }
+        bl_chain_copy(&j->chain, &im->chain);
+        oci_config_copy(&j->config, &im->im.config);
+        /* like BuildKit: the new image takes the base's config section, history and layers,
+         * not its top-level metadata or members it doesn't know */
+        free(j->config.author);
+        j->config.author = NULL;
+        json_decref(j->config.extra);
+        j->config.extra = NULL;
+        json_decref(j->config.config_extra);
+        j->config.config_extra = NULL;
+        memcpy(j->key, im->key, sizeof j->key);
+        cleanup_free char *ref = oci_ref_normalize(st->base, err);
+        cleanup_free char *t = xasprintf("FROM %s@%s", ref ? ref : st->base, im->im.manifest_digest);
+        step_name(j, NULL, t, &name);
+        int pid = progress_add(b->prog, name.data);
+        progress_cached(b->prog, pid);
+        j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
+        if (j->config.created) {
+            struct tm tm;
+            memset(&tm, 0, sizeof tm);
+            if (strptime(j->config.created, "%Y-%m-%dT%H:%M:%S", &tm))
+                j->last_created = (int64_t)timegm(&tm);
+        }
+    }
+    /* BuildKit gives every stage a PATH */
+    if (!oci_config_env_get(&j->config, "PATH"))
+        oci_config_env_set(&j->config, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    /* the base's ONBUILD triggers are consumed: the plan put them first in cmds */
+    cb_strv_free(&j->config.onbuild);
+    cb_strv_init(&j->config.onbuild);
+    rc = run_cmds(&sc, st->cmds, st->n_cmds, err);
+out:
+    cb_buf_free(&name);
+    return rc;
+}
+
+/* ---------- scheduler ---------- */
+
+typedef struct job_arg {
+    bl_build *b;
+    bl_stage_job *j;
+} job_arg;
+
+static void stage_thread(void *arg)
+{
+    job_arg *ja = arg;
+    bl_build *b = ja->b;
+    cb_err err;
+    cb_err_clear(&err);
+    int rc = failed(b) ? -ECANCELED : stage_run(b, ja->j, &err);
+    pthread_mutex_lock(&b->lock);
+    ja->j->running = false;
+    if (rc < 0) {
+        if (!b->failed && rc != -ECANCELED) {
+            b->failed = true;
+            b->first_err = err;
+            b->cancel = 1; /* running VMs are stopped; other stages stop at their next step */
+        } else if (!b->failed) {
+            b->failed = true;
+            b->first_err = err;
+        }
+    } else {
+        ja->j->done = true;
+    }
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    free(ja);
+}
+
+static bool deps_done(bl_build *b, bl_stage_job *j)
+{
+    for (size_t k = 0; k < j->stage->n_deps; k++)
+        if (!b->jobs[j->stage->deps[k]].done)
+            return false;
+    return true;
+}
+
+static int schedule(bl_build *b, cb_err *err)
+{
+    int nthreads = b->opts->jobs > 0 ? b->opts->jobs : cb_ncpus();
+    cb_pool *pool = cb_pool_new(nthreads);
+    size_t n = b->plan->n_stages;
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        bool all_done = true, any_running = false;
+        for (size_t i = 0; i < n; i++) {
+            bl_stage_job *j = &b->jobs[i];
+            if (!j->needed || j->done)
+                continue;
+            all_done = false;
+            if (j->running) {
+                any_running = true;
+                continue;
+            }
+            if (!b->failed && !j->started && deps_done(b, j)) {
+                j->running = j->started = true;
+                any_running = true;
+                job_arg *ja = xmalloc(sizeof *ja);
+                ja->b = b;
+                ja->j = j;
+                cb_pool_submit(pool, stage_thread, ja);
+            }
+        }
+        if (all_done || (!any_running && b->failed))
+            break;
+        if (!any_running) {
+            /* nothing runnable and nothing running: a dependency cycle the plan missed */
+            b->failed = true;
+            cb_fail(&b->first_err, "internal: stages wait on each other");
+            break;
+        }
+        pthread_cond_wait(&b->cond, &b->lock);
+    }
+    pthread_mutex_unlock(&b->lock);
+    cb_pool_free(pool);
+    if (b->failed) {
+        *err = b->first_err;
+        return -(err->code ? err->code : EIO);
+    }
+    return 0;
+}
+
+/* ---------- the build ---------- */
+
+static int parse_secrets(bl_build *b, const cb_strv *secrets, cb_err *err)
+{
+    for (size_t i = 0; secrets && i < secrets->n; i++) {
+        cleanup_free char *s = xstrdup(secrets->v[i]);
+        char *id = NULL, *src = NULL, *env = NULL, *save = NULL;
+        for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (cb_str_has_prefix(t, "id="))
+                id = t + 3;
+            else if (cb_str_has_prefix(t, "src=") || cb_str_has_prefix(t, "source="))
+                src = strchr(t, '=') + 1;
+            else if (cb_str_has_prefix(t, "env="))
+                env = t + 4;
+            else if (cb_str_has_prefix(t, "type="))
+                ;
+            else
+                return cb_fail(err, "invalid --secret %s: unknown key in `%s` (expected id=, src=, env=)", secrets->v[i], t);
+        }
+        if (!id)
+            return cb_fail(err, "invalid --secret %s: id= is required", secrets->v[i]);
+        cb_strv_push(&b->secrets_id, id);
+        if (src)
+            cb_strv_push(&b->secrets_src, src);
+        else
+            cb_strv_push_owned(&b->secrets_src, xasprintf("env:%s", env ? env : id));
+    }
+    return 0;
+}
+
+static int count_steps(const df_stage *st)
+{
+    int n = 1;
+    for (size_t i = 0; i < st->n_cmds; i++) {
+        df_cmd_kind k = st->cmds[i].kind;
+        if (k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD || k == DF_CMD_WORKDIR)
+            n++;
+    }
+    return n;
+}
+
+static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
+{
+    for (size_t i = 0; labels && i < labels->n; i++) {
+        const char *eq = strchr(labels->v[i], '=');
+        if (!eq || eq == labels->v[i])
+            return cb_fail(err, "invalid --label %s: expected KEY=VALUE", labels->v[i]);
+        cleanup_free char *k = xstrndup(labels->v[i], (size_t)(eq - labels->v[i]));
+        oci_config_label_set(cfg, k, eq + 1);
+    }
+    return 0;
+}
+
+extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+extern int bl_outputs_validate(const builder_opts *o, cb_err *err);
+
+int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (opts->platform && *opts->platform) {
+        oci_platform p;
+        int rc = oci_platform_parse(opts->platform, &p, err);
+        if (rc < 0)
+            return rc;
+        bool ok = !strcmp(p.os, "linux") && !strcmp(p.architecture, "amd64");
+        oci_platform_free(&p);
+        if (!ok)
+            return cb_fail(err, "platform %s is not supported: cbuild runs RUN steps in x86-64 VMs and builds linux/amd64 "
+                                "images only (cross-building needs an emulated guest kernel and binfmt, not available)",
+                           opts->platform);
+    }
+    bl_build *b = xcalloc(1, sizeof *b);
+    b->opts = opts;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    cb_strv_init(&b->secrets_id);
+    cb_strv_init(&b->secrets_src);
+    b->epoch = oci_source_date_epoch();
+    b->ctx.dirfd = -1;
+    int rc = parse_secrets(b, opts->secrets, err);
+    if (rc == 0)
+        rc = bl_outputs_validate(opts, err);
+    if (rc == 0)
+        rc = store_open(opts->root, &b->st, err);
+    if (rc < 0)
+        goto out_early;
+    {
+        cleanup_free char *ing = cb_path_join(opts->root, "ingest");
+        if ((rc = cb_mkdir_p(ing, 0700, err)) < 0)
+            goto out_early;
+        b->tmpdir = xasprintf("%s/build-XXXXXX", ing);
+        if (!mkdtemp(b->tmpdir)) {
+            rc = cb_error(err, errno, "mkdtemp %s", b->tmpdir);
+            free(b->tmpdir);
+            b->tmpdir = NULL;
+            goto out_early;
+        }
+    }
+    b->prog = progress_new(opts->progress, opts->log ? opts->log : stderr);
+
+    /* #1: the build definition and the context */
+    {
+        cleanup_free char *nm = xasprintf("[internal] load build definition from %s",
+                                          opts->dockerfile && strcmp(opts->dockerfile, "-") ? opts->dockerfile : "Dockerfile");
+        int pid = progress_add(b->prog, nm);
+        progress_start(b->prog, pid);
+        rc = bl_context_open(opts->context, opts->dockerfile, b->tmpdir, &b->ctx, err);
+        if (rc < 0) {
+            progress_error(b->prog, pid, err->msg);
+            goto out;
+        }
+        progress_status(b->prog, pid, "transferring dockerfile: %zuB done", b->ctx.dockerfile.len);
+        progress_done(b->prog, pid);
+        if (b->ctx.ignore_name) {
+            int ip = progress_add(b->prog, "[internal] load .dockerignore");
+            progress_start(b->prog, ip);
+            progress_done(b->prog, ip);
+        }
+    }
+    rc = df_parse(b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "", b->ctx.dockerfile.len,
+                  b->ctx.dockerfile_name, &b->file, err);
+    if (rc < 0) {
+        cb_error_wrap(err, "failed to solve: dockerfile parse error");
+        goto out;
+    }
+    {
+        df_plan_opts po = {.target = opts->target, .base_env = base_env_cb, .base_onbuild = base_onbuild_cb, .ud = b,
+                           .build_args = opts->build_args ? (const char *const *)opts->build_args->v : NULL,
+                           .n_build_args = opts->build_args ? opts->build_args->n : 0};
+        rc = df_plan_new(b->file, &po, &b->plan, err);
+        if (rc < 0)
+            goto out;
+        for (size_t i = 0; i < b->plan->warnings.n; i++)
+            if (opts->progress != BUILDER_PROGRESS_QUIET)
+                fprintf(opts->log ? opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
+    }
+    b->jobs = xcalloc(b->plan->n_stages, sizeof *b->jobs);
+    size_t named_or_multi = 0;
+    for (size_t i = 0; i < b->plan->n_stages; i++)
+        if (b->plan->stages[i].needed)
+            named_or_multi++;
+    for (size_t i = 0; i < b->plan->n_stages; i++) {
+        bl_stage_job *j = &b->jobs[i];
+        df_stage *st = &b->plan->stages[i];
+        j->index = (int)i;
+        j->stage = st;
+        j->needed = st->needed;
+        j->n_steps = count_steps(st);
+        if (st->name)
+            j->display = xstrdup(st->name);
+        else if (b->plan->n_stages > 1 && named_or_multi > 1)
+            j->display = xasprintf("stage-%zu", i);
+        j->no_cache = opts->no_cache;
+        for (size_t k = 0; opts->no_cache_filter && k < opts->no_cache_filter->n; k++)
+            if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
+                j->no_cache = true;
+    }
+    /* the context transfer vertex: only the files COPY/ADD select are read, during the steps */
+    rc = schedule(b, err);
+    if (rc < 0)
+        goto out;
+    {
+        bl_stage_job *t = &b->jobs[b->plan->target];
+        oci_config cfg;
+        oci_config_copy(&cfg, &t->config);
+        rc = label_apply(&cfg, opts->labels, err);
+        if (rc == 0) {
+            /* image created = the newest history time: identical for a cached rebuild */
+            free(cfg.created);
+            cfg.created = NULL;
+            for (size_t i = 0; i < cfg.n_history; i++)
+                if (cfg.history[i].created && (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
+                    free(cfg.created);
+                    cfg.created = xstrdup(cfg.history[i].created);
+                }
+            if (!cfg.created) {
+                char now[32];
+                bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
+                cfg.created = xstrdup(now);
+            }
+            rc = bl_export(b, &cfg, &t->chain, res, err);
+        }
+        oci_config_free(&cfg);
+    }
+out:
+    progress_free(b->prog);
+    b->prog = NULL;
+    res->vms_booted = b->vms_booted;
+    res->layers_written = b->layers_written;
+    res->steps_cached = b->steps_cached;
+    res->steps_total = b->steps_total;
+    if (b->jobs) {
+        for (size_t i = 0; i < b->plan->n_stages; i++) {
+            bl_chain_free(&b->jobs[i].chain);
+            oci_config_free(&b->jobs[i].config);
+            free(b->jobs[i].display);
+            free(b->jobs[i].base_ref);
+        }
+        free(b->jobs);
+    }
+    df_plan_free(b->plan);
+    df_file_free(b->file);
+    bl_context_close(&b->ctx);
+    if (b->tmpdir) {
+        cb_err e;
+        cb_rm_rf(b->tmpdir, &e);
+        free(b->tmpdir);
+    }
+out_early:
+    images_free();
+    if (b->gpaths_ready)
+        guest_paths_free(&b->gpaths);
+    if (b->st)
+        store_close(b->st);
+    cb_strv_free(&b->secrets_id);
+    cb_strv_free(&b->secrets_src);
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->cond);
+    free(b);
+    return rc;
+}

@@ -1,0 +1,77 @@
+# Shared setup for the builder end-to-end tests: TAP helpers, a local registry on
+# $CBUILD_REGISTRY serving the busybox base image (samples/base-images.sh), and checkers
+# that read our output with independent tools (skopeo, umoci, tar, e2fsck).
+. "$CBUILD_SRC/tests/e2e/lib.sh"
+export CBUILD_REGISTRY=${CBUILD_TEST_REGISTRY:-127.0.0.1:5055}
+BASE=$CBUILD_REGISTRY/busybox:latest
+
+_builder_done() {
+  bash "$CBUILD_SRC/samples/base-images.sh" stop >/dev/null 2>&1
+  _tap_done
+}
+trap '_builder_done' EXIT
+
+need() {
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 || { skip "$t is not installed"; exit 0; }
+  done
+}
+
+start_base_registry() {
+  need docker-registry skopeo umoci busybox
+  if ! out=$(bash "$CBUILD_SRC/samples/base-images.sh" busybox-only 2>&1); then
+    not_ok "base image registry"; diag "$out"; exit 0
+  fi
+}
+
+# ctx NAME: a fresh context directory; Dockerfile text on stdin.
+ctx() {
+  local d=$T/ctx-$1
+  rm -rf "$d"; mkdir -p "$d"
+  cat >"$d/Dockerfile"
+  echo "$d"
+}
+
+# build CTX TAG [flags...]: quiet plain build; output in $T/last.log
+build() {
+  local c=$1 tag=$2; shift 2
+  "$CBUILD" build --progress=plain -t "$tag" "$@" "$c" >"$T/last.out" 2>"$T/last.log"
+}
+
+# config_of TAG: the image config JSON as skopeo reads it from the store's OCI layout.
+config_of() { skopeo inspect --config --raw "oci:$CBUILD_ROOT:$(normref "$1")" 2>/dev/null; }
+manifest_of() { skopeo inspect --raw "oci:$CBUILD_ROOT:$(normref "$1")" 2>/dev/null; }
+normref() {
+  case "$1" in
+    */*) case "${1%%/*}" in *.*|*:*|localhost) r=$1 ;; *) r=docker.io/$1 ;; esac ;;
+    *) r=docker.io/library/$1 ;;
+  esac
+  case "${r##*/}" in *:*) ;; *) r=$r:latest ;; esac
+  echo "$r"
+}
+
+# unpack TAG DIR: the image's rootfs via umoci (an independent OCI implementation).
+unpack() {
+  rm -rf "$2"
+  umoci unpack --image "$CBUILD_ROOT:$(normref "$1")" "$2" >/dev/null 2>"$T/umoci.log"
+}
+
+# stat_of DIR PATH: "type mode uid:gid" of a path in an unpacked rootfs.
+stat_of() { stat -c '%F %a %u:%g' "$1/rootfs/$2" 2>&1; }
+
+# In the last plain log: step vertices ("#N [k/n] ...") that ran (DONE) and that were CACHED.
+steps_ran() {
+  local ids
+  ids=$(grep -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\]' "$T/last.log" | awk '{print $1}' | sort -u)
+  local n=0
+  for i in $ids; do grep -qE "^$i DONE" "$T/last.log" && n=$((n + 1)); done
+  echo $n
+}
+steps_cached() { grep -cE '^#[0-9]+ CACHED' "$T/last.log"; }
+# step_state "TEXT": CACHED / DONE / ERROR for the step whose name contains TEXT
+step_state() {
+  local id
+  id=$(grep -F "$1" "$T/last.log" | grep -E '^#[0-9]+ \[' | head -1 | awk '{print $1}')
+  [ -n "$id" ] || { echo missing; return; }
+  grep -E "^$id (CACHED|DONE|ERROR)" "$T/last.log" | head -1 | awk '{print $2}' | tr -d :
+}

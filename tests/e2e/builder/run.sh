@@ -1,0 +1,80 @@
+#!/bin/bash
+# RUN in VMs: shell and exec form, ENV/ARG/USER/WORKDIR, deletions (whiteouts), mounts
+# (secret, cache, tmpfs, bind), --network=none, failures naming the line with the output's
+# tail and exit code, and the cache (a cached rebuild boots no VM).
+. "$CBUILD_SRC/tests/e2e/builder/common.sh"
+start_base_registry
+need python3
+
+C=$(ctx run <<EOF
+FROM $BASE
+ARG BUILDVAR=fromarg
+ENV E1=env1
+RUN echo "shell \$E1 \$BUILDVAR" > /shell.txt && id -u > /uid.txt
+RUN ["/bin/sh", "-c", "echo exec > /exec.txt"]
+WORKDIR /w
+USER app
+RUN pwd > /tmp/pwd.txt && id -un > /tmp/user.txt && touch /tmp/by-app
+USER root
+RUN rm -f /bin/vi /etc/group- && mkdir -p /opq && echo x > /opq/f
+RUN --mount=type=secret,id=tok --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch \
+    --mount=type=bind,source=ctxfile,target=/mnt/ctxfile \
+    wc -c < /run/secrets/tok > /secret-len.txt && \
+    n=\$(cat /cache/n 2>/dev/null || echo 0) && echo \$((n+1)) > /cache/n && cp /cache/n /cache-n.txt && \
+    echo t > /scratch/t && ls /scratch > /tmpfs.txt && cat /mnt/ctxfile > /bind.txt
+RUN --network=none sh -c 'ls /sys/class/net | tr "\n" " " > /netifs.txt'
+EOF
+)
+echo from-context >"$C/ctxfile"
+printf 's3cr3t-value' >"$T/tok"
+if build "$C" runtest --secret id=tok,src="$T/tok"; then ok "RUN build"; else not_ok "RUN build"; diag "$(tail -30 "$T/last.log")"; fi
+check_contains "plain progress shows VM figures" "vm: boot" "$(cat "$T/last.log")"
+unpack runtest "$T/u"
+R=$T/u/rootfs
+check_eq "shell form sees ENV and ARG" "shell env1 fromarg" "$(cat "$R/shell.txt" 2>&1)"
+check_eq "runs as root by default" 0 "$(cat "$R/uid.txt" 2>&1)"
+check_eq "exec form" exec "$(cat "$R/exec.txt" 2>&1)"
+check_eq "WORKDIR is the cwd" /w "$(cat "$R/tmp/pwd.txt" 2>&1)"
+check_eq "USER app" app "$(cat "$R/tmp/user.txt" 2>&1)"
+check_eq "files created by USER app are owned by it" "regular empty file 644 1000:1000" "$(stat_of "$T/u" tmp/by-app)"
+check "a deleted file is gone (whiteout)" test ! -e "$R/bin/vi"
+check_eq "secret mounted (length only recorded)" 12 "$(tr -d ' ' <"$R/secret-len.txt" 2>&1)"
+check "the secret mount point is not left in the image" test ! -e "$R/run/secrets/tok"
+check_eq "cache mount (first use)" 1 "$(cat "$R/cache-n.txt" 2>&1)"
+check "the cache mount's contents are not in the layer" test ! -e "$R/cache/n"
+check_eq "tmpfs mount" t "$(cat "$R/tmpfs.txt" 2>&1)"
+check_eq "bind mount from the context" from-context "$(cat "$R/bind.txt" 2>&1)"
+check_eq "--network=none leaves only lo" "lo " "$(cat "$R/netifs.txt" 2>&1)"
+leak=0
+for b in "$CBUILD_ROOT"/blobs/sha256/*; do
+  if (gzip -dc "$b" 2>/dev/null || cat "$b") | grep -aq s3cr3t-value; then leak=1; fi
+done
+grep -rqa s3cr3t-value "$CBUILD_ROOT/cache" 2>/dev/null && leak=1
+check_eq "the secret is in no blob, layer or cache record" 0 "$leak"
+H=$(config_of runtest | python3 -c 'import json,sys; c=json.load(sys.stdin); print("\n".join(h.get("created_by","") for h in c["history"]))')
+check_contains "history: RUN with build args as BuildKit writes it" "RUN |1 BUILDVAR=fromarg /bin/sh -c echo" "$H"
+check_contains "history: exec form" 'RUN |1 BUILDVAR=fromarg /bin/sh -c echo exec > /exec.txt # buildkit' "$H"
+
+# A fully cached rebuild boots no VM
+check "cached rebuild" build "$C" runtest --secret id=tok,src="$T/tok"
+check_eq "cached rebuild: no step ran" 0 "$(steps_ran)"
+check_eq "cached rebuild: no VM booted" 0 "$(grep -c 'vm: boot' "$T/last.log")"
+# --no-cache reruns everything; the cache mount persists across builds
+check "--no-cache rebuild" build "$C" runtest --no-cache --secret id=tok,src="$T/tok"
+unpack runtest "$T/u2"
+check_eq "the cache mount persisted across builds" 2 "$(cat "$T/u2/rootfs/cache-n.txt" 2>&1)"
+check_fails "a required secret that is missing fails" build "$C" runtest2 --no-cache
+
+# Failures name the line, the exit code and the output
+F=$(ctx fail <<EOF
+FROM $BASE
+RUN echo ok-line
+RUN echo some output && echo failing-now >&2 && exit 3
+EOF
+)
+check_fails "a failing RUN fails the build" build "$F" failtest
+L=$(cat "$T/last.log")
+check_contains "error names the Dockerfile line" "Dockerfile:3" "$L"
+check_contains "error has the exit code" "exit code: 3" "$L"
+check_contains "error shows the command's last output" "failing-now" "$L"
+check_contains "error names the process" 'process "/bin/sh -c echo some output' "$L"

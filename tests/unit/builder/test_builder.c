@@ -1,0 +1,188 @@
+/* Unit tests for builder/ pieces that need no VM or store: history texts in BuildKit's
+ * format, config-only instructions, path cleaning and the plain progress layout. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static df_cmd mkcmd(df_cmd_kind kind, const char *keyword, const char *original)
+{
+    df_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    static df_instr in;
+    memset(&in, 0, sizeof in);
+    in.keyword = (char *)keyword;
+    in.original = (char *)original;
+    in.start_line = 1;
+    c.instr = &in;
+    cb_strv_init(&c.args);
+    cb_strv_init(&c.build_args);
+    cb_strv_init(&c.env);
+    return c;
+}
+
+static const char *last_history(const oci_config *cfg) { return cfg->history[cfg->n_history - 1].created_by; }
+
+Test(history, cmd_shell_form_uses_shell_and_go_quoting)
+{
+    oci_config cfg;
+    oci_config_init(&cfg);
+    df_cmd c = mkcmd(DF_CMD_CMD, "cmd", "CMD echo \"hi\"");
+    cb_strv_push(&c.args, "echo \"hi\"");
+    cb_err err;
+    cr_assert_eq(bl_config_apply(NULL, &c, &cfg, "2024-01-01T00:00:00Z", &err), 0);
+    cr_assert_str_eq(last_history(&cfg), "CMD [\"/bin/sh\" \"-c\" \"echo \\\"hi\\\"\"]");
+    cr_assert(cfg.history[cfg.n_history - 1].empty_layer);
+    cr_assert_eq(cfg.cmd.n, 3);
+    cr_assert_str_eq(cfg.cmd.v[2], "echo \"hi\"");
+    cr_assert(cfg.args_escaped);
+    cb_strv_free(&c.args);
+    oci_config_free(&cfg);
+}
+
+Test(history, expose_is_a_sorted_go_map)
+{
+    oci_config cfg;
+    oci_config_init(&cfg);
+    df_cmd c = mkcmd(DF_CMD_EXPOSE, "expose", "EXPOSE 80 53/udp 8000-8001");
+    df_port ports[3] = {{80, 80, "tcp"}, {53, 53, "udp"}, {8000, 8001, "tcp"}};
+    c.ports = ports;
+    c.n_ports = 3;
+    cb_err err;
+    cr_assert_eq(bl_config_apply(NULL, &c, &cfg, NULL, &err), 0);
+    cr_assert_str_eq(last_history(&cfg), "EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]");
+    cr_assert_eq(cfg.exposed_ports.n, 4);
+    oci_config_free(&cfg);
+}
+
+Test(history, healthcheck_like_buildkit)
+{
+    oci_config cfg;
+    oci_config_init(&cfg);
+    df_cmd c = mkcmd(DF_CMD_HEALTHCHECK, "healthcheck", "HEALTHCHECK ...");
+    cb_strv_push(&c.args, "CMD-SHELL");
+    cb_strv_push(&c.args, "curl -f http://localhost/ || exit 1");
+    c.hc_interval = 90LL * 1000000000LL;
+    c.hc_timeout = 1500LL * 1000000LL;
+    c.hc_retries = 3;
+    cb_err err;
+    cr_assert_eq(bl_config_apply(NULL, &c, &cfg, NULL, &err), 0);
+    cr_assert_str_eq(last_history(&cfg),
+                     "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f http://localhost/ || exit 1\"] \"1m30s\" \"1.5s\" \"0s\" \"0s\" '\\x03'}");
+    cr_assert_eq(cfg.healthcheck->interval_ns, 90LL * 1000000000LL);
+    cb_strv_free(&c.args);
+    oci_config_free(&cfg);
+}
+
+Test(history, env_label_volume_shell_user)
+{
+    oci_config cfg;
+    oci_config_init(&cfg);
+    cb_err err;
+    df_cmd e = mkcmd(DF_CMD_ENV, "env", "ENV A=1 B=two words");
+    df_kv kvs[2] = {{"A", "1"}, {"B", "two words"}};
+    e.kvs = kvs;
+    e.n_kvs = 2;
+    cr_assert_eq(bl_config_apply(NULL, &e, &cfg, NULL, &err), 0);
+    cr_assert_str_eq(last_history(&cfg), "ENV A=1 B=two words");
+    cr_assert_str_eq(oci_config_env_get(&cfg, "B"), "two words");
+    df_cmd v = mkcmd(DF_CMD_VOLUME, "volume", "VOLUME /b /a");
+    cb_strv_push(&v.args, "/b");
+    cb_strv_push(&v.args, "/a");
+    cr_assert_eq(bl_config_apply(NULL, &v, &cfg, NULL, &err), 0);
+    cr_assert_str_eq(last_history(&cfg), "VOLUME [/b /a]");
+    df_cmd s = mkcmd(DF_CMD_SHELL, "shell", "SHELL [\"/bin/bash\", \"-c\"]");
+    cb_strv_push(&s.args, "/bin/bash");
+    cb_strv_push(&s.args, "-c");
+    cr_assert_eq(bl_config_apply(NULL, &s, &cfg, NULL, &err), 0);
+    cr_assert_str_eq(last_history(&cfg), "SHELL [/bin/bash -c]");
+    cb_strv argv;
+    cb_strv_init(&argv);
+    bl_shell_argv(&cfg, "make", &argv);
+    cr_assert_eq(argv.n, 3);
+    cr_assert_str_eq(argv.v[0], "/bin/bash");
+    cb_strv_free(&argv);
+    df_cmd vol_empty = mkcmd(DF_CMD_VOLUME, "volume", "VOLUME \"\"");
+    cb_strv_push(&vol_empty.args, "");
+    cr_assert_lt(bl_config_apply(NULL, &vol_empty, &cfg, NULL, &err), 0);
+    cr_assert(strstr(err.msg, "empty string"));
+    cb_strv_free(&v.args);
+    cb_strv_free(&s.args);
+    cb_strv_free(&vol_empty.args);
+    oci_config_free(&cfg);
+}
+
+Test(history, run_and_copy_texts)
+{
+    oci_config cfg;
+    oci_config_init(&cfg);
+    df_cmd r = mkcmd(DF_CMD_RUN, "run", "RUN make all");
+    cb_strv_push(&r.args, "make all");
+    cb_strv_push(&r.build_args, "V=1");
+    char *h = bl_history_run(&r, &cfg);
+    cr_assert_str_eq(h, "RUN |1 V=1 /bin/sh -c make all # buildkit");
+    free(h);
+    df_cmd c = mkcmd(DF_CMD_COPY, "copy", "COPY --chown=a:b x y /d/");
+    c.chown = "a:b";
+    cb_strv_push(&c.args, "x");
+    cb_strv_push(&c.args, "/d/");
+    df_heredoc hd = {.name = "EOF", .content = "hi\n", .expand = true};
+    c.inline_files = &hd;
+    c.n_inline_files = 1;
+    h = bl_history_copy(&c);
+    cr_assert_str_eq(h, "COPY --chown=a:b x <<EOF /d/ # buildkit");
+    free(h);
+    cb_strv_free(&r.args);
+    cb_strv_free(&r.build_args);
+    cb_strv_free(&c.args);
+    oci_config_free(&cfg);
+}
+
+Test(paths, clean)
+{
+    char *p = bl_path_clean("a/./b/../c/");
+    cr_assert_str_eq(p, "/a/c");
+    free(p);
+    p = bl_path_clean("/../../x");
+    cr_assert_str_eq(p, "/x");
+    free(p);
+    p = bl_path_clean("");
+    cr_assert_str_eq(p, "/");
+    free(p);
+}
+
+Test(progress, plain_layout)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_PLAIN, f);
+    int a = progress_add(p, "[1/2] FROM x");
+    progress_cached(p, a);
+    int b = progress_add(p, "[2/2] RUN echo hi");
+    progress_start(p, b);
+    progress_output(p, b, 1, "hi\npart", 7);
+    progress_error(p, b, "process failed");
+    char *tail = progress_tail(p, b, 5);
+    cr_assert_str_eq(tail, "hi\npart");
+    free(tail);
+    progress_free(p);
+    fclose(f);
+    cr_assert(strstr(buf, "\n#1 [1/2] FROM x\n#1 CACHED\n"));
+    cr_assert(strstr(buf, "\n#2 [2/2] RUN echo hi\n#2 0."));
+    cr_assert(strstr(buf, " hi\n#2 "));
+    cr_assert(strstr(buf, "#2 ERROR: process failed\n"));
+    free(buf);
+}
+
+Test(progress, parse_modes)
+{
+    enum builder_progress_mode m;
+    cb_err err;
+    cr_assert_eq(builder_progress_parse("rawjson", &m, &err), 0);
+    cr_assert_eq(m, BUILDER_PROGRESS_RAWJSON);
+    cr_assert_lt(builder_progress_parse("fancy", &m, &err), 0);
+    cr_assert(strstr(err.msg, "fancy"));
+}
