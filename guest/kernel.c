@@ -335,6 +335,7 @@ static char *override_modules(const char *kernel, const char *version)
 
 static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
                               cb_err *err);
+static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err);
 
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err)
 {
@@ -385,9 +386,17 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ke
         free(tree);
     }
 
+    rc = setup_boot_files(root, kdir, paths, err);
+    if (rc < 0) guest_paths_free(paths);
+    return rc;
+}
+
+/* The vmlinux for PVH boot (extracted once, or remembered as impossible) and the initramfs. */
+static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err)
+{
     char key[17];
-    rc = guest_file_key(paths->kernel, key, err);
-    if (rc < 0) goto fail;
+    int rc = guest_file_key(paths->kernel, key, err);
+    if (rc < 0) return rc;
     cleanup_free char *vmlinux = xasprintf("%s/vmlinux-%s", kdir, key);
     cleanup_free char *nopvh = xasprintf("%s/vmlinux-%s.none", kdir, key);
     if (cb_path_exists(vmlinux)) {
@@ -396,14 +405,9 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ke
         rc = guest_extract_vmlinux(paths->kernel, vmlinux, err);
         if (rc == 0) paths->vmlinux = xstrdup(vmlinux);
         else if (rc == -ENOTSUP) cb_write_file_atomic(nopvh, "", 0, 0644, NULL); /* remember: boot the bzImage */
-        else goto fail;
+        else return rc;
     }
-    rc = guest_initramfs_build(root, paths->modules_dir, &paths->initramfs, err);
-    if (rc < 0) goto fail;
-    return 0;
-fail:
-    guest_paths_free(paths);
-    return rc;
+    return guest_initramfs_build(root, paths->modules_dir, &paths->initramfs, err);
 }
 
 unsigned long guest_host_tsc_khz(void)

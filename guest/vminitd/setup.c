@@ -76,6 +76,7 @@ static int modules_load_group_now(const char *group)
             ctl_send_error(GUEST_ERR_SETUP, e, "loading module %s", file);
             return -1;
         }
+        trace(file);
     }
     return 0;
 }
