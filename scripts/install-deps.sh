@@ -9,13 +9,14 @@ PKGS=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libcriterion-dev
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
-  curl wget ca-certificates python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
+  curl wget ca-certificates util-linux procps python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Always refresh the lists: the first VM run installs the guest kernel with apt-get download.
+$SUDO apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
-  $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
