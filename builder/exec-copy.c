@@ -794,13 +794,14 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     int rc = 0;
+    /* declared before the first goto: a jump must not bypass a cleanup variable */
+    cleanup_free char *tmp = bl_step_tmp(cc->in->b, "member");
     if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
         rc = cb_fail(err, "%s", archive_error_string(a));
         goto out;
     }
     struct archive_entry *ae;
     int r;
-    cleanup_free char *tmp = bl_step_tmp(cc->in->b, "member");
     while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
         cleanup_free char *joined = xasprintf("%s/%s", dest, archive_entry_pathname(ae));
         cleanup_free char *path = bl_path_clean(joined);
@@ -871,6 +872,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     size_t npl = 0;
     bl_layer_out lo;
     bool lo_open = false;
+    /* declared before the first goto: a jump must not bypass a cleanup variable */
+    cleanup_free char *joined = NULL;
+    cleanup_free char *dest = NULL;
     int rc = setup_sources(&cc, true, err);
     if (rc == 0)
         rc = select_sources(&cc, err);
@@ -908,11 +912,10 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     size_t dl = strlen(dest_arg);
     bool dest_dir =
         dl == 0 || dest_arg[dl - 1] == '/' || !strcmp(dest_arg, ".") || cb_str_has_suffix(dest_arg, "/.");
-    cleanup_free char *joined =
-        dest_arg[0] == '/'
-            ? xstrdup(dest_arg)
-            : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
-    cleanup_free char *dest = bl_path_clean(joined);
+    joined = dest_arg[0] == '/'
+                 ? xstrdup(dest_arg)
+                 : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
+    dest = bl_path_clean(joined);
     if (view) {
         /* symlinks in the destination resolve inside the image, as BuildKit does */
         char *res = NULL;
