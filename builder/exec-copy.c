@@ -360,6 +360,12 @@ static int select_sources(copy_ctx *cc, cb_err *err)
     }
     for (size_t i = 0; i < nsrc; i++) {
         const char *arg = cmd->args.v[i];
+        if (cb_str_has_prefix(arg, "git@") || cb_str_has_prefix(arg, "git://") ||
+            (is_url(arg) && (cb_str_has_suffix(arg, ".git") || strstr(arg, ".git#")))) {
+            if (!cc->add)
+                return cb_fail(err, "source can't be a git ref for COPY");
+            return cb_fail(err, "ADD of git repositories (%s) is not supported by cbuild: clone it in a RUN step", arg);
+        }
         if (is_url(arg)) {
             if (!cc->add)
                 return cb_fail(err, "source can't be a URL for COPY");

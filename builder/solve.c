@@ -249,6 +249,20 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
         cb_buf_puts(&m, "------");
     }
     free(tail);
+    /* the Dockerfile excerpt, as docker build prints it */
+    const char *df = b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "";
+    int first = cmd->instr->start_line - 2 > 1 ? cmd->instr->start_line - 2 : 1;
+    int last = cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
+    cb_buf_printf(&m, "\n%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
+    int ln = 1;
+    for (const char *p = df; *p && ln <= last; ln++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (ln >= first)
+            cb_buf_printf(&m, " %3d | %s%.*s\n", ln, ln >= cmd->instr->start_line ? ">>> " : "", (int)(len > 120 ? 120 : len), p);
+        p = nl ? nl + 1 : p + len;
+    }
+    cb_buf_puts(&m, "--------------------");
     int code = err->code ? err->code : EIO;
     snprintf(err->msg, sizeof err->msg, "%s", m.data);
     err->code = code;
