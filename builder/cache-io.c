@@ -306,11 +306,14 @@ int bl_cache_io_blob(store *s, const char *digest, cb_err *err)
     pthread_mutex_unlock(&g.lock);
     if (!src)
         return 0;
-    /* two steps may need the same blob at once: the store's writer serialises them */
-    int64_t before = __atomic_load_n(&g.fetched, __ATOMIC_RELAXED);
+    /* two stages may need the same blob at once: one fetch at a time, the second finds it */
+    static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&fetch_lock);
+    int64_t before = g.fetched;
     int rc = cachex_source_fetch(src, s, digest, size, &g.fetched, err);
-    if (rc == 0 && __atomic_load_n(&g.fetched, __ATOMIC_RELAXED) != before)
-        __atomic_add_fetch(&g.n_fetched, 1, __ATOMIC_RELAXED);
+    if (rc == 0 && g.fetched != before)
+        g.n_fetched++;
+    pthread_mutex_unlock(&fetch_lock);
     return rc;
 }
 
