@@ -64,14 +64,21 @@ static void warn(const char *fmt, ...)
     va_end(ap);
 }
 
-static json_t *record_json(const bl_layer *l, const char *created)
+/* the solver's record format (solve.c record_new) */
+static json_t *record_json(const bl_layer *l, const char *created, const char *chain_key)
 {
-    return json_pack("{s:{s:s,s:s,s:I,s:s},s:s}", "layer", "diff_id", l->diff_id, "digest", l->digest, "size",
-                     (json_int_t)l->size, "mediaType", l->media_type, "created", created);
+    json_t *r = json_pack("{s:{s:s,s:s,s:I,s:s},s:s}", "layer", "diff_id", l->diff_id, "digest", l->digest, "size",
+                          (json_int_t)l->size, "mediaType", l->media_type, "created", created);
+    if (chain_key && *chain_key)
+        json_object_set_new(r, "chain_key", json_string(chain_key));
+    return r;
 }
 
-static void record_layer(json_t *r, bl_layer *l, char created[32])
+static void record_layer(json_t *r, bl_layer *l, char created[32], char chain_key[CB_DIGEST_STR_LEN])
 {
+    const char *ck = json_string_value(json_object_get(r, "chain_key"));
+    if (chain_key && ck && cb_digest_valid(ck))
+        snprintf(chain_key, CB_DIGEST_STR_LEN, "%s", ck);
     json_t *jl = json_object_get(r, "layer");
     memset(l, 0, sizeof *l);
     snprintf(l->diff_id, sizeof l->diff_id, "%s", json_string_value(json_object_get(jl, "diff_id")));
@@ -260,7 +267,7 @@ static void lazy_add(const char *digest, int64_t size, cachex_source *src)
     l->src = src;
 }
 
-bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[32])
+bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[32], char chain_key[CB_DIGEST_STR_LEN])
 {
     (void)b;
     pthread_mutex_lock(&g.lock);
@@ -269,7 +276,7 @@ bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[
         json_t *r = cachex_set_find(&g.imports[i].set, key);
         if (!r)
             continue;
-        record_layer(r, l, created);
+        record_layer(r, l, created, chain_key);
         if (!store_blob_exists(b->st, l->digest, NULL))
             lazy_add(l->digest, l->size, g.imports[i].src);
         cachex_set_add(&g.used, key, r);
@@ -279,14 +286,16 @@ bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[
     return hit;
 }
 
-void bl_cache_io_note(bl_build *b, const char *key, const bl_layer *l, const char *created)
+void bl_cache_io_note(bl_build *b, const char *key, const bl_layer *l, const char *created, const char *chain_key)
 {
     (void)b;
     if (!g.n_dests)
         return;
-    json_t *r = record_json(l, created);
+    json_t *r = record_json(l, created, chain_key);
     pthread_mutex_lock(&g.lock);
     cachex_set_add(&g.noted, key, r);
+    if (chain_key && *chain_key && strcmp(chain_key, key)) /* found by content too */
+        cachex_set_add(&g.noted, chain_key, r);
     pthread_mutex_unlock(&g.lock);
     json_decref(r);
 }
@@ -478,7 +487,7 @@ void bl_cache_io_finish(bl_build *b)
     /* imported hits whose blob is now local become local records */
     for (size_t i = 0; b->st && i < g.used.n; i++) {
         bl_layer l;
-        record_layer(g.used.v[i].record, &l, NULL);
+        record_layer(g.used.v[i].record, &l, NULL, NULL);
         cb_err e;
         json_t *old = NULL;
         if (store_blob_exists(b->st, l.digest, NULL) && store_cache_get(b->st, g.used.v[i].key, &old, &e) == -ENOENT)

@@ -10,9 +10,10 @@
 int bl_cache_io_init(bl_build *b, cb_err *err);
 /* Local miss: a record from an imported cache. The layer's blob is fetched only when
  * something needs it (bl_cache_io_blob). */
-bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[32]);
+bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[32], char chain_key[CB_DIGEST_STR_LEN]);
 /* Every layer step's result (hit or miss), for --cache-to. */
-void bl_cache_io_note(bl_build *b, const char *key, const bl_layer *l, const char *created);
+/* chain_key: the key later steps build on when it is not key (COPY --from content key) */
+void bl_cache_io_note(bl_build *b, const char *key, const bl_layer *l, const char *created, const char *chain_key);
 /* Make sure a layer blob is in the store, fetching it from the cache source or the image's
  * registry it was registered with. 0 when present or fetched; a blob nobody registered
  * is left to the caller (0). */

@@ -583,6 +583,61 @@ static void hash_str(cb_sha256 *h, const char *tag, const char *s)
         cb_sha256_update(h, "\xff", 1);
 }
 
+/* COPY --from's second key: the content of what it selects in the source filesystem (path,
+ * type, mode, owner, size, bytes, link target) instead of the source stage's key, so a
+ * rebuilt stage with identical output keeps the COPY cached, as BuildKit does. */
+int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    copy_ctx cc;
+    memset(&cc, 0, sizeof cc);
+    cc.in = in;
+    cc.cmd = in->cmd;
+    cc.add = in->cmd->kind == DF_CMD_ADD;
+    cb_strv_init(&cc.tmpfiles);
+    cb_sha256 *h = cb_sha256_new();
+    hash_str(h, "op", cc.add ? "ADD-from-content" : "COPY-from-content");
+    hash_str(h, "parent", in->parent_key);
+    hash_str(h, "workdir", in->config->working_dir);
+    for (size_t i = 0; i < in->cmd->args.n; i++)
+        hash_str(h, "arg", in->cmd->args.v[i]);
+    hash_str(h, "chown", in->cmd->chown);
+    hash_str(h, "chmod", in->cmd->chmod);
+    hash_str(h, "link", in->cmd->link ? "1" : "0");
+    hash_str(h, "parents", in->cmd->parents ? "1" : "0");
+    for (size_t i = 0; i < in->cmd->excludes.n; i++)
+        hash_str(h, "exclude", in->cmd->excludes.v[i]);
+    int rc = setup_sources(&cc, true, err);
+    if (rc == 0)
+        rc = select_sources(&cc, err);
+    for (size_t i = 0; rc == 0 && i < cc.s.n; i++) {
+        sel_entry *e = &cc.s.v[i];
+        char meta[128];
+        snprintf(meta, sizeof meta, "%o %u:%u %lld", (unsigned)e->st.st_mode, (unsigned)e->st.st_uid,
+                 (unsigned)e->st.st_gid, (long long)(S_ISREG(e->st.st_mode) ? e->st.st_size : 0));
+        hash_str(h, "path", e->rel);
+        hash_str(h, "src", e->src);
+        hash_str(h, "meta", meta);
+        hash_str(h, "link", e->linkname);
+        if (e->origin == O_BUF) {
+            cb_sha256_update(h, e->data, e->len);
+        } else if (e->origin == O_ROOTFS && S_ISREG(e->st.st_mode)) {
+            cb_buf data;
+            cb_buf_init(&data);
+            rc = bl_rootfs_read(cc.from_view, &e->node, &data, err);
+            if (rc == 0 && data.len)
+                cb_sha256_update(h, data.data, data.len);
+            cb_buf_free(&data);
+        }
+    }
+    copy_ctx_free(&cc);
+    if (rc < 0) {
+        cb_sha256_free(h);
+        return rc;
+    }
+    cb_sha256_final(h, key);
+    return 0;
+}
+
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
 {
     copy_ctx cc;

@@ -16,12 +16,11 @@
 
 /* ---------- layers and image states ---------- */
 
-/* Where a layer image keeps its tree. ext4.h's overlay layout puts it under upper/, but
- * guest/ mounts every lower at its image root (vminitd: lowerdir=/l/N), so builder/ writes
- * its layer images with the tree at the root ("") and rebuilds a RUN's upper/ into that
- * form. When guest/ mounts <lower>/upper, set this to EXT4_OVERLAY_UPPER_DIR and a RUN's
- * upper image can become the layer image as it is. */
-#define BL_LAYER_ROOT ""
+/* Where a layer image keeps its tree: under upper/ (ext4.h's overlay layout), which guest/
+ * recognises in a lower (an image root holding only upper/) and mounts as lowerdir=.../upper.
+ * A RUN's upper disk then is the new layer image as it is. ("" would keep the tree at the
+ * image root, the layout of a flattened image.) */
+#define BL_LAYER_ROOT EXT4_OVERLAY_UPPER_DIR
 
 typedef struct bl_layer {
     char diff_id[CB_DIGEST_STR_LEN];
@@ -174,6 +173,7 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
+int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err);
 
 /* Config-only changes, with history entries exactly as BuildKit writes them. */

@@ -193,7 +193,7 @@ static char *instr_text(const df_cmd *cmd)
     return cb_buf_steal(&b);
 }
 
-static json_t *record_new(const bl_layer *l, const char *created)
+static json_t *record_new(const bl_layer *l, const char *created, const char *chain_key)
 {
     json_t *r = json_object();
     json_t *jl = json_object();
@@ -203,10 +203,12 @@ static json_t *record_new(const bl_layer *l, const char *created)
     json_object_set_new(jl, "mediaType", json_string(l->media_type));
     json_object_set_new(r, "layer", jl);
     json_object_set_new(r, "created", json_string(created));
+    if (chain_key && *chain_key)
+        json_object_set_new(r, "chain_key", json_string(chain_key));
     return r;
 }
 
-static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32])
+static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32], char chain_key[CB_DIGEST_STR_LEN])
 {
     json_t *jl = json_object_get(r, "layer");
     const char *di = json_string_value(json_object_get(jl, "diff_id"));
@@ -221,6 +223,9 @@ static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32])
     snprintf(l->media_type, sizeof l->media_type, "%s", mt);
     l->size = json_integer_value(json_object_get(jl, "size"));
     snprintf(created, 32, "%s", cr);
+    const char *ck = json_string_value(json_object_get(r, "chain_key"));
+    if (ck && cb_digest_valid(ck))
+        snprintf(chain_key, CB_DIGEST_STR_LEN, "%s", ck);
     /* a record whose blob was pruned is a miss */
     return store_blob_exists(s, l->digest, NULL);
 }
@@ -312,12 +317,30 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     char created[32];
     bool hit = false;
     json_t *rec = NULL;
+    /* the key the following steps build on: a COPY --from is identified by the content it
+     * copies (key2), so a rebuilt stage with the same output keeps later steps cached too */
+    char chain[CB_DIGEST_STR_LEN] = "";
+    char key2[CB_DIGEST_STR_LEN] = "";
+    bool from_copy = !wd_mkdir && cmd->kind != DF_CMD_RUN && cmd->from;
     if (!j->no_cache && store_cache_get(b->st, key, &rec, err) == 0) {
-        hit = record_parse(b->st, rec, &layer, created);
+        hit = record_parse(b->st, rec, &layer, created, chain);
         json_decref(rec);
     }
     if (!hit && !j->no_cache) /* cache import: records from --cache-from */
-        hit = bl_cache_io_lookup(b, key, &layer, created);
+        hit = bl_cache_io_lookup(b, key, &layer, created, chain);
+    if (!hit && from_copy) {
+        if (bl_copy_content_key(&in, key2, err) < 0)
+            key2[0] = 0;
+        if (key2[0] && !j->no_cache && store_cache_get(b->st, key2, &rec, err) == 0) {
+            hit = record_parse(b->st, rec, &layer, created, chain);
+            json_decref(rec);
+            if (hit) {
+                json_t *r = record_new(&layer, created, key2);
+                store_cache_put(b->st, key, r, err);
+                json_decref(r);
+            }
+        }
+    }
     if (hit) {
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
@@ -338,8 +361,10 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
             return rc;
         }
         bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), created);
-        json_t *r = record_new(&layer, created);
+        json_t *r = record_new(&layer, created, key2);
         rc = store_cache_put(b->st, key, r, err);
+        if (rc == 0 && key2[0])
+            rc = store_cache_put(b->st, key2, r, err);
         json_decref(r);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
@@ -347,8 +372,10 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
             return rc;
         }
         progress_done(b->prog, pid);
+        if (key2[0])
+            memcpy(chain, key2, sizeof chain);
     }
-    bl_cache_io_note(b, key, &layer, created); /* for --cache-to */
+    bl_cache_io_note(b, key, &layer, created, chain); /* for --cache-to */
     pthread_mutex_lock(&b->lock);
     b->steps_total++;
     pthread_mutex_unlock(&b->lock);
@@ -360,7 +387,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
                                            : bl_history_copy(cmd);
     oci_config_add_history(&j->config, created, hist, "buildkit.dockerfile.v0", false);
     free(hist);
-    memcpy(j->key, key, sizeof key);
+    memcpy(j->key, chain[0] ? chain : key, sizeof j->key);
     cb_buf_free(&name);
     return 0;
 }
@@ -728,8 +755,22 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
             if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
                 j->no_cache = true;
     }
-    /* the context transfer vertex: only the files COPY/ADD select are read, during the steps */
+    /* the context vertex: only the files COPY/ADD select are read, during the steps */
+    int ctx_pid = 0;
+    if (b->ctx.dirfd >= 0) {
+        ctx_pid = progress_add(b->prog, "[internal] load build context");
+        progress_start(b->prog, ctx_pid);
+    }
     rc = schedule(b, err);
+    if (ctx_pid) {
+        char sz[32];
+        cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
+        progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
+        if (rc < 0)
+            progress_error(b->prog, ctx_pid, "canceled");
+        else
+            progress_done(b->prog, ctx_pid);
+    }
     if (rc < 0)
         goto out;
     {

@@ -126,6 +126,11 @@ int store_push(store *s, const char *src, const char *dst, const oci_registry_op
 /* Push an image already resolved (e.g. from store_image_convert). */
 int store_push_image(store *s, const store_image *im, const char *dst, const oci_registry_opts *opts,
                      char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
+/* Push src as dst (NULL = src) with every layer not already in co->algo recompressed on the
+ * fly: compression streams straight into the upload (and into a new store blob); the config
+ * (hence the image ID) is unchanged, the pushed manifest is an OCI manifest. */
+int store_push_compressed(store *s, const char *src, const char *dst, const oci_compress_opts *co,
+                          const oci_registry_opts *opts, char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
 /* A copy of im with every layer not already in opts->algo recompressed into new blobs and an
  * OCI manifest over the same config (diffIDs, hence the image ID, are unchanged). The new
  * manifest is not tagged. */

@@ -1,6 +1,8 @@
 /* Pull into the store and push from it, with parallel blob transfers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -233,12 +235,147 @@ typedef struct push_job {
     const oci_descriptor *desc;
     cb_err err;
     int rc;
+    /* recompress on the fly (store_push_compressed): */
+    const oci_compress_opts *co;
+    const char *diff_id;
+    oci_descriptor out; /* the descriptor pushed (converted layer) */
 } push_job;
+
+/* ---------- streaming recompression: blob -> inflate -> compress -> (store, registry) ---------- */
+
+typedef struct conv_stream {
+    store *s;
+    const oci_descriptor *src;
+    const char *diff_id;
+    const oci_compress_opts *co;
+    int rfd, wfd;
+    store_blob_writer *bw;
+    oci_layer_result res;
+    cb_err err;
+    int rc;
+    pthread_t th;
+    bool joined;
+} conv_stream;
+
+static int tee_write(void *opaque, const void *data, size_t n, cb_err *err)
+{
+    conv_stream *c = opaque;
+    int r = store_blob_writer_write(c->bw, data, n, err);
+    if (r < 0)
+        return r;
+    r = cb_write_all(c->wfd, data, n);
+    return r < 0 ? cb_error(err, -r, "stream to the upload") : 0;
+}
+
+static void *conv_main(void *arg)
+{
+    conv_stream *c = arg;
+    sigset_t set; /* the uploader may stop reading: EPIPE, not a signal */
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int fd;
+    c->rc = store_blob_open(c->s, c->src->digest, &fd, &c->err);
+    if (c->rc == 0) {
+        c->rc = oci_recompress_stream(fd, c->co, (oci_sink){tee_write, c}, &c->res, &c->err);
+        close(fd);
+    }
+    close(c->wfd);
+    c->wfd = -1;
+    if (c->rc == 0 && strcmp(c->res.diff_id, c->diff_id))
+        c->rc = cb_failc(&c->err, EBADMSG, "layer %s uncompresses to %s, but the config says %s", c->src->digest,
+                         c->res.diff_id, c->diff_id);
+    if (c->rc == 0) {
+        c->rc = store_blob_writer_commit(c->bw, NULL, &c->err);
+        c->bw = NULL;
+    }
+    return NULL;
+}
+
+static int conv_finish(void *ctx, char digest[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    conv_stream *c = ctx;
+    close(c->rfd); /* unblocks a producer still writing after a failed upload */
+    c->rfd = -1;
+    pthread_join(c->th, NULL);
+    c->joined = true;
+    if (c->rc < 0) {
+        *err = c->err;
+        return c->rc;
+    }
+    memcpy(digest, c->res.digest, CB_DIGEST_STR_LEN);
+    return 0;
+}
+
+static oci_compression layer_compression(const char *mt)
+{
+    if (cb_str_has_suffix(mt, "zstd"))
+        return OCI_COMPRESSION_ZSTD;
+    if (cb_str_has_suffix(mt, "gzip"))
+        return OCI_COMPRESSION_GZIP;
+    return OCI_COMPRESSION_NONE;
+}
+
+/* Recompress and upload one layer in a single pass; the new blob also lands in the store. */
+static int push_converted(push_job *j)
+{
+    conv_stream c = {.s = j->s, .src = j->desc, .diff_id = j->diff_id, .co = j->co, .rfd = -1, .wfd = -1};
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return cb_error(&j->err, errno, "pipe");
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    c.rfd = p[0];
+    c.wfd = p[1];
+    int r = store_blob_writer_open(j->s, NULL, &c.bw, &j->err);
+    if (r < 0) {
+        close(p[0]);
+        close(p[1]);
+        return r;
+    }
+    if (pthread_create(&c.th, NULL, conv_main, &c) != 0) {
+        close(p[0]);
+        close(p[1]);
+        store_blob_writer_abort(c.bw, false);
+        return cb_fail(&j->err, "cannot start a compression thread");
+    }
+    char digest[CB_DIGEST_STR_LEN];
+    r = oci_registry_push_blob_stream(j->reg, j->repo, c.rfd, conv_finish, &c, digest, &j->err);
+    if (!c.joined) {
+        close(c.rfd);
+        pthread_join(c.th, NULL);
+    }
+    if (c.bw)
+        store_blob_writer_abort(c.bw, false);
+    if (r < 0 && c.rc == 0 && r != -EACCES) {
+        /* the stream cannot be replayed, but the recompressed blob is in the store now: push
+         * it the ordinary, retried way */
+        cb_debug("streamed upload of %s failed (%s); uploading the stored blob", j->desc->digest, j->err.msg);
+        cb_err_clear(&j->err);
+        int fd;
+        if ((r = store_blob_open(j->s, c.res.digest, &fd, &j->err)) < 0)
+            return r;
+        r = oci_registry_push_blob(j->reg, j->repo, c.res.digest, c.res.size, fd, NULL, &j->err);
+        close(fd);
+        memcpy(digest, c.res.digest, sizeof digest);
+    }
+    if (r < 0)
+        return r;
+    j->out.media_type = xstrdup(c.res.media_type);
+    memcpy(j->out.digest, digest, sizeof j->out.digest);
+    j->out.size = c.res.size;
+    progress(j->opts, "%s: Pushed (recompressed to %s as %.12s)", short_id(j->desc->digest),
+             oci_compression_name(j->co->algo), digest + 7);
+    return 0;
+}
 
 static void push_job_run(void *arg)
 {
     push_job *j = arg;
     const oci_descriptor *d = j->desc;
+    if (j->co) {
+        j->rc = push_converted(j);
+        return;
+    }
     int64_t sz;
     int ex = oci_registry_blob_exists(j->reg, j->repo, d->digest, &sz, &j->err);
     if (ex < 0) {
@@ -302,7 +439,7 @@ int store_push_image(store *s, const store_image *im, const char *dst, const oci
     jobs = xcalloc(nj, sizeof *jobs);
     for (size_t i = 0; i < nj; i++)
         jobs[i] = (push_job){s, reg, opts, ref.repository, ref.registry,
-                             i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1], {0}, 0};
+                             i == 0 ? &im->manifest.config : &im->manifest.layers[i - 1], {0}, 0, NULL, NULL, {0}};
     int par = opts && opts->parallel > 0 ? opts->parallel : 4;
     if (par > 1 && nj > 1) {
         cb_pool *pool = cb_pool_new(par < (int)nj ? par : (int)nj);
@@ -398,5 +535,95 @@ int store_image_convert(store *s, const store_image *im, const oci_compress_opts
     for (size_t i = 0; i < n; i++)
         oci_descriptor_free(&ls[i]);
     free(ls);
+    return r;
+}
+
+int store_push_compressed(store *s, const char *src, const char *dst, const oci_compress_opts *co,
+                          const oci_registry_opts *opts, char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    store_image im;
+    int r = store_image_resolve(s, src, &im, err);
+    if (r < 0)
+        return r;
+    oci_ref ref;
+    if ((r = oci_ref_parse(dst ? dst : src, &ref, err)) < 0) {
+        store_image_free(&im);
+        return r;
+    }
+    cleanup_free char *name = oci_ref_string(&ref);
+    cleanup_free char *mj = NULL;
+    size_t n = im.manifest.n_layers;
+    push_job *jobs = xcalloc(n + 1, sizeof *jobs);
+    oci_registry *reg = NULL;
+    if (im.config.diff_ids.n != n) {
+        r = cb_fail(err, "image %s: config lists %zu diff_ids for %zu layers", im.id, im.config.diff_ids.n, n);
+        goto out;
+    }
+    if ((r = oci_registry_new(&ref, opts, &reg, err)) < 0)
+        goto out;
+    progress(opts, "The push refers to repository [%s/%s]", ref.registry, ref.repository);
+    for (size_t i = 0; i < n; i++) {
+        const oci_descriptor *d = &im.manifest.layers[i];
+        bool convert = layer_compression(d->media_type) != co->algo;
+        jobs[i] = (push_job){s, reg, opts, ref.repository, ref.registry, d, {0}, 0, convert ? co : NULL,
+                             im.config.diff_ids.v[i], {0}};
+    }
+    int par = opts && opts->parallel > 0 ? opts->parallel : 4;
+    if (par > 1 && n > 1) {
+        cb_pool *pool = cb_pool_new(par < (int)n ? par : (int)n);
+        for (size_t i = 0; i < n; i++)
+            cb_pool_submit(pool, push_job_run, &jobs[i]);
+        cb_pool_free(pool);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            push_job_run(&jobs[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].rc < 0) {
+            *err = jobs[i].err;
+            r = jobs[i].rc;
+            goto out;
+        }
+    /* the config is unchanged; the manifest names the new layers */
+    push_job cj = {s, reg, opts, ref.repository, ref.registry, &im.manifest.config, {0}, 0, NULL, NULL, {0}};
+    push_job_run(&cj);
+    if (cj.rc < 0) {
+        *err = cj.err;
+        r = cj.rc;
+        goto out;
+    }
+    oci_manifest m = {0};
+    m.media_type = (char *)OCI_MT_MANIFEST;
+    m.config = im.manifest.config;
+    m.config.media_type = (char *)OCI_MT_CONFIG;
+    oci_descriptor *ls = xcalloc(n + 1, sizeof *ls);
+    for (size_t i = 0; i < n; i++) {
+        ls[i] = jobs[i].co ? jobs[i].out : im.manifest.layers[i];
+        if (!jobs[i].co)
+            ls[i].media_type = (char *)oci_compression_media_type(co->algo);
+    }
+    m.layers = ls;
+    m.n_layers = n;
+    size_t len;
+    mj = oci_manifest_serialize(&m, &len);
+    free(ls);
+    char md[CB_DIGEST_STR_LEN];
+    if ((r = store_blob_put_buf(s, mj, len, NULL, md, err)) < 0)
+        goto out;
+    if ((r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : md, OCI_MT_MANIFEST, mj, len, err)) <
+        0)
+        goto out;
+    progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", md, len);
+    if (digest_out)
+        memcpy(digest_out, md, CB_DIGEST_STR_LEN);
+out:
+    if (r < 0 && !strstr(err->msg, name))
+        cb_error_wrap(err, "pushing %s", name);
+    for (size_t i = 0; i < n; i++)
+        free(jobs[i].out.media_type);
+    free(jobs);
+    oci_registry_free(reg);
+    oci_ref_free(&ref);
+    store_image_free(&im);
     return r;
 }

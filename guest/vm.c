@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,7 +76,7 @@ typedef struct vdisk {
 typedef struct vm {
     const guest_run_config *cfg;
     char *tmpdir, *sock, *console, *qemu_log;
-    int listen_fd, conn, pidfd;
+    int listen_fd, conn, pidfd, lock_fd;
     pid_t pid;
     bool qemu_exited;
     int qemu_status;
@@ -183,11 +185,43 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
 }
 
 /* ---------- process ---------- */
+/* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
+ * by the next run: a live run holds an flock on <dir>/lock; a dir whose lock can be taken,
+ * or that has none after a minute, is stale. flock works across PID namespaces. */
+static void sweep_stale_tmpdirs(const char *t)
+{
+    DIR *d = opendir(t);
+    if (!d) return;
+    struct dirent *de;
+    time_t now = time(NULL);
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0) continue;
+        cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
+        cleanup_free char *lock = xasprintf("%s/lock", dir);
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        bool stale;
+        if (fd < 0) {
+            stale = now - st.st_mtime > 60;
+        } else {
+            stale = flock(fd, LOCK_EX | LOCK_NB) == 0 && now - st.st_mtime > 5;
+            close(fd);
+        }
+        if (stale) {
+            cb_debug("removing stale VM temp dir %s", dir);
+            cb_rm_rf(dir, NULL);
+        }
+    }
+    closedir(d);
+}
+
 static int vm_tmpdir(vm *v, cb_err *err)
 {
     const char *t = getenv("TMPDIR");
     /* the socket path must fit in sun_path */
     if (!t || !*t || strlen(t) > 80) t = "/tmp";
+    sweep_stale_tmpdirs(t);
     v->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
     if (!mkdtemp(v->tmpdir)) {
         int e = errno;
@@ -195,6 +229,9 @@ static int vm_tmpdir(vm *v, cb_err *err)
         v->tmpdir = NULL;
         return cb_error(err, e, "creating a temporary directory in `%s`", t);
     }
+    cleanup_free char *lock = xasprintf("%s/lock", v->tmpdir);
+    v->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (v->lock_fd < 0 || flock(v->lock_fd, LOCK_EX) < 0) return cb_error(err, errno, "locking `%s`", lock);
     v->sock = xasprintf("%s/ctl.sock", v->tmpdir);
     v->console = xasprintf("%s/console.log", v->tmpdir);
     v->qemu_log = xasprintf("%s/qemu.log", v->tmpdir);
@@ -261,6 +298,7 @@ static void vm_cleanup(vm *v)
     if (v->listen_fd >= 0) close(v->listen_fd);
     if (v->conn >= 0) close(v->conn);
     if (v->tmpdir) cb_rm_rf(v->tmpdir, NULL);
+    if (v->lock_fd >= 0) close(v->lock_fd);
     free(v->tmpdir);
     free(v->sock);
     free(v->console);
@@ -623,7 +661,7 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
                   guest_run_result *res, cb_err *err)
 {
-    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1};
+    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
     cb_buf_init(&v.line[1]);

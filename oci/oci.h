@@ -317,4 +317,11 @@ int oci_registry_fetch_blob(oci_registry *r, const char *repository, const char 
 int oci_registry_push_blob(oci_registry *r, const char *repository, const char *digest, int64_t size,
                            int fd, const char *mount_from, cb_err *err);
 
+/* Upload a blob of unknown size and digest read from fd (a pipe) to EOF: POST, one streamed
+ * PATCH (chunked, not retried), then finish() must return the digest of what was sent (it
+ * also runs when the upload failed, so the producer can stop), then PUT ?digest=. */
+int oci_registry_push_blob_stream(oci_registry *r, const char *repository, int fd,
+                                  int (*finish)(void *ctx, char digest[CB_DIGEST_STR_LEN], cb_err *err), void *ctx,
+                                  char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
+
 #endif

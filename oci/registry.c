@@ -175,6 +175,7 @@ typedef struct req {
     size_t body_len;
     int body_fd;
     int64_t body_off, body_size, body_pos;
+    bool body_stream; /* body_fd is a pipe read to EOF: chunked upload, never retried */
     /* response */
     oci_sink *sink;   /* 2xx body goes here */
     cb_buf *out;      /* or here */
@@ -295,6 +296,17 @@ static size_t on_read(char *buf, size_t sz, size_t nm, void *opaque)
 {
     req *q = opaque;
     size_t want = sz * nm;
+    if (q->body_stream) {
+        for (;;) {
+            ssize_t n = read(q->body_fd, buf, want);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return CURL_READFUNC_ABORT;
+            q->body_pos += n;
+            return (size_t)n;
+        }
+    }
     int64_t left = q->body_size - q->body_pos;
     if (left <= 0)
         return 0;
@@ -381,7 +393,8 @@ static CURLcode perform(oci_registry *r, req *q, const char *scheme, char *errbu
             curl_easy_setopt(c, CURLOPT_READDATA, q);
             curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
             curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
-            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_size);
+            if (!q->body_stream)
+                curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_size);
         } else {
             curl_easy_setopt(c, CURLOPT_POST, 1L);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body ? q->body : "");
@@ -636,7 +649,7 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
                 attempt--;
                 continue;
             }
-            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || attempt + 1 >= r->retries) {
+            if (tls || cc == CURLE_URL_MALFORMAT || q->delivered > 0 || q->body_stream || attempt + 1 >= r->retries) {
                 bool plain = tls && strstr(errbuf, "wrong version number");
                 const char *hint = plain ? " (the registry speaks plain HTTP: allow it with --insecure-registry)"
                                    : tls ? " (use --cert-dir with the registry's CA, or --tls-verify=false)"
@@ -650,7 +663,7 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
         }
         if (!scheme_known(r) && !cb_str_has_prefix(path, "http"))
             set_scheme(r, scheme);
-        if (q->status == 401 && !auth_tried && q->www_auth) {
+        if (q->status == 401 && !auth_tried && q->www_auth && !q->body_stream) {
             auth_tried = true;
             if (!strncasecmp(q->www_auth, "Bearer", 6)) {
                 cleanup_free char *sc = auth_param(q->www_auth, "scope");
@@ -673,7 +686,8 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
             attempt--;
             continue;
         }
-        if ((q->status >= 500 || q->status == 429) && q->delivered == 0 && attempt + 1 < r->retries) {
+        if ((q->status >= 500 || q->status == 429) && q->delivered == 0 && !q->body_stream &&
+            attempt + 1 < r->retries) {
             cb_debug("%s: HTTP %ld (attempt %d), retrying", q->url, q->status, attempt + 1);
             if (q->retry_after > 0) { /* the registry said when (capped: a stuck client helps nobody) */
                 struct timespec ts = {q->retry_after < 60 ? q->retry_after : 60, 0};
@@ -912,4 +926,57 @@ int oci_registry_push_blob(oci_registry *r, const char *repository, const char *
         cb_err_clear(err);
         backoff_sleep(attempt);
     }
+}
+
+int oci_registry_push_blob_stream(oci_registry *r, const char *repository, int fd,
+                                  int (*finish)(void *ctx, char digest[CB_DIGEST_STR_LEN], cb_err *err), void *ctx,
+                                  char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    cleanup_free char *scope = scope_for(repository, true);
+    cleanup_free char *what = xasprintf("stream a blob to %s/%s", r->display, repository);
+    cleanup_free char *path = xasprintf("/v2/%s/blobs/uploads/", repository);
+    cleanup_free char *loc = NULL, *put = NULL;
+    req q = {.method = "POST", .body_fd = -1, .scope = scope};
+    cb_buf_init(&q.errbody);
+    int rc = do_request(r, &q, path, what, err);
+    if (rc == 0 && (q.status != 202 || !q.location))
+        rc = status_error(r, &q, what, err);
+    if (rc < 0) {
+        req_free(&q);
+        return rc;
+    }
+    loc = resolve_location(r, q.location);
+    req_free(&q);
+    req p = {.method = "PATCH", .body_fd = fd, .body_stream = true, .scope = scope};
+    cb_buf_init(&p.errbody);
+    p.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    rc = do_request(r, &p, loc, what, err);
+    if (rc == 0 && p.status != 202)
+        rc = status_error(r, &p, what, err);
+    if (rc == 0 && p.location) {
+        free(loc);
+        loc = resolve_location(r, p.location);
+    }
+    req_free(&p);
+    /* the producer knows the digest once the stream ended; on failure it must stop too */
+    char digest[CB_DIGEST_STR_LEN];
+    cb_err ferr = {0};
+    int fr = finish(ctx, digest, &ferr);
+    if (rc < 0)
+        return rc;
+    if (fr < 0) {
+        *err = ferr;
+        return fr;
+    }
+    put = xasprintf("%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", digest);
+    req u = {.method = "PUT", .body_fd = -1, .scope = scope};
+    cb_buf_init(&u.errbody);
+    u.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    rc = do_request(r, &u, put, what, err);
+    if (rc == 0 && u.status != 201)
+        rc = status_error(r, &u, what, err);
+    req_free(&u);
+    if (rc == 0)
+        memcpy(digest_out, digest, CB_DIGEST_STR_LEN);
+    return rc;
 }

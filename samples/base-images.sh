@@ -3,7 +3,8 @@
 #   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm
 #   127.0.0.1:5000/busybox:latest    busybox-static with its applet links
 # Usage: samples/base-images.sh [start|busybox-only|stop|status]   (default: start)
-# Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_TEST_CACHE (default
+# Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_REGISTRY_DIR (the registry's
+# config, data and pid; default under the cache), CBUILD_TEST_CACHE (default
 # /var/tmp/cbuild-test-cache: rootfs tarballs are built once and kept there),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian).
 # Needs: debootstrap, busybox-static, umoci, skopeo, docker-registry (Debian packages).
@@ -12,7 +13,7 @@ set -euo pipefail
 REG=${CBUILD_REGISTRY:-127.0.0.1:5000}
 CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-REGDIR=$CACHE/registry-v2-${REG//[:.]/-}
+REGDIR=${CBUILD_REGISTRY_DIR:-$CACHE/registry-v2-${REG//[:.]/-}}
 mkdir -p "$CACHE" "$REGDIR"
 
 log() { echo "base-images: $*" >&2; }

@@ -70,15 +70,8 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
     int pr;
     if (compression) {
         oci_compress_opts co = {OCI_COMPRESSION_GZIP, (int)level, 0};
-        store_image im, conv;
-        if ((pr = oci_compression_parse(compression, &co.algo, &err)) == 0 &&
-            (pr = store_image_resolve(s, pos.v[0], &im, &err)) == 0) {
-            if ((pr = store_image_convert(s, &im, &co, &conv, &err)) == 0) {
-                pr = store_push_image(s, &conv, pos.n > 1 ? pos.v[1] : pos.v[0], &ro, digest, &err);
-                store_image_free(&conv);
-            }
-            store_image_free(&im);
-        }
+        if ((pr = oci_compression_parse(compression, &co.algo, &err)) == 0)
+            pr = store_push_compressed(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &co, &ro, digest, &err);
     } else {
         pr = store_push(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &ro, digest, &err);
     }

@@ -4,13 +4,14 @@
 #   (b) fully cached rebuild of a 20-step Dockerfile (target: < 0.1 s, no slower than buildah)
 #   (c) rebuild after changing one source file
 # and where cbuild's cold build time goes (VM boot / run / snapshot from --progress=plain).
-# Usage: tests/bench/builder-bench.sh [CBUILD]   (needs samples/base-images.sh's registry)
+# Usage: tests/bench/builder-bench.sh [CBUILD]   (starts its own registry via samples/base-images.sh)
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CBUILD=${1:-${CBUILD:-$SRC/build/builder/cli/cbuild}}
-export CBUILD_REGISTRY=${CBUILD_REGISTRY:-127.0.0.1:5055}
-BASE=$CBUILD_REGISTRY/busybox:latest
 T=$(mktemp -d /tmp/cbuild-bench.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export CBUILD_REGISTRY=127.0.0.1:$port CBUILD_REGISTRY_DIR=$T/registry
+BASE=$CBUILD_REGISTRY/busybox:latest
 trap 'bash "$SRC/samples/base-images.sh" stop >/dev/null 2>&1; rm -rf "$T"' EXIT
 bash "$SRC/samples/base-images.sh" busybox-only >/dev/null || { echo "no base image registry"; exit 1; }
 export CBUILD_ROOT=$T/cbuild-root

@@ -2,7 +2,10 @@
 # $CBUILD_REGISTRY serving the busybox base image (samples/base-images.sh), and checkers
 # that read our output with independent tools (skopeo, umoci, tar, e2fsck).
 . "$CBUILD_SRC/tests/e2e/lib.sh"
-export CBUILD_REGISTRY=${CBUILD_TEST_REGISTRY:-127.0.0.1:5055}
+# A registry of our own per run (a free port, data under $T): test runs in other worktrees
+# must not share or stop it.
+_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export CBUILD_REGISTRY=127.0.0.1:$_port CBUILD_REGISTRY_DIR=$T/registry
 BASE=$CBUILD_REGISTRY/busybox:latest
 
 _builder_done() {

@@ -97,3 +97,24 @@ check_contains "the error names the line and the missing file" "Dockerfile:5" "$
 check_fails "an unknown --target is an error" build "$M" x --target nosuchstage
 check_fails "--platform other than linux/amd64 says why" build "$M" x --platform linux/arm64
 check_contains "the platform error names the platform" "linux/arm64" "$(cat "$T/last.log")"
+
+# COPY --from is keyed by what it copies: a rebuilt stage with the same file keeps it cached
+F=$(ctx fromcache <<EOF
+FROM $BASE AS b
+COPY a.txt /a.txt
+COPY b.txt /b.txt
+FROM scratch
+COPY --from=b /a.txt /x
+COPY c.txt /c
+EOF
+)
+echo a >"$F/a.txt"; echo b >"$F/b.txt"; echo c >"$F/c.txt"
+check "COPY --from build" build "$F" fromcache
+echo b2 >"$F/b.txt"
+check "rebuild after changing a file the final stage does not copy" build "$F" fromcache
+check_eq "the source stage's changed step runs" DONE "$(step_state 'COPY b.txt /b.txt')"
+check_eq "COPY --from of unchanged content stays cached" CACHED "$(step_state 'COPY --from=b /a.txt /x')"
+check_eq "and so do the steps after it" CACHED "$(step_state 'COPY c.txt /c')"
+echo a2 >"$F/a.txt"
+check "rebuild after changing the copied file" build "$F" fromcache
+check_eq "COPY --from of changed content runs" DONE "$(step_state 'COPY --from=b /a.txt /x')"

@@ -53,4 +53,6 @@ out=$(CBUILD_KERNEL=$kernel CBUILD_KERNEL_MODULES=$T/nomods "$CBUILD" run --ext4
 check_eq "boot failure exits 125" 125 "$rc"
 check_contains "boot failure is explained" "the guest failed to boot" "$out"
 check_contains "boot failure shows the console" "control port org.cbuild.ctl not found" "$out"
+out=$(CBUILD_BOOT_TIMEOUT=0.5 "$CBUILD" run --ext4 "$IMG" true 2>&1); rc=$?
+check_contains "boot watchdog" "the guest did not boot within 0.5 s (tcg)" "$out"
 check_eq "no temporary files left behind" "" "$(ls -A "$TMPDIR")"

@@ -107,6 +107,9 @@ check_eq "pulled the same manifest" "$want_manifest" \
 start_proxy 429 2
 check "push through a registry answering 429 twice per request" "$CBUILD" push -q $REG/test/bb:1 127.0.0.1:$PPORT/retried/bb:1
 check_eq "skopeo sees the pushed manifest" "$want_manifest" "$($SK inspect --raw --tls-verify=false docker://$REG/retried/bb:1 | sha256sum | cut -d' ' -f1)"
+start_proxy 503 2
+check "streamed zstd push falls back when the stream is refused" "$CBUILD" push -q --compression-format zstd $REG/test/bb:1 127.0.0.1:$PPORT/retried/zst:1
+check "skopeo copies it" $SK copy -q --src-tls-verify=false docker://$REG/retried/zst:1 oci:"$T/zst2":z
 start_proxy 500 1000
 out=$(CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:2 2>&1)
 check_contains "persistent 500: the registry's error after the retries" "try again (UNAVAILABLE)" "$out"
