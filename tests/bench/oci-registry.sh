@@ -55,7 +55,7 @@ chmod +x "$W/restart.sh"
 REGPID=$(cat "$W/reg.pid")
 SK="skopeo --insecure-policy"
 size=$(du -sh "$LAYOUT/blobs" | cut -f1)
-echo "# image: $LAYOUT ($size of blobs), registry $REG, cores: $(nproc), runs: $RUNS"
+echo "# image: $LAYOUT ($size of blobs), registry $REG, cores: $(nproc), runs: $RUNS, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- pull ---
 $SK copy -q --dest-tls-verify=false oci:"$LAYOUT":deb docker://$REG/bench/deb:1
@@ -83,6 +83,8 @@ import json, sys
 for name, path in (("pull", sys.argv[1]), ("push", sys.argv[2]), ("push --compression zstd", sys.argv[3])):
     r = {x["command"]: x for x in json.load(open(path))["results"]}
     s, c = r["skopeo"], r["cbuild"]
-    print(f"{name}: skopeo {s['mean']:.3f}s ±{s['stddev']:.3f}  cbuild {c['mean']:.3f}s ±{c['stddev']:.3f}  "
-          f"ratio cbuild/skopeo = {c['mean']/s['mean']:.2f}")
+    scpu, ccpu = s["user"] + s["system"], c["user"] + c["system"]
+    print(f"{name}: skopeo {s['mean']:.3f}s ±{s['stddev']:.3f} (cpu {scpu:.2f}s)  "
+          f"cbuild {c['mean']:.3f}s ±{c['stddev']:.3f} (cpu {ccpu:.2f}s)  "
+          f"ratio cbuild/skopeo = {c['mean']/s['mean']:.2f} (cpu {ccpu/scpu:.2f})")
 PY
