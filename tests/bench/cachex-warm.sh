@@ -40,7 +40,7 @@ for sample in debian-service c-static; do
   d1=$(jq -r '."containerimage.digest"' "$T/m1.json") d2=$(jq -r '."containerimage.digest"' "$T/m2.json")
   vms=$(grep -c 'vm: boot' "$T/$sample-2.log")
   fetched=$(sed -n 's/.*blobs fetched (\([0-9]*\) bytes).*/\1/p' "$T/$sample-2.log")
-  size=$(skopeo inspect --raw "oci:$r2:$(jq -r '."image.name"' "$T/m2.json" | cut -d, -f1)" 2>/dev/null | jq '[.layers[].size]|add + .config.size')
+  size=$(skopeo inspect --raw "oci:$r2:$(jq -r '."image.name"' "$T/m2.json" | cut -d, -f1)" 2>/dev/null | jq '([.layers[].size]|add) + .config.size')
   echo "$sample: cbuild cold ${cold}s  cache-warmed (empty store) ${warm}s  ratio $(ratio "$cold" "$warm")x"
   echo "    same digest: $([ "$d1" = "$d2" ] && echo yes || echo "NO ($d1 vs $d2)")  VMs booted warm: $vms  downloaded ${fetched:-?} B / final image ${size:-?} B"
   if [ "${BENCH_BUILDAH:-1}" = 1 ]; then
@@ -55,7 +55,7 @@ for sample in debian-service c-static; do
       --cache-from "$bref" -t "$sample" "$SRC/samples/$sample" >/dev/null 2>"$T/bh2.log" || { echo "    buildah warm failed"; tail -3 "$T/bh2.log"; }
     t2=$(now)
     bc_=$(echo "$t1 - $t0" | bc) bw=$(echo "$t2 - $t1" | bc)
-    echo "    buildah cold ${bc_}s  cache-warmed ${bw}s  ratio $(ratio "$bc_" "$bw")x;  cbuild warm / buildah warm $(echo "scale=2; $warm / $bw" | bc)"
+    echo "    buildah cold ${bc_}s  cache-warmed ${bw}s  ratio $(ratio "$bc_" "$bw")x;  cbuild warm / buildah warm $(echo "scale=4; $warm / $bw" | bc)"
     rm -rf "$T/bh1" "$T/bh2"
   fi
   rm -rf "$r1" "$r2"
