@@ -111,7 +111,7 @@ static int parse_dest(const char *spec, cio_dest *d, cb_err *err)
         return 0;
     }
     cleanup_free char *s = xstrdup(spec);
-    const char *type = NULL, *ref = NULL, *dest = NULL, *mode = NULL, *comp = NULL, *v, *ie = NULL;
+    const char *type = NULL, *ref = NULL, *dest = NULL, *mode = NULL, *comp = NULL, *v, *ie = NULL, *unknown = NULL;
     char *save = NULL;
     for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (kv(t, "type", &v))
@@ -129,11 +129,16 @@ static int parse_dest(const char *spec, cio_dest *d, cb_err *err)
         else if (kv(t, "oci-mediatypes", &v) || kv(t, "image-manifest", &v) || kv(t, "compression-level", &v) ||
                  kv(t, "force-compression", &v))
             ; /* always OCI media types and an image manifest; compression is always forced */
-        else
-            return cb_fail(err, "invalid --cache-to %s: unknown attribute `%s`", spec, t);
+        else if (!unknown)
+            unknown = t;
     }
     if (!type)
         return cb_fail(err, "invalid --cache-to %s: type= is required (registry, local or inline)", spec);
+    if (strcmp(type, "registry") && strcmp(type, "local") && strcmp(type, "inline"))
+        return cb_fail(err, "invalid --cache-to %s: cache type `%s` is not supported (registry, local, inline)", spec,
+                       type);
+    if (unknown)
+        return cb_fail(err, "invalid --cache-to %s: unknown attribute `%s`", spec, unknown);
     if (!strcmp(type, "registry")) {
         if (!ref)
             return cb_fail(err, "invalid --cache-to %s: type=registry needs ref=", spec);

@@ -53,8 +53,9 @@ check_eq "every blob of the cache manifest is in the registry" 0 $miss
 CFG=$(curl -fs "http://$CR/v2/cache/app/blobs/$(jq -r .config.digest <<<"$M")")
 NMAX=$(jq '.records|length' <<<"$CFG")
 NMIN=$(curl -fs "http://$CR/v2/cache/app/blobs/$(skopeo inspect --raw --tls-verify=false docker://$CR/cache/app:min | jq -r .config.digest)" | jq '.records|length')
-check_eq "mode=max has every layer step (3 build + 2 final)" 5 "$NMAX"
-check_eq "mode=min has the final image's layer steps only" 2 "$NMIN"
+# the COPY --from record is also exported under its content key (docs/builder.md)
+check_eq "mode=max has every layer step (3 build + 2 final + COPY --from content key)" 6 "$NMAX"
+check_eq "mode=min has the final image's layer steps only" 3 "$NMIN"
 # the layer blobs of the build stage (junk, src, RUN): which ones the final image lacks
 FINAL_LAYERS=$(skopeo inspect --raw "oci:$T/a:$(normref app)" | jq -r '.layers[].digest')
 UNUSED=$(jq -r '.records[].record.layer.digest' <<<"$CFG" | grep -vxF "$FINAL_LAYERS")
@@ -112,7 +113,7 @@ check_eq "several --cache-from merge: no VM booted" 0 "$(grep -c 'vm: boot' "$T/
 # --- inline cache: pushed image, then a plain image reference as --cache-from ---
 if cb i -t $CR/app:inline --cache-to type=inline --push --cache-from $CR/cache/app:max "$C"; then ok "build with inline cache and --push"
 else not_ok "build with inline cache and --push"; diag "$(tail -20 "$T/last.log")"; fi
-check_eq "inline records in the image config" 2 \
+check_eq "inline records in the image config" 3 \
   "$(skopeo inspect --config --raw --tls-verify=false docker://$CR/app:inline | jq '."io.cbuild.cache.v1".records|length')"
 # inline caches are mode=min: the build stage runs again (BuildKit would skip it), the final
 # stage's steps hit
@@ -180,3 +181,21 @@ miss=0; for d in $(jq -r '.layers[].digest, .config.digest' <<<"$RM"); do reg_ha
 check_eq "the manifest left behind names only blobs the registry has" 0 $miss
 cb p3 -t small --cache-from $CR/cache/race:1 "$D"
 check_contains "and it is usable" "CACHED" "$(cat "$T/last.log")"
+
+# --- compression=zstd: the exported layers are recompressed (same diffIDs) and usable ---
+cb z -t small --cache-to type=registry,ref=$CR/cache/small:zstd,compression=zstd "$D" ||
+  { not_ok "export with compression=zstd"; diag "$(tail -5 "$T/last.log")"; }
+ZM=$(skopeo inspect --raw --tls-verify=false docker://$CR/cache/small:zstd)
+check_eq "compression=zstd: every cache layer is zstd" "application/vnd.oci.image.layer.v1.tar+zstd" \
+  "$(jq -r '[.layers[].mediaType]|unique|join(",")' <<<"$ZM")"
+zl=$(jq -r '.layers[0].digest' <<<"$ZM")
+check "compression=zstd: zstd -t accepts the blob" bash -c "curl -fs http://$CR/v2/cache/small/blobs/$zl | zstd -t -q"
+cb z2 -t small --cache-from $CR/cache/small:zstd "$D"
+check_eq "compression=zstd: the import hits" "CACHED" "$(step_state 'COPY junk')"
+
+# --- bad specs are errors before anything runs ---
+out=$(CBUILD_ROOT=$T/bad "$CBUILD" build --cache-to type=s3,bucket=x "$D" 2>&1); rc=$?
+check_eq "unsupported cache type: exit code 1" 1 "$rc"
+check_contains "unsupported cache type: named" "cache type \`s3\` is not supported" "$out"
+out=$(CBUILD_ROOT=$T/bad "$CBUILD" build --cache-to type=registry,ref=$CR/x:c,mode=all "$D" 2>&1)
+check_contains "bad mode: named" "mode must be min or max, not \`all\`" "$out"
