@@ -17,12 +17,12 @@ enum builder_progress_mode {
 int builder_progress_parse(const char *s, enum builder_progress_mode *out, cb_err *err);
 
 typedef struct builder_opts {
-    const char *root;          /* store root */
-    const char *context;       /* directory, or "-" for a tar (or a Dockerfile) on stdin */
-    const char *dockerfile;    /* NULL: <context>/Dockerfile; "-": stdin */
-    const char *target;        /* stage name or NULL for the last stage */
-    const char *platform;      /* NULL or "linux/amd64" */
-    const char *network;       /* NULL/"default", "none", "host" */
+    const char *root;       /* store root */
+    const char *context;    /* directory, or "-" for a tar (or a Dockerfile) on stdin */
+    const char *dockerfile; /* NULL: <context>/Dockerfile; "-": stdin */
+    const char *target;     /* stage name or NULL for the last stage */
+    const char *platform;   /* NULL or "linux/amd64" */
+    const char *network;    /* NULL/"default", "none", "host" */
     const char *iidfile;
     const char *metadata_file;
     const cb_strv *tags;
@@ -37,15 +37,15 @@ typedef struct builder_opts {
     bool pull;
     bool push;
     enum builder_progress_mode progress;
-    int jobs;                  /* <= 0: number of cores */
-    FILE *out;                 /* stdout (image ID for -q) */
-    FILE *log;                 /* progress (stderr) */
+    int jobs;  /* <= 0: number of cores */
+    FILE *out; /* stdout (image ID for -q) */
+    FILE *log; /* progress (stderr) */
 } builder_opts;
 
 typedef struct builder_result {
-    char image_id[CB_DIGEST_STR_LEN];       /* config digest */
+    char image_id[CB_DIGEST_STR_LEN]; /* config digest */
     char manifest_digest[CB_DIGEST_STR_LEN];
-    int vms_booted;                          /* RUN steps executed (0 on a fully cached build) */
+    int vms_booted; /* RUN steps executed (0 on a fully cached build) */
     int layers_written;
     int steps_cached;
     int steps_total;

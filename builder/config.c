@@ -118,7 +118,10 @@ static void add_history(oci_config *cfg, const char *created, const char *text)
     oci_config_add_history(cfg, created, text, HISTORY_COMMENT, true);
 }
 
-static int cmp_ports(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_ports(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char *created, cb_err *err)
 {

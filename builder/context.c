@@ -53,8 +53,8 @@ static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     struct archive *w = archive_write_disk_new();
-    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     if (archive_read_open_memory(a, data->data, data->len) != ARCHIVE_OK) {
         rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
         goto out;
@@ -63,8 +63,8 @@ static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
-        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
-            cb_str_has_suffix(name, "/..")) {
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") ||
+            strstr(name, "/../") || cb_str_has_suffix(name, "/..")) {
             rc = cb_fail(err, "build context on stdin: refusing entry `%s` (absolute or outside the context)",
                          name ? name : "");
             goto out;
@@ -228,7 +228,8 @@ int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd, cb_err
 {
     if (c->dirfd < 0)
         return cb_failc(err, ENOENT, "no build context: %s not found", rel);
-    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
     const char *p = rel;
     while (*p == '/')
         p++;

@@ -18,15 +18,15 @@
 enum origin { O_CTX, O_ROOTFS, O_BUF, O_FILE, O_ARCHIVE };
 
 typedef struct sel_entry {
-    char *rel;        /* path below the copy's target ("" = the target itself) */
-    char *src;        /* path in the source */
+    char *rel; /* path below the copy's target ("" = the target itself) */
+    char *src; /* path in the source */
     enum origin origin;
     struct stat st;
     char *linkname;
     bl_node node;
-    char *data;       /* O_BUF */
+    char *data; /* O_BUF */
     size_t len;
-    char *file;       /* O_FILE / O_ARCHIVE: host path (downloads) or context path (archives) */
+    char *file;          /* O_FILE / O_ARCHIVE: host path (downloads) or context path (archives) */
     bool target_is_file; /* rel names the file itself: placed at dest or dest/<rel> */
 } sel_entry;
 
@@ -62,9 +62,9 @@ static void sel_free(sel *s)
 /* ---------- a source filesystem: the context or a merged image view ---------- */
 
 typedef struct srcfs {
-    bl_context *ctx;  /* context, or NULL */
-    bl_rootfs *view;  /* image view, or NULL */
-    df_ignore *excl;  /* --exclude */
+    bl_context *ctx; /* context, or NULL */
+    bl_rootfs *view; /* image view, or NULL */
+    df_ignore *excl; /* --exclude */
 } srcfs;
 
 static void stat_from_ext4(const ext4_stat *es, struct stat *st)
@@ -122,7 +122,10 @@ static int fs_stat(srcfs *fs, const char *rel, bool follow, struct stat *st, cha
     return 0;
 }
 
-static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmpstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int fs_list(srcfs *fs, const char *rel, cb_strv *names, cb_err *err)
 {
@@ -207,7 +210,10 @@ static int walk(srcfs *fs, const char *src, const char *rel, sel *out, cb_err *e
     return rc;
 }
 
-static bool has_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+static bool has_glob(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
 
 /* Expand a source pattern (clean, relative) into existing paths, sorted. */
 static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err)
@@ -261,7 +267,10 @@ static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err
     return rc;
 }
 
-static bool is_url(const char *s) { return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://"); }
+static bool is_url(const char *s)
+{
+    return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://");
+}
 
 /* Is this context/host file a tar (optionally gzip/bzip2/xz/zstd compressed)? */
 static bool is_archive_fd(int fd)
@@ -336,7 +345,10 @@ typedef struct copy_ctx {
     cb_strv tmpfiles;
 } copy_ctx;
 
-static const char *keyword(const copy_ctx *cc) { return cc->add ? "ADD" : "COPY"; }
+static const char *keyword(const copy_ctx *cc)
+{
+    return cc->add ? "ADD" : "COPY";
+}
 
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 static int select_sources(copy_ctx *cc, cb_err *err)
@@ -355,7 +367,7 @@ static int select_sources(copy_ctx *cc, cb_err *err)
         e->len = strlen(content);
         e->st.st_mode = S_IFREG | 0644;
         e->st.st_size = (off_t)e->len;
-        e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : 0;
+        e->st.st_mtime = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now(); /* like llb.Mkfile */
         e->target_is_file = true;
     }
     for (size_t i = 0; i < nsrc; i++) {
@@ -364,7 +376,8 @@ static int select_sources(copy_ctx *cc, cb_err *err)
             (is_url(arg) && (cb_str_has_suffix(arg, ".git") || strstr(arg, ".git#")))) {
             if (!cc->add)
                 return cb_fail(err, "source can't be a git ref for COPY");
-            return cb_fail(err, "ADD of git repositories (%s) is not supported by cbuild: clone it in a RUN step", arg);
+            return cb_fail(
+                err, "ADD of git repositories (%s) is not supported by cbuild: clone it in a RUN step", arg);
         }
         if (is_url(arg)) {
             if (!cc->add)
@@ -381,7 +394,8 @@ static int select_sources(copy_ctx *cc, cb_err *err)
                 if ((rc = cb_sha256_file(tmp, got, err)) < 0)
                     return rc;
                 if (strcmp(got, cmd->checksum))
-                    return cb_fail(err, "digest mismatch for %s: expected %s, got %s", arg, cmd->checksum, got);
+                    return cb_fail(err, "digest mismatch for %s: expected %s, got %s", arg, cmd->checksum,
+                                   got);
             }
             /* the file is named after the URL's last path element */
             const char *u = strstr(arg, "://") + 3;
@@ -737,22 +751,28 @@ static int parse_chmod(const char *s, mode_t *out, cb_err *err)
     char *end;
     unsigned long v = strtoul(s, &end, 8);
     if (!*s || *end || v > 07777)
-        return cb_fail(err, "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", s);
+        return cb_fail(err,
+                       "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", s);
     *out = (mode_t)v;
     return 0;
 }
 
 static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *path, const struct stat *st,
-                     const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid, bool chmod_set,
-                     mode_t chmod, cb_strv *done, cb_err *err)
+                     const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid,
+                     bool chmod_set, mode_t chmod, cb_strv *done, cb_err *err)
 {
     (void)cc;
     int rc = bl_layer_out_parents(lo, view, path, uid, gid, done, err);
     if (rc < 0)
         return rc;
-    oci_tar_entry te = {.path = path + 1, .mode = st->st_mode, .uid = uid, .gid = gid,
-                        .size = S_ISREG(st->st_mode) ? st->st_size : 0, .mtime = st->st_mtim,
-                        .linkname = linkname, .rdev = st->st_rdev};
+    oci_tar_entry te = {.path = path + 1,
+                        .mode = st->st_mode,
+                        .uid = uid,
+                        .gid = gid,
+                        .size = S_ISREG(st->st_mode) ? st->st_size : 0,
+                        .mtime = st->st_mtim,
+                        .linkname = linkname,
+                        .rdev = st->st_rdev};
     if (chmod_set && !S_ISLNK(st->st_mode))
         te.mode = (st->st_mode & S_IFMT) | chmod;
     if (S_ISDIR(st->st_mode)) {
@@ -764,8 +784,8 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
 }
 
 /* Extract an archive (ADD) below dest. Members keep their owners unless --chown. */
-static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, int fd, bool chown_set,
-                       uint32_t uid, uint32_t gid, cb_strv *done, cb_err *err)
+static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, int fd,
+                       bool chown_set, uint32_t uid, uint32_t gid, cb_strv *done, cb_err *err)
 {
     struct archive *a = archive_read_new();
     archive_read_support_filter_gzip(a);
@@ -799,7 +819,8 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         if (hl) {
             cleanup_free char *hj = xasprintf("%s/%s", dest, hl);
             cleanup_free char *hp = bl_path_clean(hj);
-            oci_tar_entry te = {.path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
+            oci_tar_entry te = {
+                .path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
             if ((rc = bl_layer_out_parents(lo, view, path, u, g, done, err)) < 0 ||
                 (rc = bl_layer_out_add(lo, &te, -1, NULL, err)) < 0)
                 goto out;
@@ -819,7 +840,8 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
             }
             lseek(dfd, 0, SEEK_SET);
         }
-        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, 0, done, err);
+        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, 0, done,
+                       err);
         if (dfd >= 0)
             close(dfd);
         if (rc < 0)
@@ -884,10 +906,12 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     /* destination: relative to WORKDIR; a trailing slash (or ".") makes it a directory */
     const char *dest_arg = in->cmd->args.v[in->cmd->args.n - 1];
     size_t dl = strlen(dest_arg);
-    bool dest_dir = dl == 0 || dest_arg[dl - 1] == '/' || !strcmp(dest_arg, ".") ||
-                    cb_str_has_suffix(dest_arg, "/.");
-    cleanup_free char *joined = dest_arg[0] == '/' ? xstrdup(dest_arg)
-                                                   : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
+    bool dest_dir =
+        dl == 0 || dest_arg[dl - 1] == '/' || !strcmp(dest_arg, ".") || cb_str_has_suffix(dest_arg, "/.");
+    cleanup_free char *joined =
+        dest_arg[0] == '/'
+            ? xstrdup(dest_arg)
+            : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
     cleanup_free char *dest = bl_path_clean(joined);
     if (view) {
         /* symlinks in the destination resolve inside the image, as BuildKit does */
@@ -903,7 +927,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         }
     }
     if (in->cmd->args.n + in->cmd->n_inline_files > 2 && !dest_dir) {
-        rc = cb_fail(err, "When using %s with more than one source file, the destination must be a directory and end with a /",
+        rc = cb_fail(err,
+                     "When using %s with more than one source file, the destination must be a directory and "
+                     "end with a /",
                      keyword(&cc));
         goto out;
     }
@@ -935,7 +961,8 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         cb_err e;
         if (view && bl_rootfs_lookup(view, dest, &dn, &e) == 0 && S_ISDIR(dn.st.mode)) {
             stat_from_ext4(&dn.st, &dst);
-            rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, &done, err);
+            rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, &done,
+                           err);
         } else if (strcmp(dest, "/")) {
             dst.st_mode = S_IFDIR | 0755;
             dst.st_mtim.tv_sec = in->b->epoch >= 0 ? in->b->epoch : bl_now();
@@ -985,8 +1012,8 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         /* context files belong to root (or --chown); --from files keep their owners */
         uint32_t u = chown_set ? uid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_uid : 0;
         uint32_t g = chown_set ? gid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_gid : 0;
-        rc = add_entry(&lo, &cc, view, pl[i].path, &e->st, e->linkname, fd, e->origin == O_BUF ? e->data : NULL, u, g,
-                       chmod_set, chmod, &done, err);
+        rc = add_entry(&lo, &cc, view, pl[i].path, &e->st, e->linkname, fd,
+                       e->origin == O_BUF ? e->data : NULL, u, g, chmod_set, chmod, &done, err);
         if (fd >= 0)
             close(fd);
     }

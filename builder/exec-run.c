@@ -132,8 +132,8 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
         const df_mount *m = &in->cmd->mounts[i];
         char meta[128];
-        snprintf(meta, sizeof meta, "%d %d %o %u %u %llu %d %d", (int)m->type, m->readonly, m->mode, m->uid, m->gid,
-                 (unsigned long long)m->size, (int)m->sharing, m->required);
+        snprintf(meta, sizeof meta, "%d %d %o %u %u %llu %d %d", (int)m->type, m->readonly, m->mode, m->uid,
+                 m->gid, (unsigned long long)m->size, (int)m->sharing, m->required);
         hash_str(h, "mount", meta);
         hash_str(h, "target", m->target);
         hash_str(h, "source", m->source);
@@ -196,10 +196,12 @@ static int ctx_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w
             continue;
         if (excluded && !(S_ISDIR(st.st_mode) && below))
             continue;
-        ext4_entry ee = {.path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
+        ext4_entry ee = {
+            .path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
         if (h) {
             char meta[64];
-            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode, (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
+            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode,
+                     (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
             hash_str(h, "path", p);
             hash_str(h, "meta", meta);
         }
@@ -362,7 +364,8 @@ static int cache_mount_image(bl_build *b, const df_mount *m, run_state *rs, char
         o.root_subdir = "";
         rc = ext4_writer_new(tmp, &o, &w, err);
         if (rc == 0) {
-            ext4_entry e = {.path = "cache", .mode = S_IFDIR | (m->mode ? m->mode : 0755), .uid = m->uid, .gid = m->gid};
+            ext4_entry e = {
+                .path = "cache", .mode = S_IFDIR | (m->mode ? m->mode : 0755), .uid = m->uid, .gid = m->gid};
             rc = ext4_writer_add_dir(w, &e, NULL, 0, err);
             if (rc == 0)
                 rc = ext4_writer_finish(w, err);
@@ -418,7 +421,8 @@ static void run_state_free(run_state *rs)
     free(rs->secrets);
 }
 
-static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *ngm, cb_strv *env, cb_err *err)
+static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *ngm, cb_strv *env,
+                        cb_err *err)
 {
     bl_build *b = in->b;
     const df_cmd *cmd = in->cmd;
@@ -503,7 +507,8 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return rc;
             if (!found) {
                 if (m->required)
-                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)", m->id, m->id);
+                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)",
+                                    m->id, m->id);
                 continue;
             }
             if (m->env)
@@ -557,8 +562,11 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     if (script) {
         /* a #! heredoc script: handed to its interpreter from a file that stays out of the layer */
-        gm[ngm] = (guest_mount){.kind = GUEST_MOUNT_SECRET, .target = script_path, .data = script,
-                                .data_len = strlen(script), .mode = 0755};
+        gm[ngm] = (guest_mount){.kind = GUEST_MOUNT_SECRET,
+                                .target = script_path,
+                                .data = script,
+                                .data_len = strlen(script),
+                                .mode = 0755};
         ngm++;
     }
     if ((rc = ext4_create_empty(upper, UPPER_SIZE, NULL, NULL, err)) < 0)
@@ -601,8 +609,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
                           res.exit_code);
         else
-            rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
-                          res.exit_code);
+            rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d",
+                          cmdline.data, res.exit_code);
         cb_buf_free(&cmdline);
         goto out;
     }
@@ -659,8 +667,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         pthread_mutex_unlock(&b->lock);
     }
     /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
-    progress_status(b->prog, in->progress_id, "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)",
-                    res.boot_ms, res.run_ms, (cb_now() - t0) * 1000.0 + res.shutdown_ms, t_prep * 1000.0, res.accel);
+    progress_status(b->prog, in->progress_id,
+                    "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)", res.boot_ms,
+                    res.run_ms, (cb_now() - t0) * 1000.0 + res.shutdown_ms, t_prep * 1000.0, res.accel);
 out:
     if (ran && rc < 0 && res.console_tail)
         cb_debug("console: %s", res.console_tail);

@@ -66,8 +66,9 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         known |= !strcmp(o->type, types[i]);
     if (!known) {
-        int rc = cb_fail(err, "invalid --output %s: unknown type `%s` (image, registry, oci, docker, ext4, tar, local)", s,
-                         o->type);
+        int rc = cb_fail(
+            err, "invalid --output %s: unknown type `%s` (image, registry, oci, docker, ext4, tar, local)", s,
+            o->type);
         output_free(o);
         return rc;
     }
@@ -123,8 +124,8 @@ static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
-        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") || strstr(name, "/../") ||
-            cb_str_has_suffix(name, "/.."))
+        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") ||
+            strstr(name, "/../") || cb_str_has_suffix(name, "/.."))
             continue; /* our own export never has these */
         cleanup_free char *p = xasprintf("%s/%s", dir, name);
         archive_entry_set_pathname(e, p);
@@ -158,7 +159,8 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     json_object_set_new(m, "containerimage.config.digest", json_string(im->id));
     json_object_set_new(m, "containerimage.digest", json_string(im->manifest_digest));
     json_t *d = json_object();
-    json_object_set_new(d, "mediaType", json_string(im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST));
+    json_object_set_new(d, "mediaType",
+                        json_string(im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST));
     json_object_set_new(d, "digest", json_string(im->manifest_digest));
     json_object_set_new(d, "size", json_integer((json_int_t)im->manifest_len));
     json_object_set_new(m, "containerimage.descriptor", d);

@@ -46,7 +46,7 @@ int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err);
 
 typedef struct bl_rootfs bl_rootfs;
 typedef struct bl_node {
-    int layer;     /* index into the images, -1 for the implicit root */
+    int layer; /* index into the images, -1 for the implicit root */
     uint32_t ino;
     ext4_stat st;
 } bl_node;
@@ -57,8 +57,8 @@ int bl_rootfs_lookup(bl_rootfs *r, const char *path, bl_node *out, cb_err *err);
 /* Resolve path following symlinks (intermediate always; final when follow_final) as if
  * the root were /: absolute targets and ".." stay inside. *resolved gets the canonical
  * path ("/a/b"). Missing final component: -ENOENT with *resolved set. */
-int bl_rootfs_resolve(bl_rootfs *r, const char *path, bool follow_final, char **resolved,
-                      bl_node *out, cb_err *err);
+int bl_rootfs_resolve(bl_rootfs *r, const char *path, bool follow_final, char **resolved, bl_node *out,
+                      cb_err *err);
 /* Merged directory listing (whiteouts and opaque dirs applied), sorted bytewise. */
 int bl_rootfs_readdir(bl_rootfs *r, const char *dir, cb_strv *names, cb_err *err);
 /* Read a whole (small) regular file. */
@@ -73,28 +73,28 @@ int bl_rootfs_resolve_user(bl_rootfs *r, const char *spec, uint32_t *uid, uint32
 /* ---------- build context ---------- */
 
 typedef struct bl_context {
-    char *dir;           /* context root on disk (a temp dir for a tar on stdin), or NULL (no context) */
+    char *dir; /* context root on disk (a temp dir for a tar on stdin), or NULL (no context) */
     bool dir_is_temp;
-    int dirfd;           /* O_PATH of dir, or -1 */
-    df_ignore *ignore;   /* NULL when no .dockerignore */
+    int dirfd;             /* O_PATH of dir, or -1 */
+    df_ignore *ignore;     /* NULL when no .dockerignore */
     char *dockerfile_name; /* for messages ("Dockerfile", "-") */
-    cb_buf dockerfile;   /* contents */
-    char *ignore_name;   /* which ignore file was used, or NULL */
-    uint64_t bytes_read; /* context bytes read so far (progress) */
+    cb_buf dockerfile;     /* contents */
+    char *ignore_name;     /* which ignore file was used, or NULL */
+    uint64_t bytes_read;   /* context bytes read so far (progress) */
     pthread_mutex_t lock;
 } bl_context;
 
-int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir,
-                    bl_context *out, cb_err *err);
+int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *out,
+                    cb_err *err);
 void bl_context_close(bl_context *c);
 
 /* One entry selected from a source (the context or another image's filesystem). */
 typedef struct bl_src_entry {
-    char *rel;           /* path relative to the copy's destination root ("" = the dest itself) */
-    char *src;           /* path in the source ("a/b", relative to its root) */
-    struct stat st;      /* lstat of the source entry (context), or synthesised (rootfs) */
-    char *linkname;      /* symlinks */
-    bl_node node;        /* rootfs sources */
+    char *rel;      /* path relative to the copy's destination root ("" = the dest itself) */
+    char *src;      /* path in the source ("a/b", relative to its root) */
+    struct stat st; /* lstat of the source entry (context), or synthesised (rootfs) */
+    char *linkname; /* symlinks */
+    bl_node node;   /* rootfs sources */
 } bl_src_entry;
 
 typedef struct bl_src_list {
@@ -103,7 +103,8 @@ typedef struct bl_src_list {
 } bl_src_list;
 void bl_src_list_free(bl_src_list *l);
 
-int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd, cb_err *err); /* -errno, err untouched */
+int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd,
+                      cb_err *err); /* -errno, err untouched */
 /* Open a context path for reading, confined to the context (symlinks resolved inside it). */
 int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err);
 
@@ -120,16 +121,16 @@ typedef struct bl_build {
     bl_context ctx;
     df_file *file;
     df_plan *plan;
-    char *tmpdir;            /* <root>/ingest/build-XXXX */
+    char *tmpdir; /* <root>/ingest/build-XXXX */
     guest_paths gpaths;
     bool gpaths_ready;
-    pthread_mutex_t lock;    /* guards the fields below and gpaths setup */
+    pthread_mutex_t lock; /* guards the fields below and gpaths setup */
     pthread_cond_t cond;
     volatile sig_atomic_t cancel;
     bool failed;
     cb_err first_err;
-    bl_stage_job *jobs;      /* one per plan stage */
-    int64_t epoch;           /* SOURCE_DATE_EPOCH or -1 */
+    bl_stage_job *jobs;              /* one per plan stage */
+    int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     int vms_booted, layers_written, steps_cached, steps_total;
     int ninternal;
@@ -139,16 +140,16 @@ struct bl_stage_job {
     int index;
     df_stage *stage;
     bool needed, done, running, started;
-    bool no_cache;           /* --no-cache or --no-cache-filter names it */
+    bool no_cache;               /* --no-cache or --no-cache-filter names it */
     char key[CB_DIGEST_STR_LEN]; /* filesystem key of the stage's result */
-    bl_chain chain;          /* result layers */
-    oci_config config;       /* result config (with history) */
+    bl_chain chain;              /* result layers */
+    oci_config config;           /* result config (with history) */
     bool config_ready;
-    char *base_ref;          /* resolved base image reference (for display) */
-    int n_steps;             /* RUN/COPY/ADD/WORKDIR + FROM: the n of [k/n] */
+    char *base_ref; /* resolved base image reference (for display) */
+    int n_steps;    /* RUN/COPY/ADD/WORKDIR + FROM: the n of [k/n] */
     int step_no;
-    char *display;           /* stage name for [name k/n] */
-    int64_t last_created;    /* created time of the last layer (history) */
+    char *display;        /* stage name for [name k/n] */
+    int64_t last_created; /* created time of the last layer (history) */
 };
 
 /* The state a step runs in (immutable while the step runs). */
@@ -156,16 +157,16 @@ typedef struct bl_exec_in {
     bl_build *b;
     bl_stage_job *job;
     const df_cmd *cmd;
-    const bl_chain *chain;     /* parent layers */
-    const oci_config *config;  /* parent config (env, user, workdir, shell) */
+    const bl_chain *chain;    /* parent layers */
+    const oci_config *config; /* parent config (env, user, workdir, shell) */
     const char *parent_key;
     int progress_id;
 } bl_exec_in;
 
 /* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
  * missing). The chain stays valid for the whole build. */
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain,
-                    const char **key, cb_err *err);
+int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
+                    cb_err *err);
 
 /* Steps: compute the cache key (may read the context) then execute on a miss. The result
  * is one new layer. */
@@ -205,8 +206,8 @@ void bl_layer_out_abort(bl_layer_out *lo);
 /* Parent directories of `path` (a destination in the image) as they exist in the view
  * (their metadata), or as created (0755, uid:gid) — added to the layer so the overlay
  * keeps their metadata. */
-int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid,
-                         uint32_t gid, cb_strv *done, cb_err *err);
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
+                         cb_strv *done, cb_err *err);
 
 /* Utilities */
 char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */

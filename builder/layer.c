@@ -44,9 +44,15 @@ char *bl_path_clean(const char *p)
     return cb_buf_steal(&b);
 }
 
-int64_t bl_now(void) { return (int64_t)time(NULL); }
+int64_t bl_now(void)
+{
+    return (int64_t)time(NULL);
+}
 
-void bl_time_str(int64_t t, char out[32]) { oci_time_format(t, out); }
+void bl_time_str(int64_t t, char out[32])
+{
+    oci_time_format(t, out);
+}
 
 char *bl_step_tmp(bl_build *b, const char *what)
 {
@@ -159,8 +165,14 @@ int bl_layer_out_add(bl_layer_out *lo, const oci_tar_entry *e, int fd, const voi
     int rc = oci_layer_writer_add(store_layer_writer_tar(lo->tw), e, fd, buf, err);
     if (rc < 0)
         return rc;
-    ext4_entry ee = {.path = e->path, .mode = e->mode, .uid = (uint32_t)e->uid, .gid = (uint32_t)e->gid,
-                     .rdev = e->rdev, .atime = e->mtime, .mtime = e->mtime, .ctime = e->mtime};
+    ext4_entry ee = {.path = e->path,
+                     .mode = e->mode,
+                     .uid = (uint32_t)e->uid,
+                     .gid = (uint32_t)e->gid,
+                     .rdev = e->rdev,
+                     .atime = e->mtime,
+                     .mtime = e->mtime,
+                     .ctime = e->mtime};
     if (lo->b->epoch >= 0 && ee.mtime.tv_sec > lo->b->epoch) {
         ee.mtime.tv_sec = ee.atime.tv_sec = ee.ctime.tv_sec = lo->b->epoch;
         ee.mtime.tv_nsec = ee.atime.tv_nsec = ee.ctime.tv_nsec = 0;
@@ -245,8 +257,8 @@ void bl_layer_out_abort(bl_layer_out *lo)
     lo->img_tmp = NULL;
 }
 
-int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid,
-                         uint32_t gid, cb_strv *done, cb_err *err)
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
+                         cb_strv *done, cb_err *err)
 {
     cleanup_free char *clean = bl_path_clean(path);
     /* every proper prefix of clean */

@@ -25,7 +25,7 @@ typedef struct pvertex {
     double started, completed;
     char *tail[TAIL_LINES]; /* ring of the last output lines */
     int tail_pos, tail_n;
-    cb_buf partial;         /* output not yet ended by a newline */
+    cb_buf partial; /* output not yet ended by a newline */
     int partial_stream;
 } pvertex;
 
@@ -73,7 +73,7 @@ progress *progress_new(enum builder_progress_mode mode, FILE *log)
     if (mode == BUILDER_PROGRESS_AUTO) {
         const char *term = getenv("TERM");
         mode = isatty(fileno(log)) && !(term && !strcmp(term, "dumb")) ? BUILDER_PROGRESS_TTY
-                                                                        : BUILDER_PROGRESS_PLAIN;
+                                                                       : BUILDER_PROGRESS_PLAIN;
     }
     p->mode = mode;
     p->log = log;
@@ -85,7 +85,10 @@ progress *progress_new(enum builder_progress_mode mode, FILE *log)
     return p;
 }
 
-enum builder_progress_mode progress_mode(const progress *p) { return p->mode; }
+enum builder_progress_mode progress_mode(const progress *p)
+{
+    return p->mode;
+}
 
 /* ---------- rawjson ---------- */
 
@@ -138,7 +141,10 @@ static void raw_log(progress *p, int id, int stream, const char *line, size_t n)
 
 /* ---------- tty ---------- */
 
-static void fmt_secs(double s, char *out, size_t n) { snprintf(out, n, "%.1fs", s < 0 ? 0 : s); }
+static void fmt_secs(double s, char *out, size_t n)
+{
+    snprintf(out, n, "%.1fs", s < 0 ? 0 : s);
+}
 
 static void tty_draw_locked(progress *p, bool final)
 {
@@ -162,7 +168,9 @@ static void tty_draw_locked(progress *p, bool final)
         double end = v->state == V_RUNNING ? cb_now() : v->completed;
         fmt_secs(v->state == V_CACHED ? 0 : end - v->started, t, sizeof t);
         const char *mark = v->state == V_CACHED ? "CACHED " : v->state == V_ERROR ? "ERROR " : "";
-        const char *color = v->state == V_ERROR ? "\033[31m" : v->state == V_RUNNING ? "\033[34m" : "\033[36m";
+        const char *color = v->state == V_ERROR     ? "\033[31m"
+                            : v->state == V_RUNNING ? "\033[34m"
+                                                    : "\033[36m";
         fprintf(f, "%s => %s%.*s %s\033[0m\n", color, mark, cols - 20, v->name, t);
         lines++;
         if (v->state == V_RUNNING || v->state == V_ERROR) {
@@ -215,7 +223,10 @@ int progress_add(progress *p, const char *name)
     return id;
 }
 
-static pvertex *vget(progress *p, int id) { return id >= 1 && id <= p->n ? &p->v[id - 1] : NULL; }
+static pvertex *vget(progress *p, int id)
+{
+    return id >= 1 && id <= p->n ? &p->v[id - 1] : NULL;
+}
 
 void progress_start(progress *p, int id)
 {

@@ -40,7 +40,10 @@ void bl_rootfs_free(bl_rootfs *v)
     free(v);
 }
 
-static bool is_whiteout(const ext4_stat *st) { return S_ISCHR(st->mode) && st->rdev == 0; }
+static bool is_whiteout(const ext4_stat *st)
+{
+    return S_ISCHR(st->mode) && st->rdev == 0;
+}
 
 static bool is_opaque(ext4_reader *r, uint32_t ino)
 {
@@ -51,7 +54,8 @@ static bool is_opaque(ext4_reader *r, uint32_t ino)
         return false;
     bool op = false;
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(x[i].name, "trusted.overlay.opaque") && x[i].size >= 1 && ((const char *)x[i].value)[0] == 'y')
+        if (!strcmp(x[i].name, "trusted.overlay.opaque") && x[i].size >= 1 &&
+            ((const char *)x[i].value)[0] == 'y')
             op = true;
     ext4_xattrs_free(x, n);
     return op;
@@ -153,8 +157,8 @@ int bl_rootfs_lookup(bl_rootfs *v, const char *path, bl_node *out, cb_err *err)
     return rc;
 }
 
-int bl_rootfs_resolve(bl_rootfs *v, const char *path, bool follow_final, char **resolved,
-                      bl_node *out, cb_err *err)
+int bl_rootfs_resolve(bl_rootfs *v, const char *path, bool follow_final, char **resolved, bl_node *out,
+                      cb_err *err)
 {
     cb_strv todo, cur;
     cb_strv_init(&todo);
@@ -256,7 +260,10 @@ static int rd_cb(void *opaque, const char *name, uint32_t ino, unsigned file_typ
     return 0;
 }
 
-static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmpstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int bl_rootfs_readdir(bl_rootfs *v, const char *dir, cb_strv *names, cb_err *err)
 {
@@ -338,7 +345,10 @@ int bl_rootfs_readdir(bl_rootfs *v, const char *dir, cb_strv *names, cb_err *err
     return rc;
 }
 
-static ext4_reader *node_reader(bl_rootfs *v, const bl_node *n) { return n->layer >= 0 ? v->r[n->layer] : NULL; }
+static ext4_reader *node_reader(bl_rootfs *v, const bl_node *n)
+{
+    return n->layer >= 0 ? v->r[n->layer] : NULL;
+}
 
 int bl_rootfs_read(bl_rootfs *v, const bl_node *n, cb_buf *out, cb_err *err)
 {
@@ -469,7 +479,8 @@ int bl_rootfs_resolve_user(bl_rootfs *v, const char *spec, uint32_t *uid, uint32
         } else {
             cb_strv f;
             if (!have_group || !db_find(groupf.data, group, &f)) {
-                rc = cb_failc(err, ENOENT, "unable to find group %s: no matching entries in group file", group);
+                rc = cb_failc(err, ENOENT, "unable to find group %s: no matching entries in group file",
+                              group);
                 goto out;
             }
             *gid = (uint32_t)strtoul(f.v[2], NULL, 10);

@@ -163,7 +163,10 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
 
 /* ---------- step execution within a stage ---------- */
 
-static bool is_layer_step(df_cmd_kind k) { return k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD; }
+static bool is_layer_step(df_cmd_kind k)
+{
+    return k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD;
+}
 
 static void step_name(bl_stage_job *j, const df_cmd *cmd, const char *text, cb_buf *out)
 {
@@ -208,7 +211,8 @@ static json_t *record_new(const bl_layer *l, const char *created, const char *ch
     return r;
 }
 
-static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32], char chain_key[CB_DIGEST_STR_LEN])
+static bool record_parse(store *s, json_t *r, bl_layer *l, char created[32],
+                         char chain_key[CB_DIGEST_STR_LEN])
 {
     json_t *jl = json_object_get(r, "layer");
     const char *di = json_string_value(json_object_get(jl, "diff_id"));
@@ -260,14 +264,16 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
     /* the Dockerfile excerpt, as docker build prints it */
     const char *df = b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "";
     int first = cmd->instr->start_line - 2 > 1 ? cmd->instr->start_line - 2 : 1;
-    int last = cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
+    int last =
+        cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
     cb_buf_printf(&m, "\n%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
     int ln = 1;
     for (const char *p = df; *p && ln <= last; ln++) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         if (ln >= first)
-            cb_buf_printf(&m, " %3d | %s%.*s\n", ln, ln >= cmd->instr->start_line ? ">>> " : "", (int)(len > 120 ? 120 : len), p);
+            cb_buf_printf(&m, " %3d | %s%.*s\n", ln, ln >= cmd->instr->start_line ? ">>> " : "",
+                          (int)(len > 120 ? 120 : len), p);
         p = nl ? nl + 1 : p + len;
     }
     cb_buf_puts(&m, "--------------------");
@@ -293,11 +299,13 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     cb_buf name;
     cb_buf_init(&name);
     step_name(j, cmd, text, &name);
-    bl_exec_in in = {.b = b, .job = j, .cmd = cmd, .chain = &j->chain, .config = &j->config, .parent_key = j->key};
+    bl_exec_in in = {
+        .b = b, .job = j, .cmd = cmd, .chain = &j->chain, .config = &j->config, .parent_key = j->key};
     char key[CB_DIGEST_STR_LEN];
     int rc;
     if (wd_mkdir) {
-        cleanup_free char *kk = xasprintf("mkdir\n%s\n%s\n%s", j->key, wd_mkdir, j->config.user ? j->config.user : "");
+        cleanup_free char *kk =
+            xasprintf("mkdir\n%s\n%s\n%s", j->key, wd_mkdir, j->config.user ? j->config.user : "");
         cb_sha256_buf(kk, strlen(kk), key);
         rc = 0;
     } else if (cmd->kind == DF_CMD_RUN) {
@@ -382,7 +390,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     /* the new state: layer, history, key */
     bl_chain_push(&j->chain, &layer);
     cb_strv_push(&j->config.diff_ids, layer.diff_id);
-    char *hist = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir)
+    char *hist = wd_mkdir                  ? xasprintf("WORKDIR %s", wd_mkdir)
                  : cmd->kind == DF_CMD_RUN ? bl_history_run(cmd, &j->config)
                                            : bl_history_copy(cmd);
     oci_config_add_history(&j->config, created, hist, "buildkit.dockerfile.v0", false);
@@ -405,8 +413,9 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
             rc = do_layer_step(sc, cmd, NULL, err);
         } else if (cmd->kind == DF_CMD_WORKDIR) {
             const char *arg = cmd->args.n ? cmd->args.v[0] : "/";
-            cleanup_free char *joined = arg[0] == '/' ? xstrdup(arg)
-                                                      : xasprintf("%s/%s", j->config.working_dir ? j->config.working_dir : "/", arg);
+            cleanup_free char *joined =
+                arg[0] == '/' ? xstrdup(arg)
+                              : xasprintf("%s/%s", j->config.working_dir ? j->config.working_dir : "/", arg);
             char *wd = bl_path_clean(joined);
             free(j->config.working_dir);
             j->config.working_dir = wd;
@@ -426,7 +435,9 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
              * cached rebuild reproduces the same config (and image ID) */
             if (j->config.n_history)
                 snprintf(created, sizeof created, "%s",
-                         j->config.history[j->config.n_history - 1].created ? j->config.history[j->config.n_history - 1].created : created);
+                         j->config.history[j->config.n_history - 1].created
+                             ? j->config.history[j->config.n_history - 1].created
+                             : created);
             rc = bl_config_apply(b, cmd, &j->config, created, err);
             if (rc < 0)
                 rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, cmd->instr->start_line);
@@ -500,7 +511,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
     }
     /* BuildKit gives every stage a PATH */
     if (!oci_config_env_get(&j->config, "PATH"))
-        oci_config_env_set(&j->config, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        oci_config_env_set(&j->config, "PATH",
+                           "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     /* the base's ONBUILD triggers are consumed: the plan put them first in cmds */
     cb_strv_free(&j->config.onbuild);
     cb_strv_init(&j->config.onbuild);
@@ -613,7 +625,8 @@ static int parse_secrets(bl_build *b, const cb_strv *secrets, cb_err *err)
             else if (cb_str_has_prefix(t, "type="))
                 ;
             else
-                return cb_fail(err, "invalid --secret %s: unknown key in `%s` (expected id=, src=, env=)", secrets->v[i], t);
+                return cb_fail(err, "invalid --secret %s: unknown key in `%s` (expected id=, src=, env=)",
+                               secrets->v[i], t);
         }
         if (!id)
             return cb_fail(err, "invalid --secret %s: id= is required", secrets->v[i]);
@@ -649,7 +662,8 @@ static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
     return 0;
 }
 
-extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res,
+                     cb_err *err);
 extern int bl_outputs_validate(const builder_opts *o, cb_err *err);
 
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
@@ -663,9 +677,11 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         bool ok = !strcmp(p.os, "linux") && !strcmp(p.architecture, "amd64");
         oci_platform_free(&p);
         if (!ok)
-            return cb_fail(err, "platform %s is not supported: cbuild runs RUN steps in x86-64 VMs and builds linux/amd64 "
-                                "images only (cross-building needs an emulated guest kernel and binfmt, not available)",
-                           opts->platform);
+            return cb_fail(
+                err,
+                "platform %s is not supported: cbuild runs RUN steps in x86-64 VMs and builds linux/amd64 "
+                "images only (cross-building needs an emulated guest kernel and binfmt, not available)",
+                opts->platform);
     }
     bl_build *b = xcalloc(1, sizeof *b);
     b->opts = opts;
@@ -700,8 +716,9 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 
     /* #1: the build definition and the context */
     {
-        cleanup_free char *nm = xasprintf("[internal] load build definition from %s",
-                                          opts->dockerfile && strcmp(opts->dockerfile, "-") ? opts->dockerfile : "Dockerfile");
+        cleanup_free char *nm =
+            xasprintf("[internal] load build definition from %s",
+                      opts->dockerfile && strcmp(opts->dockerfile, "-") ? opts->dockerfile : "Dockerfile");
         int pid = progress_add(b->prog, nm);
         progress_start(b->prog, pid);
         rc = bl_context_open(opts->context, opts->dockerfile, b->tmpdir, &b->ctx, err);
@@ -724,7 +741,10 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         goto out;
     }
     {
-        df_plan_opts po = {.target = opts->target, .base_env = base_env_cb, .base_onbuild = base_onbuild_cb, .ud = b,
+        df_plan_opts po = {.target = opts->target,
+                           .base_env = base_env_cb,
+                           .base_onbuild = base_onbuild_cb,
+                           .ud = b,
                            .build_args = opts->build_args ? (const char *const *)opts->build_args->v : NULL,
                            .n_build_args = opts->build_args ? opts->build_args->n : 0};
         rc = df_plan_new(b->file, &po, &b->plan, err);
@@ -783,7 +803,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
             free(cfg.created);
             cfg.created = NULL;
             for (size_t i = 0; i < cfg.n_history; i++)
-                if (cfg.history[i].created && (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
+                if (cfg.history[i].created &&
+                    (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
                     free(cfg.created);
                     cfg.created = xstrdup(cfg.history[i].created);
                 }

@@ -137,6 +137,7 @@ struct store_blob_writer {
     int64_t n;
     char *buf; /* writes are batched: network callbacks deliver small pieces */
     size_t buf_len;
+    off_t synced; /* writeback started up to here */
 };
 
 static int writer_flush(store_blob_writer *w, cb_err *err)
@@ -145,7 +146,15 @@ static int writer_flush(store_blob_writer *w, cb_err *err)
         return 0;
     int r = cb_write_all(w->fd, w->buf, w->buf_len);
     w->buf_len = 0;
-    return r < 0 ? cb_error(err, -r, "write `%s`", w->tmp) : 0;
+    if (r < 0)
+        return cb_error(err, -r, "write `%s`", w->tmp);
+    /* start writeback while data still arrives, so the fsync at commit has little left */
+    off_t end = lseek(w->fd, 0, SEEK_CUR);
+    if (end - w->synced >= (8 << 20)) {
+        sync_file_range(w->fd, w->synced, end - w->synced, SYNC_FILE_RANGE_WRITE);
+        w->synced = end;
+    }
+    return 0;
 }
 
 int store_blob_writer_open(store *s, const char *expected, store_blob_writer **out, cb_err *err)

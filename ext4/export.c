@@ -29,7 +29,49 @@ typedef struct exp_ctx {
     hl_map *hl;
     size_t nhl, caphl;
     uint8_t *buf;
+    uint8_t *zero;
 } exp_ctx;
+
+typedef struct seg {
+    uint64_t off, len;
+} seg;
+
+/* Byte ranges of a file that hold data (written extents), in order, clipped to size. */
+static int data_segments(ext4_reader *r, const struct ext4_inode *in, uint64_t size, seg **out, size_t *n, cb_err *err)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    uint64_t nblocks = (size + r->bs - 1) / r->bs;
+    for (uint64_t lb = 0; lb < nblocks;) {
+        uint64_t pblk, run;
+        bool unwritten;
+        int rc = ext4_reader_map(r, in, lb, &pblk, &run, &unwritten, err);
+        if (rc < 0) {
+            free(*out);
+            *out = NULL;
+            return rc;
+        }
+        if (run > nblocks - lb)
+            run = nblocks - lb;
+        if (pblk && !unwritten) {
+            uint64_t off = lb * r->bs, end = (lb + run) * r->bs;
+            if (end > size)
+                end = size;
+            if (*n && (*out)[*n - 1].off + (*out)[*n - 1].len == off) {
+                (*out)[*n - 1].len += end - off;
+            } else {
+                if (*n == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    *out = xrealloc(*out, cap * sizeof(**out));
+                }
+                (*out)[(*n)++] = (seg){off, end - off};
+            }
+        }
+        lb += run;
+    }
+    return 0;
+}
 
 static const char *hl_find(exp_ctx *c, uint32_t ino)
 {
@@ -88,6 +130,8 @@ static int export_cb(void *vc, const char *path, const ext4_stat *st)
     archive_entry_set_mtime(e, clamp(c, st->mtime.tv_sec), clamped ? 0 : st->mtime.tv_nsec);
     int rc = 0;
     bool opaque = false;
+    seg *segs = NULL;
+    size_t nsegs = 0;
     ext4_xattr *xa = NULL;
     size_t nxa = 0;
     rc = ext4_reader_xattrs(r, st->ino, &xa, &nxa, c->err);
@@ -126,24 +170,53 @@ static int export_cb(void *vc, const char *path, const ext4_stat *st)
     } else if (S_ISCHR(st->mode) || S_ISBLK(st->mode)) {
         archive_entry_set_rdev(e, st->rdev);
     }
-    if (S_ISREG(st->mode))
+    struct ext4_inode in;
+    if (S_ISREG(st->mode)) {
         archive_entry_set_size(e, (la_int64_t)st->size);
+        if ((rc = ext4_reader_check_size(r, st->ino, st->size, c->err)) < 0 ||
+            (rc = ext4_reader_inode(r, st->ino, &in, c->err)) < 0 ||
+            (rc = data_segments(r, &in, st->size, &segs, &nsegs, c->err)) < 0)
+            goto out;
+        uint64_t data = 0;
+        for (size_t i = 0; i < nsegs; i++)
+            data += segs[i].len;
+        /* holes travel as a GNU sparse map (pax 1.0) so a 5 GiB sparse file stays small */
+        if (data < st->size) {
+            for (size_t i = 0; i < nsegs; i++)
+                archive_entry_sparse_add_entry(e, (la_int64_t)segs[i].off, (la_int64_t)segs[i].len);
+            if (nsegs == 0 || segs[nsegs - 1].off + segs[nsegs - 1].len < st->size)
+                archive_entry_sparse_add_entry(e, (la_int64_t)st->size, 0);
+        }
+    }
     if (archive_write_header(c->a, e) < ARCHIVE_OK) {
         rc = arch_err(c, path);
         goto out;
     }
     if (S_ISREG(st->mode)) {
-        struct ext4_inode in;
-        rc = ext4_reader_inode(r, st->ino, &in, c->err);
-        for (uint64_t off = 0; rc == 0 && off < st->size;) {
-            ssize_t k = ext4_reader_pread_raw(r, &in, c->buf, 1 << 20, off, c->err);
-            if (k <= 0) {
-                rc = k < 0 ? (int)k : cb_failc(c->err, EIO, "`%s`: short file", path);
-                break;
+        /* libarchive wants the whole stream; it skips the bytes that fall in holes */
+        uint64_t off = 0;
+        for (size_t i = 0; rc == 0 && i <= nsegs; i++) {
+            uint64_t end = i < nsegs ? segs[i].off : st->size;
+            while (rc == 0 && off < end) {
+                size_t n = end - off > (1 << 20) ? (1 << 20) : (size_t)(end - off);
+                if (archive_write_data(c->a, c->zero, n) != (la_ssize_t)n)
+                    rc = arch_err(c, path);
+                off += n;
             }
-            if (archive_write_data(c->a, c->buf, (size_t)k) != k)
-                rc = arch_err(c, path);
-            off += (uint64_t)k;
+            if (i == nsegs)
+                break;
+            uint64_t dend = segs[i].off + segs[i].len;
+            while (rc == 0 && off < dend) {
+                size_t want = dend - off > (1 << 20) ? (1 << 20) : (size_t)(dend - off);
+                ssize_t k = ext4_reader_pread_raw(r, &in, c->buf, want, off, c->err);
+                if (k <= 0) {
+                    rc = k < 0 ? (int)k : cb_failc(c->err, EIO, "`%s`: short file", path);
+                    break;
+                }
+                if (archive_write_data(c->a, c->buf, (size_t)k) != k)
+                    rc = arch_err(c, path);
+                off += (uint64_t)k;
+            }
         }
     }
     if (rc == 0 && opaque) {
@@ -152,6 +225,7 @@ static int export_cb(void *vc, const char *path, const ext4_stat *st)
         free(m);
     }
 out:
+    free(segs);
     ext4_xattrs_free(xa, nxa);
     archive_entry_free(e);
     return rc;
@@ -199,6 +273,7 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
         return rc;
     }
     c.buf = xmalloc(1 << 20);
+    c.zero = xcalloc(1, 1 << 20);
     int rc = ext4_reader_walk(r, start, export_cb, &c, err);
     if (rc > 0)
         rc = -EIO;
@@ -209,6 +284,7 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
         free(c.hl[i].path);
     free(c.hl);
     free(c.buf);
+    free(c.zero);
     if (loc) {
         uselocale(old);
         freelocale(loc);

@@ -77,13 +77,15 @@ typedef struct ext4_xattr {
     size_t size;
 } ext4_xattr;
 
-/* Create OUT_PATH (truncated) and start a new filesystem. With opts->size == 0 the size is
+/* Start a new filesystem for OUT_PATH. The image is written to a temporary file beside it
+ * and renamed over OUT_PATH (after fsync) by finish, so an existing file is untouched until
+ * then; OUT_PATH must not be a directory or device. With opts->size == 0 the size is
  * computed at finish. opts may be NULL (defaults). */
 int ext4_writer_new(const char *out_path, const ext4_options *opts, ext4_writer **out, cb_err *err);
 /* Finish the image: lay out metadata, write directories, inodes, bitmaps, journal and
- * superblocks, fsync. After an error the output file is left truncated/invalid. */
+ * superblocks, fsync and rename into place. After an error nothing is left behind. */
 int ext4_writer_finish(ext4_writer *w, cb_err *err);
-/* Frees the writer (also when finish was not called: the output is then removed). */
+/* Frees the writer (when finish did not succeed, the temporary file is removed). */
 void ext4_writer_free(ext4_writer *w);
 
 /* Each add_* replaces an existing entry at the same path (a directory over a directory only

@@ -687,10 +687,9 @@ int ext4_writer_finish(ext4_writer *w, cb_err *err)
         r = cb_error(err, errno, "truncate `%s`", w->path);
         goto out;
     }
-    if (fsync(w->fd) < 0) {
-        r = cb_error(err, errno, "fsync `%s`", w->path);
+    if ((r = cb_atomic_commit(&w->af, err)) < 0)
         goto out;
-    }
+    w->fd = -1;
     w->finished = true;
 out:
     if (f.journal.capext > 1)

@@ -70,6 +70,12 @@ int ext4_reader_open(const char *img_path, ext4_reader **out, cb_err *err)
         rc = cb_fail(err, "%s: unsupported filesystem features (incompat 0x%x)", img_path, unsupported);
         goto fail;
     }
+    if (r->sb.s_feature_incompat & 0x0004) {
+        /* reading around an unreplayed journal would export stale metadata as if it were the layer */
+        rc = cb_fail(err, "%s: the journal needs recovery (the filesystem was not unmounted cleanly); "
+                          "run `e2fsck -fy %s` first", img_path, img_path);
+        goto fail;
+    }
     if (r->sb.s_feature_incompat & 0x0010) {
         rc = cb_fail(err, "%s: meta_bg layouts are not supported", img_path);
         goto fail;
@@ -124,6 +130,15 @@ int ext4_reader_inode(ext4_reader *r, uint32_t ino, struct ext4_inode *raw, cb_e
 }
 
 uint64_t ext4_inode_size(const struct ext4_inode *in) { return in->i_size_lo | (uint64_t)in->i_size_high << 32; }
+
+int ext4_reader_check_size(ext4_reader *r, uint32_t ino, uint64_t size, cb_err *err)
+{
+    /* ext4 maps at most 2^32 blocks per file */
+    if (size > ((uint64_t)1 << 32) * r->bs)
+        return cb_failc(err, EIO, "%s: inode %u claims %llu bytes, beyond ext4's limit (corrupt image)", r->path, ino,
+                        (unsigned long long)size);
+    return 0;
+}
 
 int ext4_reader_stat(ext4_reader *r, uint32_t ino, ext4_stat *st, cb_err *err)
 {
@@ -231,6 +246,8 @@ ssize_t ext4_reader_pread_raw(ext4_reader *r, const struct ext4_inode *in, void 
         int rc = ext4_reader_map(r, in, lblk, &pblk, &run, &unwritten, err);
         if (rc < 0)
             return rc;
+        if (run > (1u << 20))
+            run = 1u << 20;
         uint64_t avail = run * r->bs - boff;
         size_t take = n - done < avail ? n - done : (size_t)avail;
         if (pblk == 0 || unwritten) {
@@ -264,6 +281,8 @@ int ext4_reader_copy_to_fd(ext4_reader *r, uint32_t ino, int fd, cb_err *err)
         return rc;
     if (!S_ISREG(in.i_mode))
         return cb_fail(err, "%s: inode %u is not a regular file", r->path, ino);
+    if (ext4_reader_check_size(r, ino, ext4_inode_size(&in), err) < 0)
+        return -EIO;
     size_t cap = 1 << 20;
     uint8_t *buf = xmalloc(cap);
     uint64_t size = ext4_inode_size(&in), off = 0;
@@ -491,10 +510,15 @@ static int walk_cmp(const void *a, const void *b)
     return strcmp(((const walk_ent *)a)->name, ((const walk_ent *)b)->name);
 }
 
-static int walk_rec(ext4_reader *r, uint32_t dir, const char *prefix, int depth, ext4_walk_fn fn, void *ctx, cb_err *err)
+static int walk_rec(ext4_reader *r, uint32_t dir, const char *prefix, int depth, uint8_t *seen, ext4_walk_fn fn,
+                    void *ctx, cb_err *err)
 {
     if (depth > 2048)
-        return cb_failc(err, ELOOP, "%s: directory tree too deep (loop?)", r->path);
+        return cb_failc(err, ELOOP, "%s: directory tree too deep", r->path);
+    /* a corrupt image may link a directory twice or into its own subtree: visit each once */
+    if (dir > r->ninodes || (seen[dir >> 3] & (1u << (dir & 7))))
+        return cb_failc(err, ELOOP, "%s: directory inode %u is linked more than once (corrupt image)", r->path, dir);
+    seen[dir >> 3] |= (uint8_t)(1u << (dir & 7));
     list_ctx l = {0};
     int rc = ext4_reader_readdir(r, dir, list_cb, &l, err);
     if (rc == 0 && l.n)
@@ -506,7 +530,7 @@ static int walk_rec(ext4_reader *r, uint32_t dir, const char *prefix, int depth,
         if (rc == 0)
             rc = fn(ctx, p, &st);
         if (rc == 0 && S_ISDIR(st.mode))
-            rc = walk_rec(r, l.v[i].ino, p, depth + 1, fn, ctx, err);
+            rc = walk_rec(r, l.v[i].ino, p, depth + 1, seen, fn, ctx, err);
         free(p);
     }
     for (size_t i = 0; i < l.n; i++)
@@ -517,5 +541,8 @@ static int walk_rec(ext4_reader *r, uint32_t dir, const char *prefix, int depth,
 
 int ext4_reader_walk(ext4_reader *r, uint32_t dir_ino, ext4_walk_fn fn, void *ctx, cb_err *err)
 {
-    return walk_rec(r, dir_ino, "", 0, fn, ctx, err);
+    uint8_t *seen = xcalloc(1, (size_t)r->ninodes / 8 + 1);
+    int rc = walk_rec(r, dir_ino, "", 0, seen, fn, ctx, err);
+    free(seen);
+    return rc;
 }

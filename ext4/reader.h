@@ -18,6 +18,7 @@ struct ext4_reader {
 int ext4_reader_inode(ext4_reader *r, uint32_t ino, struct ext4_inode *raw, cb_err *err);
 int ext4_reader_read_block(ext4_reader *r, uint64_t blk, void *buf, cb_err *err);
 uint64_t ext4_inode_size(const struct ext4_inode *in);
+int ext4_reader_check_size(ext4_reader *r, uint32_t ino, uint64_t size, cb_err *err);
 int ext4_reader_map(ext4_reader *r, const struct ext4_inode *in, uint64_t lblk, uint64_t *pblk, uint64_t *run,
                     bool *unwritten, cb_err *err);
 ssize_t ext4_reader_pread_raw(ext4_reader *r, const struct ext4_inode *in, void *buf, size_t n, uint64_t off, cb_err *err);

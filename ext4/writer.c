@@ -940,11 +940,17 @@ int ext4_writer_new(const char *out_path, const ext4_options *opts, ext4_writer 
         return cb_fail(err, "%s: only 4096-byte blocks are supported (asked for %u)", out_path, opts->block_size);
     if (opts->label && strlen(opts->label) > 16)
         return cb_fail(err, "%s: volume label `%s` is longer than 16 bytes", out_path, opts->label);
-    int fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return cb_error(err, errno, "create `%s`", out_path);
+    /* write beside the target and rename at finish: a failed build never destroys an
+     * existing image */
+    struct stat pst;
+    if (stat(out_path, &pst) == 0 && !S_ISREG(pst.st_mode))
+        return cb_failc(err, EEXIST, "refusing to replace `%s`: not a regular file", out_path);
+    cb_atomic_file af;
+    if (cb_atomic_open(&af, out_path, 0644, err) < 0)
+        return -EIO;
     ext4_writer *w = xcalloc(1, sizeof(*w));
-    w->fd = fd;
+    w->af = af;
+    w->fd = af.fd;
     w->path = xstrdup(out_path);
     w->o = *opts;
     w->o.seed = opts->seed ? xstrdup(opts->seed) : NULL;
@@ -1022,10 +1028,8 @@ void ext4_writer_free(ext4_writer *w)
         return;
     if (w->iroot)
         free_tree(w, w->iroot);
-    if (w->fd >= 0)
-        close(w->fd);
     if (!w->finished)
-        unlink(w->path);
+        cb_atomic_abort(&w->af); /* closes and removes the temporary file */
     if (w->digest)
         cb_sha256_free(w->digest);
     free(w->ht);

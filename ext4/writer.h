@@ -9,7 +9,8 @@
 #define EXT4_MAX_FILE_SIZE ((uint64_t)0xFFFFFFFFu * EXT4_BLOCK_SIZE)
 
 struct ext4_writer {
-    int fd;
+    int fd;                /* af.fd until finish commits */
+    cb_atomic_file af;
     char *path;
     bool finished;
     ext4_options o;

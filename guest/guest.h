@@ -81,9 +81,14 @@ typedef struct guest_run_config {
     const guest_paths *paths;      /* NULL: guest_setup(root, NULL, ...) is called */
 
     /* Root filesystem: overlay of the lowers (ext4 images in overlay format, bottom first;
-     * any number, >= 127 supported) and the upper. */
+     * up to 400, more than Docker's 127) and the upper. */
     const char *const *lowers;
     size_t n_lowers;
+    /* Where a lower image keeps its tree: NULL = detect (an image whose root holds only
+     * upper/, plus lost+found and work/, is used at upper/, as ext4/ writes overlay layer
+     * images and as a finished upper looks; any other image at its root); "" = always the
+     * image root; "upper" (any name) = always that directory. */
+    const char *lower_subdir;
     /* Writable upper: an empty ext4 image made by the caller (sparse; its size is the step's
      * disk budget). vminitd creates upper/ and work/ in it, and removes work/ at the end, so
      * after the run the image holds the layer in `upper/`. NULL: a tmpfs upper that is
@@ -115,10 +120,12 @@ typedef struct guest_run_config {
     void *output_opaque;
     bool output_lines;
 
-    /* Optional: set to non-zero (e.g. from a SIGINT handler) to deliver SIGINT (first time,
-     * without tty) to the command and, if it is set again or the tty flag is on, to kill the
-     * VM. Polled at least every 100 ms. */
+    /* Optional, polled at least every 100 ms: *cancel non-zero kills the VM (the run fails
+     * with res->cancelled); *forward_signal non-zero is delivered to the command as that
+     * signal and reset to 0 (docker run's signal proxy: a PID 1 without a handler for it
+     * ignores it, as in Docker); before the command started it kills the VM instead. */
     volatile sig_atomic_t *cancel;
+    volatile sig_atomic_t *forward_signal;
 } guest_run_config;
 
 /* Fills in the defaults above (fds -1 except stdout_fd 1 and stderr_fd 2). */

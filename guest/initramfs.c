@@ -265,7 +265,57 @@ static int add_entry(struct archive *a, const char *path, mode_t mode, const voi
     return rc;
 }
 
+/* A cheap key for the inputs (vminitd, the modules tree's top-level identity) so a cached
+ * initramfs is found without resolving modules (which reads them) on every run; a module
+ * replaced in place inside an unchanged tree is not noticed (store kernels never change). */
+static void quick_key(const char *modules_dir, char out[17])
+{
+    cb_sha256 *h = cb_sha256_new();
+    cb_sha256_update(h, guest_vminitd_data, (size_t)(guest_vminitd_end - guest_vminitd_data));
+    static const char *const parts[] = {"", "/kernel", "/modules.dep", "/modules.builtin", "/modules.order"};
+    for (size_t i = 0; modules_dir && i < sizeof parts / sizeof parts[0]; i++) {
+        cleanup_free char *p = xasprintf("%s%s", modules_dir, parts[i]);
+        struct stat st;
+        cleanup_free char *id = stat(p, &st) == 0
+                                    ? xasprintf("%s %llu %lld.%09ld %lld\n", p, (unsigned long long)st.st_ino,
+                                                (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_size)
+                                    : xasprintf("%s -\n", p);
+        cb_sha256_update(h, id, strlen(id));
+    }
+    char d[CB_DIGEST_STR_LEN];
+    cb_sha256_final(h, d);
+    memcpy(out, d + 7, 16);
+    out[16] = 0;
+}
+
+static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err);
+
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err)
+{
+    char qk[17];
+    quick_key(modules_dir, qk);
+    cleanup_free char *index = xasprintf("%s/kernel/initramfs-index-%s", root, qk);
+    cb_buf b;
+    cb_buf_init(&b);
+    if (cb_read_file(index, &b, NULL) == 0 && b.len > 0 && !strchr(b.data, '/')) {
+        char *path = xasprintf("%s/kernel/%s", root, b.data);
+        cb_buf_free(&b);
+        if (cb_path_exists(path)) {
+            *out = path;
+            return 0;
+        }
+        free(path);
+    }
+    cb_buf_free(&b);
+    int rc = initramfs_build_full(root, modules_dir, out, err);
+    if (rc == 0) {
+        const char *base = strrchr(*out, '/') + 1;
+        cb_write_file_atomic(index, base, strlen(base), 0644, NULL); /* a cache: failure is harmless */
+    }
+    return rc;
+}
+
+static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err)
 {
     modset s = {.dir = modules_dir};
     cb_strv_init(&s.builtin);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -332,12 +333,29 @@ static char *override_modules(const char *kernel, const char *version)
     return dir_if_exists(sys);
 }
 
+static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
+                              cb_err *err);
+static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err);
+
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err)
 {
     memset(paths, 0, sizeof *paths);
     cleanup_free char *kdir = cb_path_join(root, "kernel");
     int rc = cb_mkdir_p(kdir, 0755, err);
     if (rc < 0) return rc;
+    /* one installer at a time per store (parallel builds on a fresh store) */
+    cleanup_free char *lock = cb_path_join(kdir, ".lock");
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return cb_error(err, errno, "open `%s`", lock);
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) return cb_error(err, errno, "lock `%s`", lock);
+    return guest_setup_locked(root, kdir, kernel_override, paths, err);
+}
+
+static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
+                              cb_err *err)
+{
+    int rc;
     const char *ov = kernel_override && *kernel_override ? kernel_override : getenv("CBUILD_KERNEL");
     if (ov && *ov) {
         if (access(ov, R_OK) < 0) return cb_error(err, errno, "guest kernel `%s`", ov);
@@ -368,9 +386,17 @@ int guest_setup(const char *root, const char *kernel_override, guest_paths *path
         free(tree);
     }
 
+    rc = setup_boot_files(root, kdir, paths, err);
+    if (rc < 0) guest_paths_free(paths);
+    return rc;
+}
+
+/* The vmlinux for PVH boot (extracted once, or remembered as impossible) and the initramfs. */
+static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err)
+{
     char key[17];
-    rc = guest_file_key(paths->kernel, key, err);
-    if (rc < 0) goto fail;
+    int rc = guest_file_key(paths->kernel, key, err);
+    if (rc < 0) return rc;
     cleanup_free char *vmlinux = xasprintf("%s/vmlinux-%s", kdir, key);
     cleanup_free char *nopvh = xasprintf("%s/vmlinux-%s.none", kdir, key);
     if (cb_path_exists(vmlinux)) {
@@ -379,14 +405,9 @@ int guest_setup(const char *root, const char *kernel_override, guest_paths *path
         rc = guest_extract_vmlinux(paths->kernel, vmlinux, err);
         if (rc == 0) paths->vmlinux = xstrdup(vmlinux);
         else if (rc == -ENOTSUP) cb_write_file_atomic(nopvh, "", 0, 0644, NULL); /* remember: boot the bzImage */
-        else goto fail;
+        else return rc;
     }
-    rc = guest_initramfs_build(root, paths->modules_dir, &paths->initramfs, err);
-    if (rc < 0) goto fail;
-    return 0;
-fail:
-    guest_paths_free(paths);
-    return rc;
+    return guest_initramfs_build(root, paths->modules_dir, &paths->initramfs, err);
 }
 
 unsigned long guest_host_tsc_khz(void)

@@ -64,6 +64,7 @@ enum {
     GUEST_F_MOUNT = 15,     /* nested: MOUNT_* fields, repeated */
     GUEST_F_HOSTS = 16,     /* string: content of /etc/hosts */
     GUEST_F_RESOLV = 17,    /* string: content of /etc/resolv.conf */
+    GUEST_F_LOWER_SUBDIR = 18, /* string: where lowers keep their tree; absent = detect */
 };
 enum {
     GUEST_F_DISK_ID = 1,    /* string, e.g. "l0", "u", "m3" */

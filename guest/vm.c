@@ -414,6 +414,7 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         snprintf(id, sizeof id, "l%zu", i);
         hb_str(&b, GUEST_F_LOWER, id);
     }
+    if (cfg->lower_subdir) hb_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
     if (cfg->upper) hb_str(&b, GUEST_F_UPPER, "u");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
@@ -496,6 +497,14 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
                             GUEST_PROTO_VERSION);
         st->hello = true;
         st->t_hello = now;
+        if (getenv("CBUILD_VM_TEST_GARBAGE")) {
+            /* test hook (tests/e2e/guest/setup.sh): vminitd must answer malformed and
+             * unexpected messages with an error and carry on */
+            static const uint8_t junk[] = {0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0x41};
+            vm_send(v, 200, junk, sizeof junk);
+            vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
+            vm_send(v, GUEST_MSG_STDOUT, NULL, 0);
+        }
         send_config(v, disks, nd);
         send_exec(v, st);
         return 0;
@@ -506,6 +515,12 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
         return 0;
     case GUEST_MSG_STARTED:
         st->started = true;
+        if (getenv("CBUILD_VM_TEST_GARBAGE")) {
+            static const uint8_t junk[] = {0x20, 0x00, 0x03, 0x00, 0x00, 0x00, 1, 2, 3};
+            vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
+            vm_send(v, GUEST_MSG_RESIZE, junk, 3);
+            vm_send(v, GUEST_MSG_CONFIG, NULL, 0);
+        }
         return 0;
     case GUEST_MSG_STDOUT:
     case GUEST_MSG_STDERR:
@@ -535,7 +550,13 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
                 msg = val;
                 mlen = n;
             }
+        uint32_t kind = field_u32(p, len, GUEST_F_KIND, GUEST_ERR_SETUP);
         cb_debug("vminitd error: %.*s", (int)mlen, msg ? (const char *)msg : "");
+        if (kind == GUEST_ERR_PROTOCOL) {
+            /* vminitd ignored a message it could not use; the run goes on (a host bug) */
+            cb_warn("vminitd rejected a message: %.*s", (int)mlen, msg ? (const char *)msg : "");
+            return 0;
+        }
         if (!st->err_msg) {
             st->err_kind = (int)field_u32(p, len, GUEST_F_KIND, GUEST_ERR_SETUP);
             st->err_errno = (int)field_u32(p, len, GUEST_F_ERRNO, 0);
@@ -625,7 +646,8 @@ static int validate(const guest_run_config *cfg, cb_err *err)
     for (size_t i = 0; i < cfg->n_lowers; i++)
         if (access(cfg->lowers[i], R_OK) < 0) return cb_error(err, errno, "layer image `%s`", cfg->lowers[i]);
     if (cfg->upper && access(cfg->upper, R_OK | W_OK) < 0) return cb_error(err, errno, "upper image `%s`", cfg->upper);
-    if (cfg->n_lowers > 4000) return cb_fail(err, "%zu layers: at most 4000 are supported", cfg->n_lowers);
+    /* overlayfs stacks at most 500 lowers, and their list must fit in one page of mount options */
+    if (cfg->n_lowers > 400) return cb_fail(err, "%zu layers: at most 400 are supported (Docker allows 127)", cfg->n_lowers);
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
         if (!m->target || m->target[0] != '/') return cb_fail(err, "mount target `%s` is not absolute", m->target ? m->target : "");
@@ -712,8 +734,6 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
 
     double boot_limit = watchdog > 0 ? watchdog : boot_timeout(accel);
     bool conn_eof = false, stdin_open = cfg->stdin_fd >= 0;
-    sig_atomic_t last_cancel = 0;
-    bool sent_int = false;
     uint8_t *ibuf = xmalloc(GUEST_DATA_CHUNK);
     rc = 0;
     for (;;) {
@@ -737,20 +757,28 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             vm_kill(&v); /* it said goodbye but did not power off */
             continue;
         }
-        if (cfg->cancel && *cfg->cancel != last_cancel) {
-            last_cancel = *cfg->cancel;
-            if (!cfg->tty && !sent_int && last_cancel == 1 && st.started && !st.exited) {
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_SIGNAL, SIGINT);
-                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
-                cb_buf_free(&b);
-                sent_int = true;
-            } else {
+        if (cfg->cancel && *cfg->cancel) {
+            res->cancelled = true;
+            vm_kill(&v);
+            rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+            break;
+        }
+        if (cfg->forward_signal && *cfg->forward_signal) {
+            int sig = (int)*cfg->forward_signal;
+            *cfg->forward_signal = 0;
+            if (!st.started) {
+                /* nothing to deliver it to yet: the user wants to stop */
                 res->cancelled = true;
                 vm_kill(&v);
-                rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+                rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
                 break;
+            }
+            if (!st.exited && sig > 0 && sig < 65) {
+                cb_buf b;
+                cb_buf_init(&b);
+                hb_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
+                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
+                cb_buf_free(&b);
             }
         }
         if (cfg->tty && st.started && is_tty(cfg->stdout_fd)) {

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,7 +94,16 @@ static int helper_run(const char *helper, const char *verb, const char *input, c
     }
     close(in[0]);
     close(op[1]);
-    (void)cb_write_all(in[1], input, strlen(input));
+    /* a helper that exits without reading must not kill us with SIGPIPE */
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+    if (cb_write_all(in[1], input, strlen(input)) == -EPIPE) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_set, NULL);
     close(in[1]);
     char buf[4096];
     ssize_t k;
@@ -161,6 +172,7 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
         return helper_get(helper, want, user, pass, err);
     }
     json_t *found = NULL;
+    cleanup_free char *found_key = NULL;
     const char *k;
     json_t *v;
     json_object_foreach(auths, k, v)
@@ -168,6 +180,7 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
         cleanup_free char *kh = key_host(k);
         if (!strcmp(k, want) || !strcmp(kh, want_host)) {
             found = v;
+            found_key = xstrdup(k);
             break;
         }
     }
@@ -179,8 +192,9 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
         int dl = EVP_DecodeBlock(dec, (const unsigned char *)a, (int)n);
         if (dl < 0) {
             free(dec);
+            r = cb_fail(err, "%s: auths[%s].auth is not valid base64", p, found_key);
             json_decref(cfg);
-            return cb_fail(err, "%s: auths[%s].auth is not valid base64", p, k);
+            return r;
         }
         while (n > 0 && a[n - 1] == '=') { /* EVP_DecodeBlock counts padding as zero bytes */
             dl--;
@@ -190,8 +204,9 @@ int oci_auth_get(const char *path, const char *host, char **user, char **pass, c
         char *colon = strchr((char *)dec, ':');
         if (!colon) {
             free(dec);
+            r = cb_fail(err, "%s: auths[%s].auth is not user:password", p, found_key);
             json_decref(cfg);
-            return cb_fail(err, "%s: auths[%s].auth is not user:password", p, k);
+            return r;
         }
         *user = xstrndup((char *)dec, (size_t)(colon - (char *)dec));
         *pass = xstrdup(colon + 1);

@@ -169,6 +169,7 @@ typedef struct req {
     const char *method;
     char *url;
     const char *scope;
+    char *scope_owned; /* the challenge's scope, when the caller named none */
     struct curl_slist *headers;
     /* request body: a buffer or an fd range */
     const void *body;
@@ -206,6 +207,7 @@ static void req_reset_response(req *q)
 
 static void req_free(req *q)
 {
+    free(q->scope_owned);
     req_reset_response(q);
     cb_buf_free(&q->errbody);
     curl_slist_free_all(q->headers);
@@ -673,8 +675,10 @@ static int do_request(oci_registry *r, req *q, const char *path, const char *wha
                 int rc = fetch_token(r, q->www_auth, scope, err);
                 if (rc < 0)
                     return cb_error_wrap(err, "%s", what);
-                if (!q->scope)
-                    q->scope = NULL;
+                if (!q->scope) { /* send the token we got for the challenge's scope */
+                    q->scope_owned = xstrdup(scope);
+                    q->scope = q->scope_owned;
+                }
             } else if (!strncasecmp(q->www_auth, "Basic", 5)) {
                 if (!r->user)
                     return cb_failc(err, EACCES, "%s: unauthorized: %s requires a login (run `cbuild login %s`)", what,

@@ -1218,13 +1218,14 @@ typedef struct xctx {
     df_lex lx;
     const cb_strv *env;
     cb_strv *matched;
+    cb_strv *unmatched; /* variables looked up but not set (UndefinedVar) */
 } xctx;
 
 static char *xexpand(void *ud, const char *word, cb_err *err, int *rc)
 {
     xctx *x = ud;
     char *out = NULL;
-    *rc = df_shell_word(&x->lx, word, x->env, &out, x->matched, NULL, err);
+    *rc = df_shell_word(&x->lx, word, x->env, &out, x->matched, x->unmatched, err);
     return out;
 }
 
@@ -1594,14 +1595,43 @@ static bool cycle_from(df_plan *p, int i, uint8_t *state)
 typedef struct sstate {
     cb_strv env;        /* state env: image env + ENV + ARG */
     cb_strv build_args; /* ARGs with values */
+    cb_strv declared;   /* every ARG name declared (with or without a value) */
+    bool env_known;     /* the base environment is known (scratch root or base_env callback) */
 } sstate;
+
+
+/* UndefinedVar (reportUnmatchedVariables): a variable expanded but neither set nor declared
+ * as an ARG; suggests the closest name in the environment. */
+static void report_undefined(df_plan *p, const df_cmd *c, const sstate *ss, const cb_strv *unmatched)
+{
+    for (size_t i = 0; i < unmatched->n; i++) {
+        const char *v = unmatched->v[i];
+        if (cb_strv_contains(&ss->declared, v) || !strcmp(v, "BUILDKIT_SBOM_SCAN_CONTEXT") ||
+            !strcmp(v, "BUILDKIT_SBOM_SCAN_STAGE"))
+            continue;
+        const char **keys = xcalloc(ss->env.n + 1, sizeof(char *));
+        char **owned = xcalloc(ss->env.n + 1, sizeof(char *));
+        for (size_t k = 0; k < ss->env.n; k++)
+            keys[k] = owned[k] = xstrndup(ss->env.v[k], strcspn(ss->env.v[k], "="));
+        const char *s = cb_suggest(v, keys, ss->env.n);
+        if (s)
+            df_warnings_add(&p->warnings, c->instr->start_line,
+                            "UndefinedVar: Usage of undefined variable '$%s' (did you mean $%s?)", v, s);
+        else
+            df_warnings_add(&p->warnings, c->instr->start_line, "UndefinedVar: Usage of undefined variable '$%s'", v);
+        for (size_t k = 0; k < ss->env.n; k++)
+            free(owned[k]);
+        free(owned);
+        free(keys);
+    }
+}
 
 /* Expand one command in place (BuildKit's dispatch: Expand / ExpandRaw / ARG). */
 static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, const cb_strv *build_arg_values,
-                        cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_err *err)
+                        cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_strv *unmatched, cb_err *err)
 {
     (void)p;
-    xctx x = {{.escape = f->escape}, &ss->env, NULL};
+    xctx x = {{.escape = f->escape}, &ss->env, NULL, unmatched};
     int rc = 0;
     switch (c->kind) {
     case DF_CMD_ENV:
@@ -1623,7 +1653,7 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
         for (size_t i = 0; i < c->n_inline_files && rc == 0; i++) {
             if (!c->inline_files[i].expand)
                 continue;
-            xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL};
+            xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL, unmatched};
             rc = expand_in_place(&raw, &c->inline_files[i].content, err);
         }
         if (rc == 0 && c->chmod) {
@@ -1670,6 +1700,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
         for (size_t i = 0; i < c->n_kvs && rc == 0; i++) {
             df_kv *kv = &c->kvs[i];
             const char *bav = env_get(build_arg_values, kv->key);
+            if (!cb_strv_contains(&ss->declared, kv->key))
+                cb_strv_push(&ss->declared, kv->key);
             if (bav && !cb_strv_contains(consumed, kv->key))
                 cb_strv_push(consumed, kv->key);
             if (!kv->value && !bav) {
@@ -2058,9 +2090,13 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             sstate *ss = &states[i];
             cb_strv_init(&ss->env);
             cb_strv_init(&ss->build_args);
+            cb_strv_init(&ss->declared);
+            ss->env_known = s->base_stage >= 0 ? states[s->base_stage].env_known
+                                                : (!strcmp(s->base, "scratch") || opts->base_env != NULL);
             if (s->base_stage >= 0) {
                 strv_copy(&ss->env, &states[s->base_stage].env);
                 strv_copy(&ss->build_args, &states[s->base_stage].build_args);
+                strv_copy(&ss->declared, &states[s->base_stage].declared);
             } else if (strcmp(s->base, "scratch") != 0 && s->needed && opts->base_env) {
                 cb_strv img;
                 cb_strv_init(&img);
@@ -2089,10 +2125,14 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             for (size_t k = 0; k < s->n_cmds; k++) {
                 df_cmd *c = &s->cmds[k];
                 cb_err e2 = {0};
-                cb_strv ignored;
+                cb_strv ignored, unm;
                 cb_strv_init(&ignored);
-                int r = dispatch_cmd(p, f, &globals, &bargs, s->needed ? &consumed : &ignored, ss, c, ssh,
+                cb_strv_init(&unm);
+                int r = dispatch_cmd(p, f, &globals, &bargs, s->needed ? &consumed : &ignored, ss, c, ssh, &unm,
                                      s->needed ? err : &e2);
+                if (r == 0 && s->needed && ss->env_known)
+                    report_undefined(p, c, ss, &unm);
+                cb_strv_free(&unm);
                 cb_strv_free(&ignored);
                 if (r < 0 && s->needed) {
                     rc = at(err, f, c->instr);
@@ -2118,6 +2158,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         for (size_t i = 0; i < nps; i++) {
             cb_strv_free(&states[i].env);
             cb_strv_free(&states[i].build_args);
+            cb_strv_free(&states[i].declared);
         }
         free(states);
         if (rc < 0)

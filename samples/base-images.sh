@@ -60,8 +60,8 @@ debian_rootfs() {
       { log "debootstrap failed, see $CACHE/debootstrap.log"; rm -rf "$dir"; return 1; }
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     chmod 0755 "$dir" # mktemp made it 0700: it becomes the image's /
-    tar --numeric-owner --xattrs -C "$dir" -cf "$tar.tmp" .
-    mv "$tar.tmp" "$tar"
+    tar --numeric-owner --xattrs -C "$dir" -cf "$tar.tmp.$$" .
+    mv "$tar.tmp.$$" "$tar"
     rm -rf "$dir"
   fi
   echo "$tar"
@@ -82,8 +82,8 @@ busybox_rootfs() {
     done
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\napp:x:1000:1000:app:/home/app:/bin/sh\n' >"$dir/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\napp:x:1000:\n' >"$dir/etc/group"
-    tar --numeric-owner --owner=0 --group=0 -C "$dir" -cf "$tar.tmp" .
-    mv "$tar.tmp" "$tar"
+    tar --numeric-owner --owner=0 --group=0 -C "$dir" -cf "$tar.tmp.$$" .
+    mv "$tar.tmp.$$" "$tar"
     rm -rf "$dir"
   fi
   echo "$tar"

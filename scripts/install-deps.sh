@@ -9,7 +9,7 @@ PKGS=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libcriterion-dev
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
-  curl ca-certificates python3 hyperfine
+  curl wget ca-certificates python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -13,9 +13,11 @@ if [ "${1:-}" = "--asan" ]; then
   SETUP+=(-Db_sanitize=address,undefined -Db_lundef=false)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-if [ ! -f "$BUILD/build.ninja" ]; then
-  meson setup "$BUILD" "${SETUP[@]}" >"/tmp/cbuild-meson-setup.log" 2>&1 || { cat /tmp/cbuild-meson-setup.log; echo "0 passed, 1 failed"; exit 1; }
+# Reconfigure every time: test folders are picked up by fs.exists(), which meson doesn't watch.
+if [ -f "$BUILD/build.ninja" ]; then
+  SETUP+=(--reconfigure)
 fi
+meson setup "$BUILD" "${SETUP[@]}" >"/tmp/cbuild-meson-setup.log" 2>&1 || { cat /tmp/cbuild-meson-setup.log; echo "0 passed, 1 failed"; exit 1; }
 if ! ninja -C "$BUILD"; then
   echo "0 passed, 1 failed"
   exit 1

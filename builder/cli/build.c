@@ -36,14 +36,16 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
         {"push", 0, CLI_BOOL, &push, NULL, "push the result (same as --output type=image,push=true)"},
-        {"output", 'o', CLI_STRINGS, &outputs, "type=TYPE,dest=PATH", "output: image, oci, docker, ext4, tar, local"},
+        {"output", 'o', CLI_STRINGS, &outputs, "type=TYPE,dest=PATH",
+         "output: image, oci, docker, ext4, tar, local"},
         {"progress", 0, CLI_STRING, &progress, "MODE", "auto, tty, plain, quiet, rawjson"},
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
-    const cli_cmd_spec spec = {"build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile", opts, false, 1, 1};
+    const cli_cmd_spec spec = {
+        "build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile", opts, false, 1, 1};
     cb_strv pos;
     cb_strv_init(&pos);
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
@@ -51,11 +53,26 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         cb_err err;
         cb_err_clear(&err);
         builder_opts o = {
-            .root = ctx->root, .context = pos.v[0], .dockerfile = file, .target = target, .platform = platform,
-            .network = network, .iidfile = iidfile, .metadata_file = metadata_file, .tags = &tags,
-            .build_args = &build_args, .labels = &labels, .secrets = &secrets, .outputs = &outputs,
-            .no_cache_filter = &no_cache_filter, .no_cache = no_cache, .pull = pull, .push = push,
-            .jobs = (int)jobs, .out = stdout, .log = stderr,
+            .root = ctx->root,
+            .context = pos.v[0],
+            .dockerfile = file,
+            .target = target,
+            .platform = platform,
+            .network = network,
+            .iidfile = iidfile,
+            .metadata_file = metadata_file,
+            .tags = &tags,
+            .build_args = &build_args,
+            .labels = &labels,
+            .secrets = &secrets,
+            .outputs = &outputs,
+            .no_cache_filter = &no_cache_filter,
+            .no_cache = no_cache,
+            .pull = pull,
+            .push = push,
+            .jobs = (int)jobs,
+            .out = stdout,
+            .log = stderr,
         };
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;

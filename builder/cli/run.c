@@ -11,12 +11,14 @@
 #include "guest.h"
 #include "store.h"
 
-static volatile sig_atomic_t run_cancel;
+static volatile sig_atomic_t run_cancel, run_forward, run_signals;
 
+/* docker run's signal proxy: the first SIGINT/SIGTERM goes to the command, another one
+ * kills the VM. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    run_cancel++;
+    if (run_signals++ == 0) run_forward = sig;
+    else run_cancel = 1;
 }
 
 /* -e KEY=VALUE, or -e KEY to pass the variable from cbuild's environment (as docker does;
@@ -338,6 +340,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     }
     cfg.stdin_fd = interactive ? 0 : -1;
     cfg.cancel = &run_cancel;
+    cfg.forward_signal = &run_forward;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);

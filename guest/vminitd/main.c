@@ -289,12 +289,19 @@ static int io_loop(child *ch, bool tty)
     int status = 0;
     bool exited = false, host_gone = false;
     uint8_t *buf = xzalloc(GUEST_DATA_CHUNK);
-    if (ch->in_fd >= 0 && !tty) fcntl(ch->in_fd, F_SETFL, O_NONBLOCK);
+    /* never block on the command's stdin (pipe or pty master): stdin is queued instead */
+    if (ch->in_fd >= 0) fcntl(ch->in_fd, F_SETFL, fcntl(ch->in_fd, F_GETFL) | O_NONBLOCK);
     while (!exited || ch->out_fd >= 0 || ch->err_fd >= 0) {
         struct pollfd pf[5];
         int np = 0, i_ctl = -1, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
-        if (!host_gone) { i_ctl = np; pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
-        if (ch->out_fd >= 0) { i_out = np; pf[np++] = (struct pollfd){ch->out_fd, POLLIN, 0}; }
+        /* backpressure: while 8 MiB of stdin wait for the command, leave the rest in the
+         * channel (the host stops reading its stdin in turn) */
+        if (!host_gone && in.len - in.off < (8u << 20)) { i_ctl = np; pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
+        bool tty_pending = tty && ch->in_fd >= 0 && in.len > in.off;
+        if (ch->out_fd >= 0) {
+            i_out = np;
+            pf[np++] = (struct pollfd){ch->out_fd, (short)(POLLIN | (tty_pending ? POLLOUT : 0)), 0};
+        }
         if (ch->err_fd >= 0) { i_err = np; pf[np++] = (struct pollfd){ch->err_fd, POLLIN, 0}; }
         if (!tty && ch->in_fd >= 0 && in.len > in.off) { i_in = np; pf[np++] = (struct pollfd){ch->in_fd, POLLOUT, 0}; }
         if (!exited && ch->pidfd >= 0) { i_pid = np; pf[np++] = (struct pollfd){ch->pidfd, POLLIN, 0}; }
@@ -325,7 +332,8 @@ static int io_loop(child *ch, bool tty)
             }
         }
         /* stdin: the pipe is non-blocking; with a tty the master is written directly */
-        if (ch->in_fd >= 0 && in.len > in.off && (tty || (i_in >= 0 && pf[i_in].revents))) {
+        if (ch->in_fd >= 0 && in.len > in.off &&
+            ((tty && i_out >= 0 && (pf[i_out].revents & POLLOUT)) || (i_in >= 0 && pf[i_in].revents))) {
             ssize_t w = write(ch->in_fd, in.p + in.off, in.len - in.off);
             if (w > 0) in.off += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR && !tty) {
@@ -344,7 +352,7 @@ static int io_loop(child *ch, bool tty)
         int outs[2] = {i_out, i_err};
         int *fds[2] = {&ch->out_fd, &ch->err_fd};
         for (int s = 0; s < 2; s++) {
-            if (outs[s] < 0 || !pf[outs[s]].revents) continue;
+            if (outs[s] < 0 || !(pf[outs[s]].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             ssize_t n = read(*fds[s], buf, GUEST_DATA_CHUNK);
             if (n > 0) {
                 if (!host_gone) ctl_send(s == 0 ? GUEST_MSG_STDOUT : GUEST_MSG_STDERR, buf, (size_t)n);

@@ -76,6 +76,7 @@ static int modules_load_group_now(const char *group)
             ctl_send_error(GUEST_ERR_SETUP, e, "loading module %s", file);
             return -1;
         }
+        trace(file);
     }
     return 0;
 }
@@ -152,6 +153,13 @@ static int mount_ext4(config *c, const char *id, const char *target, bool ro)
 }
 
 /* ---------- root filesystem ---------- */
+static char *xrealloc_str(char *p, size_t n)
+{
+    char *np = realloc(p, n);
+    if (!np) abort();
+    return np;
+}
+
 /* Layer images (built from a layer tar, or a finished upper disk) keep their tree under
  * upper/ (ext4/ext4.h EXT4_OVERLAY_UPPER_DIR); a flattened root filesystem has it at the
  * image root. An image whose root holds nothing but upper/ (and lost+found, work) is a
@@ -206,7 +214,10 @@ int rootfs_assemble(config *c)
         char path[32];
         snprintf(path, sizeof path, "/l/%zu", i);
         /* relative to /l: the mount options must fit in one page */
-        ldlen += (size_t)sprintf(lowerdir + ldlen, "%zu%s%s", i, is_layer_image(path) ? "/upper" : "", i ? ":" : "");
+        const char *sub = c->lower_subdir ? c->lower_subdir : is_layer_image(path) ? "upper" : "";
+        while (*sub == '/') sub++;
+        lowerdir = xrealloc_str(lowerdir, ldlen + strlen(sub) + 32);
+        ldlen += (size_t)sprintf(lowerdir + ldlen, "%zu%s%s%s", i, *sub ? "/" : "", sub, i ? ":" : "");
     }
 
     if (c->upper) {

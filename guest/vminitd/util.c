@@ -296,6 +296,13 @@ int config_parse(const uint8_t *p, size_t len, config *c)
         case GUEST_F_UPPER:
             if (parse_str(v, n, &c->upper, "upper")) return -1;
             break;
+        case GUEST_F_LOWER_SUBDIR:
+            if (parse_str(v, n, &c->lower_subdir, "lower sub-directory")) return -1;
+            if (strstr(c->lower_subdir, "..") || strchr(c->lower_subdir, ':') || strchr(c->lower_subdir, ',')) {
+                ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "bad lower sub-directory %s", c->lower_subdir);
+                return -1;
+            }
+            break;
         case GUEST_F_MOUNT: {
             vmount m;
             if (parse_mount(v, n, &m)) {
@@ -387,6 +394,7 @@ void config_free(config *c)
     for (size_t i = 0; i < c->n_lowers; i++) free(c->lowers[i]);
     free(c->lowers);
     free(c->upper);
+    free(c->lower_subdir);
     for (size_t i = 0; i < c->n_mounts; i++) vmount_free(&c->mounts[i]);
     free(c->mounts);
     free(c->hosts);

@@ -65,6 +65,7 @@ typedef struct config {
     char **lowers;
     size_t n_lowers;
     char *upper;
+    char *lower_subdir; /* NULL = detect */
     vmount *mounts;
     size_t n_mounts;
     char *hosts, *resolv;

@@ -50,14 +50,18 @@ grep 'vm: boot' "$T/a-plain.log" | sed 's/^#[0-9]* /      /'
 python3 - "$T/a-plain.log" <<'PY'
 import re, sys
 boot = run = snap = prep = 0.0
+skip = set()
 steps = 0.0
 for line in open(sys.argv[1]):
     m = re.search(r"vm: boot (\d+)ms, run (\d+)ms, snapshot (\d+)ms, prepare (\d+)ms", line)
     if m:
         boot += int(m.group(1)); run += int(m.group(2)); snap += int(m.group(3)); prep += int(m.group(4))
-    m = re.match(r"#\d+ DONE ([0-9.]+)s", line)
+    m = re.match(r"(#\d+) \[internal\] load build context", line)
     if m:
-        steps += float(m.group(1)) * 1000
+        skip.add(m.group(1))  # spans the whole build: the context is read during the steps
+    m = re.match(r"(#\d+) DONE ([0-9.]+)s", line)
+    if m and m.group(1) not in skip:
+        steps += float(m.group(2)) * 1000
 other = steps - boot - run - snap - prep
 print(f"    totals: VM boot {boot:.0f}ms, commands {run:.0f}ms, snapshot (upper -> tar -> gzip blob + layer image) {snap:.0f}ms,")
 print(f"            prepare (layer images, mounts, upper disk) {prep:.0f}ms, everything else (COPY, export) {other:.0f}ms")

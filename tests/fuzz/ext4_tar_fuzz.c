@@ -1,6 +1,6 @@
 /* libFuzzer target: arbitrary bytes as a (possibly compressed) layer tar, applied in both
  * modes; when the writer accepts the input, the image is read back and exported, so the
- * reader also meets whatever the writer produced. Build: tests/fuzz/ext4.meson or
+ * reader also meets whatever the writer produced. Build: tests/fuzz/meson.build (-Dfuzz=true) or
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
  *     -Icommon -Iext4 tests/fuzz/ext4_tar_fuzz.c ext4/[a-z]*.c common/[a-z]*.c -larchive -lcrypto -lpthread
  */

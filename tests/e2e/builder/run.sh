@@ -7,6 +7,9 @@ start_base_registry
 need python3
 
 C=$(ctx run <<EOF
+FROM $BASE AS src
+COPY ctxdir/ /data/
+
 FROM $BASE
 ARG BUILDVAR=fromarg
 ENV E1=env1
@@ -18,14 +21,19 @@ RUN pwd > /tmp/pwd.txt && id -un > /tmp/user.txt && touch /tmp/by-app
 USER root
 RUN rm -f /bin/vi /etc/group- && mkdir -p /opq && echo x > /opq/f
 RUN --mount=type=secret,id=tok --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch \
-    --mount=type=bind,source=ctxfile,target=/mnt/ctxfile \
+    --mount=type=bind,source=ctxfile,target=/mnt/ctxfile --mount=type=bind,from=src,source=/data,target=/mnt/stage \
     wc -c < /run/secrets/tok > /secret-len.txt && \
     n=\$(cat /cache/n 2>/dev/null || echo 0) && echo \$((n+1)) > /cache/n && cp /cache/n /cache-n.txt && \
-    echo t > /scratch/t && ls /scratch > /tmpfs.txt && cat /mnt/ctxfile > /bind.txt
+    echo t > /scratch/t && ls /scratch > /tmpfs.txt && cat /mnt/ctxfile > /bind.txt && cat /mnt/stage/x > /bindstage.txt
 RUN --network=none sh -c 'ls /sys/class/net | tr "\n" " " > /netifs.txt'
+RUN <<SCRIPT
+#!/bin/sh -e
+echo "script \$0" > /script.txt
+SCRIPT
 EOF
 )
 echo from-context >"$C/ctxfile"
+mkdir -p "$C/ctxdir"; echo from-stage >"$C/ctxdir/x"
 printf 's3cr3t-value' >"$T/tok"
 if build "$C" runtest --secret id=tok,src="$T/tok"; then ok "RUN build"; else not_ok "RUN build"; diag "$(tail -30 "$T/last.log")"; fi
 check_contains "plain progress shows VM figures" "vm: boot" "$(cat "$T/last.log")"
@@ -43,8 +51,12 @@ check "the secret mount point is not left in the image" test ! -e "$R/run/secret
 check_eq "cache mount (first use)" 1 "$(cat "$R/cache-n.txt" 2>&1)"
 check "the cache mount's contents are not in the layer" test ! -e "$R/cache/n"
 check_eq "tmpfs mount" t "$(cat "$R/tmpfs.txt" 2>&1)"
-check_eq "bind mount from the context" from-context "$(cat "$R/bind.txt" 2>&1)"
+check_eq "bind mount of a context file" from-context "$(cat "$R/bind.txt" 2>&1)"
+check_eq "bind mount from another stage" from-stage "$(cat "$R/bindstage.txt" 2>&1)"
+check "bind mount points are not left in the image" test ! -e "$R/mnt/stage"
 check_eq "--network=none leaves only lo" "lo " "$(cat "$R/netifs.txt" 2>&1)"
+check_eq "a #! heredoc runs as a script file" "script /dev/pipes/SCRIPT" "$(cat "$R/script.txt" 2>&1)"
+check "the heredoc script file is not left in the image" test ! -e "$R/dev/pipes"
 leak=0
 for b in "$CBUILD_ROOT"/blobs/sha256/*; do
   if (gzip -dc "$b" 2>/dev/null || cat "$b") | grep -aq s3cr3t-value; then leak=1; fi

@@ -113,6 +113,10 @@ check_fails "hard link to a missing target" "$CBUILD" ext4 create "$T/hb.img" --
 out=$("$CBUILD" ext4 create "$T/hb.img" --tar "$T/h-linkescape.tar" 2>&1)
 check_contains "hard link out of the root: clear error" "target \`../../etc/passwd\` does not exist" "$out"
 check_fails "no image is left after an error" test -e "$T/hb.img"
+cp "$T/he.img" "$T/keep.img"
+"$CBUILD" ext4 create "$T/keep.img" --tar "$T/h-badlink.tar" 2>/dev/null
+check "a failed create leaves an existing image untouched" cmp "$T/he.img" "$T/keep.img"
+check_fails "no temporary files are left behind" sh -c "ls '$T' | grep -q '\.tmp-'"
 check "whiteouts across layers (flatten)" "$CBUILD" ext4 create "$T/hw.img" --tar "$T/h-whiteout.tar" --tar "$T/h-whiteout.upper.tar"
 out=$("$CBUILD" ext4 ls -R "$T/hw.img" | awk '{print $NF}' | sort | tr '\n' ' ')
 check_eq "flattened whiteout result" "added keep lost+found opq opq/new " "$out"

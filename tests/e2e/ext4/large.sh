@@ -43,6 +43,30 @@ else
     not_ok "Debian minbase rootfs: debootstrap failed (see $CACHE/ext4-debootstrap.log)"
 fi
 
+# ---------------------------------------------------------------- Debian packages' data tars as layers
+mkdir -p "$T/debs" "$T/pkgx"
+layers=()
+for pkg in tzdata e2fsprogs busybox-static; do
+    deb=$(ls /var/cache/apt/archives/"${pkg}"_*.deb 2>/dev/null | head -1)
+    if [ -z "$deb" ]; then
+        (cd "$T/debs" && apt-get download "$pkg" >/dev/null 2>&1)
+        deb=$(ls "$T/debs/${pkg}"_*.deb 2>/dev/null | head -1)
+    fi
+    [ -n "$deb" ] || continue
+    member=$(ar t "$deb" | grep '^data\.tar')
+    ar p "$deb" "$member" >"$T/debs/$pkg-$member"
+    layers+=(--tar "$T/debs/$pkg-$member")
+    dpkg-deb -x "$deb" "$T/pkgx"
+done
+if [ ${#layers[@]} -ge 4 ]; then
+    check "Debian packages' data tars (xz/zstd) applied as layers" "$CBUILD" ext4 create "$T/pkgs.img" "${layers[@]}"
+    fsck_ok "$T/pkgs.img"
+    mount_cmp "$T/pkgs.img" "$T/pkgx"
+else
+    not_ok "Debian packages' data tars: could not find or download the packages"
+fi
+rm -rf "$T/debs" "$T/pkgx"
+
 # ---------------------------------------------------------------- 70,000 files in one directory
 mkdir -p "$T/big/d"
 python3 -c "
@@ -74,3 +98,8 @@ check "the image stays small (got $size bytes)" test "$size" -lt $((64 * 1024 * 
 out=$(debugfs -R 'stat /sparse-5G' "$T/sp.img" 2>/dev/null | grep -m1 -o 'Size: [0-9]*')
 check_eq "file size above 4 GiB" "Size: 5368709120" "$out"
 mount_cmp "$T/sp.img" "$T/sp" --ns
+check "export the 5 GiB sparse file" "$CBUILD" ext4 export "$T/sp.img" "$T/spx.tar"
+size=$(stat -c %s "$T/spx.tar")
+check "holes are exported as a sparse map (tar is $size bytes)" test "$size" -lt $((16 * 1024 * 1024))
+check "re-import of the sparse export" "$CBUILD" ext4 create "$T/sp2.img" --tar "$T/spx.tar"
+mount_cmp "$T/sp2.img" "$T/sp" --ns

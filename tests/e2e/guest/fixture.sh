@@ -34,14 +34,17 @@ make_rootfs() {
     chown 1000:1000 "$d/home/alice"
 }
 
-# make_image DIR IMG: cbuild's own ext4 writer when this build has it, else mke2fs -d.
+# make_image DIR IMG: a flattened root filesystem written by cbuild's own ext4 writer.
 make_image() {
-    if "$CBUILD" ext4 create --dir "$1" "$2" >/dev/null 2>&1; then return 0; fi
-    rm -f "$2"
-    mke2fs -q -t ext4 -d "$1" "$2" 256M >/dev/null
+    local out
+    if ! out=$("$CBUILD" ext4 create --dir "$1" "$2" 2>&1); then
+        echo "Bail out! cbuild ext4 create --dir $1 failed: $out"
+        exit 1
+    fi
 }
 
-# make_upper IMG: an empty ext4 for a step's changes.
+# make_upper IMG: an empty ext4 for a step's changes (mke2fs's, so vminitd is also shown to
+# work with an ext4 it did not write).
 make_upper() {
     rm -f "$1"
     mke2fs -q -t ext4 "$1" 256M >/dev/null

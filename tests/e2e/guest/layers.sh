@@ -84,8 +84,7 @@ for i in $(seq 0 129); do
     mkdir -p "$L/d$i/layers"
     echo "$i" >"$L/d$i/layers/$i"
     echo "$i" >"$L/d$i/over"
-    rm -f "$L/$i.img"
-    mke2fs -q -t ext4 -d "$L/d$i" "$L/$i.img" 1M >/dev/null 2>&1
+    make_image "$L/d$i" "$L/$i.img"
     args+=(--ext4 "$L/$i.img")
 done
 out=$(run_vm "${args[@]}" sh -c 'ls /layers | wc -l; cat /over; cat /data/file' 2>&1)

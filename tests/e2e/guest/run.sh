@@ -28,8 +28,10 @@ out=$(run_vm --ext4 "$IMG" -u alice -w /work/new -e FOO=bar -e 'SPACED=a b' --ho
 check_eq "user, groups, workdir, env, hostname; vminitd invisible" "$(printf 'uid=1000(alice) gid=1000(alice) groups=10(wheel),29(audio)\n/work/new\nbar|a b|/home/alice|box\nbox\n10.0.2.15\tbox\nnameserver 10.0.2.3\nsh\n0')" "$out"
 
 # 3. uid:group form, --network=none
-out=$(run_vm --ext4 "$IMG" --network none -u 1000:staff sh -c 'id; ls /sys/class/net; grep -c 10.0.2.15 /etc/hosts' 2>&1)
-check_eq "uid:group and --network=none has only lo" "$(printf 'uid=1000(alice) gid=50(staff) groups=10(wheel),29(audio)\nlo\n0')" "$out"
+out=$(run_vm --ext4 "$IMG" --network none -u 1000:staff --cpus 2 --memory 512m --add-host db:10.9.8.7 \
+    sh -c 'id; ls /sys/class/net; grep -c 10.0.2.15 /etc/hosts; grep db /etc/hosts; nproc; awk "/MemTotal/ {print (\$2 > 400000 && \$2 <= 524288)}" /proc/meminfo' 2>&1)
+check_eq "uid:group, --network=none has only lo, --add-host, --cpus, --memory" \
+    "$(printf 'uid=1000(alice) gid=50(staff) groups=10(wheel),29(audio)\nlo\n0\n10.9.8.7\tdb\n2\n1')" "$out"
 
 # 4. the default network reaches the Debian mirror over HTTP
 out=$(run_vm --ext4 "$IMG" wget -q -O - http://deb.debian.org/debian/dists/bookworm/Release 2>&1 | head -5)
@@ -43,8 +45,9 @@ run_vm --ext4 "$IMG" /bin/segv >/dev/null 2>&1; rc=$?
 check_eq "segfaulting command exits 139 (128+SIGSEGV)" 139 "$rc"
 out=$(run_vm --ext4 "$IMG" -u bob true 2>&1); rc=$?
 check_contains "unknown user reported" "unable to find user bob" "$out"
-out=$(printf 'line1\nline2\n' | run_vm -i --ext4 "$IMG" sh -c 'wc -l; read x || echo eof' 2>&1)
-check_eq "stdin forwarded with -i, then EOF" "$(printf '2\neof')" "$out"
+out=$( (printf 'line1\nline2\n'; head -c 20000000 /dev/zero) | run_vm -i --ext4 "$IMG" \
+    sh -c 'read a; read b; echo "$a $b"; sleep 2; wc -c; read x || echo eof' 2>&1)
+check_eq "20 MB of stdin forwarded with -i (backpressure), then EOF" "$(printf 'line1 line2\n20000000\neof')" "$out"
 
 # 6. a hanging command is killed by the timeout
 start=$(date +%s)

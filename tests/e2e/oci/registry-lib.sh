@@ -16,7 +16,7 @@ start_registry() {
     mkdir -p "$dir/data"
     {
         echo "version: 0.1"
-        echo "log: {level: error, accesslog: {disabled: true}}"
+        echo "log: {level: ${REGISTRY_LOG_LEVEL:-error}, accesslog: {disabled: true}}"
         echo "storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}"
         echo "http:"
         echo "  addr: $host:$port"

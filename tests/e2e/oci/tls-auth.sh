@@ -80,7 +80,7 @@ check "pull with credentials from the helper" "${HENV[@]}" "$CBUILD" pull -q "${
 check "logout erases them from the helper" "${HENV[@]}" "$CBUILD" logout $REG
 check_fails "helper store is empty" test -e "$T/helper.db"
 echo '{"credsStore":"missing"}' >"$T/dh/config.json"
-out=$(DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1 2>&1)
+out=$(DOCKER_CONFIG="$T/dh" CBUILD_ROOT="$T/root4" "$CBUILD" pull -q "${TLS[@]}" $REG/test/bb:1 2>&1; echo "exit $?")
 check_contains "a configured but missing helper is named" "docker-credential-missing" "$out"
 
 # A registry on a non-loopback address is not insecure by default: TLS is verified and

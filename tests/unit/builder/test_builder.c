@@ -23,7 +23,10 @@ static df_cmd mkcmd(df_cmd_kind kind, const char *keyword, const char *original)
     return c;
 }
 
-static const char *last_history(const oci_config *cfg) { return cfg->history[cfg->n_history - 1].created_by; }
+static const char *last_history(const oci_config *cfg)
+{
+    return cfg->history[cfg->n_history - 1].created_by;
+}
 
 Test(history, cmd_shell_form_uses_shell_and_go_quoting)
 {
@@ -69,8 +72,8 @@ Test(history, healthcheck_like_buildkit)
     c.hc_retries = 3;
     cb_err err;
     cr_assert_eq(bl_config_apply(NULL, &c, &cfg, NULL, &err), 0);
-    cr_assert_str_eq(last_history(&cfg),
-                     "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f http://localhost/ || exit 1\"] \"1m30s\" \"1.5s\" \"0s\" \"0s\" '\\x03'}");
+    cr_assert_str_eq(last_history(&cfg), "HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f http://localhost/ || exit "
+                                         "1\"] \"1m30s\" \"1.5s\" \"0s\" \"0s\" '\\x03'}");
     cr_assert_eq(cfg.healthcheck->interval_ns, 90LL * 1000000000LL);
     cb_strv_free(&c.args);
     oci_config_free(&cfg);

@@ -61,7 +61,8 @@ static void setup(void)
     entry(w, "l", S_IFLNK | 0777, "a");
     entry(w, "abs", S_IFLNK | 0777, "/../../a/y");
     entry(w, "etc", S_IFDIR | 0755, NULL);
-    entry(w, "etc/passwd", S_IFREG | 0644, "root:x:0:0:root:/root:/bin/sh\nweb:x:33:34:web:/var/www:/bin/false\n");
+    entry(w, "etc/passwd", S_IFREG | 0644,
+          "root:x:0:0:root:/root:/bin/sh\nweb:x:33:34:web:/var/www:/bin/false\n");
     entry(w, "etc/group", S_IFREG | 0644, "root:x:0:\nstaff:x:50:\n");
     finish(w);
     new_image("upper", &w);

@@ -129,3 +129,16 @@ Test(reader, export_oci_layer_from_overlay_image)
     free(img);
     free(tar);
 }
+
+Test(reader, refuses_an_unrecovered_journal)
+{
+    char *img = xasprintf("%s/rec.img", dir);
+    cb_err err = {0};
+    cr_assert_eq(ext4_create_empty(img, 16 << 20, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sh(NULL, "python3 -c \"import sys; f=open('%s','r+b'); f.seek(1024+0x60); b=f.read(1); f.seek(1024+0x60); "
+                          "f.write(bytes([b[0] | 4]))\"", img), 0);
+    ext4_reader *r;
+    cr_assert_lt(ext4_reader_open(img, &r, &err), 0);
+    cr_assert(strstr(err.msg, "needs recovery"), "%s", err.msg);
+    free(img);
+}

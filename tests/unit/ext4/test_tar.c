@@ -156,9 +156,10 @@ Test(tar, hard_links_and_errors)
     sh(&out, "debugfs -R 'stat /c' %s", img);
     cr_assert(strstr(out, "Type: symlink") && strstr(out, "Links: 2"), "a hard link to a symlink links the symlink: %s", out);
     free(out);
-    free(img);
 
     const char *bad[] = {"f:a=x", "f:a/b=y", NULL};
+    unlink(img);
+    free(img);
     img = build(EXT4_MODE_FLATTEN, bad, NULL, &rc, &err);
     cr_assert_lt(rc, 0);
     cr_assert(strstr(err.msg, "layer1.tar") && strstr(err.msg, "a/b") && strstr(err.msg, "not a directory"), "%s", err.msg);

@@ -115,6 +115,8 @@ Test(writer, fixed_size_and_too_small)
     o.size = 8ull << 20;
     cb_err err = {0};
     ext4_writer *w;
+    free(p);
+    p = img("small.img");
     cr_assert_eq(ext4_writer_new(p, &o, &w, &err), 0, "%s", err.msg);
     char *big = xcalloc(1, 16 << 20);
     memset(big, 'x', 16 << 20);

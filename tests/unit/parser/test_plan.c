@@ -490,3 +490,23 @@ Test(plan, check_directive)
     done(&b);
     bad("# check=bogus\nFROM a\n", NULL, "failed to parse check options");
 }
+
+Test(plan, undefined_var_lint)
+{
+    built b = ok("FROM scratch\nENV FOO=1\nARG DECL\nWORKDIR /$FOOO/$DECL/$UNSET\nCOPY $FOO /x\n", NULL);
+    cr_assert(has_warning(b.p, 4, "UndefinedVar: Usage of undefined variable '$FOOO' (did you mean $FOO?)"));
+    cr_assert(has_warning(b.p, 4, "UndefinedVar: Usage of undefined variable '$UNSET'"));
+    cr_assert(!has_warning(b.p, 4, "'$DECL'"));
+    cr_assert(!has_warning(b.p, 5, "UndefinedVar"));
+    done(&b);
+    /* an image's environment is unknown without base_env: no guessing */
+    b = ok("FROM alpine\nWORKDIR $HOME\n", NULL);
+    cr_assert(!has_warning(b.p, 2, "UndefinedVar"));
+    done(&b);
+    int calls = 0;
+    df_plan_opts o = {.base_env = fake_env, .ud = &calls};
+    b = ok("FROM img:1\nWORKDIR $HOME/$HOMEDIR\n", &o);
+    cr_assert(has_warning(b.p, 2, "'$HOMEDIR' (did you mean $HOME?)"));
+    cr_assert(!has_warning(b.p, 2, "'$HOME'"));
+    done(&b);
+}
