@@ -31,6 +31,8 @@ typedef struct builder_opts {
     const cb_strv *secrets;    /* id=ID[,src=PATH|,env=VAR] */
     const cb_strv *outputs;    /* type=...,dest=... */
     const cb_strv *no_cache_filter;
+    const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */
+    const cb_strv *cache_to;   /* --cache-to specs */
     bool no_cache;
     bool pull;
     bool push;

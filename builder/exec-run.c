@@ -4,6 +4,7 @@
  * never in a layer, the cache key or history), bind (a stage or the context, flattened to an
  * ext4 image), tmpfs. */
 #include "internal.h"
+#include "cache-io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -288,6 +289,9 @@ static int ensure_guest(bl_build *b, cb_err *err)
 /* Flattened ext4 image of a chain (bind mount from a stage or image). */
 static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb_err *err)
 {
+    int lrc = bl_cache_io_chain(b->st, c, err); /* cache import: fetch lazy blobs */
+    if (lrc < 0)
+        return lrc;
     cb_strv tars;
     cb_strv_init(&tars);
     for (size_t i = 0; i < c->n; i++)

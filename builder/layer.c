@@ -1,6 +1,7 @@
 /* Layers: chains, their overlay ext4 images in the store, and the writer that produces a
  * new layer as a compressed tar blob and an overlay ext4 image in one pass. */
 #include "internal.h"
+#include "cache-io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +100,9 @@ int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err)
             int rc = 0;
             if (!store_layer_image_exists(s, l->diff_id)) {
                 int fd = -1;
-                rc = store_blob_open(s, l->digest, &fd, err);
+                rc = bl_cache_io_blob(s, l->digest, err); /* cache import: fetched on first need */
+                if (rc == 0)
+                    rc = store_blob_open(s, l->digest, &fd, err);
                 if (rc == 0) {
                     cleanup_free char *tmp = store_layer_image_tmp_path(s, l->diff_id);
                     ext4_options o;

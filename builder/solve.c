@@ -4,6 +4,7 @@
  * looked up in the store before it is executed. Config-only instructions are replayed from
  * the plan, so a fully cached build boots no VM and writes no layer. */
 #include "internal.h"
+#include "cache-io.h" /* --cache-from/--cache-to hooks */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +70,8 @@ static int image_get(bl_build *b, const char *ref, bl_image **out, cb_err *err)
     progress_start(b->prog, pid);
     if (!b->opts->pull)
         rc = store_image_resolve(b->st, ref, &im, &e);
+    if (rc < 0 && bl_cache_io_image(b, ref, &im) == 1) /* cache import: layers fetched lazily */
+        rc = 0;
     if (rc < 0) {
         oci_registry_opts ro;
         registry_opts(&ro);
@@ -331,6 +334,8 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
         hit = record_parse(b->st, rec, &layer, created, chain);
         json_decref(rec);
     }
+    if (!hit && !j->no_cache) /* cache import: records from --cache-from */
+        hit = bl_cache_io_lookup(b, key, &layer, created, chain);
     if (!hit && from_copy) {
         if (bl_copy_content_key(&in, key2, err) < 0)
             key2[0] = 0;
@@ -378,6 +383,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
         if (key2[0])
             memcpy(chain, key2, sizeof chain);
     }
+    bl_cache_io_note(b, key, &layer, created, chain); /* for --cache-to */
     pthread_mutex_lock(&b->lock);
     b->steps_total++;
     pthread_mutex_unlock(&b->lock);
@@ -705,6 +711,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         }
     }
     b->prog = progress_new(opts->progress, opts->log ? opts->log : stderr);
+    if ((rc = bl_cache_io_init(b, err)) < 0) /* --cache-to specs, --cache-from imports */
+        goto out;
 
     /* #1: the build definition and the context */
     {
@@ -805,11 +813,16 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
                 bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
                 cfg.created = xstrdup(now);
             }
-            rc = bl_export(b, &cfg, &t->chain, res, err);
+            rc = bl_cache_io_pre_export(b, &t->chain, &cfg, err); /* lazy blobs, inline cache */
+            if (rc == 0)
+                rc = bl_export(b, &cfg, &t->chain, res, err);
+            if (rc == 0)
+                rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
         }
         oci_config_free(&cfg);
     }
 out:
+    bl_cache_io_finish(b);
     progress_free(b->prog);
     b->prog = NULL;
     res->vms_booted = b->vms_booted;

@@ -74,11 +74,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             .out = stdout,
             .log = stderr,
         };
-        if (cache_from.n || cache_to.n) {
-            cb_fail(&err, "--cache-from/--cache-to are not supported yet (build cache export/import)");
-            rc = cli_report(&err);
-        } else if (network && strcmp(network, "default") && strcmp(network, "none") &&
-                   strcmp(network, "host")) {
+        o.cache_from = &cache_from;
+        o.cache_to = &cache_to;
+        if (network && strcmp(network, "default") && strcmp(network, "none") && strcmp(network, "host")) {
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
             rc = cli_report(&err);
         } else if (jobs < 0) {
