@@ -7,7 +7,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CBUILD=${CBUILD:-$SRC/build/builder/cli/cbuild}
 RUNS=${1:-3}
-CACHE=/var/tmp/cbuild-test-cache
+CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 WORK=${WORK:-$(mktemp -d /var/tmp/cbuild-bench-ext4.XXXXXX)}
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$CACHE"

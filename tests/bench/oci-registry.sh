@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 CBUILD=${CBUILD:-$PWD/build/builder/cli/cbuild}
 RUNS=${1:-5}
-CACHE=/var/tmp/cbuild-test-cache
+CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 DEB_TAR=$CACHE/debian-bookworm-minbase.tar
 LAYOUT=$CACHE/oci-bench-debian
 mkdir -p "$CACHE"

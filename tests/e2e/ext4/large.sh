@@ -5,7 +5,7 @@
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 H=$CBUILD_SRC/tests/e2e/ext4
 CMP="python3 $H/treecmp.py"
-CACHE=/var/tmp/cbuild-test-cache
+CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 DEB=$CACHE/ext4-debian-bookworm-minbase.tar
 mkdir -p "$T/mnt" "$CACHE"
 trap 'mountpoint -q "$T/mnt" && umount "$T/mnt"; _tap_done' EXIT
