@@ -51,6 +51,29 @@ int cli_parse_exit(int parse_result);
 /* Print "cbuild: error: <msg>" and return 1. */
 int cli_report(const cb_err *err);
 
+/* Registry flags shared by pull, push and login. */
+typedef struct cli_registry_flags {
+    cb_strv insecure;
+    bool tls_verify;
+    const char *cert_dir;
+    const char *authfile;
+    const char *creds; /* USER[:PASS] */
+    char *user;        /* owned copy of creds, split at ':' */
+} cli_registry_flags;
+#define CLI_REGISTRY_OPTS(rf)                                                                                    \
+    {"insecure-registry", 0, CLI_STRINGS, &(rf)->insecure, "HOST[:PORT]",                                       \
+     "use plain HTTP for this registry (repeatable)"},                                                          \
+        {"tls-verify", 0, CLI_BOOL, &(rf)->tls_verify, NULL, "verify TLS certificates (default true)"},         \
+        {"cert-dir", 0, CLI_STRING, &(rf)->cert_dir, "DIR",                                                     \
+         "CA certificates as DIR/HOST[:PORT]/ca.crt (default /etc/docker/certs.d)"},                            \
+        {"authfile", 0, CLI_STRING, &(rf)->authfile, "FILE", "credentials file (default ~/.docker/config.json)"}
+#define CLI_CREDS_OPT(rf) {"creds", 0, CLI_STRING, &(rf)->creds, "USER[:PASS]", "credentials for the registry"}
+struct oci_registry_opts;
+void cli_registry_flags_init(cli_registry_flags *rf);
+void cli_registry_flags_free(cli_registry_flags *rf);
+/* Fill ro (already defaulted) from the flags; --creds sets username and password. */
+void cli_registry_flags_apply(cli_registry_flags *rf, struct oci_registry_opts *ro);
+
 /* Verbs. Each returns the process exit status. argv[0] is the verb name. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_version(cli_ctx *ctx, int argc, char **argv);

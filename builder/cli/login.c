@@ -41,19 +41,16 @@ static char *read_line(FILE *f)
 
 int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *username = NULL, *password = NULL, *cert_dir = NULL, *authfile = NULL;
-    bool password_stdin = false, tls_verify = true;
-    cb_strv insecure;
-    cb_strv_init(&insecure);
+    const char *username = NULL, *password = NULL;
+    bool password_stdin = false;
+    cli_registry_flags rf;
+    cli_registry_flags_init(&rf);
     cleanup_free char *host = NULL, *user = NULL, *pass = NULL;
     const cli_opt opts[] = {
         {"username", 'u', CLI_STRING, &username, "USER", "username"},
         {"password", 'p', CLI_STRING, &password, "PASSWORD", "password (prefer --password-stdin)"},
         {"password-stdin", 0, CLI_BOOL, &password_stdin, NULL, "take the password from stdin"},
-        {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry"},
-        {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL, "verify TLS certificates (default true)"},
-        {"cert-dir", 0, CLI_STRING, &cert_dir, "DIR", "CA certificates as DIR/HOST[:PORT]/ca.crt"},
-        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
+        CLI_REGISTRY_OPTS(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"login", "[OPTIONS] [SERVER]",
@@ -112,10 +109,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     cb_err err = {0};
     oci_registry_opts ro;
     oci_registry_opts_default(&ro);
-    ro.insecure_registries = &insecure;
-    ro.tls_verify = tls_verify;
-    ro.cert_dir = cert_dir;
-    ro.auth_file = authfile;
+    cli_registry_flags_apply(&rf, &ro);
     ro.username = user;
     ro.password = pass;
     ro.retries = 2;
@@ -131,7 +125,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report(&err);
         goto out;
     }
-    if (oci_auth_set(authfile, host, user, pass, &err) < 0) {
+    if (oci_auth_set(rf.authfile, host, user, pass, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
@@ -139,7 +133,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     rc = 0;
 out:
     cb_strv_free(&pos);
-    cb_strv_free(&insecure);
+    cli_registry_flags_free(&rf);
     return rc;
 }
 

@@ -6,19 +6,15 @@
 
 int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *platform = NULL, *cert_dir = NULL, *authfile = NULL, *creds = NULL;
-    bool quiet = false, tls_verify = true;
-    cb_strv insecure;
-    cb_strv_init(&insecure);
-    cleanup_free char *user = NULL;
+    const char *platform = NULL;
+    bool quiet = false;
+    cli_registry_flags rf;
+    cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "pull this platform (default linux/amd64)"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "suppress progress output"},
-        {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry (repeatable)"},
-        {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL, "verify TLS certificates (default true)"},
-        {"cert-dir", 0, CLI_STRING, &cert_dir, "DIR", "CA certificates as DIR/HOST[:PORT]/ca.crt (default /etc/docker/certs.d)"},
-        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
-        {"creds", 0, CLI_STRING, &creds, "USER[:PASS]", "credentials for the registry"},
+        CLI_REGISTRY_OPTS(&rf),
+        CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", opts,
@@ -31,19 +27,8 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
     cb_err err = {0};
     oci_registry_opts ro;
     oci_registry_opts_default(&ro);
-    ro.insecure_registries = &insecure;
-    ro.tls_verify = tls_verify;
-    ro.cert_dir = cert_dir;
-    ro.auth_file = authfile;
+    cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
-    if (creds) {
-        user = xstrdup(creds);
-        char *c = strchr(user, ':');
-        if (c)
-            *c++ = '\0';
-        ro.username = user;
-        ro.password = c ? c : "";
-    }
     store *s;
     if (store_open(ctx->root, &s, &err) < 0) {
         rc = cli_report(&err);
@@ -65,6 +50,6 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
     store_close(s);
 out:
     cb_strv_free(&pos);
-    cb_strv_free(&insecure);
+    cli_registry_flags_free(&rf);
     return rc;
 }

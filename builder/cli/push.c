@@ -6,21 +6,16 @@
 
 int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *cert_dir = NULL, *authfile = NULL, *creds = NULL, *digestfile = NULL, *chunk = NULL,
-               *compression = NULL;
+    const char *digestfile = NULL, *chunk = NULL, *compression = NULL;
     long level = 0;
-    bool quiet = false, tls_verify = true;
+    bool quiet = false;
     long jobs = 0;
-    cb_strv insecure;
-    cb_strv_init(&insecure);
-    cleanup_free char *user = NULL;
+    cli_registry_flags rf;
+    cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "suppress progress output"},
-        {"insecure-registry", 0, CLI_STRINGS, &insecure, "HOST[:PORT]", "use plain HTTP for this registry (repeatable)"},
-        {"tls-verify", 0, CLI_BOOL, &tls_verify, NULL, "verify TLS certificates (default true)"},
-        {"cert-dir", 0, CLI_STRING, &cert_dir, "DIR", "CA certificates as DIR/HOST[:PORT]/ca.crt (default /etc/docker/certs.d)"},
-        {"authfile", 0, CLI_STRING, &authfile, "FILE", "credentials file (default ~/.docker/config.json)"},
-        {"creds", 0, CLI_STRING, &creds, "USER[:PASS]", "credentials for the registry"},
+        CLI_REGISTRY_OPTS(&rf),
+        CLI_CREDS_OPT(&rf),
         {"digestfile", 0, CLI_STRING, &digestfile, "FILE", "write the pushed manifest digest to FILE"},
         {"chunk-size", 0, CLI_STRING, &chunk, "SIZE", "upload blobs in chunks of SIZE (default: one request)"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "blobs uploaded at once (default 4)"},
@@ -38,10 +33,7 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
     cb_err err = {0};
     oci_registry_opts ro;
     oci_registry_opts_default(&ro);
-    ro.insecure_registries = &insecure;
-    ro.tls_verify = tls_verify;
-    ro.cert_dir = cert_dir;
-    ro.auth_file = authfile;
+    cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
     if (jobs > 0)
         ro.parallel = (int)jobs;
@@ -52,14 +44,6 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
         ro.chunk_size = (int64_t)cs;
-    }
-    if (creds) {
-        user = xstrdup(creds);
-        char *c = strchr(user, ':');
-        if (c)
-            *c++ = '\0';
-        ro.username = user;
-        ro.password = c ? c : "";
     }
     store *s;
     if (store_open(ctx->root, &s, &err) < 0) {
@@ -87,6 +71,6 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
     store_close(s);
 out:
     cb_strv_free(&pos);
-    cb_strv_free(&insecure);
+    cli_registry_flags_free(&rf);
     return rc;
 }
