@@ -104,53 +104,15 @@ static int copy_file_to_fd(const char *path, int out, cb_err *err)
 
 static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
 {
-    int rc = cb_mkdir_p(dir, 0755, err);
-    if (rc < 0)
-        return rc;
     struct archive *a = archive_read_new();
     archive_read_support_format_tar(a);
     archive_read_support_filter_all(a);
-    struct archive *w = archive_write_disk_new();
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-    if (geteuid() == 0)
-        flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(w, flags);
     if (archive_read_open_filename(a, tar, 65536) != ARCHIVE_OK) {
-        rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
-        goto out;
+        int rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
+        archive_read_free(a);
+        return rc;
     }
-    struct archive_entry *e;
-    int r;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") ||
-            strstr(name, "/../") || cb_str_has_suffix(name, "/.."))
-            continue; /* our own export never has these */
-        cleanup_free char *p = xasprintf("%s/%s", dir, name);
-        archive_entry_set_pathname(e, p);
-        const char *hl = archive_entry_hardlink(e);
-        if (hl) {
-            cleanup_free char *h = xasprintf("%s/%s", dir, hl);
-            archive_entry_set_hardlink(e, h);
-        }
-        if (archive_write_header(w, e) != ARCHIVE_OK) {
-            rc = cb_fail(err, "%s: %s", p, archive_error_string(w));
-            goto out;
-        }
-        const void *buf;
-        size_t size;
-        int64_t off;
-        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
-            archive_write_data_block(w, buf, size, off);
-        archive_write_finish_entry(w);
-    }
-    if (r != ARCHIVE_EOF)
-        rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
-out:
-    archive_read_free(a);
-    archive_write_free(w);
-    return rc;
+    return bl_tar_extract(a, tar, dir, true, err);
 }
 
 static int write_metadata(const char *path, const store_image *im, const cb_strv *names, cb_err *err)
