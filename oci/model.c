@@ -221,6 +221,30 @@ void oci_manifest_free(oci_manifest *m)
     memset(m, 0, sizeof *m);
 }
 
+/* A JSON array of descriptors (manifest layers, index manifests); `what` names an entry in errors. */
+static int descriptors_from_json(json_t *arr, oci_descriptor **out, size_t *n, const char *what, cb_err *err)
+{
+    *out = xcalloc(json_array_size(arr) + 1, sizeof **out);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        int r = oci_descriptor_from_json(v, &(*out)[i], err);
+        if (r < 0)
+            return cb_error_wrap(err, "%s %zu", what, i);
+        *n = i + 1;
+    }
+    return 0;
+}
+
+static json_t *descriptors_to_json(const oci_descriptor *d, size_t n)
+{
+    json_t *l = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(l, oci_descriptor_to_json(&d[i]));
+    return l;
+}
+
 int oci_manifest_parse(const char *json, size_t len, oci_manifest *out, cb_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -253,18 +277,9 @@ int oci_manifest_parse(const char *json, size_t len, oci_manifest *out, cb_err *
         r = cb_fail(err, "invalid manifest: no layers array");
         goto out;
     }
-    out->layers = xcalloc(json_array_size(layers) + 1, sizeof *out->layers);
-    size_t i;
-    json_t *v;
-    json_array_foreach(layers, i, v)
-    {
-        r = oci_descriptor_from_json(v, &out->layers[i], err);
-        if (r < 0) {
-            cb_error_wrap(err, "manifest layer %zu", i);
-            goto out;
-        }
-        out->n_layers = i + 1;
-    }
+    r = descriptors_from_json(layers, &out->layers, &out->n_layers, "manifest layer", err);
+    if (r < 0)
+        goto out;
     json_t *an = json_object_get(j, "annotations");
     if (json_is_object(an))
         out->annotations = json_deep_copy(an);
@@ -281,10 +296,7 @@ char *oci_manifest_serialize(const oci_manifest *m, size_t *len)
     json_object_set_new(j, "schemaVersion", json_integer(2));
     json_object_set_new(j, "mediaType", json_string(m->media_type ? m->media_type : OCI_MT_MANIFEST));
     json_object_set_new(j, "config", oci_descriptor_to_json(&m->config));
-    json_t *l = json_array();
-    for (size_t i = 0; i < m->n_layers; i++)
-        json_array_append_new(l, oci_descriptor_to_json(&m->layers[i]));
-    json_object_set_new(j, "layers", l);
+    json_object_set_new(j, "layers", descriptors_to_json(m->layers, m->n_layers));
     if (m->annotations && json_object_size(m->annotations))
         json_object_set(j, "annotations", m->annotations);
     char *s = dump(j, len);
@@ -326,18 +338,9 @@ int oci_index_parse(const char *json, size_t len, oci_index *out, cb_err *err)
         goto out;
     }
     out->media_type = xstrdup(mt ? mt : OCI_MT_INDEX);
-    out->manifests = xcalloc(json_array_size(ms) + 1, sizeof *out->manifests);
-    size_t i;
-    json_t *v;
-    json_array_foreach(ms, i, v)
-    {
-        r = oci_descriptor_from_json(v, &out->manifests[i], err);
-        if (r < 0) {
-            cb_error_wrap(err, "image index entry %zu", i);
-            goto out;
-        }
-        out->n_manifests = i + 1;
-    }
+    r = descriptors_from_json(ms, &out->manifests, &out->n_manifests, "image index entry", err);
+    if (r < 0)
+        goto out;
     json_t *an = json_object_get(j, "annotations");
     if (json_is_object(an))
         out->annotations = json_deep_copy(an);
@@ -353,10 +356,7 @@ char *oci_index_serialize(const oci_index *ix, size_t *len)
     json_t *j = json_object();
     json_object_set_new(j, "schemaVersion", json_integer(2));
     json_object_set_new(j, "mediaType", json_string(ix->media_type ? ix->media_type : OCI_MT_INDEX));
-    json_t *l = json_array();
-    for (size_t i = 0; i < ix->n_manifests; i++)
-        json_array_append_new(l, oci_descriptor_to_json(&ix->manifests[i]));
-    json_object_set_new(j, "manifests", l);
+    json_object_set_new(j, "manifests", descriptors_to_json(ix->manifests, ix->n_manifests));
     if (ix->annotations && json_object_size(ix->annotations))
         json_object_set(j, "annotations", ix->annotations);
     char *s = dump(j, len);
