@@ -597,29 +597,40 @@ static void hash_str(cb_sha256 *h, const char *tag, const char *s)
         cb_sha256_update(h, "\xff", 1);
 }
 
-/* COPY --from's second key: the content of what it selects in the source filesystem (path,
- * type, mode, owner, size, bytes, link target) instead of the source stage's key, so a
- * rebuilt stage with identical output keeps the COPY cached, as BuildKit does. */
-int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+/* Both COPY/ADD keys start alike: the step's definition (op NULL = the keyword; the
+ * content key leaves --checksum out). Fields and order are part of the cache key. */
+static cb_sha256 *copy_key_begin(bl_exec_in *in, copy_ctx *cc, const char *op, bool checksum)
 {
-    copy_ctx cc;
-    memset(&cc, 0, sizeof cc);
-    cc.in = in;
-    cc.cmd = in->cmd;
-    cc.add = in->cmd->kind == DF_CMD_ADD;
-    cb_strv_init(&cc.tmpfiles);
+    memset(cc, 0, sizeof *cc);
+    cc->in = in;
+    cc->cmd = in->cmd;
+    cc->add = in->cmd->kind == DF_CMD_ADD;
+    cb_strv_init(&cc->tmpfiles);
     cb_sha256 *h = cb_sha256_new();
-    hash_str(h, "op", cc.add ? "ADD-from-content" : "COPY-from-content");
+    hash_str(h, "op", op ? op : keyword(cc));
     hash_str(h, "parent", in->parent_key);
     hash_str(h, "workdir", in->config->working_dir);
     for (size_t i = 0; i < in->cmd->args.n; i++)
         hash_str(h, "arg", in->cmd->args.v[i]);
     hash_str(h, "chown", in->cmd->chown);
     hash_str(h, "chmod", in->cmd->chmod);
+    if (checksum)
+        hash_str(h, "checksum", in->cmd->checksum);
     hash_str(h, "link", in->cmd->link ? "1" : "0");
     hash_str(h, "parents", in->cmd->parents ? "1" : "0");
     for (size_t i = 0; i < in->cmd->excludes.n; i++)
         hash_str(h, "exclude", in->cmd->excludes.v[i]);
+    return h;
+}
+
+/* COPY --from's second key: the content of what it selects in the source filesystem (path,
+ * type, mode, owner, size, bytes, link target) instead of the source stage's key, so a
+ * rebuilt stage with identical output keeps the COPY cached, as BuildKit does. */
+int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    copy_ctx cc;
+    cb_sha256 *h = copy_key_begin(in, &cc, in->cmd->kind == DF_CMD_ADD ? "ADD-from-content" : "COPY-from-content",
+                                  false);
     int rc = setup_sources(&cc, true, err);
     if (rc == 0)
         rc = select_sources(&cc, err);
@@ -655,24 +666,7 @@ int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
 {
     copy_ctx cc;
-    memset(&cc, 0, sizeof cc);
-    cc.in = in;
-    cc.cmd = in->cmd;
-    cc.add = in->cmd->kind == DF_CMD_ADD;
-    cb_strv_init(&cc.tmpfiles);
-    cb_sha256 *h = cb_sha256_new();
-    hash_str(h, "op", keyword(&cc));
-    hash_str(h, "parent", in->parent_key);
-    hash_str(h, "workdir", in->config->working_dir);
-    for (size_t i = 0; i < in->cmd->args.n; i++)
-        hash_str(h, "arg", in->cmd->args.v[i]);
-    hash_str(h, "chown", in->cmd->chown);
-    hash_str(h, "chmod", in->cmd->chmod);
-    hash_str(h, "checksum", in->cmd->checksum);
-    hash_str(h, "link", in->cmd->link ? "1" : "0");
-    hash_str(h, "parents", in->cmd->parents ? "1" : "0");
-    for (size_t i = 0; i < in->cmd->excludes.n; i++)
-        hash_str(h, "exclude", in->cmd->excludes.v[i]);
+    cb_sha256 *h = copy_key_begin(in, &cc, NULL, true);
     int rc = setup_sources(&cc, false, err);
     if (rc == 0 && in->cmd->from) {
         const bl_chain *chain;
