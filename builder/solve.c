@@ -131,34 +131,31 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chai
     return 0;
 }
 
-static int base_onbuild_cb(void *ud, const char *ref, const char *platform, cb_strv *triggers, cb_err *err)
+/* A base image's config list (ONBUILD triggers or Env) for the parser's plan; scratch has none. */
+static int base_config_list(bl_build *b, const char *ref, bool onbuild, cb_strv *out, cb_err *err)
 {
-    (void)platform;
-    bl_build *b = ud;
     if (!strcmp(ref, "scratch"))
         return 0;
     bl_image *im;
     int rc = image_get(b, ref, &im, err);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < im->im.config.onbuild.n; i++)
-        cb_strv_push(triggers, im->im.config.onbuild.v[i]);
+    const cb_strv *list = onbuild ? &im->im.config.onbuild : &im->im.config.env;
+    for (size_t i = 0; i < list->n; i++)
+        cb_strv_push(out, list->v[i]);
     return 0;
+}
+
+static int base_onbuild_cb(void *ud, const char *ref, const char *platform, cb_strv *triggers, cb_err *err)
+{
+    (void)platform;
+    return base_config_list(ud, ref, true, triggers, err);
 }
 
 static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
 {
     (void)platform;
-    bl_build *b = ud;
-    if (!strcmp(ref, "scratch"))
-        return 0;
-    bl_image *im;
-    int rc = image_get(b, ref, &im, err);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < im->im.config.env.n; i++)
-        cb_strv_push(env, im->im.config.env.v[i]);
-    return 0;
+    return base_config_list(ud, ref, false, env, err);
 }
 
 /* ---------- step execution within a stage ---------- */
