@@ -41,8 +41,11 @@ void guest_paths_free(guest_paths *paths);
 /* ---------- one VM run ---------- */
 
 enum guest_network {
-    GUEST_NET_DEFAULT = 0, /* QEMU user-mode networking: eth0 10.0.2.15/24, gw 10.0.2.2, DNS 10.0.2.3 */
+    /* eth0 10.0.2.15/24, gw 10.0.2.2, DNS 10.0.2.3 in both user-mode networks: */
+    GUEST_NET_DEFAULT = 0, /* passt --no-map-gw: outbound NAT, the host's loopback unreachable;
+                            * fails when passt is not installed (never falls back to slirp) */
     GUEST_NET_NONE,        /* loopback only */
+    GUEST_NET_HOST,        /* QEMU's slirp: 10.0.2.2 is the host's 127.0.0.1 (network.host) */
 };
 
 /* RUN --mount kinds. */

@@ -9,23 +9,16 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "protocol.h"
-
-#define VIRTIO_MMIO_SLOTS 24 /* QEMU microvm's virtio-mmio transports */
+#include "vm-backend.h"
 
 void guest_run_config_init(guest_run_config *cfg)
 {
@@ -65,21 +58,11 @@ static void hb_u64(cb_buf *b, uint16_t tag, uint64_t v)
     hb_bytes(b, tag, x, 8);
 }
 
-/* ---------- disks ---------- */
-typedef struct vdisk {
-    char id[24];
-    const char *file;
-    bool readonly;
-    int lun; /* -1: virtio-blk with serial=id */
-} vdisk;
-
 typedef struct vm {
     const guest_run_config *cfg;
-    char *tmpdir, *sock, *console, *qemu_log;
-    int listen_fd, conn, pidfd, lock_fd;
-    pid_t pid;
-    bool qemu_exited;
-    int qemu_status;
+    const vm_backend *be;
+    vm_proc p;
+    int listen_fd, conn;
     double t0;
     cb_buf outq;
     size_t outq_off;
@@ -98,211 +81,24 @@ static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
 
 static bool is_tty(int fd) { return fd >= 0 && isatty(fd); }
 
-static const char *default_qemu(void)
-{
-    const char *q = getenv("CBUILD_QEMU");
-    return q && *q ? q : "qemu-system-x86_64";
-}
-
-/* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
- * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
-static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
-{
-    unsigned long khz = guest_host_tsc_khz();
-    cb_buf b;
-    cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
-    if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
-    const char *trace = getenv("CBUILD_VM_TRACE");
-    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
-    bool blk = false, scsi = false;
-    for (size_t i = 0; i < nd; i++) {
-        if (disks[i].lun >= 0) scsi = true;
-        else blk = true;
-    }
-    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
-    return cb_buf_steal(&b);
-}
-
-static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, const char *accel, int cpus,
-                       uint64_t memory, bool net, const vm *v, const vdisk *disks, size_t nd)
-{
-    cb_strv_push(a, qemu);
-    cb_strv_push(a, "-M");
-    cb_strv_push(a, "microvm,x-option-roms=off");
-    cb_strv_push(a, "-accel");
-    cb_strv_push(a, accel);
-    cb_strv_push(a, "-cpu");
-    cb_strv_push(a, strcmp(accel, "kvm") == 0 ? "host,-arch-capabilities" : "max");
-    cb_strv_push(a, "-m");
-    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(memory >> 20)));
-    cb_strv_push(a, "-smp");
-    cb_strv_push_owned(a, xasprintf("%d", cpus));
-    cb_strv_push(a, "-nodefaults");
-    cb_strv_push(a, "-no-user-config");
-    cb_strv_push(a, "-display");
-    cb_strv_push(a, "none");
-    cb_strv_push(a, "-no-reboot");
-    cb_strv_push(a, "-kernel");
-    cb_strv_push(a, paths->vmlinux ? paths->vmlinux : paths->kernel);
-    cb_strv_push(a, "-initrd");
-    cb_strv_push(a, paths->initramfs);
-    cb_strv_push(a, "-append");
-    cb_strv_push_owned(a, kernel_cmdline(disks, nd, net));
-    cb_strv_push(a, "-chardev");
-    cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", v->console));
-    cb_strv_push(a, "-serial");
-    cb_strv_push(a, "chardev:con");
-    cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtio-serial-device,max_ports=2");
-    cb_strv_push(a, "-chardev");
-    cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", v->sock));
-    cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
-    bool scsi = false;
-    for (size_t i = 0; i < nd; i++) scsi |= disks[i].lun >= 0;
-    if (scsi) {
-        cb_strv_push(a, "-device");
-        cb_strv_push(a, "virtio-scsi-device,id=scsi0");
-    }
-    for (size_t i = 0; i < nd; i++) {
-        const vdisk *d = &disks[i];
-        /* cache=unsafe: flushes are not needed for a throwaway VM, QEMU completes every
-         * write before it exits; read-only lowers may be shared by concurrent VMs. */
-        cb_strv_push(a, "-drive");
-        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe%s", d->id, d->file,
-                                        d->readonly ? ",readonly=on,file.locking=off" : ""));
-        cb_strv_push(a, "-device");
-        if (d->lun < 0) cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
-        else cb_strv_push_owned(a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
-    }
-    if (net) {
-        cb_strv_push(a, "-netdev");
-        cb_strv_push(a, "user,id=n0");
-        cb_strv_push(a, "-device");
-        cb_strv_push(a, "virtio-net-device,netdev=n0");
-    }
-}
-
-/* ---------- process ---------- */
-/* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
- * by the next run: a live run holds an flock on <dir>/lock; a dir whose lock can be taken,
- * or that has none after a minute, is stale. flock works across PID namespaces. */
-static void sweep_stale_tmpdirs(const char *t)
-{
-    DIR *d = opendir(t);
-    if (!d) return;
-    struct dirent *de;
-    time_t now = time(NULL);
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0) continue;
-        cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
-        cleanup_free char *lock = xasprintf("%s/lock", dir);
-        struct stat st;
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
-        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        bool stale;
-        if (fd < 0) {
-            stale = now - st.st_mtime > 60;
-        } else {
-            stale = flock(fd, LOCK_EX | LOCK_NB) == 0 && now - st.st_mtime > 5;
-            close(fd);
-        }
-        if (stale) {
-            cb_debug("removing stale VM temp dir %s", dir);
-            cb_rm_rf(dir, NULL);
-        }
-    }
-    closedir(d);
-}
-
-static int vm_tmpdir(vm *v, cb_err *err)
-{
-    const char *t = getenv("TMPDIR");
-    /* the socket path must fit in sun_path */
-    if (!t || !*t || strlen(t) > 80) t = "/tmp";
-    sweep_stale_tmpdirs(t);
-    v->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
-    if (!mkdtemp(v->tmpdir)) {
-        int e = errno;
-        free(v->tmpdir);
-        v->tmpdir = NULL;
-        return cb_error(err, e, "creating a temporary directory in `%s`", t);
-    }
-    cleanup_free char *lock = xasprintf("%s/lock", v->tmpdir);
-    v->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (v->lock_fd < 0 || flock(v->lock_fd, LOCK_EX) < 0) return cb_error(err, errno, "locking `%s`", lock);
-    v->sock = xasprintf("%s/ctl.sock", v->tmpdir);
-    v->console = xasprintf("%s/console.log", v->tmpdir);
-    v->qemu_log = xasprintf("%s/qemu.log", v->tmpdir);
-    return 0;
-}
-
 static int vm_listen(vm *v, cb_err *err)
 {
     v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (v->listen_fd < 0) return cb_error(err, errno, "socket");
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->sock);
-    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) return cb_error(err, errno, "bind `%s`", v->sock);
-    if (listen(v->listen_fd, 1) < 0) return cb_error(err, errno, "listen `%s`", v->sock);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->p.sock);
+    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) return cb_error(err, errno, "bind `%s`", v->p.sock);
+    if (listen(v->listen_fd, 1) < 0) return cb_error(err, errno, "listen `%s`", v->p.sock);
     return 0;
 }
 
-static int vm_spawn(vm *v, const char *qemu_path, cb_strv *argv, cb_err *err)
-{
-    int logfd = open(v->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (logfd < 0) return cb_error(err, errno, "open `%s`", v->qemu_log);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(logfd);
-        return cb_error(err, errno, "fork");
-    }
-    if (pid == 0) {
-        /* own process group: a terminal's Ctrl-C goes to cbuild, which decides; and QEMU
-         * dies with cbuild whatever kills it */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(qemu_path, argv->v);
-        _exit(127);
-    }
-    close(logfd);
-    v->pid = pid;
-    v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (v->pidfd < 0) return cb_error(err, errno, "pidfd_open");
-    return 0;
-}
-
-static void vm_kill(vm *v)
-{
-    if (v->pid > 0 && !v->qemu_exited) {
-        kill(v->pid, SIGKILL);
-        while (waitpid(v->pid, &v->qemu_status, 0) < 0 && errno == EINTR) {}
-        v->qemu_exited = true;
-    }
-}
+static void vm_kill(vm *v) { v->be->kill(&v->p); }
 
 static void vm_cleanup(vm *v)
 {
-    vm_kill(v);
-    if (v->pidfd >= 0) close(v->pidfd);
     if (v->listen_fd >= 0) close(v->listen_fd);
     if (v->conn >= 0) close(v->conn);
-    if (v->tmpdir) cb_rm_rf(v->tmpdir, NULL);
-    if (v->lock_fd >= 0) close(v->lock_fd);
-    free(v->tmpdir);
-    free(v->sock);
-    free(v->console);
-    free(v->qemu_log);
+    v->be->cleanup(&v->p);
     free(v->rbuf);
     cb_buf_free(&v->outq);
     cb_buf_free(&v->line[0]);
@@ -604,13 +400,13 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     return rc;
 }
 
-static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
+static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk **out, size_t *nout)
 {
     size_t n_mount_disks = 0;
     for (size_t i = 0; i < cfg->n_mounts; i++)
         if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW) n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
-    size_t slots = VIRTIO_MMIO_SLOTS - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
+    size_t slots = device_slots - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
     bool scsi = total > slots; /* lowers go behind one virtio-scsi controller */
     vdisk *d = xcalloc(total + 1, sizeof *d);
     size_t n = 0;
@@ -672,7 +468,7 @@ static double boot_timeout(const char *accel)
 static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 {
     free(res->console_tail);
-    res->console_tail = file_tail(v->console, 25);
+    res->console_tail = file_tail(v->p.console, 25);
     if (res->console_tail && err) {
         size_t l = strlen(err->msg);
         snprintf(err->msg + l, sizeof err->msg - l, "\nlast console lines:\n%s", res->console_tail);
@@ -683,35 +479,27 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
                   guest_run_result *res, cb_err *err)
 {
-    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
+    vm v = {.cfg = cfg, .be = &guest_backend_qemu_x86, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
     cb_buf_init(&v.line[1]);
     run_state st = {0};
     vdisk *disks = NULL;
     size_t nd = 0;
-    cb_strv argv;
-    cb_strv_init(&argv);
     struct termios saved_tio;
     bool raw = false;
     int rc;
-    cleanup_free char *qemu = guest_which(default_qemu());
-    if (!qemu) {
-        rc = cb_failc(err, ENOENT, "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
-                      default_qemu());
-        goto out;
-    }
-    if ((rc = vm_tmpdir(&v, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
-    plan_disks(cfg, &disks, &nd);
-    build_argv(&argv, qemu, paths, accel, cfg->cpus > 0 ? cfg->cpus : 1, cfg->memory ? cfg->memory : (1ull << 30),
-               cfg->network != GUEST_NET_NONE, &v, disks, nd);
-    if (cb_log_get_level() >= CB_LOG_DEBUG) {
-        cb_buf cmd;
-        cb_buf_init(&cmd);
-        for (size_t i = 0; i < argv.n; i++) cb_buf_printf(&cmd, "%s%s", i ? " " : "", argv.v[i]);
-        cb_debug("starting VM: %s", cmd.data);
-        cb_buf_free(&cmd);
-    }
+    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
+    plan_disks(cfg, v.be->device_slots, &disks, &nd);
+    vm_machine m = {
+        .paths = paths,
+        .accel = accel,
+        .cpus = cfg->cpus > 0 ? cfg->cpus : 1,
+        .memory = cfg->memory ? cfg->memory : (1ull << 30),
+        .network = cfg->network,
+        .disks = disks,
+        .n_disks = nd,
+    };
     if (cfg->tty) {
         struct winsize ws;
         if (is_tty(cfg->stdout_fd) && ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0) {
@@ -723,7 +511,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         }
     }
     v.t0 = cb_now();
-    if ((rc = vm_spawn(&v, qemu, &argv, err)) < 0) goto out;
+    if ((rc = v.be->start(&m, &v.p, err)) < 0) goto out;
     snprintf(res->accel, sizeof res->accel, "%s", accel);
     if (cfg->tty && is_tty(cfg->stdin_fd) && tcgetattr(cfg->stdin_fd, &saved_tio) == 0) {
         struct termios t = saved_tio;
@@ -739,7 +527,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     for (;;) {
         double now = cb_now();
         if (probe && st.hello) break;
-        if (v.qemu_exited && (v.conn < 0 || conn_eof)) break;
+        if (v.p.exited && (v.conn < 0 || conn_eof)) break;
         if (cfg->timeout > 0 && now - v.t0 > cfg->timeout) {
             res->timed_out = true;
             vm_kill(&v);
@@ -753,7 +541,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             fail_with_console(&v, res, err);
             break;
         }
-        if (st.done && !v.qemu_exited && now - st.t_done > 10) {
+        if (st.done && !v.p.exited && now - st.t_done > 10) {
             vm_kill(&v); /* it said goodbye but did not power off */
             continue;
         }
@@ -802,7 +590,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             i_conn = np;
             pf[np++] = (struct pollfd){v.conn, (short)(POLLIN | (v.outq.len > v.outq_off ? POLLOUT : 0)), 0};
         }
-        if (!v.qemu_exited) { i_pid = np; pf[np++] = (struct pollfd){v.pidfd, POLLIN, 0}; }
+        if (!v.p.exited) { i_pid = np; pf[np++] = (struct pollfd){v.p.pidfd, POLLIN, 0}; }
         if (stdin_open && st.started && !st.exited && v.outq.len - v.outq_off < (1u << 20)) {
             i_in = np;
             pf[np++] = (struct pollfd){cfg->stdin_fd, POLLIN, 0};
@@ -818,7 +606,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             if (v.conn >= 0) {
                 close(v.listen_fd);
                 v.listen_fd = -1;
-                unlink(v.sock);
+                unlink(v.p.sock);
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
@@ -847,7 +635,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_pid >= 0 && pf[i_pid].revents) {
-            if (waitpid(v.pid, &v.qemu_status, WNOHANG) == v.pid) v.qemu_exited = true;
+            if (waitpid(v.p.pid, &v.p.status, WNOHANG) == v.p.pid) v.p.exited = true;
         }
     }
     free(ibuf);
@@ -858,7 +646,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
     if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
     if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
-        cleanup_free char *con = file_tail(v.console, 60);
+        cleanup_free char *con = file_tail(v.p.console, 60);
         cb_debug("console:\n%s", con ? con : "");
     }
     if (rc < 0 || probe) goto out;
@@ -876,13 +664,13 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
                       st.err_kind == GUEST_ERR_SETUP && st.err_errno ? strerror(st.err_errno) : "");
         fail_with_console(&v, res, err);
     } else if (!st.hello) {
-        cleanup_free char *qlog = file_tail(v.qemu_log, 10);
+        cleanup_free char *qlog = file_tail(v.p.log, 10);
         if (qlog) rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
         else rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
-                           WIFEXITED(v.qemu_status) ? WEXITSTATUS(v.qemu_status) : 128 + WTERMSIG(v.qemu_status));
+                           WIFEXITED(v.p.status) ? WEXITSTATUS(v.p.status) : 128 + WTERMSIG(v.p.status));
         fail_with_console(&v, res, err);
     } else if (!st.exited || !st.done) {
-        cleanup_free char *qlog = file_tail(v.qemu_log, 10);
+        cleanup_free char *qlog = file_tail(v.p.log, 10);
         rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s", st.exited ? "was cleaned up" : "finished",
                       qlog ? ": " : "", qlog ? qlog : "");
         fail_with_console(&v, res, err);
@@ -896,7 +684,6 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
 out:
     if (raw) tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);
-    cb_strv_free(&argv);
     free(disks);
     vm_cleanup(&v);
     return rc;
