@@ -34,6 +34,7 @@ typedef struct builder_opts {
     const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */
     const cb_strv *cache_to;   /* --cache-to specs */
     bool no_cache;
+    bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

@@ -96,10 +96,15 @@ static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
     }
 }
 
-static enum guest_network run_network(bl_exec_in *in)
+/* host networking needs BuildKit's network.host entitlement (`--allow network.host`); the
+ * message is BuildKit's (util/entitlements). */
+static int run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
 {
     const char *n = in->cmd->network ? in->cmd->network : in->b->opts->network;
-    return n && !strcmp(n, "none") ? GUEST_NET_NONE : GUEST_NET_DEFAULT;
+    *out = n && !strcmp(n, "none") ? GUEST_NET_NONE : n && !strcmp(n, "host") ? GUEST_NET_HOST : GUEST_NET_DEFAULT;
+    if (*out == GUEST_NET_HOST && !in->b->opts->allow_network_host)
+        return cb_failc(err, EPERM, "network.host is not allowed");
+    return 0;
 }
 
 static const char *secret_path(bl_build *b, const char *id)
@@ -126,7 +131,14 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
         hash_str(h, "env", env.v[i]);
     hash_str(h, "user", in->config->user);
     hash_str(h, "cwd", in->config->working_dir);
-    hash_str(h, "network", run_network(in) == GUEST_NET_NONE ? "none" : "default");
+    enum guest_network net;
+    if (run_network(in, &net, err) < 0) {
+        cb_sha256_free(h);
+        cb_strv_free(&argv);
+        cb_strv_free(&env);
+        return -EPERM;
+    }
+    hash_str(h, "network", net == GUEST_NET_NONE ? "none" : net == GUEST_NET_HOST ? "host" : "default");
     hash_str(h, "security", in->cmd->security);
     int rc = 0;
     for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
@@ -582,7 +594,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.env = env.v;
     cfg.cwd = in->config->working_dir && *in->config->working_dir ? in->config->working_dir : "/";
     cfg.user = in->config->user;
-    cfg.network = run_network(in);
+    if ((rc = run_network(in, &cfg.network, err)) < 0)
+        goto out;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;
