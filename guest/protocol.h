@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GUEST_PROTO_VERSION 1
@@ -143,6 +144,52 @@ static inline void guest_hdr_encode(uint8_t hdr[GUEST_HDR_LEN], uint16_t type, u
     guest_put_u32(hdr, len);
     guest_put_u16(hdr + 4, type);
     guest_put_u16(hdr + 6, 0);
+}
+
+/* ---------- field writer (host and vminitd) ---------- */
+/* A payload under construction: fields appended with guest_msg_*; free with guest_msg_free. */
+typedef struct guest_msg {
+    uint8_t *p;
+    size_t len, cap;
+} guest_msg;
+
+static inline void guest_msg_reserve(guest_msg *m, size_t extra)
+{
+    if (m->len + extra <= m->cap) return;
+    size_t cap = m->cap ? m->cap : 256;
+    while (cap < m->len + extra) cap *= 2;
+    uint8_t *p = (uint8_t *)realloc(m->p, cap);
+    if (!p) abort(); /* as xmalloc: allocation failure is not an error path */
+    m->p = p;
+    m->cap = cap;
+}
+static inline void guest_msg_reset(guest_msg *m) { m->len = 0; }
+static inline void guest_msg_free(guest_msg *m)
+{
+    free(m->p);
+    m->p = NULL;
+    m->len = m->cap = 0;
+}
+static inline void guest_msg_bytes(guest_msg *m, uint16_t tag, const void *data, size_t n)
+{
+    guest_msg_reserve(m, 6 + n);
+    guest_put_u16(m->p + m->len, tag);
+    guest_put_u32(m->p + m->len + 2, (uint32_t)n);
+    if (n) memcpy(m->p + m->len + 6, data, n);
+    m->len += 6 + n;
+}
+static inline void guest_msg_str(guest_msg *m, uint16_t tag, const char *s) { guest_msg_bytes(m, tag, s, strlen(s)); }
+static inline void guest_msg_u32(guest_msg *m, uint16_t tag, uint32_t v)
+{
+    uint8_t b[4];
+    guest_put_u32(b, v);
+    guest_msg_bytes(m, tag, b, 4);
+}
+static inline void guest_msg_u64(guest_msg *m, uint16_t tag, uint64_t v)
+{
+    uint8_t b[8];
+    guest_put_u64(b, v);
+    guest_msg_bytes(m, tag, b, 8);
 }
 
 /* ---------- field reader ---------- */

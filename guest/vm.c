@@ -35,29 +35,6 @@ void guest_run_result_free(guest_run_result *res)
     res->console_tail = NULL;
 }
 
-/* ---------- message building (host side) ---------- */
-static void hb_bytes(cb_buf *b, uint16_t tag, const void *data, size_t n)
-{
-    uint8_t h[6];
-    guest_put_u16(h, tag);
-    guest_put_u32(h + 2, (uint32_t)n);
-    cb_buf_append(b, h, 6);
-    if (n) cb_buf_append(b, data, n);
-}
-static void hb_str(cb_buf *b, uint16_t tag, const char *s) { hb_bytes(b, tag, s, strlen(s)); }
-static void hb_u32(cb_buf *b, uint16_t tag, uint32_t v)
-{
-    uint8_t x[4];
-    guest_put_u32(x, v);
-    hb_bytes(b, tag, x, 4);
-}
-static void hb_u64(cb_buf *b, uint16_t tag, uint64_t v)
-{
-    uint8_t x[8];
-    guest_put_u64(x, v);
-    hb_bytes(b, tag, x, 8);
-}
-
 typedef struct vm {
     const guest_run_config *cfg;
     const vm_backend *be;
@@ -179,8 +156,7 @@ typedef struct run_state {
 static void send_config(vm *v, const vdisk *disks, size_t nd)
 {
     const guest_run_config *cfg = v->cfg;
-    cb_buf b;
-    cb_buf_init(&b);
+    guest_msg b = {0};
     char hostname[64];
     if (cfg->hostname && *cfg->hostname) {
         snprintf(hostname, sizeof hostname, "%s", cfg->hostname);
@@ -194,44 +170,42 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         }
         snprintf(hostname, sizeof hostname, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
     }
-    hb_str(&b, GUEST_F_HOSTNAME, hostname);
-    hb_u32(&b, GUEST_F_NETWORK, cfg->network == GUEST_NET_NONE ? 1 : 0);
+    guest_msg_str(&b, GUEST_F_HOSTNAME, hostname);
+    guest_msg_u32(&b, GUEST_F_NETWORK, cfg->network == GUEST_NET_NONE ? 1 : 0);
     for (size_t i = 0; i < nd; i++) {
-        cb_buf d;
-        cb_buf_init(&d);
-        hb_str(&d, GUEST_F_DISK_ID, disks[i].id);
-        if (disks[i].lun >= 0) hb_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
-        else hb_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
-        hb_bytes(&b, GUEST_F_DISK, d.data, d.len);
-        cb_buf_free(&d);
+        guest_msg d = {0};
+        guest_msg_str(&d, GUEST_F_DISK_ID, disks[i].id);
+        if (disks[i].lun >= 0) guest_msg_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
+        else guest_msg_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
+        guest_msg_bytes(&b, GUEST_F_DISK, d.p, d.len);
+        guest_msg_free(&d);
     }
     for (size_t i = 0; i < cfg->n_lowers; i++) {
         char id[24];
         snprintf(id, sizeof id, "l%zu", i);
-        hb_str(&b, GUEST_F_LOWER, id);
+        guest_msg_str(&b, GUEST_F_LOWER, id);
     }
-    if (cfg->lower_subdir) hb_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
-    if (cfg->upper) hb_str(&b, GUEST_F_UPPER, "u");
+    if (cfg->lower_subdir) guest_msg_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
+    if (cfg->upper) guest_msg_str(&b, GUEST_F_UPPER, "u");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
-        cb_buf d;
-        cb_buf_init(&d);
-        hb_u32(&d, GUEST_F_MOUNT_KIND, (uint32_t)m->kind);
-        hb_str(&d, GUEST_F_MOUNT_TARGET, m->target);
+        guest_msg d = {0};
+        guest_msg_u32(&d, GUEST_F_MOUNT_KIND, (uint32_t)m->kind);
+        guest_msg_str(&d, GUEST_F_MOUNT_TARGET, m->target);
         if (m->kind == GUEST_MOUNT_EXT4_RO || m->kind == GUEST_MOUNT_EXT4_RW) {
             char id[24];
             snprintf(id, sizeof id, "m%zu", i);
-            hb_str(&d, GUEST_F_MOUNT_DISK, id);
-            if (m->source) hb_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
+            guest_msg_str(&d, GUEST_F_MOUNT_DISK, id);
+            if (m->source) guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
         }
-        hb_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
-        if (m->size) hb_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
-        if (m->kind == GUEST_MOUNT_SECRET) hb_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
-        hb_u32(&d, GUEST_F_MOUNT_MODE, m->mode);
-        hb_u32(&d, GUEST_F_MOUNT_UID, m->uid);
-        hb_u32(&d, GUEST_F_MOUNT_GID, m->gid);
-        hb_bytes(&b, GUEST_F_MOUNT, d.data, d.len);
-        cb_buf_free(&d);
+        guest_msg_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
+        if (m->size) guest_msg_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
+        if (m->kind == GUEST_MOUNT_SECRET) guest_msg_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
+        guest_msg_u32(&d, GUEST_F_MOUNT_MODE, m->mode);
+        guest_msg_u32(&d, GUEST_F_MOUNT_UID, m->uid);
+        guest_msg_u32(&d, GUEST_F_MOUNT_GID, m->gid);
+        guest_msg_bytes(&b, GUEST_F_MOUNT, d.p, d.len);
+        guest_msg_free(&d);
     }
     /* /etc/hosts and /etc/resolv.conf as Docker writes them for a bridge network */
     cb_buf h;
@@ -243,30 +217,29 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         if (colon) cb_buf_printf(&h, "%s\t%.*s\n", colon + 1, (int)(colon - *e), *e);
     }
     if (cfg->network != GUEST_NET_NONE) cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
-    hb_str(&b, GUEST_F_HOSTS, h.data);
+    guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     cb_buf_free(&h);
-    hb_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
-    vm_send(v, GUEST_MSG_CONFIG, b.data, b.len);
-    cb_buf_free(&b);
+    guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
+    vm_send(v, GUEST_MSG_CONFIG, b.p, b.len);
+    guest_msg_free(&b);
 }
 
 static void send_exec(vm *v, run_state *st)
 {
     const guest_run_config *cfg = v->cfg;
-    cb_buf b;
-    cb_buf_init(&b);
-    for (char *const *a = cfg->argv; *a; a++) hb_str(&b, GUEST_F_ARG, *a);
-    for (char *const *e = cfg->env; e && *e; e++) hb_str(&b, GUEST_F_ENV, *e);
-    if (cfg->cwd) hb_str(&b, GUEST_F_CWD, cfg->cwd);
-    if (cfg->user) hb_str(&b, GUEST_F_USER, cfg->user);
-    hb_u32(&b, GUEST_F_TTY, cfg->tty);
-    hb_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
+    guest_msg b = {0};
+    for (char *const *a = cfg->argv; *a; a++) guest_msg_str(&b, GUEST_F_ARG, *a);
+    for (char *const *e = cfg->env; e && *e; e++) guest_msg_str(&b, GUEST_F_ENV, *e);
+    if (cfg->cwd) guest_msg_str(&b, GUEST_F_CWD, cfg->cwd);
+    if (cfg->user) guest_msg_str(&b, GUEST_F_USER, cfg->user);
+    guest_msg_u32(&b, GUEST_F_TTY, cfg->tty);
+    guest_msg_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
     if (cfg->tty) {
-        hb_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
-        hb_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);
+        guest_msg_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
+        guest_msg_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);
     }
-    vm_send(v, GUEST_MSG_EXEC, b.data, b.len);
-    cb_buf_free(&b);
+    vm_send(v, GUEST_MSG_EXEC, b.p, b.len);
+    guest_msg_free(&b);
 }
 
 static uint32_t field_u32(const uint8_t *p, uint32_t len, uint16_t want, uint32_t dflt)
@@ -562,11 +535,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
                 break;
             }
             if (!st.exited && sig > 0 && sig < 65) {
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
-                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
-                cb_buf_free(&b);
+                guest_msg b = {0};
+                guest_msg_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
+                vm_send(&v, GUEST_MSG_SIGNAL, b.p, b.len);
+                guest_msg_free(&b);
             }
         }
         if (cfg->tty && st.started && is_tty(cfg->stdout_fd)) {
@@ -574,12 +546,11 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && (ws.ws_row != st.rows || ws.ws_col != st.cols)) {
                 st.rows = ws.ws_row;
                 st.cols = ws.ws_col;
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_ROWS, st.rows);
-                hb_u32(&b, GUEST_F_COLS, st.cols);
-                vm_send(&v, GUEST_MSG_RESIZE, b.data, b.len);
-                cb_buf_free(&b);
+                guest_msg b = {0};
+                guest_msg_u32(&b, GUEST_F_ROWS, st.rows);
+                guest_msg_u32(&b, GUEST_F_COLS, st.cols);
+                vm_send(&v, GUEST_MSG_RESIZE, b.p, b.len);
+                guest_msg_free(&b);
             }
         }
 

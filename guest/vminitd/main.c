@@ -56,12 +56,12 @@ int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     vlog("%s (errno %d)", msg, errnum);
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_KIND, kind);
-    mb_u32(&m, GUEST_F_ERRNO, (uint32_t)errnum);
-    mb_str(&m, GUEST_F_MESSAGE, msg);
+    guest_msg m = {0};
+    guest_msg_u32(&m, GUEST_F_KIND, kind);
+    guest_msg_u32(&m, GUEST_F_ERRNO, (uint32_t)errnum);
+    guest_msg_str(&m, GUEST_F_MESSAGE, msg);
     ctl_send(GUEST_MSG_ERROR, m.p, m.len);
-    free(m.p);
+    guest_msg_free(&m);
     return -1;
 }
 
@@ -190,25 +190,25 @@ static void __attribute__((noreturn)) finish(uint32_t flags)
     if (cfg_ok) rootfs_teardown(&cfg, &created, &flags);
     sync();
     trace("unmounted");
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_FLAGS, flags);
+    guest_msg m = {0};
+    guest_msg_u32(&m, GUEST_F_FLAGS, flags);
     ctl_send(GUEST_MSG_DONE, m.p, m.len);
     power_off();
 }
 
 static void send_exit(int status)
 {
-    msgbuf m = {0};
+    guest_msg m = {0};
     uint32_t code = 0, sig = 0;
     if (WIFEXITED(status)) code = (uint32_t)WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) {
         sig = (uint32_t)WTERMSIG(status);
         code = 128 + sig;
     }
-    mb_u32(&m, GUEST_F_CODE, code);
-    mb_u32(&m, GUEST_F_SIGNAL, sig);
+    guest_msg_u32(&m, GUEST_F_CODE, code);
+    guest_msg_u32(&m, GUEST_F_SIGNAL, sig);
     ctl_send(GUEST_MSG_EXIT, m.p, m.len);
-    free(m.p);
+    guest_msg_free(&m);
 }
 
 typedef struct inq {
@@ -406,9 +406,9 @@ int main(int argc, char **argv)
     }
     struct utsname un;
     uname(&un);
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_VERSION, GUEST_PROTO_VERSION);
-    mb_str(&m, GUEST_F_KERNEL, un.release);
+    guest_msg m = {0};
+    guest_msg_u32(&m, GUEST_F_VERSION, GUEST_PROTO_VERSION);
+    guest_msg_str(&m, GUEST_F_KERNEL, un.release);
     ctl_send(GUEST_MSG_HELLO, m.p, m.len);
 
     execspec ex;
@@ -455,8 +455,8 @@ int main(int argc, char **argv)
         send_exit(status);
         finish(0);
     }
-    mb_reset(&m);
-    mb_u32(&m, GUEST_F_PID, (uint32_t)ch.pid);
+    guest_msg_reset(&m);
+    guest_msg_u32(&m, GUEST_F_PID, (uint32_t)ch.pid);
     ctl_send(GUEST_MSG_STARTED, m.p, m.len);
     trace("command started");
     int status = io_loop(&ch, ex.tty);

@@ -111,38 +111,6 @@ int read_small_file(const char *path, char *buf, size_t cap)
     return (int)n;
 }
 
-/* ---------- message building ---------- */
-static void mb_grow(msgbuf *m, size_t extra)
-{
-    if (m->len + extra <= m->cap) return;
-    size_t cap = m->cap ? m->cap : 256;
-    while (cap < m->len + extra) cap *= 2;
-    uint8_t *p = realloc(m->p, cap);
-    if (!p) abort();
-    m->p = p;
-    m->cap = cap;
-}
-
-void mb_reset(msgbuf *m) { m->len = 0; }
-
-void mb_bytes(msgbuf *m, uint16_t tag, const void *data, size_t n)
-{
-    mb_grow(m, 6 + n);
-    guest_put_u16(m->p + m->len, tag);
-    guest_put_u32(m->p + m->len + 2, (uint32_t)n);
-    if (n) memcpy(m->p + m->len + 6, data, n);
-    m->len += 6 + n;
-}
-
-void mb_str(msgbuf *m, uint16_t tag, const char *s) { mb_bytes(m, tag, s, strlen(s)); }
-
-void mb_u32(msgbuf *m, uint16_t tag, uint32_t v)
-{
-    uint8_t b[4];
-    guest_put_u32(b, v);
-    mb_bytes(m, tag, b, 4);
-}
-
 /* ---------- parsing ---------- */
 static void disk_free(disk *d)
 {

@@ -22,16 +22,6 @@ int write_file(const char *path, const void *data, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
 int read_small_file(const char *path, char *buf, size_t cap); /* bytes or -errno; NUL-terminated, trimmed */
 
-/* Growable message under construction. */
-typedef struct msgbuf {
-    uint8_t *p;
-    size_t len, cap;
-} msgbuf;
-void mb_reset(msgbuf *m);
-void mb_bytes(msgbuf *m, uint16_t tag, const void *data, size_t n);
-void mb_str(msgbuf *m, uint16_t tag, const char *s);
-void mb_u32(msgbuf *m, uint16_t tag, uint32_t v);
-
 /* ---------- control channel (main.c) ---------- */
 int ctl_send(uint16_t type, const void *payload, size_t len);
 int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
