@@ -27,42 +27,12 @@
 
 #include "vminitd.h"
 
-int modules_dirfd = -1;
-int oldroot_fd = -1;
-static int ctl_fd = -1;
 
 static void __attribute__((noreturn)) power_off(void)
 {
     sync();
     reboot(RB_POWER_OFF);
     for (;;) pause();
-}
-
-int ctl_send(uint16_t type, const void *payload, size_t len)
-{
-    if (ctl_fd < 0) return -EPIPE;
-    uint8_t hdr[GUEST_HDR_LEN];
-    guest_hdr_encode(hdr, type, (uint32_t)len);
-    int r = write_all(ctl_fd, hdr, sizeof hdr);
-    if (r == 0 && len) r = write_all(ctl_fd, payload, len);
-    return r;
-}
-
-int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    vlog("%s (errno %d)", msg, errnum);
-    guest_msg m = {0};
-    guest_msg_u32(&m, GUEST_F_KIND, kind);
-    guest_msg_u32(&m, GUEST_F_ERRNO, (uint32_t)errnum);
-    guest_msg_str(&m, GUEST_F_MESSAGE, msg);
-    ctl_send(GUEST_MSG_ERROR, m.p, m.len);
-    guest_msg_free(&m);
-    return -1;
 }
 
 /* With `cbuild.trace` on the kernel command line (CBUILD_VM_TRACE=1 on the host), stage
@@ -74,12 +44,6 @@ void trace(const char *stage)
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
     vlog("%ld.%03ld %s", (long)ts.tv_sec, ts.tv_nsec / 1000000, stage);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
 static void early_mounts(void)
@@ -113,29 +77,6 @@ static void early_mounts(void)
     mkdir("/dev/pts", 0755);
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666,mode=0620");
     mkdir("/run", 0755);
-}
-
-static int open_port(void)
-{
-    for (int tries = 0; tries < 5000; tries++) {
-        DIR *d = opendir("/sys/class/virtio-ports");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.') continue;
-            char path[300], name[128];
-            snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
-            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, GUEST_PORT_NAME) != 0) continue;
-            snprintf(path, sizeof path, "/dev/%s", de->d_name);
-            int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-            if (fd >= 0) {
-                closedir(d);
-                return fd;
-            }
-        }
-        if (d) closedir(d);
-        sleep_ms(1);
-    }
-    return -1;
 }
 
 /* ---------- incoming frames ---------- */
@@ -398,7 +339,7 @@ int main(int argc, char **argv)
         for (char *g = strtok(groups, ","); g; g = strtok(NULL, ",")) modules_load_group(g);
     }
     trace("base modules loaded");
-    ctl_fd = open_port();
+    ctl_fd = ctl_open();
     trace("control port open");
     if (ctl_fd < 0) {
         vlog("control port %s not found", GUEST_PORT_NAME);

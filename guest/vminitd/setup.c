@@ -22,14 +22,8 @@
 
 #include "vminitd.h"
 
-extern int modules_dirfd; /* main.c: /modules of the initramfs, kept open across the root move */
-extern int oldroot_fd;    /* main.c: vminitd's own root, to come back from a chroot */
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
-}
+int modules_dirfd = -1;
+int oldroot_fd = -1;
 
 static int modules_load_group_now(const char *group);
 

@@ -21,12 +21,15 @@ int write_all(int fd, const void *p, size_t n);
 int write_file(const char *path, const void *data, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
 int read_small_file(const char *path, char *buf, size_t cap); /* bytes or -errno; NUL-terminated, trimmed */
+void sleep_ms(long ms);
 
-/* ---------- control channel (main.c) ---------- */
+/* ---------- control channel (ctl.c) ---------- */
+extern int ctl_fd; /* the virtio-serial port to the host, -1 until ctl_open */
+int ctl_open(void); /* the port's fd (also in ctl_fd), or -1 when it did not appear */
 int ctl_send(uint16_t type, const void *payload, size_t len);
 int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---------- configuration from the host ---------- */
+/* ---------- configuration from the host (config.c) ---------- */
 typedef struct disk {
     char *id;
     char *serial; /* virtio-blk */
@@ -87,6 +90,8 @@ typedef struct created_list {
     size_t n;
 } created_list;
 
+extern int modules_dirfd; /* /modules of the initramfs, kept open across the root move */
+extern int oldroot_fd;    /* vminitd's own root, to come back from a chroot */
 int modules_load_group(const char *group);
 int rootfs_assemble(config *c);
 int net_configure(const config *c);
