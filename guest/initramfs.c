@@ -288,6 +288,21 @@ static void quick_key(const char *modules_dir, char out[17])
     out[16] = 0;
 }
 
+/* Cache keys by path, size, mtime and inode: hashing a kernel or its modules on every run
+ * would cost more than the boot. */
+int guest_file_key(const char *path, char key[17], cb_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) return cb_error(err, errno, "stat `%s`", path);
+    cleanup_free char *s = xasprintf("%s\n%lld\n%lld.%09ld\n%llu", path, (long long)st.st_size,
+                                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+    char d[CB_DIGEST_STR_LEN];
+    cb_sha256_buf(s, strlen(s), d);
+    memcpy(key, d + 7, 16);
+    key[16] = 0;
+    return 0;
+}
+
 static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err);
 
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err)

@@ -70,19 +70,6 @@ int guest_spawn_capture(char *const argv[], const char *cwd, cb_buf *out, cb_err
     return WEXITSTATUS(st);
 }
 
-int guest_file_key(const char *path, char key[17], cb_err *err)
-{
-    struct stat st;
-    if (stat(path, &st) < 0) return cb_error(err, errno, "stat `%s`", path);
-    cleanup_free char *s = xasprintf("%s\n%lld\n%lld.%09ld\n%llu", path, (long long)st.st_size,
-                                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
-    char d[CB_DIGEST_STR_LEN];
-    cb_sha256_buf(s, strlen(s), d);
-    memcpy(key, d + 7, 16);
-    key[16] = 0;
-    return 0;
-}
-
 /* ---------- bzImage ---------- */
 static int map_file(const char *path, const uint8_t **data, size_t *len, cb_err *err)
 {

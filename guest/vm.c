@@ -20,21 +20,6 @@
 #include "protocol.h"
 #include "vm-backend.h"
 
-void guest_run_config_init(guest_run_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->stdin_fd = -1;
-    cfg->stdout_fd = 1;
-    cfg->stderr_fd = 2;
-}
-
-void guest_run_result_free(guest_run_result *res)
-{
-    if (!res) return;
-    free(res->console_tail);
-    res->console_tail = NULL;
-}
-
 typedef struct vm {
     const guest_run_config *cfg;
     const vm_backend *be;
@@ -266,6 +251,7 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
                             GUEST_PROTO_VERSION);
         st->hello = true;
         st->t_hello = now;
+#ifdef CBUILD_TEST_HOOKS
         if (getenv("CBUILD_VM_TEST_GARBAGE")) {
             /* test hook (tests/e2e/guest/setup.sh): vminitd must answer malformed and
              * unexpected messages with an error and carry on */
@@ -274,6 +260,7 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
             vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
             vm_send(v, GUEST_MSG_STDOUT, NULL, 0);
         }
+#endif
         send_config(v, disks, nd);
         send_exec(v, st);
         return 0;
@@ -284,12 +271,14 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
         return 0;
     case GUEST_MSG_STARTED:
         st->started = true;
+#ifdef CBUILD_TEST_HOOKS
         if (getenv("CBUILD_VM_TEST_GARBAGE")) {
             static const uint8_t junk[] = {0x20, 0x00, 0x03, 0x00, 0x00, 0x00, 1, 2, 3};
             vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
             vm_send(v, GUEST_MSG_RESIZE, junk, 3);
             vm_send(v, GUEST_MSG_CONFIG, NULL, 0);
         }
+#endif
         return 0;
     case GUEST_MSG_STDOUT:
     case GUEST_MSG_STDERR:
@@ -406,29 +395,6 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
     }
     *out = d;
     *nout = n;
-}
-
-static int validate(const guest_run_config *cfg, cb_err *err)
-{
-    if (!cfg->argv || !cfg->argv[0]) return cb_fail(err, "no command to run");
-    if (!cfg->root) return cb_fail(err, "no store root");
-    for (size_t i = 0; i < cfg->n_lowers; i++)
-        if (access(cfg->lowers[i], R_OK) < 0) return cb_error(err, errno, "layer image `%s`", cfg->lowers[i]);
-    if (cfg->upper && access(cfg->upper, R_OK | W_OK) < 0) return cb_error(err, errno, "upper image `%s`", cfg->upper);
-    /* overlayfs stacks at most 500 lowers, and their list must fit in one page of mount options */
-    if (cfg->n_lowers > 400) return cb_fail(err, "%zu layers: at most 400 are supported (Docker allows 127)", cfg->n_lowers);
-    for (size_t i = 0; i < cfg->n_mounts; i++) {
-        const guest_mount *m = &cfg->mounts[i];
-        if (!m->target || m->target[0] != '/') return cb_fail(err, "mount target `%s` is not absolute", m->target ? m->target : "");
-        if ((m->kind == GUEST_MOUNT_EXT4_RO || m->kind == GUEST_MOUNT_EXT4_RW) &&
-            (!m->image || access(m->image, m->kind == GUEST_MOUNT_EXT4_RO ? R_OK : R_OK | W_OK) < 0))
-            return cb_error(err, m->image ? errno : EINVAL, "image for mount %s `%s`", m->target, m->image ? m->image : "");
-        if (m->kind == GUEST_MOUNT_SECRET && m->data_len > (GUEST_MSG_MAX / 2))
-            return cb_fail(err, "secret for %s is %zu bytes: at most %u are supported", m->target, m->data_len,
-                           GUEST_MSG_MAX / 2);
-    }
-    if (cfg->cwd && cfg->cwd[0] != '/') return cb_fail(err, "working directory `%s` is not absolute", cfg->cwd);
-    return 0;
 }
 
 static double boot_timeout(const char *accel)
@@ -675,21 +641,8 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     return rc;
 }
 
-int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
+int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, guest_run_result *res,
+                 cb_err *err)
 {
-    memset(res, 0, sizeof *res);
-    int rc = validate(cfg, err);
-    if (rc < 0) return rc;
-    guest_paths own = {0};
-    const guest_paths *paths = cfg->paths;
-    if (!paths) {
-        rc = guest_setup(cfg->root, NULL, &own, err);
-        if (rc < 0) return rc;
-        paths = &own;
-    }
-    char accel[8], why[256];
-    rc = guest_accel(cfg->root, paths, accel, why, err);
-    if (rc == 0) rc = vm_run(cfg, paths, accel, false, 0, res, err);
-    guest_paths_free(&own);
-    return rc;
+    return vm_run(cfg, paths, accel, false, 0, res, err);
 }
