@@ -414,7 +414,108 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
     }
 }
 
-/* probe: stop after HELLO (guest_vm_probe). */
+/* Timeouts, cancellation, forwarded signals and window size, checked every loop turn:
+ * -1 stop (*rc says why), 1 look again at once, 0 go on and poll. */
+static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, double boot_limit, const char *accel,
+                   int *rc, cb_err *err)
+{
+    const guest_run_config *cfg = v->cfg;
+    if (cfg->timeout > 0 && now - v->t0 > cfg->timeout) {
+        res->timed_out = true;
+        vm_kill(v);
+        *rc = cb_failc(err, ETIMEDOUT, "timed out after %g s: the VM was killed", cfg->timeout);
+        if (!st->hello) fail_with_console(v, res, err);
+        return -1;
+    }
+    if (!st->hello && now - v->t0 > boot_limit) {
+        vm_kill(v);
+        *rc = cb_failc(err, ETIMEDOUT, "the guest did not boot within %g s (%s)", boot_limit, accel);
+        fail_with_console(v, res, err);
+        return -1;
+    }
+    if (st->done && !v->p.exited && now - st->t_done > 10) {
+        vm_kill(v); /* it said goodbye but did not power off */
+        return 1;
+    }
+    if (cfg->cancel && *cfg->cancel) {
+        res->cancelled = true;
+        vm_kill(v);
+        *rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+        return -1;
+    }
+    if (cfg->forward_signal && *cfg->forward_signal) {
+        int sig = (int)*cfg->forward_signal;
+        *cfg->forward_signal = 0;
+        if (!st->started) {
+            /* nothing to deliver it to yet: the user wants to stop */
+            res->cancelled = true;
+            vm_kill(v);
+            *rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
+            return -1;
+        }
+        if (!st->exited && sig > 0 && sig < 65) {
+            guest_msg b = {0};
+            guest_msg_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
+            vm_send(v, GUEST_MSG_SIGNAL, b.p, b.len);
+            guest_msg_free(&b);
+        }
+    }
+    if (cfg->tty && st->started && is_tty(cfg->stdout_fd)) {
+        struct winsize ws;
+        if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && (ws.ws_row != st->rows || ws.ws_col != st->cols)) {
+            st->rows = ws.ws_row;
+            st->cols = ws.ws_col;
+            guest_msg b = {0};
+            guest_msg_u32(&b, GUEST_F_ROWS, st->rows);
+            guest_msg_u32(&b, GUEST_F_COLS, st->cols);
+            vm_send(v, GUEST_MSG_RESIZE, b.p, b.len);
+            guest_msg_free(&b);
+        }
+    }
+    return 0;
+}
+
+/* What the run amounts to once the VM is gone: the command's own failure, a setup error,
+ * a boot failure, an incomplete run, a full upper disk. */
+static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
+{
+    const guest_run_config *cfg = v->cfg;
+    int rc = 0;
+    if (st->err_msg && (st->err_kind == GUEST_ERR_EXEC || st->err_kind == GUEST_ERR_USER || st->err_kind == GUEST_ERR_CWD)) {
+        if (st->err_kind == GUEST_ERR_EXEC && !st->exited) res->exit_code = st->err_errno == ENOENT ? 127 : 126;
+        if (st->err_kind == GUEST_ERR_CWD)
+            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s: %s", st->err_msg, strerror(st->err_errno));
+        else
+            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s", st->err_msg);
+        if (!st->exited) res->exit_code = res->exit_code ? res->exit_code : 126;
+    } else if (st->err_msg) {
+        rc = cb_failc(err, st->err_errno ? st->err_errno : EIO, "VM setup failed: %s%s%s", st->err_msg,
+                      st->err_kind == GUEST_ERR_SETUP && st->err_errno ? ": " : "",
+                      st->err_kind == GUEST_ERR_SETUP && st->err_errno ? strerror(st->err_errno) : "");
+        fail_with_console(v, res, err);
+    } else if (!st->hello) {
+        cleanup_free char *qlog = file_tail(v->p.log, 10);
+        if (qlog) rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
+        else rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
+                           WIFEXITED(v->p.status) ? WEXITSTATUS(v->p.status) : 128 + WTERMSIG(v->p.status));
+        fail_with_console(v, res, err);
+    } else if (!st->exited || !st->done) {
+        cleanup_free char *qlog = file_tail(v->p.log, 10);
+        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s", st->exited ? "was cleaned up" : "finished",
+                      qlog ? ": " : "", qlog ? qlog : "");
+        fail_with_console(v, res, err);
+    } else if (st->done_flags & GUEST_FLAG_UPPER_FULL) {
+        res->upper_full = true;
+        rc = cb_failc(err, ENOSPC, "no space left on device: the step's disk `%s` is full", cfg->upper);
+    } else if (st->done_flags & GUEST_FLAG_UNMOUNT_FAILED) {
+        rc = cb_failc(err, EBUSY, "the VM could not unmount its disks cleanly");
+        fail_with_console(v, res, err);
+    }
+    return rc;
+}
+
+/* probe: stop after HELLO (guest_vm_probe). Over 100 lines: one poll loop owns every fd of
+ * the run (listen, control, QEMU's pidfd, stdin), the ticks and the outcome are split out. */
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
                   guest_run_result *res, cb_err *err)
 {
@@ -467,58 +568,9 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         double now = cb_now();
         if (probe && st.hello) break;
         if (v.p.exited && (v.conn < 0 || conn_eof)) break;
-        if (cfg->timeout > 0 && now - v.t0 > cfg->timeout) {
-            res->timed_out = true;
-            vm_kill(&v);
-            rc = cb_failc(err, ETIMEDOUT, "timed out after %g s: the VM was killed", cfg->timeout);
-            if (!st.hello) fail_with_console(&v, res, err);
-            break;
-        }
-        if (!st.hello && now - v.t0 > boot_limit) {
-            vm_kill(&v);
-            rc = cb_failc(err, ETIMEDOUT, "the guest did not boot within %g s (%s)", boot_limit, accel);
-            fail_with_console(&v, res, err);
-            break;
-        }
-        if (st.done && !v.p.exited && now - st.t_done > 10) {
-            vm_kill(&v); /* it said goodbye but did not power off */
-            continue;
-        }
-        if (cfg->cancel && *cfg->cancel) {
-            res->cancelled = true;
-            vm_kill(&v);
-            rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
-            break;
-        }
-        if (cfg->forward_signal && *cfg->forward_signal) {
-            int sig = (int)*cfg->forward_signal;
-            *cfg->forward_signal = 0;
-            if (!st.started) {
-                /* nothing to deliver it to yet: the user wants to stop */
-                res->cancelled = true;
-                vm_kill(&v);
-                rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
-                break;
-            }
-            if (!st.exited && sig > 0 && sig < 65) {
-                guest_msg b = {0};
-                guest_msg_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
-                vm_send(&v, GUEST_MSG_SIGNAL, b.p, b.len);
-                guest_msg_free(&b);
-            }
-        }
-        if (cfg->tty && st.started && is_tty(cfg->stdout_fd)) {
-            struct winsize ws;
-            if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && (ws.ws_row != st.rows || ws.ws_col != st.cols)) {
-                st.rows = ws.ws_row;
-                st.cols = ws.ws_col;
-                guest_msg b = {0};
-                guest_msg_u32(&b, GUEST_F_ROWS, st.rows);
-                guest_msg_u32(&b, GUEST_F_COLS, st.cols);
-                vm_send(&v, GUEST_MSG_RESIZE, b.p, b.len);
-                guest_msg_free(&b);
-            }
-        }
+        int c = vm_tick(&v, &st, res, now, boot_limit, accel, &rc, err);
+        if (c < 0) break;
+        if (c > 0) continue;
 
         struct pollfd pf[4];
         int np = 0, i_listen = -1, i_conn = -1, i_pid = -1, i_in = -1;
@@ -588,36 +640,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     }
     if (rc < 0 || probe) goto out;
 
-    if (st.err_msg && (st.err_kind == GUEST_ERR_EXEC || st.err_kind == GUEST_ERR_USER || st.err_kind == GUEST_ERR_CWD)) {
-        if (st.err_kind == GUEST_ERR_EXEC && !st.exited) res->exit_code = st.err_errno == ENOENT ? 127 : 126;
-        if (st.err_kind == GUEST_ERR_CWD)
-            rc = cb_failc(err, st.err_errno ? st.err_errno : EINVAL, "%s: %s", st.err_msg, strerror(st.err_errno));
-        else
-            rc = cb_failc(err, st.err_errno ? st.err_errno : EINVAL, "%s", st.err_msg);
-        if (!st.exited) res->exit_code = res->exit_code ? res->exit_code : 126;
-    } else if (st.err_msg) {
-        rc = cb_failc(err, st.err_errno ? st.err_errno : EIO, "VM setup failed: %s%s%s", st.err_msg,
-                      st.err_kind == GUEST_ERR_SETUP && st.err_errno ? ": " : "",
-                      st.err_kind == GUEST_ERR_SETUP && st.err_errno ? strerror(st.err_errno) : "");
-        fail_with_console(&v, res, err);
-    } else if (!st.hello) {
-        cleanup_free char *qlog = file_tail(v.p.log, 10);
-        if (qlog) rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
-        else rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
-                           WIFEXITED(v.p.status) ? WEXITSTATUS(v.p.status) : 128 + WTERMSIG(v.p.status));
-        fail_with_console(&v, res, err);
-    } else if (!st.exited || !st.done) {
-        cleanup_free char *qlog = file_tail(v.p.log, 10);
-        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s", st.exited ? "was cleaned up" : "finished",
-                      qlog ? ": " : "", qlog ? qlog : "");
-        fail_with_console(&v, res, err);
-    } else if (st.done_flags & GUEST_FLAG_UPPER_FULL) {
-        res->upper_full = true;
-        rc = cb_failc(err, ENOSPC, "no space left on device: the step's disk `%s` is full", cfg->upper);
-    } else if (st.done_flags & GUEST_FLAG_UNMOUNT_FAILED) {
-        rc = cb_failc(err, EBUSY, "the VM could not unmount its disks cleanly");
-        fail_with_console(&v, res, err);
-    }
+    rc = vm_outcome(&v, &st, res, err);
 out:
     if (raw) tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);

@@ -175,6 +175,8 @@ static bool is_layer_image(const char *mnt)
     return upper && !other;
 }
 
+/* About 100 lines: the overlay root is assembled in one ordered sequence (disks, lowers, upper,
+ * overlay, hostname, mounts), each step undone by rootfs_teardown. */
 int rootfs_assemble(config *c)
 {
     bool any_blk = false, any_scsi = false;
