@@ -34,11 +34,12 @@ int guest_file_key(const char *path, char key[17], cb_err *err);
 unsigned long guest_host_tsc_khz(void);
 
 /* One VM run with the accelerator already chosen (guest_run minus setup and accel). */
-int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, guest_run_result *res,
-                 cb_err *err);
+int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel,
+                 guest_run_result *res, cb_err *err);
 
 /* Probe boot for guest_accel: boots with `accel` and waits up to `watchdog` seconds for
  * vminitd's HELLO. 0 when it arrived; otherwise a negative errno with err saying why. */
-int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog, cb_err *err);
+int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog,
+                   cb_err *err);
 
 #endif

@@ -49,7 +49,10 @@ typedef struct vm_backend {
     void (*cleanup)(vm_proc *p);
 } vm_backend;
 
-#define VM_PROC_INIT {.lock_fd = -1, .pidfd = -1}
+#define VM_PROC_INIT                                                                                         \
+    {                                                                                                        \
+        .lock_fd = -1, .pidfd = -1                                                                           \
+    }
 
 extern const vm_backend guest_backend_qemu_x86;
 

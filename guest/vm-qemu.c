@@ -34,23 +34,30 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
-    if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests "
+                    "random.trust_cpu=on rcupdate.rcu_expedited=1");
+    if (khz)
+        cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
     const char *trace = getenv("CBUILD_VM_TRACE");
-    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
+    if (trace && *trace && strcmp(trace, "0") != 0)
+        cb_buf_puts(&b, " cbuild.trace");
     bool blk = false, scsi = false;
     for (size_t i = 0; i < nd; i++) {
-        if (disks[i].lun >= 0) scsi = true;
-        else blk = true;
+        if (disks[i].lun >= 0)
+            scsi = true;
+        else
+            blk = true;
     }
-    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
+    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "",
+                  net ? ",net" : "");
     return cb_buf_steal(&b);
 }
 
 static void push_disks(cb_strv *a, const vdisk *disks, size_t nd)
 {
     bool scsi = false;
-    for (size_t i = 0; i < nd; i++) scsi |= disks[i].lun >= 0;
+    for (size_t i = 0; i < nd; i++)
+        scsi |= disks[i].lun >= 0;
     if (scsi) {
         cb_strv_push(a, "-device");
         cb_strv_push(a, "virtio-scsi-device,id=scsi0");
@@ -63,8 +70,11 @@ static void push_disks(cb_strv *a, const vdisk *disks, size_t nd)
         cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe%s", d->id, d->file,
                                         d->readonly ? ",readonly=on,file.locking=off" : ""));
         cb_strv_push(a, "-device");
-        if (d->lun < 0) cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
-        else cb_strv_push_owned(a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
+        if (d->lun < 0)
+            cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
+        else
+            cb_strv_push_owned(
+                a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
     }
 }
 
@@ -105,10 +115,13 @@ static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const 
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
     push_disks(a, m->disks, m->n_disks);
-    if (!net) return;
+    if (!net)
+        return;
     cb_strv_push(a, "-netdev");
-    if (net_fd >= 0) cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
-    else cb_strv_push(a, "user,id=n0");
+    if (net_fd >= 0)
+        cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
+    else
+        cb_strv_push(a, "user,id=n0");
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtio-net-device,netdev=n0");
 }
@@ -119,15 +132,18 @@ static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const 
 static void sweep_stale_tmpdirs(const char *t)
 {
     DIR *d = opendir(t);
-    if (!d) return;
+    if (!d)
+        return;
     struct dirent *de;
     time_t now = time(NULL);
     while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0) continue;
+        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0)
+            continue;
         cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
         cleanup_free char *lock = xasprintf("%s/lock", dir);
         struct stat st;
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+            continue;
         int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         bool stale;
         if (fd < 0) {
@@ -148,7 +164,8 @@ static int qemu_prepare(vm_proc *p, cb_err *err)
 {
     const char *t = getenv("TMPDIR");
     /* the socket path must fit in sun_path */
-    if (!t || !*t || strlen(t) > 80) t = "/tmp";
+    if (!t || !*t || strlen(t) > 80)
+        t = "/tmp";
     sweep_stale_tmpdirs(t);
     p->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
     if (!mkdtemp(p->tmpdir)) {
@@ -159,7 +176,8 @@ static int qemu_prepare(vm_proc *p, cb_err *err)
     }
     cleanup_free char *lock = xasprintf("%s/lock", p->tmpdir);
     p->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX) < 0) return cb_error(err, errno, "locking `%s`", lock);
+    if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX) < 0)
+        return cb_error(err, errno, "locking `%s`", lock);
     p->sock = xasprintf("%s/ctl.sock", p->tmpdir);
     p->console = xasprintf("%s/console.log", p->tmpdir);
     p->log = xasprintf("%s/qemu.log", p->tmpdir);
@@ -167,10 +185,12 @@ static int qemu_prepare(vm_proc *p, cb_err *err)
 }
 
 /* Fork and exec `path` with stdout/stderr into `log`; `keep_fd` (or -1) is inherited. */
-static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, pid_t *out, cb_err *err)
+static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, pid_t *out,
+                        cb_err *err)
 {
     int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0) return cb_error(err, errno, "open `%s`", log);
+    if (logfd < 0)
+        return cb_error(err, errno, "open `%s`", log);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -182,12 +202,15 @@ static int spawn_helper(const char *path, char *const argv[], const char *log, i
          * child dies with cbuild whatever kills it */
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
+        if (getppid() != parent)
+            _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
+        if (devnull >= 0)
+            dup2(devnull, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        if (keep_fd >= 0) fcntl(keep_fd, F_SETFD, 0);
+        if (keep_fd >= 0)
+            fcntl(keep_fd, F_SETFD, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -207,11 +230,14 @@ static int spawn_helper(const char *path, char *const argv[], const char *log, i
 static int passt_start(vm_proc *p, int passt_fd, cb_err *err)
 {
     cleanup_free char *passt = guest_which("passt");
-    if (!passt) return cb_failc(err, ENOENT, "network: passt is not installed (apt-get install passt); use --network none");
+    if (!passt)
+        return cb_failc(err, ENOENT,
+                        "network: passt is not installed (apt-get install passt); use --network none");
     cleanup_free char *fd = xasprintf("%d", passt_fd);
     cleanup_free char *log = xasprintf("%s/passt.log", p->tmpdir);
-    char *argv[] = {"passt", "--foreground", "--quiet", "-4", "--no-map-gw", "-a", "10.0.2.15", "-n", "24",
-                    "-g", "10.0.2.2", "--dns-forward", "10.0.2.3", "-t", "none", "-u", "none", "-F", fd, NULL};
+    char *argv[] = {
+        "passt",    "--foreground",  "--quiet",  "-4", "--no-map-gw", "-a", "10.0.2.15", "-n", "24", "-g",
+        "10.0.2.2", "--dns-forward", "10.0.2.3", "-t", "none",        "-u", "none",      "-F", fd,   NULL};
     return spawn_helper(passt, argv, log, passt_fd, &p->net_pid, err);
 }
 
@@ -219,8 +245,10 @@ static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
 {
     cleanup_free char *qemu = guest_which(default_qemu());
     if (!qemu)
-        return cb_failc(err, ENOENT, "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
-                        default_qemu());
+        return cb_failc(
+            err, ENOENT,
+            "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
+            default_qemu());
     int sp[2] = {-1, -1};
     if (m->network == GUEST_NET_DEFAULT && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return cb_error(err, errno, "socketpair");
@@ -230,21 +258,27 @@ static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
     if (cb_log_get_level() >= CB_LOG_DEBUG) {
         cb_buf cmd;
         cb_buf_init(&cmd);
-        for (size_t i = 0; i < argv.n; i++) cb_buf_printf(&cmd, "%s%s", i ? " " : "", argv.v[i]);
+        for (size_t i = 0; i < argv.n; i++)
+            cb_buf_printf(&cmd, "%s%s", i ? " " : "", argv.v[i]);
         cb_debug("starting VM: %s", cmd.data);
         cb_buf_free(&cmd);
     }
     int rc = 0;
-    if (sp[0] >= 0) rc = passt_start(p, sp[0], err);
+    if (sp[0] >= 0)
+        rc = passt_start(p, sp[0], err);
     if (rc == 0) {
         rc = spawn_helper(qemu, argv.v, p->log, sp[1], &p->pid, err);
     }
-    if (sp[0] >= 0) close(sp[0]);
-    if (sp[1] >= 0) close(sp[1]);
+    if (sp[0] >= 0)
+        close(sp[0]);
+    if (sp[1] >= 0)
+        close(sp[1]);
     cb_strv_free(&argv);
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
     p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-    if (p->pidfd < 0) return cb_error(err, errno, "pidfd_open");
+    if (p->pidfd < 0)
+        return cb_error(err, errno, "pidfd_open");
     return 0;
 }
 
@@ -252,12 +286,14 @@ static void qemu_kill(vm_proc *p)
 {
     if (p->pid > 0 && !p->exited) {
         kill(p->pid, SIGKILL);
-        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR) {}
+        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR) {
+        }
         p->exited = true;
     }
     if (p->net_pid > 0) {
         kill(p->net_pid, SIGKILL);
-        while (waitpid(p->net_pid, NULL, 0) < 0 && errno == EINTR) {}
+        while (waitpid(p->net_pid, NULL, 0) < 0 && errno == EINTR) {
+        }
         p->net_pid = 0;
     }
 }
@@ -265,9 +301,12 @@ static void qemu_kill(vm_proc *p)
 static void qemu_cleanup(vm_proc *p)
 {
     qemu_kill(p);
-    if (p->pidfd >= 0) close(p->pidfd);
-    if (p->tmpdir) cb_rm_rf(p->tmpdir, NULL);
-    if (p->lock_fd >= 0) close(p->lock_fd);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    if (p->tmpdir)
+        cb_rm_rf(p->tmpdir, NULL);
+    if (p->lock_fd >= 0)
+        close(p->lock_fd);
     free(p->tmpdir);
     free(p->sock);
     free(p->console);

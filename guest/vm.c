@@ -38,28 +38,40 @@ static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
     uint8_t h[GUEST_HDR_LEN];
     guest_hdr_encode(h, type, (uint32_t)len);
     cb_buf_append(&v->outq, h, sizeof h);
-    if (len) cb_buf_append(&v->outq, payload, len);
+    if (len)
+        cb_buf_append(&v->outq, payload, len);
 }
 
-static bool is_tty(int fd) { return fd >= 0 && isatty(fd); }
+static bool is_tty(int fd)
+{
+    return fd >= 0 && isatty(fd);
+}
 
 static int vm_listen(vm *v, cb_err *err)
 {
     v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (v->listen_fd < 0) return cb_error(err, errno, "socket");
+    if (v->listen_fd < 0)
+        return cb_error(err, errno, "socket");
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->p.sock);
-    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) return cb_error(err, errno, "bind `%s`", v->p.sock);
-    if (listen(v->listen_fd, 1) < 0) return cb_error(err, errno, "listen `%s`", v->p.sock);
+    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return cb_error(err, errno, "bind `%s`", v->p.sock);
+    if (listen(v->listen_fd, 1) < 0)
+        return cb_error(err, errno, "listen `%s`", v->p.sock);
     return 0;
 }
 
-static void vm_kill(vm *v) { v->be->kill(&v->p); }
+static void vm_kill(vm *v)
+{
+    v->be->kill(&v->p);
+}
 
 static void vm_cleanup(vm *v)
 {
-    if (v->listen_fd >= 0) close(v->listen_fd);
-    if (v->conn >= 0) close(v->conn);
+    if (v->listen_fd >= 0)
+        close(v->listen_fd);
+    if (v->conn >= 0)
+        close(v->conn);
     v->be->cleanup(&v->p);
     free(v->rbuf);
     cb_buf_free(&v->outq);
@@ -77,17 +89,20 @@ static char *file_tail(const char *path, int maxlines)
         return NULL;
     }
     size_t end = b.len;
-    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r')) end--;
+    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r'))
+        end--;
     size_t start = end;
     int lines = 0;
     while (start > 0) {
-        if (b.data[start - 1] == '\n' && ++lines >= maxlines) break;
+        if (b.data[start - 1] == '\n' && ++lines >= maxlines)
+            break;
         start--;
     }
     cb_buf out;
     cb_buf_init(&out);
     for (size_t i = start; i < end; i++)
-        if (b.data[i] != '\r') cb_buf_putc(&out, b.data[i]);
+        if (b.data[i] != '\r')
+            cb_buf_putc(&out, b.data[i]);
     cb_buf_free(&b);
     return cb_buf_steal(&out);
 }
@@ -98,7 +113,8 @@ static void deliver(vm *v, int stream, const char *data, size_t len)
     const guest_run_config *cfg = v->cfg;
     if (!cfg->output) {
         int fd = stream == 1 ? cfg->stdout_fd : cfg->stderr_fd;
-        if (fd >= 0) cb_write_all(fd, data, len);
+        if (fd >= 0)
+            cb_write_all(fd, data, len);
         return;
     }
     if (!cfg->output_lines) {
@@ -116,7 +132,8 @@ static void deliver(vm *v, int stream, const char *data, size_t len)
     }
     memmove(lb->data, lb->data + start, lb->len - start);
     lb->len -= start;
-    if (lb->data) lb->data[lb->len] = 0;
+    if (lb->data)
+        lb->data[lb->len] = 0;
 }
 
 static void flush_lines(vm *v)
@@ -150,18 +167,22 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         unsigned char rnd[6] = {0};
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
-            if (read(fd, rnd, sizeof rnd) < 0) memset(rnd, 0, sizeof rnd);
+            if (read(fd, rnd, sizeof rnd) < 0)
+                memset(rnd, 0, sizeof rnd);
             close(fd);
         }
-        snprintf(hostname, sizeof hostname, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+        snprintf(hostname, sizeof hostname, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5]);
     }
     guest_msg_str(&b, GUEST_F_HOSTNAME, hostname);
     guest_msg_u32(&b, GUEST_F_NETWORK, cfg->network == GUEST_NET_NONE ? 1 : 0);
     for (size_t i = 0; i < nd; i++) {
         guest_msg d = {0};
         guest_msg_str(&d, GUEST_F_DISK_ID, disks[i].id);
-        if (disks[i].lun >= 0) guest_msg_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
-        else guest_msg_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
+        if (disks[i].lun >= 0)
+            guest_msg_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
+        else
+            guest_msg_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
         guest_msg_bytes(&b, GUEST_F_DISK, d.p, d.len);
         guest_msg_free(&d);
     }
@@ -170,8 +191,10 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         snprintf(id, sizeof id, "l%zu", i);
         guest_msg_str(&b, GUEST_F_LOWER, id);
     }
-    if (cfg->lower_subdir) guest_msg_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
-    if (cfg->upper) guest_msg_str(&b, GUEST_F_UPPER, "u");
+    if (cfg->lower_subdir)
+        guest_msg_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
+    if (cfg->upper)
+        guest_msg_str(&b, GUEST_F_UPPER, "u");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
         guest_msg d = {0};
@@ -181,11 +204,14 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
             char id[24];
             snprintf(id, sizeof id, "m%zu", i);
             guest_msg_str(&d, GUEST_F_MOUNT_DISK, id);
-            if (m->source) guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
+            if (m->source)
+                guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
         }
         guest_msg_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
-        if (m->size) guest_msg_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
-        if (m->kind == GUEST_MOUNT_SECRET) guest_msg_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
+        if (m->size)
+            guest_msg_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
+        if (m->kind == GUEST_MOUNT_SECRET)
+            guest_msg_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
         guest_msg_u32(&d, GUEST_F_MOUNT_MODE, m->mode);
         guest_msg_u32(&d, GUEST_F_MOUNT_UID, m->uid);
         guest_msg_u32(&d, GUEST_F_MOUNT_GID, m->gid);
@@ -199,9 +225,11 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
                     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
     for (char *const *e = cfg->extra_hosts; e && *e; e++) {
         const char *colon = strchr(*e, ':');
-        if (colon) cb_buf_printf(&h, "%s\t%.*s\n", colon + 1, (int)(colon - *e), *e);
+        if (colon)
+            cb_buf_printf(&h, "%s\t%.*s\n", colon + 1, (int)(colon - *e), *e);
     }
-    if (cfg->network != GUEST_NET_NONE) cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
+    if (cfg->network != GUEST_NET_NONE)
+        cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
     guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
@@ -213,10 +241,14 @@ static void send_exec(vm *v, run_state *st)
 {
     const guest_run_config *cfg = v->cfg;
     guest_msg b = {0};
-    for (char *const *a = cfg->argv; *a; a++) guest_msg_str(&b, GUEST_F_ARG, *a);
-    for (char *const *e = cfg->env; e && *e; e++) guest_msg_str(&b, GUEST_F_ENV, *e);
-    if (cfg->cwd) guest_msg_str(&b, GUEST_F_CWD, cfg->cwd);
-    if (cfg->user) guest_msg_str(&b, GUEST_F_USER, cfg->user);
+    for (char *const *a = cfg->argv; *a; a++)
+        guest_msg_str(&b, GUEST_F_ARG, *a);
+    for (char *const *e = cfg->env; e && *e; e++)
+        guest_msg_str(&b, GUEST_F_ENV, *e);
+    if (cfg->cwd)
+        guest_msg_str(&b, GUEST_F_CWD, cfg->cwd);
+    if (cfg->user)
+        guest_msg_str(&b, GUEST_F_USER, cfg->user);
     guest_msg_u32(&b, GUEST_F_TTY, cfg->tty);
     guest_msg_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
     if (cfg->tty) {
@@ -235,12 +267,13 @@ static uint32_t field_u32(const uint8_t *p, uint32_t len, uint16_t want, uint32_
     uint32_t n, u;
     guest_fields_init(&f, p, len);
     while (guest_fields_next(&f, &tag, &val, &n))
-        if (tag == want && guest_field_u32(val, n, &u)) return u;
+        if (tag == want && guest_field_u32(val, n, &u))
+            return u;
     return dflt;
 }
 
-static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type, const uint8_t *p, uint32_t len,
-                      const vdisk *disks, size_t nd, cb_err *err)
+static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type, const uint8_t *p,
+                      uint32_t len, const vdisk *disks, size_t nd, cb_err *err)
 {
     double now = cb_now();
     switch (type) {
@@ -327,7 +360,8 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
     }
 }
 
-static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *disks, size_t nd, bool *eof, cb_err *err)
+static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *disks, size_t nd, bool *eof,
+                     cb_err *err)
 {
     if (v->rcap - v->rlen < 65536 + GUEST_HDR_LEN) {
         v->rcap = v->rcap ? v->rcap * 2 : 262144;
@@ -335,7 +369,8 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     }
     ssize_t n = read(v->conn, v->rbuf + v->rlen, v->rcap - v->rlen);
     if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) return 0;
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
         *eof = true;
         return 0;
     }
@@ -352,7 +387,8 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
             rc = cb_failc(err, EPROTO, "vminitd sent a frame of %u bytes: stream out of sync", l);
             break;
         }
-        if (v->rlen - off < GUEST_HDR_LEN + (size_t)l) break;
+        if (v->rlen - off < GUEST_HDR_LEN + (size_t)l)
+            break;
         uint16_t type = guest_get_u16(v->rbuf + off + 4);
         rc = handle_msg(v, st, res, type, v->rbuf + off + GUEST_HDR_LEN, l, disks, nd, err);
         off += GUEST_HDR_LEN + l;
@@ -366,7 +402,8 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
 {
     size_t n_mount_disks = 0;
     for (size_t i = 0; i < cfg->n_mounts; i++)
-        if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW) n_mount_disks++;
+        if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW)
+            n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
     size_t slots = device_slots - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
     bool scsi = total > slots; /* lowers go behind one virtio-scsi controller */
@@ -386,7 +423,8 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
     }
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
-        if (m->kind != GUEST_MOUNT_EXT4_RO && m->kind != GUEST_MOUNT_EXT4_RW) continue;
+        if (m->kind != GUEST_MOUNT_EXT4_RO && m->kind != GUEST_MOUNT_EXT4_RW)
+            continue;
         snprintf(d[n].id, sizeof d[n].id, "m%zu", i);
         d[n].file = m->image;
         d[n].readonly = m->kind == GUEST_MOUNT_EXT4_RO;
@@ -400,7 +438,8 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
 static double boot_timeout(const char *accel)
 {
     const char *e = getenv("CBUILD_BOOT_TIMEOUT");
-    if (e && *e && atof(e) > 0) return atof(e);
+    if (e && *e && atof(e) > 0)
+        return atof(e);
     return strcmp(accel, "kvm") == 0 ? 30 : 120;
 }
 
@@ -416,15 +455,16 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 
 /* Timeouts, cancellation, forwarded signals and window size, checked every loop turn:
  * -1 stop (*rc says why), 1 look again at once, 0 go on and poll. */
-static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, double boot_limit, const char *accel,
-                   int *rc, cb_err *err)
+static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, double boot_limit,
+                   const char *accel, int *rc, cb_err *err)
 {
     const guest_run_config *cfg = v->cfg;
     if (cfg->timeout > 0 && now - v->t0 > cfg->timeout) {
         res->timed_out = true;
         vm_kill(v);
         *rc = cb_failc(err, ETIMEDOUT, "timed out after %g s: the VM was killed", cfg->timeout);
-        if (!st->hello) fail_with_console(v, res, err);
+        if (!st->hello)
+            fail_with_console(v, res, err);
         return -1;
     }
     if (!st->hello && now - v->t0 > boot_limit) {
@@ -450,7 +490,8 @@ static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, doub
             /* nothing to deliver it to yet: the user wants to stop */
             res->cancelled = true;
             vm_kill(v);
-            *rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
+            *rc = cb_failc(err, EINTR,
+                           "interrupted by signal %d before the command started: the VM was killed", sig);
             return -1;
         }
         if (!st->exited && sig > 0 && sig < 65) {
@@ -462,7 +503,8 @@ static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, doub
     }
     if (cfg->tty && st->started && is_tty(cfg->stdout_fd)) {
         struct winsize ws;
-        if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && (ws.ws_row != st->rows || ws.ws_col != st->cols)) {
+        if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
+            (ws.ws_row != st->rows || ws.ws_col != st->cols)) {
             st->rows = ws.ws_row;
             st->cols = ws.ws_col;
             guest_msg b = {0};
@@ -481,13 +523,17 @@ static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
 {
     const guest_run_config *cfg = v->cfg;
     int rc = 0;
-    if (st->err_msg && (st->err_kind == GUEST_ERR_EXEC || st->err_kind == GUEST_ERR_USER || st->err_kind == GUEST_ERR_CWD)) {
-        if (st->err_kind == GUEST_ERR_EXEC && !st->exited) res->exit_code = st->err_errno == ENOENT ? 127 : 126;
+    if (st->err_msg &&
+        (st->err_kind == GUEST_ERR_EXEC || st->err_kind == GUEST_ERR_USER || st->err_kind == GUEST_ERR_CWD)) {
+        if (st->err_kind == GUEST_ERR_EXEC && !st->exited)
+            res->exit_code = st->err_errno == ENOENT ? 127 : 126;
         if (st->err_kind == GUEST_ERR_CWD)
-            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s: %s", st->err_msg, strerror(st->err_errno));
+            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s: %s", st->err_msg,
+                          strerror(st->err_errno));
         else
             rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s", st->err_msg);
-        if (!st->exited) res->exit_code = res->exit_code ? res->exit_code : 126;
+        if (!st->exited)
+            res->exit_code = res->exit_code ? res->exit_code : 126;
     } else if (st->err_msg) {
         rc = cb_failc(err, st->err_errno ? st->err_errno : EIO, "VM setup failed: %s%s%s", st->err_msg,
                       st->err_kind == GUEST_ERR_SETUP && st->err_errno ? ": " : "",
@@ -495,14 +541,16 @@ static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
         fail_with_console(v, res, err);
     } else if (!st->hello) {
         cleanup_free char *qlog = file_tail(v->p.log, 10);
-        if (qlog) rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
-        else rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
-                           WIFEXITED(v->p.status) ? WEXITSTATUS(v->p.status) : 128 + WTERMSIG(v->p.status));
+        if (qlog)
+            rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
+        else
+            rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
+                          WIFEXITED(v->p.status) ? WEXITSTATUS(v->p.status) : 128 + WTERMSIG(v->p.status));
         fail_with_console(v, res, err);
     } else if (!st->exited || !st->done) {
         cleanup_free char *qlog = file_tail(v->p.log, 10);
-        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s", st->exited ? "was cleaned up" : "finished",
-                      qlog ? ": " : "", qlog ? qlog : "");
+        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s",
+                      st->exited ? "was cleaned up" : "finished", qlog ? ": " : "", qlog ? qlog : "");
         fail_with_console(v, res, err);
     } else if (st->done_flags & GUEST_FLAG_UPPER_FULL) {
         res->upper_full = true;
@@ -516,8 +564,8 @@ static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
 
 /* probe: stop after HELLO (guest_vm_probe). Over 100 lines: one poll loop owns every fd of
  * the run (listen, control, QEMU's pidfd, stdin), the ticks and the outcome are split out. */
-static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
-                  guest_run_result *res, cb_err *err)
+static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe,
+                  double watchdog, guest_run_result *res, cb_err *err)
 {
     vm v = {.cfg = cfg, .be = &guest_backend_qemu_x86, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
     cb_buf_init(&v.outq);
@@ -529,7 +577,8 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     struct termios saved_tio;
     bool raw = false;
     int rc;
-    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
+    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0)
+        goto out;
     plan_disks(cfg, v.be->device_slots, &disks, &nd);
     vm_machine m = {
         .paths = paths,
@@ -551,7 +600,8 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         }
     }
     v.t0 = cb_now();
-    if ((rc = v.be->start(&m, &v.p, err)) < 0) goto out;
+    if ((rc = v.be->start(&m, &v.p, err)) < 0)
+        goto out;
     snprintf(res->accel, sizeof res->accel, "%s", accel);
     if (cfg->tty && is_tty(cfg->stdin_fd) && tcgetattr(cfg->stdin_fd, &saved_tio) == 0) {
         struct termios t = saved_tio;
@@ -566,27 +616,38 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     rc = 0;
     for (;;) {
         double now = cb_now();
-        if (probe && st.hello) break;
-        if (v.p.exited && (v.conn < 0 || conn_eof)) break;
+        if (probe && st.hello)
+            break;
+        if (v.p.exited && (v.conn < 0 || conn_eof))
+            break;
         int c = vm_tick(&v, &st, res, now, boot_limit, accel, &rc, err);
-        if (c < 0) break;
-        if (c > 0) continue;
+        if (c < 0)
+            break;
+        if (c > 0)
+            continue;
 
         struct pollfd pf[4];
         int np = 0, i_listen = -1, i_conn = -1, i_pid = -1, i_in = -1;
-        if (v.conn < 0 && v.listen_fd >= 0) { i_listen = np; pf[np++] = (struct pollfd){v.listen_fd, POLLIN, 0}; }
+        if (v.conn < 0 && v.listen_fd >= 0) {
+            i_listen = np;
+            pf[np++] = (struct pollfd){v.listen_fd, POLLIN, 0};
+        }
         if (v.conn >= 0 && !conn_eof) {
             i_conn = np;
             pf[np++] = (struct pollfd){v.conn, (short)(POLLIN | (v.outq.len > v.outq_off ? POLLOUT : 0)), 0};
         }
-        if (!v.p.exited) { i_pid = np; pf[np++] = (struct pollfd){v.p.pidfd, POLLIN, 0}; }
+        if (!v.p.exited) {
+            i_pid = np;
+            pf[np++] = (struct pollfd){v.p.pidfd, POLLIN, 0};
+        }
         if (stdin_open && st.started && !st.exited && v.outq.len - v.outq_off < (1u << 20)) {
             i_in = np;
             pf[np++] = (struct pollfd){cfg->stdin_fd, POLLIN, 0};
         }
         int pr = poll(pf, (nfds_t)np, 100);
         if (pr < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             rc = cb_error(err, errno, "poll");
             break;
         }
@@ -600,7 +661,8 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
             ssize_t w = send(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off, MSG_NOSIGNAL);
-            if (w > 0) v.outq_off += (size_t)w;
+            if (w > 0)
+                v.outq_off += (size_t)w;
             if (v.outq_off == v.outq.len) {
                 cb_buf_reset(&v.outq);
                 v.outq_off = 0;
@@ -624,32 +686,40 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_pid >= 0 && pf[i_pid].revents) {
-            if (waitpid(v.p.pid, &v.p.status, WNOHANG) == v.p.pid) v.p.exited = true;
+            if (waitpid(v.p.pid, &v.p.status, WNOHANG) == v.p.pid)
+                v.p.exited = true;
         }
     }
     free(ibuf);
     flush_lines(&v);
     double end = cb_now();
-    if (st.t_ready) res->boot_ms = (st.t_ready - v.t0) * 1000;
-    else if (st.t_hello) res->boot_ms = (st.t_hello - v.t0) * 1000;
-    if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
-    if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
+    if (st.t_ready)
+        res->boot_ms = (st.t_ready - v.t0) * 1000;
+    else if (st.t_hello)
+        res->boot_ms = (st.t_hello - v.t0) * 1000;
+    if (st.t_exit && st.t_ready)
+        res->run_ms = (st.t_exit - st.t_ready) * 1000;
+    if (st.t_exit)
+        res->shutdown_ms = (end - st.t_exit) * 1000;
     if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
         cleanup_free char *con = file_tail(v.p.console, 60);
         cb_debug("console:\n%s", con ? con : "");
     }
-    if (rc < 0 || probe) goto out;
+    if (rc < 0 || probe)
+        goto out;
 
     rc = vm_outcome(&v, &st, res, err);
 out:
-    if (raw) tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
+    if (raw)
+        tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);
     free(disks);
     vm_cleanup(&v);
     return rc;
 }
 
-int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog, cb_err *err)
+int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog,
+                   cb_err *err)
 {
     guest_run_config cfg;
     guest_run_config_init(&cfg);
@@ -664,8 +734,8 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     return rc;
 }
 
-int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, guest_run_result *res,
-                 cb_err *err)
+int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel,
+                 guest_run_result *res, cb_err *err)
 {
     return vm_run(cfg, paths, accel, false, 0, res, err);
 }

@@ -20,10 +20,12 @@ int ctl_open(void)
         DIR *d = opendir("/sys/class/virtio-ports");
         struct dirent *de;
         while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.') continue;
+            if (de->d_name[0] == '.')
+                continue;
             char path[300], name[128];
             snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
-            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, GUEST_PORT_NAME) != 0) continue;
+            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, GUEST_PORT_NAME) != 0)
+                continue;
             snprintf(path, sizeof path, "/dev/%s", de->d_name);
             int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
             if (fd >= 0) {
@@ -32,7 +34,8 @@ int ctl_open(void)
                 return fd;
             }
         }
-        if (d) closedir(d);
+        if (d)
+            closedir(d);
         sleep_ms(1);
     }
     return -1;
@@ -40,11 +43,13 @@ int ctl_open(void)
 
 int ctl_send(uint16_t type, const void *payload, size_t len)
 {
-    if (ctl_fd < 0) return -EPIPE;
+    if (ctl_fd < 0)
+        return -EPIPE;
     uint8_t hdr[GUEST_HDR_LEN];
     guest_hdr_encode(hdr, type, (uint32_t)len);
     int r = write_all(ctl_fd, hdr, sizeof hdr);
-    if (r == 0 && len) r = write_all(ctl_fd, payload, len);
+    if (r == 0 && len)
+        r = write_all(ctl_fd, payload, len);
     return r;
 }
 

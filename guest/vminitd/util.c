@@ -18,8 +18,10 @@ void vlog(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n > sizeof buf - 2) n = sizeof buf - 2;
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof buf - 2)
+        n = sizeof buf - 2;
     buf[n++] = '\n';
     write_all(2, "vminitd: ", 9);
     write_all(2, buf, (size_t)n);
@@ -61,7 +63,8 @@ int write_all(int fd, const void *p, size_t n)
     while (n) {
         ssize_t w = write(fd, c, n);
         if (w < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return -errno;
         }
         c += w;
@@ -73,9 +76,11 @@ int write_all(int fd, const void *p, size_t n)
 int write_file(const char *path, const void *data, size_t n, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) return -errno;
+    if (fd < 0)
+        return -errno;
     int rc = write_all(fd, data, n);
-    if (close(fd) < 0 && rc == 0) rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
     return rc;
 }
 
@@ -83,31 +88,38 @@ int mkdir_p(const char *path, mode_t mode)
 {
     char buf[4096];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return -ENAMETOOLONG;
+    if (n == 0 || n >= sizeof buf)
+        return -ENAMETOOLONG;
     memcpy(buf, path, n + 1);
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, mode) < 0 && errno != EEXIST) return -errno;
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
             *p = c;
-            if (c == 0) break;
+            if (c == 0)
+                break;
         }
     }
     struct stat st;
-    if (stat(path, &st) < 0) return -errno;
+    if (stat(path, &st) < 0)
+        return -errno;
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int read_small_file(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    if (fd < 0)
+        return -errno;
     ssize_t n = read(fd, buf, cap - 1);
     int e = errno;
     close(fd);
-    if (n < 0) return -e;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    if (n < 0)
+        return -e;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        n--;
     buf[n] = 0;
     return (int)n;
 }
@@ -115,5 +127,6 @@ int read_small_file(const char *path, char *buf, size_t cap)
 void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
 }

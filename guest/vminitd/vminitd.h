@@ -24,7 +24,7 @@ int read_small_file(const char *path, char *buf, size_t cap); /* bytes or -errno
 void sleep_ms(long ms);
 
 /* ---------- control channel (ctl.c) ---------- */
-extern int ctl_fd; /* the virtio-serial port to the host, -1 until ctl_open */
+extern int ctl_fd;  /* the virtio-serial port to the host, -1 until ctl_open */
 int ctl_open(void); /* the port's fd (also in ctl_fd), or -1 when it did not appear */
 int ctl_send(uint16_t type, const void *payload, size_t len);
 int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -32,8 +32,8 @@ int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute_
 /* ---------- configuration from the host (config.c) ---------- */
 typedef struct disk {
     char *id;
-    char *serial; /* virtio-blk */
-    int lun;      /* virtio-scsi, -1 when blk */
+    char *serial;  /* virtio-blk */
+    int lun;       /* virtio-scsi, -1 when blk */
     char dev[300]; /* /dev/vdX once found */
 } disk;
 
@@ -102,10 +102,10 @@ void make_pty_dir(void);
 typedef struct child {
     pid_t pid;
     int pidfd;
-    int in_fd;  /* write end of stdin, or pty master; -1 when closed */
-    int out_fd; /* stdout read end or pty master */
-    int err_fd; /* stderr read end, -1 with tty */
-    int errpipe;/* exec error report (read end), -1 when done */
+    int in_fd;   /* write end of stdin, or pty master; -1 when closed */
+    int out_fd;  /* stdout read end or pty master */
+    int err_fd;  /* stderr read end, -1 with tty */
+    int errpipe; /* exec error report (read end), -1 when done */
 } child;
 
 int child_start(const config *c, const execspec *e, child *ch, created_list *created);
