@@ -162,6 +162,9 @@ int bl_layer_out_open(bl_build *b, bl_layer_out *lo, cb_err *err)
 
 int bl_layer_out_add(bl_layer_out *lo, const oci_tar_entry *e, int fd, const void *buf, cb_err *err)
 {
+    /* The root itself is never a layer entry (containerd's differ skips "/" too): COPY x / */
+    if (!e->path || !*e->path || !strcmp(e->path, "."))
+        return 0;
     int rc = oci_layer_writer_add(store_layer_writer_tar(lo->tw), e, fd, buf, err);
     if (rc < 0)
         return rc;
