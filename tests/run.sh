@@ -13,7 +13,7 @@ if [ "${1:-}" = "--asan" ]; then
   SETUP+=(-Db_sanitize=address,undefined -Db_lundef=false)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-# Reconfigure every time: test folders are picked up by fs.exists(), which meson doesn't watch.
+# Reconfigure every time so options and new test files are picked up.
 if [ -f "$BUILD/build.ninja" ]; then
   SETUP+=(--reconfigure)
 fi
