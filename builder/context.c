@@ -6,6 +6,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -270,4 +271,78 @@ void bl_src_list_free(bl_src_list *l)
     }
     free(l->v);
     memset(l, 0, sizeof *l);
+}
+
+/* Walk the context below rel (.dockerignore applied): hash (h) and/or write (w) every entry. */
+int bl_context_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err)
+{
+    int fd;
+    int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
+    if (rc < 0)
+        return *rel ? 0 : cb_error(err, -rc, "open %s in the build context", *rel ? rel : ".");
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return cb_error(err, errno, "opendir %s", rel);
+    }
+    cb_strv names;
+    cb_strv_init(&names);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            cb_strv_push(&names, de->d_name);
+    int dfd = dirfd(d);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        cleanup_free char *p = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+        bool excluded = false, below = true;
+        if (c->ignore)
+            df_ignore_dir(c->ignore, p, &excluded, &below);
+        struct stat st;
+        if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (excluded && !(S_ISDIR(st.st_mode) && below))
+            continue;
+        ext4_entry ee = {
+            .path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
+        if (h) {
+            char meta[64];
+            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode,
+                     (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
+            bl_key_str(h, "path", p);
+            bl_key_str(h, "meta", meta);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (w && !excluded)
+                rc = ext4_writer_add_dir(w, &ee, NULL, 0, err);
+            if (rc == 0)
+                rc = bl_context_walk(c, p, h, w, err);
+        } else if (S_ISREG(st.st_mode)) {
+            int ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (ffd < 0)
+                continue;
+            if (h) {
+                char buf[65536];
+                ssize_t k;
+                while ((k = read(ffd, buf, sizeof buf)) > 0)
+                    cb_sha256_update(h, buf, (size_t)k);
+                lseek(ffd, 0, SEEK_SET);
+            }
+            if (w)
+                rc = ext4_writer_add_file_fd(w, &ee, ffd, (uint64_t)st.st_size, NULL, 0, err);
+            close(ffd);
+        } else if (S_ISLNK(st.st_mode)) {
+            char buf[4096];
+            ssize_t k = readlinkat(dfd, names.v[i], buf, sizeof buf - 1);
+            if (k < 0)
+                continue;
+            buf[k] = 0;
+            if (h)
+                bl_key_str(h, "link", buf);
+            if (w)
+                rc = ext4_writer_add_symlink(w, &ee, buf, NULL, 0, err);
+        }
+    }
+    cb_strv_free(&names);
+    closedir(d);
+    return rc;
 }

@@ -141,7 +141,6 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     return rc;
 }
 
-int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_outputs_validate(const builder_opts *o, cb_err *err)
 {
     bool named = o->tags && o->tags->n;
@@ -168,7 +167,6 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
     return 0;
 }
 
-int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {
     const builder_opts *o = b->opts;

@@ -188,7 +188,16 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
 char *bl_history_run(const df_cmd *cmd, const oci_config *cfg);
 char *bl_history_copy(const df_cmd *cmd);
 char *bl_heredoc_body(const df_heredoc *h);
-void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv);
+/* RUN's command line (SHELL for the shell form, heredocs as BuildKit runs them); a RUN that
+ * is one #! heredoc runs /dev/pipes/NAME: *script gets its body, *script_path that path. */
+void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path);
+/* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
+void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
+enum guest_network bl_run_network(bl_exec_in *in);
+/* Cache-key field: tag=value\0 (NULL: tag=\xff). */
+void bl_key_str(cb_sha256 *h, const char *tag, const char *s);
+/* Walk the context below rel (.dockerignore applied), hashing (h) and/or writing (w) each entry. */
+int bl_context_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err);
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
 /* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */
 void bl_shell_argv(const oci_config *cfg, const char *line, cb_strv *out);
@@ -213,6 +222,10 @@ void bl_layer_out_abort(bl_layer_out *lo);
  * keeps their metadata. */
 int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
                          cb_strv *done, cb_err *err);
+
+/* Outputs (export.c): validated before the build, written after it. */
+int bl_outputs_validate(const builder_opts *o, cb_err *err);
+int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
 
 /* Utilities */
 char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */

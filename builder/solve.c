@@ -659,10 +659,6 @@ static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
     return 0;
 }
 
-extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res,
-                     cb_err *err);
-extern int bl_outputs_validate(const builder_opts *o, cb_err *err);
-
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 {
     memset(res, 0, sizeof *res);
