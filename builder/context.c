@@ -273,8 +273,9 @@ void bl_src_list_free(bl_src_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Walk the context below rel (.dockerignore applied): hash (h) and/or write (w) every entry. */
-int bl_context_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err)
+/* Walk the context below rel in directory order (.dockerignore applied; an excluded directory
+ * is still visited, flagged, when an exception may re-include something below it). */
+int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err)
 {
     int fd;
     int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
@@ -302,45 +303,23 @@ int bl_context_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w
             continue;
         if (excluded && !(S_ISDIR(st.st_mode) && below))
             continue;
-        ext4_entry ee = {
-            .path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
-        if (h) {
-            char meta[64];
-            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode,
-                     (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
-            bl_key_str(h, "path", p);
-            bl_key_str(h, "meta", meta);
-        }
-        if (S_ISDIR(st.st_mode)) {
-            if (w && !excluded)
-                rc = ext4_writer_add_dir(w, &ee, NULL, 0, err);
-            if (rc == 0)
-                rc = bl_context_walk(c, p, h, w, err);
-        } else if (S_ISREG(st.st_mode)) {
-            int ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (ffd < 0)
-                continue;
-            if (h) {
-                char buf[65536];
-                ssize_t k;
-                while ((k = read(ffd, buf, sizeof buf)) > 0)
-                    cb_sha256_update(h, buf, (size_t)k);
-                lseek(ffd, 0, SEEK_SET);
-            }
-            if (w)
-                rc = ext4_writer_add_file_fd(w, &ee, ffd, (uint64_t)st.st_size, NULL, 0, err);
-            close(ffd);
+        int ffd = -1;
+        char link[4096];
+        bool has_link = false;
+        if (S_ISREG(st.st_mode)) {
+            ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         } else if (S_ISLNK(st.st_mode)) {
-            char buf[4096];
-            ssize_t k = readlinkat(dfd, names.v[i], buf, sizeof buf - 1);
-            if (k < 0)
-                continue;
-            buf[k] = 0;
-            if (h)
-                bl_key_str(h, "link", buf);
-            if (w)
-                rc = ext4_writer_add_symlink(w, &ee, buf, NULL, 0, err);
+            ssize_t k = readlinkat(dfd, names.v[i], link, sizeof link - 1);
+            if (k >= 0) {
+                link[k] = 0;
+                has_link = true;
+            }
         }
+        rc = fn(ud, p, &st, excluded, ffd, has_link ? link : NULL, err);
+        if (ffd >= 0)
+            close(ffd);
+        if (rc == 0 && S_ISDIR(st.st_mode))
+            rc = bl_context_walk(c, p, fn, ud, err);
     }
     cb_strv_free(&names);
     closedir(d);

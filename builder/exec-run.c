@@ -6,7 +6,6 @@
 #include "internal.h"
 #include "cache-io.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +82,21 @@ static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb
     return rc;
 }
 
+static int context_image_add(void *ud, const char *p, const struct stat *st, bool excluded, int fd,
+                             const char *link, cb_err *err)
+{
+    ext4_writer *w = ud;
+    ext4_entry ee = {
+        .path = p, .mode = st->st_mode, .mtime = st->st_mtim, .atime = st->st_mtim, .ctime = st->st_mtim};
+    if (S_ISDIR(st->st_mode) && !excluded)
+        return ext4_writer_add_dir(w, &ee, NULL, 0, err);
+    if (S_ISREG(st->st_mode) && fd >= 0)
+        return ext4_writer_add_file_fd(w, &ee, fd, (uint64_t)st->st_size, NULL, 0, err);
+    if (S_ISLNK(st->st_mode) && link)
+        return ext4_writer_add_symlink(w, &ee, link, NULL, 0, err);
+    return 0;
+}
+
 static int context_image(bl_build *b, const char *path, cb_err *err)
 {
     ext4_writer *w;
@@ -93,7 +107,7 @@ static int context_image(bl_build *b, const char *path, cb_err *err)
     if (rc < 0)
         return rc;
     if (b->ctx.dirfd >= 0)
-        rc = bl_context_walk(&b->ctx, "", NULL, w, err);
+        rc = bl_context_walk(&b->ctx, "", context_image_add, w, err);
     if (rc == 0)
         rc = ext4_writer_finish(w, err);
     ext4_writer_free(w);
@@ -416,24 +430,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
         if (!store_layer_image_exists(b->st, out->diff_id)) {
             cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
-            if (!strcmp(BL_LAYER_ROOT, EXT4_OVERLAY_UPPER_DIR)) {
-                if (rename(upper, dst) < 0)
-                    rc = cb_error(err, errno, "rename %s", upper);
-            } else {
-                /* re-root the upper's tree (see BL_LAYER_ROOT) */
-                int tfd2 = open(tarp, O_RDONLY | O_CLOEXEC);
-                if (tfd2 < 0) {
-                    rc = cb_error(err, errno, "open %s", tarp);
-                } else {
-                    ext4_options o;
-                    ext4_options_init(&o);
-                    o.mode = EXT4_MODE_OVERLAY;
-                    o.root_subdir = BL_LAYER_ROOT;
-                    o.seed = out->diff_id;
-                    rc = ext4_build_overlay_layer_fd(dst, tfd2, &o, err);
-                    close(tfd2);
-                }
-            }
+            /* the upper keeps its tree under upper/, the layer-image layout (BL_LAYER_ROOT) */
+            if (rename(upper, dst) < 0)
+                rc = cb_error(err, errno, "rename %s", upper);
             if (rc == 0)
                 rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
             else

@@ -194,10 +194,16 @@ void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char *
 /* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
 void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
 enum guest_network bl_run_network(bl_exec_in *in);
-/* Cache-key field: tag=value\0 (NULL: tag=\xff). */
+/* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */
 void bl_key_str(cb_sha256 *h, const char *tag, const char *s);
-/* Walk the context below rel (.dockerignore applied), hashing (h) and/or writing (w) each entry. */
-int bl_context_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err);
+void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN]);
+void bl_scratch_key(char key[CB_DIGEST_STR_LEN]);
+void bl_workdir_key(const char *parent_key, const char *dir, const char *user, char key[CB_DIGEST_STR_LEN]);
+/* Walk the context below rel (.dockerignore applied), parents before children. fd: the opened
+ * regular file (-1 when it can't be opened or isn't one); link: a symlink's target or NULL. */
+typedef int (*bl_context_visit_fn)(void *ud, const char *path, const struct stat *st, bool excluded, int fd,
+                                   const char *link, cb_err *err);
+int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err);
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
 /* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */
 void bl_shell_argv(const oci_config *cfg, const char *line, cb_strv *out);

@@ -171,6 +171,15 @@ static void run_argv_keyed(const df_cmd *cmd, const oci_config *cfg, cb_strv *ar
         cb_strv_push_owned(argv, script);
 }
 
+/* The proxy ARGs reach RUN's environment but not its key (BuildKit: llb.WithProxy), unless
+ * ENV sets them. */
+static bool is_proxy_arg(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+    return df_arg_is_predefined(k);
+}
+
 int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
 {
     cb_strv argv, env;
@@ -184,7 +193,8 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     for (size_t i = 0; i < argv.n; i++)
         bl_key_str(h, "arg", argv.v[i]);
     for (size_t i = 0; i < env.n; i++)
-        bl_key_str(h, "env", env.v[i]);
+        if (i < in->config->env.n || !is_proxy_arg(env.v[i]))
+            bl_key_str(h, "env", env.v[i]);
     bl_key_str(h, "user", in->config->user);
     bl_key_str(h, "cwd", in->config->working_dir);
     bl_key_str(h, "network", bl_run_network(in) == GUEST_NET_NONE ? "none" : "default");
@@ -227,15 +237,56 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     return 0;
 }
 
+/* Context entries are keyed by path, mode, size, bytes and link target, never by mtime. */
+static int context_hash_add(void *ud, const char *p, const struct stat *st, bool excluded, int fd,
+                            const char *link, cb_err *err)
+{
+    (void)excluded;
+    (void)err;
+    cb_sha256 *h = ud;
+    char meta[64];
+    snprintf(meta, sizeof meta, "%o %lld", (unsigned)st->st_mode,
+             (long long)(S_ISREG(st->st_mode) ? st->st_size : 0));
+    bl_key_str(h, "path", p);
+    bl_key_str(h, "meta", meta);
+    if (fd >= 0) {
+        uint64_t n = 0;
+        hash_fd(fd, h, &n);
+    }
+    if (link)
+        bl_key_str(h, "link", link);
+    return 0;
+}
+
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err)
 {
     cb_sha256 *h = cb_sha256_new();
     cleanup_free char *clean = bl_path_clean(sub);
-    int rc = c->dirfd >= 0 ? bl_context_walk(c, clean + 1, h, NULL, err) : 0;
+    int rc = c->dirfd >= 0 ? bl_context_walk(c, clean + 1, context_hash_add, h, err) : 0;
     if (rc < 0) {
         cb_sha256_free(h);
         return rc;
     }
     cb_sha256_final(h, out);
     return 0;
+}
+
+/* ---------- FROM and WORKDIR ---------- */
+
+void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN])
+{
+    cleanup_free char *kk = xasprintf("image\n%s", manifest_digest);
+    cb_sha256_buf(kk, strlen(kk), key);
+}
+
+void bl_scratch_key(char key[CB_DIGEST_STR_LEN])
+{
+    cb_sha256_buf("scratch", 7, key);
+}
+
+/* WORKDIR's implicit mkdir: the directory is created owned by USER. */
+void bl_workdir_key(const char *parent_key, const char *dir, const char *user, char key[CB_DIGEST_STR_LEN])
+{
+    cleanup_free char *kk = xasprintf("mkdir\n%s\n%s\n%s", parent_key, dir, user ? user : "");
+    cb_sha256_buf(kk, strlen(kk), key);
 }

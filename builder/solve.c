@@ -89,8 +89,7 @@ static int image_get(bl_build *b, const char *ref, bl_image **out, cb_err *err)
     bi->ref = xstrdup(ref);
     bi->im = im;
     chain_from_image(&bi->im, &bi->chain);
-    cleanup_free char *kk = xasprintf("image\n%s", im.manifest_digest);
-    cb_sha256_buf(kk, strlen(kk), bi->key);
+    bl_image_key(im.manifest_digest, bi->key);
     *out = bi;
     pthread_mutex_unlock(&images_lock);
     return 0;
@@ -301,9 +300,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     char key[CB_DIGEST_STR_LEN];
     int rc;
     if (wd_mkdir) {
-        cleanup_free char *kk =
-            xasprintf("mkdir\n%s\n%s\n%s", j->key, wd_mkdir, j->config.user ? j->config.user : "");
-        cb_sha256_buf(kk, strlen(kk), key);
+        bl_workdir_key(j->key, wd_mkdir, j->config.user, key);
         rc = 0;
     } else if (cmd->kind == DF_CMD_RUN) {
         rc = bl_run_key(&in, key, err);
@@ -472,7 +469,7 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         progress_cached(b->prog, pid);
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
-        cb_sha256_buf("scratch", 7, j->key);
+        bl_scratch_key(j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         j->step_no++;
     } else {
