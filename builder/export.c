@@ -245,7 +245,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
     if (rc == 0 && push) {
         oci_registry_opts ro;
-        oci_registry_opts_default(&ro);
+        bl_registry_opts(b->opts, &ro);
         for (size_t i = 0; i < names.n && rc == 0; i++) {
             progress_status(b->prog, pid, "pushing %s", names.v[i]);
             rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);

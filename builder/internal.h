@@ -118,6 +118,7 @@ int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err);
 enum bl_step_kind { BL_STEP_CONFIG = 0, BL_STEP_RUN, BL_STEP_COPY, BL_STEP_ADD, BL_STEP_WORKDIR };
 
 typedef struct bl_stage_job bl_stage_job;
+typedef struct bl_resolver bl_resolver;
 
 typedef struct bl_build {
     const builder_opts *opts;
@@ -135,6 +136,7 @@ typedef struct bl_build {
     bool failed;
     cb_err first_err;
     bl_stage_job *jobs;              /* one per plan stage */
+    bl_resolver *images;             /* images the build uses */
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -167,6 +169,28 @@ typedef struct bl_exec_in {
     const char *parent_key;
     int progress_id;
 } bl_exec_in;
+
+/* ---------- image resolution (resolve.c) ---------- */
+
+/* An image a build uses (FROM, --from, mount from=), valid for the whole build. */
+typedef struct bl_image {
+    char *ref;
+    store_image im;
+    bl_chain chain;
+    char key[CB_DIGEST_STR_LEN];
+    bool ready; /* resolved, or failed (rc, err) */
+    int rc;
+    cb_err err;
+} bl_image;
+
+/* One per build: each reference resolved once (local store unless --pull, cache import, pull);
+ * concurrent askers for one reference wait for the first, other references go in parallel. */
+typedef struct bl_resolver bl_resolver;
+bl_resolver *bl_resolver_new(bl_build *b);
+void bl_resolver_free(bl_resolver *r);
+int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_err *err);
+/* The build's registry options (the CLI's registry flags) for pulls, pushes, cache transfers. */
+void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro);
 
 /* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
  * missing). The chain stays valid for the whole build. */

@@ -14,129 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---------- images (FROM, --from=image, mount from=image) ---------- */
-
-typedef struct bl_image {
-    char *ref;
-    store_image im;
-    bl_chain chain;
-    char key[CB_DIGEST_STR_LEN];
-} bl_image;
-
-static pthread_mutex_t images_lock = PTHREAD_MUTEX_INITIALIZER;
-typedef struct images_tab {
-    bl_image **v; /* entries never move: steps keep pointers while others are added */
-    size_t n;
-} images_tab;
-static images_tab g_images; /* per process: one build per process */
-
-static void chain_from_image(const store_image *im, bl_chain *c)
-{
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < im->manifest.n_layers; i++) {
-        bl_layer l;
-        memset(&l, 0, sizeof l);
-        const oci_descriptor *d = &im->manifest.layers[i];
-        memcpy(l.digest, d->digest, sizeof l.digest);
-        if (i < im->config.diff_ids.n)
-            snprintf(l.diff_id, sizeof l.diff_id, "%s", im->config.diff_ids.v[i]);
-        l.size = d->size;
-        snprintf(l.media_type, sizeof l.media_type, "%s", d->media_type ? d->media_type : OCI_MT_LAYER_GZIP);
-        bl_chain_push(c, &l);
-    }
-}
-
-static void registry_opts(oci_registry_opts *o)
-{
-    oci_registry_opts_default(o);
-}
-
-/* Resolve an image reference: the local store first (unless --pull), else a pull. */
-static int image_get(bl_build *b, const char *ref, bl_image **out, cb_err *err)
-{
-    pthread_mutex_lock(&images_lock);
-    for (size_t i = 0; i < g_images.n; i++)
-        if (!strcmp(g_images.v[i]->ref, ref)) {
-            *out = g_images.v[i];
-            pthread_mutex_unlock(&images_lock);
-            return 0;
-        }
-    store_image im;
-    memset(&im, 0, sizeof im);
-    cb_err e;
-    int rc = -ENOENT;
-    cleanup_free char *name = xasprintf("[internal] load metadata for %s", ref);
-    int pid = progress_add(b->prog, name);
-    progress_start(b->prog, pid);
-    if (!b->opts->pull)
-        rc = store_image_resolve(b->st, ref, &im, &e);
-    if (rc < 0 && bl_cache_io_image(b, ref, &im) == 1) /* cache import: layers fetched lazily */
-        rc = 0;
-    if (rc < 0) {
-        oci_registry_opts ro;
-        registry_opts(&ro);
-        rc = store_pull(b->st, ref, b->opts->platform, &ro, &im, err);
-        if (rc < 0) {
-            progress_error(b->prog, pid, err->msg);
-            pthread_mutex_unlock(&images_lock);
-            return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
-        }
-    }
-    progress_done(b->prog, pid);
-    g_images.v = xrealloc(g_images.v, (g_images.n + 1) * sizeof *g_images.v);
-    bl_image *bi = xcalloc(1, sizeof *bi);
-    g_images.v[g_images.n++] = bi;
-    bi->ref = xstrdup(ref);
-    bi->im = im;
-    chain_from_image(&bi->im, &bi->chain);
-    bl_image_key(im.manifest_digest, bi->key);
-    *out = bi;
-    pthread_mutex_unlock(&images_lock);
-    return 0;
-}
-
-static void images_free(void)
-{
-    for (size_t i = 0; i < g_images.n; i++) {
-        free(g_images.v[i]->ref);
-        store_image_free(&g_images.v[i]->im);
-        bl_chain_free(&g_images.v[i]->chain);
-        free(g_images.v[i]);
-    }
-    free(g_images.v);
-    memset(&g_images, 0, sizeof g_images);
-}
-
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
-                    cb_err *err)
-{
-    if (from_stage >= 0) {
-        bl_stage_job *j = &b->jobs[from_stage];
-        pthread_mutex_lock(&b->lock);
-        bool done = j->done;
-        pthread_mutex_unlock(&b->lock);
-        if (!done)
-            return cb_fail(err, "internal: stage %s used before it was built", from);
-        *chain = &j->chain;
-        *key = j->key;
-        return 0;
-    }
-    bl_image *im;
-    int rc = image_get(b, from, &im, err);
-    if (rc < 0)
-        return rc;
-    *chain = &im->chain;
-    *key = im->key;
-    return 0;
-}
-
 /* A base image's config list (ONBUILD triggers or Env) for the parser's plan; scratch has none. */
 static int base_config_list(bl_build *b, const char *ref, bool onbuild, cb_strv *out, cb_err *err)
 {
     if (!strcmp(ref, "scratch"))
         return 0;
-    bl_image *im;
-    int rc = image_get(b, ref, &im, err);
+    const bl_image *im;
+    int rc = bl_resolver_image(b->images, ref, &im, err);
     if (rc < 0)
         return rc;
     const cb_strv *list = onbuild ? &im->im.config.onbuild : &im->im.config.env;
@@ -473,8 +357,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         j->step_no++;
     } else {
-        bl_image *im;
-        rc = image_get(b, st->base, &im, err);
+        const bl_image *im;
+        rc = bl_resolver_image(b->images, st->base, &im, err);
         if (rc < 0) {
             rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, st->from->start_line);
             goto out;
@@ -681,6 +565,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
     b->ctx.dirfd = -1;
+    b->images = bl_resolver_new(b);
     int rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
         rc = bl_outputs_validate(opts, err);
@@ -837,7 +722,7 @@ out:
         free(b->tmpdir);
     }
 out_early:
-    images_free();
+    bl_resolver_free(b->images);
     if (b->gpaths_ready)
         guest_paths_free(&b->gpaths);
     if (b->st)

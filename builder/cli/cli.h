@@ -51,7 +51,7 @@ int cli_parse_exit(int parse_result);
 /* Print "cbuild: error: <msg>" and return 1. */
 int cli_report(const cb_err *err);
 
-/* Registry flags shared by pull, push and login. */
+/* Registry flags shared by build, pull, push and login. */
 typedef struct cli_registry_flags {
     cb_strv insecure;
     bool tls_verify;

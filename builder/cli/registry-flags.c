@@ -1,4 +1,4 @@
-/* Registry flags shared by pull, push and login. */
+/* Registry flags shared by build, pull, push and login. */
 #include <stdlib.h>
 #include <string.h>
 
