@@ -51,6 +51,20 @@ int cli_parse_exit(int parse_result);
 /* Print "cbuild: error: <msg>" and return 1. */
 int cli_report(const cb_err *err);
 
+/* A verb's parsed arguments, its store and its error. Every verb returns cli_call_end(). */
+struct store;
+typedef struct cli_call {
+    cb_strv pos;
+    struct store *st; /* after cli_call_store */
+    cb_err err;
+} cli_call;
+/* Parse argv: -1 to go on, else the verb's exit status (help printed, usage error). */
+int cli_call_begin(cli_call *v, cli_ctx *ctx, const cli_cmd_spec *spec, int argc, char **argv);
+/* Open the store: -1 to go on, else the exit status (the error reported). */
+int cli_call_store(cli_call *v, cli_ctx *ctx);
+/* Close the store, free the arguments; returns rc. */
+int cli_call_end(cli_call *v, int rc);
+
 /* Registry flags shared by build, pull, push and login. */
 typedef struct cli_registry_flags {
     cb_strv insecure;

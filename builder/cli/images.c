@@ -75,41 +75,31 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images in the local store", opts, false,
                                0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
     bool json = format && !strcmp(format, "json");
     if (format && !json && strcmp(format, "table")) {
         fprintf(stderr, "cbuild images: unsupported --format `%s` (want table or json)\n", format);
-        cb_strv_free(&pos);
-        return CLI_EXIT_USAGE;
+        return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     oci_ref filter = {0};
     bool filter_tag = false;
-    if (pos.n) {
-        if (oci_ref_parse(pos.v[0], &filter, &err) < 0) {
-            store_close(s);
-            cb_strv_free(&pos);
-            return cli_report(&err);
+    if (v.pos.n) {
+        if (oci_ref_parse(v.pos.v[0], &filter, &err) < 0) {
+            return cli_call_end(&v, cli_report(&err));
         }
-        filter_tag = strchr(strrchr(pos.v[0], '/') ? strrchr(pos.v[0], '/') : pos.v[0], ':') != NULL;
+        filter_tag = strchr(strrchr(v.pos.v[0], '/') ? strrchr(v.pos.v[0], '/') : v.pos.v[0], ':') != NULL;
     }
     store_tag *tags;
     size_t nt;
     if (store_tag_list(s, &tags, &nt, &err) < 0) {
-        store_close(s);
-        cb_strv_free(&pos);
-        return cli_report(&err);
+        return cli_call_end(&v, cli_report(&err));
     }
     row *rows = xcalloc(nt + 1, sizeof *rows);
     size_t nr = 0;
@@ -122,7 +112,7 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
         row *r = &rows[nr];
         oci_ref pr = {0};
         if (name && oci_ref_parse(name, &pr, &e) == 0) {
-            if (pos.n && (strcmp(pr.registry, filter.registry) || strcmp(pr.repository, filter.repository) ||
+            if (v.pos.n && (strcmp(pr.registry, filter.registry) || strcmp(pr.repository, filter.repository) ||
                           (filter_tag && (!pr.tag || strcmp(pr.tag, filter.tag))))) {
                 oci_ref_free(&pr);
                 store_image_free(&im);
@@ -132,7 +122,7 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
             r->tag = xstrdup(pr.tag ? pr.tag : "<none>");
             oci_ref_free(&pr);
         } else {
-            if (pos.n) {
+            if (v.pos.n) {
                 store_image_free(&im);
                 continue;
             }
@@ -218,7 +208,5 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
     free(rows);
     store_tags_free(tags, nt);
     oci_ref_free(&filter);
-    store_close(s);
-    cb_strv_free(&pos);
-    return 0;
+    return cli_call_end(&v, 0);
 }
