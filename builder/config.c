@@ -123,6 +123,7 @@ static int cmp_ports(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Long: one case per config-only instruction, read as a table of BuildKit's rules. */
 int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char *created, cb_err *err)
 {
     (void)b;

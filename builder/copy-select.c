@@ -257,6 +257,32 @@ static bool is_archive_fd(int fd)
     return ok;
 }
 
+/* A directory source: its contents (not itself), under --parents' prefix when there is one. */
+static int select_dir(copy_ctx *cc, const char *src, const char *prefix, const struct stat *st,
+                      const bl_node *node, cb_err *err)
+{
+    size_t first = cc->s.n;
+    if (prefix && *prefix) {
+        sel_entry *e = bl_sel_add(&cc->s);
+        e->rel = xstrdup(prefix);
+        e->src = xstrdup(src);
+        e->origin = cc->fs.view ? O_ROOTFS : O_CTX;
+        e->st = *st;
+        e->node = *node;
+        first = cc->s.n;
+    }
+    int rc = walk(&cc->fs, src, "", &cc->s, err);
+    if (rc < 0)
+        return rc;
+    if (prefix && *prefix)
+        for (size_t k = first; k < cc->s.n; k++) {
+            char *r = bl_join_rel(prefix, cc->s.v[k].rel);
+            free(cc->s.v[k].rel);
+            cc->s.v[k].rel = r;
+        }
+    return 0;
+}
+
 /* A path source: a glob in the context or the --from filesystem, .dockerignore applied,
  * directories walked. */
 int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
@@ -315,29 +341,11 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
             prefix = xstrdup(p);
         }
         if (S_ISDIR(st.st_mode)) {
-            size_t first = cc->s.n;
-            if (prefix && *prefix) {
-                sel_entry *e = bl_sel_add(&cc->s);
-                e->rel = xstrdup(prefix);
-                e->src = xstrdup(src);
-                e->origin = cc->fs.view ? O_ROOTFS : O_CTX;
-                e->st = st;
-                e->node = node;
-                first = cc->s.n;
-            }
-            rc = walk(&cc->fs, src, "", &cc->s, err);
-            if (rc < 0) {
-                free(link);
+            free(link);
+            if ((rc = select_dir(cc, src, prefix, &st, &node, err)) < 0) {
                 cb_strv_free(&matches);
                 return rc;
             }
-            if (prefix && *prefix)
-                for (size_t k = first; k < cc->s.n; k++) {
-                    char *r = bl_join_rel(prefix, cc->s.v[k].rel);
-                    free(cc->s.v[k].rel);
-                    cc->s.v[k].rel = r;
-                }
-            free(link);
             continue;
         }
         const char *base = strrchr(src, '/');

@@ -272,6 +272,7 @@ out:
     return rc;
 }
 
+/* Long: Docker's destination rules and the placement loop share one view and layer writer, freed once. */
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     copy_ctx cc;

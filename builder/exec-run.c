@@ -214,6 +214,7 @@ static void run_state_free(run_state *rs)
     free(rs->secrets);
 }
 
+/* Long: one case per RUN --mount type. */
 static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *ngm, cb_strv *env,
                         cb_err *err)
 {
@@ -324,6 +325,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
     return 0;
 }
 
+/* Long: the boot, the failure report and the layer capture share the step's temporaries, freed once. */
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     bl_build *b = in->b;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+/* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
     cb_strv tags, build_args, labels, secrets, outputs, cache_from, cache_to, no_cache_filter;
