@@ -239,7 +239,7 @@ static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err
     return rc;
 }
 
-static bool is_archive_fd(int fd)
+struct archive *bl_add_archive_reader(void)
 {
     struct archive *a = archive_read_new();
     archive_read_support_filter_gzip(a);
@@ -247,6 +247,12 @@ static bool is_archive_fd(int fd)
     archive_read_support_filter_xz(a);
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
+    return a;
+}
+
+static bool is_archive_fd(int fd)
+{
+    struct archive *a = bl_add_archive_reader();
     bool ok = false;
     if (archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK) {
         struct archive_entry *e;

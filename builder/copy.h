@@ -57,6 +57,8 @@ int bl_copy_sources_open(copy_ctx *cc, bool need_view, cb_err *err);
 void bl_copy_ctx_free(copy_ctx *cc);
 /* Add the entries one path argument selects (globs expanded, directories walked). */
 int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err);
+/* A reader for what ADD extracts: tar, optionally gzip, bzip2, xz or zstd compressed. */
+struct archive *bl_add_archive_reader(void);
 /* Select all sources: heredocs, URLs (downloaded), paths. */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err);
 

@@ -203,12 +203,7 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
 static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, int fd,
                        bool chown_set, uint32_t uid, uint32_t gid, cb_strv *done, cb_err *err)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_tar(a);
+    struct archive *a = bl_add_archive_reader();
     int rc = 0;
     /* declared before the first goto: a jump must not bypass a cleanup variable */
     cleanup_free char *tmp = bl_step_tmp(cc->in->b, "member");

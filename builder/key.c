@@ -20,6 +20,17 @@ void bl_key_str(cb_sha256 *h, const char *tag, const char *s)
         cb_sha256_update(h, "\xff", 1);
 }
 
+/* Finish a key computed so far; on an earlier failure (rc < 0) drop it. */
+static int key_finish(cb_sha256 *h, int rc, char key[CB_DIGEST_STR_LEN])
+{
+    if (rc < 0) {
+        cb_sha256_free(h);
+        return rc;
+    }
+    cb_sha256_final(h, key);
+    return 0;
+}
+
 static int hash_fd(int fd, cb_sha256 *h, uint64_t *n)
 {
     char buf[65536];
@@ -94,12 +105,7 @@ int bl_copy_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err
         }
     }
     bl_copy_ctx_free(&cc);
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, key);
-    return 0;
+    return key_finish(h, rc, key);
 }
 
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
@@ -153,12 +159,7 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
         pthread_mutex_unlock(&in->b->ctx.lock);
     }
     bl_copy_ctx_free(&cc);
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, key);
-    return 0;
+    return key_finish(h, rc, key);
 }
 
 /* ---------- RUN ---------- */
@@ -229,12 +230,7 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     }
     cb_strv_free(&argv);
     cb_strv_free(&env);
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, key);
-    return 0;
+    return key_finish(h, rc, key);
 }
 
 /* Context entries are keyed by path, mode, size, bytes and link target, never by mtime. */
@@ -263,12 +259,7 @@ int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN
     cb_sha256 *h = cb_sha256_new();
     cleanup_free char *clean = bl_path_clean(sub);
     int rc = c->dirfd >= 0 ? bl_context_walk(c, clean + 1, context_hash_add, h, err) : 0;
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, out);
-    return 0;
+    return key_finish(h, rc, out);
 }
 
 /* ---------- FROM and WORKDIR ---------- */

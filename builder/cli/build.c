@@ -83,7 +83,6 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
         oci_registry_opts ro;
-        oci_registry_opts_default(&ro);
         cli_registry_flags_apply(&rf, &ro);
         o.registry = &ro;
         if (network && strcmp(network, "default") && strcmp(network, "none") && strcmp(network, "host")) {

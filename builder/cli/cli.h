@@ -85,7 +85,7 @@ typedef struct cli_registry_flags {
 struct oci_registry_opts;
 void cli_registry_flags_init(cli_registry_flags *rf);
 void cli_registry_flags_free(cli_registry_flags *rf);
-/* Fill ro (already defaulted) from the flags; --creds sets username and password. */
+/* Fill ro: the defaults, then the flags; --creds sets username and password. */
 void cli_registry_flags_apply(cli_registry_flags *rf, struct oci_registry_opts *ro);
 
 /* Verbs. Each returns the process exit status. argv[0] is the verb name. */

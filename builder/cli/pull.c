@@ -25,7 +25,6 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
         goto out;
     cb_err err = {0};
     oci_registry_opts ro;
-    oci_registry_opts_default(&ro);
     cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
     if ((rc = cli_call_store(&v, ctx)) >= 0)

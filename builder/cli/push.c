@@ -31,7 +31,6 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
         goto out;
     cb_err err = {0};
     oci_registry_opts ro;
-    oci_registry_opts_default(&ro);
     cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
     if (jobs > 0)
