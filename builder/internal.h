@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "builder.h"
@@ -190,7 +192,13 @@ bl_resolver *bl_resolver_new(bl_build *b);
 void bl_resolver_free(bl_resolver *r);
 int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_err *err);
 /* The build's registry options (the CLI's registry flags) for pulls, pushes, cache transfers. */
-void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro);
+static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro)
+{
+    if (o->registry)
+        *ro = *o->registry;
+    else
+        oci_registry_opts_default(ro);
+}
 
 /* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
  * missing). The chain stays valid for the whole build. */
@@ -220,8 +228,17 @@ void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
 enum guest_network bl_run_network(bl_exec_in *in);
 /* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */
 void bl_key_str(cb_sha256 *h, const char *tag, const char *s);
-void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN]);
-void bl_scratch_key(char key[CB_DIGEST_STR_LEN]);
+/* FROM keys, here rather than in key.c so the resolver needs nothing above it. */
+static inline void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN])
+{
+    char *kk = xasprintf("image\n%s", manifest_digest);
+    cb_sha256_buf(kk, strlen(kk), key);
+    free(kk);
+}
+static inline void bl_scratch_key(char key[CB_DIGEST_STR_LEN])
+{
+    cb_sha256_buf("scratch", 7, key);
+}
 void bl_workdir_key(const char *parent_key, const char *dir, const char *user, char key[CB_DIGEST_STR_LEN]);
 /* Walk the context below rel (.dockerignore applied), parents before children. fd: the opened
  * regular file (-1 when it can't be opened or isn't one); link: a symlink's target or NULL. */

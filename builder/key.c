@@ -262,18 +262,7 @@ int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN
     return key_finish(h, rc, out);
 }
 
-/* ---------- FROM and WORKDIR ---------- */
-
-void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN])
-{
-    cleanup_free char *kk = xasprintf("image\n%s", manifest_digest);
-    cb_sha256_buf(kk, strlen(kk), key);
-}
-
-void bl_scratch_key(char key[CB_DIGEST_STR_LEN])
-{
-    cb_sha256_buf("scratch", 7, key);
-}
+/* ---------- WORKDIR ---------- */
 
 /* WORKDIR's implicit mkdir: the directory is created owned by USER. */
 void bl_workdir_key(const char *parent_key, const char *dir, const char *user, char key[CB_DIGEST_STR_LEN])

@@ -130,14 +130,6 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_
     return 0;
 }
 
-void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro)
-{
-    if (o->registry)
-        *ro = *o->registry;
-    else
-        oci_registry_opts_default(ro);
-}
-
 int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
                     cb_err *err)
 {
