@@ -356,27 +356,9 @@ char *bl_history_copy(const df_cmd *cmd)
 
 /* ---------- RUN: argv and environment ---------- */
 
-/* Heredoc body as the Dockerfile means it: <<- strips leading tabs. */
-char *bl_heredoc_body(const df_heredoc *h)
-{
-    if (!h->chomp)
-        return xstrdup(h->content);
-    cb_buf b;
-    cb_buf_init(&b);
-    bool bol = true;
-    for (const char *p = h->content; *p; p++) {
-        if (bol && *p == '\t')
-            continue;
-        bol = *p == '\n';
-        cb_buf_putc(&b, *p);
-    }
-    return cb_buf_steal(&b);
-}
-
 /* The command line (df_cmd_run_argv: SHELL for the shell form, heredocs as BuildKit runs
  * them). A RUN that is one #! heredoc runs /dev/pipes/NAME: *script gets its body. */
-void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script,
-                            char **script_path)
+void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path)
 {
     if (script)
         *script = NULL;

@@ -262,17 +262,6 @@ int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err)
     return 0;
 }
 
-void bl_src_list_free(bl_src_list *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].rel);
-        free(l->v[i].src);
-        free(l->v[i].linkname);
-    }
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
 /* Walk the context below rel in directory order (.dockerignore applied; an excluded directory
  * is still visited, flagged, when an exception may re-include something below it). */
 int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err)

@@ -95,21 +95,6 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
                     cb_err *err);
 void bl_context_close(bl_context *c);
 
-/* One entry selected from a source (the context or another image's filesystem). */
-typedef struct bl_src_entry {
-    char *rel;      /* path relative to the copy's destination root ("" = the dest itself) */
-    char *src;      /* path in the source ("a/b", relative to its root) */
-    struct stat st; /* lstat of the source entry (context), or synthesised (rootfs) */
-    char *linkname; /* symlinks */
-    bl_node node;   /* rootfs sources */
-} bl_src_entry;
-
-typedef struct bl_src_list {
-    bl_src_entry *v;
-    size_t n, cap;
-} bl_src_list;
-void bl_src_list_free(bl_src_list *l);
-
 int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd,
                       cb_err *err); /* -errno, err untouched */
 /* Open a context path for reading, confined to the context (symlinks resolved inside it). */
@@ -219,7 +204,6 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
 /* BuildKit's history text for a layer step ("RUN /bin/sh -c make # buildkit"). */
 char *bl_history_run(const df_cmd *cmd, const oci_config *cfg);
 char *bl_history_copy(const df_cmd *cmd);
-char *bl_heredoc_body(const df_heredoc *h);
 /* RUN's command line (SHELL for the shell form, heredocs as BuildKit runs them); a RUN that
  * is one #! heredoc runs /dev/pipes/NAME: *script gets its body, *script_path that path. */
 void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path);
