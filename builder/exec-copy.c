@@ -267,7 +267,115 @@ out:
     return rc;
 }
 
-/* Long: Docker's destination rules and the placement loop share one view and layer writer, freed once. */
+/* --chown's uid/gid from the image's passwd/group (for --link: the image below all the same). */
+static int copy_chown(bl_exec_in *in, bl_rootfs *view, uint32_t *uid, uint32_t *gid, cb_err *err)
+{
+    if (view)
+        return bl_rootfs_resolve_user(view, in->cmd->chown, uid, gid, err);
+    bl_rootfs *v2 = NULL;
+    cb_strv im2;
+    cb_strv_init(&im2);
+    int rc = bl_chain_images(in->b->st, in->chain, &im2, err);
+    if (rc == 0)
+        rc = bl_rootfs_open(&im2, &v2, err);
+    if (rc == 0)
+        rc = bl_rootfs_resolve_user(v2, in->cmd->chown, uid, gid, err);
+    bl_rootfs_free(v2);
+    cb_strv_free(&im2);
+    return rc;
+}
+
+/* The destination: relative to WORKDIR; a trailing slash (or ".") or an existing directory
+ * makes it a directory; symlinks in it resolve inside the image, as BuildKit does. */
+static char *copy_dest(bl_exec_in *in, bl_rootfs *view, bool *dest_dir)
+{
+    const char *dest_arg = in->cmd->args.v[in->cmd->args.n - 1];
+    size_t dl = strlen(dest_arg);
+    *dest_dir =
+        dl == 0 || dest_arg[dl - 1] == '/' || !strcmp(dest_arg, ".") || cb_str_has_suffix(dest_arg, "/.");
+    cleanup_free char *joined =
+        dest_arg[0] == '/'
+            ? xstrdup(dest_arg)
+            : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
+    char *dest = bl_path_clean(joined);
+    if (view) {
+        char *res = NULL;
+        bl_node dn;
+        cb_err e;
+        int r2 = bl_rootfs_resolve(view, dest, true, &res, &dn, &e);
+        if (r2 == 0 && S_ISDIR(dn.st.mode))
+            *dest_dir = true;
+        if (res) {
+            free(dest);
+            dest = res;
+        }
+    }
+    return dest;
+}
+
+/* A regular file's data: the context file, the download, or a copy out of the --from view. */
+static int entry_open(bl_exec_in *in, copy_ctx *cc, const sel_entry *e, int *fd, cb_err *err)
+{
+    *fd = -1;
+    if (e->origin == O_CTX)
+        return bl_context_open_file(&in->b->ctx, e->src, fd, err);
+    if (e->origin == O_FILE) {
+        *fd = open(e->file, O_RDONLY | O_CLOEXEC);
+        return *fd < 0 ? cb_error(err, errno, "open %s", e->file) : 0;
+    }
+    if (e->origin != O_ROOTFS)
+        return 0;
+    cleanup_free char *tmp = bl_step_tmp(in->b, "from");
+    *fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return cb_error(err, errno, "create %s", tmp);
+    unlink(tmp);
+    int rc = bl_rootfs_copy_to_fd(cc->from_view, &e->node, *fd, err);
+    lseek(*fd, 0, SEEK_SET);
+    return rc;
+}
+
+/* Where each selected entry lands, parents first. */
+static placed *place_entries(sel *s, const char *dest, bool dest_dir)
+{
+    placed *pl = xcalloc(s->n ? s->n : 1, sizeof *pl);
+    for (size_t i = 0; i < s->n; i++) {
+        sel_entry *e = &s->v[i];
+        char *p;
+        if (e->origin == O_ARCHIVE)
+            p = xstrdup(dest);
+        else if (e->target_is_file && !dest_dir)
+            p = xstrdup(dest);
+        else
+            p = *e->rel ? xasprintf("%s/%s", strcmp(dest, "/") ? dest : "", e->rel) : xstrdup(dest);
+        pl[i].path = bl_path_clean(p);
+        free(p);
+        pl[i].e = e;
+    }
+    qsort(pl, s->n, sizeof *pl, cmp_placed);
+    return pl;
+}
+
+/* A directory target exists even when nothing is copied into it: as it is in the image, or
+ * created (0755, the --chown owner). */
+static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, uint32_t uid,
+                        uint32_t gid, cb_strv *done, cb_err *err)
+{
+    struct stat dst;
+    memset(&dst, 0, sizeof dst);
+    bl_node dn;
+    cb_err e;
+    if (view && bl_rootfs_lookup(view, dest, &dn, &e) == 0 && S_ISDIR(dn.st.mode)) {
+        bl_stat_from_ext4(&dn.st, &dst);
+        return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, done, err);
+    }
+    if (!strcmp(dest, "/"))
+        return 0;
+    dst.st_mode = S_IFDIR | 0755;
+    dst.st_mtim.tv_sec = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now();
+    return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, done, err);
+}
+
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     copy_ctx cc;
@@ -285,7 +393,6 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     bl_layer_out lo;
     bool lo_open = false;
     /* declared before the first goto: a jump must not bypass a cleanup variable */
-    cleanup_free char *joined = NULL;
     cleanup_free char *dest = NULL;
     int rc = bl_copy_sources_open(&cc, true, err);
     if (rc == 0)
@@ -295,23 +402,8 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         rc = bl_rootfs_open(&images, &view, err);
     uint32_t uid = 0, gid = 0;
     bool chown_set = in->cmd->chown && *in->cmd->chown;
-    if (rc == 0 && chown_set) {
-        if (view) {
-            rc = bl_rootfs_resolve_user(view, in->cmd->chown, &uid, &gid, err);
-        } else {
-            /* --link: names come from the image below all the same */
-            bl_rootfs *v2 = NULL;
-            cb_strv im2;
-            cb_strv_init(&im2);
-            rc = bl_chain_images(in->b->st, in->chain, &im2, err);
-            if (rc == 0)
-                rc = bl_rootfs_open(&im2, &v2, err);
-            if (rc == 0)
-                rc = bl_rootfs_resolve_user(v2, in->cmd->chown, &uid, &gid, err);
-            bl_rootfs_free(v2);
-            cb_strv_free(&im2);
-        }
-    }
+    if (rc == 0 && chown_set)
+        rc = copy_chown(in, view, &uid, &gid, err);
     mode_t chmod = 0;
     bool chmod_set = in->cmd->chmod && *in->cmd->chmod;
     if (rc == 0 && chmod_set)
@@ -319,28 +411,8 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if (rc < 0)
         goto out;
 
-    /* destination: relative to WORKDIR; a trailing slash (or ".") makes it a directory */
-    const char *dest_arg = in->cmd->args.v[in->cmd->args.n - 1];
-    size_t dl = strlen(dest_arg);
-    bool dest_dir =
-        dl == 0 || dest_arg[dl - 1] == '/' || !strcmp(dest_arg, ".") || cb_str_has_suffix(dest_arg, "/.");
-    joined = dest_arg[0] == '/'
-                 ? xstrdup(dest_arg)
-                 : xasprintf("%s/%s", in->config->working_dir ? in->config->working_dir : "/", dest_arg);
-    dest = bl_path_clean(joined);
-    if (view) {
-        /* symlinks in the destination resolve inside the image, as BuildKit does */
-        char *res = NULL;
-        bl_node dn;
-        cb_err e;
-        int r2 = bl_rootfs_resolve(view, dest, true, &res, &dn, &e);
-        if (r2 == 0 && S_ISDIR(dn.st.mode))
-            dest_dir = true;
-        if (res) {
-            free(dest);
-            dest = res;
-        }
-    }
+    bool dest_dir;
+    dest = copy_dest(in, view, &dest_dir);
     if (in->cmd->args.n + in->cmd->n_inline_files > 2 && !dest_dir) {
         rc = cb_fail(err,
                      "When using %s with more than one source file, the destination must be a directory and "
@@ -348,44 +420,14 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
                      bl_copy_keyword(&cc));
         goto out;
     }
-    pl = xcalloc(cc.s.n ? cc.s.n : 1, sizeof *pl);
-    for (size_t i = 0; i < cc.s.n; i++) {
-        sel_entry *e = &cc.s.v[i];
-        char *p;
-        if (e->origin == O_ARCHIVE)
-            p = xstrdup(dest);
-        else if (e->target_is_file && !dest_dir)
-            p = xstrdup(dest);
-        else
-            p = *e->rel ? xasprintf("%s/%s", strcmp(dest, "/") ? dest : "", e->rel) : xstrdup(dest);
-        pl[npl].path = bl_path_clean(p);
-        free(p);
-        pl[npl].e = e;
-        npl++;
-    }
-    qsort(pl, npl, sizeof *pl, cmp_placed);
+    pl = place_entries(&cc.s, dest, dest_dir);
+    npl = cc.s.n;
 
     if ((rc = bl_layer_out_open(in->b, &lo, err)) < 0)
         goto out;
     lo_open = true;
-    /* a directory target exists even when nothing is copied into it */
-    if (dest_dir || npl == 0) {
-        struct stat dst;
-        memset(&dst, 0, sizeof dst);
-        bl_node dn;
-        cb_err e;
-        if (view && bl_rootfs_lookup(view, dest, &dn, &e) == 0 && S_ISDIR(dn.st.mode)) {
-            bl_stat_from_ext4(&dn.st, &dst);
-            rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, &done,
-                           err);
-        } else if (strcmp(dest, "/")) {
-            dst.st_mode = S_IFDIR | 0755;
-            dst.st_mtim.tv_sec = in->b->epoch >= 0 ? in->b->epoch : bl_now();
-            rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, &done, err);
-        }
-        if (rc < 0)
-            goto out;
-    }
+    if ((dest_dir || npl == 0) && (rc = add_dest_dir(&lo, &cc, view, dest, uid, gid, &done, err)) < 0)
+        goto out;
     for (size_t i = 0; i < npl && rc == 0; i++) {
         sel_entry *e = pl[i].e;
         if (i + 1 < npl && !strcmp(pl[i].path, pl[i + 1].path) && pl[i + 1].e->origin != O_ARCHIVE &&
@@ -400,24 +442,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             continue;
         }
         if (S_ISREG(e->st.st_mode)) {
-            if (e->origin == O_CTX) {
-                rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err);
-            } else if (e->origin == O_FILE) {
-                fd = open(e->file, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                    rc = cb_error(err, errno, "open %s", e->file);
-            } else if (e->origin == O_ROOTFS) {
-                cleanup_free char *tmp = bl_step_tmp(in->b, "from");
-                fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (fd < 0)
-                    rc = cb_error(err, errno, "create %s", tmp);
-                else {
-                    unlink(tmp);
-                    rc = bl_rootfs_copy_to_fd(cc.from_view, &e->node, fd, err);
-                    lseek(fd, 0, SEEK_SET);
-                }
-            }
-            if (rc < 0)
+            if ((rc = entry_open(in, &cc, e, &fd, err)) < 0)
                 break;
             struct stat cur;
             /* the size written is what is read now (a file may change between key and copy) */
