@@ -325,7 +325,65 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
     return 0;
 }
 
-/* Long: the boot, the failure report and the layer capture share the step's temporaries, freed once. */
+/* The upper after the step: its contents as the OCI layer (tar at tarp, into the store) and the
+ * upper itself as the layer's image. */
+static int run_capture(bl_build *b, const char *upper, const char *tarp, bl_layer *out, cb_err *err)
+{
+    int tfd = open(tarp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (tfd < 0)
+        return cb_error(err, errno, "create %s", tarp);
+    int rc = ext4_upper_to_oci_layer(upper, EXT4_OVERLAY_UPPER_DIR, tfd, b->epoch, err);
+    oci_layer_result lr;
+    if (rc == 0 && lseek(tfd, 0, SEEK_SET) < 0)
+        rc = cb_error(err, errno, "seek %s", tarp);
+    if (rc == 0)
+        rc = store_layer_put_tar(b->st, tfd, NULL, &lr, err);
+    close(tfd);
+    if (rc < 0)
+        return rc;
+    memset(out, 0, sizeof *out);
+    memcpy(out->diff_id, lr.diff_id, sizeof out->diff_id);
+    memcpy(out->digest, lr.digest, sizeof out->digest);
+    out->size = lr.size;
+    snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
+    if (!store_layer_image_exists(b->st, out->diff_id)) {
+        cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
+        /* the upper keeps its tree under upper/, the layer-image layout (BL_LAYER_ROOT) */
+        if (rename(upper, dst) < 0)
+            rc = cb_error(err, errno, "rename %s", upper);
+        if (rc == 0)
+            rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
+        else
+            unlink(dst);
+    }
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&b->lock);
+    b->layers_written++;
+    pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+/* BuildKit's message for a command that failed (rc < 0: the guest could not start it). */
+static int run_failed(const cb_strv *argv, int rc, int exit_code, cb_err *err)
+{
+    cb_buf cmdline;
+    cb_buf_init(&cmdline);
+    for (size_t i = 0; i < argv->n; i++) {
+        if (i)
+            cb_buf_putc(&cmdline, ' ');
+        cb_buf_puts(&cmdline, argv->v[i]);
+    }
+    if (rc < 0)
+        cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                      exit_code);
+    else
+        rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                      exit_code);
+    cb_buf_free(&cmdline);
+    return rc;
+}
+
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     bl_build *b = in->b;
@@ -393,59 +451,12 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if (rc < 0 && res.exit_code != 126 && res.exit_code != 127)
         goto out;
     if (rc < 0 || res.exit_code != 0) {
-        cb_buf cmdline;
-        cb_buf_init(&cmdline);
-        for (size_t i = 0; i < argv.n; i++) {
-            if (i)
-                cb_buf_putc(&cmdline, ' ');
-            cb_buf_puts(&cmdline, argv.v[i]);
-        }
-        if (rc < 0)
-            cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
-                          res.exit_code);
-        else
-            rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d",
-                          cmdline.data, res.exit_code);
-        cb_buf_free(&cmdline);
+        rc = run_failed(&argv, rc, res.exit_code, err);
         goto out;
     }
     double t0 = cb_now();
-    {
-        int tfd = open(tarp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (tfd < 0) {
-            rc = cb_error(err, errno, "create %s", tarp);
-            goto out;
-        }
-        rc = ext4_upper_to_oci_layer(upper, EXT4_OVERLAY_UPPER_DIR, tfd, b->epoch, err);
-        oci_layer_result lr;
-        if (rc == 0 && lseek(tfd, 0, SEEK_SET) < 0)
-            rc = cb_error(err, errno, "seek %s", tarp);
-        if (rc == 0)
-            rc = store_layer_put_tar(b->st, tfd, NULL, &lr, err);
-        close(tfd);
-        if (rc < 0)
-            goto out;
-        memset(out, 0, sizeof *out);
-        memcpy(out->diff_id, lr.diff_id, sizeof out->diff_id);
-        memcpy(out->digest, lr.digest, sizeof out->digest);
-        out->size = lr.size;
-        snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
-        if (!store_layer_image_exists(b->st, out->diff_id)) {
-            cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
-            /* the upper keeps its tree under upper/, the layer-image layout (BL_LAYER_ROOT) */
-            if (rename(upper, dst) < 0)
-                rc = cb_error(err, errno, "rename %s", upper);
-            if (rc == 0)
-                rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
-            else
-                unlink(dst);
-        }
-        if (rc < 0)
-            goto out;
-        pthread_mutex_lock(&b->lock);
-        b->layers_written++;
-        pthread_mutex_unlock(&b->lock);
-    }
+    if ((rc = run_capture(b, upper, tarp, out, err)) < 0)
+        goto out;
     /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
     progress_status(b->prog, in->progress_id,
                     "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)", res.boot_ms,
