@@ -111,7 +111,7 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 reboot=t nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
     const char *trace = getenv("CBUILD_VM_TRACE");
     if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
@@ -129,7 +129,7 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
 {
     cb_strv_push(a, qemu);
     cb_strv_push(a, "-M");
-    cb_strv_push(a, "microvm,x-option-roms=off");
+    cb_strv_push(a, paths->acpi ? "microvm,x-option-roms=off" : "microvm,x-option-roms=off,acpi=off");
     cb_strv_push(a, "-accel");
     cb_strv_push(a, accel);
     cb_strv_push(a, "-cpu");
