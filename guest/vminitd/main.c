@@ -441,6 +441,7 @@ int main(int argc, char **argv)
         consume(used);
     }
     trace("config received");
+    if (restore_refresh(&cfg) < 0) finish(0);
     cfg_ok = false; /* nothing mounted yet */
     int r = rootfs_assemble(&cfg);
     cfg_ok = true;
