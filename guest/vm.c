@@ -802,6 +802,8 @@ static int template_make(const guest_run_config *cfg, const guest_paths *paths, 
     cb_strv_init(&argv);
     cleanup_free char *qmp = NULL;
     cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    cleanup_free char *cmd = NULL;
+    cleanup_close int tfd = -1;
     FILE *mon = NULL;
     int rc = vm_tmpdir(&v, err);
     if (rc == 0) rc = vm_listen(&v, err);
@@ -852,7 +854,7 @@ static int template_make(const guest_run_config *cfg, const guest_paths *paths, 
         goto out;
     }
     /* migrate while running: the restored VM then runs at once (no QMP needed there) */
-    cleanup_free char *cmd = xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > '%s'\"}}", tmp);
+    cmd = xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > '%s'\"}}", tmp);
     if ((rc = qmp_cmd(mon, cmd, NULL, err)) < 0) goto out;
     for (;;) {
         char *r = NULL;
@@ -869,7 +871,7 @@ static int template_make(const guest_run_config *cfg, const guest_paths *paths, 
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    cleanup_close int tfd = open(tmp, O_RDONLY | O_CLOEXEC);
+    tfd = open(tmp, O_RDONLY | O_CLOEXEC);
     if (tfd < 0 || fsync(tfd) < 0 || rename(tmp, out) < 0) rc = cb_error(err, errno, "committing `%s`", out);
 out:
     if (mon) fclose(mon);
@@ -919,6 +921,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     struct termios saved_tio;
     bool raw = false;
     int rc;
+    cleanup_free char *tmpl = NULL; /* before the first goto: the cleanup runs at out */
     cleanup_free char *qemu = guest_which(default_qemu());
     if (!qemu) {
         rc = cb_failc(err, ENOENT, "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
@@ -928,7 +931,6 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     int cpus = cfg->cpus > 0 ? cfg->cpus : 1;
     uint64_t memory = cfg->memory ? cfg->memory : (1ull << 30);
     bool net = cfg->network != GUEST_NET_NONE;
-    cleanup_free char *tmpl = NULL;
     if (!probe && template_wanted(paths)) {
         cb_err terr = {0};
         tmpl = template_ensure(cfg, paths, qemu, accel, cpus, memory, net, &terr);
