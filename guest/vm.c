@@ -906,9 +906,13 @@ static char *template_ensure(const guest_run_config *cfg, const guest_paths *pat
 }
 
 /* probe: stop after HELLO (guest_vm_probe). */
-static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
-                  guest_run_result *res, cb_err *err)
+/* mode: VM_COLD, VM_TEMPLATE (restore a template snapshot when there is one), VM_PROBE (stop
+ * after HELLO). *bad_template: the restore itself failed (QEMU gave up before vminitd spoke). */
+enum vm_mode { VM_COLD, VM_TEMPLATE, VM_PROBE };
+static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, enum vm_mode mode,
+                  double watchdog, guest_run_result *res, char **bad_template, cb_err *err)
 {
+    bool probe = mode == VM_PROBE;
     vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
@@ -931,12 +935,13 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     int cpus = cfg->cpus > 0 ? cfg->cpus : 1;
     uint64_t memory = cfg->memory ? cfg->memory : (1ull << 30);
     bool net = cfg->network != GUEST_NET_NONE;
-    if (!probe && template_wanted(paths)) {
+    if (mode == VM_TEMPLATE && template_wanted(paths)) {
         cb_err terr = {0};
         tmpl = template_ensure(cfg, paths, qemu, accel, cpus, memory, net, &terr);
         if (!tmpl) cb_warn("booting without a VM template: %s", terr.msg);
     }
     v.restored = tmpl != NULL;
+    if (tmpl) cb_debug("restoring VM template %s", tmpl);
     if ((rc = vm_tmpdir(&v, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
     plan_disks(cfg, v.restored, &disks, &nd);
     build_argv(&argv, qemu, paths, accel, cpus, memory, net, &v, disks, nd, v.restored, tmpl, NULL);
@@ -1136,6 +1141,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         fail_with_console(&v, res, err);
     }
 out:
+    if (rc < 0 && v.restored && !st.ready && v.qemu_exited && !res->cancelled && !res->timed_out && bad_template) {
+        *bad_template = tmpl;
+        tmpl = NULL;
+    }
     if (raw) tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);
     cb_strv_free(&argv);
@@ -1154,7 +1163,7 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     cfg.network = GUEST_NET_NONE;
     cfg.memory = 256ull << 20;
     guest_run_result res = {0};
-    int rc = vm_run(&cfg, paths, accel, true, watchdog, &res, err);
+    int rc = vm_run(&cfg, paths, accel, VM_PROBE, watchdog, &res, NULL, err);
     guest_run_result_free(&res);
     return rc;
 }
@@ -1173,7 +1182,18 @@ int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
     }
     char accel[8], why[256];
     rc = guest_accel(cfg->root, paths, accel, why, err);
-    if (rc == 0) rc = vm_run(cfg, paths, accel, false, 0, res, err);
+    char *bad = NULL;
+    if (rc == 0) rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, err);
+    if (rc < 0 && bad) {
+        /* a snapshot QEMU cannot restore (truncated, another QEMU build): drop it, boot cold;
+         * the next VM makes a new one */
+        cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad, err ? err->msg : "");
+        unlink(bad);
+        free(bad);
+        guest_run_result_free(res);
+        memset(res, 0, sizeof *res);
+        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, err);
+    }
     guest_paths_free(&own);
     return rc;
 }
