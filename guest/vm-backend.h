@@ -25,11 +25,18 @@ typedef struct vm_machine {
     enum guest_network network;
     const vdisk *disks;
     size_t n_disks;
+    /* Template snapshots (vm.c): `template_layout` gives the machine the fixed devices a
+     * snapshot can be restored into (control port, SCSI controller, NIC when networked; every
+     * disk a SCSI LUN); `restore` names the snapshot to start from; `monitor` asks for a
+     * control monitor so that `save` can snapshot the VM. */
+    bool template_layout;
+    const char *restore;
+    bool monitor;
 } vm_machine;
 
 /* A started VM's processes and its private temp dir (console log, control socket). */
 typedef struct vm_proc {
-    char *tmpdir, *sock, *console, *log;
+    char *tmpdir, *sock, *console, *log, *monitor;
     int lock_fd, pidfd;
     pid_t pid;     /* the VMM */
     pid_t net_pid; /* the user-mode network helper (passt), or 0 */
@@ -47,6 +54,10 @@ typedef struct vm_backend {
     void (*kill)(vm_proc *p);
     /* kill, then remove the temp dir and free the strings. */
     void (*cleanup)(vm_proc *p);
+    /* Snapshot a running VM started with `monitor` into `out` (atomically); the VM stops. */
+    int (*save)(vm_proc *p, const char *out, double deadline, cb_err *err);
+    /* A key for what a snapshot depends on besides the machine: the VMM binary. */
+    int (*snapshot_key)(char key[17], cb_err *err);
 } vm_backend;
 
 #define VM_PROC_INIT                                                                                         \

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +36,8 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests "
+    /* reboot=t: vminitd ends the VM with a reset (a kernel without ACPI cannot power off) */
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 reboot=t nokaslr 8250.nr_uarts=1 cryptomgr.notests "
                     "random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz)
         cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
@@ -53,10 +56,11 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     return cb_buf_steal(&b);
 }
 
-static void push_disks(cb_strv *a, const vdisk *disks, size_t nd)
+/* have_controller: the SCSI controller is on the command line already (template layout) */
+static void push_disks(cb_strv *a, const vdisk *disks, size_t nd, bool have_controller)
 {
     bool scsi = false;
-    for (size_t i = 0; i < nd; i++)
+    for (size_t i = 0; i < nd && !have_controller; i++)
         scsi |= disks[i].lun >= 0;
     if (scsi) {
         cb_strv_push(a, "-device");
@@ -78,13 +82,32 @@ static void push_disks(cb_strv *a, const vdisk *disks, size_t nd)
     }
 }
 
-/* net_fd: QEMU's end of the socket pair to passt (GUEST_NET_DEFAULT), else -1. */
+/* QEMU runs exec: migration URIs with /bin/sh -c in cbuild's environment: name cat by path */
+static const char *cat_path(void)
+{
+    return access("/bin/cat", X_OK) == 0 ? "/bin/cat" : "/usr/bin/cat";
+}
+
+static void push_net(cb_strv *a, int net_fd)
+{
+    cb_strv_push(a, "-netdev");
+    if (net_fd >= 0)
+        cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
+    else
+        cb_strv_push(a, "user,id=n0");
+    cb_strv_push(a, "-device");
+    cb_strv_push(a, "virtio-net-device,netdev=n0");
+}
+
+/* net_fd: QEMU's end of the socket pair to passt (GUEST_NET_DEFAULT), else -1. In the
+ * template layout the virtio-mmio devices are serial, SCSI controller, NIC in that order and
+ * the disks are LUNs behind the controller, so a snapshot restores into any step's disks. */
 static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd)
 {
     bool net = m->network != GUEST_NET_NONE;
     cb_strv_push(a, qemu);
     cb_strv_push(a, "-M");
-    cb_strv_push(a, "microvm,x-option-roms=off");
+    cb_strv_push(a, m->paths->acpi ? "microvm,x-option-roms=off" : "microvm,x-option-roms=off,acpi=off");
     cb_strv_push(a, "-accel");
     cb_strv_push(a, m->accel);
     cb_strv_push(a, "-cpu");
@@ -114,16 +137,25 @@ static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const 
     cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", p->sock));
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
-    push_disks(a, m->disks, m->n_disks);
-    if (!net)
-        return;
-    cb_strv_push(a, "-netdev");
-    if (net_fd >= 0)
-        cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
-    else
-        cb_strv_push(a, "user,id=n0");
-    cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtio-net-device,netdev=n0");
+    if (m->template_layout) {
+        cb_strv_push(a, "-device");
+        cb_strv_push(a, "virtio-scsi-device,id=scsi0");
+        if (net)
+            push_net(a, net_fd);
+        push_disks(a, m->disks, m->n_disks, true);
+    } else {
+        push_disks(a, m->disks, m->n_disks, false);
+        if (net)
+            push_net(a, net_fd);
+    }
+    if (p->monitor) {
+        cb_strv_push(a, "-qmp");
+        cb_strv_push_owned(a, xasprintf("unix:%s,server=on,wait=off", p->monitor));
+    }
+    if (m->restore) {
+        cb_strv_push(a, "-incoming");
+        cb_strv_push_owned(a, xasprintf("exec:%s '%s'", cat_path(), m->restore));
+    }
 }
 
 /* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
@@ -254,6 +286,8 @@ static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
         return cb_error(err, errno, "socketpair");
     cb_strv argv;
     cb_strv_init(&argv);
+    if (m->monitor && !p->monitor)
+        p->monitor = xasprintf("%s/qmp.sock", p->tmpdir);
     build_argv(&argv, qemu, m, p, sp[1]);
     if (cb_log_get_level() >= CB_LOG_DEBUG) {
         cb_buf cmd;
@@ -311,6 +345,116 @@ static void qemu_cleanup(vm_proc *p)
     free(p->sock);
     free(p->console);
     free(p->log);
+    free(p->monitor);
+}
+
+/* ---------- snapshots through QMP ---------- */
+/* One QMP command on an open monitor; the reply line in *reply (malloc'd; events skipped). */
+static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
+{
+    if (fprintf(f, "%s\n", json) < 0 || fflush(f) != 0)
+        return cb_error(err, errno, "QMP write");
+    char *line = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (getline(&line, &cap, f) < 0) {
+            free(line);
+            return cb_failc(err, EIO, "QMP: QEMU closed the monitor");
+        }
+        if (strstr(line, "\"return\"") || strstr(line, "\"error\""))
+            break;
+    }
+    if (strstr(line, "\"error\"")) {
+        int rc = cb_failc(err, EIO, "QMP %s: %s", json, line);
+        free(line);
+        return rc;
+    }
+    if (reply)
+        *reply = line;
+    else
+        free(line);
+    return 0;
+}
+
+static FILE *qmp_open(const char *path, double deadline, cb_err *err)
+{
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            FILE *f = fdopen(fd, "r+");
+            char *greet = NULL;
+            size_t cap = 0;
+            bool ok = f && getline(&greet, &cap, f) > 0 &&
+                      qmp_cmd(f, "{\"execute\":\"qmp_capabilities\"}", NULL, err) == 0;
+            free(greet);
+            if (ok)
+                return f;
+            if (f)
+                fclose(f);
+            else
+                close(fd);
+            return NULL;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (cb_now() > deadline) {
+            cb_failc(err, ETIMEDOUT, "QMP socket `%s` did not open", path);
+            return NULL;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Migrate while running: QEMU stops the VM at the end, and a VM restored from the stream runs
+ * at once (no monitor needed there). */
+static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
+{
+    if (!p->monitor)
+        return cb_failc(err, EINVAL, "the VM was started without a monitor");
+    FILE *mon = qmp_open(p->monitor, deadline, err);
+    if (!mon)
+        return -EIO;
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    cleanup_free char *cmd =
+        xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:%s > '%s'\"}}", cat_path(), tmp);
+    int rc = qmp_cmd(mon, cmd, NULL, err);
+    while (rc == 0) {
+        char *r = NULL;
+        if ((rc = qmp_cmd(mon, "{\"execute\":\"query-migrate\"}", &r, err)) < 0)
+            break;
+        bool done = strstr(r, "\"completed\"") != NULL, failed = strstr(r, "\"failed\"") != NULL;
+        if (failed)
+            rc = cb_failc(err, EIO, "saving the VM failed: %s", r);
+        free(r);
+        if (done || rc < 0)
+            break;
+        if (cb_now() > deadline) {
+            rc = cb_failc(err, ETIMEDOUT, "saving the VM did not finish in time");
+            break;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fclose(mon);
+    if (rc == 0) {
+        cleanup_close int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0 || rename(tmp, out) < 0)
+            rc = cb_error(err, errno, "committing `%s`", out);
+    }
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+static int qemu_snapshot_key(char key[17], cb_err *err)
+{
+    cleanup_free char *qemu = guest_which(default_qemu());
+    if (!qemu)
+        return cb_failc(err, ENOENT, "%s not found", default_qemu());
+    return guest_file_key(qemu, key, err);
 }
 
 const vm_backend guest_backend_qemu_x86 = {
@@ -320,4 +464,6 @@ const vm_backend guest_backend_qemu_x86 = {
     .start = qemu_start,
     .kill = qemu_kill,
     .cleanup = qemu_cleanup,
+    .save = qemu_save,
+    .snapshot_key = qemu_snapshot_key,
 };

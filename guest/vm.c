@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@ typedef struct vm {
     uint8_t *rbuf;
     size_t rlen, rcap;
     cb_buf line[2]; /* partial lines per stream for output_lines */
+    bool restored;  /* started from a template snapshot: no HELLO comes */
 } vm;
 
 static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
@@ -233,6 +236,18 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
     guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
+    if (v->restored) {
+        /* every VM restored from one snapshot starts with the same RNG state and an old clock */
+        uint8_t rnd[64];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            abort(); /* never on Linux >= 3.17 */
+        guest_msg_bytes(&b, GUEST_F_ENTROPY, rnd, sizeof rnd);
+        memset(rnd, 0, sizeof rnd);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        guest_msg_u64(&b, GUEST_F_WALLCLOCK, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        guest_msg_u32(&b, GUEST_F_RESCAN, 1);
+    }
     vm_send(v, GUEST_MSG_CONFIG, b.p, b.len);
     guest_msg_free(&b);
 }
@@ -398,7 +413,9 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     return rc;
 }
 
-static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk **out, size_t *nout)
+/* all_scsi: every disk a LUN behind the SCSI controller (the template layout) */
+static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool all_scsi, vdisk **out,
+                       size_t *nout)
 {
     size_t n_mount_disks = 0;
     for (size_t i = 0; i < cfg->n_mounts; i++)
@@ -406,7 +423,7 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
             n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
     size_t slots = device_slots - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
-    bool scsi = total > slots; /* lowers go behind one virtio-scsi controller */
+    bool scsi = all_scsi || total > slots; /* lowers go behind one virtio-scsi controller */
     vdisk *d = xcalloc(total + 1, sizeof *d);
     size_t n = 0;
     for (size_t i = 0; i < cfg->n_lowers; i++, n++) {
@@ -418,7 +435,7 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
     if (cfg->upper) {
         snprintf(d[n].id, sizeof d[n].id, "u");
         d[n].file = cfg->upper;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     for (size_t i = 0; i < cfg->n_mounts; i++) {
@@ -428,7 +445,7 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, vdisk *
         snprintf(d[n].id, sizeof d[n].id, "m%zu", i);
         d[n].file = m->image;
         d[n].readonly = m->kind == GUEST_MOUNT_EXT4_RO;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     *out = d;
@@ -562,11 +579,124 @@ static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
     return rc;
 }
 
+/* ---------- template snapshots ----------
+ * A RUN VM restored from a snapshot skips the kernel's boot: a template VM is booted once per
+ * (kernel, initramfs, VMM, accelerator, CPUs, memory, NIC or not) up to vminitd's HELLO, with no
+ * disk attached, and saved into <root>/kernel/. Every VM is a new VMM process restoring that
+ * pristine state; vminitd then reseeds its RNG with fresh bytes from the host, sets the clock
+ * and scans for this step's disks (protocol.h). Only cbuild's own kernel is restored this way
+ * (the layout it was tested with); CBUILD_VM_TEMPLATE=0 turns it off. */
+static bool template_wanted(const guest_paths *paths)
+{
+    const char *e = getenv("CBUILD_VM_TEMPLATE");
+    if (e && !strcmp(e, "0"))
+        return false;
+    return paths->own && paths->vmlinux;
+}
+
+static char *template_path(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
+{
+    char kkey[17], ikey[17], qkey[17];
+    if (guest_file_key(m->paths->vmlinux, kkey, err) < 0 || guest_file_key(m->paths->initramfs, ikey, err) < 0 ||
+        be->snapshot_key(qkey, err) < 0)
+        return NULL;
+    cleanup_free char *id = xasprintf("v1 %s %s %s %s %s %d %llu %d", be->name, kkey, ikey, qkey, m->accel, m->cpus,
+                                      (unsigned long long)m->memory, m->network != GUEST_NET_NONE);
+    char hex[CB_DIGEST_STR_LEN];
+    cb_sha256_buf(id, strlen(id), hex);
+    return xasprintf("%s/kernel/template-%.16s.vmstate", root, hex + 7);
+}
+
+/* Boot the template machine to HELLO, then snapshot it into `out`. */
+static int template_make(const vm_backend *be, const vm_machine *tm, const char *out, cb_err *err)
+{
+    vm v = {.be = be, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
+    int rc = be->prepare(&v.p, err);
+    if (rc == 0)
+        rc = vm_listen(&v, err);
+    double deadline = cb_now() + boot_timeout(tm->accel);
+    if (rc == 0)
+        rc = be->start(tm, &v.p, err);
+    bool hello = false;
+    while (rc == 0 && !hello) {
+        if (cb_now() > deadline) {
+            rc = cb_failc(err, ETIMEDOUT, "the template VM did not boot within %g s", boot_timeout(tm->accel));
+            break;
+        }
+        int fd = v.conn >= 0 ? v.conn : v.listen_fd;
+        struct pollfd pf[2] = {{fd, POLLIN, 0}, {v.p.pidfd, POLLIN, 0}};
+        if (poll(pf, 2, 100) < 0 && errno != EINTR) {
+            rc = cb_error(err, errno, "poll");
+            break;
+        }
+        if (pf[1].revents) {
+            cleanup_free char *qlog = file_tail(v.p.log, 10);
+            rc = cb_failc(err, EIO, "the template VM exited during boot%s%s", qlog ? ": " : "", qlog ? qlog : "");
+            break;
+        }
+        if (!pf[0].revents)
+            continue;
+        if (v.conn < 0) {
+            v.conn = accept4(v.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            continue;
+        }
+        uint8_t h[GUEST_HDR_LEN];
+        ssize_t n = recv(v.conn, h, sizeof h, MSG_PEEK);
+        if (n <= 0)
+            rc = cb_failc(err, EIO, "the template VM closed its control port");
+        else if (n == GUEST_HDR_LEN && guest_get_u16(h + 4) == GUEST_MSG_HELLO)
+            hello = true;
+        else if (n == GUEST_HDR_LEN)
+            rc = cb_failc(err, EPROTO, "the template VM sent message %u before HELLO", guest_get_u16(h + 4));
+    }
+    if (rc == 0)
+        rc = be->save(&v.p, out, deadline + 60, err);
+    vm_cleanup(&v);
+    return rc;
+}
+
+/* The template snapshot for this machine, made on first use (one maker per store at a time). */
+static char *template_ensure(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
+{
+    char *path = template_path(be, root, m, err);
+    if (!path)
+        return NULL;
+    if (cb_path_exists(path))
+        return path;
+    cleanup_free char *lock = xasprintf("%s.lock", path);
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        cb_error(err, errno, "lock `%s`", lock);
+        free(path);
+        return NULL;
+    }
+    if (cb_path_exists(path))
+        return path;
+    vm_machine tm = *m;
+    tm.disks = NULL;
+    tm.n_disks = 0;
+    tm.template_layout = true;
+    tm.restore = NULL;
+    tm.monitor = true;
+    double t = cb_now();
+    if (template_make(be, &tm, path, err) < 0) {
+        free(path);
+        return NULL;
+    }
+    cb_debug("made VM template %s in %.0f ms", path, (cb_now() - t) * 1000);
+    return path;
+}
+
 /* probe: stop after HELLO (guest_vm_probe). Over 100 lines: one poll loop owns every fd of
  * the run (listen, control, QEMU's pidfd, stdin), the ticks and the outcome are split out. */
-static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe,
-                  double watchdog, guest_run_result *res, cb_err *err)
+enum vm_mode { VM_COLD, VM_TEMPLATE, VM_PROBE };
+/* mode VM_TEMPLATE: restore a template snapshot when there is one; *bad_template: the restore
+ * itself failed (the VMM gave up before vminitd spoke), the snapshot's path. */
+static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, enum vm_mode mode,
+                  double watchdog, guest_run_result *res, char **bad_template, cb_err *err)
 {
+    bool probe = mode == VM_PROBE;
+    cleanup_free char *tmpl = NULL;
     vm v = {.cfg = cfg, .be = &guest_backend_qemu_x86, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
@@ -577,18 +707,29 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     struct termios saved_tio;
     bool raw = false;
     int rc;
-    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0)
-        goto out;
-    plan_disks(cfg, v.be->device_slots, &disks, &nd);
     vm_machine m = {
         .paths = paths,
         .accel = accel,
         .cpus = cfg->cpus > 0 ? cfg->cpus : 1,
         .memory = cfg->memory ? cfg->memory : (1ull << 30),
         .network = cfg->network,
-        .disks = disks,
-        .n_disks = nd,
     };
+    if (mode == VM_TEMPLATE && template_wanted(paths)) {
+        cb_err terr = {0};
+        tmpl = template_ensure(v.be, cfg->root, &m, &terr);
+        if (!tmpl)
+            cb_warn("booting without a VM template: %s", terr.msg);
+    }
+    v.restored = tmpl != NULL;
+    if (tmpl)
+        cb_debug("restoring VM template %s", tmpl);
+    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0)
+        goto out;
+    plan_disks(cfg, v.be->device_slots, v.restored, &disks, &nd);
+    m.disks = disks;
+    m.n_disks = nd;
+    m.template_layout = v.restored;
+    m.restore = tmpl;
     if (cfg->tty) {
         struct winsize ws;
         if (is_tty(cfg->stdout_fd) && ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0) {
@@ -657,6 +798,13 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
                 close(v.listen_fd);
                 v.listen_fd = -1;
                 unlink(v.p.sock);
+                if (v.restored) {
+                    /* the template's boot said HELLO; this VM resumes waiting for CONFIG */
+                    st.hello = true;
+                    st.t_hello = cb_now();
+                    send_config(&v, disks, nd);
+                    send_exec(&v, &st);
+                }
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
@@ -710,6 +858,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
 
     rc = vm_outcome(&v, &st, res, err);
 out:
+    if (rc < 0 && v.restored && !st.ready && v.p.exited && !res->cancelled && !res->timed_out && bad_template) {
+        *bad_template = tmpl;
+        tmpl = NULL;
+    }
     if (raw)
         tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);
@@ -729,7 +881,7 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     cfg.network = GUEST_NET_NONE;
     cfg.memory = 256ull << 20;
     guest_run_result res = {0};
-    int rc = vm_run(&cfg, paths, accel, true, watchdog, &res, err);
+    int rc = vm_run(&cfg, paths, accel, VM_PROBE, watchdog, &res, NULL, err);
     guest_run_result_free(&res);
     return rc;
 }
@@ -737,5 +889,18 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
 int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel,
                  guest_run_result *res, cb_err *err)
 {
-    return vm_run(cfg, paths, accel, false, 0, res, err);
+    char *bad = NULL;
+    int rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, err);
+    if (rc < 0 && bad) {
+        /* a snapshot the VMM cannot restore (truncated, another build): drop it, boot cold; the
+         * next VM makes a new one */
+        cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad,
+                err ? err->msg : "");
+        unlink(bad);
+        free(bad);
+        guest_run_result_free(res);
+        memset(res, 0, sizeof *res);
+        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, err);
+    }
+    return rc;
 }

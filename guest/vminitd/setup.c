@@ -198,6 +198,72 @@ static bool is_layer_image(const char *mnt)
 
 /* About 100 lines: the overlay root is assembled in one ordered sequence (disks, lowers, upper,
  * overlay, hostname, mounts), each step undone by rootfs_teardown. */
+/* ---------- after a template restore ---------- */
+/* <linux/random.h>, which musl's headers do not carry */
+#define RNDADDENTROPY 0x40085203 /* _IOW('R', 0x03, int[2]) */
+#define RNDRESEEDCRNG 0x5207     /* _IO('R', 0x07) */
+
+static int reseed_rng(const config *c)
+{
+    /* Every VM restored from one snapshot starts with the same RNG state: mix in the host's
+     * fresh bytes, credit them, and reseed the CRNG (Firecracker's snapshot advice). */
+    struct {
+        int entropy_count;
+        int buf_size;
+        uint8_t buf[sizeof c->entropy];
+    } rpi;
+    rpi.entropy_count = (int)(c->entropy_len * 8);
+    rpi.buf_size = (int)c->entropy_len;
+    memcpy(rpi.buf, c->entropy, c->entropy_len);
+    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    int rc = fd >= 0 && ioctl(fd, RNDADDENTROPY, &rpi) == 0 ? 0 : -errno;
+    if (rc == 0)
+        ioctl(fd, RNDRESEEDCRNG);
+    if (fd >= 0)
+        close(fd);
+    memset(&rpi, 0, sizeof rpi);
+    if (rc < 0)
+        return ctl_send_error(GUEST_ERR_SETUP, -rc, "reseeding the RNG"), -1;
+    return 0;
+}
+
+/* The step's disks were not there when the template booted: channel 0, target 0, every LUN,
+ * where the host puts them (a "- - -" wildcard probes all 256 targets: seconds under TCG). */
+static int scan_scsi(void)
+{
+    DIR *d = opendir("/sys/class/scsi_host");
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "/sys/class/scsi_host/%s/scan", de->d_name);
+        int w = write_file(path, "0 0 -", 5, 0200);
+        if (w < 0) {
+            closedir(d);
+            return ctl_send_error(GUEST_ERR_SETUP, -w, "scanning %s", path), -1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+int restore_refresh(const config *c)
+{
+    if (c->entropy_len && reseed_rng(c) < 0)
+        return -1;
+    if (c->wallclock_ns) {
+        struct timespec ts = {(time_t)(c->wallclock_ns / 1000000000ull), (long)(c->wallclock_ns % 1000000000ull)};
+        if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+            return ctl_send_error(GUEST_ERR_SETUP, errno, "setting the clock"), -1;
+    }
+    if (c->rescan && scan_scsi() < 0)
+        return -1;
+    return 0;
+}
+
 int rootfs_assemble(config *c)
 {
     bool any_blk = false, any_scsi = false;

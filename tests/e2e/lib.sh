@@ -13,8 +13,9 @@ _tap_done() {
     rm -rf "$T"
 }
 
-ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
-not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+_tap_prefix=
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - ${_tap_prefix}$*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - ${_tap_prefix}$*"; }
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - # SKIP $*"; }
 diag() { sed 's/^/# /' <<<"$*"; }
 
@@ -24,11 +25,29 @@ check() {
     local out
     if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; diag "$out"; fi
 }
-# check_fails "description" command...: ok when the command exits non-zero.
+# check_fails "description" command...: ok when the command fails cleanly: an exit code from 1
+# to 127. A signal (128+N, e.g. SIGSEGV 139) or a sanitizer report is a crash, never an expected
+# failure. (The builder tests' `build` writes its output to $T/last.log: that is read too.)
 check_fails() {
     local desc=$1; shift
-    local out
-    if out=$("$@" 2>&1); then not_ok "$desc (unexpectedly succeeded)"; diag "$out"; else ok "$desc"; fi
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    [ "$1" = build ] && [ -f "$T/last.log" ] && out="$out$(cat "$T/last.log")"
+    if [ $rc -eq 0 ]; then
+        not_ok "$desc (unexpectedly succeeded)"; diag "$out"
+    elif ! failed_cleanly $rc "$out"; then
+        not_ok "$desc (crashed: exit $rc)"; diag "$out"
+    else
+        ok "$desc"
+    fi
+}
+# failed_cleanly RC OUTPUT: RC is an error exit (1..127), not a signal, and OUTPUT carries no
+# sanitizer report.
+failed_cleanly() {
+    [ "$1" -ge 1 ] && [ "$1" -lt 128 ] || return 1
+    case "$2" in *"ERROR: AddressSanitizer"*|*"runtime error:"*|*"ERROR: LeakSanitizer"*) return 1 ;; esac
+    return 0
 }
 # check_eq "description" expected actual
 check_eq() {

@@ -106,6 +106,29 @@ check_eq "the changed file's step runs again" DONE "$(step_state 'COPY a.txt b.t
 unpack copytest "$T/u2"
 check_eq "the new content is in the image" changed "$(cat "$T/u2/rootfs/multi/b.txt" 2>&1)"
 
+# COPY/ADD into the root: the layer has no entry for "/" itself (containerd's differ skips it)
+ROOTC=$(ctx root <<EOF
+FROM $BASE AS build
+COPY a.txt /out/built.txt
+FROM $BASE
+COPY a.txt /
+COPY . .
+ADD rootfs.tar /
+COPY --from=build /out /
+EOF
+)
+echo alpha >"$ROOTC/a.txt"; mkdir -p "$ROOTC/rt/etc"; echo fromtar >"$ROOTC/rt/etc/fromtar"
+tar -C "$ROOTC/rt" -cf "$T/rootfs.tar" . && mv "$T/rootfs.tar" "$ROOTC/rootfs.tar"
+if build "$ROOTC" roottest; then ok "COPY a.txt /, COPY . ., ADD x.tar /, COPY --from … / build"
+else not_ok "COPY/ADD into / build"; diag "$(tail -20 "$T/last.log")"; fi
+unpack roottest "$T/ur"
+check_eq "COPY a.txt / puts /a.txt" alpha "$(cat "$T/ur/rootfs/a.txt" 2>&1)"
+check_eq "ADD rootfs.tar / extracts into /" fromtar "$(cat "$T/ur/rootfs/etc/fromtar" 2>&1)"
+check_eq "COPY --from=build /out / copies the folder's contents" alpha "$(cat "$T/ur/rootfs/built.txt" 2>&1)"
+check_eq "the root keeps busybox's mode and owner" "directory 755 0:0" "$(stat_of "$T/ur" /)"
+check_eq "no COPY/ADD layer has an entry for the root itself (base layer excluded)" "" \
+  "$(for l in $(manifest_of roottest | jq -r '.layers[1:][].digest'); do tar -tzf "$CBUILD_ROOT/blobs/sha256/${l#sha256:}"; done | grep -xE '\./?|/')"
+
 # Errors and confinement
 E=$(ctx escape <<EOF
 FROM $BASE

@@ -1,0 +1,61 @@
+# BuildKit's Dockerfile integration tests (moby/buildkit frontend/dockerfile/*_test.go), ported:
+# one folder per Go test under bk/<GoTestName>/ with a case.sh whose first line names the Go
+# file (`# go: dockerfile_copy_test.go`). `bk.sh GROUP` runs the cases of
+# dockerfile_GROUP_test.go; `bk.sh` alone runs them all. See bk/README.md for the case API.
+. "$CBUILD_SRC/tests/e2e/builder/common.sh"
+BK=$CBUILD_SRC/tests/e2e/builder/bk
+GROUP=${1:-}
+start_base_registry
+
+# bk_build [FLAGS...]: builds $W/ctx (Dockerfile inside) with plain progress into a fresh image
+# tagged $TAG; stdout in $T/last.out, progress and errors in $T/last.log; returns cbuild's status.
+bk_build() {
+  "$CBUILD" build --progress=plain -t "$TAG" "$@" "$W/ctx" >"$T/last.out" 2>"$T/last.log"
+}
+# bk_df: the Dockerfile, from stdin (write `FROM $BASE` for BuildKit's `FROM busybox`).
+bk_df() { mkdir -p "$W/ctx"; cat >"$W/ctx/Dockerfile"; }
+# bk_file PATH [MODE]: a context file, contents from stdin.
+bk_file() {
+  mkdir -p "$(dirname "$W/ctx/$1")"
+  cat >"$W/ctx/$1"
+  [ -z "${2:-}" ] || chmod "$2" "$W/ctx/$1"
+}
+# bk_ok DESC / bk_fails DESC "EXPECTED MESSAGE" [FLAGS...]: the build succeeds (shows the log
+# otherwise) / fails cleanly (exit 1..127) and its output contains the message.
+bk_ok() {
+  local d=$1; shift
+  if bk_build "$@"; then ok "$d"; else not_ok "$d"; diag "$(tail -25 "$T/last.log")"; fi
+}
+bk_fails() {
+  local d=$1 msg=$2 rc; shift 2
+  bk_build "$@"; rc=$?
+  local out; out=$(cat "$T/last.out" "$T/last.log")
+  if [ $rc -eq 0 ]; then not_ok "$d (unexpectedly succeeded)"
+  elif ! failed_cleanly $rc "$out"; then not_ok "$d (crashed: exit $rc)"; diag "$(tail -25 <<<"$out")"
+  else check_contains "$d" "$msg" "$out"; fi
+}
+# bk_local [FLAGS...]: builds with `-o type=local,dest=$W/out`; files land in $W/out.
+bk_local() { rm -rf "$W/out"; bk_build -o "type=local,dest=$W/out" "$@"; }
+# bk_rootfs: the image $TAG unpacked by umoci into $W/img (files under $W/img/rootfs).
+bk_rootfs() { unpack "$TAG" "$W/img"; }
+# bk_config: the image config JSON of $TAG (skopeo reads it from the store).
+bk_config() { config_of "$TAG"; }
+
+n_cases=0
+for dir in "$BK"/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/case.sh" ] || continue
+  if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -q "dockerfile_${GROUP}_test.go"; then
+    continue
+  fi
+  n_cases=$((n_cases + 1))
+  W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
+  rm -rf "$W"; mkdir -p "$W/ctx"
+  export CBUILD_ROOT=$T/root-$name
+  _tap_prefix="$name: "
+  # shellcheck disable=SC1090
+  . "$dir/case.sh"
+  _tap_prefix=
+  rm -rf "$CBUILD_ROOT" "$W"
+done
+[ $n_cases -gt 0 ] || not_ok "no BuildKit cases found for group '${GROUP:-all}'"
