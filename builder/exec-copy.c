@@ -31,7 +31,7 @@ static int download(const char *url, const char *path, int64_t *mtime, cb_err *e
     if (fd < 0)
         return cb_error(err, errno, "create %s", path);
     oci_http_result res;
-    int rc = oci_http_fetch(url, fd, &res, err);
+    int rc = oci_http_fetch(url, NULL, fd, &res, err);
     if (rc == 0)
         *mtime = res.mtime;
     oci_http_result_free(&res);
