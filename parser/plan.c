@@ -495,88 +495,116 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     return rc;
 }
 
-int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err)
-{
-    df_plan_opts defaults = {0};
-    if (!opts)
-        opts = &defaults;
-    df_plan *p = xcalloc(1, sizeof(df_plan));
-    p->target = -1;
-    int rc = 0;
+/* State of one df_plan_new call, shared by its phases. */
+typedef struct planctx {
+    df_plan *p;
+    const df_file *f;
+    const df_plan_opts *opts;
     cb_strv bargs, globals, meta_declared, consumed;
-    cb_strv_init(&bargs);
-    cb_strv_init(&globals);
-    cb_strv_init(&meta_declared);
-    cb_strv_init(&consumed);
-    df_pstage *ps = NULL;
-    size_t nps = 0;
-    df_cmd *meta = NULL;
-    size_t nmeta = 0;
-    char *tp_norm = NULL, *bp_norm = NULL;
-    const char *tp = "linux/amd64", *bp = "linux/amd64";
+    df_pstage *ps;
+    size_t nps;
+    df_cmd *meta; /* ARGs before the first FROM */
+    size_t nmeta;
+    char *tp_norm, *bp_norm;
+    const char *tp, *bp;
+    df_lex lx;
+} planctx;
 
-    /* --build-arg K=V, or K alone (value from the environment; dropped when unset, as docker does) */
+static void planctx_free(planctx *x)
+{
+    for (size_t i = 0; i < x->nmeta; i++)
+        df_cmd_free(&x->meta[i]);
+    free(x->meta);
+    for (size_t i = 0; i < x->nps; i++) {
+        for (size_t k = 0; k < x->ps[i].n; k++)
+            df_cmd_free(&x->ps[i].cmds[k]);
+        free(x->ps[i].cmds);
+        free(x->ps[i].raw_base);
+        free(x->ps[i].raw_platform);
+    }
+    free(x->ps);
+    cb_strv_free(&x->bargs);
+    cb_strv_free(&x->globals);
+    cb_strv_free(&x->meta_declared);
+    cb_strv_free(&x->consumed);
+    free(x->tp_norm);
+    free(x->bp_norm);
+}
+
+/* 0. --build-arg K=V, or K alone (value from the environment; dropped when unset, as docker does) */
+static int plan_read_opts(planctx *x, cb_err *err)
+{
+    const df_plan_opts *opts = x->opts;
     for (size_t i = 0; i < opts->n_build_args; i++) {
         const char *a = opts->build_args[i];
         const char *eq = strchr(a, '=');
-        if (eq == a) {
-            rc = cb_fail(err, "invalid --build-arg \"%s\": empty name", a);
-            goto fail;
-        }
+        if (eq == a)
+            return cb_fail(err, "invalid --build-arg \"%s\": empty name", a);
         if (eq) {
             char *k = xstrndup(a, (size_t)(eq - a));
-            env_set(&bargs, k, eq + 1);
+            env_set(&x->bargs, k, eq + 1);
             free(k);
         } else if (getenv(a)) {
-            env_set(&bargs, a, getenv(a));
+            env_set(&x->bargs, a, getenv(a));
         }
     }
+    int rc;
     if (opts->target_platform) {
-        if ((rc = df_platform_normalize(opts->target_platform, &tp_norm, err)) < 0)
-            goto fail;
-        tp = tp_norm;
+        if ((rc = df_platform_normalize(opts->target_platform, &x->tp_norm, err)) < 0)
+            return rc;
+        x->tp = x->tp_norm;
     }
     if (opts->build_platform) {
-        if ((rc = df_platform_normalize(opts->build_platform, &bp_norm, err)) < 0)
-            goto fail;
-        bp = bp_norm;
+        if ((rc = df_platform_normalize(opts->build_platform, &x->bp_norm, err)) < 0)
+            return rc;
+        x->bp = x->bp_norm;
     }
+    return 0;
+}
 
-    /* 1. typed parse, stages */
+static int plan_add_stage(planctx *x, const df_instr *in, cb_err *err)
+{
+    static const df_fspec from_f[] = {{"platform", DF_F_STRING}};
+    df_fval v[1];
+    memset(v, 0, sizeof(v));
+    const cb_strv *a = &in->args;
+    if (a->n == 3 && !strcasecmp(a->v[1], "as")) {
+        char *nm = df_str_lower(a->v[2]);
+        bool ok = valid_stage_name(nm);
+        free(nm);
+        if (!ok) {
+            cb_fail(err, "invalid name for build stage: \"%s\", name can't start with a number or contain symbols",
+                    a->v[2]);
+            return df_err_at(err, x->f, in);
+        }
+    } else if (a->n != 1) {
+        cb_fail(err, "FROM requires either one or three arguments");
+        return df_err_at(err, x->f, in);
+    }
+    if (df_flags_parse(in, from_f, 1, v, err) < 0) {
+        df_flags_free(v, 1);
+        return df_err_at(err, x->f, in);
+    }
+    x->ps = xrealloc(x->ps, (x->nps + 1) * sizeof(df_pstage));
+    df_pstage *s = &x->ps[x->nps++];
+    memset(s, 0, sizeof(df_pstage));
+    s->from = in;
+    s->raw_base = xstrdup(a->v[0]);
+    s->raw_platform = df_flag_str(&v[0]);
+    df_flags_free(v, 1);
+    return 0;
+}
+
+/* 1. typed parse, stages */
+static int plan_parse_instrs(planctx *x, cb_err *err)
+{
+    const df_file *f = x->f;
     for (size_t i = 0; i < f->n_instrs; i++) {
         const df_instr *in = &f->instrs[i];
+        int rc;
         if (!strcmp(in->keyword, "from")) {
-            static const df_fspec from_f[] = {{"platform", DF_F_STRING}};
-            df_fval v[1];
-            memset(v, 0, sizeof(v));
-            const cb_strv *a = &in->args;
-            if (a->n == 3 && !strcasecmp(a->v[1], "as")) {
-                char *nm = df_str_lower(a->v[2]);
-                if (!valid_stage_name(nm)) {
-                    cb_fail(err, "invalid name for build stage: \"%s\", name can't start with a number or contain symbols",
-                            a->v[2]);
-                    free(nm);
-                    rc = df_err_at(err, f, in);
-                    goto fail;
-                }
-                free(nm);
-            } else if (a->n != 1) {
-                cb_fail(err, "FROM requires either one or three arguments");
-                rc = df_err_at(err, f, in);
-                goto fail;
-            }
-            if (df_flags_parse(in, from_f, 1, v, err) < 0) {
-                df_flags_free(v, 1);
-                rc = df_err_at(err, f, in);
-                goto fail;
-            }
-            ps = xrealloc(ps, (nps + 1) * sizeof(df_pstage));
-            memset(&ps[nps], 0, sizeof(df_pstage));
-            ps[nps].from = in;
-            ps[nps].raw_base = xstrdup(a->v[0]);
-            ps[nps].raw_platform = df_flag_str(&v[0]);
-            df_flags_free(v, 1);
-            nps++;
+            if ((rc = plan_add_stage(x, in, err)) < 0)
+                return rc;
             continue;
         }
         df_cmd c;
@@ -584,86 +612,110 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         cb_strv_init(&c.args);
         if (df_cmd_parse_typed(in, &c, err) < 0) {
             df_cmd_free(&c);
-            rc = df_err_at(err, f, in);
-            goto fail;
+            return df_err_at(err, f, in);
         }
-        if (nps == 0) {
+        if (x->nps == 0) {
             if (c.kind != DF_CMD_ARG) {
                 df_cmd_free(&c);
                 cb_fail(err, "no build stage in current context (only ARG may come before the first FROM)");
-                rc = df_err_at(err, f, in);
-                goto fail;
+                return df_err_at(err, f, in);
             }
-            meta = xrealloc(meta, (nmeta + 1) * sizeof(df_cmd));
-            meta[nmeta++] = c;
+            x->meta = xrealloc(x->meta, (x->nmeta + 1) * sizeof(df_cmd));
+            x->meta[x->nmeta++] = c;
             continue;
         }
-        df_pstage *s = &ps[nps - 1];
+        df_pstage *s = &x->ps[x->nps - 1];
         s->cmds = xrealloc(s->cmds, (s->n + 1) * sizeof(df_cmd));
         s->cmds[s->n++] = c;
     }
-    if (nps == 0) {
-        rc = cb_fail(err, "%s: dockerfile contains no stages to build (no FROM instruction)", f->filename);
-        goto fail;
-    }
-
+    if (x->nps == 0)
+        return cb_fail(err, "%s: dockerfile contains no stages to build (no FROM instruction)", f->filename);
     for (size_t i = 0; i < f->warnings.n; i++)
-        df_warnings_add(&p->warnings, f->warnings.v[i].line, "NoEmptyContinuation: %s", f->warnings.v[i].msg);
-    df_lint_file(p, f);
+        df_warnings_add(&x->p->warnings, f->warnings.v[i].line, "NoEmptyContinuation: %s", f->warnings.v[i].msg);
+    df_lint_file(x->p, f);
+    return 0;
+}
 
-    /* 2. global args: platform args, then ARGs before the first FROM */
-    {
-        char *tos, *tarch, *tvar, *bos, *barch, *bvar;
-        df_platform_split(tp, &tos, &tarch, &tvar);
-        df_platform_split(bp, &bos, &barch, &bvar);
-        const char *target_name = opts->target;
-        if (!target_name) {
-            const df_instr *last = ps[nps - 1].from;
-            target_name = last->args.n == 3 ? last->args.v[2] : "";
-        }
-        const char *kv[][2] = {{"BUILDPLATFORM", bp},    {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
-                               {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", tp},
-                               {"TARGETOS", tos},        {"TARGETOSVERSION", ""},  {"TARGETARCH", tarch},
-                               {"TARGETVARIANT", tvar},  {"TARGETSTAGE", target_name}};
-        for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
-            const char *ov = env_get(&bargs, kv[i][0]);
-            global_add(&globals, kv[i][0], ov ? ov : kv[i][1]);
-        }
-        free(tos);
-        free(tarch);
-        free(tvar);
-        free(bos);
-        free(barch);
-        free(bvar);
+/* 2. global args: platform args, then ARGs before the first FROM */
+static int plan_global_args(planctx *x, cb_err *err)
+{
+    df_plan *p = x->p;
+    char *tos, *tarch, *tvar, *bos, *barch, *bvar;
+    df_platform_split(x->tp, &tos, &tarch, &tvar);
+    df_platform_split(x->bp, &bos, &barch, &bvar);
+    const char *target_name = x->opts->target;
+    if (!target_name) {
+        const df_instr *last = x->ps[x->nps - 1].from;
+        target_name = last->args.n == 3 ? last->args.v[2] : "";
     }
-    df_lex lx = {.escape = f->escape};
-    for (size_t i = 0; i < nmeta; i++) {
-        df_cmd *c = &meta[i];
+    const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
+                           {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", x->tp},
+                           {"TARGETOS", tos},        {"TARGETOSVERSION", ""},  {"TARGETARCH", tarch},
+                           {"TARGETVARIANT", tvar},  {"TARGETSTAGE", target_name}};
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+        const char *ov = env_get(&x->bargs, kv[i][0]);
+        global_add(&x->globals, kv[i][0], ov ? ov : kv[i][1]);
+    }
+    free(tos);
+    free(tarch);
+    free(tvar);
+    free(bos);
+    free(barch);
+    free(bvar);
+    for (size_t i = 0; i < x->nmeta; i++) {
+        df_cmd *c = &x->meta[i];
         for (size_t k = 0; k < c->n_kvs; k++) {
             df_kv *kv = &c->kvs[k];
-            const char *bav = env_get(&bargs, kv->key);
-            cb_strv_push(&meta_declared, kv->key);
+            const char *bav = env_get(&x->bargs, kv->key);
+            cb_strv_push(&x->meta_declared, kv->key);
             if (bav) {
                 free(kv->value);
                 kv->value = xstrdup(bav);
             } else if (kv->value) {
                 char *o = NULL;
-                if (df_shell_word(&lx, kv->value, &globals, &o, NULL, NULL, err) < 0) {
-                    rc = df_err_at(err, f, c->instr);
-                    goto fail;
-                }
+                if (df_shell_word(&x->lx, kv->value, &x->globals, &o, NULL, NULL, err) < 0)
+                    return df_err_at(err, x->f, c->instr);
                 free(kv->value);
                 kv->value = o;
             }
             if (kv->value)
-                global_add(&globals, kv->key, kv->value);
+                global_add(&x->globals, kv->key, kv->value);
             p->global_args = xrealloc(p->global_args, (p->n_global_args + 1) * sizeof(df_kv));
             p->global_args[p->n_global_args].key = xstrdup(kv->key);
             p->global_args[p->n_global_args].value = kv->value ? xstrdup(kv->value) : NULL;
             p->n_global_args++;
         }
     }
-    /* 3. stages: expand FROM with the global args, find bases among earlier stages */
+    return 0;
+}
+
+static int plan_stage_platform(planctx *x, df_stage *s, const df_pstage *ps, cb_err *err)
+{
+    char *o = NULL;
+    if (df_shell_word(&x->lx, ps->raw_platform, &x->globals, &o, NULL, NULL, err) < 0) {
+        cb_error_wrap(err, "failed to process arguments for platform %s", ps->raw_platform);
+        return df_err_at(err, x->f, ps->from);
+    }
+    if (!*o) {
+        free(o);
+        cb_fail(err, "empty platform value from expression %s", ps->raw_platform);
+        return df_err_at(err, x->f, ps->from);
+    }
+    char *norm = NULL;
+    int rc = df_platform_normalize(o, &norm, err);
+    free(o);
+    if (rc < 0)
+        return df_err_at(err, x->f, ps->from);
+    s->platform = norm;
+    return 0;
+}
+
+/* 3. stages: expand FROM with the global args, find bases among earlier stages */
+static int plan_stages(planctx *x, cb_err *err)
+{
+    df_plan *p = x->p;
+    df_pstage *ps = x->ps;
+    size_t nps = x->nps;
     p->stages = xcalloc(nps, sizeof(df_stage));
     p->n_stages = nps;
     for (size_t i = 0; i < nps; i++) {
@@ -677,45 +729,24 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         char *o = NULL;
         cb_strv unm;
         cb_strv_init(&unm);
-        if (df_shell_word(&lx, ps[i].raw_base, &globals, &o, NULL, &unm, err) < 0) {
+        if (df_shell_word(&x->lx, ps[i].raw_base, &x->globals, &o, NULL, &unm, err) < 0) {
             cb_strv_free(&unm);
-            rc = df_err_at(err, f, ps[i].from);
-            goto fail;
+            return df_err_at(err, x->f, ps[i].from);
         }
         for (size_t k = 0; k < unm.n; k++)
-            if (!cb_strv_contains(&meta_declared, unm.v[k]))
+            if (!cb_strv_contains(&x->meta_declared, unm.v[k]))
                 df_warnings_add(&p->warnings, ps[i].from->start_line,
                                 "UndefinedArgInFrom: FROM argument '%s' is not declared", unm.v[k]);
         cb_strv_free(&unm);
         if (!*o) {
             free(o);
             cb_fail(err, "base name (%s) should not be blank", ps[i].raw_base);
-            rc = df_err_at(err, f, ps[i].from);
-            goto fail;
+            return df_err_at(err, x->f, ps[i].from);
         }
         s->base = o;
-        if (ps[i].raw_platform) {
-            o = NULL;
-            if (df_shell_word(&lx, ps[i].raw_platform, &globals, &o, NULL, NULL, err) < 0) {
-                cb_error_wrap(err, "failed to process arguments for platform %s", ps[i].raw_platform);
-                rc = df_err_at(err, f, ps[i].from);
-                goto fail;
-            }
-            if (!*o) {
-                free(o);
-                cb_fail(err, "empty platform value from expression %s", ps[i].raw_platform);
-                rc = df_err_at(err, f, ps[i].from);
-                goto fail;
-            }
-            char *norm = NULL;
-            if (df_platform_normalize(o, &norm, err) < 0) {
-                free(o);
-                rc = df_err_at(err, f, ps[i].from);
-                goto fail;
-            }
-            free(o);
-            s->platform = norm;
-        }
+        int rc;
+        if (ps[i].raw_platform && (rc = plan_stage_platform(x, s, &ps[i], err)) < 0)
+            return rc;
         for (size_t k = 0; k < i; k++) {
             if (p->stages[k].name && !strcmp(p->stages[k].name, s->base)) {
                 s->base_stage = (int)k; /* the latest earlier stage of that name */
@@ -732,10 +763,15 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
                 df_warnings_add(&p->warnings, ps[i].from->start_line, "Stage name \"%s\" is reserved", s->name);
         }
     }
+    return 0;
+}
 
-    /* 4. ONBUILD instructions of a base stage run first in the stages built on it */
-    for (size_t i = 0; i < nps; i++) {
-        int b = p->stages[i].base_stage;
+/* 4. ONBUILD instructions of a base stage run first in the stages built on it */
+static int plan_stage_triggers(planctx *x, cb_err *err)
+{
+    df_pstage *ps = x->ps;
+    for (size_t i = 0; i < x->nps; i++) {
+        int b = x->p->stages[i].base_stage;
         if (b < 0)
             continue;
         cb_strv trig;
@@ -743,173 +779,207 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         for (size_t k = 0; k < ps[b].n; k++)
             if (ps[b].cmds[k].kind == DF_CMD_ONBUILD && ps[b].cmds[k].args.n)
                 cb_strv_push(&trig, ps[b].cmds[k].args.v[0]);
-        rc = add_triggers(p, f, &ps[i], &trig, err);
+        int rc = add_triggers(x->p, x->f, &ps[i], &trig, err);
         cb_strv_free(&trig);
         if (rc < 0)
-            goto fail;
+            return rc;
     }
+    df_lint_stages(x->p, x->f, ps, x->nps);
+    return 0;
+}
 
-    df_lint_stages(p, f, ps, nps);
+/* 5. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
+static int plan_deps(planctx *x, cb_err *err)
+{
+    df_plan *p = x->p;
+    int rc;
+    for (size_t i = 0; i < x->nps; i++)
+        for (size_t k = 0; k < x->ps[i].n; k++)
+            if ((rc = cmd_deps(p, x->f, i, &x->ps[i].cmds[k], err)) < 0)
+                return rc;
+    uint8_t *state = xcalloc(x->nps, 1);
+    rc = 0;
+    for (size_t i = 0; i < x->nps && rc == 0; i++)
+        if (cycle_from(p, (int)i, state))
+            rc = cb_fail(err, "%s: circular dependency detected on stage: %s", x->f->filename,
+                         p->stages[i].name ? p->stages[i].name : "(unnamed)");
+    free(state);
+    return rc;
+}
 
-    /* 5. dependencies from raw --from / from= (BuildKit resolves them before expansion) */
-    for (size_t i = 0; i < nps; i++)
-        for (size_t k = 0; k < ps[i].n; k++)
-            if ((rc = cmd_deps(p, f, i, &ps[i].cmds[k], err)) < 0)
-                goto fail;
-    {
-        uint8_t *state = xcalloc(nps, 1);
-        for (size_t i = 0; i < nps; i++) {
-            if (cycle_from(p, (int)i, state)) {
-                free(state);
-                rc = cb_fail(err, "%s: circular dependency detected on stage: %s", f->filename,
-                             p->stages[i].name ? p->stages[i].name : "(unnamed)");
-                goto fail;
-            }
-        }
-        free(state);
-    }
-
-    /* 6. target and the stages it needs */
-    if (opts->target) {
+/* 6. target and the stages it needs */
+static int plan_target(planctx *x, cb_err *err)
+{
+    df_plan *p = x->p;
+    const char *target = x->opts->target;
+    p->target = (int)x->nps - 1;
+    if (target) {
         p->target = -1;
-        for (size_t i = 0; i < nps; i++)
-            if (p->stages[i].name && !strcasecmp(p->stages[i].name, opts->target))
+        for (size_t i = 0; i < x->nps; i++)
+            if (p->stages[i].name && !strcasecmp(p->stages[i].name, target))
                 p->target = (int)i;
         if (p->target < 0) {
             const char *names[256];
             size_t nn = 0;
-            for (size_t i = 0; i < nps && nn < 256; i++)
+            for (size_t i = 0; i < x->nps && nn < 256; i++)
                 if (p->stages[i].name)
                     names[nn++] = p->stages[i].name;
-            const char *s = cb_suggest(opts->target, names, nn);
-            rc = s ? cb_fail(err, "target stage \"%s\" could not be found (did you mean %s?)", opts->target, s)
-                   : cb_fail(err, "target stage \"%s\" could not be found", opts->target);
-            goto fail;
+            const char *s = cb_suggest(target, names, nn);
+            return s ? cb_fail(err, "target stage \"%s\" could not be found (did you mean %s?)", target, s)
+                     : cb_fail(err, "target stage \"%s\" could not be found", target);
         }
-    } else {
-        p->target = (int)nps - 1;
     }
     mark_needed(p, p->target);
+    return 0;
+}
 
-    /* 6. ONBUILD triggers of base images (needed stages only); new deps may need more stages */
-    if (opts->base_onbuild) {
-        bool *asked = xcalloc(nps, sizeof(bool));
-        bool again = true;
-        while (again && rc == 0) {
-            again = false;
-            for (size_t i = 0; i < nps && rc == 0; i++) {
-                df_stage *s = &p->stages[i];
-                if (!s->needed || asked[i] || s->base_stage >= 0 || !strcmp(s->base, "scratch"))
-                    continue;
-                asked[i] = true;
-                cb_strv trig;
-                cb_strv_init(&trig);
-                if (opts->base_onbuild(opts->ud, s->base, s->platform ? s->platform : tp, &trig, err) < 0) {
-                    cb_error_wrap(err, "%s", s->base);
-                    rc = df_err_at(err, f, s->from);
-                } else {
-                    size_t before = ps[i].n;
-                    rc = add_triggers(p, f, &ps[i], &trig, err);
-                    for (size_t k = 0; rc == 0 && k < ps[i].n - before; k++)
-                        rc = cmd_deps(p, f, i, &ps[i].cmds[k], err);
-                    for (size_t k = 0; k < s->n_deps; k++)
-                        if (!p->stages[s->deps[k]].needed) {
-                            mark_needed(p, s->deps[k]);
-                            again = true;
-                        }
-                }
-                cb_strv_free(&trig);
+static int plan_base_triggers_of(planctx *x, size_t i, bool *again, cb_err *err)
+{
+    df_plan *p = x->p;
+    df_stage *s = &p->stages[i];
+    cb_strv trig;
+    cb_strv_init(&trig);
+    int rc;
+    if (x->opts->base_onbuild(x->opts->ud, s->base, s->platform ? s->platform : x->tp, &trig, err) < 0) {
+        cb_error_wrap(err, "%s", s->base);
+        rc = df_err_at(err, x->f, s->from);
+    } else {
+        size_t before = x->ps[i].n;
+        rc = add_triggers(p, x->f, &x->ps[i], &trig, err);
+        for (size_t k = 0; rc == 0 && k < x->ps[i].n - before; k++)
+            rc = cmd_deps(p, x->f, i, &x->ps[i].cmds[k], err);
+        for (size_t k = 0; k < s->n_deps; k++)
+            if (!p->stages[s->deps[k]].needed) {
+                mark_needed(p, s->deps[k]);
+                *again = true;
             }
-        }
-        free(asked);
-        if (rc < 0)
-            goto fail;
     }
+    cb_strv_free(&trig);
+    return rc;
+}
 
-    /* 7. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
-    {
-        sstate *states = xcalloc(nps, sizeof(sstate));
-        for (size_t i = 0; i < nps && rc == 0; i++) {
-            df_stage *s = &p->stages[i];
-            sstate *ss = &states[i];
-            cb_strv_init(&ss->env);
-            cb_strv_init(&ss->build_args);
-            cb_strv_init(&ss->declared);
-            ss->env_known = s->base_stage >= 0 ? states[s->base_stage].env_known
-                                                : (!strcmp(s->base, "scratch") || opts->base_env != NULL);
-            if (s->base_stage >= 0) {
-                df_strv_copy(&ss->env, &states[s->base_stage].env);
-                df_strv_copy(&ss->build_args, &states[s->base_stage].build_args);
-                df_strv_copy(&ss->declared, &states[s->base_stage].declared);
-            } else if (strcmp(s->base, "scratch") != 0 && s->needed && opts->base_env) {
-                cb_strv img;
-                cb_strv_init(&img);
-                if (opts->base_env(opts->ud, s->base, s->platform ? s->platform : tp, &img, err) < 0) {
-                    cb_strv_free(&img);
-                    cb_error_wrap(err, "%s", s->base);
-                    rc = df_err_at(err, f, s->from);
-                    break;
-                }
-                for (size_t k = 0; k < img.n; k++) {
-                    const char *eq = strchr(img.v[k], '=');
-                    char *key = eq ? xstrndup(img.v[k], (size_t)(eq - img.v[k])) : xstrdup(img.v[k]);
-                    env_set(&ss->env, key, eq ? eq + 1 : "");
-                    free(key);
-                }
-                cb_strv_free(&img);
-            }
-            if (s->base_stage < 0 && !env_get(&ss->env, "PATH"))
-                env_set(&ss->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-            s->cmds = ps[i].cmds;
-            s->n_cmds = ps[i].n;
-            s->n_triggers = ps[i].n_triggers;
-            ps[i].cmds = NULL;
-            ps[i].n = 0;
-            int ssh = 0;
-            for (size_t k = 0; k < s->n_cmds; k++) {
-                df_cmd *c = &s->cmds[k];
-                cb_err e2 = {0};
-                cb_strv ignored, unm;
-                cb_strv_init(&ignored);
-                cb_strv_init(&unm);
-                int r = dispatch_cmd(p, f, &globals, &bargs, s->needed ? &consumed : &ignored, ss, c, ssh, &unm,
-                                     s->needed ? err : &e2);
-                if (r == 0 && s->needed && ss->env_known)
-                    report_undefined(p, c, ss, &unm);
-                cb_strv_free(&unm);
-                cb_strv_free(&ignored);
-                if (r < 0 && s->needed) {
-                    rc = df_err_at(err, f, c->instr);
-                    break;
-                }
-                for (size_t m = 0; m < c->n_mounts; m++)
-                    ssh += c->mounts[m].type == DF_MOUNT_SSH;
-                if (c->kind == DF_CMD_COPY && c->from_stage >= 0 && s->needed && (size_t)c->from_stage > i) {
-                    cb_fail(err, "cannot copy from stage \"%s\", it needs to be defined before current stage \"%s\"",
-                            c->from, s->name ? s->name : "");
-                    rc = df_err_at(err, f, c->instr);
-                    break;
-                }
-                for (size_t m = 0; m < c->n_mounts; m++) {
-                    df_mount *mt = &c->mounts[m];
-                    if (mt->from) {
-                        cb_err e3;
-                        resolve_from(p, mt->from, &mt->from_stage, &e3);
-                    }
-                }
-            }
+/* 6b. ONBUILD triggers of base images (needed stages only); new deps may need more stages */
+static int plan_base_triggers(planctx *x, cb_err *err)
+{
+    if (!x->opts->base_onbuild)
+        return 0;
+    int rc = 0;
+    bool *asked = xcalloc(x->nps, sizeof(bool));
+    bool again = true;
+    while (again && rc == 0) {
+        again = false;
+        for (size_t i = 0; i < x->nps && rc == 0; i++) {
+            df_stage *s = &x->p->stages[i];
+            if (!s->needed || asked[i] || s->base_stage >= 0 || !strcmp(s->base, "scratch"))
+                continue;
+            asked[i] = true;
+            rc = plan_base_triggers_of(x, i, &again, err);
         }
-        for (size_t i = 0; i < nps; i++) {
-            cb_strv_free(&states[i].env);
-            cb_strv_free(&states[i].build_args);
-            cb_strv_free(&states[i].declared);
-        }
-        free(states);
-        if (rc < 0)
-            goto fail;
     }
+    free(asked);
+    return rc;
+}
 
-    /* warnings in file order (0 = not tied to a line: last) */
+/* The environment a stage starts with: its base stage's, or the base image's (when asked). */
+static int plan_stage_env(planctx *x, size_t i, sstate *states, cb_err *err)
+{
+    df_stage *s = &x->p->stages[i];
+    sstate *ss = &states[i];
+    ss->env_known = s->base_stage >= 0 ? states[s->base_stage].env_known
+                                        : (!strcmp(s->base, "scratch") || x->opts->base_env != NULL);
+    if (s->base_stage >= 0) {
+        df_strv_copy(&ss->env, &states[s->base_stage].env);
+        df_strv_copy(&ss->build_args, &states[s->base_stage].build_args);
+        df_strv_copy(&ss->declared, &states[s->base_stage].declared);
+    } else if (strcmp(s->base, "scratch") != 0 && s->needed && x->opts->base_env) {
+        cb_strv img;
+        cb_strv_init(&img);
+        if (x->opts->base_env(x->opts->ud, s->base, s->platform ? s->platform : x->tp, &img, err) < 0) {
+            cb_strv_free(&img);
+            cb_error_wrap(err, "%s", s->base);
+            return df_err_at(err, x->f, s->from);
+        }
+        for (size_t k = 0; k < img.n; k++) {
+            const char *eq = strchr(img.v[k], '=');
+            char *key = eq ? xstrndup(img.v[k], (size_t)(eq - img.v[k])) : xstrdup(img.v[k]);
+            env_set(&ss->env, key, eq ? eq + 1 : "");
+            free(key);
+        }
+        cb_strv_free(&img);
+    }
+    if (s->base_stage < 0 && !env_get(&ss->env, "PATH"))
+        env_set(&ss->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    return 0;
+}
+
+static int plan_dispatch_stage(planctx *x, size_t i, sstate *ss, cb_err *err)
+{
+    df_plan *p = x->p;
+    df_stage *s = &p->stages[i];
+    s->cmds = x->ps[i].cmds;
+    s->n_cmds = x->ps[i].n;
+    s->n_triggers = x->ps[i].n_triggers;
+    x->ps[i].cmds = NULL;
+    x->ps[i].n = 0;
+    int ssh = 0;
+    for (size_t k = 0; k < s->n_cmds; k++) {
+        df_cmd *c = &s->cmds[k];
+        cb_err e2 = {0};
+        cb_strv ignored, unm;
+        cb_strv_init(&ignored);
+        cb_strv_init(&unm);
+        int r = dispatch_cmd(p, x->f, &x->globals, &x->bargs, s->needed ? &x->consumed : &ignored, ss, c, ssh, &unm,
+                             s->needed ? err : &e2);
+        if (r == 0 && s->needed && ss->env_known)
+            report_undefined(p, c, ss, &unm);
+        cb_strv_free(&unm);
+        cb_strv_free(&ignored);
+        if (r < 0 && s->needed)
+            return df_err_at(err, x->f, c->instr);
+        for (size_t m = 0; m < c->n_mounts; m++)
+            ssh += c->mounts[m].type == DF_MOUNT_SSH;
+        if (c->kind == DF_CMD_COPY && c->from_stage >= 0 && s->needed && (size_t)c->from_stage > i) {
+            cb_fail(err, "cannot copy from stage \"%s\", it needs to be defined before current stage \"%s\"", c->from,
+                    s->name ? s->name : "");
+            return df_err_at(err, x->f, c->instr);
+        }
+        for (size_t m = 0; m < c->n_mounts; m++) {
+            df_mount *mt = &c->mounts[m];
+            if (mt->from) {
+                cb_err e3;
+                resolve_from(p, mt->from, &mt->from_stage, &e3);
+            }
+        }
+    }
+    return 0;
+}
+
+/* 7. dispatch: expand every stage in order, as BuildKit does for the reachable ones */
+static int plan_dispatch(planctx *x, cb_err *err)
+{
+    sstate *states = xcalloc(x->nps, sizeof(sstate));
+    int rc = 0;
+    for (size_t i = 0; i < x->nps && rc == 0; i++) {
+        cb_strv_init(&states[i].env);
+        cb_strv_init(&states[i].build_args);
+        cb_strv_init(&states[i].declared);
+        rc = plan_stage_env(x, i, states, err);
+        if (rc == 0)
+            rc = plan_dispatch_stage(x, i, &states[i], err);
+    }
+    for (size_t i = 0; i < x->nps; i++) {
+        cb_strv_free(&states[i].env);
+        cb_strv_free(&states[i].build_args);
+        cb_strv_free(&states[i].declared);
+    }
+    free(states);
+    return rc;
+}
+
+/* warnings in file order (0 = not tied to a line: last), then the check= directive */
+static int plan_finish_warnings(planctx *x, cb_err *err)
+{
+    df_plan *p = x->p;
     for (size_t i = 1; i < p->warnings.n; i++) {
         df_warning w = p->warnings.v[i];
         size_t j = i;
@@ -920,63 +990,65 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         }
         p->warnings.v[j] = w;
     }
+    const char *cfg = env_get(&x->bargs, "BUILDKIT_DOCKERFILE_CHECK");
+    int rc = df_lint_apply_check(p, cfg ? cfg : x->f->check, err);
+    if (rc < 0)
+        cb_error_wrap(err, "%s", x->f->filename);
+    return rc;
+}
 
-    {
-        const char *cfg = env_get(&bargs, "BUILDKIT_DOCKERFILE_CHECK");
-        if ((rc = df_lint_apply_check(p, cfg ? cfg : f->check, err)) < 0) {
-            cb_error_wrap(err, "%s", f->filename);
-            goto fail;
-        }
+/* 8. --build-arg nobody consumed */
+static void plan_unused_build_args(planctx *x)
+{
+    cb_strv unused;
+    cb_strv_init(&unused);
+    for (size_t i = 0; i < x->bargs.n; i++) {
+        char *k = xstrndup(x->bargs.v[i], strcspn(x->bargs.v[i], "="));
+        bool used = cb_strv_contains(&x->consumed, k) || cb_strv_contains(&x->meta_declared, k) ||
+                    df_arg_is_predefined(k) || cb_str_has_prefix(k, "BUILDKIT_") || env_get(&x->globals, k);
+        if (!used)
+            cb_strv_push(&unused, k);
+        free(k);
     }
+    if (unused.n) {
+        qsort(unused.v, unused.n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
+        cb_buf b;
+        cb_buf_init(&b);
+        for (size_t i = 0; i < unused.n; i++)
+            cb_buf_printf(&b, "%s%s", i ? " " : "", unused.v[i]);
+        df_warnings_add(&x->p->warnings, 0, "[Warning] One or more build-args [%s] were not consumed", b.data);
+        cb_buf_free(&b);
+    }
+    cb_strv_free(&unused);
+}
 
-    /* 8. --build-arg nobody consumed */
-    {
-        cb_strv unused;
-        cb_strv_init(&unused);
-        for (size_t i = 0; i < bargs.n; i++) {
-            char *k = xstrndup(bargs.v[i], strcspn(bargs.v[i], "="));
-            bool used = cb_strv_contains(&consumed, k) || cb_strv_contains(&meta_declared, k) ||
-                        df_arg_is_predefined(k) || cb_str_has_prefix(k, "BUILDKIT_") || env_get(&globals, k);
-            if (!used)
-                cb_strv_push(&unused, k);
-            free(k);
-        }
-        if (unused.n) {
-            qsort(unused.v, unused.n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
-            cb_buf b;
-            cb_buf_init(&b);
-            for (size_t i = 0; i < unused.n; i++)
-                cb_buf_printf(&b, "%s%s", i ? " " : "", unused.v[i]);
-            df_warnings_add(&p->warnings, 0, "[Warning] One or more build-args [%s] were not consumed", b.data);
-            cb_buf_free(&b);
-        }
-        cb_strv_free(&unused);
+int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err)
+{
+    static const df_plan_opts defaults = {0};
+    planctx x = {.f = f, .opts = opts ? opts : &defaults, .tp = "linux/amd64", .bp = "linux/amd64"};
+    x.lx.escape = f->escape;
+    cb_strv_init(&x.bargs);
+    cb_strv_init(&x.globals);
+    cb_strv_init(&x.meta_declared);
+    cb_strv_init(&x.consumed);
+    x.p = xcalloc(1, sizeof(df_plan));
+    x.p->target = -1;
+    int (*const phases[])(planctx *, cb_err *) = {plan_read_opts,      plan_parse_instrs, plan_global_args,
+                                                  plan_stages,         plan_stage_triggers, plan_deps,
+                                                  plan_target,         plan_base_triggers, plan_dispatch,
+                                                  plan_finish_warnings};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]) && rc == 0; i++)
+        rc = phases[i](&x, err);
+    if (rc == 0) {
+        plan_unused_build_args(&x);
+        *out = x.p;
+    } else {
+        df_plan_free(x.p);
+        *out = NULL;
     }
-    goto done;
-
-fail:
-    df_plan_free(p);
-    p = NULL;
-done:
-    for (size_t i = 0; i < nmeta; i++)
-        df_cmd_free(&meta[i]);
-    free(meta);
-    for (size_t i = 0; i < nps; i++) {
-        for (size_t k = 0; k < ps[i].n; k++)
-            df_cmd_free(&ps[i].cmds[k]);
-        free(ps[i].cmds);
-        free(ps[i].raw_base);
-        free(ps[i].raw_platform);
-    }
-    free(ps);
-    cb_strv_free(&bargs);
-    cb_strv_free(&globals);
-    cb_strv_free(&meta_declared);
-    cb_strv_free(&consumed);
-    free(tp_norm);
-    free(bp_norm);
-    *out = p;
-    return p ? 0 : (rc < 0 ? rc : -EINVAL);
+    planctx_free(&x);
+    return rc;
 }
 
 int df_cmd_run_argv(const df_cmd *c, const cb_strv *shell, cb_strv *argv, const df_heredoc **pipe_file, cb_err *err)
