@@ -77,7 +77,8 @@ static bool retryable(CURLcode r, long status)
     return status >= 500 || status == 429;
 }
 
-int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err)
+/* out_fd < 0: a HEAD request (status and headers only). */
+static int http_do(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err)
 {
     cleanup_free char *inm = if_none_match && *if_none_match ? xasprintf("If-None-Match: %s", if_none_match) : NULL;
     memset(res, 0, sizeof *res);
@@ -87,7 +88,7 @@ int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_h
     long stall = tv && atol(tv) > 0 ? atol(tv) : 60;
     int rc = 0;
     for (int attempt = 0;; attempt++) {
-        if (ftruncate(out_fd, 0) < 0 || lseek(out_fd, 0, SEEK_SET) < 0)
+        if (out_fd >= 0 && (ftruncate(out_fd, 0) < 0 || lseek(out_fd, 0, SEEK_SET) < 0))
             return cb_error(err, errno, "truncating the download of %s", url);
         fetch_state f = {.fd = out_fd};
         CURL *c = curl_easy_init();
@@ -106,6 +107,8 @@ int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_h
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a server that stalls this long fails */
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "cbuild/" CB_VERSION);
+        if (out_fd < 0)
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         struct curl_slist *hl = inm ? curl_slist_append(NULL, inm) : NULL;
         if (hl)
             curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
@@ -142,6 +145,18 @@ int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_h
             return rc;
         reg_backoff_sleep(attempt);
     }
+}
+
+int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err)
+{
+    if (out_fd < 0)
+        return cb_failc(err, EBADF, "no file to download %s into", url);
+    return http_do(url, if_none_match, out_fd, res, err);
+}
+
+int oci_http_head(const char *url, const char *if_none_match, oci_http_result *res, cb_err *err)
+{
+    return http_do(url, if_none_match, -1, res, err);
 }
 
 void oci_http_result_free(oci_http_result *res)

@@ -338,6 +338,9 @@ typedef struct oci_http_result {
  * if_none_match (an ETag, or NULL): a conditional GET; 304 Not Modified returns 0 with
  * res->status 304 and nothing written. */
 int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err);
+/* HEAD url (with If-None-Match when given): res->status and res->etag, as BuildKit's http
+ * source asks before it downloads again. */
+int oci_http_head(const char *url, const char *if_none_match, oci_http_result *res, cb_err *err);
 void oci_http_result_free(oci_http_result *res);
 
 #endif
