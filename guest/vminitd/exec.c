@@ -522,6 +522,8 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     exec_command(e, env);
 }
 
+/* About 100 lines: user lookup, pipes or a pty, the fork and the exec-error pipe are one
+ * sequence whose failures each need their own clean-up. */
 int child_start(const config *c, const execspec *e, child *ch, created_list *created)
 {
     int sp[2], inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, cs[2] = {-1, -1};

@@ -360,6 +360,8 @@ static int io_loop(child *ch, bool tty)
     return status;
 }
 
+/* About 100 lines: PID 1's life in order (mounts, modules, HELLO, config, root, network,
+ * command, exit, teardown), each stage traced. */
 int main(int argc, char **argv)
 {
     (void)argc;

@@ -196,8 +196,6 @@ static bool is_layer_image(const char *mnt)
     return upper && !other;
 }
 
-/* About 100 lines: the overlay root is assembled in one ordered sequence (disks, lowers, upper,
- * overlay, hostname, mounts), each step undone by rootfs_teardown. */
 /* ---------- after a template restore ---------- */
 /* <linux/random.h>, which musl's headers do not carry */
 #define RNDADDENTROPY 0x40085203 /* _IOW('R', 0x03, int[2]) */
@@ -264,6 +262,8 @@ int restore_refresh(const config *c)
     return 0;
 }
 
+/* About 100 lines: the overlay root is assembled in one ordered sequence (disks, lowers, upper,
+ * overlay, hostname, mounts), each step undone by rootfs_teardown. */
 int rootfs_assemble(config *c)
 {
     bool any_blk = false, any_scsi = false;
