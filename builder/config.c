@@ -288,19 +288,10 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
         cb_buf_printf(&h, "MAINTAINER %s", cfg->author);
         add_history(cfg, created, h.data);
         break;
-    case DF_CMD_ONBUILD: {
-        /* the trigger as written after ONBUILD; no history entry (BuildKit) */
-        const char *orig = cmd->instr->original;
-        const char *p = orig;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!strncasecmp(p, "onbuild", 7))
-            p += 7;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        cb_strv_push(&cfg->onbuild, p);
+    case DF_CMD_ONBUILD:
+        /* the trigger with its heredoc bodies (the plan's expression, as BuildKit); no history */
+        cb_strv_push(&cfg->onbuild, cmd->args.n ? cmd->args.v[0] : "");
         break;
-    }
     default:
         rc = cb_fail(err, "internal: %s is not a config instruction", cmd->instr ? cmd->instr->keyword : "?");
     }
