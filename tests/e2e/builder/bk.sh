@@ -14,6 +14,12 @@ bk_build() {
 }
 # bk_df: the Dockerfile, from stdin (write `FROM $BASE` for BuildKit's `FROM busybox`).
 bk_df() { mkdir -p "$W/ctx"; cat >"$W/ctx/Dockerfile"; }
+# bk_df_raw: the Dockerfile from stdin, verbatim except @BASE@ → $BASE, @REG@ → $CBUILD_REGISTRY,
+# @T@ → a tab (for Dockerfiles full of \ and $ that a quoted <<'DF' keeps literal).
+bk_df_raw() {
+  mkdir -p "$W/ctx"
+  sed -e "s|@BASE@|$BASE|g" -e "s|@REG@|$CBUILD_REGISTRY|g" -e 's|@T@|\t|g' >"$W/ctx/Dockerfile"
+}
 # bk_file PATH [MODE]: a context file, contents from stdin.
 bk_file() {
   mkdir -p "$(dirname "$W/ctx/$1")"
@@ -34,8 +40,22 @@ bk_fails() {
   elif ! failed_cleanly $rc "$out"; then not_ok "$d (crashed: exit $rc)"; diag "$(tail -25 <<<"$out")"
   else check_contains "$d" "$msg" "$out"; fi
 }
+# bk_push DESC REF [FLAGS...]: builds $W/ctx tagged REF only and pushes it (REF in $CBUILD_REGISTRY).
+bk_push() {
+  local d=$1 ref=$2; shift 2
+  if "$CBUILD" build --progress=plain -t "$ref" --push "$@" "$W/ctx" >"$T/last.out" 2>"$T/last.log"; then ok "$d"
+  else not_ok "$d"; diag "$(tail -25 "$T/last.log")"; fi
+}
 # bk_local [FLAGS...]: builds with `-o type=local,dest=$W/out`; files land in $W/out.
 bk_local() { rm -rf "$W/out"; bk_build -o "type=local,dest=$W/out" "$@"; }
+# bk_local_ok DESC [FLAGS...]: bk_local that must succeed (one TAP line; the log when it fails).
+bk_local_ok() { local d=$1; shift; rm -rf "$W/out"; bk_ok "$d" -o "type=local,dest=$W/out" "$@"; }
+# bk_out_is NAME EXPECTED: $W/out/NAME holds exactly EXPECTED (printf %b: \n, \t; trailing
+# newlines count).
+bk_out_is() {
+  if printf '%b' "$2" | cmp -s - "$W/out/$1"; then ok "$1 is \"$2\""
+  else not_ok "$1 is \"$2\""; diag "actual: $(od -c "$W/out/$1" 2>&1 | head -5)"; fi
+}
 # bk_rootfs: the image $TAG unpacked by umoci into $W/img (files under $W/img/rootfs).
 bk_rootfs() { unpack "$TAG" "$W/img"; }
 # bk_config: the image config JSON of $TAG (skopeo reads it from the store).
