@@ -2,7 +2,7 @@
 # SHELL decides who runs a RUN heredoc's body: here awk, whose program the body is.
 bk_df_raw <<'DF'
 FROM @BASE@ AS build
-SHELL ["/bin/awk"]
+SHELL ["/usr/bin/awk"]
 RUN <<EOF
 BEGIN {
 @T@print "foo" > "/dest"

@@ -4,14 +4,14 @@ bk_df_raw <<'DF'
 FROM @BASE@ AS build
 WORKDIR /dest
 RUN <<EOF
-#!/bin/awk -f
+#!/usr/bin/awk -f
 BEGIN {
 @T@print "hello" >> "./out1"
 @T@print "world" >> "./out1"
 }
 EOF
 RUN <<-EOF
-@T@#!/bin/awk -f
+@T@#!/usr/bin/awk -f
 @T@BEGIN {
 @T@@T@print "hello" >> "./out2"
 @T@@T@print "world" >> "./out2"
