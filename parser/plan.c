@@ -1873,9 +1873,11 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
         split_platform(tp, &tos, &tarch, &tvar);
         split_platform(bp, &bos, &barch, &bvar);
         const char *target_name = opts->target;
-        if (!target_name) {
+        char *last_name = NULL;
+        if (!target_name || !*target_name) {
             const df_instr *last = ps[nps - 1].from;
-            target_name = last->args.n == 3 ? last->args.v[2] : "";
+            /* BuildKit's defaultArgs: the last stage's name, "default" for an unnamed one */
+            target_name = last->args.n == 3 ? (last_name = lower(last->args.v[2])) : "default";
         }
         const char *kv[][2] = {{"BUILDPLATFORM", bp},    {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
                                {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", tp},
@@ -1885,6 +1887,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
             const char *ov = env_get(&bargs, kv[i][0]);
             global_add(&globals, kv[i][0], ov ? ov : kv[i][1]);
         }
+        free(last_name);
         free(tos);
         free(tarch);
         free(tvar);
