@@ -6,11 +6,13 @@
 #include "internal.h"
 #include "cache-io.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -93,6 +95,37 @@ static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
         cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
         if (!oci_config_env_get(cfg, k))
             cb_strv_push(env, kv);
+    }
+}
+
+/* BuildKit's ProxyEnv: the proxy --build-args reach every RUN, in both spellings, declared or
+ * not, and stay out of the cache key (ops/exec.go proxyEnvList). */
+static void run_proxy_env(const bl_build *b, cb_strv *env)
+{
+    static const char *const names[] = {"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+    const cb_strv *ba = b->opts->build_args;
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        const char *val = NULL, *best = NULL;
+        size_t len = strlen(names[n]);
+        for (size_t i = 0; ba && i < ba->n; i++) {
+            const char *kv = ba->v[i];
+            size_t kl = strcspn(kv, "=");
+            if (kl != len || strncasecmp(kv, names[n], len))
+                continue;
+            /* BuildKit walks the args in sorted order: the greatest spelling wins */
+            if (best && strncmp(kv, best, len) < 0)
+                continue;
+            best = kv;
+            cleanup_free char *k = xstrndup(kv, kl);
+            val = kv[kl] ? kv + kl + 1 : getenv(k);
+        }
+        if (!val || !*val)
+            continue;
+        cleanup_free char *up = xstrdup(names[n]);
+        for (char *c = up; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        cb_strv_push_owned(env, xasprintf("%s=%s", up, val));
+        cb_strv_push_owned(env, xasprintf("%s=%s", names[n], val));
     }
 }
 
@@ -548,6 +581,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     char *script = NULL, *script_path = NULL;
     run_argv_script(in->cmd, in->config, &argv, &script, &script_path);
     run_env(in->cmd, in->config, &env);
+    run_proxy_env(b, &env);
     guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
