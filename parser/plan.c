@@ -496,6 +496,7 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
     bool ro_auto = true, has_sharing = false, has_uid = false, has_gid = false, has_size = false;
     uint64_t uid = 0, gid = 0, mode = 0;
     char *cache_id = NULL;
+    bool deferred = false;
     static const char *const all_keys[] = {"type", "from", "source", "target", "readonly", "id", "sharing",
                                            "required", "mode", "uid", "gid", "src", "dst", "destination",
                                            "ro", "rw", "readwrite", "size", "env"};
@@ -538,6 +539,12 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
             rc = cb_fail(err, "'%s' doesn't support variable expansion, define alias stage instead", key);
             free(key);
             break;
+        }
+        if (!ex && strchr(eq + 1, '$')) {
+            /* BuildKit's parseMount: a value with a variable is checked after expansion */
+            deferred = true;
+            free(key);
+            continue;
         }
         if (ex) {
             int erc = 0;
@@ -633,6 +640,10 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
         free(key);
     }
     cb_strv_free(&fields);
+    if (rc == 0 && deferred) {
+        m->id = cache_id;
+        return 0;
+    }
     const char *tn = types[m->type];
     bool file_info = m->type == DF_MOUNT_SECRET || m->type == DF_MOUNT_SSH || m->type == DF_MOUNT_CACHE;
     if (rc == 0 && m->has_mode && !file_info)
