@@ -197,25 +197,26 @@ static int parse_flags(const df_instr *in, const fspec *specs, size_t n, fval *v
             if (!strcmp(specs[i].name, fl->name))
                 break;
         if (i == n) {
+            /* BuildKit names the flag with its -- (bflag.go since 31a7c177e) */
             const char *cands[16];
             for (size_t j = 0; j < n && j < 16; j++)
                 cands[j] = specs[j].name;
             const char *s = cb_suggest(fl->name, cands, n < 16 ? n : 16);
             if (s)
-                return cb_fail(err, "unknown flag: %s (did you mean %s?)", fl->name, s);
-            return cb_fail(err, "unknown flag: %s", fl->name);
+                return cb_fail(err, "unknown flag: --%s (did you mean %s?)", fl->name, s);
+            return cb_fail(err, "unknown flag: --%s", fl->name);
         }
         if (vals[i].set && specs[i].type != F_STRINGS)
-            return cb_fail(err, "duplicate flag specified: %s", fl->name);
+            return cb_fail(err, "duplicate flag specified: --%s", fl->name);
         vals[i].set = true;
         switch (specs[i].type) {
         case F_BOOL: {
             if (fl->value && !*fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             char *lv = fl->value ? lower(fl->value) : xstrdup("true");
             if (strcmp(lv, "true") && strcmp(lv, "false")) {
                 free(lv);
-                return cb_fail(err, "expecting boolean value for flag %s, not: %s", fl->name, fl->value);
+                return cb_fail(err, "expecting boolean value for flag --%s, not: %s", fl->name, fl->value);
             }
             free(vals[i].value);
             vals[i].value = lv;
@@ -223,13 +224,13 @@ static int parse_flags(const df_instr *in, const fspec *specs, size_t n, fval *v
         }
         case F_STRING:
             if (!fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             free(vals[i].value);
             vals[i].value = xstrdup(fl->value);
             break;
         default:
             if (!fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             cb_strv_push(&vals[i].values, fl->value);
         }
     }
