@@ -72,6 +72,8 @@ for dir in "$BK"/*/; do
   W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
   rm -rf "$W"; mkdir -p "$W/ctx"
   export CBUILD_ROOT=$T/root-$name
+  # one guest kernel, initramfs and KVM probe for all cases: a fresh store each, not a fresh setup
+  mkdir -p "$CBUILD_ROOT" "$T/kernel" && ln -s "$T/kernel" "$CBUILD_ROOT/kernel"
   _tap_prefix="$name: "
   # shellcheck disable=SC1090
   . "$dir/case.sh"
