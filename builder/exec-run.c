@@ -540,12 +540,25 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return rc;
             if (!found) {
                 if (m->required)
-                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)",
+                    return cb_failc(err, ENOENT, "secret %s: not found (use --secret id=%s,src=PATH)",
                                     m->id, m->id);
                 continue;
             }
-            if (m->env)
+            if (m->env) {
+                /* the secret replaces an ENV of the same name */
+                size_t kl = strlen(m->env);
+                for (size_t k = 0; k < env->n; k++)
+                    if (!strncmp(env->v[k], m->env, kl) && env->v[k][kl] == '=') {
+                        free(env->v[k]);
+                        memmove(&env->v[k], &env->v[k + 1], (env->n - k) * sizeof(char *)); /* and the NULL */
+                        env->n--;
+                        k--;
+                    }
                 cb_strv_push_owned(env, xasprintf("%s=%.*s", m->env, (int)sb->len, sb->data ? sb->data : ""));
+                /* env= without target= is only the variable (BuildKit mounts no file then) */
+                if (!m->target)
+                    continue;
+            }
             g->kind = GUEST_MOUNT_SECRET;
             g->data = sb->data ? sb->data : "";
             g->data_len = sb->len;
