@@ -193,6 +193,29 @@ static char *instr_text(const df_cmd *cmd)
     return cb_buf_steal(&b);
 }
 
+/* BuildKit's RUN progress name: processCmdEnv with raw quotes and unset variables kept, secret
+ * env= variables shown as **** (withSecretEnvMask); the text as written if expansion fails. */
+static char *run_display_text(const bl_build *b, const df_cmd *cmd)
+{
+    char *text = instr_text(cmd);
+    cb_strv env;
+    cb_strv_init(&env);
+    for (size_t i = 0; i < cmd->env.n; i++)
+        cb_strv_push(&env, cmd->env.v[i]);
+    for (size_t i = 0; i < cmd->n_mounts; i++)
+        if (cmd->mounts[i].type == DF_MOUNT_SECRET && cmd->mounts[i].env)
+            cb_strv_push_owned(&env, xasprintf("%s=****", cmd->mounts[i].env));
+    df_lex lx = {.escape = b->file->escape, .raw_quotes = true, .skip_unset_env = true};
+    char *out = NULL;
+    cb_err e = {0};
+    if (df_shell_word(&lx, text, &env, &out, NULL, NULL, &e) == 0) {
+        free(text);
+        text = out;
+    }
+    cb_strv_free(&env);
+    return text;
+}
+
 static json_t *record_new(const bl_layer *l, const char *created, const char *chain_key)
 {
     json_t *r = json_object();
@@ -292,7 +315,9 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
 {
     bl_build *b = sc->b;
     bl_stage_job *j = sc->j;
-    cleanup_free char *text = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir) : instr_text(cmd);
+    cleanup_free char *text = wd_mkdir                    ? xasprintf("WORKDIR %s", wd_mkdir)
+                              : cmd->kind == DF_CMD_RUN ? run_display_text(b, cmd)
+                                                        : instr_text(cmd);
     cb_buf name;
     cb_buf_init(&name);
     step_name(j, cmd, text, &name);
