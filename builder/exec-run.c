@@ -523,7 +523,17 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             cb_strv_push_owned(&rs->owned, img);
             g->kind = GUEST_MOUNT_EXT4_RW;
             g->image = img;
-            g->source = "cache";
+            /* the cache is the image's /cache; source= selects a directory of it */
+            if (m->source && *m->source) {
+                const char *src = m->source;
+                while (*src == '/')
+                    src++;
+                char *cs = *src ? xasprintf("cache/%s", src) : xstrdup("cache");
+                cb_strv_push_owned(&rs->owned, cs);
+                g->source = cs;
+            } else {
+                g->source = "cache";
+            }
             g->readonly = m->readonly;
             break;
         }

@@ -271,6 +271,19 @@ int rootfs_assemble(config *c)
                     return ctl_send_error(GUEST_ERR_SETUP, errno, "creating %s in the cache mount", m->source), -1;
                 if (stat(m->staging, &st) < 0)
                     return ctl_send_error(GUEST_ERR_SETUP, errno, "mount source %s", m->source), -1;
+                /* a symlink in the image must not take the mount out of it (BuildKit's cache root check) */
+                char *real = realpath(m->staging, NULL), *root = realpath(dir, NULL);
+                size_t rl = root ? strlen(root) : 0;
+                bool inside = real && root && !strncmp(real, root, rl) && (real[rl] == '/' || !real[rl]);
+                if (!inside) {
+                    ctl_send_error(GUEST_ERR_SETUP, EXDEV, "mount source %s leaves the image (it resolves to %s)",
+                                   m->source, real ? real : "?");
+                    free(real);
+                    free(root);
+                    return -1;
+                }
+                free(real);
+                free(root);
                 free(dir);
             } else {
                 m->staging = dir;

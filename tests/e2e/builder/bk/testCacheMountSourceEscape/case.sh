@@ -10,4 +10,4 @@ RUN --mount=type=cache,id=sourceescape,source=sel,target=/victim cat /victim/hos
 FROM scratch
 COPY --from=victim /etc/hostname /hostname
 DF
-bk_fails "source=sel (a symlink to /etc) is refused" "sel" --no-cache
+bk_fails "source=sel (a symlink to /etc) is refused" "mount source cache/sel leaves the image" --no-cache
