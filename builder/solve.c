@@ -358,8 +358,9 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     }
     if (!hit && !j->no_cache) /* cache import: records from --cache-from */
         hit = bl_cache_io_lookup(b, key, &layer, created, chain);
-    if (!hit && from_copy) {
-        if (bl_copy_content_key(&in, key2, err) < 0)
+    bool from_run = !wd_mkdir && cmd->kind == DF_CMD_RUN;
+    if (!hit && (from_copy || from_run)) {
+        if ((from_copy ? bl_copy_content_key(&in, key2, err) : bl_run_content_key(&in, key2, err)) < 0)
             key2[0] = 0;
         if (key2[0] && !j->no_cache && store_cache_get(b->st, key2, &rec, err) == 0) {
             hit = record_parse(b->st, rec, &layer, created, chain);
