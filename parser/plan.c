@@ -711,6 +711,11 @@ static int parse_mount(const char *value, df_mount *m, expand_fn ex, void *ud, i
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int add_port(df_cmd *c, const char *raw_in, cb_err *err)
 {
     /* nat.ParsePortSpec accepts ip:hostPort:containerPort; only the container port is exposed */
@@ -1696,6 +1701,9 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     case DF_CMD_EXPOSE: {
         cb_strv ports;
         cb_strv_init(&ports);
+        /* BuildKit's parseExpose sorts the words as written, before expansion */
+        if (c->args.n > 1)
+            qsort(c->args.v, c->args.n, sizeof(char *), cmp_str);
         for (size_t i = 0; i < c->args.n && rc == 0; i++)
             rc = df_shell_words(&x.lx, c->args.v[i], &ss->env, &ports, err);
         for (size_t i = 0; i < ports.n && rc == 0; i++)
