@@ -498,6 +498,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         progress_cached(b->prog, pid);
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
+        /* BuildKit's emptyImage: WorkingDir "/" (and PATH, below) */
+        j->config.working_dir = xstrdup("/");
         cb_sha256_buf("scratch", 7, j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         j->step_no++;
