@@ -56,6 +56,24 @@ bk_out_is() {
   if printf '%b' "$2" | cmp -s - "$W/out/$1"; then ok "$1 is \"$2\""
   else not_ok "$1 is \"$2\""; diag "actual: $(od -c "$W/out/$1" 2>&1 | head -5)"; fi
 }
+# bk_echo_server: a TCP server on 127.0.0.1 that answers every connection with "foo" (BuildKit's
+# echoserver.NewTestServer("foo")); sets ECHO_PORT and ECHO_PID.
+bk_echo_server() {
+  python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    try: c.sendall(b"foo\n")
+    finally: c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+' >"$W/echo.port" &
+  ECHO_PID=$!
+  for _ in $(seq 50); do [ -s "$W/echo.port" ] && break; sleep 0.1; done
+  ECHO_PORT=$(cat "$W/echo.port")
+}
 # bk_rootfs: the image $TAG unpacked by umoci into $W/img (files under $W/img/rootfs).
 bk_rootfs() { unpack "$TAG" "$W/img"; }
 # bk_config: the image config JSON of $TAG (skopeo reads it from the store).
@@ -78,6 +96,8 @@ for dir in "$BK"/*/; do
   # shellcheck disable=SC1090
   . "$dir/case.sh"
   _tap_prefix=
+  [ -z "${ECHO_PID:-}" ] || kill "$ECHO_PID" 2>/dev/null
+  ECHO_PID=
   rm -rf "$CBUILD_ROOT" "$W"
 done
 [ $n_cases -gt 0 ] || not_ok "no BuildKit cases found for group '${GROUP:-all}'"
