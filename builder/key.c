@@ -263,7 +263,14 @@ static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_
             bl_key_str(h, "env", env.v[i]);
     bl_key_str(h, "user", in->config->user);
     bl_key_str(h, "cwd", in->config->working_dir);
-    bl_key_str(h, "network", bl_run_network(in) == GUEST_NET_NONE ? "none" : "default");
+    enum guest_network net;
+    if (bl_run_network(in, &net, err) < 0) {
+        cb_sha256_free(h);
+        cb_strv_free(&argv);
+        cb_strv_free(&env);
+        return -EPERM;
+    }
+    bl_key_str(h, "network", net == GUEST_NET_NONE ? "none" : net == GUEST_NET_HOST ? "host" : "default");
     bl_key_str(h, "security", in->cmd->security);
     int rc = 0;
     for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
