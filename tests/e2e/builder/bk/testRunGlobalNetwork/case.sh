@@ -4,8 +4,8 @@
 bk_echo_server
 bk_df_raw <<DF
 FROM $BASE
-RUN nc 127.0.0.1 $ECHO_PORT | grep foo
-RUN --network=none ! nc -z 127.0.0.1 $ECHO_PORT
+RUN nc -w 5 10.0.2.2 $ECHO_PORT | grep foo
+RUN --network=none ! nc -z -w 5 10.0.2.2 $ECHO_PORT
 DF
 bk_ok "--network host: RUN reaches the server, --network=none does not" --network host --allow network.host
 bk_fails "without --allow network.host" "network.host is not allowed" --network host

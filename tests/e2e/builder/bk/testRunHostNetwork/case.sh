@@ -4,8 +4,8 @@
 bk_echo_server
 bk_df_raw <<DF
 FROM $BASE
-RUN --network=host nc 127.0.0.1 $ECHO_PORT | grep foo
-RUN ! nc 127.0.0.1 $ECHO_PORT | grep foo
+RUN --network=host nc -w 5 10.0.2.2 $ECHO_PORT | grep foo
+RUN ! nc -w 5 10.0.2.2 $ECHO_PORT | grep foo
 DF
 bk_ok "host network reaches the server, the default one does not" --allow network.host
 bk_fails "without --allow network.host" "network.host is not allowed"
