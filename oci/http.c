@@ -26,29 +26,15 @@ static size_t on_data(void *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-static char *header_field(const char *line, size_t n, const char *name)
-{
-    size_t k = strlen(name);
-    if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
-        return NULL;
-    const char *v = line + k + 1;
-    const char *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
-    return xstrndup(v, (size_t)(end - v));
-}
-
 static size_t on_hdr(char *buf, size_t sz, size_t n, void *ud)
 {
     fetch_state *f = ud;
     size_t len = sz * n;
     char *v;
-    if ((v = header_field(buf, len, "Content-Disposition"))) {
+    if ((v = reg_header_value(buf, len, "Content-Disposition"))) {
         free(f->disposition);
         f->disposition = v;
-    } else if ((v = header_field(buf, len, "ETag"))) {
+    } else if ((v = reg_header_value(buf, len, "ETag"))) {
         free(f->etag);
         f->etag = v;
     }

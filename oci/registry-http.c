@@ -89,7 +89,8 @@ void reg_req_free(req *q)
     free(q->url);
 }
 
-static char *header_value(const char *line, size_t n, const char *name)
+/* The value of header `name` in one raw header line, trimmed; NULL when it is another header. */
+char *reg_header_value(const char *line, size_t n, const char *name)
 {
     size_t nl = strlen(name);
     if (n <= nl + 1 || strncasecmp(line, name, nl) || line[nl] != ':')
@@ -112,28 +113,28 @@ static size_t on_header(char *buf, size_t sz, size_t nm, void *opaque)
         return n;
     }
     char *v;
-    if ((v = header_value(buf, n, "Location"))) {
+    if ((v = reg_header_value(buf, n, "Location"))) {
         free(q->location);
         q->location = v;
-    } else if ((v = header_value(buf, n, "Docker-Content-Digest"))) {
+    } else if ((v = reg_header_value(buf, n, "Docker-Content-Digest"))) {
         free(q->docker_digest);
         q->docker_digest = v;
-    } else if ((v = header_value(buf, n, "Content-Type"))) {
+    } else if ((v = reg_header_value(buf, n, "Content-Type"))) {
         free(q->content_type);
         q->content_type = v;
-    } else if ((v = header_value(buf, n, "WWW-Authenticate"))) {
+    } else if ((v = reg_header_value(buf, n, "WWW-Authenticate"))) {
         free(q->www_auth);
         q->www_auth = v;
-    } else if ((v = header_value(buf, n, "Content-Range"))) {
+    } else if ((v = reg_header_value(buf, n, "Content-Range"))) {
         free(q->content_range);
         q->content_range = v;
-    } else if ((v = header_value(buf, n, "Retry-After"))) {
+    } else if ((v = reg_header_value(buf, n, "Retry-After"))) {
         char *end;
         long ra = strtol(v, &end, 10);
         if (end != v && !*end && ra >= 0)
             q->retry_after = ra;
         free(v);
-    } else if ((v = header_value(buf, n, "Content-Length"))) {
+    } else if ((v = reg_header_value(buf, n, "Content-Length"))) {
         q->content_length = strtoll(v, NULL, 10);
         free(v);
     }

@@ -70,6 +70,7 @@ typedef struct header_cb_state {
 
 bool reg_host_is_loopback(const char *host);
 void reg_curl_init(void); /* curl_global_init, once */
+char *reg_header_value(const char *line, size_t n, const char *name);
 void reg_req_free(req *q);
 size_t reg_on_body(char *buf, size_t sz, size_t nm, void *opaque);
 size_t reg_on_header_status(char *buf, size_t sz, size_t nm, void *opaque);
