@@ -193,8 +193,7 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
             for (unsigned p = cmd->ports[i].start; p <= cmd->ports[i].end && p <= 65535; p++) {
                 char s[32];
                 snprintf(s, sizeof s, "%u/%s", p, cmd->ports[i].proto[0] ? cmd->ports[i].proto : "tcp");
-                if (!cb_strv_contains(&ports, s))
-                    cb_strv_push(&ports, s);
+                cb_strv_push(&ports, s);
                 if (!cb_strv_contains(&cfg->exposed_ports, s))
                     cb_strv_push(&cfg->exposed_ports, s);
                 if (p == 65535)
@@ -202,12 +201,11 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
             }
         if (cfg->exposed_ports.n > 1)
             qsort(cfg->exposed_ports.v, cfg->exposed_ports.n, sizeof(char *), cmp_ports);
-        if (ports.n > 1)
-            qsort(ports.v, ports.n, sizeof(char *), cmp_ports);
-        /* fmt %v of a nat.PortSet (a map): map[80/tcp:{} 443/tcp:{}] */
-        cb_buf_puts(&h, "EXPOSE map[");
+        /* fmt %v of BuildKit's port list: the plan's order (words sorted as written), each
+         * range expanded, duplicates kept: EXPOSE [1234/udp 2375/tcp 5000/tcp] */
+        cb_buf_puts(&h, "EXPOSE [");
         for (size_t i = 0; i < ports.n; i++)
-            cb_buf_printf(&h, "%s%s:{}", i ? " " : "", ports.v[i]);
+            cb_buf_printf(&h, "%s%s", i ? " " : "", ports.v[i]);
         cb_buf_putc(&h, ']');
         add_history(cfg, created, h.data);
         cb_strv_free(&ports);
@@ -289,19 +287,10 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
         cb_buf_printf(&h, "MAINTAINER %s", cfg->author);
         add_history(cfg, created, h.data);
         break;
-    case DF_CMD_ONBUILD: {
-        /* the trigger as written after ONBUILD; no history entry (BuildKit) */
-        const char *orig = cmd->instr->original;
-        const char *p = orig;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!strncasecmp(p, "onbuild", 7))
-            p += 7;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        cb_strv_push(&cfg->onbuild, p);
+    case DF_CMD_ONBUILD:
+        /* the trigger with its heredoc bodies (the plan's expression, as BuildKit); no history */
+        cb_strv_push(&cfg->onbuild, cmd->args.n ? cmd->args.v[0] : "");
         break;
-    }
     default:
         rc = cb_fail(err, "internal: %s is not a config instruction", cmd->instr ? cmd->instr->keyword : "?");
     }

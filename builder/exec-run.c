@@ -6,10 +6,12 @@
 #include "internal.h"
 #include "cache-io.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -25,6 +27,37 @@ int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
     if (*out == GUEST_NET_HOST && !in->b->opts->allow_network_host)
         return cb_failc(err, EPERM, "network.host is not allowed");
     return 0;
+}
+
+/* BuildKit's ProxyEnv: the proxy --build-args reach every RUN, in both spellings, declared or
+ * not, and stay out of the cache key (ops/exec.go proxyEnvList). */
+static void run_proxy_env(const bl_build *b, cb_strv *env)
+{
+    static const char *const names[] = {"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+    const cb_strv *ba = b->opts->build_args;
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        const char *val = NULL, *best = NULL;
+        size_t len = strlen(names[n]);
+        for (size_t i = 0; ba && i < ba->n; i++) {
+            const char *kv = ba->v[i];
+            size_t kl = strcspn(kv, "=");
+            if (kl != len || strncasecmp(kv, names[n], len))
+                continue;
+            /* BuildKit walks the args in sorted order: the greatest spelling wins */
+            if (best && strncmp(kv, best, len) < 0)
+                continue;
+            best = kv;
+            cleanup_free char *k = xstrndup(kv, kl);
+            val = kv[kl] ? kv + kl + 1 : getenv(k);
+        }
+        if (!val || !*val)
+            continue;
+        cleanup_free char *up = xstrdup(names[n]);
+        for (char *c = up; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        cb_strv_push_owned(env, xasprintf("%s=%s", up, val));
+        cb_strv_push_owned(env, xasprintf("%s=%s", names[n], val));
+    }
 }
 
 static const char *secret_path(bl_build *b, const char *id)
@@ -289,7 +322,17 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             cb_strv_push_owned(&rs->owned, img);
             g->kind = GUEST_MOUNT_EXT4_RW;
             g->image = img;
-            g->source = "cache";
+            /* the cache is the image's /cache; source= selects a directory of it */
+            if (m->source && *m->source) {
+                const char *src = m->source;
+                while (*src == '/')
+                    src++;
+                char *cs = *src ? xasprintf("cache/%s", src) : xstrdup("cache");
+                cb_strv_push_owned(&rs->owned, cs);
+                g->source = cs;
+            } else {
+                g->source = "cache";
+            }
             g->readonly = m->readonly;
             break;
         }
@@ -306,12 +349,25 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return rc;
             if (!found) {
                 if (m->required)
-                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)",
+                    return cb_failc(err, ENOENT, "secret %s: not found (use --secret id=%s,src=PATH)",
                                     m->id, m->id);
                 continue;
             }
-            if (m->env)
+            if (m->env) {
+                /* the secret replaces an ENV of the same name */
+                size_t kl = strlen(m->env);
+                for (size_t k = 0; k < env->n; k++)
+                    if (!strncmp(env->v[k], m->env, kl) && env->v[k][kl] == '=') {
+                        free(env->v[k]);
+                        memmove(&env->v[k], &env->v[k + 1], (env->n - k) * sizeof(char *)); /* and the NULL */
+                        env->n--;
+                        k--;
+                    }
                 cb_strv_push_owned(env, xasprintf("%s=%.*s", m->env, (int)sb->len, sb->data ? sb->data : ""));
+                /* env= without target= is only the variable (BuildKit mounts no file then) */
+                if (!m->target)
+                    continue;
+            }
             g->kind = GUEST_MOUNT_SECRET;
             g->data = sb->data ? sb->data : "";
             g->data_len = sb->len;
@@ -406,6 +462,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     char *script = NULL, *script_path = NULL;
     bl_run_argv(in->cmd, in->config, &argv, &script, &script_path);
     bl_run_env(in->cmd, in->config, &env);
+    run_proxy_env(b, &env);
     guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");

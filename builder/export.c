@@ -14,8 +14,9 @@
 typedef struct output_spec {
     char *type;
     char *dest;
-    char *name; /* type=image name=... */
+    char *name; /* type=image,oci,docker name=a,b */
     bool push;
+    bool dir;   /* type=oci|docker,tar=false: an OCI layout directory */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -23,6 +24,33 @@ static void output_free(output_spec *o)
     free(o->type);
     free(o->dest);
     free(o->name);
+}
+
+/* Split a --output value like buildx and buildctl (Go's encoding/csv): commas separate
+ * fields, a field in double quotes may hold commas ("name=a,b"), "" is a quote. */
+static void csv_fields(const char *s, cb_strv *out)
+{
+    cb_buf f;
+    cb_buf_init(&f);
+    cb_buf_puts(&f, "");
+    bool q = false;
+    for (const char *p = s;; p++) {
+        if (q && *p == '"' && p[1] == '"') {
+            cb_buf_putc(&f, '"');
+            p++;
+        } else if (*p == '"') {
+            q = !q;
+        } else if (!*p || (!q && *p == ',')) {
+            cb_strv_push_owned(out, cb_buf_steal(&f));
+            cb_buf_init(&f);
+            cb_buf_puts(&f, "");
+            if (!*p)
+                break;
+        } else {
+            cb_buf_putc(&f, *p);
+        }
+    }
+    cb_buf_free(&f);
 }
 
 static int output_parse(const char *s, output_spec *o, cb_err *err)
@@ -34,13 +62,17 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         o->dest = xstrdup(s);
         return 0;
     }
-    cleanup_free char *c = xstrdup(s);
-    char *save = NULL;
-    for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    cb_strv fields;
+    cb_strv_init(&fields);
+    csv_fields(s, &fields);
+    for (size_t f = 0; f < fields.n; f++) {
+        char *t = fields.v[f];
         char *eq = strchr(t, '=');
         if (!eq) {
             output_free(o);
-            return cb_fail(err, "invalid --output %s: `%s` is not KEY=VALUE", s, t);
+            int rc = cb_fail(err, "invalid --output %s: `%s` is not KEY=VALUE", s, t);
+            cb_strv_free(&fields);
+            return rc;
         }
         *eq = 0;
         const char *v = eq + 1;
@@ -52,13 +84,18 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             free(o->name), o->name = xstrdup(v);
         else if (!strcmp(t, "push"))
             o->push = !strcmp(v, "true") || !strcmp(v, "1");
-        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes") || !strcmp(t, "tar"))
+        else if (!strcmp(t, "tar"))
+            o->dir = !strcmp(v, "false");
+        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes"))
             ; /* accepted for compatibility; layers are gzip OCI layers */
         else {
             output_free(o);
-            return cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+            int rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+            cb_strv_free(&fields);
+            return rc;
         }
     }
+    cb_strv_free(&fields);
     if (!o->type)
         o->type = xstrdup("local");
     static const char *types[] = {"image", "registry", "oci", "docker", "ext4", "tar", "local"};
@@ -207,8 +244,37 @@ static int export_one(bl_build *b, const output_spec *os, const char *ref, const
     cleanup_free char *tmp = bl_step_tmp(b, "export");
     const char *path = to_stdout ? tmp : os->dest;
     if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
-        const char *refs[1] = {ref};
-        rc = store_save(b->st, refs, 1, path, err);
+        const char *apath = os->dir ? tmp : path;
+        if (os->name) {
+            /* name=a,b: the image once per name, named as BuildKit's OCI exporter does */
+            cb_strv as, refs;
+            cb_strv_init(&as);
+            cb_strv_init(&refs);
+            cleanup_free char *c = xstrdup(os->name);
+            char *save = NULL;
+            for (char *t = strtok_r(c, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+                char *n = oci_ref_normalize(t, err);
+                if (!n) {
+                    rc = cb_error_wrap(err, "invalid image name \"%s\"", t);
+                    break;
+                }
+                cb_strv_push_owned(&as, n);
+                cb_strv_push(&refs, ref);
+            }
+            if (rc == 0)
+                rc = store_save_as(b->st, (const char *const *)refs.v, (const char *const *)as.v, as.n, true,
+                                   apath, err);
+            cb_strv_free(&as);
+            cb_strv_free(&refs);
+        } else {
+            const char *refs[1] = {ref};
+            rc = store_save(b->st, refs, 1, apath, err);
+        }
+        if (rc == 0 && os->dir) {
+            rc = extract_to_dir(tmp, os->dest, err);
+            unlink(tmp);
+            to_stdout = false;
+        }
     } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
         const char *tpath = !strcmp(os->type, "local") ? tmp : path;
         int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -193,6 +193,8 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chai
 /* Steps: compute the cache key (may read the context) then execute on a miss. The result
  * is one new layer. */
 int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
+/* RUN's second key: bind mounts from stages keyed by their content; "" when it has none. */
+int bl_run_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err);

@@ -181,7 +181,72 @@ static bool is_proxy_arg(const char *kv)
     return df_arg_is_predefined(k);
 }
 
-int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+static int hash_tree(bl_rootfs *v, const char *path, const char *rel, cb_sha256 *h, cb_err *err)
+{
+    bl_node n;
+    int rc = bl_rootfs_lookup(v, path, &n, err);
+    if (rc < 0)
+        return rc;
+    char meta[96];
+    snprintf(meta, sizeof meta, "%o %u:%u %llu", (unsigned)n.st.mode, n.st.uid, n.st.gid,
+             (unsigned long long)(S_ISREG(n.st.mode) ? n.st.size : 0));
+    bl_key_str(h, "path", rel);
+    bl_key_str(h, "meta", meta);
+    if (S_ISREG(n.st.mode)) {
+        cb_buf data;
+        cb_buf_init(&data);
+        rc = bl_rootfs_read(v, &n, &data, err);
+        if (rc == 0 && data.len)
+            cb_sha256_update(h, data.data, data.len);
+        cb_buf_free(&data);
+    } else if (S_ISLNK(n.st.mode)) {
+        cleanup_free char *t = NULL;
+        rc = bl_rootfs_readlink(v, &n, &t, err);
+        bl_key_str(h, "link", t);
+    } else if (S_ISDIR(n.st.mode)) {
+        cb_strv names;
+        cb_strv_init(&names);
+        rc = bl_rootfs_readdir(v, path, &names, err);
+        for (size_t i = 0; rc == 0 && i < names.n; i++) {
+            cleanup_free char *p = xasprintf("%s/%s", strcmp(path, "/") ? path : "", names.v[i]);
+            cleanup_free char *r = xasprintf("%s/%s", rel, names.v[i]);
+            rc = hash_tree(v, p, r, h, err);
+        }
+        cb_strv_free(&names);
+    }
+    return rc;
+}
+
+/* What a bind mount from a stage or image selects (source= below its root), by content:
+ * path, type, mode, owner, size, bytes, link target. */
+static int mount_content_digest(bl_build *b, const bl_chain *c, const char *src, char out[CB_DIGEST_STR_LEN],
+                                cb_err *err)
+{
+    cb_strv imgs;
+    cb_strv_init(&imgs);
+    bl_rootfs *v = NULL;
+    int rc = bl_chain_images(b->st, c, &imgs, err);
+    if (rc == 0)
+        rc = bl_rootfs_open(&imgs, &v, err);
+    cleanup_free char *resolved = NULL;
+    bl_node n;
+    if (rc == 0)
+        rc = bl_rootfs_resolve(v, src && *src ? src : "/", true, &resolved, &n, err);
+    if (rc == 0) {
+        cb_sha256 *h = cb_sha256_new();
+        rc = hash_tree(v, resolved, "", h, err);
+        cb_sha256_final(h, out);
+    }
+    if (v)
+        bl_rootfs_free(v);
+    cb_strv_free(&imgs);
+    return rc;
+}
+
+/* content: key a bind mount from a stage by what it selects instead of the stage's key (the
+ * second key BuildKit's content-based cache gives an exec's inputs); *used tells whether the
+ * RUN has such a mount at all. */
+static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_STR_LEN], cb_err *err)
 {
     cb_strv argv, env;
     cb_strv_init(&argv);
@@ -189,7 +254,7 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     run_argv_keyed(in->cmd, in->config, &argv);
     bl_run_env(in->cmd, in->config, &env);
     cb_sha256 *h = cb_sha256_new();
-    bl_key_str(h, "op", "exec");
+    bl_key_str(h, "op", content ? "exec-from-content" : "exec");
     bl_key_str(h, "parent", in->parent_key);
     for (size_t i = 0; i < argv.n; i++)
         bl_key_str(h, "arg", argv.v[i]);
@@ -223,8 +288,13 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
                 const bl_chain *c;
                 const char *k;
                 rc = bl_resolve_from(in->b, m->from, m->from_stage, &c, &k, err);
+                if (used)
+                    *used = true;
+                char cd[CB_DIGEST_STR_LEN] = "";
+                if (rc == 0 && content)
+                    rc = mount_content_digest(in->b, c, m->source, cd, err);
                 if (rc == 0)
-                    bl_key_str(h, "from", k);
+                    bl_key_str(h, "from", content ? cd : k);
             } else {
                 /* context bind: keyed by the mounted subtree's contents */
                 char cd[CB_DIGEST_STR_LEN] = "";
@@ -238,6 +308,20 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     cb_strv_free(&argv);
     cb_strv_free(&env);
     return key_finish(h, rc, key);
+}
+
+int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    return run_key(in, false, NULL, key, err);
+}
+
+int bl_run_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    bool used = false;
+    int rc = run_key(in, true, &used, key, err);
+    if (rc == 0 && !used)
+        key[0] = 0;
+    return rc;
 }
 
 /* Context entries are keyed by path, mode, size, bytes and link target, never by mtime. */

@@ -76,6 +76,29 @@ static char *instr_text(const df_cmd *cmd)
     return cb_buf_steal(&b);
 }
 
+/* BuildKit's RUN progress name: processCmdEnv with raw quotes and unset variables kept, secret
+ * env= variables shown as **** (withSecretEnvMask); the text as written if expansion fails. */
+static char *run_display_text(const bl_build *b, const df_cmd *cmd)
+{
+    char *text = instr_text(cmd);
+    cb_strv env;
+    cb_strv_init(&env);
+    for (size_t i = 0; i < cmd->env.n; i++)
+        cb_strv_push(&env, cmd->env.v[i]);
+    for (size_t i = 0; i < cmd->n_mounts; i++)
+        if (cmd->mounts[i].type == DF_MOUNT_SECRET && cmd->mounts[i].env)
+            cb_strv_push_owned(&env, xasprintf("%s=****", cmd->mounts[i].env));
+    df_lex lx = {.escape = b->file->escape, .raw_quotes = true, .skip_unset_env = true};
+    char *out = NULL;
+    cb_err e = {0};
+    if (df_shell_word(&lx, text, &env, &out, NULL, NULL, &e) == 0) {
+        free(text);
+        text = out;
+    }
+    cb_strv_free(&env);
+    return text;
+}
+
 static json_t *record_new(const bl_layer *l, const char *created, const char *chain_key)
 {
     json_t *r = json_object();
@@ -185,14 +208,15 @@ static bool step_lookup(bl_build *b, bool no_cache, const char *key, bl_layer *l
     return hit || bl_cache_io_lookup(b, key, layer, created, chain);
 }
 
-/* COPY --from after a miss: its content key (key2, "" when it can't be computed) looked up; a
+/* COPY --from or RUN after a miss: its content key (key2, "" when it has none or it can't be computed) looked up; a
  * hit is recorded under the definition key too. */
 static bool step_lookup_from_copy(bl_exec_in *in, const char *key, char key2[CB_DIGEST_STR_LEN],
                                   bl_layer *layer, char created[32], char chain[CB_DIGEST_STR_LEN],
                                   cb_err *err)
 {
     bl_build *b = in->b;
-    if (bl_copy_content_key(in, key2, err) < 0)
+    int rc = in->cmd->kind == DF_CMD_RUN ? bl_run_content_key(in, key2, err) : bl_copy_content_key(in, key2, err);
+    if (rc < 0)
         key2[0] = 0;
     json_t *rec = NULL;
     if (!key2[0] || in->job->no_cache || store_cache_get(b->st, key2, &rec, err) < 0)
@@ -212,7 +236,9 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
 {
     bl_build *b = sc->b;
     bl_stage_job *j = sc->j;
-    cleanup_free char *text = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir) : instr_text(cmd);
+    cleanup_free char *text = wd_mkdir                    ? xasprintf("WORKDIR %s", wd_mkdir)
+                              : cmd->kind == DF_CMD_RUN ? run_display_text(b, cmd)
+                                                        : instr_text(cmd);
     cb_buf name;
     cb_buf_init(&name);
     step_name(j, cmd, text, &name);
@@ -243,7 +269,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     char chain[CB_DIGEST_STR_LEN] = "";
     char key2[CB_DIGEST_STR_LEN] = "";
     bool hit = step_lookup(b, j->no_cache, key, &layer, created, chain, err);
-    if (!hit && !wd_mkdir && cmd->kind != DF_CMD_RUN && cmd->from)
+    if (!hit && !wd_mkdir && (cmd->kind == DF_CMD_RUN || cmd->from))
         hit = step_lookup_from_copy(&in, key, key2, &layer, created, chain, err);
     if (hit) {
         progress_cached(b->prog, pid);
@@ -371,6 +397,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         progress_cached(b->prog, pid);
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
+        /* BuildKit's emptyImage: WorkingDir "/" (and PATH, below) */
+        j->config.working_dir = xstrdup("/");
         bl_scratch_key(j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         j->step_no++;

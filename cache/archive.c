@@ -89,6 +89,12 @@ static int tar_add_blob(store *s, struct archive *a, const char *digest, cb_err 
 
 int store_save(store *s, const char *const *refs, size_t n_refs, const char *out_path, cb_err *err)
 {
+    return store_save_as(s, refs, NULL, n_refs, false, out_path, err);
+}
+
+int store_save_as(store *s, const char *const *refs, const char *const *as, size_t n_refs, bool ref_name_tag,
+                  const char *out_path, cb_err *err)
+{
     store_image *ims = xcalloc(n_refs + 1, sizeof *ims);
     cb_strv names;
     cb_strv_init(&names);
@@ -99,6 +105,10 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
             goto out;
         oci_ref pr;
         cb_err e = {0};
+        if (as) {
+            cb_strv_push(&names, as[loaded] ? as[loaded] : "");
+            continue;
+        }
         /* an ID keeps no name, as docker save does */
         if (oci_ref_parse(refs[loaded], &pr, &e) == 0 && strncmp(ims[loaded].id + 7, refs[loaded], strlen(refs[loaded]))) {
             cb_strv_push_owned(&names, oci_ref_string(&pr));
@@ -143,11 +153,14 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
         json_t *ent = json_object();
         json_t *tags = json_array();
         if (names.v[i][0]) {
-            oci_descriptor_set_annotation(&c, OCI_ANNOT_REF_NAME, names.v[i]);
+            oci_ref pr;
+            bool parsed = oci_ref_parse(names.v[i], &pr, NULL) == 0;
+            /* BuildKit's OCI exporter names the tag alone (ref_name_tag); save the whole name */
+            oci_descriptor_set_annotation(&c, OCI_ANNOT_REF_NAME,
+                                          ref_name_tag && parsed && pr.tag ? pr.tag : names.v[i]);
             /* containerd/docker load read this one */
             oci_descriptor_set_annotation(&c, "io.containerd.image.name", names.v[i]);
-            oci_ref pr;
-            if (oci_ref_parse(names.v[i], &pr, NULL) == 0) {
+            if (parsed) {
                 cleanup_free char *fam = oci_ref_familiar_name(&pr);
                 if (pr.tag)
                     json_array_append_new(tags, jstr_take(xasprintf("%s:%s", fam, pr.tag)));

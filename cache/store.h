@@ -141,6 +141,10 @@ int store_image_convert(store *s, const store_image *im, const oci_compress_opts
 /* OCI archive (oci-layout, index.json, blobs/) plus Docker's manifest.json, so both
  * `skopeo copy oci-archive:` and `docker load` accept it. */
 int store_save(store *s, const char *const *refs, size_t n_refs, const char *out_path, cb_err *err);
+/* The same with the archive's names given (as[i] for refs[i]; NULL or "" for none); ref_name_tag:
+ * org.opencontainers.image.ref.name is the tag alone, as BuildKit's OCI exporter writes it. */
+int store_save_as(store *s, const char *const *refs, const char *const *as, size_t n_refs, bool ref_name_tag,
+                  const char *out_path, cb_err *err);
 /* Load an OCI archive or a `docker save` tar; loaded gets the tags created. */
 int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err);
 /* The image's layers flattened (whiteouts applied) as one uncompressed tar into sink. */

@@ -99,25 +99,26 @@ int df_flags_parse(const df_instr *in, const df_fspec *specs, size_t n, df_fval 
             if (!strcmp(specs[i].name, fl->name))
                 break;
         if (i == n) {
+            /* BuildKit names the flag with its -- (bflag.go since 31a7c177e) */
             const char *cands[16];
             for (size_t j = 0; j < n && j < 16; j++)
                 cands[j] = specs[j].name;
             const char *s = cb_suggest(fl->name, cands, n < 16 ? n : 16);
             if (s)
-                return cb_fail(err, "unknown flag: %s (did you mean %s?)", fl->name, s);
-            return cb_fail(err, "unknown flag: %s", fl->name);
+                return cb_fail(err, "unknown flag: --%s (did you mean %s?)", fl->name, s);
+            return cb_fail(err, "unknown flag: --%s", fl->name);
         }
         if (vals[i].set && specs[i].type != DF_F_STRINGS)
-            return cb_fail(err, "duplicate flag specified: %s", fl->name);
+            return cb_fail(err, "duplicate flag specified: --%s", fl->name);
         vals[i].set = true;
         switch (specs[i].type) {
         case DF_F_BOOL: {
             if (fl->value && !*fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             char *lv = fl->value ? df_str_lower(fl->value) : xstrdup("true");
             if (strcmp(lv, "true") && strcmp(lv, "false")) {
                 free(lv);
-                return cb_fail(err, "expecting boolean value for flag %s, not: %s", fl->name, fl->value);
+                return cb_fail(err, "expecting boolean value for flag --%s, not: %s", fl->name, fl->value);
             }
             free(vals[i].value);
             vals[i].value = lv;
@@ -125,13 +126,13 @@ int df_flags_parse(const df_instr *in, const df_fspec *specs, size_t n, df_fval 
         }
         case DF_F_STRING:
             if (!fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             free(vals[i].value);
             vals[i].value = xstrdup(fl->value);
             break;
         default:
             if (!fl->value)
-                return cb_fail(err, "missing a value on flag: %s", fl->name);
+                return cb_fail(err, "missing a value on flag: --%s", fl->name);
             cb_strv_push(&vals[i].values, fl->value);
         }
     }
@@ -403,6 +404,7 @@ int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, in
     m->type = DF_MOUNT_BIND;
     m->from_stage = -1;
     bool ro_auto = true, has_sharing = false, has_uid = false, has_gid = false, has_size = false;
+    bool deferred = false;
     uint64_t uid = 0, gid = 0, mode = 0;
     char *cache_id = NULL;
     static const char *const all_keys[] = {
@@ -447,6 +449,12 @@ int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, in
             rc = cb_fail(err, "'%s' doesn't support variable expansion, define alias stage instead", key);
             free(key);
             break;
+        }
+        if (!ex && strchr(eq + 1, '$')) {
+            /* BuildKit's parseMount: a value with a variable is checked after expansion */
+            deferred = true;
+            free(key);
+            continue;
         }
         if (ex) {
             int erc = 0;
@@ -542,6 +550,10 @@ int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, in
         free(key);
     }
     cb_strv_free(&fields);
+    if (rc == 0 && deferred) {
+        m->id = cache_id;
+        return 0;
+    }
     const char *tn = types[m->type];
     bool file_info = m->type == DF_MOUNT_SECRET || m->type == DF_MOUNT_SSH || m->type == DF_MOUNT_CACHE;
     if (rc == 0 && m->has_mode && !file_info)

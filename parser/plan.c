@@ -8,6 +8,11 @@
 
 /* ------------------------------------------------------------ small helpers */
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void env_set(cb_strv *env, const char *key, const char *value)
 {
     size_t kl = strlen(key);
@@ -428,6 +433,9 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
     case DF_CMD_EXPOSE: {
         cb_strv ports;
         cb_strv_init(&ports);
+        /* BuildKit's parseExpose sorts the words as written, before expansion */
+        if (c->args.n > 1)
+            qsort(c->args.v, c->args.n, sizeof(char *), cmp_str);
         for (size_t i = 0; i < c->args.n && rc == 0; i++)
             rc = df_shell_words(&x.lx, c->args.v[i], &ss->env, &ports, err);
         for (size_t i = 0; i < ports.n && rc == 0; i++)
@@ -644,9 +652,11 @@ static int plan_global_args(planctx *x, cb_err *err)
     df_platform_split(x->tp, &tos, &tarch, &tvar);
     df_platform_split(x->bp, &bos, &barch, &bvar);
     const char *target_name = x->opts->target;
-    if (!target_name) {
+    char *last_name = NULL;
+    if (!target_name || !*target_name) {
         const df_instr *last = x->ps[x->nps - 1].from;
-        target_name = last->args.n == 3 ? last->args.v[2] : "";
+        /* BuildKit's defaultArgs: the last stage's name, "default" for an unnamed one */
+        target_name = last->args.n == 3 ? (last_name = df_str_lower(last->args.v[2])) : "default";
     }
     const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
                            {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", x->tp},
@@ -656,6 +666,7 @@ static int plan_global_args(planctx *x, cb_err *err)
         const char *ov = env_get(&x->bargs, kv[i][0]);
         global_add(&x->globals, kv[i][0], ov ? ov : kv[i][1]);
     }
+    free(last_name);
     free(tos);
     free(tarch);
     free(tvar);

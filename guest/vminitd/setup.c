@@ -149,6 +149,34 @@ static const char *disk_dev(config *c, const char *id)
     return NULL;
 }
 
+
+/* A symlink on the way to a mount source (after the image's root, at offset root_len) must
+ * not point out of the image: absolute targets and ".." would resolve against the guest's
+ * own root (BuildKit confines a cache mount's source to the cache). */
+static bool source_symlink_escapes(const char *path, size_t root_len)
+{
+    char *p = xsprintf("%s", path);
+    bool esc = false;
+    for (char *c = p + root_len + 1; !esc; c++) {
+        if (*c != '/' && *c)
+            continue;
+        char save = *c;
+        *c = 0;
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+            char t[PATH_MAX];
+            ssize_t n = readlink(p, t, sizeof t - 1);
+            t[n > 0 ? n : 0] = 0;
+            esc = n <= 0 || t[0] == '/' || strstr(t, "..") != NULL;
+        }
+        *c = save;
+        if (!save)
+            break;
+    }
+    free(p);
+    return esc;
+}
+
 static int mount_ext4(config *c, const char *id, const char *target, bool ro)
 {
     const char *dev = disk_dev(c, id);
@@ -358,7 +386,7 @@ int rootfs_assemble(config *c)
             if (m->source && m->source[0] && strcmp(m->source, "/") != 0) {
                 const char *src = m->source[0] == '/' ? m->source + 1 : m->source;
                 m->staging = xsprintf("%s/%s", dir, src);
-                if (strstr(m->source, "..")) {
+                if (strstr(m->source, "..") || source_symlink_escapes(m->staging, strlen(dir))) {
                     ctl_send_error(GUEST_ERR_SETUP, EINVAL, "mount source %s leaves the image", m->source);
                     return -1;
                 }
@@ -369,6 +397,19 @@ int rootfs_assemble(config *c)
                            -1;
                 if (stat(m->staging, &st) < 0)
                     return ctl_send_error(GUEST_ERR_SETUP, errno, "mount source %s", m->source), -1;
+                /* a symlink in the image must not take the mount out of it (BuildKit's cache root check) */
+                char *real = realpath(m->staging, NULL), *root = realpath(dir, NULL);
+                size_t rl = root ? strlen(root) : 0;
+                bool inside = real && root && !strncmp(real, root, rl) && (real[rl] == '/' || !real[rl]);
+                if (!inside) {
+                    ctl_send_error(GUEST_ERR_SETUP, EXDEV, "mount source %s leaves the image (it resolves to %s)",
+                                   m->source, real ? real : "?");
+                    free(real);
+                    free(root);
+                    return -1;
+                }
+                free(real);
+                free(root);
                 free(dir);
             } else {
                 m->staging = dir;
