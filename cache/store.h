@@ -109,11 +109,17 @@ bool store_layer_image_exists(const store *s, const char *diff_id);
 char *store_layer_image_tmp_path(store *s, const char *diff_id);
 int store_layer_image_commit(store *s, const char *diff_id, const char *tmp_path, cb_err *err);
 
-/* The overlay-format ext4 image of a layer (ext4/ OVERLAY mode, tree under "upper/"),
- * built from the layer blob on first use and committed atomically; *path gets its path
- * (malloc'd). diff_id keys it; when NULL it is computed from the blob. */
-int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, char **path,
-                             cb_err *err);
+/* The overlay-format ext4 image of a layer (ext4/ OVERLAY mode, tree under "upper/"), the
+ * one place layer images are made from layer blobs (builds, `cbuild run`, cache imports).
+ * Built on first use while the uncompressed stream is hashed, and committed only when that
+ * digest equals diff_id, the key it is stored under: an image whose config lies about a
+ * layer's diff_id gets an error naming the layer and both digests, and no layer image.
+ * One maker per diff_id (a file lock beside the image). When the blob is not in the store,
+ * fetch(ud, digest) brings it (a lazy cache import), if given. diff_id NULL: computed from
+ * the blob. *path gets the image's path (malloc'd). */
+typedef int (*store_blob_fetch_fn)(void *ud, store *s, const char *digest, cb_err *err);
+int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, store_blob_fetch_fn fetch,
+                             void *ud, char **path, cb_err *err);
 
 /* ---------- registry ---------- */
 /* Pull ref (platform NULL = linux/amd64) into the store and tag it; out may be NULL. */

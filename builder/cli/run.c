@@ -138,26 +138,9 @@ static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_
         return cb_fail(err, "image %s: %zu layers but %zu diff_ids in its config", im->id, im->manifest.n_layers,
                        im->config.diff_ids.n);
     for (size_t i = 0; i < im->manifest.n_layers; i++) {
-        const char *diff_id = im->config.diff_ids.v[i];
-        char *path = store_layer_image_path(s, diff_id);
-        if (!store_layer_image_exists(s, diff_id)) {
-            cleanup_free char *tmp = store_layer_image_tmp_path(s, diff_id);
-            int fd = -1;
-            int rc = store_blob_open(s, im->manifest.layers[i].digest, &fd, err);
-            if (rc == 0) {
-                ext4_options o;
-                ext4_options_init(&o);
-                o.seed = diff_id;
-                rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
-                close(fd);
-            }
-            if (rc == 0) rc = store_layer_image_commit(s, diff_id, tmp, err);
-            if (rc < 0) {
-                unlink(tmp);
-                free(path);
-                return cb_error_wrap(err, "layer %s of %s", im->manifest.layers[i].digest, im->id);
-            }
-        }
+        char *path = NULL;
+        if (store_layer_image_ensure(s, &im->manifest.layers[i], im->config.diff_ids.v[i], NULL, NULL, &path, err) < 0)
+            return cb_error_wrap(err, "image %s", im->id);
         cb_strv_push_owned(out, path);
     }
     return 0;
