@@ -141,15 +141,7 @@ static int copy_file_to_fd(const char *path, int out, cb_err *err)
 
 static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_format_tar(a);
-    archive_read_support_filter_all(a);
-    if (archive_read_open_filename(a, tar, 65536) != ARCHIVE_OK) {
-        int rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
-        archive_read_free(a);
-        return rc;
-    }
-    return bl_tar_extract(a, tar, dir, true, err);
+    return store_tar_extract_file(tar, dir, STORE_EXTRACT_OWNERS, err);
 }
 
 static int write_metadata(const char *path, const store_image *im, const cb_strv *names, cb_err *err)

@@ -42,10 +42,6 @@ void bl_chain_free(bl_chain *c);
 
 /* Make sure every layer of the chain has its overlay ext4 image in the store (built from
  * the blob when missing); fills paths (bottom first, owned strings). */
-/* Extract an opened tar archive below dest (entries that are absolute or climb out are an
- * error naming `what`); frees the archive. owners: keep uids/gids (only as root). */
-struct archive;
-int bl_tar_extract(struct archive *a, const char *what, const char *dest, bool owners, cb_err *err);
 
 int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err);
 

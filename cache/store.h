@@ -121,6 +121,15 @@ typedef int (*store_blob_fetch_fn)(void *ud, store *s, const char *digest, cb_er
 int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, store_blob_fetch_fn fetch,
                              void *ud, char **path, cb_err *err);
 
+/* ---------- archives onto disk (extract.c) ---------- */
+/* Extract a tar (any compression) into dest, which is created; nothing is ever written outside
+ * it (absolute or `..` names, symlinks leading out, hard links to outside and writes through
+ * symlinks on disk are refused with an error naming the entry). */
+#define STORE_EXTRACT_OWNERS 1u /* keep the entries' owners (when root) */
+int store_tar_extract_file(const char *path, const char *dest, unsigned flags, cb_err *err);
+int store_tar_extract_mem(const void *data, size_t len, const char *what, const char *dest, unsigned flags,
+                          cb_err *err);
+
 /* ---------- registry ---------- */
 /* Pull ref (platform NULL = linux/amd64) into the store and tag it; out may be NULL. */
 int store_pull(store *s, const char *ref, const char *platform, const oci_registry_opts *opts,
