@@ -343,6 +343,10 @@ typedef struct copy_ctx {
     cb_strv from_images;
     sel s;
     cb_strv tmpfiles;
+    /* directories the copy creates: root's (or --chown's), 0755 or the octal --chmod
+     * (fsutil's Copy: MkdirAll(dest, ci.Mode, ci.Chown)), whatever the source's owners */
+    mode_t dir_mode;
+    uint32_t dir_uid, dir_gid;
 } copy_ctx;
 
 static const char *keyword(const copy_ctx *cc)
@@ -755,8 +759,7 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
                      const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid,
                      bool chmod_set, mode_t chmod, cb_strv *done, cb_err *err)
 {
-    (void)cc;
-    int rc = bl_layer_out_parents(lo, view, path, uid, gid, done, err);
+    int rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err);
     if (rc < 0)
         return rc;
     oci_tar_entry te = {.path = path + 1,
@@ -816,7 +819,7 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
             cleanup_free char *hp = bl_path_clean(hj);
             oci_tar_entry te = {
                 .path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
-            if ((rc = bl_layer_out_parents(lo, view, path, u, g, done, err)) < 0 ||
+            if ((rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err)) < 0 ||
                 (rc = bl_layer_out_add(lo, &te, -1, NULL, err)) < 0)
                 goto out;
             continue;
@@ -900,6 +903,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         rc = parse_chmod(in->cmd->chmod, &chmod, err);
     if (rc < 0)
         goto out;
+    cc.dir_mode = chmod_set ? chmod : 0755;
+    cc.dir_uid = uid;
+    cc.dir_gid = gid;
 
     /* destination: relative to WORKDIR; a trailing slash (or ".") makes it a directory */
     const char *dest_arg = in->cmd->args.v[in->cmd->args.n - 1];
@@ -961,7 +967,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, &done,
                            err);
         } else if (strcmp(dest, "/")) {
-            dst.st_mode = S_IFDIR | 0755;
+            dst.st_mode = S_IFDIR | cc.dir_mode;
             dst.st_mtim.tv_sec = in->b->epoch >= 0 ? in->b->epoch : bl_now();
             rc = add_entry(&lo, &cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, &done, err);
         }
@@ -1055,7 +1061,7 @@ int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err)
         int r2 = bl_rootfs_resolve(view, dir, true, &res, &n, &e);
         if (r2 == -ENOENT && res) {
             cleanup_free char *child = xasprintf("%s/x", res);
-            rc = bl_layer_out_parents(&lo, view, child, uid, gid, &done, err);
+            rc = bl_layer_out_parents(&lo, view, child, 0755, uid, gid, &done, err);
         }
         free(res);
         if (rc == 0)

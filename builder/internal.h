@@ -209,10 +209,10 @@ int bl_layer_out_commit(bl_layer_out *lo, bl_layer *out, cb_err *err);
 void bl_layer_out_abort(bl_layer_out *lo);
 
 /* Parent directories of `path` (a destination in the image) as they exist in the view
- * (their metadata), or as created (0755, uid:gid) — added to the layer so the overlay
+ * (their metadata), or as created (mode, uid:gid) — added to the layer so the overlay
  * keeps their metadata. */
-int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
-                         cb_strv *done, cb_err *err);
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, mode_t mode, uint32_t uid,
+                         uint32_t gid, cb_strv *done, cb_err *err);
 
 /* Utilities */
 char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */
