@@ -1342,8 +1342,11 @@ static int cmd_deps(df_plan *p, const df_file *f, size_t i, df_cmd *c, cb_err *e
 {
     if (c->kind == DF_CMD_COPY && c->from) {
         if (strchr(c->from, '$')) {
-            cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
-                         "(FROM ${VAR} AS src) and copy from it",
+            /* BuildKit's text first (users search for it), our hint after it */
+            cb_fail(err,
+                    "variable expansion is not supported for --from, define a new stage with FROM using ARG "
+                    "from global scope as a workaround (COPY --from=%s: --from does not expand variables; "
+                    "e.g. ARG VAR at the top, FROM ${VAR} AS src, COPY --from=src)",
                     c->from);
             return at(err, f, c->instr);
         }
