@@ -532,6 +532,17 @@ static int select_sources(copy_ctx *cc, cb_err *err)
         }
         cb_strv_free(&matches);
     }
+    /* a socket in the context arrives as an empty regular file (BuildKit's context transfer) */
+    for (size_t i = 0; i < cc->s.n; i++) {
+        sel_entry *e = &cc->s.v[i];
+        if (e->origin == O_CTX && S_ISSOCK(e->st.st_mode)) {
+            e->origin = O_BUF;
+            e->data = xstrdup("");
+            e->len = 0;
+            e->st.st_mode = S_IFREG | (e->st.st_mode & 07777);
+            e->st.st_size = 0;
+        }
+    }
     return 0;
 }
 
