@@ -398,8 +398,7 @@ static int select_sources(copy_ctx *cc, cb_err *err)
                 if ((rc = cb_sha256_file(tmp, got, err)) < 0)
                     return rc;
                 if (strcmp(got, cmd->checksum))
-                    return cb_fail(err, "digest mismatch for %s: expected %s, got %s", arg, cmd->checksum,
-                                   got);
+                    return cb_fail(err, "digest mismatch for %s: %s (expected: %s)", arg, got, cmd->checksum);
             }
             /* the file is named after the URL's last path element */
             const char *u = strstr(arg, "://") + 3;
