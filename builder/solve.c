@@ -687,6 +687,16 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->secrets_id);
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
+    /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
+    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++) {
+        const char *a = opts->build_args->v[i];
+        char *end;
+        if (cb_str_has_prefix(a, "SOURCE_DATE_EPOCH=") && a[18] >= '0' && a[18] <= '9') {
+            long long v = strtoll(a + 18, &end, 10);
+            if (!*end)
+                b->epoch = v;
+        }
+    }
     b->ctx.dirfd = -1;
     int rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
