@@ -790,6 +790,20 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
     return bl_layer_out_add(lo, &te, fd, buf, err);
 }
 
+static void archive_member_resolve(bl_rootfs *view, char **path)
+{
+    char *res = NULL;
+    bl_node n;
+    cb_err e;
+    if (!view)
+        return;
+    bl_rootfs_resolve(view, *path, false, &res, &n, &e);
+    if (res) {
+        free(*path);
+        *path = res;
+    }
+}
+
 /* Extract an archive (ADD) below dest. Members keep their owners unless --chown. */
 static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, int fd,
                        bool chown_set, uint32_t uid, uint32_t gid, cb_strv *done, cb_err *err)
@@ -814,6 +828,8 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         cleanup_free char *path = bl_path_clean(joined);
         if (!strcmp(path, "/") || !cb_str_has_prefix(path, dest))
             continue;
+        /* members land through the image's symlinks (var/run -> /run), inside the root */
+        archive_member_resolve(view, &path);
         struct stat st;
         memset(&st, 0, sizeof st);
         st.st_mode = archive_entry_mode(ae);
@@ -827,6 +843,7 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         if (hl) {
             cleanup_free char *hj = xasprintf("%s/%s", dest, hl);
             cleanup_free char *hp = bl_path_clean(hj);
+            archive_member_resolve(view, &hp);
             oci_tar_entry te = {
                 .path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
             if ((rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err)) < 0 ||
