@@ -131,6 +131,8 @@ for dir in "$BK"/*/; do
   if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -q "dockerfile_${GROUP}_test.go"; then
     continue
   fi
+  # BK_ONLY=REGEX runs only the cases whose name matches (while fixing one)
+  if [ -n "${BK_ONLY:-}" ] && ! grep -qE "$BK_ONLY" <<<"$name"; then continue; fi
   n_cases=$((n_cases + 1))
   W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
   rm -rf "$W"; mkdir -p "$W/ctx"
