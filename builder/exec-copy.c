@@ -215,6 +215,23 @@ static bool has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* "**" (as patternmatcher in --parents patterns): dir itself and every directory below it. */
+static void glob_descend(srcfs *fs, const char *dir, cb_strv *out)
+{
+    cb_strv_push(out, dir);
+    cb_strv names;
+    cb_strv_init(&names);
+    cb_err e;
+    if (fs_list(fs, dir, &names, &e) == 0)
+        for (size_t j = 0; j < names.n; j++) {
+            cleanup_free char *p = join_rel(dir, names.v[j]);
+            struct stat st;
+            if (!ctx_ignored(fs, p) && fs_stat(fs, p, false, &st, NULL, NULL) == 0 && S_ISDIR(st.st_mode))
+                glob_descend(fs, p, out);
+        }
+    cb_strv_free(&names);
+}
+
 /* Expand a source pattern (clean, relative) into existing paths, sorted. */
 static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err)
 {
@@ -244,6 +261,10 @@ static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err
             struct stat st;
             if (*cur.v[i] && (fs_stat(fs, cur.v[i], true, &st, NULL, NULL) < 0 || !S_ISDIR(st.st_mode)))
                 continue;
+            if (!strcmp(comps.v[k], "**")) {
+                glob_descend(fs, cur.v[i], &next);
+                continue;
+            }
             cb_strv names;
             cb_strv_init(&names);
             cb_err e;
@@ -469,9 +490,12 @@ static int select_sources(copy_ctx *cc, cb_err *err)
             /* --parents keeps the source's path (below the pivot) under the destination */
             cleanup_free char *prefix = NULL;
             if (cmd->parents) {
+                /* the pivot may hold globs (x/b?/./c): skip as many elements as it has */
                 const char *p = src;
-                if (pivot && *pivot && cb_str_has_prefix(src, pivot))
-                    p = src + strlen(pivot) + (src[strlen(pivot)] == '/');
+                for (const char *q = pivot && *pivot ? pivot : NULL; q && *p; q = strchr(q + 1, '/')) {
+                    const char *sl = strchr(p, '/');
+                    p = sl ? sl + 1 : p + strlen(p);
+                }
                 prefix = xstrdup(p);
             }
             if (S_ISDIR(st.st_mode)) {
