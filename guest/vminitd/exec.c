@@ -233,9 +233,10 @@ static void resolve_user(const char *spec, resolved_user *u)
             u->gid = gid;
             group_found = true;
         }
-        if (!u->name[0]) continue;
+        /* an explicit group means that group alone (containerd's WithAdditionalGIDs) */
+        if (!u->name[0] || has_group) continue;
         for (char *m = strtok(f[3], ","); m; m = strtok(NULL, ",")) {
-            if (strcmp(m, u->name) != 0) continue;
+            if (strcmp(m, u->name) != 0 || gid == u->gid) continue;
             gid_t *ng = realloc(u->groups, sizeof(gid_t) * (u->ngroups + 1));
             if (!ng) abort();
             u->groups = ng;
@@ -246,6 +247,13 @@ static void resolve_user(const char *spec, resolved_user *u)
     if (gr) fclose(gr);
     if (!group_found)
         child_fail(GUEST_ERR_USER, ENOENT, "unable to find group %s: no matching entries in group file", group);
+    /* the primary gid is in the list too (CVE-2023-25173, containerd) */
+    gid_t *ng = realloc(u->groups, sizeof(gid_t) * (u->ngroups + 1));
+    if (!ng) abort();
+    memmove(ng + 1, ng, sizeof(gid_t) * u->ngroups);
+    ng[0] = u->gid;
+    u->groups = ng;
+    u->ngroups++;
 }
 
 static const char *env_get(char **env, const char *key)
