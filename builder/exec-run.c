@@ -96,6 +96,21 @@ static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
     }
 }
 
+/* BuildKit's frontend reads BUILDKIT_SANDBOX_HOSTNAME from the build args (no ARG needed). */
+static const char *run_hostname(const bl_build *b)
+{
+    static const char k[] = "BUILDKIT_SANDBOX_HOSTNAME";
+    const char *v = NULL;
+    for (size_t i = 0; b->opts->build_args && i < b->opts->build_args->n; i++) {
+        const char *a = b->opts->build_args->v[i];
+        if (!strcmp(a, k))
+            v = getenv(k);
+        else if (cb_str_has_prefix(a, k) && a[sizeof k - 1] == '=')
+            v = a + sizeof k;
+    }
+    return v && *v ? v : NULL;
+}
+
 static enum guest_network run_network(bl_exec_in *in)
 {
     const char *n = in->cmd->network ? in->cmd->network : in->b->opts->network;
@@ -128,6 +143,8 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     hash_str(h, "cwd", in->config->working_dir);
     hash_str(h, "network", run_network(in) == GUEST_NET_NONE ? "none" : "default");
     hash_str(h, "security", in->cmd->security);
+    if (run_hostname(in->b))
+        hash_str(h, "hostname", run_hostname(in->b));
     int rc = 0;
     for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
         const df_mount *m = &in->cmd->mounts[i];
@@ -583,6 +600,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.cwd = in->config->working_dir && *in->config->working_dir ? in->config->working_dir : "/";
     cfg.user = in->config->user;
     cfg.network = run_network(in);
+    cfg.hostname = run_hostname(b);
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;
