@@ -466,15 +466,11 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         oci_config_copy(&j->config, &bj->config);
         memcpy(j->key, bj->key, sizeof j->key);
         j->last_created = bj->last_created;
-        cleanup_free char *t = xasprintf("FROM %s", bj->display ? bj->display : st->base);
-        step_name(j, NULL, t, &name);
-        int pid = progress_add(b->prog, name.data);
-        progress_cached(b->prog, pid);
+        /* no vertex: BuildKit's stage continues the base stage's state */
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
         cb_sha256_buf("scratch", 7, j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
-        j->step_no++;
     } else {
         bl_image *im;
         rc = image_get(b, st->base, &im, err);
@@ -636,9 +632,10 @@ static int parse_secrets(bl_build *b, const cb_strv *secrets, cb_err *err)
     return 0;
 }
 
+/* BuildKit's cmdTotal: a FROM counts only for an image (not scratch, not another stage) */
 static int count_steps(const df_stage *st)
 {
-    int n = 1;
+    int n = st->base_stage < 0 && strcmp(st->base, "scratch") ? 1 : 0;
     for (size_t i = 0; i < st->n_cmds; i++) {
         df_cmd_kind k = st->cmds[i].kind;
         if (k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD || k == DF_CMD_WORKDIR)
