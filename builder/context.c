@@ -6,6 +6,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -261,13 +262,55 @@ int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err)
     return 0;
 }
 
-void bl_src_list_free(bl_src_list *l)
+/* Walk the context below rel in directory order (.dockerignore applied; an excluded directory
+ * is still visited, flagged, when an exception may re-include something below it). */
+int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].rel);
-        free(l->v[i].src);
-        free(l->v[i].linkname);
+    int fd;
+    int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
+    if (rc < 0)
+        return *rel ? 0 : cb_error(err, -rc, "open %s in the build context", *rel ? rel : ".");
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return cb_error(err, errno, "opendir %s", rel);
     }
-    free(l->v);
-    memset(l, 0, sizeof *l);
+    cb_strv names;
+    cb_strv_init(&names);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            cb_strv_push(&names, de->d_name);
+    int dfd = dirfd(d);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        cleanup_free char *p = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+        bool excluded = false, below = true;
+        if (c->ignore)
+            df_ignore_dir(c->ignore, p, &excluded, &below);
+        struct stat st;
+        if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (excluded && !(S_ISDIR(st.st_mode) && below))
+            continue;
+        int ffd = -1;
+        char link[4096];
+        bool has_link = false;
+        if (S_ISREG(st.st_mode)) {
+            ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        } else if (S_ISLNK(st.st_mode)) {
+            ssize_t k = readlinkat(dfd, names.v[i], link, sizeof link - 1);
+            if (k >= 0) {
+                link[k] = 0;
+                has_link = true;
+            }
+        }
+        rc = fn(ud, p, &st, excluded, ffd, has_link ? link : NULL, err);
+        if (ffd >= 0)
+            close(ffd);
+        if (rc == 0 && S_ISDIR(st.st_mode))
+            rc = bl_context_walk(c, p, fn, ud, err);
+    }
+    cb_strv_free(&names);
+    closedir(d);
+    return rc;
 }

@@ -141,7 +141,6 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     return rc;
 }
 
-int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_outputs_validate(const builder_opts *o, cb_err *err)
 {
     bool named = o->tags && o->tags->n;
@@ -168,7 +167,90 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
     return 0;
 }
 
-int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+/* The image's names: -t, then type=image,name=a,b; *push also from type=image,push=true. */
+static int output_names(const builder_opts *o, const output_spec *outs, size_t nout, cb_strv *names,
+                        bool *push, cb_err *err)
+{
+    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+        char *n = oci_ref_normalize(o->tags->v[i], err);
+        if (!n) {
+            return cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
+        }
+        cb_strv_push_owned(names, n);
+    }
+    for (size_t i = 0; i < nout; i++)
+        if (!strcmp(outs[i].type, "image")) {
+            *push |= outs[i].push;
+            if (outs[i].name) {
+                cleanup_free char *c = xstrdup(outs[i].name);
+                char *save = NULL;
+                for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                    char *n = oci_ref_normalize(t, err);
+                    if (!n) {
+                        return cb_error_wrap(err, "invalid image name \"%s\"", t);
+                    }
+                    cb_strv_push_owned(names, n);
+                }
+            }
+        }
+    return 0;
+}
+
+/* One non-image output (oci, docker, tar, local, ext4) of the committed image ref. */
+static int export_one(bl_build *b, const output_spec *os, const char *ref, const bl_chain *chain, cb_err *err)
+{
+    cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
+    int xp = progress_add(b->prog, nm);
+    progress_start(b->prog, xp);
+    int rc = 0;
+    bool to_stdout = !strcmp(os->dest, "-");
+    cleanup_free char *tmp = bl_step_tmp(b, "export");
+    const char *path = to_stdout ? tmp : os->dest;
+    if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
+        const char *refs[1] = {ref};
+        rc = store_save(b->st, refs, 1, path, err);
+    } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
+        const char *tpath = !strcmp(os->type, "local") ? tmp : path;
+        int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = cb_error(err, errno, "create %s", tpath);
+        } else {
+            rc = store_export_tar(b->st, ref, oci_sink_fd(fd), err);
+            if (close(fd) < 0 && rc == 0)
+                rc = cb_error(err, errno, "write %s", tpath);
+        }
+        if (rc == 0 && !strcmp(os->type, "local")) {
+            rc = extract_to_dir(tmp, os->dest, err);
+            unlink(tmp);
+            to_stdout = false;
+        }
+    } else if (!strcmp(os->type, "ext4")) {
+        cb_strv tars;
+        cb_strv_init(&tars);
+        for (size_t k = 0; k < chain->n; k++)
+            cb_strv_push_owned(&tars, store_blob_path(b->st, chain->v[k].digest));
+        ext4_options eo;
+        ext4_options_init(&eo);
+        eo.source_date_epoch = b->epoch;
+        eo.extra_free_space = 256ULL << 20;
+        eo.extra_free_inodes = 4096;
+        rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
+        cb_strv_free(&tars);
+    }
+    if (rc == 0 && to_stdout) {
+        rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
+        unlink(tmp);
+    }
+    if (rc < 0) {
+        cb_error_wrap(err, "exporting %s to %s", os->type, os->dest);
+        progress_error(b->prog, xp, err->msg);
+    } else {
+        progress_done(b->prog, xp);
+    }
+
+    return rc;
+}
+
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {
     const builder_opts *o = b->opts;
@@ -179,36 +261,13 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     for (size_t i = 0; i < nout; i++, parsed++)
         if ((rc = output_parse(o->outputs->v[i], &outs[i], err)) < 0)
             goto out;
-    /* tags: -t plus type=image,name=a,b */
     cb_strv names;
     cb_strv_init(&names);
-    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
-        char *n = oci_ref_normalize(o->tags->v[i], err);
-        if (!n) {
-            rc = cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
-            cb_strv_free(&names);
-            goto out;
-        }
-        cb_strv_push_owned(&names, n);
-    }
     bool push = o->push;
-    for (size_t i = 0; i < nout; i++)
-        if (!strcmp(outs[i].type, "image")) {
-            push |= outs[i].push;
-            if (outs[i].name) {
-                cleanup_free char *c = xstrdup(outs[i].name);
-                char *save = NULL;
-                for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                    char *n = oci_ref_normalize(t, err);
-                    if (!n) {
-                        rc = cb_error_wrap(err, "invalid image name \"%s\"", t);
-                        cb_strv_free(&names);
-                        goto out;
-                    }
-                    cb_strv_push_owned(&names, n);
-                }
-            }
-        }
+    if ((rc = output_names(o, outs, nout, &names, &push, err)) < 0) {
+        cb_strv_free(&names);
+        goto out;
+    }
     if (push && !names.n) {
         rc = cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
         cb_strv_free(&names);
@@ -247,7 +306,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
     if (rc == 0 && push) {
         oci_registry_opts ro;
-        oci_registry_opts_default(&ro);
+        bl_registry_opts(b->opts, &ro);
         for (size_t i = 0; i < names.n && rc == 0; i++) {
             progress_status(b->prog, pid, "pushing %s", names.v[i]);
             rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
@@ -260,56 +319,8 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     }
     const char *ref = names.n ? names.v[0] : im.id;
     for (size_t i = 0; i < nout && rc == 0; i++) {
-        output_spec *os = &outs[i];
-        if (!strcmp(os->type, "image"))
-            continue;
-        cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
-        int xp = progress_add(b->prog, nm);
-        progress_start(b->prog, xp);
-        bool to_stdout = !strcmp(os->dest, "-");
-        cleanup_free char *tmp = bl_step_tmp(b, "export");
-        const char *path = to_stdout ? tmp : os->dest;
-        if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
-            const char *refs[1] = {ref};
-            rc = store_save(b->st, refs, 1, path, err);
-        } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
-            const char *tpath = !strcmp(os->type, "local") ? tmp : path;
-            int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd < 0) {
-                rc = cb_error(err, errno, "create %s", tpath);
-            } else {
-                rc = store_export_tar(b->st, ref, oci_sink_fd(fd), err);
-                if (close(fd) < 0 && rc == 0)
-                    rc = cb_error(err, errno, "write %s", tpath);
-            }
-            if (rc == 0 && !strcmp(os->type, "local")) {
-                rc = extract_to_dir(tmp, os->dest, err);
-                unlink(tmp);
-                to_stdout = false;
-            }
-        } else if (!strcmp(os->type, "ext4")) {
-            cb_strv tars;
-            cb_strv_init(&tars);
-            for (size_t k = 0; k < chain->n; k++)
-                cb_strv_push_owned(&tars, store_blob_path(b->st, chain->v[k].digest));
-            ext4_options eo;
-            ext4_options_init(&eo);
-            eo.source_date_epoch = b->epoch;
-            eo.extra_free_space = 256ULL << 20;
-            eo.extra_free_inodes = 4096;
-            rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
-            cb_strv_free(&tars);
-        }
-        if (rc == 0 && to_stdout) {
-            rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
-            unlink(tmp);
-        }
-        if (rc < 0) {
-            cb_error_wrap(err, "exporting %s to %s", os->type, os->dest);
-            progress_error(b->prog, xp, err->msg);
-        } else {
-            progress_done(b->prog, xp);
-        }
+        if (strcmp(outs[i].type, "image"))
+            rc = export_one(b, &outs[i], ref, chain, err);
     }
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);

@@ -25,17 +25,25 @@ typedef struct guest_paths {
     char *modules_dir;    /* <...>/lib/modules/<version>, or NULL when the kernel has none */
     char *initramfs;      /* cached uncompressed newc cpio, named by its content digest */
     char *version;        /* kernel release, e.g. "6.1.0-56-cloud-amd64" */
+    bool acpi;            /* the kernel finds devices through ACPI (else: virtio_mmio.device=
+                           * on the command line, QEMU's microvm with acpi=off) */
+    bool own;             /* cbuild's own kernel (guest/kernel/), not Debian's */
 } guest_paths;
 
 /* Make sure a guest kernel and a matching initramfs exist under `<root>/kernel/` and fill
  * `paths`. The kernel is, in order of preference: `kernel_override` (a bzImage path, from
- * `cbuild setup --kernel FILE`), $CBUILD_KERNEL, a kernel already installed in the store,
- * or Debian's cloud kernel, installed on first use with `apt-get download` of the package
+ * `cbuild setup --kernel FILE`), $CBUILD_KERNEL, cbuild's own kernel when one was built
+ * (`cbuild setup --build-kernel`: `<root>/kernel/own/current/`), a kernel already installed
+ * in the store, or Debian's cloud kernel, installed on first use with `apt-get download` of the package
  * `apt-cache depends linux-image-cloud-amd64` names and `dpkg -x`. An override kernel's
  * modules are taken from $CBUILD_KERNEL_MODULES, else /lib/modules/<its version> when that
  * exists, else it must have virtio, ext4 and overlay built in.
  * Safe to call for every run: when everything is cached it only stats files. */
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err);
+/* Build cbuild's own guest kernel (guest/kernel/build.sh over Debian's linux-source) into
+ * `<root>/kernel/own/` unless one for the same config and source is there, and make it the
+ * store's kernel. Its output goes to stderr; the kernel's folder to *dir. */
+int guest_kernel_build(const char *root, char **dir, cb_err *err);
 void guest_paths_free(guest_paths *paths);
 
 /* ---------- one VM run ---------- */

@@ -333,6 +333,41 @@ static char *override_modules(const char *kernel, const char *version)
     return dir_if_exists(sys);
 }
 
+/* What a kernel's own folder says about it: an uncompressed `vmlinux` with a PVH note beside
+ * it (our build leaves one: no extraction needed), its `config`/`config-VERSION` (does it find
+ * devices through ACPI?), and the marker of cbuild's own build. */
+static void kernel_read_sidecars(guest_paths *p)
+{
+    cleanup_free char *dir = xstrdup(p->kernel);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return;
+    *slash = 0;
+    p->acpi = true;
+    cleanup_free char *own = cb_path_join(dir, "cbuild-kernel");
+    p->own = cb_path_exists(own);
+    cleanup_free char *vml = cb_path_join(dir, "vmlinux");
+    const uint8_t *elf;
+    size_t elen;
+    if (!p->vmlinux && cb_path_exists(vml) && map_file(vml, &elf, &elen, NULL) == 0) {
+        if (elf_has_pvh_note(elf, elen)) p->vmlinux = xstrdup(vml);
+        munmap((void *)elf, elen);
+    }
+    cleanup_free char *c1 = cb_path_join(dir, "config");
+    cleanup_free char *c2 = p->version ? xasprintf("%s/config-%s", dir, p->version) : NULL;
+    cb_buf cfg;
+    cb_buf_init(&cfg);
+    if (cb_read_file(c1, &cfg, NULL) == 0 || (c2 && cb_read_file(c2, &cfg, NULL) == 0))
+        p->acpi = cfg.data && strstr(cfg.data, "\nCONFIG_ACPI=y\n") != NULL;
+    cb_buf_free(&cfg);
+}
+
+/* cbuild's own kernel, when `cbuild setup --build-kernel` made one: <kdir>/own/current/bzImage. */
+static char *own_kernel(const char *kdir)
+{
+    cleanup_free char *cur = xasprintf("%s/own/current/bzImage", kdir);
+    return realpath(cur, NULL);
+}
+
 static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override, guest_paths *paths,
                               cb_err *err);
 static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err);
@@ -357,6 +392,8 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ke
 {
     int rc;
     const char *ov = kernel_override && *kernel_override ? kernel_override : getenv("CBUILD_KERNEL");
+    cleanup_free char *own = ov && *ov ? NULL : own_kernel(kdir);
+    if (own) ov = own;
     if (ov && *ov) {
         if (access(ov, R_OK) < 0) return cb_error(err, errno, "guest kernel `%s`", ov);
         char *abs = realpath(ov, NULL);
@@ -386,6 +423,7 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ke
         free(tree);
     }
 
+    kernel_read_sidecars(paths);
     rc = setup_boot_files(root, kdir, paths, err);
     if (rc < 0) guest_paths_free(paths);
     return rc;
@@ -399,7 +437,9 @@ static int setup_boot_files(const char *root, const char *kdir, guest_paths *pat
     if (rc < 0) return rc;
     cleanup_free char *vmlinux = xasprintf("%s/vmlinux-%s", kdir, key);
     cleanup_free char *nopvh = xasprintf("%s/vmlinux-%s.none", kdir, key);
-    if (cb_path_exists(vmlinux)) {
+    if (paths->vmlinux) {
+        /* found beside the kernel */
+    } else if (cb_path_exists(vmlinux)) {
         paths->vmlinux = xstrdup(vmlinux);
     } else if (!cb_path_exists(nopvh)) {
         rc = guest_extract_vmlinux(paths->kernel, vmlinux, err);
@@ -427,4 +467,58 @@ unsigned long guest_host_tsc_khz(void)
     }
     fclose(f);
     return mhz > 0 ? (unsigned long)(mhz * 1000.0 + 0.5) : 0;
+}
+
+/* ---------- cbuild's own kernel ---------- */
+static char *kernel_build_script(void)
+{
+    const char *env = getenv("CBUILD_KERNEL_SRC");
+    const char *dirs[] = {env && *env ? env : NULL, CB_KERNEL_DATADIR, CB_KERNEL_SRCDIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        if (!dirs[i]) continue;
+        char *p = xasprintf("%s/build.sh", dirs[i]);
+        if (cb_path_exists(p)) return p;
+        free(p);
+    }
+    return NULL;
+}
+
+int guest_kernel_build(const char *root, char **dir, cb_err *err)
+{
+    cleanup_free char *script = kernel_build_script();
+    if (!script)
+        return cb_failc(err, ENOENT, "guest/kernel/build.sh not found (looked in %s and %s)", CB_KERNEL_DATADIR,
+                        CB_KERNEL_SRCDIR);
+    cleanup_free char *own = xasprintf("%s/kernel/own", root);
+    int rc = cb_mkdir_p(own, 0755, err);
+    if (rc < 0) return rc;
+    char *argv[] = {"bash", script, own, NULL};
+    cb_buf out;
+    cb_buf_init(&out);
+    rc = guest_spawn_capture(argv, NULL, &out, err);
+    if (rc != 0) {
+        const char *o = out.data ? out.data : "";
+        size_t n = strlen(o);
+        const char *tail = n > 2000 ? o + n - 2000 : o;
+        if (rc > 0) rc = cb_failc(err, EIO, "building the guest kernel failed (exit %d):\n%s", rc, tail);
+        cb_buf_free(&out);
+        return rc;
+    }
+    /* the script's last line is the kernel's folder */
+    char *o = out.data ? out.data : "";
+    size_t n = strlen(o);
+    while (n && o[n - 1] == '\n') o[--n] = 0;
+    char *last = strrchr(o, '\n');
+    last = last ? last + 1 : o;
+    cleanup_free char *kd = xstrdup(last);
+    cb_buf_free(&out);
+    cleanup_free char *bz = cb_path_join(kd, "bzImage");
+    if (!cb_path_exists(bz)) return cb_failc(err, EIO, "the guest kernel build left no `%s`", bz);
+    cleanup_free char *cur = cb_path_join(own, "current");
+    cleanup_free char *tmp = cb_path_join(own, ".current.tmp");
+    unlink(tmp);
+    if (symlink(kd, tmp) < 0 || rename(tmp, cur) < 0) return cb_error(err, errno, "linking `%s`", cur);
+    *dir = kd;
+    kd = NULL;
+    return 0;
 }

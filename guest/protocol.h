@@ -16,6 +16,8 @@
  *   guest: STDOUT* STDERR*
  *   guest: EXIT{code, signal, flags}        after the command exited and its output drained
  *   guest: DONE{flags}                      upper synced and unmounted; power-off follows
+ * A VM restored from a template snapshot (vm.c) was snapshotted right after its HELLO: the
+ * host sends CONFIG{…, ENTROPY, WALLCLOCK, RESCAN} and EXEC as soon as the port connects.
  * Any failure on the guest side is an ERROR{kind, errno, message}; for a setup or exec
  * failure the guest then shuts down cleanly (DONE follows). A malformed message from the
  * host gets ERROR{GUEST_ERR_PROTOCOL} and is otherwise ignored. */
@@ -65,6 +67,10 @@ enum {
     GUEST_F_HOSTS = 16,     /* string: content of /etc/hosts */
     GUEST_F_RESOLV = 17,    /* string: content of /etc/resolv.conf */
     GUEST_F_LOWER_SUBDIR = 18, /* string: where lowers keep their tree; absent = detect */
+    /* A VM restored from a template snapshot (no HELLO: the template's boot sent it) */
+    GUEST_F_ENTROPY = 19,   /* bytes: fresh entropy from the host, mixed in and credited */
+    GUEST_F_WALLCLOCK = 40, /* u64: the host's CLOCK_REALTIME in ns */
+    GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
 };
 enum {
     GUEST_F_DISK_ID = 1,    /* string, e.g. "l0", "u", "m3" */

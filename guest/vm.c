@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -86,6 +87,7 @@ typedef struct vm {
     uint8_t *rbuf;
     size_t rlen, rcap;
     cb_buf line[2]; /* partial lines per stream for output_lines */
+    bool restored;  /* started from a template snapshot: no HELLO comes */
 } vm;
 
 static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
@@ -111,7 +113,7 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     unsigned long khz = guest_host_tsc_khz();
     cb_buf b;
     cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 reboot=t nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
     const char *trace = getenv("CBUILD_VM_TRACE");
     if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
@@ -124,12 +126,25 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
     return cb_buf_steal(&b);
 }
 
+static void argv_net(cb_strv *a)
+{
+    cb_strv_push(a, "-netdev");
+    cb_strv_push(a, "user,id=n0");
+    cb_strv_push(a, "-device");
+    cb_strv_push(a, "virtio-net-device,netdev=n0");
+}
+
+/* The machine of one VM. `tmpl`: the template layout (virtio-serial, a virtio-scsi controller,
+ * virtio-net when `net`, in that order, every disk a SCSI LUN), which a snapshot restore
+ * needs: the restored machine must have the snapshot's virtio-mmio devices, and SCSI disks can
+ * be added behind the controller. `incoming`: restore this snapshot file. `qmp`: a QMP socket. */
 static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, const char *accel, int cpus,
-                       uint64_t memory, bool net, const vm *v, const vdisk *disks, size_t nd)
+                       uint64_t memory, bool net, const vm *v, const vdisk *disks, size_t nd, bool tmpl,
+                       const char *incoming, const char *qmp)
 {
     cb_strv_push(a, qemu);
     cb_strv_push(a, "-M");
-    cb_strv_push(a, "microvm,x-option-roms=off");
+    cb_strv_push(a, paths->acpi ? "microvm,x-option-roms=off" : "microvm,x-option-roms=off,acpi=off");
     cb_strv_push(a, "-accel");
     cb_strv_push(a, accel);
     cb_strv_push(a, "-cpu");
@@ -159,12 +174,14 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
     cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", v->sock));
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
-    bool scsi = false;
+    bool scsi = tmpl;
     for (size_t i = 0; i < nd; i++) scsi |= disks[i].lun >= 0;
     if (scsi) {
         cb_strv_push(a, "-device");
         cb_strv_push(a, "virtio-scsi-device,id=scsi0");
     }
+    /* a template's virtio-mmio devices are serial, scsi, net in this order: its disks come after */
+    if (net && tmpl) argv_net(a);
     for (size_t i = 0; i < nd; i++) {
         const vdisk *d = &disks[i];
         /* cache=unsafe: flushes are not needed for a throwaway VM, QEMU completes every
@@ -176,11 +193,14 @@ static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, c
         if (d->lun < 0) cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
         else cb_strv_push_owned(a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
     }
-    if (net) {
-        cb_strv_push(a, "-netdev");
-        cb_strv_push(a, "user,id=n0");
-        cb_strv_push(a, "-device");
-        cb_strv_push(a, "virtio-net-device,netdev=n0");
+    if (net && !tmpl) argv_net(a);
+    if (qmp) {
+        cb_strv_push(a, "-qmp");
+        cb_strv_push_owned(a, xasprintf("unix:%s,server=on,wait=off", qmp));
+    }
+    if (incoming) {
+        cb_strv_push(a, "-incoming");
+        cb_strv_push_owned(a, xasprintf("exec:cat '%s'", incoming));
     }
 }
 
@@ -450,6 +470,16 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
     hb_str(&b, GUEST_F_HOSTS, h.data);
     cb_buf_free(&h);
     hb_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
+    if (v->restored) {
+        uint8_t rnd[64];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) abort(); /* never on Linux >= 3.17 */
+        hb_bytes(&b, GUEST_F_ENTROPY, rnd, sizeof rnd);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        hb_u64(&b, GUEST_F_WALLCLOCK, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        hb_u32(&b, GUEST_F_RESCAN, 1);
+        memset(rnd, 0, sizeof rnd);
+    }
     vm_send(v, GUEST_MSG_CONFIG, b.data, b.len);
     cb_buf_free(&b);
 }
@@ -604,14 +634,14 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     return rc;
 }
 
-static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
+static void plan_disks(const guest_run_config *cfg, bool all_scsi, vdisk **out, size_t *nout)
 {
     size_t n_mount_disks = 0;
     for (size_t i = 0; i < cfg->n_mounts; i++)
         if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW) n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
     size_t slots = VIRTIO_MMIO_SLOTS - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
-    bool scsi = total > slots; /* lowers go behind one virtio-scsi controller */
+    bool scsi = all_scsi || total > slots; /* lowers go behind one virtio-scsi controller */
     vdisk *d = xcalloc(total + 1, sizeof *d);
     size_t n = 0;
     for (size_t i = 0; i < cfg->n_lowers; i++, n++) {
@@ -623,7 +653,7 @@ static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
     if (cfg->upper) {
         snprintf(d[n].id, sizeof d[n].id, "u");
         d[n].file = cfg->upper;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     for (size_t i = 0; i < cfg->n_mounts; i++) {
@@ -632,7 +662,7 @@ static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
         snprintf(d[n].id, sizeof d[n].id, "m%zu", i);
         d[n].file = m->image;
         d[n].readonly = m->kind == GUEST_MOUNT_EXT4_RO;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     *out = d;
@@ -679,6 +709,202 @@ static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
     }
 }
 
+/* ---------- template snapshots ----------
+ * A RUN VM restored from a snapshot skips the kernel's boot: a template VM is booted once per
+ * (kernel, initramfs, QEMU, accelerator, CPUs, memory, network device) up to vminitd's HELLO,
+ * with no disk attached, and saved with QEMU's migration into <root>/kernel/. Every VM is a new
+ * QEMU process restoring that pristine state; vminitd then reseeds its RNG with fresh bytes
+ * from the host, sets the clock and scans for this step's disks (protocol.h). Only cbuild's own
+ * kernel is restored this way (the layout it was tested with); CBUILD_VM_TEMPLATE=0 turns it off. */
+static bool template_wanted(const guest_paths *paths)
+{
+    const char *e = getenv("CBUILD_VM_TEMPLATE");
+    if (e && !strcmp(e, "0")) return false;
+    return paths->own && paths->vmlinux;
+}
+
+static char *template_path(const char *root, const guest_paths *paths, const char *qemu, const char *accel, int cpus,
+                           uint64_t memory, bool net, cb_err *err)
+{
+    char kkey[17], ikey[17], qkey[17];
+    if (guest_file_key(paths->vmlinux, kkey, err) < 0 || guest_file_key(paths->initramfs, ikey, err) < 0 ||
+        guest_file_key(qemu, qkey, err) < 0)
+        return NULL;
+    cleanup_free char *id = xasprintf("v1 %s %s %s %s %d %llu %d", kkey, ikey, qkey, accel, cpus,
+                                      (unsigned long long)memory, net);
+    char hex[CB_DIGEST_STR_LEN];
+    cb_sha256 *h = cb_sha256_new();
+    cb_sha256_update(h, id, strlen(id));
+    cb_sha256_final(h, hex);
+    return xasprintf("%s/kernel/template-%.16s.vmstate", root, hex + 7);
+}
+
+/* One QMP command on an open monitor; the reply line in *reply (malloc'd). */
+static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
+{
+    if (fprintf(f, "%s\n", json) < 0 || fflush(f) != 0) return cb_error(err, errno, "QMP write");
+    char *line = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (getline(&line, &cap, f) < 0) {
+            free(line);
+            return cb_failc(err, EIO, "QMP: QEMU closed the monitor");
+        }
+        if (strstr(line, "\"return\"") || strstr(line, "\"error\"")) break; /* skip events */
+    }
+    if (strstr(line, "\"error\"")) {
+        int rc = cb_failc(err, EIO, "QMP %s: %s", json, line);
+        free(line);
+        return rc;
+    }
+    if (reply) *reply = line;
+    else free(line);
+    return 0;
+}
+
+static FILE *qmp_open(const char *path, double deadline, cb_err *err)
+{
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            FILE *f = fdopen(fd, "r+");
+            char *greet = NULL;
+            size_t cap = 0;
+            if (f && getline(&greet, &cap, f) > 0 && qmp_cmd(f, "{\"execute\":\"qmp_capabilities\"}", NULL, err) == 0) {
+                free(greet);
+                return f;
+            }
+            free(greet);
+            if (f) fclose(f);
+            return NULL;
+        }
+        if (fd >= 0) close(fd);
+        if (cb_now() > deadline) {
+            cb_failc(err, ETIMEDOUT, "QMP socket `%s` did not open", path);
+            return NULL;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Boot the template VM, wait for HELLO, migrate it into `out` (atomically). */
+static int template_make(const guest_run_config *cfg, const guest_paths *paths, const char *qemu, const char *accel,
+                         int cpus, uint64_t memory, bool net, const char *out, cb_err *err)
+{
+    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
+    cb_buf_init(&v.outq);
+    cb_buf_init(&v.line[0]);
+    cb_buf_init(&v.line[1]);
+    cb_strv argv;
+    cb_strv_init(&argv);
+    cleanup_free char *qmp = NULL;
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    cleanup_free char *cmd = NULL;
+    cleanup_close int tfd = -1;
+    FILE *mon = NULL;
+    int rc = vm_tmpdir(&v, err);
+    if (rc == 0) rc = vm_listen(&v, err);
+    if (rc < 0) goto out;
+    qmp = xasprintf("%s/qmp.sock", v.tmpdir);
+    build_argv(&argv, qemu, paths, accel, cpus, memory, net, &v, NULL, 0, true, NULL, qmp);
+    v.t0 = cb_now();
+    double deadline = v.t0 + boot_timeout(accel);
+    if ((rc = vm_spawn(&v, qemu, &argv, err)) < 0) goto out;
+    /* HELLO: the guest is booted and vminitd waits for its configuration */
+    bool hello = false;
+    while (!hello) {
+        if (cb_now() > deadline) {
+            rc = cb_failc(err, ETIMEDOUT, "the template VM did not boot within %g s", boot_timeout(accel));
+            goto out;
+        }
+        int fd = v.conn >= 0 ? v.conn : v.listen_fd;
+        struct pollfd pf[2] = {{fd, POLLIN, 0}, {v.pidfd, POLLIN, 0}};
+        if (poll(pf, 2, 100) < 0 && errno != EINTR) {
+            rc = cb_error(err, errno, "poll");
+            goto out;
+        }
+        if (pf[1].revents) {
+            cleanup_free char *qlog = file_tail(v.qemu_log, 10);
+            rc = cb_failc(err, EIO, "the template VM exited during boot%s%s", qlog ? ": " : "", qlog ? qlog : "");
+            goto out;
+        }
+        if (!pf[0].revents) continue;
+        if (v.conn < 0) {
+            v.conn = accept4(v.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            continue;
+        }
+        uint8_t h[GUEST_HDR_LEN];
+        ssize_t n = recv(v.conn, h, sizeof h, MSG_PEEK);
+        if (n <= 0) {
+            rc = cb_failc(err, EIO, "the template VM closed its control port");
+            goto out;
+        }
+        if (n == GUEST_HDR_LEN && guest_get_u16(h + 4) == GUEST_MSG_HELLO) hello = true;
+        else if (n == GUEST_HDR_LEN) {
+            rc = cb_failc(err, EPROTO, "the template VM sent message %u before HELLO", guest_get_u16(h + 4));
+            goto out;
+        }
+    }
+    mon = qmp_open(qmp, deadline, err);
+    if (!mon) {
+        rc = -EIO;
+        goto out;
+    }
+    /* migrate while running: the restored VM then runs at once (no QMP needed there) */
+    cmd = xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > '%s'\"}}", tmp);
+    if ((rc = qmp_cmd(mon, cmd, NULL, err)) < 0) goto out;
+    for (;;) {
+        char *r = NULL;
+        if ((rc = qmp_cmd(mon, "{\"execute\":\"query-migrate\"}", &r, err)) < 0) goto out;
+        bool done = strstr(r, "\"completed\"") != NULL, failed = strstr(r, "\"failed\"") != NULL;
+        if (failed) rc = cb_failc(err, EIO, "saving the template VM failed: %s", r);
+        free(r);
+        if (failed) goto out;
+        if (done) break;
+        if (cb_now() > deadline + 60) {
+            rc = cb_failc(err, ETIMEDOUT, "saving the template VM did not finish");
+            goto out;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    tfd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (tfd < 0 || fsync(tfd) < 0 || rename(tmp, out) < 0) rc = cb_error(err, errno, "committing `%s`", out);
+out:
+    if (mon) fclose(mon);
+    if (rc < 0) unlink(tmp);
+    cb_strv_free(&argv);
+    vm_cleanup(&v);
+    return rc;
+}
+
+/* The template snapshot for this machine, made on first use (one maker per store at a time). */
+static char *template_ensure(const guest_run_config *cfg, const guest_paths *paths, const char *qemu,
+                             const char *accel, int cpus, uint64_t memory, bool net, cb_err *err)
+{
+    char *path = template_path(cfg->root, paths, qemu, accel, cpus, memory, net, err);
+    if (!path) return NULL;
+    if (cb_path_exists(path)) return path;
+    cleanup_free char *lock = xasprintf("%s.lock", path);
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        cb_error(err, errno, "lock `%s`", lock);
+        free(path);
+        return NULL;
+    }
+    if (cb_path_exists(path)) return path;
+    double t = cb_now();
+    if (template_make(cfg, paths, qemu, accel, cpus, memory, net, path, err) < 0) {
+        free(path);
+        return NULL;
+    }
+    cb_debug("made VM template %s in %.0f ms", path, (cb_now() - t) * 1000);
+    return path;
+}
+
 /* probe: stop after HELLO (guest_vm_probe). */
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
                   guest_run_result *res, cb_err *err)
@@ -695,16 +921,25 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     struct termios saved_tio;
     bool raw = false;
     int rc;
+    cleanup_free char *tmpl = NULL; /* before the first goto: the cleanup runs at out */
     cleanup_free char *qemu = guest_which(default_qemu());
     if (!qemu) {
         rc = cb_failc(err, ENOENT, "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
                       default_qemu());
         goto out;
     }
+    int cpus = cfg->cpus > 0 ? cfg->cpus : 1;
+    uint64_t memory = cfg->memory ? cfg->memory : (1ull << 30);
+    bool net = cfg->network != GUEST_NET_NONE;
+    if (!probe && template_wanted(paths)) {
+        cb_err terr = {0};
+        tmpl = template_ensure(cfg, paths, qemu, accel, cpus, memory, net, &terr);
+        if (!tmpl) cb_warn("booting without a VM template: %s", terr.msg);
+    }
+    v.restored = tmpl != NULL;
     if ((rc = vm_tmpdir(&v, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
-    plan_disks(cfg, &disks, &nd);
-    build_argv(&argv, qemu, paths, accel, cfg->cpus > 0 ? cfg->cpus : 1, cfg->memory ? cfg->memory : (1ull << 30),
-               cfg->network != GUEST_NET_NONE, &v, disks, nd);
+    plan_disks(cfg, v.restored, &disks, &nd);
+    build_argv(&argv, qemu, paths, accel, cpus, memory, net, &v, disks, nd, v.restored, tmpl, NULL);
     if (cb_log_get_level() >= CB_LOG_DEBUG) {
         cb_buf cmd;
         cb_buf_init(&cmd);
@@ -819,6 +1054,13 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
                 close(v.listen_fd);
                 v.listen_fd = -1;
                 unlink(v.sock);
+                if (v.restored) {
+                    /* the template's boot said HELLO; this VM resumes waiting for CONFIG */
+                    st.hello = true;
+                    st.t_hello = cb_now();
+                    send_config(&v, disks, nd);
+                    send_exec(&v, &st);
+                }
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {

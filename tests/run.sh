@@ -22,5 +22,17 @@ if ! ninja -C "$BUILD"; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# The VM tests run on cbuild's own guest kernel (guest/kernel/build.sh: built once per config and
+# source, cached under /var/tmp/cbuild-kernel); CBUILD_TEST_KERNEL=debian keeps Debian's cloud
+# kernel. tests/e2e/guest/setup.sh always boots the Debian kernel too.
+if [ "${CBUILD_TEST_KERNEL:-own}" = own ] && [ -z "${CBUILD_KERNEL:-}" ]; then
+  export CBUILD_KERNEL_CACHE=${CBUILD_KERNEL_CACHE:-/var/tmp/cbuild-kernel}
+  if ! kdir=$(bash guest/kernel/build.sh "$CBUILD_KERNEL_CACHE" 2>/tmp/cbuild-kernel-build.log); then
+    tail -30 /tmp/cbuild-kernel-build.log
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  export CBUILD_KERNEL=$kdir/bzImage
+fi
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@"
 python3 tests/summarize.py "$BUILD/meson-logs/testlog.json"

@@ -2,9 +2,11 @@
 #include "cli.h"
 
 #include "builder.h"
+#include "oci.h"
 
 #include <string.h>
 
+/* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
     cb_strv tags, build_args, labels, secrets, outputs, cache_from, cache_to, no_cache_filter;
@@ -20,6 +22,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false;
     long jobs = 0;
+    cli_registry_flags rf;
+    cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
         {"tag", 't', CLI_STRINGS, &tags, "NAME[:TAG]", "name and optionally a tag (repeatable)"},
         {"file", 'f', CLI_STRING, &file, "PATH", "Dockerfile (default PATH/Dockerfile; - reads stdin)"},
@@ -42,6 +46,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
+        CLI_REGISTRY_OPTS(&rf),
+        CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {
@@ -76,6 +82,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         };
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
+        oci_registry_opts ro;
+        cli_registry_flags_apply(&rf, &ro);
+        o.registry = &ro;
         if (network && strcmp(network, "default") && strcmp(network, "none") && strcmp(network, "host")) {
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
             rc = cli_report(&err);
@@ -106,5 +115,6 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&cache_from);
     cb_strv_free(&cache_to);
     cb_strv_free(&no_cache_filter);
+    cli_registry_flags_free(&rf);
     return rc;
 }

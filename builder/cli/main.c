@@ -29,6 +29,7 @@ static const cli_verb verbs[] = {
     {"du", cli_cmd_du, "Show disk usage of the store"},
     {"prune", cli_cmd_prune, "Remove unused build cache and data"},
     {"setup", cli_cmd_setup, "Install the guest kernel and initramfs into the store"},
+    {"info", cli_cmd_info, "Show versions, the store, the guest kernel and the accelerator"},
     {"debug", cli_cmd_debug, "Inspect the Dockerfile frontend (parse, plan)"},
     {"version", cli_cmd_version, "Show the cbuild version"},
 };

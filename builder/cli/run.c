@@ -184,6 +184,7 @@ static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im,
     return rc;
 }
 
+/* Long: docker run's option table, the config merge and the VM launch, one sequence. */
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;

@@ -34,7 +34,9 @@ static int ctl_fd = -1;
 static void __attribute__((noreturn)) power_off(void)
 {
     sync();
-    reboot(RB_POWER_OFF);
+    /* Reset rather than power off: a guest without ACPI cannot power off (the kernel halts
+     * and QEMU waits), while a reset (reboot=t: a triple fault) ends QEMU under -no-reboot. */
+    reboot(RB_AUTOBOOT);
     for (;;) pause();
 }
 
@@ -439,6 +441,7 @@ int main(int argc, char **argv)
         consume(used);
     }
     trace("config received");
+    if (restore_refresh(&cfg) < 0) finish(0);
     cfg_ok = false; /* nothing mounted yet */
     int r = rootfs_assemble(&cfg);
     cfg_ok = true;

@@ -181,6 +181,59 @@ static bool is_layer_image(const char *mnt)
     return upper && !other;
 }
 
+/* ---------- after a template restore ---------- */
+/* <linux/random.h>, which musl's headers do not carry */
+#define RNDADDENTROPY 0x40085203 /* _IOW('R', 0x03, int[2]) */
+#define RNDRESEEDCRNG 0x5207     /* _IO('R', 0x07) */
+
+int restore_refresh(const config *c)
+{
+    if (c->entropy_len) {
+        /* Every VM restored from one snapshot starts with the same RNG state: mix in the
+         * host's fresh bytes, credit them, and reseed the CRNG (Firecracker's snapshot advice). */
+        struct {
+            int entropy_count;
+            int buf_size;
+            uint8_t buf[sizeof c->entropy];
+        } rpi;
+        rpi.entropy_count = (int)(c->entropy_len * 8);
+        rpi.buf_size = (int)c->entropy_len;
+        memcpy(rpi.buf, c->entropy, c->entropy_len);
+        int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) fd = open("/dev/random", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, RNDADDENTROPY, &rpi) < 0) {
+            int e = errno;
+            if (fd >= 0) close(fd);
+            return ctl_send_error(GUEST_ERR_SETUP, e, "reseeding the RNG"), -1;
+        }
+        ioctl(fd, RNDRESEEDCRNG);
+        close(fd);
+        memset(&rpi, 0, sizeof rpi);
+    }
+    if (c->wallclock_ns) {
+        struct timespec ts = {(time_t)(c->wallclock_ns / 1000000000ull), (long)(c->wallclock_ns % 1000000000ull)};
+        if (clock_settime(CLOCK_REALTIME, &ts) < 0) return ctl_send_error(GUEST_ERR_SETUP, errno, "setting the clock"), -1;
+    }
+    if (c->rescan) {
+        DIR *d = opendir("/sys/class/scsi_host");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            if (de->d_name[0] == '.') continue;
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "/sys/class/scsi_host/%s/scan", de->d_name);
+            /* channel 0, target 0, every LUN: where the host puts them (a "- - -" wildcard
+             * probes all 256 targets, seconds under TCG) */
+            int w = write_file(path, "0 0 -", 5, 0200);
+            if (w < 0) {
+                closedir(d);
+                return ctl_send_error(GUEST_ERR_SETUP, -w, "scanning %s", path), -1;
+            }
+        }
+        if (d) closedir(d);
+    }
+    return 0;
+}
+
 int rootfs_assemble(config *c)
 {
     bool any_blk = false, any_scsi = false;

@@ -318,6 +318,20 @@ int config_parse(const uint8_t *p, size_t len, config *c)
         case GUEST_F_RESOLV:
             if (parse_str(v, n, &c->resolv, "resolv.conf")) return -1;
             break;
+        case GUEST_F_ENTROPY:
+            if (n == 0 || n > sizeof c->entropy) return bad_field("CONFIG", tag);
+            memcpy(c->entropy, v, n);
+            c->entropy_len = n;
+            break;
+        case GUEST_F_WALLCLOCK:
+            if (!guest_field_u64(v, n, &c->wallclock_ns)) return bad_field("CONFIG", tag);
+            break;
+        case GUEST_F_RESCAN: {
+            uint32_t u;
+            if (!guest_field_u32(v, n, &u)) return bad_field("CONFIG", tag);
+            c->rescan = u != 0;
+            break;
+        }
         default:
             break; /* unknown fields are skipped: newer hosts may add some */
         }

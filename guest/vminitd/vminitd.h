@@ -69,7 +69,14 @@ typedef struct config {
     vmount *mounts;
     size_t n_mounts;
     char *hosts, *resolv;
+    uint8_t entropy[256]; /* restored from a template: reseed, set the clock, rescan */
+    size_t entropy_len;
+    uint64_t wallclock_ns;
+    bool rescan;
 } config;
+
+/* After a template restore: fresh entropy into the RNG, the host's time, new disks probed. */
+int restore_refresh(const config *c);
 
 typedef struct execspec {
     char **argv;
