@@ -271,7 +271,7 @@ struct archive *bl_add_archive_reader(void)
     return a;
 }
 
-static bool is_archive_fd(int fd)
+bool bl_copy_is_archive_fd(int fd)
 {
     struct archive *a = bl_add_archive_reader();
     bool ok = false;
@@ -381,11 +381,11 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
         const char *base = strrchr(src, '/');
         base = base ? base + 1 : src;
         /* ADD: a local tar archive is extracted into the destination */
-        if (cc->add && S_ISREG(st.st_mode) && cc->fs.ctx && !cc->fs.view) {
+        if (cc->add && cc->cmd->unpack != 0 && S_ISREG(st.st_mode) && cc->fs.ctx && !cc->fs.view) {
             int fd;
             cb_err e2;
             if (bl_context_open_file(cc->fs.ctx, src, &fd, &e2) == 0) {
-                bool arch = is_archive_fd(fd);
+                bool arch = bl_copy_is_archive_fd(fd);
                 close(fd);
                 if (arch) {
                     sel_entry *e = bl_sel_add(&cc->s);

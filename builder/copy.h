@@ -63,6 +63,8 @@ void bl_copy_ctx_free(copy_ctx *cc);
 int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err);
 /* A reader for what ADD extracts: tar, optionally gzip, bzip2, xz or zstd compressed. */
 struct archive *bl_add_archive_reader(void);
+/* Is this file a tar that ADD extracts? (the offset is rewound) */
+bool bl_copy_is_archive_fd(int fd);
 /* Select all sources: heredocs, URLs (downloaded), paths. */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err);
 

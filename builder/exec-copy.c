@@ -134,6 +134,17 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             e->st.st_size = st.st_size;
             e->st.st_mtime = mtime > 0 ? mtime : 0;
             e->target_is_file = true;
+            /* ADD --unpack=true extracts a downloaded archive (BuildKit: never without it) */
+            int afd = cmd->unpack == 1 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+            if (afd >= 0) {
+                if (bl_copy_is_archive_fd(afd)) {
+                    e->origin = O_ARCHIVE;
+                    free(e->rel);
+                    e->rel = xstrdup("");
+                    e->target_is_file = false;
+                }
+                close(afd);
+            }
             continue;
         }
         int rc = bl_copy_select_path(cc, arg, err);
@@ -453,7 +464,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             continue; /* a later source replaces an earlier one at the same path */
         int fd = -1;
         if (e->origin == O_ARCHIVE) {
-            if ((rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
+            if (e->file && (fd = open(e->file, O_RDONLY | O_CLOEXEC)) < 0)
+                rc = cb_error(err, errno, "open %s", e->file);
+            else if (e->file || (rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
                 rc = add_archive(&lo, &cc, view, pl[i].path, fd, chown_set, uid, gid, &done, err);
                 close(fd);
             }

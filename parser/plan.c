@@ -769,6 +769,7 @@ static int parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
     c->instr = in;
     c->kind = kind_of(in->keyword);
     c->from_stage = -1;
+    c->unpack = -1;
     c->json = in->json;
     int rc = 0;
     switch (c->kind) {
@@ -792,12 +793,13 @@ static int parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
         if (in->args.n < 2)
             return cb_fail(err, "%s requires at least two arguments, but only one was provided. Destination could not be determined", name);
         static const fspec add_f[] = {{"chown", F_STRING}, {"chmod", F_STRING},   {"link", F_BOOL},
-                                      {"keep-git-dir", F_BOOL}, {"checksum", F_STRING}, {"exclude", F_STRINGS}};
+                                      {"keep-git-dir", F_BOOL}, {"checksum", F_STRING}, {"exclude", F_STRINGS},
+                                      {"unpack", F_BOOL}};
         static const fspec copy_f[] = {{"chown", F_STRING}, {"from", F_STRING},    {"chmod", F_STRING},
                                        {"link", F_BOOL},    {"parents", F_BOOL},   {"exclude", F_STRINGS}};
-        fval v[6];
+        fval v[7];
         memset(v, 0, sizeof(v));
-        rc = parse_flags(in, add ? add_f : copy_f, 6, v, err);
+        rc = parse_flags(in, add ? add_f : copy_f, add ? 7 : 6, v, err);
         if (rc == 0) {
             if (add) {
                 c->chown = fstr(&v[0]);
@@ -806,6 +808,7 @@ static int parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
                 c->keep_git_dir = fbool(&v[3]);
                 c->checksum = fstr(&v[4]);
                 strv_copy(&c->excludes, &v[5].values);
+                c->unpack = v[6].set ? fbool(&v[6]) : -1;
             } else {
                 c->chown = fstr(&v[0]);
                 c->from = fstr(&v[1]);
@@ -816,7 +819,7 @@ static int parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
             }
             rc = sources_and_dest(in, c, name, err);
         }
-        fvals_free(v, 6);
+        fvals_free(v, 7);
         return rc;
     }
     case DF_CMD_ONBUILD: {

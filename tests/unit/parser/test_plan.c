@@ -247,6 +247,7 @@ Test(plan, copy_add_options)
     const df_cmd *a = &s->cmds[2];
     cr_assert_str_eq(a->checksum, "sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
     cr_assert(a->keep_git_dir);
+    cr_assert_eq(a->unpack, -1);
     cr_assert_eq(s->cmds[3].excludes.n, 1);
     const df_cmd *h = &s->cmds[4];
     cr_assert_eq(h->n_inline_files, 1);
@@ -256,6 +257,7 @@ Test(plan, copy_add_options)
     done(&b);
     bad("FROM a\nCOPY --checksum=sha256:x a b\n", NULL, "unknown flag: checksum");
     bad("FROM a\nADD --checksum=sha256:x a b\n", NULL, "checksum requires HTTP(S) or Git sources");
+    bad("FROM a\nCOPY --unpack=true a b\n", NULL, "unknown flag: unpack");
     bad("FROM a\nADD --checksum=md5:7e55 http://h/f b\n", NULL, "unsupported digest algorithm");
     bad("FROM a\nADD --checksum=0123abcd http://h/f b\n", NULL, "invalid checksum digest format");
     bad("FROM a\nADD --checksum=Bad:0123 http://h/f b\n", NULL, "invalid checksum digest format");
