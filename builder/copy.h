@@ -65,6 +65,8 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err);
 struct archive *bl_add_archive_reader(void);
 /* Is this file a tar that ADD extracts? (the offset is rewound) */
 bool bl_copy_is_archive_fd(int fd);
+/* Download url to path (revalidating a cached copy, http.c); *mtime from Last-Modified or -1. */
+int bl_http_fetch(bl_build *b, const char *url, const char *path, int64_t *mtime, cb_err *err);
 /* Select all sources: heredocs, URLs (downloaded), paths. */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err);
 

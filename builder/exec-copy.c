@@ -7,7 +7,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,51 +21,7 @@ static bool is_url(const char *s)
     return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://");
 }
 
-/* Is this context/host file a tar (optionally gzip/bzip2/xz/zstd compressed)? */
-/* ---------- URL download ---------- */
-
-static size_t curl_write(void *p, size_t sz, size_t n, void *ud)
-{
-    return cb_write_all(*(int *)ud, p, sz * n) == 0 ? sz * n : 0;
-}
-
-static int download(const char *url, const char *path, int64_t *mtime, cb_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return cb_error(err, errno, "create %s", path);
-    CURL *c = curl_easy_init();
-    char ebuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &fd);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "cbuild/" CB_VERSION);
-    CURLcode r = curl_easy_perform(c);
-    int rc = 0;
-    if (r != CURLE_OK) {
-        long code = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 400)
-            rc = cb_fail(err, "failed to load %s: invalid response status %ld", url, code);
-        else
-            rc = cb_fail(err, "failed to load %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(r));
-    } else {
-        long ft = -1;
-        curl_easy_getinfo(c, CURLINFO_FILETIME, &ft);
-        *mtime = ft;
-    }
-    curl_easy_cleanup(c);
-    close(fd);
-    return rc;
-}
-
 /* ---------- selection ---------- */
-
-
 
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
@@ -103,7 +58,7 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             cleanup_free char *tmp = bl_step_tmp(cc->in->b, "download");
             int64_t mtime = -1;
             progress_status(cc->in->b->prog, cc->in->progress_id, "downloading %s", arg);
-            int rc = download(arg, tmp, &mtime, err);
+            int rc = bl_http_fetch(cc->in->b, arg, tmp, &mtime, err);
             if (rc < 0)
                 return rc;
             cb_strv_push(&cc->tmpfiles, tmp);

@@ -126,6 +126,7 @@ typedef struct bl_build {
     bl_resolver *images;             /* images the build uses */
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
+    cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     int vms_booted, layers_written, steps_cached, steps_total;
     int ninternal;
 } bl_build;

@@ -709,6 +709,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
+    cb_strv_init(&b->http_seen);
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
     /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
@@ -784,6 +785,7 @@ out_early:
     if (b->st)
         store_close(b->st);
     cb_strv_free(&b->secrets_id);
+    cb_strv_free(&b->http_seen);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
