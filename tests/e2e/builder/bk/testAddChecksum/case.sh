@@ -1,8 +1,6 @@
 # go: dockerfile_add_test.go testAddChecksum
 # ADD --checksum: a matching digest (literal or from ENV) passes; a mismatch, an unsupported
 # or unknown algorithm, a digest without algorithm, and a local source are errors.
-# NOTES: the server is bk/httpserver.py on 127.0.0.1. The Go test only requires an error for
-# the failing subtests; the messages checked here are BuildKit's.
 mkdir -p "$W/www"
 printf content1 >"$W/www/foo"
 bk_http_start "$W/www"

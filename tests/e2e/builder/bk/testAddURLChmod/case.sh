@@ -1,6 +1,5 @@
 # go: dockerfile_add_test.go testAddURLChmod
 # ADD --chmod on a URL source (octal, and from an ARG).
-# NOTES: the server is bk/httpserver.py on 127.0.0.1.
 mkdir -p "$W/www"
 printf content1 >"$W/www/foo"
 bk_http_start "$W/www"

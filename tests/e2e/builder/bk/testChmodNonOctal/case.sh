@@ -1,8 +1,6 @@
 # go: dockerfile_copy_test.go testChmodNonOctal
 # Symbolic --chmod (as chmod(1): go-w, u=rw,g=r,o=r, a+X, u+rw,g+r,o-x,o+w) on files and on
 # directories, compared with chmod(1) applied to the same input in the VM.
-# NOTES: FROM alpine is busybox; the expected copies are made by one RUN (the Go test uses six)
-# and compared by one RUN (six in the Go test).
 bk_dfr <<'DF'
 FROM @BASE@ as base
 RUN <<eot

@@ -1,7 +1,6 @@
 # go: dockerfile_copy_test.go testCopyChmod
 # --chmod (octal, with an ARG) sets the mode of the copied file and of the parent directories
 # the COPY creates (BuildKit's Mkfile/Copy with CreateDestPath use the same mode).
-# NOTES: the six stat RUNs are one RUN (fewer VMs), writing the same six files.
 bk_dfr <<'DF'
 FROM @BASE@ AS base
 RUN mkdir -m 0777 /out

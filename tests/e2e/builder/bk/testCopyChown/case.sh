@@ -1,7 +1,5 @@
 # go: dockerfile_copy_test.go testCopyChown
 # --chown by name, uid:group name, and ENV/ARG-expanded values.
-# NOTES: the three stat RUNs are one RUN (fewer VMs), writing the same three files.
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users, groups and adduser (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@ AS base

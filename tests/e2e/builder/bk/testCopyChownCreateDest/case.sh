@@ -1,7 +1,5 @@
 # go: dockerfile_copy_test.go testCopyChownCreateDest
 # --chown with names (and ENV/ARG expansion) owns the created destination directory.
-# NOTES: the two adduser RUNs and the two checks are one RUN each (fewer VMs).
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users, groups and adduser (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@

@@ -2,8 +2,6 @@
 # COPY --parents without a pivot keeps the whole path; with one, the part after it; a missing
 # file is an error naming it; a wildcard matching nothing (before or after the pivot) copies
 # nothing and is not an error.
-# NOTES: FROM alpine is busybox. The Go test checks each target in a RUN; here each target is
-# exported (-o type=local) and the same paths are tested on the host (one VM, the base stage).
 bk_dfr <<'DF'
 FROM @BASE@ AS base
 WORKDIR /test

@@ -1,7 +1,5 @@
 # go: dockerfile_copy_test.go testCopyRelative
 # Relative COPY/ADD destinations resolve against the WORKDIR (itself relative to the previous).
-# NOTES: the Go test checks each file in a RUN right after its COPY; here the files are checked
-# by one RUN at the end (COPY steps only add files), plus the RUN checking $PWD (2 VMs, not 8).
 bk_dfr <<'DF'
 FROM @BASE@
 WORKDIR /test1

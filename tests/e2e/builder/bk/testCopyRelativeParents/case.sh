@@ -1,9 +1,6 @@
 # go: dockerfile_parents_test.go testCopyRelativeParents
 # COPY --from --parents with /./ pivots (one or two), a trailing /., a ./ start, * and **
 # globs, and two sources; each target stage is built in turn.
-# NOTES: FROM alpine is busybox. The Go test checks each target in a RUN; here each target is
-# exported (-o type=local) and the same paths are tested on the host: one VM (the base stage,
-# cached for the later targets) instead of eight.
 bk_dfr <<'DF'
 FROM @BASE@ AS base
 WORKDIR /test

@@ -1,6 +1,5 @@
 # go: dockerfile_copy_test.go testCopyUnicodePath
 # Non-ASCII, percent-encoded and + names are copied verbatim.
-# NOTES: FROM alpine is FROM busybox (the local base image).
 bk_dfr <<'DF'
 FROM @BASE@
 COPY test-äöü.txt /

@@ -1,8 +1,6 @@
 # go: dockerfile_add_test.go testDockerfileADDFromURL
 # ADD URL /dest/ names the file after the URL's last element (__unnamed__ for "/"), keeps the
 # server's Last-Modified as mtime, and a rebuild revalidates with a HEAD request, not a GET.
-# NOTES: the server is bk/httpserver.py on 127.0.0.1; the User-Agent checked is cbuild's
-# ("cbuild/"), BuildKit's test checks "buildkit/v".
 mkdir -p "$W/www"
 printf content1 >"$W/www/foo"
 printf content2 >"$W/www/_index"

@@ -1,7 +1,6 @@
 # go: dockerfile_add_test.go testDockerfileAddArchive
 # ADD extracts local tar and tar.gz (not with --unpack=false); COPY never extracts; ADD from a
 # URL does not extract unless --unpack=true, and keeps the destination name it is given.
-# NOTES: the URL is served by bk/httpserver.py on 127.0.0.1.
 mkdir -p "$W/www"
 python3 - "$W/ctx/t.tar" <<'PY'
 import io, sys, tarfile

@@ -1,6 +1,5 @@
 # go: dockerfile_add_test.go testDockerfileAddChownExpand
 # ADD --chown expands ENV and ARG values.
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users, groups and adduser (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@

@@ -1,7 +1,5 @@
 # go: dockerfile_core_test.go testNoSnapshotLeak
 # A rebuild of the same Dockerfile adds nothing to the store.
-# NOTES: BuildKit counts its disk-usage records; here the store's files are counted (blobs,
-# layer images, cache records; the lock file and logs aside) after each build.
 bk_dfr <<'DF'
 FROM scratch
 COPY foo /

@@ -1,7 +1,6 @@
 # go: dockerfile_core_test.go testUser
 # USER by name, uid, user:group in all forms, with supplementary groups from /etc/group, an
 # unknown uid:gid, and the config's User.
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users and groups (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@ AS base

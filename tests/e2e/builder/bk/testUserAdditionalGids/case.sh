@@ -1,7 +1,6 @@
 # go: dockerfile_core_test.go testUserAdditionalGids
 # The primary gid is in the supplementary list; a uid without a passwd entry gets gid 0
 # (CVE-2023-25173, as containerd).
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users and groups (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@

@@ -1,7 +1,5 @@
 # go: dockerfile_workdir_test.go testWorkdirExists
 # WORKDIR on an existing directory keeps its owner.
-# NOTES: adduser and mkdir/chown are one RUN (two in the Go test).
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users, groups and adduser (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@

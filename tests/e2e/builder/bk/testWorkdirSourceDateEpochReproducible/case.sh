@@ -1,8 +1,6 @@
 # go: dockerfile_workdir_test.go testWorkdirSourceDateEpochReproducible
 # With the SOURCE_DATE_EPOCH build arg, WORKDIR's layer is reproducible: two builds from empty
 # stores, seconds apart, give the same OCI index.json.
-# NOTES: FROM alpine is busybox; "prune all cache" is a fresh store; the OCI exporter writes
-# an archive here (tar=false is BuildKit's directory form), index.json is read from it.
 bk_dfr <<'DF'
 FROM @BASE@
 WORKDIR /mydir

@@ -1,6 +1,5 @@
 # go: dockerfile_workdir_test.go testWorkdirUser
 # WORKDIR creates its directory owned by the current USER.
-# NOTES: `COPY busybox-extra/ /` adds Docker Hub busybox's users, groups and adduser (bk.sh).
 bk_busybox_extra
 bk_dfr <<'DF'
 FROM @BASE@
