@@ -150,8 +150,11 @@ static int walk(srcfs *fs, const char *src, const char *rel, sel *out, cb_err *e
         char *link = NULL;
         bl_node node;
         memset(&node, 0, sizeof node);
-        if (fs_stat(fs, srel, false, &st, &link, &node) < 0)
-            continue; /* vanished meanwhile */
+        int sr = fs_stat(fs, srel, false, &st, &link, &node);
+        if (sr < 0) { /* vanished meanwhile, or unreadable: BuildKit fails too */
+            rc = cb_error(err, -sr, "lstat /%s", srel);
+            continue;
+        }
         if (S_ISDIR(st.st_mode)) {
             if (!excluded) {
                 sel_entry *e = bl_sel_add(out);
