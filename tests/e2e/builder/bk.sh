@@ -137,6 +137,9 @@ for dir in "$BK"/*/; do
   W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
   rm -rf "$W"; mkdir -p "$W/ctx"
   export CBUILD_ROOT=$T/root-$name
+  # a fresh store per case, but one guest kernel (installed, KVM probed) for all: ~20 s a case
+  mkdir -p "$T/bk-kernel" "$CBUILD_ROOT"
+  ln -sfn "$T/bk-kernel" "$CBUILD_ROOT/kernel"
   _tap_prefix="$name: "
   # shellcheck disable=SC1090
   . "$dir/case.sh"
