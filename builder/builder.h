@@ -36,6 +36,7 @@ typedef struct builder_opts {
     /* every registry call of the build (base pulls, --push, cache-from/to); NULL: defaults */
     const struct oci_registry_opts *registry;
     bool no_cache;
+    bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

@@ -31,10 +31,15 @@ const char *bl_run_hostname(const bl_build *b)
     return v && *v ? v : NULL;
 }
 
-enum guest_network bl_run_network(bl_exec_in *in)
+/* host networking needs BuildKit's network.host entitlement (`--allow network.host`); the
+ * message is BuildKit's (util/entitlements). */
+int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
 {
     const char *n = in->cmd->network ? in->cmd->network : in->b->opts->network;
-    return n && !strcmp(n, "none") ? GUEST_NET_NONE : GUEST_NET_DEFAULT;
+    *out = n && !strcmp(n, "none") ? GUEST_NET_NONE : n && !strcmp(n, "host") ? GUEST_NET_HOST : GUEST_NET_DEFAULT;
+    if (*out == GUEST_NET_HOST && !in->b->opts->allow_network_host)
+        return cb_failc(err, EPERM, "network.host is not allowed");
+    return 0;
 }
 
 static const char *secret_path(bl_build *b, const char *id)
@@ -450,7 +455,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.env = env.v;
     cfg.cwd = in->config->working_dir && *in->config->working_dir ? in->config->working_dir : "/";
     cfg.user = in->config->user;
-    cfg.network = bl_run_network(in);
+    if ((rc = bl_run_network(in, &cfg.network, err)) < 0)
+        goto out;
     cfg.hostname = bl_run_hostname(in->b);
     cfg.mounts = gm;
     cfg.n_mounts = ngm;

@@ -210,7 +210,7 @@ char *bl_history_copy(const df_cmd *cmd);
 void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path);
 /* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
 void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
-enum guest_network bl_run_network(bl_exec_in *in);
+int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err);
 /* The RUN hostname from the BUILDKIT_SANDBOX_HOSTNAME build arg, or NULL (a random one). */
 const char *bl_run_hostname(const bl_build *b);
 /* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */

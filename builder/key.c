@@ -200,7 +200,14 @@ int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
             bl_key_str(h, "env", env.v[i]);
     bl_key_str(h, "user", in->config->user);
     bl_key_str(h, "cwd", in->config->working_dir);
-    bl_key_str(h, "network", bl_run_network(in) == GUEST_NET_NONE ? "none" : "default");
+    enum guest_network net;
+    if (bl_run_network(in, &net, err) < 0) {
+        cb_sha256_free(h);
+        cb_strv_free(&argv);
+        cb_strv_free(&env);
+        return -EPERM;
+    }
+    bl_key_str(h, "network", net == GUEST_NET_NONE ? "none" : net == GUEST_NET_HOST ? "host" : "default");
     bl_key_str(h, "security", in->cmd->security);
     if (bl_run_hostname(in->b))
         bl_key_str(h, "hostname", bl_run_hostname(in->b));

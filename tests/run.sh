@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=build
-SETUP=(-Dwerror=true)
+SETUP=(-Dwerror=true -Dtest_hooks=true)
 if [ "${1:-}" = "--asan" ]; then
   shift
   BUILD=build-asan

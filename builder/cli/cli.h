@@ -96,6 +96,7 @@ int cli_cmd_ext4(cli_ctx *ctx, int argc, char **argv);    /* ext4 create|ls|cat|
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_kernel(cli_ctx *ctx, int argc, char **argv); /* kernel export DIR */
 int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_push(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_tag(cli_ctx *ctx, int argc, char **argv);

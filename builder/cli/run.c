@@ -205,7 +205,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"env", 'e', CLI_STRINGS, &envs, "KEY=VALUE", "set an environment variable (KEY alone: take it from here)"},
         {"workdir", 'w', CLI_STRING, &workdir, "DIR", "working directory inside the container (created if missing)"},
         {"user", 'u', CLI_STRING, &user, "USER[:GROUP]", "user name or uid, optionally with group or gid"},
-        {"network", 0, CLI_STRING, &network, "MODE", "default (user-mode NAT) or none"},
+        {"network", 0, CLI_STRING, &network, "MODE", "default (NAT without the host's loopback), none, host (10.0.2.2 is the host's 127.0.0.1)"},
         {"memory", 'm', CLI_STRING, &memory, "SIZE", "VM memory, e.g. 512m, 2g (default 1g)"},
         {"cpus", 0, CLI_STRING, &cpus, "N", "virtual CPUs (default 1)"},
         {"hostname", 0, CLI_STRING, &hostname, "NAME", "container host name"},
@@ -290,8 +290,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cfg.tty = tty;
     if (network && strcmp(network, "none") == 0) {
         cfg.network = GUEST_NET_NONE;
+    } else if (network && strcmp(network, "host") == 0) {
+        cfg.network = GUEST_NET_HOST;
     } else if (network && strcmp(network, "default") != 0 && strcmp(network, "bridge") != 0) {
-        fprintf(stderr, "cbuild run: --network %s: expected default or none\n", network);
+        fprintf(stderr, "cbuild run: --network %s: expected default, none or host\n", network);
         goto out;
     }
     if (memory) {
