@@ -458,6 +458,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if ((rc = bl_run_network(in, &cfg.network, err)) < 0)
         goto out;
     cfg.hostname = bl_run_hostname(in->b);
+    cfg.build_groups = true;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;
