@@ -4,98 +4,24 @@
  * once (the cache key and the copy share it). */
 #include "copy.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
-
-typedef struct http_resp {
-    int fd;
-    char etag[256];
-} http_resp;
-
-static size_t on_body(void *p, size_t sz, size_t n, void *ud)
-{
-    return cb_write_all(((http_resp *)ud)->fd, p, sz * n) == 0 ? sz * n : 0;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-    http_resp *r = ud;
-    size_t len = sz * n;
-    if (len > 5 && !strncasecmp(p, "ETag:", 5)) {
-        const char *v = p + 5;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = (size_t)(p + len - v);
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-            vl--;
-        snprintf(r->etag, sizeof r->etag, "%.*s", (int)vl, v);
-    }
-    return len;
-}
-
-static CURL *http_handle(const char *url, http_resp *r, char *ebuf)
-{
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "cbuild/" CB_VERSION);
-    return c;
-}
-
-/* HEAD with If-None-Match: true when the cached copy (etag) is still current. */
-static bool http_still_current(const char *url, const char *etag)
-{
-    http_resp r = {.fd = -1};
-    char ebuf[CURL_ERROR_SIZE] = "";
-    CURL *c = http_handle(url, &r, ebuf);
-    cleanup_free char *h = xasprintf("If-None-Match: %s", etag);
-    struct curl_slist *hl = curl_slist_append(NULL, h);
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    long code = 0;
-    bool ok = curl_easy_perform(c) == CURLE_OK;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
-    return ok && (code == 304 || (code == 200 && !strcmp(r.etag, etag)));
-}
 
 static int http_get(const char *url, const char *path, char etag[256], int64_t *mtime, cb_err *err)
 {
-    http_resp r = {.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
-    if (r.fd < 0)
+    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
         return cb_error(err, errno, "create %s", path);
-    char ebuf[CURL_ERROR_SIZE] = "";
-    CURL *c = http_handle(url, &r, ebuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    CURLcode res = curl_easy_perform(c);
-    int rc = 0;
-    if (res != CURLE_OK) {
-        long code = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 400)
-            rc = cb_fail(err, "failed to load %s: invalid response status %ld", url, code);
-        else
-            rc = cb_fail(err, "failed to load %s: %s", url, *ebuf ? ebuf : curl_easy_strerror(res));
-    } else {
-        long ft = -1;
-        curl_easy_getinfo(c, CURLINFO_FILETIME, &ft);
-        *mtime = ft;
-        snprintf(etag, 256, "%s", r.etag);
+    oci_http_result res;
+    int rc = oci_http_fetch(url, fd, &res, err);
+    if (rc == 0) {
+        *mtime = res.mtime;
+        snprintf(etag, 256, "%s", res.etag ? res.etag : "");
     }
-    curl_easy_cleanup(c);
-    close(r.fd);
+    oci_http_result_free(&res);
     return rc;
 }
 
@@ -167,7 +93,7 @@ int bl_http_fetch(bl_build *b, const char *url, const char *path, int64_t *mtime
     char etag[256] = "";
     int64_t cmtime = -1;
     bool cached = cache_read(meta, etag, &cmtime) && access(data, R_OK) == 0;
-    if (cached && (seen_in_build(b, url, false) || http_still_current(url, etag)) && cache_use(data, path)) {
+    if (cached && (seen_in_build(b, url, false) || oci_http_unchanged(url, etag)) && cache_use(data, path)) {
         seen_in_build(b, url, true);
         *mtime = cmtime;
         return 0;

@@ -324,4 +324,21 @@ int oci_registry_push_blob_stream(oci_registry *r, const char *repository, int f
                                   int (*finish)(void *ctx, char digest[CB_DIGEST_STR_LEN], cb_err *err), void *ctx,
                                   char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
 
+/* ---------- one file over HTTP(S) (ADD <url>) ---------- */
+typedef struct oci_http_result {
+    long status;
+    int64_t size;
+    int64_t mtime;    /* Last-Modified as seconds since the epoch, -1 when absent */
+    char *final_url;  /* after redirects */
+    char *filename;   /* from Content-Disposition, without a path; NULL when absent */
+    char *etag;
+} oci_http_result;
+/* GET url into out_fd (truncated first, and again before each retry). Retries connection
+ * errors, 5xx and 429 with backoff; CBUILD_HTTP_TIMEOUT (default 60) seconds without data fail. */
+int oci_http_fetch(const char *url, int out_fd, oci_http_result *res, cb_err *err);
+void oci_http_result_free(oci_http_result *res);
+/* HEAD url with If-None-Match: etag (BuildKit's http source revalidation): true when the
+ * server answers 304 or the same ETag; false on any other answer or error. */
+bool oci_http_unchanged(const char *url, const char *etag);
+
 #endif
