@@ -16,7 +16,7 @@ static int http_get(const char *url, const char *path, char etag[256], int64_t *
     if (fd < 0)
         return cb_error(err, errno, "create %s", path);
     oci_http_result res;
-    int rc = oci_http_fetch(url, fd, &res, err);
+    int rc = oci_http_fetch(url, NULL, fd, &res, err);
     if (rc == 0) {
         *mtime = res.mtime;
         snprintf(etag, 256, "%s", res.etag ? res.etag : "");

@@ -77,8 +77,9 @@ static bool retryable(CURLcode r, long status)
     return status >= 500 || status == 429;
 }
 
-int oci_http_fetch(const char *url, int out_fd, oci_http_result *res, cb_err *err)
+int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err)
 {
+    cleanup_free char *inm = if_none_match && *if_none_match ? xasprintf("If-None-Match: %s", if_none_match) : NULL;
     memset(res, 0, sizeof *res);
     res->mtime = -1;
     reg_curl_init();
@@ -105,7 +106,11 @@ int oci_http_fetch(const char *url, int out_fd, oci_http_result *res, cb_err *er
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a server that stalls this long fails */
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "cbuild/" CB_VERSION);
+        struct curl_slist *hl = inm ? curl_slist_append(NULL, inm) : NULL;
+        if (hl)
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
         CURLcode r = curl_easy_perform(c);
+        curl_slist_free_all(hl);
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         res->status = status;

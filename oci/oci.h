@@ -334,8 +334,10 @@ typedef struct oci_http_result {
     char *etag;
 } oci_http_result;
 /* GET url into out_fd (truncated first, and again before each retry). Retries connection
- * errors, 5xx and 429 with backoff; CBUILD_HTTP_TIMEOUT (default 60) seconds without data fail. */
-int oci_http_fetch(const char *url, int out_fd, oci_http_result *res, cb_err *err);
+ * errors, 5xx and 429 with backoff; CBUILD_HTTP_TIMEOUT (default 60) seconds without data fail.
+ * if_none_match (an ETag, or NULL): a conditional GET; 304 Not Modified returns 0 with
+ * res->status 304 and nothing written. */
+int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err);
 void oci_http_result_free(oci_http_result *res);
 /* HEAD url with If-None-Match: etag (BuildKit's http source revalidation): true when the
  * server answers 304 or the same ETag; false on any other answer or error. */
