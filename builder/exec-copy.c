@@ -21,26 +21,7 @@ static bool is_url(const char *s)
     return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://");
 }
 
-/* Is this context/host file a tar (optionally gzip/bzip2/xz/zstd compressed)? */
-/* ---------- URL download ---------- */
-
-/* ADD <url>: fetched through oci/'s HTTP layer (timeouts, retries, curl_global_init). */
-static int download(const char *url, const char *path, int64_t *mtime, cb_err *err)
-{
-    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return cb_error(err, errno, "create %s", path);
-    oci_http_result res;
-    int rc = oci_http_fetch(url, NULL, fd, &res, err);
-    if (rc == 0)
-        *mtime = res.mtime;
-    oci_http_result_free(&res);
-    return rc;
-}
-
 /* ---------- selection ---------- */
-
-
 
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
@@ -77,7 +58,7 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             cleanup_free char *tmp = bl_step_tmp(cc->in->b, "download");
             int64_t mtime = -1;
             progress_status(cc->in->b->prog, cc->in->progress_id, "downloading %s", arg);
-            int rc = download(arg, tmp, &mtime, err);
+            int rc = bl_http_fetch(cc->in->b, arg, tmp, &mtime, err);
             if (rc < 0)
                 return rc;
             cb_strv_push(&cc->tmpfiles, tmp);
@@ -86,8 +67,7 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
                 if ((rc = cb_sha256_file(tmp, got, err)) < 0)
                     return rc;
                 if (strcmp(got, cmd->checksum))
-                    return cb_fail(err, "digest mismatch for %s: expected %s, got %s", arg, cmd->checksum,
-                                   got);
+                    return cb_fail(err, "digest mismatch for %s: %s (expected: %s)", arg, got, cmd->checksum);
             }
             /* the file is named after the URL's last path element */
             const char *u = strstr(arg, "://") + 3;
@@ -109,6 +89,17 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             e->st.st_size = st.st_size;
             e->st.st_mtime = mtime > 0 ? mtime : 0;
             e->target_is_file = true;
+            /* ADD --unpack=true extracts a downloaded archive (BuildKit: never without it) */
+            int afd = cmd->unpack == 1 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+            if (afd >= 0) {
+                if (bl_copy_is_archive_fd(afd)) {
+                    e->origin = O_ARCHIVE;
+                    free(e->rel);
+                    e->rel = xstrdup("");
+                    e->target_is_file = false;
+                }
+                close(afd);
+            }
             continue;
         }
         int rc = bl_copy_select_path(cc, arg, err);
@@ -151,8 +142,7 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
                      const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid,
                      bool chmod_set, mode_t chmod, cb_strv *done, cb_err *err)
 {
-    (void)cc;
-    int rc = bl_layer_out_parents(lo, view, path, uid, gid, done, err);
+    int rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err);
     if (rc < 0)
         return rc;
     oci_tar_entry te = {.path = path + 1,
@@ -171,6 +161,20 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
         cb_strv_push(done, path);
     }
     return bl_layer_out_add(lo, &te, fd, buf, err);
+}
+
+static void archive_member_resolve(bl_rootfs *view, char **path)
+{
+    char *res = NULL;
+    bl_node n;
+    cb_err e;
+    if (!view)
+        return;
+    bl_rootfs_resolve(view, *path, false, &res, &n, &e);
+    if (res) {
+        free(*path);
+        *path = res;
+    }
 }
 
 /* Extract an archive (ADD) below dest. Members keep their owners unless --chown. */
@@ -192,6 +196,8 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         cleanup_free char *path = bl_path_clean(joined);
         if (!strcmp(path, "/") || !cb_str_has_prefix(path, dest))
             continue;
+        /* members land through the image's symlinks (var/run -> /run), inside the root */
+        archive_member_resolve(view, &path);
         struct stat st;
         memset(&st, 0, sizeof st);
         st.st_mode = archive_entry_mode(ae);
@@ -205,9 +211,10 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         if (hl) {
             cleanup_free char *hj = xasprintf("%s/%s", dest, hl);
             cleanup_free char *hp = bl_path_clean(hj);
+            archive_member_resolve(view, &hp);
             oci_tar_entry te = {
                 .path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
-            if ((rc = bl_layer_out_parents(lo, view, path, u, g, done, err)) < 0 ||
+            if ((rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err)) < 0 ||
                 (rc = bl_layer_out_add(lo, &te, -1, NULL, err)) < 0)
                 goto out;
             continue;
@@ -331,7 +338,7 @@ static placed *place_entries(sel *s, const char *dest, bool dest_dir)
 }
 
 /* A directory target exists even when nothing is copied into it: as it is in the image, or
- * created (0755, the --chown owner). */
+ * created (cc->dir_mode, the --chown owner). */
 static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, uint32_t uid,
                         uint32_t gid, cb_strv *done, cb_err *err)
 {
@@ -345,7 +352,7 @@ static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const c
     }
     if (!strcmp(dest, "/"))
         return 0;
-    dst.st_mode = S_IFDIR | 0755;
+    dst.st_mode = S_IFDIR | cc->dir_mode;
     dst.st_mtim.tv_sec = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now();
     return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, done, err);
 }
@@ -384,6 +391,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         rc = parse_chmod(in->cmd->chmod, &chmod, err);
     if (rc < 0)
         goto out;
+    cc.dir_mode = chmod_set ? chmod : 0755;
+    cc.dir_uid = uid;
+    cc.dir_gid = gid;
 
     bool dest_dir;
     dest = copy_dest(in, view, &dest_dir);
@@ -409,7 +419,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             continue; /* a later source replaces an earlier one at the same path */
         int fd = -1;
         if (e->origin == O_ARCHIVE) {
-            if ((rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
+            if (e->file && (fd = open(e->file, O_RDONLY | O_CLOEXEC)) < 0)
+                rc = cb_error(err, errno, "open %s", e->file);
+            else if (e->file || (rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
                 rc = add_archive(&lo, &cc, view, pl[i].path, fd, chown_set, uid, gid, &done, err);
                 close(fd);
             }
@@ -472,7 +484,7 @@ int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err)
         int r2 = bl_rootfs_resolve(view, dir, true, &res, &n, &e);
         if (r2 == -ENOENT && res) {
             cleanup_free char *child = xasprintf("%s/x", res);
-            rc = bl_layer_out_parents(&lo, view, child, uid, gid, &done, err);
+            rc = bl_layer_out_parents(&lo, view, child, 0755, uid, gid, &done, err);
         }
         free(res);
         if (rc == 0)

@@ -212,6 +212,7 @@ typedef struct df_cmd {
     int from_stage; /* resolved stage index or -1 */
     char *chown, *chmod, *checksum;
     bool link, parents, keep_git_dir;
+    int unpack; /* ADD --unpack: -1 not given (local archives extracted, URLs not), 0, 1 */
     cb_strv excludes; /* --exclude, repeatable */
     /* COPY/ADD heredoc sources (content chomped, expanded when df_heredoc.expand) and RUN
      * heredocs (content chomped, never expanded: the shell does it) */
