@@ -28,6 +28,7 @@ static const cli_verb verbs[] = {
     {"ext4", cli_cmd_ext4, "Create and inspect ext4 images"},
     {"du", cli_cmd_du, "Show disk usage of the store"},
     {"prune", cli_cmd_prune, "Remove unused build cache and data"},
+    {"store", cli_cmd_store, "Check the local store (store check)"},
     {"setup", cli_cmd_setup, "Install the guest kernel and initramfs into the store"},
     {"debug", cli_cmd_debug, "Inspect the Dockerfile frontend (parse, plan)"},
     {"version", cli_cmd_version, "Show the cbuild version"},
