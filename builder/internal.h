@@ -139,7 +139,14 @@ typedef struct bl_build {
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     int vms_booted, layers_written, steps_cached, steps_total;
     int ninternal;
+    bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
+    pthread_t watcher;
 } bl_build;
+
+/* builder/cancel.c: with opts->interrupt, a watcher cancels the build when it turns non-zero. */
+void bl_cancel_watch_start(bl_build *b);
+void bl_cancel_watch_stop(bl_build *b);
+bool bl_interrupted(bl_build *b);
 
 struct bl_stage_job {
     int index;
