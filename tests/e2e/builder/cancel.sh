@@ -32,6 +32,9 @@ interrupt() {
   local running
   running=$(qemu_of_store)
   kill -$sig $pid
+  # a build that ignores the signal is killed after 30 s (and fails the checks below)
+  for i in $(seq 1 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill -0 $pid 2>/dev/null && { diag "still running 30 s after SIG$sig"; pkill -9 -f -- "$C" ; }
   wait $pid || rc=$?
   check_eq "$sig: exit status $want" "$want" "$rc"
   check "$sig: the running RUN step ends as ERROR: canceled" grep -qE '^#[0-9]+ ERROR: canceled$' "$T/$sig.log"
