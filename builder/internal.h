@@ -108,6 +108,10 @@ typedef struct bl_src_list {
 } bl_src_list;
 void bl_src_list_free(bl_src_list *l);
 
+/* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
+ * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
+ * also on error) is the canonical path reached. */
+int bl_context_resolve(bl_context *c, const char *rel, bool follow, char **out);
 int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd,
                       cb_err *err); /* -errno, err untouched */
 /* Open a context path for reading, confined to the context (symlinks resolved inside it). */
