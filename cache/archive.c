@@ -432,7 +432,7 @@ int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err)
     cleanup_free char *dir = xasprintf("%s/load-XXXXXX", s->ingest);
     if (!mkdtemp(dir))
         return cb_error(err, errno, "create temporary directory in `%s`", s->ingest);
-    int r = store_tar_extract_file(path, dir, 0, err);
+    int r = store_tar_extract_file(path, dir, STORE_EXTRACT_CONFINED_LINKS, err);
     if (r == 0) {
         cleanup_free char *ip = xasprintf("%s/index.json", dir);
         if (cb_path_exists(ip))

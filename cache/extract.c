@@ -1,9 +1,10 @@
 /* The one safe extractor for archives cbuild unpacks onto disk: `cbuild load`, the stdin
  * build context and `-o type=local|tar` exports. Nothing is written outside the destination:
- * absolute names and `..` are refused, a symlink whose target leads out of the destination
- * (lexically, from where it stands) is refused, hard links must name an entry inside it, and
+ * absolute names and `..` are refused, hard links must name an entry inside it, and
  * libarchive's secure extraction refuses to write through any symlink already on disk (a
- * `d -> ..` link followed by `d/x`). */
+ * `d -> ..` link followed by `d/x`). Symlinks are data (an image's /bin/sh -> /bin/busybox)
+ * and kept as they are, unless STORE_EXTRACT_CONFINED_LINKS: then one whose target leads out
+ * of the destination is refused (cbuild load reads files through the archive's links). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -38,7 +39,7 @@ static const char *strip_dot_slash(const char *n)
 }
 
 /* Why an entry may not be extracted, or NULL. */
-static const char *entry_refusal(struct archive_entry *e, const char *name)
+static const char *entry_refusal(struct archive_entry *e, const char *name, unsigned flags)
 {
     if (name[0] == '/' || !stays_inside(NULL, name))
         return "its path is absolute or leads outside the destination";
@@ -46,7 +47,7 @@ static const char *entry_refusal(struct archive_entry *e, const char *name)
     if (hl && (hl[0] == '/' || !stays_inside(NULL, strip_dot_slash(hl))))
         return "it is a hard link to a path outside the destination";
     const char *sl = archive_entry_filetype(e) == AE_IFLNK ? archive_entry_symlink(e) : NULL;
-    if (sl) {
+    if (sl && (flags & STORE_EXTRACT_CONFINED_LINKS)) {
         cleanup_free char *dir = xstrdup(name);
         char *slash = strrchr(dir, '/');
         if (slash)
@@ -66,7 +67,7 @@ static int extract(struct archive *a, const char *what, const char *dest, unsign
         return rc;
     struct archive *w = archive_write_disk_new();
     int xf = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-             ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+             ARCHIVE_EXTRACT_SECURE_NODOTDOT; /* names are made absolute below dest here */
     if ((flags & STORE_EXTRACT_OWNERS) && geteuid() == 0)
         xf |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(w, xf);
@@ -74,10 +75,12 @@ static int extract(struct archive *a, const char *what, const char *dest, unsign
     int r;
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *raw = archive_entry_pathname(e);
-        const char *name = strip_dot_slash(raw ? raw : "");
+        /* a copy: the entry's own string is replaced by set_pathname below */
+        cleanup_free char *name_copy = xstrdup(strip_dot_slash(raw ? raw : ""));
+        const char *name = name_copy;
         if (!*name || !strcmp(name, "."))
             continue;
-        const char *why = entry_refusal(e, name);
+        const char *why = entry_refusal(e, name, flags);
         if (why) {
             rc = cb_failc(err, EPERM, "%s: refusing entry `%s`: %s", what, name, why);
             break;
@@ -90,7 +93,7 @@ static int extract(struct archive *a, const char *what, const char *dest, unsign
             archive_entry_set_hardlink(e, h);
         }
         if (archive_write_header(w, e) != ARCHIVE_OK) {
-            rc = cb_failc(err, EPERM, "%s: %s: %s", what, name, archive_error_string(w));
+            rc = cb_failc(err, EPERM, "%s: refusing entry `%s`: %s", what, name, archive_error_string(w));
             break;
         }
         const void *buf;

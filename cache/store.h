@@ -123,9 +123,10 @@ int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *
 
 /* ---------- archives onto disk (extract.c) ---------- */
 /* Extract a tar (any compression) into dest, which is created; nothing is ever written outside
- * it (absolute or `..` names, symlinks leading out, hard links to outside and writes through
- * symlinks on disk are refused with an error naming the entry). */
-#define STORE_EXTRACT_OWNERS 1u /* keep the entries' owners (when root) */
+ * it (absolute or `..` names, hard links to outside and writes through symlinks on disk are
+ * refused with an error naming the entry). */
+#define STORE_EXTRACT_OWNERS 1u         /* keep the entries' owners (when root) */
+#define STORE_EXTRACT_CONFINED_LINKS 2u /* refuse symlinks whose target leads outside dest */
 int store_tar_extract_file(const char *path, const char *dest, unsigned flags, cb_err *err);
 int store_tar_extract_mem(const void *data, size_t len, const char *what, const char *dest, unsigned flags,
                           cb_err *err);
