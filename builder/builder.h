@@ -3,6 +3,8 @@
  * handling, exporters and the progress display. `cbuild build` is a thin wrapper. */
 #ifndef CB_BUILDER_H
 #define CB_BUILDER_H
+#include <signal.h>
+
 #include "common.h"
 
 enum builder_progress_mode {
@@ -43,6 +45,9 @@ typedef struct builder_opts {
     int jobs;  /* <= 0: number of cores */
     FILE *out; /* stdout (image ID for -q) */
     FILE *log; /* progress (stderr) */
+    /* A signal handler's flag (the signal number, 0 until one arrives), or NULL: once set,
+     * running steps end as `ERROR: canceled`, VMs are killed, the build fails -ECANCELED. */
+    volatile sig_atomic_t *interrupt;
 } builder_opts;
 
 typedef struct builder_result {

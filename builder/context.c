@@ -172,12 +172,93 @@ void bl_context_close(bl_context *c)
     c->dirfd = -1;
 }
 
+/* Pop the last component of a canonical relative path ("" is the root). */
+static void path_pop(cb_buf *cur)
+{
+    char *sl = cur->data ? strrchr(cur->data, '/') : NULL;
+    size_t keep = sl ? (size_t)(sl - cur->data) : 0;
+    cur->len = keep;
+    if (cur->data)
+        cur->data[keep] = 0;
+}
+
+/* The context a step sees is the context after .dockerignore: BuildKit never transfers an
+ * ignored file, so a symlink that leads to one (x.conf -> .env) resolves to nothing. Symlinks
+ * are resolved here, inside the root; a symlink that is itself ignored, or a resolved path
+ * that is, is -ENOENT. *out gets the canonical path ("" = root). */
+int bl_context_resolve(bl_context *c, const char *rel, bool follow, char **out)
+{
+    *out = NULL;
+    cb_buf cur, todo;
+    cb_buf_init(&cur);
+    cb_buf_init(&todo);
+    cb_buf_puts(&cur, "");
+    cb_buf_puts(&todo, rel);
+    int links = 0, rc = 0;
+    size_t pos = 0;
+    while (rc == 0 && pos < todo.len) {
+        const char *s = todo.data + pos;
+        const char *sl = strchr(s, '/');
+        size_t n = sl ? (size_t)(sl - s) : strlen(s);
+        pos += n + (sl ? 1 : 0);
+        bool last = pos >= todo.len;
+        if (n == 0 || (n == 1 && s[0] == '.'))
+            continue;
+        if (n == 2 && s[0] == '.' && s[1] == '.') {
+            path_pop(&cur);
+            continue;
+        }
+        size_t before = cur.len;
+        if (cur.len)
+            cb_buf_putc(&cur, '/');
+        cb_buf_append(&cur, s, n);
+        struct stat st;
+        if (fstatat(c->dirfd, cur.data, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode) || (last && !follow))
+            continue;
+        if ((c->ignore && df_ignore_matches(c->ignore, cur.data)) || ++links > 40) {
+            rc = links > 40 ? -ELOOP : -ENOENT;
+            break;
+        }
+        char target[PATH_MAX];
+        ssize_t k = readlinkat(c->dirfd, cur.data, target, sizeof target - 1);
+        if (k < 0) {
+            rc = -errno;
+            break;
+        }
+        target[k] = 0;
+        cur.len = before;
+        cur.data[before] = 0;
+        if (target[0] == '/') {
+            cb_buf_reset(&cur);
+            cb_buf_puts(&cur, "");
+        }
+        cb_buf rest;
+        cb_buf_init(&rest);
+        cb_buf_printf(&rest, "%s/%s", target, todo.data + pos);
+        cb_buf_free(&todo);
+        todo = rest;
+        pos = 0;
+    }
+    if (rc == 0 && cur.len && c->ignore && df_ignore_matches(c->ignore, cur.data))
+        rc = -ENOENT;
+    cb_buf_free(&todo);
+    *out = cb_buf_steal(&cur);
+    return rc;
+}
+
 int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd, cb_err *err)
 {
     if (c->dirfd < 0)
         return cb_failc(err, ENOENT, "no build context: %s not found", rel);
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    cleanup_free char *canon = NULL;
+    if (c->ignore) {
+        int rc = bl_context_resolve(c, rel, !(flags & O_NOFOLLOW), &canon);
+        if (rc < 0)
+            return rc;
+        rel = canon;
+    }
     const char *p = rel;
     while (*p == '/')
         p++;

@@ -354,8 +354,14 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
         memset(&node, 0, sizeof node);
         if ((rc = fs_stat(&cc->fs, src, true, &st, &link, &node)) < 0 || ctx_ignored(&cc->fs, src)) {
             free(link);
+            cleanup_free char *to = NULL;
             if (cc->fs.view)
                 rc = cb_failc(err, ENOENT, "\"/%s\": not found", src);
+            else if (!ctx_ignored(&cc->fs, src) && bl_context_resolve(cc->fs.ctx, src, true, &to) < 0 &&
+                     strcmp(to, src)) /* a symlink to what the context lacks: name the target, as BuildKit */
+                rc = cb_failc(err, ENOENT,
+                              "\"/%s\": not found (the target of symlink \"/%s\"; not in the build context%s)", to,
+                              src, cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
             else
                 rc = cb_failc(err, ENOENT, "\"/%s\": not found (not in the build context%s)", src,
                               cc->fs.ctx && cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");

@@ -91,6 +91,10 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
                     cb_err *err);
 void bl_context_close(bl_context *c);
 
+/* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
+ * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
+ * also on error) is the canonical path reached. */
+int bl_context_resolve(bl_context *c, const char *rel, bool follow, char **out);
 int bl_context_openat(bl_context *c, const char *rel, int flags, int *fd,
                       cb_err *err); /* -errno, err untouched */
 /* Open a context path for reading, confined to the context (symlinks resolved inside it). */
@@ -125,7 +129,14 @@ typedef struct bl_build {
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     int vms_booted, layers_written, steps_cached, steps_total;
     int ninternal;
+    bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
+    pthread_t watcher;
 } bl_build;
+
+/* builder/cancel.c: with opts->interrupt, a watcher cancels the build when it turns non-zero. */
+void bl_cancel_watch_start(bl_build *b);
+void bl_cancel_watch_stop(bl_build *b);
+bool bl_interrupted(bl_build *b);
 
 struct bl_stage_job {
     int index;

@@ -27,6 +27,8 @@ typedef struct pvertex {
     int tail_pos, tail_n;
     cb_buf partial; /* output not yet ended by a newline */
     int partial_stream;
+    uint64_t logged[2]; /* bytes a step wrote per stream (stdout, stderr) */
+    bool clipped[2];
 } pvertex;
 
 struct progress {
@@ -268,7 +270,7 @@ void progress_cached(progress *p, int id)
 static void add_line_locked(progress *p, int id, pvertex *v, int stream, const char *line, size_t n)
 {
     free(v->tail[v->tail_pos]);
-    v->tail[v->tail_pos] = xstrndup(line, n);
+    v->tail[v->tail_pos] = xstrndup(line, n < 4096 ? n : 4096); /* the error excerpt, not the log */
     v->tail_pos = (v->tail_pos + 1) % TAIL_LINES;
     if (v->tail_n < TAIL_LINES)
         v->tail_n++;
@@ -278,11 +280,45 @@ static void add_line_locked(progress *p, int id, pvertex *v, int stream, const c
         raw_log(p, id, stream, line, n);
 }
 
+/* BuildKit's per-stream step log limit (util/progress/logs: 2 MiB, BUILDKIT_STEP_LOG_MAX_SIZE,
+ * -1 = none): output past it is dropped, so a step printing without end costs no memory. */
+static int64_t log_limit(void)
+{
+    const char *e = getenv("BUILDKIT_STEP_LOG_MAX_SIZE");
+    char *end;
+    long long v = e && *e ? strtoll(e, &end, 10) : 0;
+    if (e && *e && !*end && v >= -1)
+        return v;
+    return 2 * 1024 * 1024;
+}
+
+static void limit_text(int64_t lim, char *out, size_t n)
+{
+    if (lim >= 1024 * 1024 && lim % (1024 * 1024) == 0)
+        snprintf(out, n, "%lldMiB", (long long)(lim / (1024 * 1024)));
+    else if (lim >= 1024 && lim % 1024 == 0)
+        snprintf(out, n, "%lldKiB", (long long)(lim / 1024));
+    else
+        snprintf(out, n, "%lldB", (long long)lim);
+}
+
 void progress_output(progress *p, int id, int stream, const char *data, size_t n)
 {
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
+        int s = stream == 2 ? 1 : 0;
+        int64_t lim = log_limit();
+        size_t keep = n;
+        if (lim >= 0) {
+            uint64_t room = v->logged[s] >= (uint64_t)lim ? 0 : (uint64_t)lim - v->logged[s];
+            keep = n < room ? n : (size_t)room;
+        }
+        v->logged[s] += n;
+        bool clip = keep < n && !v->clipped[s];
+        if (keep < n)
+            v->clipped[s] = true;
+        n = keep;
         for (size_t i = 0; i < n; i++) {
             char c = data[i];
             if (c == '\n' || c == '\r') {
@@ -294,6 +330,15 @@ void progress_output(progress *p, int id, int stream, const char *data, size_t n
             }
         }
         v->partial_stream = stream;
+        if (clip) {
+            if (v->partial.len)
+                add_line_locked(p, id, v, stream, v->partial.data, v->partial.len);
+            cb_buf_reset(&v->partial);
+            char lt[32], msg[80];
+            limit_text(lim, lt, sizeof lt);
+            snprintf(msg, sizeof msg, "[output clipped, log limit %s reached]", lt);
+            add_line_locked(p, id, v, stream, msg, strlen(msg));
+        }
         if (p->mode == BUILDER_PROGRESS_PLAIN)
             fflush(p->log);
     }

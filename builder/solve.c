@@ -285,7 +285,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
         else
             rc = bl_copy_exec(&in, &layer, err);
         if (rc < 0) {
-            progress_error(b->prog, pid, err->msg);
+            progress_error(b->prog, pid, bl_interrupted(b) ? "canceled" : err->msg);
             rc = step_error(b, cmd, name.data, pid, err);
             cb_buf_free(&name);
             return rc;
@@ -772,6 +772,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         }
     }
     b->prog = progress_new(opts->progress, opts->log ? opts->log : stderr);
+    bl_cancel_watch_start(b);
     if ((rc = bl_cache_io_init(b, err)) < 0) /* --cache-to specs, --cache-from imports */
         goto out;
 
@@ -794,10 +795,15 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         else
             progress_done(b->prog, ctx_pid);
     }
+    if (rc == 0 && bl_interrupted(b)) {
+        *err = b->first_err;
+        rc = -ECANCELED;
+    }
     if (rc < 0)
         goto out;
     rc = export_target(b, res, err);
 out:
+    bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
     progress_free(b->prog);
     b->prog = NULL;

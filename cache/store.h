@@ -188,4 +188,24 @@ typedef struct store_prune_opts {
  * or a remaining record. Takes the exclusive lock. */
 int store_prune(store *s, const store_prune_opts *opts, uint64_t *reclaimed, cb_err *err);
 
+/* ---------- store check ---------- */
+typedef struct store_check_item {
+    char *path; /* absolute */
+    char *what; /* what is wrong with it, or what kind of leftover it is */
+    uint64_t bytes; /* leftovers: disk space it takes */
+} store_check_item;
+typedef struct store_check_report {
+    uint64_t blobs, images, records, layer_images, unreferenced_layer_images;
+    store_check_item *problems; /* corruption: a final name whose content or references are wrong */
+    size_t n_problems;
+    store_check_item *leftovers; /* interrupted writes under temp names: reclaimable by prune */
+    size_t n_leftovers;
+    uint64_t leftover_bytes;
+} store_check_report;
+/* Verify every blob against its digest, every tag's manifest, config and layers, every cache
+ * record's key and referenced blobs, and every layer image's ext4 structure (cheap: superblock,
+ * size, upper/ root). Runs beside other processes (shared lock); fills out, returns 0. */
+int store_check(store *s, store_check_report *out, cb_err *err);
+void store_check_report_free(store_check_report *r);
+
 #endif

@@ -4,7 +4,33 @@
 #include "builder.h"
 #include "oci.h"
 
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t build_signal;
+
+/* The first SIGINT/SIGTERM cancels the build (cleanup runs); a second one quits at once. */
+static void on_signal(int sig)
+{
+    if (build_signal)
+        _exit(128 + sig);
+    build_signal = sig;
+}
+
+static int build_with_signals(builder_opts *o, builder_result *res, cb_err *err)
+{
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    build_signal = 0;
+    o->interrupt = &build_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = builder_build(o, res, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
 
 /* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
@@ -110,8 +136,10 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             if (quiet)
                 o.progress = BUILDER_PROGRESS_QUIET;
             builder_result res;
-            if (builder_build(&o, &res, &err) < 0) {
+            if (build_with_signals(&o, &res, &err) < 0) {
                 rc = cli_report(&err);
+                if (build_signal) /* as a shell reports a command killed by the signal */
+                    rc = 128 + build_signal;
             } else {
                 if (o.progress == BUILDER_PROGRESS_QUIET)
                     printf("%s\n", res.image_id);

@@ -110,5 +110,6 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_logout(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_du(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_store(cli_ctx *ctx, int argc, char **argv);   /* store check */
 
 #endif

@@ -28,6 +28,7 @@ static const cli_verb verbs[] = {
     {"ext4", cli_cmd_ext4, "Create and inspect ext4 images"},
     {"du", cli_cmd_du, "Show disk usage of the store"},
     {"prune", cli_cmd_prune, "Remove unused build cache and data"},
+    {"store", cli_cmd_store, "Check the local store (store check)"},
     {"setup", cli_cmd_setup, "Install the guest kernel and initramfs into the store"},
     {"info", cli_cmd_info, "Show versions, the store, the guest kernel and the accelerator"},
     {"kernel", cli_cmd_kernel, "Export the guest kernel for other VMMs (kernel export DIR)"},
