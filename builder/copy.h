@@ -41,6 +41,8 @@ typedef struct copy_ctx {
     cb_strv from_images;
     sel s;
     cb_strv tmpfiles;
+    mode_t chmod;           /* octal --chmod */
+    const char *chmod_spec; /* symbolic --chmod (applied per entry), or NULL */
     /* directories the copy creates: root's (or --chown's), 0755 or the octal --chmod
      * (fsutil's Copy: MkdirAll(dest, ci.Mode, ci.Chown)), whatever the source's owners */
     mode_t dir_mode;

@@ -127,20 +127,32 @@ static int cmp_placed(const void *a, const void *b)
     }
 }
 
-static int parse_chmod(const char *s, mode_t *out, cb_err *err)
+/* --chmod: octal (one mode for everything) or symbolic (*symbolic set: applied to each entry's
+ * own mode, as chmod(1)). */
+static int parse_chmod(const char *s, mode_t *out, bool *symbolic, cb_err *err)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 8);
-    if (!*s || *end || v > 07777)
-        return cb_fail(err,
-                       "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", s);
-    *out = (mode_t)v;
+    int rc = df_chmod_check(s, err);
+    if (rc < 0)
+        return rc;
+    *symbolic = !(*s >= '0' && *s <= '9');
+    *out = *symbolic ? 0 : (mode_t)strtoul(s, NULL, 8);
     return 0;
+}
+
+/* The mode an entry gets under --chmod. */
+static mode_t chmod_mode(const copy_ctx *cc, mode_t mode)
+{
+    if (!cc->chmod_spec)
+        return (mode & S_IFMT) | cc->chmod;
+    mode_t m = mode & 07777;
+    cb_err e;
+    df_chmod_apply(cc->chmod_spec, mode, S_ISDIR(mode), &m, &e); /* checked by parse_chmod */
+    return (mode & S_IFMT) | m;
 }
 
 static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *path, const struct stat *st,
                      const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid,
-                     bool chmod_set, mode_t chmod, cb_strv *done, cb_err *err)
+                     bool chmod_set, cb_strv *done, cb_err *err)
 {
     int rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err);
     if (rc < 0)
@@ -154,7 +166,7 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
                         .linkname = linkname,
                         .rdev = st->st_rdev};
     if (chmod_set && !S_ISLNK(st->st_mode))
-        te.mode = (st->st_mode & S_IFMT) | chmod;
+        te.mode = chmod_mode(cc, st->st_mode);
     if (S_ISDIR(st->st_mode)) {
         if (cb_strv_contains(done, path))
             return 0;
@@ -233,7 +245,7 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
             }
             lseek(dfd, 0, SEEK_SET);
         }
-        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, 0, done,
+        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, done,
                        err);
         if (dfd >= 0)
             close(dfd);
@@ -348,13 +360,13 @@ static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const c
     cb_err e;
     if (view && bl_rootfs_lookup(view, dest, &dn, &e) == 0 && S_ISDIR(dn.st.mode)) {
         bl_stat_from_ext4(&dn.st, &dst);
-        return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, done, err);
+        return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, done, err);
     }
     if (!strcmp(dest, "/"))
         return 0;
     dst.st_mode = S_IFDIR | cc->dir_mode;
     dst.st_mtim.tv_sec = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now();
-    return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, done, err);
+    return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, done, err);
 }
 
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
@@ -386,12 +398,14 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if (rc == 0 && chown_set)
         rc = copy_chown(in, view, &uid, &gid, err);
     mode_t chmod = 0;
-    bool chmod_set = in->cmd->chmod && *in->cmd->chmod;
+    bool chmod_set = in->cmd->chmod && *in->cmd->chmod, symbolic = false;
     if (rc == 0 && chmod_set)
-        rc = parse_chmod(in->cmd->chmod, &chmod, err);
+        rc = parse_chmod(in->cmd->chmod, &chmod, &symbolic, err);
     if (rc < 0)
         goto out;
-    cc.dir_mode = chmod_set ? chmod : 0755;
+    cc.chmod = chmod;
+    cc.chmod_spec = symbolic ? in->cmd->chmod : NULL;
+    cc.dir_mode = chmod_set ? chmod_mode(&cc, S_IFDIR | 0755) & 07777 : 0755;
     cc.dir_uid = uid;
     cc.dir_gid = gid;
 
@@ -439,7 +453,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         uint32_t u = chown_set ? uid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_uid : 0;
         uint32_t g = chown_set ? gid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_gid : 0;
         rc = add_entry(&lo, &cc, view, pl[i].path, &e->st, e->linkname, fd,
-                       e->origin == O_BUF ? e->data : NULL, u, g, chmod_set, chmod, &done, err);
+                       e->origin == O_BUF ? e->data : NULL, u, g, chmod_set, &done, err);
         if (fd >= 0)
             close(fd);
     }

@@ -436,12 +436,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
             xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL, unmatched};
             rc = expand_in_place(&raw, &c->inline_files[i].content, err);
         }
-        if (rc == 0 && c->chmod) {
-            uint64_t m;
-            if (df_parse_uint(c->chmod, 8, 0xFFFFFFFFu, &m) < 0 || m > 07777)
-                rc = cb_fail(err, "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777",
-                             c->chmod);
-        }
+        if (rc == 0 && c->chmod)
+            rc = df_chmod_check(c->chmod, err);
         if (rc == 0 && c->checksum) {
             if (c->kind == DF_CMD_COPY)
                 rc = cb_fail(err, "checksum can't be specified for COPY");
