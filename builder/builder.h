@@ -35,7 +35,10 @@ typedef struct builder_opts {
     const cb_strv *no_cache_filter;
     const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */
     const cb_strv *cache_to;   /* --cache-to specs */
+    /* every registry call of the build (base pulls, --push, cache-from/to); NULL: defaults */
+    const struct oci_registry_opts *registry;
     bool no_cache;
+    bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

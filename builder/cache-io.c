@@ -212,8 +212,6 @@ static int parse_src(const char *spec, enum cio_type *type, char **target, cb_er
     return 0;
 }
 
-static void registry_opts(oci_registry_opts *o) { oci_registry_opts_default(o); }
-
 int bl_cache_io_init(bl_build *b, cb_err *err)
 {
     const builder_opts *o = b->opts;
@@ -240,7 +238,7 @@ int bl_cache_io_init(bl_build *b, cb_err *err)
         cb_err e;
         cb_err_clear(&e);
         oci_registry_opts ro;
-        registry_opts(&ro);
+        bl_registry_opts(b->opts, &ro);
         rc = type == CIO_LOCAL ? cachex_import_local(b->st, target, &set, &src, &e)
                                : cachex_import_registry(b->st, target, &ro, &set, &src, &e);
         if (rc < 0) {
@@ -349,7 +347,7 @@ int bl_cache_io_image(bl_build *b, const char *ref, store_image *out)
     cb_err e;
     cb_err_clear(&e);
     oci_registry_opts ro;
-    registry_opts(&ro);
+    bl_registry_opts(b->opts, &ro);
     if (cachex_image_resolve_lazy(b->st, ref, &ro, out, &src, &e) < 0) {
         cb_debug("lazy resolve of %s failed (%s): pulling it", ref, e.msg);
         return 0;
@@ -462,7 +460,7 @@ int bl_cache_io_export(bl_build *b, const bl_chain *target, cb_err *err)
         select_records(target, d->max, &set);
         cachex_export_opts eo = {.need_blob = need_blob, .ud = b->st};
         oci_registry_opts ro;
-        registry_opts(&ro);
+        bl_registry_opts(b->opts, &ro);
         eo.registry = &ro;
         char dig[CB_DIGEST_STR_LEN];
         int rc = recompress(b->st, &set, d->compression, err);

@@ -123,6 +123,7 @@ static int cmp_ports(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Long: one case per config-only instruction, read as a table of BuildKit's rules. */
 int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char *created, cb_err *err)
 {
     (void)b;
@@ -192,8 +193,7 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
             for (unsigned p = cmd->ports[i].start; p <= cmd->ports[i].end && p <= 65535; p++) {
                 char s[32];
                 snprintf(s, sizeof s, "%u/%s", p, cmd->ports[i].proto[0] ? cmd->ports[i].proto : "tcp");
-                if (!cb_strv_contains(&ports, s))
-                    cb_strv_push(&ports, s);
+                cb_strv_push(&ports, s);
                 if (!cb_strv_contains(&cfg->exposed_ports, s))
                     cb_strv_push(&cfg->exposed_ports, s);
                 if (p == 65535)
@@ -201,12 +201,11 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
             }
         if (cfg->exposed_ports.n > 1)
             qsort(cfg->exposed_ports.v, cfg->exposed_ports.n, sizeof(char *), cmp_ports);
-        if (ports.n > 1)
-            qsort(ports.v, ports.n, sizeof(char *), cmp_ports);
-        /* fmt %v of a nat.PortSet (a map): map[80/tcp:{} 443/tcp:{}] */
-        cb_buf_puts(&h, "EXPOSE map[");
+        /* fmt %v of BuildKit's port list: the plan's order (words sorted as written), each
+         * range expanded, duplicates kept: EXPOSE [1234/udp 2375/tcp 5000/tcp] */
+        cb_buf_puts(&h, "EXPOSE [");
         for (size_t i = 0; i < ports.n; i++)
-            cb_buf_printf(&h, "%s%s:{}", i ? " " : "", ports.v[i]);
+            cb_buf_printf(&h, "%s%s", i ? " " : "", ports.v[i]);
         cb_buf_putc(&h, ']');
         add_history(cfg, created, h.data);
         cb_strv_free(&ports);
@@ -288,19 +287,10 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
         cb_buf_printf(&h, "MAINTAINER %s", cfg->author);
         add_history(cfg, created, h.data);
         break;
-    case DF_CMD_ONBUILD: {
-        /* the trigger as written after ONBUILD; no history entry (BuildKit) */
-        const char *orig = cmd->instr->original;
-        const char *p = orig;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!strncasecmp(p, "onbuild", 7))
-            p += 7;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        cb_strv_push(&cfg->onbuild, p);
+    case DF_CMD_ONBUILD:
+        /* the trigger with its heredoc bodies (the plan's expression, as BuildKit); no history */
+        cb_strv_push(&cfg->onbuild, cmd->args.n ? cmd->args.v[0] : "");
         break;
-    }
     default:
         rc = cb_fail(err, "internal: %s is not a config instruction", cmd->instr ? cmd->instr->keyword : "?");
     }
@@ -313,7 +303,7 @@ char *bl_history_run(const df_cmd *cmd, const oci_config *cfg)
 {
     cb_strv argv;
     cb_strv_init(&argv);
-    bl_run_argv_for_history(cmd, cfg, &argv);
+    bl_run_argv(cmd, cfg, &argv, NULL, NULL);
     cb_buf h;
     cb_buf_init(&h);
     cb_buf_puts(&h, "RUN ");
@@ -351,4 +341,44 @@ char *bl_history_copy(const df_cmd *cmd)
         cb_buf_printf(&h, " <<%s", cmd->inline_files[i].name);
     cb_buf_printf(&h, " %s # buildkit", cmd->args.n ? cmd->args.v[cmd->args.n - 1] : "");
     return cb_buf_steal(&h);
+}
+
+/* ---------- RUN: argv and environment ---------- */
+
+/* The command line (df_cmd_run_argv: SHELL for the shell form, heredocs as BuildKit runs
+ * them). A RUN that is one #! heredoc runs /dev/pipes/NAME: *script gets its body. */
+void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path)
+{
+    if (script)
+        *script = NULL;
+    if (script_path)
+        *script_path = NULL;
+    const df_heredoc *pipe = NULL;
+    cb_err e;
+    if (df_cmd_run_argv(cmd, cfg->shell_set ? &cfg->shell : NULL, argv, &pipe, &e) < 0) {
+        /* the plan validated the command; keep the raw words so the error shows at run */
+        for (size_t i = 0; i < cmd->args.n; i++)
+            cb_strv_push(argv, cmd->args.v[i]);
+        return;
+    }
+    if (pipe) {
+        if (script)
+            *script = xstrdup(pipe->content);
+        if (script_path)
+            *script_path = xasprintf("/dev/pipes/%s", pipe->name);
+    }
+}
+
+/* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set. */
+void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
+{
+    for (size_t i = 0; i < cfg->env.n; i++)
+        cb_strv_push(env, cfg->env.v[i]);
+    for (size_t i = 0; i < cmd->build_args.n; i++) {
+        const char *kv = cmd->build_args.v[i];
+        const char *eq = strchr(kv, '=');
+        cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+        if (!oci_config_env_get(cfg, k))
+            cb_strv_push(env, kv);
+    }
 }

@@ -6,6 +6,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,73 +45,9 @@ static bool looks_like_tar(const cb_buf *data)
     return ok;
 }
 
-int bl_tar_extract(struct archive *a, const char *what, const char *dest, bool owners, cb_err *err)
-{
-    int rc = cb_mkdir_p(dest, 0755, err);
-    if (rc < 0) {
-        archive_read_free(a);
-        return rc;
-    }
-    struct archive *w = archive_write_disk_new();
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-    if (owners && geteuid() == 0)
-        flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(w, flags);
-    struct archive_entry *e;
-    int r;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        if (!name || name[0] == '/' || !strcmp(name, "..") || cb_str_has_prefix(name, "../") ||
-            strstr(name, "/../") || cb_str_has_suffix(name, "/..")) {
-            rc = cb_fail(err, "%s: refusing entry `%s` (absolute or outside the destination)", what,
-                         name ? name : "");
-            goto out;
-        }
-        cleanup_free char *p = xasprintf("%s/%s", dest, name);
-        archive_entry_set_pathname(e, p);
-        const char *hl = archive_entry_hardlink(e);
-        if (hl) {
-            cleanup_free char *h = xasprintf("%s/%s", dest, hl);
-            archive_entry_set_hardlink(e, h);
-        }
-        if (archive_write_header(w, e) != ARCHIVE_OK) {
-            rc = cb_fail(err, "%s: %s: %s", what, p, archive_error_string(w));
-            goto out;
-        }
-        const void *buf;
-        size_t size;
-        int64_t off;
-        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
-            if (archive_write_data_block(w, buf, size, off) != ARCHIVE_OK) {
-                rc = cb_fail(err, "%s: %s: %s", what, p, archive_error_string(w));
-                goto out;
-            }
-        if (r != ARCHIVE_EOF) {
-            rc = cb_fail(err, "%s: %s", what, archive_error_string(a));
-            goto out;
-        }
-        archive_write_finish_entry(w);
-    }
-    if (r != ARCHIVE_EOF)
-        rc = cb_fail(err, "%s: %s", what, archive_error_string(a));
-out:
-    archive_read_free(a);
-    archive_write_free(w);
-    return rc;
-}
-
 static int extract_tar(const cb_buf *data, const char *dest, cb_err *err)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open_memory(a, data->data, data->len) != ARCHIVE_OK) {
-        int rc = cb_fail(err, "build context on stdin: %s", archive_error_string(a));
-        archive_read_free(a);
-        return rc;
-    }
-    return bl_tar_extract(a, "build context on stdin", dest, false, err);
+    return store_tar_extract_mem(data->data, data->len, "build context on stdin", dest, 0, err);
 }
 
 static int load_ignore(bl_context *c, const char *path, cb_err *err)
@@ -342,13 +279,55 @@ int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err)
     return 0;
 }
 
-void bl_src_list_free(bl_src_list *l)
+/* Walk the context below rel in directory order (.dockerignore applied; an excluded directory
+ * is still visited, flagged, when an exception may re-include something below it). */
+int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].rel);
-        free(l->v[i].src);
-        free(l->v[i].linkname);
+    int fd;
+    int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
+    if (rc < 0)
+        return *rel ? 0 : cb_error(err, -rc, "open %s in the build context", *rel ? rel : ".");
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return cb_error(err, errno, "opendir %s", rel);
     }
-    free(l->v);
-    memset(l, 0, sizeof *l);
+    cb_strv names;
+    cb_strv_init(&names);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            cb_strv_push(&names, de->d_name);
+    int dfd = dirfd(d);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        cleanup_free char *p = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
+        bool excluded = false, below = true;
+        if (c->ignore)
+            df_ignore_dir(c->ignore, p, &excluded, &below);
+        struct stat st;
+        if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (excluded && !(S_ISDIR(st.st_mode) && below))
+            continue;
+        int ffd = -1;
+        char link[4096];
+        bool has_link = false;
+        if (S_ISREG(st.st_mode)) {
+            ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        } else if (S_ISLNK(st.st_mode)) {
+            ssize_t k = readlinkat(dfd, names.v[i], link, sizeof link - 1);
+            if (k >= 0) {
+                link[k] = 0;
+                has_link = true;
+            }
+        }
+        rc = fn(ud, p, &st, excluded, ffd, has_link ? link : NULL, err);
+        if (ffd >= 0)
+            close(ffd);
+        if (rc == 0 && S_ISDIR(st.st_mode))
+            rc = bl_context_walk(c, p, fn, ud, err);
+    }
+    cb_strv_free(&names);
+    closedir(d);
+    return rc;
 }

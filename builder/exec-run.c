@@ -6,100 +6,58 @@
 #include "internal.h"
 #include "cache-io.h"
 
-#include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #define UPPER_SIZE (16ULL << 30)
 #define CACHE_MOUNT_SIZE (16ULL << 30)
 
-static void hash_str(cb_sha256 *h, const char *tag, const char *s)
-{
-    cb_sha256_update(h, tag, strlen(tag));
-    cb_sha256_update(h, "=", 1);
-    if (s)
-        cb_sha256_update(h, s, strlen(s) + 1);
-    else
-        cb_sha256_update(h, "\xff", 1);
-}
-
-/* Heredoc body as the Dockerfile means it: <<- strips leading tabs. */
-char *bl_heredoc_body(const df_heredoc *h)
-{
-    if (!h->chomp)
-        return xstrdup(h->content);
-    cb_buf b;
-    cb_buf_init(&b);
-    bool bol = true;
-    for (const char *p = h->content; *p; p++) {
-        if (bol && *p == '\t')
-            continue;
-        bol = *p == '\n';
-        cb_buf_putc(&b, *p);
-    }
-    return cb_buf_steal(&b);
-}
-
-/* The command line (df_cmd_run_argv: SHELL for the shell form, heredocs as BuildKit runs
- * them). A RUN that is one #! heredoc runs /dev/pipes/NAME: *script gets its body. */
-static void run_argv_script(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script,
-                            char **script_path)
-{
-    if (script)
-        *script = NULL;
-    if (script_path)
-        *script_path = NULL;
-    const df_heredoc *pipe = NULL;
-    cb_err e;
-    if (df_cmd_run_argv(cmd, cfg->shell_set ? &cfg->shell : NULL, argv, &pipe, &e) < 0) {
-        /* the plan validated the command; keep the raw words so the error shows at run */
-        for (size_t i = 0; i < cmd->args.n; i++)
-            cb_strv_push(argv, cmd->args.v[i]);
-        return;
-    }
-    if (pipe) {
-        if (script)
-            *script = xstrdup(pipe->content);
-        if (script_path)
-            *script_path = xasprintf("/dev/pipes/%s", pipe->name);
-    }
-}
-
-static void run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
-{
-    char *script = NULL;
-    run_argv_script(cmd, cfg, argv, &script, NULL);
-    if (script) /* the key covers the script's text too */
-        cb_strv_push_owned(argv, script);
-}
-
-void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv)
-{
-    run_argv_script(cmd, cfg, argv, NULL, NULL);
-}
-
-/* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set. */
-static void run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
-{
-    for (size_t i = 0; i < cfg->env.n; i++)
-        cb_strv_push(env, cfg->env.v[i]);
-    for (size_t i = 0; i < cmd->build_args.n; i++) {
-        const char *kv = cmd->build_args.v[i];
-        const char *eq = strchr(kv, '=');
-        cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
-        if (!oci_config_env_get(cfg, k))
-            cb_strv_push(env, kv);
-    }
-}
-
-static enum guest_network run_network(bl_exec_in *in)
+/* host networking needs BuildKit's network.host entitlement (`--allow network.host`); the
+ * message is BuildKit's (util/entitlements). */
+int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
 {
     const char *n = in->cmd->network ? in->cmd->network : in->b->opts->network;
-    return n && !strcmp(n, "none") ? GUEST_NET_NONE : GUEST_NET_DEFAULT;
+    *out = n && !strcmp(n, "none") ? GUEST_NET_NONE : n && !strcmp(n, "host") ? GUEST_NET_HOST : GUEST_NET_DEFAULT;
+    if (*out == GUEST_NET_HOST && !in->b->opts->allow_network_host)
+        return cb_failc(err, EPERM, "network.host is not allowed");
+    return 0;
+}
+
+/* BuildKit's ProxyEnv: the proxy --build-args reach every RUN, in both spellings, declared or
+ * not, and stay out of the cache key (ops/exec.go proxyEnvList). */
+static void run_proxy_env(const bl_build *b, cb_strv *env)
+{
+    static const char *const names[] = {"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"};
+    const cb_strv *ba = b->opts->build_args;
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        const char *val = NULL, *best = NULL;
+        size_t len = strlen(names[n]);
+        for (size_t i = 0; ba && i < ba->n; i++) {
+            const char *kv = ba->v[i];
+            size_t kl = strcspn(kv, "=");
+            if (kl != len || strncasecmp(kv, names[n], len))
+                continue;
+            /* BuildKit walks the args in sorted order: the greatest spelling wins */
+            if (best && strncmp(kv, best, len) < 0)
+                continue;
+            best = kv;
+            cleanup_free char *k = xstrndup(kv, kl);
+            val = kv[kl] ? kv + kl + 1 : getenv(k);
+        }
+        if (!val || !*val)
+            continue;
+        cleanup_free char *up = xstrdup(names[n]);
+        for (char *c = up; *c; c++)
+            *c = (char)toupper((unsigned char)*c);
+        cb_strv_push_owned(env, xasprintf("%s=%s", up, val));
+        cb_strv_push_owned(env, xasprintf("%s=%s", names[n], val));
+    }
 }
 
 static const char *secret_path(bl_build *b, const char *id)
@@ -110,149 +68,7 @@ static const char *secret_path(bl_build *b, const char *id)
     return NULL;
 }
 
-int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
-{
-    cb_strv argv, env;
-    cb_strv_init(&argv);
-    cb_strv_init(&env);
-    run_argv(in->cmd, in->config, &argv);
-    run_env(in->cmd, in->config, &env);
-    cb_sha256 *h = cb_sha256_new();
-    hash_str(h, "op", "exec");
-    hash_str(h, "parent", in->parent_key);
-    for (size_t i = 0; i < argv.n; i++)
-        hash_str(h, "arg", argv.v[i]);
-    for (size_t i = 0; i < env.n; i++)
-        hash_str(h, "env", env.v[i]);
-    hash_str(h, "user", in->config->user);
-    hash_str(h, "cwd", in->config->working_dir);
-    hash_str(h, "network", run_network(in) == GUEST_NET_NONE ? "none" : "default");
-    hash_str(h, "security", in->cmd->security);
-    int rc = 0;
-    for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
-        const df_mount *m = &in->cmd->mounts[i];
-        char meta[128];
-        snprintf(meta, sizeof meta, "%d %d %o %u %u %llu %d %d", (int)m->type, m->readonly, m->mode, m->uid,
-                 m->gid, (unsigned long long)m->size, (int)m->sharing, m->required);
-        hash_str(h, "mount", meta);
-        hash_str(h, "target", m->target);
-        hash_str(h, "source", m->source);
-        hash_str(h, "id", m->id);
-        /* a cache mount's contents and a secret's value are not part of the key */
-        if (m->type == DF_MOUNT_BIND) {
-            if (m->from) {
-                const bl_chain *c;
-                const char *k;
-                rc = bl_resolve_from(in->b, m->from, m->from_stage, &c, &k, err);
-                if (rc == 0)
-                    hash_str(h, "from", k);
-            } else {
-                /* context bind: keyed by the mounted subtree's contents */
-                char cd[CB_DIGEST_STR_LEN] = "";
-                rc = bl_context_digest(&in->b->ctx, m->source ? m->source : "", cd, err);
-                hash_str(h, "context", cd);
-            }
-        }
-        if (m->type == DF_MOUNT_SECRET && m->env)
-            hash_str(h, "secretenv", m->env);
-    }
-    cb_strv_free(&argv);
-    cb_strv_free(&env);
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, key);
-    return 0;
-}
-
-/* ---------- context digest and image for bind mounts ---------- */
-
-static int ctx_walk(bl_context *c, const char *rel, cb_sha256 *h, ext4_writer *w, cb_err *err)
-{
-    int fd;
-    int rc = bl_context_openat(c, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, &fd, err);
-    if (rc < 0)
-        return *rel ? 0 : cb_error(err, -rc, "open %s in the build context", *rel ? rel : ".");
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return cb_error(err, errno, "opendir %s", rel);
-    }
-    cb_strv names;
-    cb_strv_init(&names);
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            cb_strv_push(&names, de->d_name);
-    int dfd = dirfd(d);
-    for (size_t i = 0; i < names.n && rc == 0; i++) {
-        cleanup_free char *p = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
-        bool excluded = false, below = true;
-        if (c->ignore)
-            df_ignore_dir(c->ignore, p, &excluded, &below);
-        struct stat st;
-        if (fstatat(dfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (excluded && !(S_ISDIR(st.st_mode) && below))
-            continue;
-        ext4_entry ee = {
-            .path = p, .mode = st.st_mode, .mtime = st.st_mtim, .atime = st.st_mtim, .ctime = st.st_mtim};
-        if (h) {
-            char meta[64];
-            snprintf(meta, sizeof meta, "%o %lld", (unsigned)st.st_mode,
-                     (long long)(S_ISREG(st.st_mode) ? st.st_size : 0));
-            hash_str(h, "path", p);
-            hash_str(h, "meta", meta);
-        }
-        if (S_ISDIR(st.st_mode)) {
-            if (w && !excluded)
-                rc = ext4_writer_add_dir(w, &ee, NULL, 0, err);
-            if (rc == 0)
-                rc = ctx_walk(c, p, h, w, err);
-        } else if (S_ISREG(st.st_mode)) {
-            int ffd = openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            if (ffd < 0)
-                continue;
-            if (h) {
-                char buf[65536];
-                ssize_t k;
-                while ((k = read(ffd, buf, sizeof buf)) > 0)
-                    cb_sha256_update(h, buf, (size_t)k);
-                lseek(ffd, 0, SEEK_SET);
-            }
-            if (w)
-                rc = ext4_writer_add_file_fd(w, &ee, ffd, (uint64_t)st.st_size, NULL, 0, err);
-            close(ffd);
-        } else if (S_ISLNK(st.st_mode)) {
-            char buf[4096];
-            ssize_t k = readlinkat(dfd, names.v[i], buf, sizeof buf - 1);
-            if (k < 0)
-                continue;
-            buf[k] = 0;
-            if (h)
-                hash_str(h, "link", buf);
-            if (w)
-                rc = ext4_writer_add_symlink(w, &ee, buf, NULL, 0, err);
-        }
-    }
-    cb_strv_free(&names);
-    closedir(d);
-    return rc;
-}
-
-int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err)
-{
-    cb_sha256 *h = cb_sha256_new();
-    cleanup_free char *clean = bl_path_clean(sub);
-    int rc = c->dirfd >= 0 ? ctx_walk(c, clean + 1, h, NULL, err) : 0;
-    if (rc < 0) {
-        cb_sha256_free(h);
-        return rc;
-    }
-    cb_sha256_final(h, out);
-    return 0;
-}
+/* ---------- images for bind mounts ---------- */
 
 /* ---------- execution ---------- */
 
@@ -304,6 +120,21 @@ static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb
     return rc;
 }
 
+static int context_image_add(void *ud, const char *p, const struct stat *st, bool excluded, int fd,
+                             const char *link, cb_err *err)
+{
+    ext4_writer *w = ud;
+    ext4_entry ee = {
+        .path = p, .mode = st->st_mode, .mtime = st->st_mtim, .atime = st->st_mtim, .ctime = st->st_mtim};
+    if (S_ISDIR(st->st_mode) && !excluded)
+        return ext4_writer_add_dir(w, &ee, NULL, 0, err);
+    if (S_ISREG(st->st_mode) && fd >= 0)
+        return ext4_writer_add_file_fd(w, &ee, fd, (uint64_t)st->st_size, NULL, 0, err);
+    if (S_ISLNK(st->st_mode) && link)
+        return ext4_writer_add_symlink(w, &ee, link, NULL, 0, err);
+    return 0;
+}
+
 static int context_image(bl_build *b, const char *path, cb_err *err)
 {
     ext4_writer *w;
@@ -314,7 +145,7 @@ static int context_image(bl_build *b, const char *path, cb_err *err)
     if (rc < 0)
         return rc;
     if (b->ctx.dirfd >= 0)
-        rc = ctx_walk(&b->ctx, "", NULL, w, err);
+        rc = bl_context_walk(&b->ctx, "", context_image_add, w, err);
     if (rc == 0)
         rc = ext4_writer_finish(w, err);
     ext4_writer_free(w);
@@ -421,6 +252,7 @@ static void run_state_free(run_state *rs)
     free(rs->secrets);
 }
 
+/* Long: one case per RUN --mount type. */
 static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *ngm, cb_strv *env,
                         cb_err *err)
 {
@@ -490,7 +322,17 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             cb_strv_push_owned(&rs->owned, img);
             g->kind = GUEST_MOUNT_EXT4_RW;
             g->image = img;
-            g->source = "cache";
+            /* the cache is the image's /cache; source= selects a directory of it */
+            if (m->source && *m->source) {
+                const char *src = m->source;
+                while (*src == '/')
+                    src++;
+                char *cs = *src ? xasprintf("cache/%s", src) : xstrdup("cache");
+                cb_strv_push_owned(&rs->owned, cs);
+                g->source = cs;
+            } else {
+                g->source = "cache";
+            }
             g->readonly = m->readonly;
             break;
         }
@@ -507,12 +349,25 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return rc;
             if (!found) {
                 if (m->required)
-                    return cb_failc(err, ENOENT, "secret %s: not provided (use --secret id=%s,src=PATH)",
+                    return cb_failc(err, ENOENT, "secret %s: not found (use --secret id=%s,src=PATH)",
                                     m->id, m->id);
                 continue;
             }
-            if (m->env)
+            if (m->env) {
+                /* the secret replaces an ENV of the same name */
+                size_t kl = strlen(m->env);
+                for (size_t k = 0; k < env->n; k++)
+                    if (!strncmp(env->v[k], m->env, kl) && env->v[k][kl] == '=') {
+                        free(env->v[k]);
+                        memmove(&env->v[k], &env->v[k + 1], (env->n - k) * sizeof(char *)); /* and the NULL */
+                        env->n--;
+                        k--;
+                    }
                 cb_strv_push_owned(env, xasprintf("%s=%.*s", m->env, (int)sb->len, sb->data ? sb->data : ""));
+                /* env= without target= is only the variable (BuildKit mounts no file then) */
+                if (!m->target)
+                    continue;
+            }
             g->kind = GUEST_MOUNT_SECRET;
             g->data = sb->data ? sb->data : "";
             g->data_len = sb->len;
@@ -531,6 +386,65 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
     return 0;
 }
 
+/* The upper after the step: its contents as the OCI layer (tar at tarp, into the store) and the
+ * upper itself as the layer's image. */
+static int run_capture(bl_build *b, const char *upper, const char *tarp, bl_layer *out, cb_err *err)
+{
+    int tfd = open(tarp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (tfd < 0)
+        return cb_error(err, errno, "create %s", tarp);
+    int rc = ext4_upper_to_oci_layer(upper, EXT4_OVERLAY_UPPER_DIR, tfd, b->epoch, err);
+    oci_layer_result lr;
+    if (rc == 0 && lseek(tfd, 0, SEEK_SET) < 0)
+        rc = cb_error(err, errno, "seek %s", tarp);
+    if (rc == 0)
+        rc = store_layer_put_tar(b->st, tfd, NULL, &lr, err);
+    close(tfd);
+    if (rc < 0)
+        return rc;
+    memset(out, 0, sizeof *out);
+    memcpy(out->diff_id, lr.diff_id, sizeof out->diff_id);
+    memcpy(out->digest, lr.digest, sizeof out->digest);
+    out->size = lr.size;
+    snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
+    if (!store_layer_image_exists(b->st, out->diff_id)) {
+        cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
+        /* the upper keeps its tree under upper/, the layer-image layout (BL_LAYER_ROOT) */
+        if (rename(upper, dst) < 0)
+            rc = cb_error(err, errno, "rename %s", upper);
+        if (rc == 0)
+            rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
+        else
+            unlink(dst);
+    }
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&b->lock);
+    b->layers_written++;
+    pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+/* BuildKit's message for a command that failed (rc < 0: the guest could not start it). */
+static int run_failed(const cb_strv *argv, int rc, int exit_code, cb_err *err)
+{
+    cb_buf cmdline;
+    cb_buf_init(&cmdline);
+    for (size_t i = 0; i < argv->n; i++) {
+        if (i)
+            cb_buf_putc(&cmdline, ' ');
+        cb_buf_puts(&cmdline, argv->v[i]);
+    }
+    if (rc < 0)
+        cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                      exit_code);
+    else
+        rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
+                      exit_code);
+    cb_buf_free(&cmdline);
+    return rc;
+}
+
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     bl_build *b = in->b;
@@ -546,8 +460,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cb_strv_init(&env);
     cb_strv_init(&lowers);
     char *script = NULL, *script_path = NULL;
-    run_argv_script(in->cmd, in->config, &argv, &script, &script_path);
-    run_env(in->cmd, in->config, &env);
+    bl_run_argv(in->cmd, in->config, &argv, &script, &script_path);
+    bl_run_env(in->cmd, in->config, &env);
+    run_proxy_env(b, &env);
     guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
@@ -582,7 +497,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.env = env.v;
     cfg.cwd = in->config->working_dir && *in->config->working_dir ? in->config->working_dir : "/";
     cfg.user = in->config->user;
-    cfg.network = run_network(in);
+    if ((rc = bl_run_network(in, &cfg.network, err)) < 0)
+        goto out;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;
@@ -598,74 +514,12 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if (rc < 0 && res.exit_code != 126 && res.exit_code != 127)
         goto out;
     if (rc < 0 || res.exit_code != 0) {
-        cb_buf cmdline;
-        cb_buf_init(&cmdline);
-        for (size_t i = 0; i < argv.n; i++) {
-            if (i)
-                cb_buf_putc(&cmdline, ' ');
-            cb_buf_puts(&cmdline, argv.v[i]);
-        }
-        if (rc < 0)
-            cb_error_wrap(err, "process \"%s\" did not complete successfully: exit code: %d", cmdline.data,
-                          res.exit_code);
-        else
-            rc = cb_failc(err, EIO, "process \"%s\" did not complete successfully: exit code: %d",
-                          cmdline.data, res.exit_code);
-        cb_buf_free(&cmdline);
+        rc = run_failed(&argv, rc, res.exit_code, err);
         goto out;
     }
     double t0 = cb_now();
-    {
-        int tfd = open(tarp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (tfd < 0) {
-            rc = cb_error(err, errno, "create %s", tarp);
-            goto out;
-        }
-        rc = ext4_upper_to_oci_layer(upper, EXT4_OVERLAY_UPPER_DIR, tfd, b->epoch, err);
-        oci_layer_result lr;
-        if (rc == 0 && lseek(tfd, 0, SEEK_SET) < 0)
-            rc = cb_error(err, errno, "seek %s", tarp);
-        if (rc == 0)
-            rc = store_layer_put_tar(b->st, tfd, NULL, &lr, err);
-        close(tfd);
-        if (rc < 0)
-            goto out;
-        memset(out, 0, sizeof *out);
-        memcpy(out->diff_id, lr.diff_id, sizeof out->diff_id);
-        memcpy(out->digest, lr.digest, sizeof out->digest);
-        out->size = lr.size;
-        snprintf(out->media_type, sizeof out->media_type, "%s", lr.media_type);
-        if (!store_layer_image_exists(b->st, out->diff_id)) {
-            cleanup_free char *dst = store_layer_image_tmp_path(b->st, out->diff_id);
-            if (!strcmp(BL_LAYER_ROOT, EXT4_OVERLAY_UPPER_DIR)) {
-                if (rename(upper, dst) < 0)
-                    rc = cb_error(err, errno, "rename %s", upper);
-            } else {
-                /* re-root the upper's tree (see BL_LAYER_ROOT) */
-                int tfd2 = open(tarp, O_RDONLY | O_CLOEXEC);
-                if (tfd2 < 0) {
-                    rc = cb_error(err, errno, "open %s", tarp);
-                } else {
-                    ext4_options o;
-                    ext4_options_init(&o);
-                    o.mode = EXT4_MODE_OVERLAY;
-                    o.root_subdir = BL_LAYER_ROOT;
-                    o.seed = out->diff_id;
-                    rc = ext4_build_overlay_layer_fd(dst, tfd2, &o, err);
-                    close(tfd2);
-                }
-            }
-            if (rc == 0)
-                rc = store_layer_image_commit(b->st, out->diff_id, dst, err);
-            else
-                unlink(dst);
-        }
-        if (rc < 0)
-            goto out;
-        pthread_mutex_lock(&b->lock);
-        b->layers_written++;
-        pthread_mutex_unlock(&b->lock);
-    }
+    if ((rc = run_capture(b, upper, tarp, out, err)) < 0)
+        goto out;
     /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
     progress_status(b->prog, in->progress_id,
                     "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)", res.boot_ms,

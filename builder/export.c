@@ -14,8 +14,9 @@
 typedef struct output_spec {
     char *type;
     char *dest;
-    char *name; /* type=image name=... */
+    char *name; /* type=image,oci,docker name=a,b */
     bool push;
+    bool dir;   /* type=oci|docker,tar=false: an OCI layout directory */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -23,6 +24,33 @@ static void output_free(output_spec *o)
     free(o->type);
     free(o->dest);
     free(o->name);
+}
+
+/* Split a --output value like buildx and buildctl (Go's encoding/csv): commas separate
+ * fields, a field in double quotes may hold commas ("name=a,b"), "" is a quote. */
+static void csv_fields(const char *s, cb_strv *out)
+{
+    cb_buf f;
+    cb_buf_init(&f);
+    cb_buf_puts(&f, "");
+    bool q = false;
+    for (const char *p = s;; p++) {
+        if (q && *p == '"' && p[1] == '"') {
+            cb_buf_putc(&f, '"');
+            p++;
+        } else if (*p == '"') {
+            q = !q;
+        } else if (!*p || (!q && *p == ',')) {
+            cb_strv_push_owned(out, cb_buf_steal(&f));
+            cb_buf_init(&f);
+            cb_buf_puts(&f, "");
+            if (!*p)
+                break;
+        } else {
+            cb_buf_putc(&f, *p);
+        }
+    }
+    cb_buf_free(&f);
 }
 
 static int output_parse(const char *s, output_spec *o, cb_err *err)
@@ -34,13 +62,17 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         o->dest = xstrdup(s);
         return 0;
     }
-    cleanup_free char *c = xstrdup(s);
-    char *save = NULL;
-    for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    cb_strv fields;
+    cb_strv_init(&fields);
+    csv_fields(s, &fields);
+    for (size_t f = 0; f < fields.n; f++) {
+        char *t = fields.v[f];
         char *eq = strchr(t, '=');
         if (!eq) {
             output_free(o);
-            return cb_fail(err, "invalid --output %s: `%s` is not KEY=VALUE", s, t);
+            int rc = cb_fail(err, "invalid --output %s: `%s` is not KEY=VALUE", s, t);
+            cb_strv_free(&fields);
+            return rc;
         }
         *eq = 0;
         const char *v = eq + 1;
@@ -52,13 +84,18 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             free(o->name), o->name = xstrdup(v);
         else if (!strcmp(t, "push"))
             o->push = !strcmp(v, "true") || !strcmp(v, "1");
-        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes") || !strcmp(t, "tar"))
+        else if (!strcmp(t, "tar"))
+            o->dir = !strcmp(v, "false");
+        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes"))
             ; /* accepted for compatibility; layers are gzip OCI layers */
         else {
             output_free(o);
-            return cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+            int rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+            cb_strv_free(&fields);
+            return rc;
         }
     }
+    cb_strv_free(&fields);
     if (!o->type)
         o->type = xstrdup("local");
     static const char *types[] = {"image", "registry", "oci", "docker", "ext4", "tar", "local"};
@@ -104,15 +141,7 @@ static int copy_file_to_fd(const char *path, int out, cb_err *err)
 
 static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_format_tar(a);
-    archive_read_support_filter_all(a);
-    if (archive_read_open_filename(a, tar, 65536) != ARCHIVE_OK) {
-        int rc = cb_fail(err, "%s: %s", tar, archive_error_string(a));
-        archive_read_free(a);
-        return rc;
-    }
-    return bl_tar_extract(a, tar, dir, true, err);
+    return store_tar_extract_file(tar, dir, STORE_EXTRACT_OWNERS, err);
 }
 
 static int write_metadata(const char *path, const store_image *im, const cb_strv *names, cb_err *err)
@@ -141,7 +170,6 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     return rc;
 }
 
-int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_outputs_validate(const builder_opts *o, cb_err *err)
 {
     bool named = o->tags && o->tags->n;
@@ -168,7 +196,119 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
     return 0;
 }
 
-int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+/* The image's names: -t, then type=image,name=a,b; *push also from type=image,push=true. */
+static int output_names(const builder_opts *o, const output_spec *outs, size_t nout, cb_strv *names,
+                        bool *push, cb_err *err)
+{
+    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+        char *n = oci_ref_normalize(o->tags->v[i], err);
+        if (!n) {
+            return cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
+        }
+        cb_strv_push_owned(names, n);
+    }
+    for (size_t i = 0; i < nout; i++)
+        if (!strcmp(outs[i].type, "image")) {
+            *push |= outs[i].push;
+            if (outs[i].name) {
+                cleanup_free char *c = xstrdup(outs[i].name);
+                char *save = NULL;
+                for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                    char *n = oci_ref_normalize(t, err);
+                    if (!n) {
+                        return cb_error_wrap(err, "invalid image name \"%s\"", t);
+                    }
+                    cb_strv_push_owned(names, n);
+                }
+            }
+        }
+    return 0;
+}
+
+/* One non-image output (oci, docker, tar, local, ext4) of the committed image ref. */
+static int export_one(bl_build *b, const output_spec *os, const char *ref, const bl_chain *chain, cb_err *err)
+{
+    cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
+    int xp = progress_add(b->prog, nm);
+    progress_start(b->prog, xp);
+    int rc = 0;
+    bool to_stdout = !strcmp(os->dest, "-");
+    cleanup_free char *tmp = bl_step_tmp(b, "export");
+    const char *path = to_stdout ? tmp : os->dest;
+    if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
+        const char *apath = os->dir ? tmp : path;
+        if (os->name) {
+            /* name=a,b: the image once per name, named as BuildKit's OCI exporter does */
+            cb_strv as, refs;
+            cb_strv_init(&as);
+            cb_strv_init(&refs);
+            cleanup_free char *c = xstrdup(os->name);
+            char *save = NULL;
+            for (char *t = strtok_r(c, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+                char *n = oci_ref_normalize(t, err);
+                if (!n) {
+                    rc = cb_error_wrap(err, "invalid image name \"%s\"", t);
+                    break;
+                }
+                cb_strv_push_owned(&as, n);
+                cb_strv_push(&refs, ref);
+            }
+            if (rc == 0)
+                rc = store_save_as(b->st, (const char *const *)refs.v, (const char *const *)as.v, as.n, true,
+                                   apath, err);
+            cb_strv_free(&as);
+            cb_strv_free(&refs);
+        } else {
+            const char *refs[1] = {ref};
+            rc = store_save(b->st, refs, 1, apath, err);
+        }
+        if (rc == 0 && os->dir) {
+            rc = extract_to_dir(tmp, os->dest, err);
+            unlink(tmp);
+            to_stdout = false;
+        }
+    } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
+        const char *tpath = !strcmp(os->type, "local") ? tmp : path;
+        int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = cb_error(err, errno, "create %s", tpath);
+        } else {
+            rc = store_export_tar(b->st, ref, oci_sink_fd(fd), err);
+            if (close(fd) < 0 && rc == 0)
+                rc = cb_error(err, errno, "write %s", tpath);
+        }
+        if (rc == 0 && !strcmp(os->type, "local")) {
+            rc = extract_to_dir(tmp, os->dest, err);
+            unlink(tmp);
+            to_stdout = false;
+        }
+    } else if (!strcmp(os->type, "ext4")) {
+        cb_strv tars;
+        cb_strv_init(&tars);
+        for (size_t k = 0; k < chain->n; k++)
+            cb_strv_push_owned(&tars, store_blob_path(b->st, chain->v[k].digest));
+        ext4_options eo;
+        ext4_options_init(&eo);
+        eo.source_date_epoch = b->epoch;
+        eo.extra_free_space = 256ULL << 20;
+        eo.extra_free_inodes = 4096;
+        rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
+        cb_strv_free(&tars);
+    }
+    if (rc == 0 && to_stdout) {
+        rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
+        unlink(tmp);
+    }
+    if (rc < 0) {
+        cb_error_wrap(err, "exporting %s to %s", os->type, os->dest);
+        progress_error(b->prog, xp, err->msg);
+    } else {
+        progress_done(b->prog, xp);
+    }
+
+    return rc;
+}
+
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {
     const builder_opts *o = b->opts;
@@ -179,36 +319,13 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     for (size_t i = 0; i < nout; i++, parsed++)
         if ((rc = output_parse(o->outputs->v[i], &outs[i], err)) < 0)
             goto out;
-    /* tags: -t plus type=image,name=a,b */
     cb_strv names;
     cb_strv_init(&names);
-    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
-        char *n = oci_ref_normalize(o->tags->v[i], err);
-        if (!n) {
-            rc = cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
-            cb_strv_free(&names);
-            goto out;
-        }
-        cb_strv_push_owned(&names, n);
-    }
     bool push = o->push;
-    for (size_t i = 0; i < nout; i++)
-        if (!strcmp(outs[i].type, "image")) {
-            push |= outs[i].push;
-            if (outs[i].name) {
-                cleanup_free char *c = xstrdup(outs[i].name);
-                char *save = NULL;
-                for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                    char *n = oci_ref_normalize(t, err);
-                    if (!n) {
-                        rc = cb_error_wrap(err, "invalid image name \"%s\"", t);
-                        cb_strv_free(&names);
-                        goto out;
-                    }
-                    cb_strv_push_owned(&names, n);
-                }
-            }
-        }
+    if ((rc = output_names(o, outs, nout, &names, &push, err)) < 0) {
+        cb_strv_free(&names);
+        goto out;
+    }
     if (push && !names.n) {
         rc = cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
         cb_strv_free(&names);
@@ -247,7 +364,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
     if (rc == 0 && push) {
         oci_registry_opts ro;
-        oci_registry_opts_default(&ro);
+        bl_registry_opts(b->opts, &ro);
         for (size_t i = 0; i < names.n && rc == 0; i++) {
             progress_status(b->prog, pid, "pushing %s", names.v[i]);
             rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
@@ -260,56 +377,8 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     }
     const char *ref = names.n ? names.v[0] : im.id;
     for (size_t i = 0; i < nout && rc == 0; i++) {
-        output_spec *os = &outs[i];
-        if (!strcmp(os->type, "image"))
-            continue;
-        cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
-        int xp = progress_add(b->prog, nm);
-        progress_start(b->prog, xp);
-        bool to_stdout = !strcmp(os->dest, "-");
-        cleanup_free char *tmp = bl_step_tmp(b, "export");
-        const char *path = to_stdout ? tmp : os->dest;
-        if (!strcmp(os->type, "oci") || !strcmp(os->type, "docker")) {
-            const char *refs[1] = {ref};
-            rc = store_save(b->st, refs, 1, path, err);
-        } else if (!strcmp(os->type, "tar") || !strcmp(os->type, "local")) {
-            const char *tpath = !strcmp(os->type, "local") ? tmp : path;
-            int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd < 0) {
-                rc = cb_error(err, errno, "create %s", tpath);
-            } else {
-                rc = store_export_tar(b->st, ref, oci_sink_fd(fd), err);
-                if (close(fd) < 0 && rc == 0)
-                    rc = cb_error(err, errno, "write %s", tpath);
-            }
-            if (rc == 0 && !strcmp(os->type, "local")) {
-                rc = extract_to_dir(tmp, os->dest, err);
-                unlink(tmp);
-                to_stdout = false;
-            }
-        } else if (!strcmp(os->type, "ext4")) {
-            cb_strv tars;
-            cb_strv_init(&tars);
-            for (size_t k = 0; k < chain->n; k++)
-                cb_strv_push_owned(&tars, store_blob_path(b->st, chain->v[k].digest));
-            ext4_options eo;
-            ext4_options_init(&eo);
-            eo.source_date_epoch = b->epoch;
-            eo.extra_free_space = 256ULL << 20;
-            eo.extra_free_inodes = 4096;
-            rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
-            cb_strv_free(&tars);
-        }
-        if (rc == 0 && to_stdout) {
-            rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
-            unlink(tmp);
-        }
-        if (rc < 0) {
-            cb_error_wrap(err, "exporting %s to %s", os->type, os->dest);
-            progress_error(b->prog, xp, err->msg);
-        } else {
-            progress_done(b->prog, xp);
-        }
+        if (strcmp(outs[i].type, "image"))
+            rc = export_one(b, &outs[i], ref, chain, err);
     }
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);

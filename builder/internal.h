@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "builder.h"
@@ -40,10 +42,6 @@ void bl_chain_free(bl_chain *c);
 
 /* Make sure every layer of the chain has its overlay ext4 image in the store (built from
  * the blob when missing); fills paths (bottom first, owned strings). */
-/* Extract an opened tar archive below dest (entries that are absolute or climb out are an
- * error naming `what`); frees the archive. owners: keep uids/gids (only as root). */
-struct archive;
-int bl_tar_extract(struct archive *a, const char *what, const char *dest, bool owners, cb_err *err);
 
 int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err);
 
@@ -93,21 +91,6 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
                     cb_err *err);
 void bl_context_close(bl_context *c);
 
-/* One entry selected from a source (the context or another image's filesystem). */
-typedef struct bl_src_entry {
-    char *rel;      /* path relative to the copy's destination root ("" = the dest itself) */
-    char *src;      /* path in the source ("a/b", relative to its root) */
-    struct stat st; /* lstat of the source entry (context), or synthesised (rootfs) */
-    char *linkname; /* symlinks */
-    bl_node node;   /* rootfs sources */
-} bl_src_entry;
-
-typedef struct bl_src_list {
-    bl_src_entry *v;
-    size_t n, cap;
-} bl_src_list;
-void bl_src_list_free(bl_src_list *l);
-
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
  * also on error) is the canonical path reached. */
@@ -122,6 +105,7 @@ int bl_context_open_file(bl_context *c, const char *rel, int *fd, cb_err *err);
 enum bl_step_kind { BL_STEP_CONFIG = 0, BL_STEP_RUN, BL_STEP_COPY, BL_STEP_ADD, BL_STEP_WORKDIR };
 
 typedef struct bl_stage_job bl_stage_job;
+typedef struct bl_resolver bl_resolver;
 
 typedef struct bl_build {
     const builder_opts *opts;
@@ -139,6 +123,7 @@ typedef struct bl_build {
     bool failed;
     cb_err first_err;
     bl_stage_job *jobs;              /* one per plan stage */
+    bl_resolver *images;             /* images the build uses */
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -179,6 +164,34 @@ typedef struct bl_exec_in {
     int progress_id;
 } bl_exec_in;
 
+/* ---------- image resolution (resolve.c) ---------- */
+
+/* An image a build uses (FROM, --from, mount from=), valid for the whole build. */
+typedef struct bl_image {
+    char *ref;
+    store_image im;
+    bl_chain chain;
+    char key[CB_DIGEST_STR_LEN];
+    bool ready; /* resolved, or failed (rc, err) */
+    int rc;
+    cb_err err;
+} bl_image;
+
+/* One per build: each reference resolved once (local store unless --pull, cache import, pull);
+ * concurrent askers for one reference wait for the first, other references go in parallel. */
+typedef struct bl_resolver bl_resolver;
+bl_resolver *bl_resolver_new(bl_build *b);
+void bl_resolver_free(bl_resolver *r);
+int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_err *err);
+/* The build's registry options (the CLI's registry flags) for pulls, pushes, cache transfers. */
+static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro)
+{
+    if (o->registry)
+        *ro = *o->registry;
+    else
+        oci_registry_opts_default(ro);
+}
+
 /* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
  * missing). The chain stays valid for the whole build. */
 int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
@@ -187,6 +200,8 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chai
 /* Steps: compute the cache key (may read the context) then execute on a miss. The result
  * is one new layer. */
 int bl_run_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
+/* RUN's second key: bind mounts from stages keyed by their content; "" when it has none. */
+int bl_run_content_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
 int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err);
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err);
@@ -198,8 +213,31 @@ int bl_config_apply(bl_build *b, const df_cmd *cmd, oci_config *cfg, const char 
 /* BuildKit's history text for a layer step ("RUN /bin/sh -c make # buildkit"). */
 char *bl_history_run(const df_cmd *cmd, const oci_config *cfg);
 char *bl_history_copy(const df_cmd *cmd);
-char *bl_heredoc_body(const df_heredoc *h);
-void bl_run_argv_for_history(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv);
+/* RUN's command line (SHELL for the shell form, heredocs as BuildKit runs them); a RUN that
+ * is one #! heredoc runs /dev/pipes/NAME: *script gets its body, *script_path that path. */
+void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char **script, char **script_path);
+/* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
+void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
+int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err);
+/* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */
+void bl_key_str(cb_sha256 *h, const char *tag, const char *s);
+/* FROM keys, here rather than in key.c so the resolver needs nothing above it. */
+static inline void bl_image_key(const char *manifest_digest, char key[CB_DIGEST_STR_LEN])
+{
+    char *kk = xasprintf("image\n%s", manifest_digest);
+    cb_sha256_buf(kk, strlen(kk), key);
+    free(kk);
+}
+static inline void bl_scratch_key(char key[CB_DIGEST_STR_LEN])
+{
+    cb_sha256_buf("scratch", 7, key);
+}
+void bl_workdir_key(const char *parent_key, const char *dir, const char *user, char key[CB_DIGEST_STR_LEN]);
+/* Walk the context below rel (.dockerignore applied), parents before children. fd: the opened
+ * regular file (-1 when it can't be opened or isn't one); link: a symlink's target or NULL. */
+typedef int (*bl_context_visit_fn)(void *ud, const char *path, const struct stat *st, bool excluded, int fd,
+                                   const char *link, cb_err *err);
+int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err);
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
 /* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */
 void bl_shell_argv(const oci_config *cfg, const char *line, cb_strv *out);
@@ -224,6 +262,10 @@ void bl_layer_out_abort(bl_layer_out *lo);
  * keeps their metadata. */
 int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
                          cb_strv *done, cb_err *err);
+
+/* Outputs (export.c): validated before the build, written after it. */
+int bl_outputs_validate(const builder_opts *o, cb_err *err);
+int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
 
 /* Utilities */
 char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */

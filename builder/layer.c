@@ -13,37 +13,6 @@
 
 /* ---------- utilities ---------- */
 
-char *bl_path_clean(const char *p)
-{
-    cb_strv parts;
-    cb_strv_init(&parts);
-    char *c = xstrdup(p ? p : "");
-    char *save = NULL;
-    for (char *t = strtok_r(c, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-        if (!strcmp(t, "."))
-            continue;
-        if (!strcmp(t, "..")) {
-            if (parts.n) {
-                free(parts.v[--parts.n]);
-                parts.v[parts.n] = NULL;
-            }
-            continue;
-        }
-        cb_strv_push(&parts, t);
-    }
-    free(c);
-    cb_buf b;
-    cb_buf_init(&b);
-    for (size_t i = 0; i < parts.n; i++) {
-        cb_buf_putc(&b, '/');
-        cb_buf_puts(&b, parts.v[i]);
-    }
-    if (!b.len)
-        cb_buf_putc(&b, '/');
-    cb_strv_free(&parts);
-    return cb_buf_steal(&b);
-}
-
 int64_t bl_now(void)
 {
     return (int64_t)time(NULL);
@@ -86,46 +55,23 @@ void bl_chain_free(bl_chain *c)
     c->n = 0;
 }
 
-/* Serialises image-layer-image creation: two stages with the same base would otherwise
- * build the same layer image twice (harmless, but wasted work). */
-static pthread_mutex_t layer_img_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fetch_lazy(void *ud, store *s, const char *digest, cb_err *err)
+{
+    (void)ud;
+    return bl_cache_io_blob(s, digest, err); /* cache import: fetched on first need */
+}
 
+/* The chain's layer images, made (verified against their diff_ids) by cache/ on first use. */
 int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err)
 {
     for (size_t i = 0; i < c->n; i++) {
         const bl_layer *l = &c->v[i];
-        char *path = store_layer_image_path(s, l->diff_id);
-        if (!store_layer_image_exists(s, l->diff_id)) {
-            pthread_mutex_lock(&layer_img_lock);
-            int rc = 0;
-            if (!store_layer_image_exists(s, l->diff_id)) {
-                int fd = -1;
-                rc = bl_cache_io_blob(s, l->digest, err); /* cache import: fetched on first need */
-                if (rc == 0)
-                    rc = store_blob_open(s, l->digest, &fd, err);
-                if (rc == 0) {
-                    cleanup_free char *tmp = store_layer_image_tmp_path(s, l->diff_id);
-                    ext4_options o;
-                    ext4_options_init(&o);
-                    o.mode = EXT4_MODE_OVERLAY;
-                    o.root_subdir = BL_LAYER_ROOT;
-                    o.seed = l->diff_id;
-                    rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
-                    close(fd);
-                    if (rc == 0)
-                        rc = store_layer_image_commit(s, l->diff_id, tmp, err);
-                    else
-                        unlink(tmp);
-                }
-                if (rc < 0)
-                    cb_error_wrap(err, "layer %s", l->digest);
-            }
-            pthread_mutex_unlock(&layer_img_lock);
-            if (rc < 0) {
-                free(path);
-                return rc;
-            }
-        }
+        oci_descriptor d = {0};
+        snprintf(d.digest, sizeof d.digest, "%s", l->digest);
+        char *path = NULL;
+        int rc = store_layer_image_ensure(s, &d, l->diff_id, fetch_lazy, NULL, &path, err);
+        if (rc < 0)
+            return cb_error_wrap(err, "layer %s", l->digest);
         cb_strv_push_owned(paths, path);
     }
     return 0;

@@ -61,6 +61,37 @@ static bool is_opaque(ext4_reader *r, uint32_t ino)
     return op;
 }
 
+char *bl_path_clean(const char *p)
+{
+    cb_strv parts;
+    cb_strv_init(&parts);
+    char *c = xstrdup(p ? p : "");
+    char *save = NULL;
+    for (char *t = strtok_r(c, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(t, "."))
+            continue;
+        if (!strcmp(t, "..")) {
+            if (parts.n) {
+                free(parts.v[--parts.n]);
+                parts.v[parts.n] = NULL;
+            }
+            continue;
+        }
+        cb_strv_push(&parts, t);
+    }
+    free(c);
+    cb_buf b;
+    cb_buf_init(&b);
+    for (size_t i = 0; i < parts.n; i++) {
+        cb_buf_putc(&b, '/');
+        cb_buf_puts(&b, parts.v[i]);
+    }
+    if (!b.len)
+        cb_buf_putc(&b, '/');
+    cb_strv_free(&parts);
+    return cb_buf_steal(&b);
+}
+
 /* Split a path into clean components. */
 static void split(const char *path, cb_strv *out)
 {

@@ -14,130 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---------- images (FROM, --from=image, mount from=image) ---------- */
-
-typedef struct bl_image {
-    char *ref;
-    store_image im;
-    bl_chain chain;
-    char key[CB_DIGEST_STR_LEN];
-} bl_image;
-
-static pthread_mutex_t images_lock = PTHREAD_MUTEX_INITIALIZER;
-typedef struct images_tab {
-    bl_image **v; /* entries never move: steps keep pointers while others are added */
-    size_t n;
-} images_tab;
-static images_tab g_images; /* per process: one build per process */
-
-static void chain_from_image(const store_image *im, bl_chain *c)
-{
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < im->manifest.n_layers; i++) {
-        bl_layer l;
-        memset(&l, 0, sizeof l);
-        const oci_descriptor *d = &im->manifest.layers[i];
-        memcpy(l.digest, d->digest, sizeof l.digest);
-        if (i < im->config.diff_ids.n)
-            snprintf(l.diff_id, sizeof l.diff_id, "%s", im->config.diff_ids.v[i]);
-        l.size = d->size;
-        snprintf(l.media_type, sizeof l.media_type, "%s", d->media_type ? d->media_type : OCI_MT_LAYER_GZIP);
-        bl_chain_push(c, &l);
-    }
-}
-
-static void registry_opts(oci_registry_opts *o)
-{
-    oci_registry_opts_default(o);
-}
-
-/* Resolve an image reference: the local store first (unless --pull), else a pull. */
-static int image_get(bl_build *b, const char *ref, bl_image **out, cb_err *err)
-{
-    pthread_mutex_lock(&images_lock);
-    for (size_t i = 0; i < g_images.n; i++)
-        if (!strcmp(g_images.v[i]->ref, ref)) {
-            *out = g_images.v[i];
-            pthread_mutex_unlock(&images_lock);
-            return 0;
-        }
-    store_image im;
-    memset(&im, 0, sizeof im);
-    cb_err e;
-    int rc = -ENOENT;
-    cleanup_free char *name = xasprintf("[internal] load metadata for %s", ref);
-    int pid = progress_add(b->prog, name);
-    progress_start(b->prog, pid);
-    if (!b->opts->pull)
-        rc = store_image_resolve(b->st, ref, &im, &e);
-    if (rc < 0 && bl_cache_io_image(b, ref, &im) == 1) /* cache import: layers fetched lazily */
-        rc = 0;
-    if (rc < 0) {
-        oci_registry_opts ro;
-        registry_opts(&ro);
-        rc = store_pull(b->st, ref, b->opts->platform, &ro, &im, err);
-        if (rc < 0) {
-            progress_error(b->prog, pid, err->msg);
-            pthread_mutex_unlock(&images_lock);
-            return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
-        }
-    }
-    progress_done(b->prog, pid);
-    g_images.v = xrealloc(g_images.v, (g_images.n + 1) * sizeof *g_images.v);
-    bl_image *bi = xcalloc(1, sizeof *bi);
-    g_images.v[g_images.n++] = bi;
-    bi->ref = xstrdup(ref);
-    bi->im = im;
-    chain_from_image(&bi->im, &bi->chain);
-    cleanup_free char *kk = xasprintf("image\n%s", im.manifest_digest);
-    cb_sha256_buf(kk, strlen(kk), bi->key);
-    *out = bi;
-    pthread_mutex_unlock(&images_lock);
-    return 0;
-}
-
-static void images_free(void)
-{
-    for (size_t i = 0; i < g_images.n; i++) {
-        free(g_images.v[i]->ref);
-        store_image_free(&g_images.v[i]->im);
-        bl_chain_free(&g_images.v[i]->chain);
-        free(g_images.v[i]);
-    }
-    free(g_images.v);
-    memset(&g_images, 0, sizeof g_images);
-}
-
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
-                    cb_err *err)
-{
-    if (from_stage >= 0) {
-        bl_stage_job *j = &b->jobs[from_stage];
-        pthread_mutex_lock(&b->lock);
-        bool done = j->done;
-        pthread_mutex_unlock(&b->lock);
-        if (!done)
-            return cb_fail(err, "internal: stage %s used before it was built", from);
-        *chain = &j->chain;
-        *key = j->key;
-        return 0;
-    }
-    bl_image *im;
-    int rc = image_get(b, from, &im, err);
-    if (rc < 0)
-        return rc;
-    *chain = &im->chain;
-    *key = im->key;
-    return 0;
-}
-
 /* A base image's config list (ONBUILD triggers or Env) for the parser's plan; scratch has none. */
 static int base_config_list(bl_build *b, const char *ref, bool onbuild, cb_strv *out, cb_err *err)
 {
     if (!strcmp(ref, "scratch"))
         return 0;
-    bl_image *im;
-    int rc = image_get(b, ref, &im, err);
+    const bl_image *im;
+    int rc = bl_resolver_image(b->images, ref, &im, err);
     if (rc < 0)
         return rc;
     const cb_strv *list = onbuild ? &im->im.config.onbuild : &im->im.config.env;
@@ -191,6 +74,29 @@ static char *instr_text(const df_cmd *cmd)
         cb_buf_putc(&b, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
     cb_buf_puts(&b, sp);
     return cb_buf_steal(&b);
+}
+
+/* BuildKit's RUN progress name: processCmdEnv with raw quotes and unset variables kept, secret
+ * env= variables shown as **** (withSecretEnvMask); the text as written if expansion fails. */
+static char *run_display_text(const bl_build *b, const df_cmd *cmd)
+{
+    char *text = instr_text(cmd);
+    cb_strv env;
+    cb_strv_init(&env);
+    for (size_t i = 0; i < cmd->env.n; i++)
+        cb_strv_push(&env, cmd->env.v[i]);
+    for (size_t i = 0; i < cmd->n_mounts; i++)
+        if (cmd->mounts[i].type == DF_MOUNT_SECRET && cmd->mounts[i].env)
+            cb_strv_push_owned(&env, xasprintf("%s=****", cmd->mounts[i].env));
+    df_lex lx = {.escape = b->file->escape, .raw_quotes = true, .skip_unset_env = true};
+    char *out = NULL;
+    cb_err e = {0};
+    if (df_shell_word(&lx, text, &env, &out, NULL, NULL, &e) == 0) {
+        free(text);
+        text = out;
+    }
+    cb_strv_free(&env);
+    return text;
 }
 
 static json_t *record_new(const bl_layer *l, const char *created, const char *chain_key)
@@ -287,12 +193,52 @@ typedef struct step_ctx {
     bool stage_cmd_set;
 } step_ctx;
 
+/* A step's record in the store, else in the --cache-from imports. */
+static bool step_lookup(bl_build *b, bool no_cache, const char *key, bl_layer *layer, char created[32],
+                        char chain[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    if (no_cache)
+        return false;
+    json_t *rec = NULL;
+    bool hit = false;
+    if (store_cache_get(b->st, key, &rec, err) == 0) {
+        hit = record_parse(b->st, rec, layer, created, chain);
+        json_decref(rec);
+    }
+    return hit || bl_cache_io_lookup(b, key, layer, created, chain);
+}
+
+/* COPY --from or RUN after a miss: its content key (key2, "" when it has none or it can't be computed) looked up; a
+ * hit is recorded under the definition key too. */
+static bool step_lookup_from_copy(bl_exec_in *in, const char *key, char key2[CB_DIGEST_STR_LEN],
+                                  bl_layer *layer, char created[32], char chain[CB_DIGEST_STR_LEN],
+                                  cb_err *err)
+{
+    bl_build *b = in->b;
+    int rc = in->cmd->kind == DF_CMD_RUN ? bl_run_content_key(in, key2, err) : bl_copy_content_key(in, key2, err);
+    if (rc < 0)
+        key2[0] = 0;
+    json_t *rec = NULL;
+    if (!key2[0] || in->job->no_cache || store_cache_get(b->st, key2, &rec, err) < 0)
+        return false;
+    bool hit = record_parse(b->st, rec, layer, created, chain);
+    json_decref(rec);
+    if (hit) {
+        json_t *r = record_new(layer, created, key2);
+        store_cache_put(b->st, key, r, err);
+        json_decref(r);
+    }
+    return hit;
+}
+
 /* One filesystem step: key, cache lookup, execution on a miss. */
 static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, cb_err *err)
 {
     bl_build *b = sc->b;
     bl_stage_job *j = sc->j;
-    cleanup_free char *text = wd_mkdir ? xasprintf("WORKDIR %s", wd_mkdir) : instr_text(cmd);
+    cleanup_free char *text = wd_mkdir                    ? xasprintf("WORKDIR %s", wd_mkdir)
+                              : cmd->kind == DF_CMD_RUN ? run_display_text(b, cmd)
+                                                        : instr_text(cmd);
     cb_buf name;
     cb_buf_init(&name);
     step_name(j, cmd, text, &name);
@@ -301,9 +247,7 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     char key[CB_DIGEST_STR_LEN];
     int rc;
     if (wd_mkdir) {
-        cleanup_free char *kk =
-            xasprintf("mkdir\n%s\n%s\n%s", j->key, wd_mkdir, j->config.user ? j->config.user : "");
-        cb_sha256_buf(kk, strlen(kk), key);
+        bl_workdir_key(j->key, wd_mkdir, j->config.user, key);
         rc = 0;
     } else if (cmd->kind == DF_CMD_RUN) {
         rc = bl_run_key(&in, key, err);
@@ -320,32 +264,13 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     }
     bl_layer layer;
     char created[32];
-    bool hit = false;
-    json_t *rec = NULL;
     /* the key the following steps build on: a COPY --from is identified by the content it
      * copies (key2), so a rebuilt stage with the same output keeps later steps cached too */
     char chain[CB_DIGEST_STR_LEN] = "";
     char key2[CB_DIGEST_STR_LEN] = "";
-    bool from_copy = !wd_mkdir && cmd->kind != DF_CMD_RUN && cmd->from;
-    if (!j->no_cache && store_cache_get(b->st, key, &rec, err) == 0) {
-        hit = record_parse(b->st, rec, &layer, created, chain);
-        json_decref(rec);
-    }
-    if (!hit && !j->no_cache) /* cache import: records from --cache-from */
-        hit = bl_cache_io_lookup(b, key, &layer, created, chain);
-    if (!hit && from_copy) {
-        if (bl_copy_content_key(&in, key2, err) < 0)
-            key2[0] = 0;
-        if (key2[0] && !j->no_cache && store_cache_get(b->st, key2, &rec, err) == 0) {
-            hit = record_parse(b->st, rec, &layer, created, chain);
-            json_decref(rec);
-            if (hit) {
-                json_t *r = record_new(&layer, created, key2);
-                store_cache_put(b->st, key, r, err);
-                json_decref(r);
-            }
-        }
-    }
+    bool hit = step_lookup(b, j->no_cache, key, &layer, created, chain, err);
+    if (!hit && !wd_mkdir && (cmd->kind == DF_CMD_RUN || cmd->from))
+        hit = step_lookup_from_copy(&in, key, key2, &layer, created, chain, err);
     if (hit) {
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
@@ -472,12 +397,14 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         progress_cached(b->prog, pid);
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
-        cb_sha256_buf("scratch", 7, j->key);
+        /* BuildKit's emptyImage: WorkingDir "/" (and PATH, below) */
+        j->config.working_dir = xstrdup("/");
+        bl_scratch_key(j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         j->step_no++;
     } else {
-        bl_image *im;
-        rc = image_get(b, st->base, &im, err);
+        const bl_image *im;
+        rc = bl_resolver_image(b->images, st->base, &im, err);
         if (rc < 0) {
             rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, st->from->start_line);
             goto out;
@@ -659,13 +586,8 @@ static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
     return 0;
 }
 
-extern int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res,
-                     cb_err *err);
-extern int bl_outputs_validate(const builder_opts *o, cb_err *err);
-
-int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
+static int platform_check(const builder_opts *opts, cb_err *err)
 {
-    memset(res, 0, sizeof *res);
     if (opts->platform && *opts->platform) {
         oci_platform p;
         int rc = oci_platform_parse(opts->platform, &p, err);
@@ -680,6 +602,139 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
                 "images only (cross-building needs an emulated guest kernel and binfmt, not available)",
                 opts->platform);
     }
+    return 0;
+}
+
+/* #1: the build definition and the context, then the plan. */
+static int load_definition(bl_build *b, cb_err *err)
+{
+    int rc;
+    {
+        cleanup_free char *nm = xasprintf(
+            "[internal] load build definition from %s",
+            b->opts->dockerfile && strcmp(b->opts->dockerfile, "-") ? b->opts->dockerfile : "Dockerfile");
+        int pid = progress_add(b->prog, nm);
+        progress_start(b->prog, pid);
+        rc = bl_context_open(b->opts->context, b->opts->dockerfile, b->tmpdir, &b->ctx, err);
+        if (rc < 0) {
+            progress_error(b->prog, pid, err->msg);
+            return rc;
+        }
+        progress_status(b->prog, pid, "transferring dockerfile: %zuB done", b->ctx.dockerfile.len);
+        progress_done(b->prog, pid);
+        if (b->ctx.ignore_name) {
+            int ip = progress_add(b->prog, "[internal] load .dockerignore");
+            progress_start(b->prog, ip);
+            progress_done(b->prog, ip);
+        }
+    }
+    rc = df_parse(b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "", b->ctx.dockerfile.len,
+                  b->ctx.dockerfile_name, &b->file, err);
+    if (rc < 0)
+        return cb_error_wrap(err, "failed to solve: dockerfile parse error");
+    {
+        df_plan_opts po = {.target = b->opts->target,
+                           .base_env = base_env_cb,
+                           .base_onbuild = base_onbuild_cb,
+                           .ud = b,
+                           .build_args =
+                               b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
+                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0};
+        rc = df_plan_new(b->file, &po, &b->plan, err);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < b->plan->warnings.n; i++)
+            if (b->opts->progress != BUILDER_PROGRESS_QUIET)
+                fprintf(b->opts->log ? b->opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
+    }
+    return 0;
+}
+
+static void jobs_init(bl_build *b)
+{
+    const builder_opts *opts = b->opts;
+    b->jobs = xcalloc(b->plan->n_stages, sizeof *b->jobs);
+    size_t named_or_multi = 0;
+    for (size_t i = 0; i < b->plan->n_stages; i++)
+        if (b->plan->stages[i].needed)
+            named_or_multi++;
+    for (size_t i = 0; i < b->plan->n_stages; i++) {
+        bl_stage_job *j = &b->jobs[i];
+        df_stage *st = &b->plan->stages[i];
+        j->index = (int)i;
+        j->stage = st;
+        j->needed = st->needed;
+        j->n_steps = count_steps(st);
+        if (st->name)
+            j->display = xstrdup(st->name);
+        else if (b->plan->n_stages > 1 && named_or_multi > 1)
+            j->display = xasprintf("stage-%zu", i);
+        j->no_cache = opts->no_cache;
+        for (size_t k = 0; opts->no_cache_filter && k < opts->no_cache_filter->n; k++)
+            if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
+                j->no_cache = true;
+    }
+}
+
+/* The target's image: labels, created time, then the outputs and the cache export. */
+static int export_target(bl_build *b, builder_result *res, cb_err *err)
+{
+    const builder_opts *opts = b->opts;
+    bl_stage_job *t = &b->jobs[b->plan->target];
+    oci_config cfg;
+    oci_config_copy(&cfg, &t->config);
+    int rc = label_apply(&cfg, opts->labels, err);
+    if (rc == 0) {
+        /* image created = the newest history time: identical for a cached rebuild */
+        free(cfg.created);
+        cfg.created = NULL;
+        for (size_t i = 0; i < cfg.n_history; i++)
+            if (cfg.history[i].created && (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
+                free(cfg.created);
+                cfg.created = xstrdup(cfg.history[i].created);
+            }
+        if (!cfg.created) {
+            char now[32];
+            bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
+            cfg.created = xstrdup(now);
+        }
+        rc = bl_cache_io_pre_export(b, &t->chain, &cfg, err); /* lazy blobs, inline cache */
+        if (rc == 0)
+            rc = bl_export(b, &cfg, &t->chain, res, err);
+        if (rc == 0)
+            rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
+    }
+    oci_config_free(&cfg);
+    return rc;
+}
+
+static void build_free_plan(bl_build *b)
+{
+    if (b->jobs) {
+        for (size_t i = 0; i < b->plan->n_stages; i++) {
+            bl_chain_free(&b->jobs[i].chain);
+            oci_config_free(&b->jobs[i].config);
+            free(b->jobs[i].display);
+            free(b->jobs[i].base_ref);
+        }
+        free(b->jobs);
+    }
+    df_plan_free(b->plan);
+    df_file_free(b->file);
+    bl_context_close(&b->ctx);
+    if (b->tmpdir) {
+        cb_err e;
+        cb_rm_rf(b->tmpdir, &e);
+        free(b->tmpdir);
+    }
+}
+
+int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = platform_check(opts, err);
+    if (rc < 0)
+        return rc;
     bl_build *b = xcalloc(1, sizeof *b);
     b->opts = opts;
     pthread_mutex_init(&b->lock, NULL);
@@ -688,7 +743,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
     b->ctx.dirfd = -1;
-    int rc = parse_secrets(b, opts->secrets, err);
+    b->images = bl_resolver_new(b);
+    rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
         rc = bl_outputs_validate(opts, err);
     if (rc == 0)
@@ -712,67 +768,9 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     if ((rc = bl_cache_io_init(b, err)) < 0) /* --cache-to specs, --cache-from imports */
         goto out;
 
-    /* #1: the build definition and the context */
-    {
-        cleanup_free char *nm =
-            xasprintf("[internal] load build definition from %s",
-                      opts->dockerfile && strcmp(opts->dockerfile, "-") ? opts->dockerfile : "Dockerfile");
-        int pid = progress_add(b->prog, nm);
-        progress_start(b->prog, pid);
-        rc = bl_context_open(opts->context, opts->dockerfile, b->tmpdir, &b->ctx, err);
-        if (rc < 0) {
-            progress_error(b->prog, pid, err->msg);
-            goto out;
-        }
-        progress_status(b->prog, pid, "transferring dockerfile: %zuB done", b->ctx.dockerfile.len);
-        progress_done(b->prog, pid);
-        if (b->ctx.ignore_name) {
-            int ip = progress_add(b->prog, "[internal] load .dockerignore");
-            progress_start(b->prog, ip);
-            progress_done(b->prog, ip);
-        }
-    }
-    rc = df_parse(b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "", b->ctx.dockerfile.len,
-                  b->ctx.dockerfile_name, &b->file, err);
-    if (rc < 0) {
-        cb_error_wrap(err, "failed to solve: dockerfile parse error");
+    if ((rc = load_definition(b, err)) < 0)
         goto out;
-    }
-    {
-        df_plan_opts po = {.target = opts->target,
-                           .base_env = base_env_cb,
-                           .base_onbuild = base_onbuild_cb,
-                           .ud = b,
-                           .build_args = opts->build_args ? (const char *const *)opts->build_args->v : NULL,
-                           .n_build_args = opts->build_args ? opts->build_args->n : 0};
-        rc = df_plan_new(b->file, &po, &b->plan, err);
-        if (rc < 0)
-            goto out;
-        for (size_t i = 0; i < b->plan->warnings.n; i++)
-            if (opts->progress != BUILDER_PROGRESS_QUIET)
-                fprintf(opts->log ? opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
-    }
-    b->jobs = xcalloc(b->plan->n_stages, sizeof *b->jobs);
-    size_t named_or_multi = 0;
-    for (size_t i = 0; i < b->plan->n_stages; i++)
-        if (b->plan->stages[i].needed)
-            named_or_multi++;
-    for (size_t i = 0; i < b->plan->n_stages; i++) {
-        bl_stage_job *j = &b->jobs[i];
-        df_stage *st = &b->plan->stages[i];
-        j->index = (int)i;
-        j->stage = st;
-        j->needed = st->needed;
-        j->n_steps = count_steps(st);
-        if (st->name)
-            j->display = xstrdup(st->name);
-        else if (b->plan->n_stages > 1 && named_or_multi > 1)
-            j->display = xasprintf("stage-%zu", i);
-        j->no_cache = opts->no_cache;
-        for (size_t k = 0; opts->no_cache_filter && k < opts->no_cache_filter->n; k++)
-            if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
-                j->no_cache = true;
-    }
+    jobs_init(b);
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     int ctx_pid = 0;
     if (b->ctx.dirfd >= 0) {
@@ -795,34 +793,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     if (rc < 0)
         goto out;
-    {
-        bl_stage_job *t = &b->jobs[b->plan->target];
-        oci_config cfg;
-        oci_config_copy(&cfg, &t->config);
-        rc = label_apply(&cfg, opts->labels, err);
-        if (rc == 0) {
-            /* image created = the newest history time: identical for a cached rebuild */
-            free(cfg.created);
-            cfg.created = NULL;
-            for (size_t i = 0; i < cfg.n_history; i++)
-                if (cfg.history[i].created &&
-                    (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
-                    free(cfg.created);
-                    cfg.created = xstrdup(cfg.history[i].created);
-                }
-            if (!cfg.created) {
-                char now[32];
-                bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
-                cfg.created = xstrdup(now);
-            }
-            rc = bl_cache_io_pre_export(b, &t->chain, &cfg, err); /* lazy blobs, inline cache */
-            if (rc == 0)
-                rc = bl_export(b, &cfg, &t->chain, res, err);
-            if (rc == 0)
-                rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
-        }
-        oci_config_free(&cfg);
-    }
+    rc = export_target(b, res, err);
 out:
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
@@ -832,25 +803,9 @@ out:
     res->layers_written = b->layers_written;
     res->steps_cached = b->steps_cached;
     res->steps_total = b->steps_total;
-    if (b->jobs) {
-        for (size_t i = 0; i < b->plan->n_stages; i++) {
-            bl_chain_free(&b->jobs[i].chain);
-            oci_config_free(&b->jobs[i].config);
-            free(b->jobs[i].display);
-            free(b->jobs[i].base_ref);
-        }
-        free(b->jobs);
-    }
-    df_plan_free(b->plan);
-    df_file_free(b->file);
-    bl_context_close(&b->ctx);
-    if (b->tmpdir) {
-        cb_err e;
-        cb_rm_rf(b->tmpdir, &e);
-        free(b->tmpdir);
-    }
+    build_free_plan(b);
 out_early:
-    images_free();
+    bl_resolver_free(b->images);
     if (b->gpaths_ready)
         guest_paths_free(&b->gpaths);
     if (b->st)

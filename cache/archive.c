@@ -89,6 +89,12 @@ static int tar_add_blob(store *s, struct archive *a, const char *digest, cb_err 
 
 int store_save(store *s, const char *const *refs, size_t n_refs, const char *out_path, cb_err *err)
 {
+    return store_save_as(s, refs, NULL, n_refs, false, out_path, err);
+}
+
+int store_save_as(store *s, const char *const *refs, const char *const *as, size_t n_refs, bool ref_name_tag,
+                  const char *out_path, cb_err *err)
+{
     store_image *ims = xcalloc(n_refs + 1, sizeof *ims);
     cb_strv names;
     cb_strv_init(&names);
@@ -99,6 +105,10 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
             goto out;
         oci_ref pr;
         cb_err e = {0};
+        if (as) {
+            cb_strv_push(&names, as[loaded] ? as[loaded] : "");
+            continue;
+        }
         /* an ID keeps no name, as docker save does */
         if (oci_ref_parse(refs[loaded], &pr, &e) == 0 && strncmp(ims[loaded].id + 7, refs[loaded], strlen(refs[loaded]))) {
             cb_strv_push_owned(&names, oci_ref_string(&pr));
@@ -143,11 +153,14 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
         json_t *ent = json_object();
         json_t *tags = json_array();
         if (names.v[i][0]) {
-            oci_descriptor_set_annotation(&c, OCI_ANNOT_REF_NAME, names.v[i]);
+            oci_ref pr;
+            bool parsed = oci_ref_parse(names.v[i], &pr, NULL) == 0;
+            /* BuildKit's OCI exporter names the tag alone (ref_name_tag); save the whole name */
+            oci_descriptor_set_annotation(&c, OCI_ANNOT_REF_NAME,
+                                          ref_name_tag && parsed && pr.tag ? pr.tag : names.v[i]);
             /* containerd/docker load read this one */
             oci_descriptor_set_annotation(&c, "io.containerd.image.name", names.v[i]);
-            oci_ref pr;
-            if (oci_ref_parse(names.v[i], &pr, NULL) == 0) {
+            if (parsed) {
                 cleanup_free char *fam = oci_ref_familiar_name(&pr);
                 if (pr.tag)
                     json_array_append_new(tags, jstr_take(xasprintf("%s:%s", fam, pr.tag)));
@@ -196,68 +209,6 @@ out:
 }
 
 /* ---------- load ---------- */
-
-/* Extract the archive into dir (regular files and dirs only; no links, no absolute paths). */
-static int extract(const char *path, const char *dir, cb_err *err)
-{
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    int r = 0;
-    if (archive_read_open_filename(a, path, 1 << 17) != ARCHIVE_OK) {
-        r = cb_fail(err, "open archive `%s`: %s", path, archive_error_string(a));
-        archive_read_free(a);
-        return r;
-    }
-    struct archive_entry *e;
-    int ar;
-    while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
-        const char *name = archive_entry_pathname(e);
-        while (name[0] == '.' && name[1] == '/')
-            name += 2;
-        if (!*name || !strcmp(name, "."))
-            continue;
-        if (name[0] == '/' || strstr(name, "..")) {
-            r = cb_fail(err, "archive `%s`: unsafe path `%s`", path, name);
-            break;
-        }
-        cleanup_free char *dst = xasprintf("%s/%s", dir, name);
-        mode_t t = archive_entry_filetype(e);
-        if (t == AE_IFDIR) {
-            if ((r = cb_mkdir_p(dst, 0755, err)) < 0)
-                break;
-            continue;
-        }
-        if (t != AE_IFREG && t != AE_IFLNK)
-            continue;
-        cleanup_free char *pd = xstrdup(dst);
-        *strrchr(pd, '/') = '\0';
-        if ((r = cb_mkdir_p(pd, 0755, err)) < 0)
-            break;
-        if (t == AE_IFLNK) { /* docker save links duplicate layers: keep as a link within dir */
-            const char *tg = archive_entry_symlink(e);
-            if (tg && tg[0] != '/' && symlink(tg, dst) < 0 && errno != EEXIST) {
-                r = cb_error(err, errno, "symlink `%s`", dst);
-                break;
-            }
-            continue;
-        }
-        int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0) {
-            r = cb_error(err, errno, "create `%s`", dst);
-            break;
-        }
-        if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK)
-            r = cb_fail(err, "archive `%s`: read `%s`: %s", path, name, archive_error_string(a));
-        close(fd);
-        if (r < 0)
-            break;
-    }
-    if (r == 0 && ar != ARCHIVE_EOF && ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
-        r = cb_fail(err, "archive `%s`: %s", path, archive_error_string(a));
-    archive_read_free(a);
-    return r;
-}
 
 static int put_layout_blob(store *s, const char *dir, const char *digest, cb_err *err)
 {
@@ -481,7 +432,7 @@ int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err)
     cleanup_free char *dir = xasprintf("%s/load-XXXXXX", s->ingest);
     if (!mkdtemp(dir))
         return cb_error(err, errno, "create temporary directory in `%s`", s->ingest);
-    int r = extract(path, dir, err);
+    int r = store_tar_extract_file(path, dir, STORE_EXTRACT_CONFINED_LINKS, err);
     if (r == 0) {
         cleanup_free char *ip = xasprintf("%s/index.json", dir);
         if (cb_path_exists(ip))

@@ -109,11 +109,27 @@ bool store_layer_image_exists(const store *s, const char *diff_id);
 char *store_layer_image_tmp_path(store *s, const char *diff_id);
 int store_layer_image_commit(store *s, const char *diff_id, const char *tmp_path, cb_err *err);
 
-/* The overlay-format ext4 image of a layer (ext4/ OVERLAY mode, tree under "upper/"),
- * built from the layer blob on first use and committed atomically; *path gets its path
- * (malloc'd). diff_id keys it; when NULL it is computed from the blob. */
-int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, char **path,
-                             cb_err *err);
+/* The overlay-format ext4 image of a layer (ext4/ OVERLAY mode, tree under "upper/"), the
+ * one place layer images are made from layer blobs (builds, `cbuild run`, cache imports).
+ * Built on first use while the uncompressed stream is hashed, and committed only when that
+ * digest equals diff_id, the key it is stored under: an image whose config lies about a
+ * layer's diff_id gets an error naming the layer and both digests, and no layer image.
+ * One maker per diff_id (a file lock beside the image). When the blob is not in the store,
+ * fetch(ud, digest) brings it (a lazy cache import), if given. diff_id NULL: computed from
+ * the blob. *path gets the image's path (malloc'd). */
+typedef int (*store_blob_fetch_fn)(void *ud, store *s, const char *digest, cb_err *err);
+int store_layer_image_ensure(store *s, const oci_descriptor *layer, const char *diff_id, store_blob_fetch_fn fetch,
+                             void *ud, char **path, cb_err *err);
+
+/* ---------- archives onto disk (extract.c) ---------- */
+/* Extract a tar (any compression) into dest, which is created; nothing is ever written outside
+ * it (absolute or `..` names, hard links to outside and writes through symlinks on disk are
+ * refused with an error naming the entry). */
+#define STORE_EXTRACT_OWNERS 1u         /* keep the entries' owners (when root) */
+#define STORE_EXTRACT_CONFINED_LINKS 2u /* refuse symlinks whose target leads outside dest */
+int store_tar_extract_file(const char *path, const char *dest, unsigned flags, cb_err *err);
+int store_tar_extract_mem(const void *data, size_t len, const char *what, const char *dest, unsigned flags,
+                          cb_err *err);
 
 /* ---------- registry ---------- */
 /* Pull ref (platform NULL = linux/amd64) into the store and tag it; out may be NULL. */
@@ -141,6 +157,10 @@ int store_image_convert(store *s, const store_image *im, const oci_compress_opts
 /* OCI archive (oci-layout, index.json, blobs/) plus Docker's manifest.json, so both
  * `skopeo copy oci-archive:` and `docker load` accept it. */
 int store_save(store *s, const char *const *refs, size_t n_refs, const char *out_path, cb_err *err);
+/* The same with the archive's names given (as[i] for refs[i]; NULL or "" for none); ref_name_tag:
+ * org.opencontainers.image.ref.name is the tag alone, as BuildKit's OCI exporter writes it. */
+int store_save_as(store *s, const char *const *refs, const char *const *as, size_t n_refs, bool ref_name_tag,
+                  const char *out_path, cb_err *err);
 /* Load an OCI archive or a `docker save` tar; loaded gets the tags created. */
 int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err);
 /* The image's layers flattened (whiteouts applied) as one uncompressed tar into sink. */

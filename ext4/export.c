@@ -104,6 +104,8 @@ static int emit_marker(exp_ctx *c, const char *path, const ext4_stat *st)
     return r;
 }
 
+/* Long: one tar entry per inode kind (whiteout, opaque dir, hard link, file, link, device) in
+ * the order the OCI layer spec needs; splitting it would scatter the per-entry state. */
 static int export_cb(void *vc, const char *path, const ext4_stat *st)
 {
     exp_ctx *c = vc;

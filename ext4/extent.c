@@ -14,6 +14,8 @@ static void tree_block_csum(uint8_t *blk, uint32_t seed)
 
 typedef struct { uint32_t lblk; uint64_t pblk; } child_ref;
 
+/* Long: the tree is built bottom-up in one pass (leaves, then each index level, then the
+ * inode's root), the levels sharing their block accounting. */
 int ext4_extent_tree_build(ext4_writer *w, winode *in, uint32_t seed, cb_err *err)
 {
     uint32_t n = in->next;

@@ -495,6 +495,8 @@ static inline void bm_set_range(uint8_t *bm, uint64_t s, uint64_t n)
     }
 }
 
+/* Long: bitmaps, group descriptors and superblock copies are written per flex group in the
+ * on-disk order, with their checksums computed from the same counters. */
 static int write_bitmaps_gdt_sb(fin *f, cb_err *err)
 {
     ext4_writer *w = f->w;

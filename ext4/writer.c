@@ -1,4 +1,4 @@
-/* The streaming writer: entries arrive by calls (from tar.c, dir.c or users); file data is
+/* The streaming writer: entries arrive by calls (from tar.c, hostdir.c or users); file data is
  * written at once at a sequential block cursor; the tree of metadata is laid out at finish
  * (directories, xattr blocks, extent trees, journal, then bitmaps and inode tables after all
  * data, which flex_bg allows anywhere). Superblock and group descriptor copies sit at their

@@ -17,10 +17,12 @@
 int guest_accel(const char *root, const guest_paths *paths, char accel[8], char why[256], cb_err *err)
 {
     char whybuf[256];
-    if (!why) why = whybuf;
+    if (!why)
+        why = whybuf;
     why[0] = 0;
     const char *mode = getenv("CBUILD_ACCEL");
-    if (!mode || !*mode) mode = "auto";
+    if (!mode || !*mode)
+        mode = "auto";
     if (strcmp(mode, "tcg") == 0) {
         snprintf(accel, 8, "tcg");
         snprintf(why, 256, "CBUILD_ACCEL=tcg");
@@ -31,7 +33,8 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        if (strcmp(mode, "kvm") == 0) return cb_error(err, e, "CBUILD_ACCEL=kvm but /dev/kvm cannot be opened");
+        if (strcmp(mode, "kvm") == 0)
+            return cb_error(err, e, "CBUILD_ACCEL=kvm but /dev/kvm cannot be opened");
         snprintf(accel, 8, "tcg");
         snprintf(why, 256, "/dev/kvm: %s", strerror(e));
         return 0;
@@ -43,15 +46,18 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
     }
     char key[17];
     int rc = guest_file_key(paths->vmlinux ? paths->vmlinux : paths->kernel, key, err);
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
     cleanup_free char *cache = xasprintf("%s/kernel/accel-%s", root, key);
     cb_buf b;
     cb_buf_init(&b);
     if (cb_read_file(cache, &b, NULL) == 0 && b.len >= 3) {
         snprintf(accel, 8, "%.3s", b.data);
-        if (b.len > 4) snprintf(why, 256, "%.*s", (int)strcspn(b.data + 4, "\n"), b.data + 4);
+        if (b.len > 4)
+            snprintf(why, 256, "%.*s", (int)strcspn(b.data + 4, "\n"), b.data + 4);
         cb_buf_free(&b);
-        if (strcmp(accel, "kvm") == 0 || strcmp(accel, "tcg") == 0) return 0;
+        if (strcmp(accel, "kvm") == 0 || strcmp(accel, "tcg") == 0)
+            return 0;
     }
     cb_buf_free(&b);
     cb_info("probing KVM with a test boot (once; the result is kept in %s)", cache);
@@ -64,7 +70,8 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
         snprintf(accel, 8, "tcg");
         /* first line only: the console tail follows */
         char *nl = strchr(perr.msg, '\n');
-        snprintf(why, 256, "KVM test boot failed: %.*s", nl ? (int)(nl - perr.msg) : (int)strlen(perr.msg), perr.msg);
+        snprintf(why, 256, "KVM test boot failed: %.*s", nl ? (int)(nl - perr.msg) : (int)strlen(perr.msg),
+                 perr.msg);
     }
     cb_debug("KVM probe took %.0f ms: %s %s", (cb_now() - t) * 1000, accel, why);
     cleanup_free char *content = xasprintf("%s\n%s\n", accel, why);

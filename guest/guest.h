@@ -19,30 +19,41 @@
 
 /* Files a VM boots from. All paths are owned by the struct (free with guest_paths_free). */
 typedef struct guest_paths {
-    char *kernel;         /* the kernel as installed or given (bzImage) */
-    char *vmlinux;        /* uncompressed ELF extracted from it for direct PVH boot (cached
-                           * beside it), or NULL when the kernel is not a bzImage with a payload */
-    char *modules_dir;    /* <...>/lib/modules/<version>, or NULL when the kernel has none */
-    char *initramfs;      /* cached uncompressed newc cpio, named by its content digest */
-    char *version;        /* kernel release, e.g. "6.1.0-56-cloud-amd64" */
+    char *kernel;      /* the kernel as installed or given (bzImage) */
+    char *vmlinux;     /* uncompressed ELF extracted from it for direct PVH boot (cached
+                        * beside it), or NULL when the kernel is not a bzImage with a payload */
+    char *modules_dir; /* <...>/lib/modules/<version>, or NULL when the kernel has none */
+    char *initramfs;   /* cached uncompressed newc cpio, named by its content digest */
+    char *version;     /* kernel release, e.g. "6.1.0-56-cloud-amd64" */
+    bool acpi;         /* the kernel finds devices through ACPI (else: virtio_mmio.device= on
+                        * the command line, QEMU's microvm with acpi=off) */
+    bool own;          /* cbuild's own kernel (guest/kernel/), not Debian's */
 } guest_paths;
 
 /* Make sure a guest kernel and a matching initramfs exist under `<root>/kernel/` and fill
  * `paths`. The kernel is, in order of preference: `kernel_override` (a bzImage path, from
- * `cbuild setup --kernel FILE`), $CBUILD_KERNEL, a kernel already installed in the store,
+ * `cbuild setup --kernel FILE`), $CBUILD_KERNEL, cbuild's own kernel when one was built
+ * (`cbuild setup --build-kernel`: `<root>/kernel/own/current/`), a kernel already installed in the store,
  * or Debian's cloud kernel, installed on first use with `apt-get download` of the package
  * `apt-cache depends linux-image-cloud-amd64` names and `dpkg -x`. An override kernel's
  * modules are taken from $CBUILD_KERNEL_MODULES, else /lib/modules/<its version> when that
  * exists, else it must have virtio, ext4 and overlay built in.
  * Safe to call for every run: when everything is cached it only stats files. */
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err);
+/* Build cbuild's own guest kernel (guest/kernel/build.sh over Debian's linux-source) into
+ * `<root>/kernel/own/` unless one for the same config and source is there, and make it the
+ * store's kernel. The kernel's folder goes to *dir. */
+int guest_kernel_build(const char *root, char **dir, cb_err *err);
 void guest_paths_free(guest_paths *paths);
 
 /* ---------- one VM run ---------- */
 
 enum guest_network {
-    GUEST_NET_DEFAULT = 0, /* QEMU user-mode networking: eth0 10.0.2.15/24, gw 10.0.2.2, DNS 10.0.2.3 */
+    /* eth0 10.0.2.15/24, gw 10.0.2.2, DNS 10.0.2.3 in both user-mode networks: */
+    GUEST_NET_DEFAULT = 0, /* passt --no-map-gw: outbound NAT, the host's loopback unreachable;
+                            * fails when passt is not installed (never falls back to slirp) */
     GUEST_NET_NONE,        /* loopback only */
+    GUEST_NET_HOST,        /* QEMU's slirp: 10.0.2.2 is the host's 127.0.0.1 (network.host) */
 };
 
 /* RUN --mount kinds. */
@@ -58,16 +69,16 @@ enum guest_mount_kind {
 
 typedef struct guest_mount {
     enum guest_mount_kind kind;
-    const char *target;   /* absolute path in the container; created when missing (and
-                           * removed again afterwards so it does not end up in the layer) */
-    const char *image;    /* EXT4_RO / EXT4_RW: the ext4 image file */
-    const char *source;   /* EXT4_RO / EXT4_RW: path inside the image, NULL = its root */
-    bool readonly;        /* EXT4_RW / TMPFS: mount read-only anyway */
-    uint64_t size;        /* TMPFS */
-    const void *data;     /* SECRET */
-    size_t data_len;      /* SECRET */
-    uint32_t mode;        /* SECRET: file mode (0 = 0400); TMPFS: dir mode (0 = 01777) */
-    uint32_t uid, gid;    /* SECRET file / TMPFS dir owner */
+    const char *target; /* absolute path in the container; created when missing (and
+                         * removed again afterwards so it does not end up in the layer) */
+    const char *image;  /* EXT4_RO / EXT4_RW: the ext4 image file */
+    const char *source; /* EXT4_RO / EXT4_RW: path inside the image, NULL = its root */
+    bool readonly;      /* EXT4_RW / TMPFS: mount read-only anyway */
+    uint64_t size;      /* TMPFS */
+    const void *data;   /* SECRET */
+    size_t data_len;    /* SECRET */
+    uint32_t mode;      /* SECRET: file mode (0 = 0400); TMPFS: dir mode (0 = 01777) */
+    uint32_t uid, gid;  /* SECRET file / TMPFS dir owner */
 } guest_mount;
 
 /* Output callback: stream is 1 (stdout) or 2 (stderr). With cfg->output_lines, each call
@@ -77,8 +88,8 @@ typedef struct guest_mount {
 typedef void (*guest_output_fn)(void *opaque, int stream, const char *data, size_t len);
 
 typedef struct guest_run_config {
-    const char *root;              /* store root (kernel, initramfs, accel probe cache) */
-    const guest_paths *paths;      /* NULL: guest_setup(root, NULL, ...) is called */
+    const char *root;         /* store root (kernel, initramfs, accel probe cache) */
+    const guest_paths *paths; /* NULL: guest_setup(root, NULL, ...) is called */
 
     /* Root filesystem: overlay of the lowers (ext4 images in overlay format, bottom first;
      * up to 400, more than Docker's 127) and the upper. */
@@ -95,19 +106,19 @@ typedef struct guest_run_config {
      * thrown away (cbuild run). */
     const char *upper;
 
-    char *const *argv;             /* required, argv[0] resolved with the env's PATH */
-    char *const *env;              /* "K=V" strings; PATH defaults to Docker's when absent;
-                                    * HOSTNAME and HOME are set as Docker does when absent */
-    const char *cwd;               /* NULL = "/"; created when missing (owned by root, 0755) */
-    const char *user;              /* NULL/"" = root; "name", "uid", "name:group", "uid:gid" */
-    const char *hostname;          /* NULL = a random 12-hex-digit name, as Docker does */
-    char *const *extra_hosts;      /* "name:ip" lines added to /etc/hosts (--add-host) */
-    bool tty;                      /* allocate a pty; stdout and stderr merge into stream 1 */
+    char *const *argv;                 /* required, argv[0] resolved with the env's PATH */
+    char *const *env;                  /* "K=V" strings; PATH defaults to Docker's when absent;
+                                        * HOSTNAME and HOME are set as Docker does when absent */
+    const char *cwd;                   /* NULL = "/"; created when missing (owned by root, 0755) */
+    const char *user;                  /* NULL/"" = root; "name", "uid", "name:group", "uid:gid" */
+    const char *hostname;              /* NULL = a random 12-hex-digit name, as Docker does */
+    char *const *extra_hosts;          /* "name:ip" lines added to /etc/hosts (--add-host) */
+    bool tty;                          /* allocate a pty; stdout and stderr merge into stream 1 */
     unsigned short tty_rows, tty_cols; /* initial window size when tty (0 = 24x80) */
     enum guest_network network;
-    uint64_t memory;               /* guest RAM in bytes; 0 = 1 GiB */
-    int cpus;                      /* 0 = 1 */
-    double timeout;                /* seconds for the whole run incl. boot; 0 = none */
+    uint64_t memory; /* guest RAM in bytes; 0 = 1 GiB */
+    int cpus;        /* 0 = 1 */
+    double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;
     size_t n_mounts;

@@ -16,7 +16,10 @@
 #include "internal.h"
 
 /* What vminitd loads, by group (vminitd/setup.c and main.c name the groups). */
-static const struct { const char *group; const char *mods[4]; } wanted[] = {
+static const struct {
+    const char *group;
+    const char *mods[4];
+} wanted[] = {
     {"base", {"virtio_mmio", "virtio_console", NULL}},
     {"blk", {"virtio_blk", NULL}},
     {"scsi", {"virtio_scsi", "sd_mod", NULL}},
@@ -25,8 +28,8 @@ static const struct { const char *group; const char *mods[4]; } wanted[] = {
 };
 
 typedef struct modinfo {
-    char *name;  /* normalised: '-' -> '_' */
-    char *rel;   /* path relative to the modules dir */
+    char *name; /* normalised: '-' -> '_' */
+    char *rel;  /* path relative to the modules dir */
     cb_strv deps;
     bool deps_known;
     bool done;
@@ -46,24 +49,27 @@ static char *mod_name_from_path(const char *path)
     size_t n = strcspn(base, ".");
     char *s = xstrndup(base, n);
     for (char *p = s; *p; p++)
-        if (*p == '-') *p = '_';
+        if (*p == '-')
+            *p = '_';
     return s;
 }
 
 static bool is_module_file(const char *name)
 {
-    return cb_str_has_suffix(name, ".ko") || cb_str_has_suffix(name, ".ko.xz") || cb_str_has_suffix(name, ".ko.zst") ||
-           cb_str_has_suffix(name, ".ko.gz");
+    return cb_str_has_suffix(name, ".ko") || cb_str_has_suffix(name, ".ko.xz") ||
+           cb_str_has_suffix(name, ".ko.zst") || cb_str_has_suffix(name, ".ko.gz");
 }
 
 static void scan_dir(modset *s, const char *rel)
 {
     cleanup_free char *abs = rel[0] ? xasprintf("%s/%s", s->dir, rel) : xstrdup(s->dir);
     DIR *d = opendir(abs);
-    if (!d) return;
+    if (!d)
+        return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
+        if (de->d_name[0] == '.')
+            continue;
         cleanup_free char *r = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
         bool isdir = de->d_type == DT_DIR;
         if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) {
@@ -72,7 +78,8 @@ static void scan_dir(modset *s, const char *rel)
             isdir = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
         }
         if (isdir) {
-            if (strcmp(r, "build") != 0 && strcmp(r, "source") != 0) scan_dir(s, r);
+            if (strcmp(r, "build") != 0 && strcmp(r, "source") != 0)
+                scan_dir(s, r);
         } else if (is_module_file(de->d_name)) {
             if (s->n == s->cap) {
                 s->cap = s->cap ? s->cap * 2 : 256;
@@ -91,7 +98,8 @@ static void scan_dir(modset *s, const char *rel)
 static modinfo *mod_find(modset *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->m[i].name, name) == 0) return &s->m[i];
+        if (strcmp(s->m[i].name, name) == 0)
+            return &s->m[i];
     return NULL;
 }
 
@@ -99,19 +107,23 @@ static modinfo *mod_find(modset *s, const char *name)
 static int mod_read(modset *s, modinfo *mi, cb_buf *out, cb_err *err)
 {
     cleanup_free char *path = xasprintf("%s/%s", s->dir, mi->rel);
-    if (cb_str_has_suffix(mi->rel, ".ko")) return cb_read_file(path, out, err);
+    if (cb_str_has_suffix(mi->rel, ".ko"))
+        return cb_read_file(path, out, err);
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_raw(a);
     struct archive_entry *e;
     int rc = 0;
-    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK) {
+    if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+        archive_read_next_header(a, &e) != ARCHIVE_OK) {
         rc = cb_failc(err, EIO, "decompressing module `%s`: %s", path, archive_error_string(a));
     } else {
         char buf[65536];
         la_ssize_t n;
-        while ((n = archive_read_data(a, buf, sizeof buf)) > 0) cb_buf_append(out, buf, (size_t)n);
-        if (n < 0) rc = cb_failc(err, EIO, "decompressing module `%s`: %s", path, archive_error_string(a));
+        while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+            cb_buf_append(out, buf, (size_t)n);
+        if (n < 0)
+            rc = cb_failc(err, EIO, "decompressing module `%s`: %s", path, archive_error_string(a));
     }
     archive_read_free(a);
     return rc;
@@ -124,7 +136,8 @@ static int mod_deps_from_modinfo(modset *s, modinfo *mi, cb_err *err)
     cb_buf b;
     cb_buf_init(&b);
     int rc = mod_read(s, mi, &b, err);
-    if (rc < 0) return rc;
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i + 8 < b.len; i++) {
         if ((i == 0 || b.data[i - 1] == 0) && memcmp(b.data + i, "depends=", 8) == 0) {
             const char *v = b.data + i + 8;
@@ -132,8 +145,10 @@ static int mod_deps_from_modinfo(modset *s, modinfo *mi, cb_err *err)
             cleanup_free char *list = xstrndup(v, n);
             for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
                 for (char *p = tok; *p; p++)
-                    if (*p == '-') *p = '_';
-                if (*tok) cb_strv_push(&mi->deps, tok);
+                    if (*p == '-')
+                        *p = '_';
+                if (*tok)
+                    cb_strv_push(&mi->deps, tok);
             }
             break;
         }
@@ -148,16 +163,20 @@ static void load_modules_dep(modset *s)
     cleanup_free char *p = xasprintf("%s/modules.dep", s->dir);
     cb_buf b;
     cb_buf_init(&b);
-    if (cb_read_file(p, &b, NULL) < 0) return;
+    if (cb_read_file(p, &b, NULL) < 0)
+        return;
     for (char *line = b.data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = 0;
+        if (next)
+            *next++ = 0;
         char *colon = strchr(line, ':');
-        if (!colon) continue;
+        if (!colon)
+            continue;
         *colon = 0;
         cleanup_free char *name = mod_name_from_path(line);
         modinfo *mi = mod_find(s, name);
-        if (!mi) continue;
+        if (!mi)
+            continue;
         mi->deps_known = true;
         for (char *tok = strtok(colon + 1, " \t"); tok; tok = strtok(NULL, " \t")) {
             char *dn = mod_name_from_path(tok);
@@ -172,11 +191,14 @@ static void load_builtin(modset *s)
     cleanup_free char *p = xasprintf("%s/modules.builtin", s->dir);
     cb_buf b;
     cb_buf_init(&b);
-    if (cb_read_file(p, &b, NULL) < 0) return;
+    if (cb_read_file(p, &b, NULL) < 0)
+        return;
     for (char *line = b.data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
-        if (next) *next++ = 0;
-        if (*line) cb_strv_push_owned(&s->builtin, mod_name_from_path(line));
+        if (next)
+            *next++ = 0;
+        if (*line)
+            cb_strv_push_owned(&s->builtin, mod_name_from_path(line));
     }
     cb_buf_free(&b);
 }
@@ -184,21 +206,25 @@ static void load_builtin(modset *s)
 /* Post-order walk: dependencies first. */
 static int mod_resolve(modset *s, const char *name, const char *group, cb_strv *order, int depth, cb_err *err)
 {
-    if (depth > 64) return cb_fail(err, "module dependency loop at %s", name);
+    if (depth > 64)
+        return cb_fail(err, "module dependency loop at %s", name);
     modinfo *mi = mod_find(s, name);
     if (!mi) {
         if (!cb_strv_contains(&s->builtin, name))
             cb_debug("module %s is not in %s: assuming it is built into the kernel", name, s->dir);
         return 0;
     }
-    if (mi->done) return 0;
+    if (mi->done)
+        return 0;
     if (!mi->deps_known) {
         int rc = mod_deps_from_modinfo(s, mi, err);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
     }
     for (size_t i = 0; i < mi->deps.n; i++) {
         int rc = mod_resolve(s, mi->deps.v[i], group, order, depth + 1, err);
-        if (rc < 0) return rc;
+        if (rc < 0)
+            return rc;
     }
     mi->done = true;
     cb_strv_push_owned(order, xasprintf("%s %s", group, mi->name));
@@ -223,11 +249,14 @@ static void mod_strip_signature(cb_buf *b)
 {
     static const char marker[] = "~Module signature appended~\n";
     const size_t ml = sizeof marker - 1;
-    if (b->len < ml + 12 || memcmp(b->data + b->len - ml, marker, ml) != 0) return;
+    if (b->len < ml + 12 || memcmp(b->data + b->len - ml, marker, ml) != 0)
+        return;
     const uint8_t *sig = (const uint8_t *)b->data + b->len - ml - 12;
-    uint32_t sig_len = ((uint32_t)sig[8] << 24) | ((uint32_t)sig[9] << 16) | ((uint32_t)sig[10] << 8) | sig[11];
+    uint32_t sig_len =
+        ((uint32_t)sig[8] << 24) | ((uint32_t)sig[9] << 16) | ((uint32_t)sig[10] << 8) | sig[11];
     size_t total = ml + 12 + (size_t)sig_len + sig[3] /* signer_len */ + sig[4] /* key_id_len */;
-    if (total > b->len) return;
+    if (total > b->len)
+        return;
     b->len -= total;
 }
 
@@ -236,8 +265,10 @@ static void mod_strip_signature(cb_buf *b)
 static bool sig_enforced(const char *modules_dir)
 {
     const char *ver = strrchr(modules_dir, '/');
-    if (!ver) return false;
-    cleanup_free char *cfg = xasprintf("%.*s/../../boot/config-%s", (int)(ver - modules_dir), modules_dir, ver + 1);
+    if (!ver)
+        return false;
+    cleanup_free char *cfg =
+        xasprintf("%.*s/../../boot/config-%s", (int)(ver - modules_dir), modules_dir, ver + 1);
     cb_buf b;
     cb_buf_init(&b);
     bool force = cb_read_file(cfg, &b, NULL) == 0 && strstr(b.data, "\nCONFIG_MODULE_SIG_FORCE=y") != NULL;
@@ -245,8 +276,8 @@ static bool sig_enforced(const char *modules_dir)
     return force;
 }
 
-static int add_entry(struct archive *a, const char *path, mode_t mode, const void *data, size_t len, dev_t rdev,
-                     cb_err *err)
+static int add_entry(struct archive *a, const char *path, mode_t mode, const void *data, size_t len,
+                     dev_t rdev, cb_err *err)
 {
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, path);
@@ -256,7 +287,8 @@ static int add_entry(struct archive *a, const char *path, mode_t mode, const voi
     archive_entry_set_mtime(e, 0, 0);
     archive_entry_set_nlink(e, S_ISDIR(mode) ? 2 : 1);
     archive_entry_set_size(e, (la_int64_t)len);
-    if (S_ISCHR(mode)) archive_entry_set_rdev(e, rdev);
+    if (S_ISCHR(mode))
+        archive_entry_set_rdev(e, rdev);
     int rc = 0;
     if (archive_write_header(a, e) != ARCHIVE_OK ||
         (len && archive_write_data(a, data, len) != (la_ssize_t)len))
@@ -276,16 +308,34 @@ static void quick_key(const char *modules_dir, char out[17])
     for (size_t i = 0; modules_dir && i < sizeof parts / sizeof parts[0]; i++) {
         cleanup_free char *p = xasprintf("%s%s", modules_dir, parts[i]);
         struct stat st;
-        cleanup_free char *id = stat(p, &st) == 0
-                                    ? xasprintf("%s %llu %lld.%09ld %lld\n", p, (unsigned long long)st.st_ino,
-                                                (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_size)
-                                    : xasprintf("%s -\n", p);
+        cleanup_free char *id =
+            stat(p, &st) == 0
+                ? xasprintf("%s %llu %lld.%09ld %lld\n", p, (unsigned long long)st.st_ino,
+                            (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_size)
+                : xasprintf("%s -\n", p);
         cb_sha256_update(h, id, strlen(id));
     }
     char d[CB_DIGEST_STR_LEN];
     cb_sha256_final(h, d);
     memcpy(out, d + 7, 16);
     out[16] = 0;
+}
+
+/* Cache keys by path, size, mtime and inode: hashing a kernel or its modules on every run
+ * would cost more than the boot. */
+int guest_file_key(const char *path, char key[17], cb_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return cb_error(err, errno, "stat `%s`", path);
+    cleanup_free char *s =
+        xasprintf("%s\n%lld\n%lld.%09ld\n%llu", path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                  st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+    char d[CB_DIGEST_STR_LEN];
+    cb_sha256_buf(s, strlen(s), d);
+    memcpy(key, d + 7, 16);
+    key[16] = 0;
+    return 0;
 }
 
 static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err);
@@ -347,11 +397,13 @@ static int initramfs_build_full(const char *root, const char *modules_dir, char 
     char digest[CB_DIGEST_STR_LEN];
     cb_sha256_final(h, digest);
     cleanup_free char *path = xasprintf("%s/kernel/initramfs-%.16s.cpio", root, digest + 7);
-    if (rc < 0 || cb_path_exists(path)) goto done;
+    if (rc < 0 || cb_path_exists(path))
+        goto done;
 
     cb_atomic_file af;
     rc = cb_atomic_open(&af, path, 0644, err);
-    if (rc < 0) goto done;
+    if (rc < 0)
+        goto done;
     struct archive *a = archive_write_new();
     archive_write_set_format_cpio_newc(a);
     archive_write_add_filter_none(a);
@@ -360,9 +412,12 @@ static int initramfs_build_full(const char *root, const char *modules_dir, char 
         rc = cb_failc(err, EIO, "initramfs `%s`: %s", af.tmp, archive_error_string(a));
     }
     const char *dirs[] = {"dev", "proc", "sys", "modules"};
-    for (size_t i = 0; rc == 0 && i < 4; i++) rc = add_entry(a, dirs[i], S_IFDIR | 0755, NULL, 0, 0, err);
-    if (rc == 0) rc = add_entry(a, "dev/console", S_IFCHR | 0600, NULL, 0, makedev(5, 1), err);
-    if (rc == 0) rc = add_entry(a, "init", S_IFREG | 0755, guest_vminitd_data, vlen, 0, err);
+    for (size_t i = 0; rc == 0 && i < 4; i++)
+        rc = add_entry(a, dirs[i], S_IFDIR | 0755, NULL, 0, 0, err);
+    if (rc == 0)
+        rc = add_entry(a, "dev/console", S_IFCHR | 0600, NULL, 0, makedev(5, 1), err);
+    if (rc == 0)
+        rc = add_entry(a, "init", S_IFREG | 0755, guest_vminitd_data, vlen, 0, err);
     cb_buf list;
     cb_buf_init(&list);
     for (size_t i = 0; rc == 0 && i < order.n; i++) {
@@ -371,21 +426,27 @@ static int initramfs_build_full(const char *root, const char *modules_dir, char 
         cb_buf data;
         cb_buf_init(&data);
         rc = mod_read(&s, mi, &data, err);
-        if (strip) mod_strip_signature(&data);
+        if (strip)
+            mod_strip_signature(&data);
         cleanup_free char *ep = xasprintf("modules/%s.ko", name);
-        if (rc == 0) rc = add_entry(a, ep, S_IFREG | 0644, data.data, data.len, 0, err);
+        if (rc == 0)
+            rc = add_entry(a, ep, S_IFREG | 0644, data.data, data.len, 0, err);
         cb_buf_free(&data);
         cb_buf_printf(&list, "%.*s %s.ko\n", (int)(name - order.v[i] - 1), order.v[i], name);
     }
-    if (rc == 0 && modules_dir) rc = add_entry(a, "modules/order", S_IFREG | 0644, list.data, list.len, 0, err);
+    if (rc == 0 && modules_dir)
+        rc = add_entry(a, "modules/order", S_IFREG | 0644, list.data, list.len, 0, err);
     cb_buf_free(&list);
     if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
         rc = cb_failc(err, EIO, "initramfs `%s`: %s", af.tmp, archive_error_string(a));
     archive_write_free(a);
-    if (rc == 0) rc = cb_atomic_commit(&af, err);
-    else cb_atomic_abort(&af);
+    if (rc == 0)
+        rc = cb_atomic_commit(&af, err);
+    else
+        cb_atomic_abort(&af);
 done:
-    if (rc == 0) *out = xstrdup(path);
+    if (rc == 0)
+        *out = xstrdup(path);
     cb_strv_free(&order);
     modset_free(&s);
     return rc;

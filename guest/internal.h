@@ -1,4 +1,5 @@
-/* guest/ internals shared by kernel.c, initramfs.c, vm.c and accel.c. */
+/* guest/ internals shared by kernel.c, initramfs.c, accel.c, run.c, vm.c and vm-qemu.c.
+ * Calls go run.c -> accel.c -> vm.c -> vm-qemu.c and kernel.c -> initramfs.c, never back. */
 #ifndef CB_GUEST_INTERNAL_H
 #define CB_GUEST_INTERNAL_H
 
@@ -26,14 +27,19 @@ int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err);
  * unless cached; returns its path in *out. */
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err);
 
-/* A short key for a file: sha256 of path, size, mtime and inode (16 hex digits). */
+/* A short key for a file (initramfs.c): sha256 of path, size, mtime and inode (16 hex digits). */
 int guest_file_key(const char *path, char key[17], cb_err *err);
 
 /* Host TSC frequency in kHz for tsc_early_khz= (0 when unknown). */
 unsigned long guest_host_tsc_khz(void);
 
+/* One VM run with the accelerator already chosen (guest_run minus setup and accel). */
+int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel,
+                 guest_run_result *res, cb_err *err);
+
 /* Probe boot for guest_accel: boots with `accel` and waits up to `watchdog` seconds for
  * vminitd's HELLO. 0 when it arrived; otherwise a negative errno with err saying why. */
-int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog, cb_err *err);
+int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog,
+                   cb_err *err);
 
 #endif

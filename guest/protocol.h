@@ -16,6 +16,8 @@
  *   guest: STDOUT* STDERR*
  *   guest: EXIT{code, signal, flags}        after the command exited and its output drained
  *   guest: DONE{flags}                      upper synced and unmounted; power-off follows
+ * A VM restored from a template snapshot (vm.c) was snapshotted right after its HELLO: the
+ * host sends CONFIG{…, ENTROPY, WALLCLOCK, RESCAN} and EXEC as soon as the port connects.
  * Any failure on the guest side is an ERROR{kind, errno, message}; for a setup or exec
  * failure the guest then shuts down cleanly (DONE follows). A malformed message from the
  * host gets ERROR{GUEST_ERR_PROTOCOL} and is otherwise ignored. */
@@ -25,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GUEST_PROTO_VERSION 1
@@ -56,20 +59,24 @@ enum guest_msg_type {
 enum { GUEST_F_VERSION = 1, GUEST_F_KERNEL = 2 };
 /* CONFIG */
 enum {
-    GUEST_F_HOSTNAME = 10,  /* string */
-    GUEST_F_NETWORK = 11,   /* u32: 0 user-mode, 1 none */
-    GUEST_F_DISK = 12,      /* nested: DISK_* fields, one per disk */
-    GUEST_F_LOWER = 13,     /* string: disk id, bottom first, repeated */
-    GUEST_F_UPPER = 14,     /* string: disk id; absent = tmpfs upper */
-    GUEST_F_MOUNT = 15,     /* nested: MOUNT_* fields, repeated */
-    GUEST_F_HOSTS = 16,     /* string: content of /etc/hosts */
-    GUEST_F_RESOLV = 17,    /* string: content of /etc/resolv.conf */
+    GUEST_F_HOSTNAME = 10,     /* string */
+    GUEST_F_NETWORK = 11,      /* u32: 0 user-mode, 1 none */
+    GUEST_F_DISK = 12,         /* nested: DISK_* fields, one per disk */
+    GUEST_F_LOWER = 13,        /* string: disk id, bottom first, repeated */
+    GUEST_F_UPPER = 14,        /* string: disk id; absent = tmpfs upper */
+    GUEST_F_MOUNT = 15,        /* nested: MOUNT_* fields, repeated */
+    GUEST_F_HOSTS = 16,        /* string: content of /etc/hosts */
+    GUEST_F_RESOLV = 17,       /* string: content of /etc/resolv.conf */
     GUEST_F_LOWER_SUBDIR = 18, /* string: where lowers keep their tree; absent = detect */
+    /* A VM restored from a template snapshot (no HELLO: the template's boot sent it) */
+    GUEST_F_ENTROPY = 19,   /* bytes: fresh entropy from the host, mixed in and credited */
+    GUEST_F_WALLCLOCK = 40, /* u64: the host's CLOCK_REALTIME in ns */
+    GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
 };
 enum {
-    GUEST_F_DISK_ID = 1,    /* string, e.g. "l0", "u", "m3" */
-    GUEST_F_DISK_SERIAL = 2,/* string: virtio-blk serial */
-    GUEST_F_DISK_LUN = 3,   /* u32: virtio-scsi LUN (target 0) */
+    GUEST_F_DISK_ID = 1,     /* string, e.g. "l0", "u", "m3" */
+    GUEST_F_DISK_SERIAL = 2, /* string: virtio-blk serial */
+    GUEST_F_DISK_LUN = 3,    /* u32: virtio-scsi LUN (target 0) */
 };
 enum {
     GUEST_F_MOUNT_KIND = 1,   /* u32: enum guest_mount_kind (guest.h) */
@@ -119,16 +126,25 @@ enum guest_err_kind {
 };
 
 /* ---------- little-endian helpers ---------- */
-static inline void guest_put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void guest_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
 static inline void guest_put_u32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void guest_put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
-static inline uint16_t guest_get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint16_t guest_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
 static inline uint32_t guest_get_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -143,6 +159,62 @@ static inline void guest_hdr_encode(uint8_t hdr[GUEST_HDR_LEN], uint16_t type, u
     guest_put_u32(hdr, len);
     guest_put_u16(hdr + 4, type);
     guest_put_u16(hdr + 6, 0);
+}
+
+/* ---------- field writer (host and vminitd) ---------- */
+/* A payload under construction: fields appended with guest_msg_*; free with guest_msg_free. */
+typedef struct guest_msg {
+    uint8_t *p;
+    size_t len, cap;
+} guest_msg;
+
+static inline void guest_msg_reserve(guest_msg *m, size_t extra)
+{
+    if (m->len + extra <= m->cap)
+        return;
+    size_t cap = m->cap ? m->cap : 256;
+    while (cap < m->len + extra)
+        cap *= 2;
+    uint8_t *p = (uint8_t *)realloc(m->p, cap);
+    if (!p)
+        abort(); /* as xmalloc: allocation failure is not an error path */
+    m->p = p;
+    m->cap = cap;
+}
+static inline void guest_msg_reset(guest_msg *m)
+{
+    m->len = 0;
+}
+static inline void guest_msg_free(guest_msg *m)
+{
+    free(m->p);
+    m->p = NULL;
+    m->len = m->cap = 0;
+}
+static inline void guest_msg_bytes(guest_msg *m, uint16_t tag, const void *data, size_t n)
+{
+    guest_msg_reserve(m, 6 + n);
+    guest_put_u16(m->p + m->len, tag);
+    guest_put_u32(m->p + m->len + 2, (uint32_t)n);
+    if (n)
+        memcpy(m->p + m->len + 6, data, n);
+    m->len += 6 + n;
+}
+static inline void guest_msg_str(guest_msg *m, uint16_t tag, const char *s)
+{
+    guest_msg_bytes(m, tag, s, strlen(s));
+}
+static inline void guest_msg_u32(guest_msg *m, uint16_t tag, uint32_t v)
+{
+    uint8_t b[4];
+    guest_put_u32(b, v);
+    guest_msg_bytes(m, tag, b, 4);
+}
+static inline void guest_msg_u64(guest_msg *m, uint16_t tag, uint64_t v)
+{
+    uint8_t b[8];
+    guest_put_u64(b, v);
+    guest_msg_bytes(m, tag, b, 8);
 }
 
 /* ---------- field reader ---------- */
@@ -165,11 +237,18 @@ static inline void guest_fields_init(guest_fields *f, const void *payload, size_
  * (then f->bad is set). */
 static inline bool guest_fields_next(guest_fields *f, uint16_t *tag, const uint8_t **val, uint32_t *vlen)
 {
-    if (f->off == f->len) return false;
-    if (f->len - f->off < 6) { f->bad = true; return false; }
+    if (f->off == f->len)
+        return false;
+    if (f->len - f->off < 6) {
+        f->bad = true;
+        return false;
+    }
     uint16_t t = guest_get_u16(f->p + f->off);
     uint32_t l = guest_get_u32(f->p + f->off + 2);
-    if (l > f->len - f->off - 6) { f->bad = true; return false; }
+    if (l > f->len - f->off - 6) {
+        f->bad = true;
+        return false;
+    }
     *tag = t;
     *val = f->p + f->off + 6;
     *vlen = l;
@@ -180,13 +259,15 @@ static inline bool guest_fields_next(guest_fields *f, uint16_t *tag, const uint8
 /* A u32 field must be exactly 4 bytes; a u64 exactly 8. */
 static inline bool guest_field_u32(const uint8_t *val, uint32_t vlen, uint32_t *out)
 {
-    if (vlen != 4) return false;
+    if (vlen != 4)
+        return false;
     *out = guest_get_u32(val);
     return true;
 }
 static inline bool guest_field_u64(const uint8_t *val, uint32_t vlen, uint64_t *out)
 {
-    if (vlen != 8) return false;
+    if (vlen != 8)
+        return false;
     *out = guest_get_u64(val);
     return true;
 }

@@ -9,83 +9,31 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "protocol.h"
-
-#define VIRTIO_MMIO_SLOTS 24 /* QEMU microvm's virtio-mmio transports */
-
-void guest_run_config_init(guest_run_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->stdin_fd = -1;
-    cfg->stdout_fd = 1;
-    cfg->stderr_fd = 2;
-}
-
-void guest_run_result_free(guest_run_result *res)
-{
-    if (!res) return;
-    free(res->console_tail);
-    res->console_tail = NULL;
-}
-
-/* ---------- message building (host side) ---------- */
-static void hb_bytes(cb_buf *b, uint16_t tag, const void *data, size_t n)
-{
-    uint8_t h[6];
-    guest_put_u16(h, tag);
-    guest_put_u32(h + 2, (uint32_t)n);
-    cb_buf_append(b, h, 6);
-    if (n) cb_buf_append(b, data, n);
-}
-static void hb_str(cb_buf *b, uint16_t tag, const char *s) { hb_bytes(b, tag, s, strlen(s)); }
-static void hb_u32(cb_buf *b, uint16_t tag, uint32_t v)
-{
-    uint8_t x[4];
-    guest_put_u32(x, v);
-    hb_bytes(b, tag, x, 4);
-}
-static void hb_u64(cb_buf *b, uint16_t tag, uint64_t v)
-{
-    uint8_t x[8];
-    guest_put_u64(x, v);
-    hb_bytes(b, tag, x, 8);
-}
-
-/* ---------- disks ---------- */
-typedef struct vdisk {
-    char id[24];
-    const char *file;
-    bool readonly;
-    int lun; /* -1: virtio-blk with serial=id */
-} vdisk;
+#include "vm-backend.h"
 
 typedef struct vm {
     const guest_run_config *cfg;
-    char *tmpdir, *sock, *console, *qemu_log;
-    int listen_fd, conn, pidfd, lock_fd;
-    pid_t pid;
-    bool qemu_exited;
-    int qemu_status;
+    const vm_backend *be;
+    vm_proc p;
+    int listen_fd, conn;
     double t0;
     cb_buf outq;
     size_t outq_off;
     uint8_t *rbuf;
     size_t rlen, rcap;
     cb_buf line[2]; /* partial lines per stream for output_lines */
+    bool restored;  /* started from a template snapshot: no HELLO comes */
 } vm;
 
 static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
@@ -93,216 +41,41 @@ static void vm_send(vm *v, uint16_t type, const void *payload, size_t len)
     uint8_t h[GUEST_HDR_LEN];
     guest_hdr_encode(h, type, (uint32_t)len);
     cb_buf_append(&v->outq, h, sizeof h);
-    if (len) cb_buf_append(&v->outq, payload, len);
+    if (len)
+        cb_buf_append(&v->outq, payload, len);
 }
 
-static bool is_tty(int fd) { return fd >= 0 && isatty(fd); }
-
-static const char *default_qemu(void)
+static bool is_tty(int fd)
 {
-    const char *q = getenv("CBUILD_QEMU");
-    return q && *q ? q : "qemu-system-x86_64";
-}
-
-/* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
- * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
-static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
-{
-    unsigned long khz = guest_host_tsc_khz();
-    cb_buf b;
-    cb_buf_init(&b);
-    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 nokaslr 8250.nr_uarts=1 cryptomgr.notests random.trust_cpu=on rcupdate.rcu_expedited=1");
-    if (khz) cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
-    const char *trace = getenv("CBUILD_VM_TRACE");
-    if (trace && *trace && strcmp(trace, "0") != 0) cb_buf_puts(&b, " cbuild.trace");
-    bool blk = false, scsi = false;
-    for (size_t i = 0; i < nd; i++) {
-        if (disks[i].lun >= 0) scsi = true;
-        else blk = true;
-    }
-    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
-    return cb_buf_steal(&b);
-}
-
-static void build_argv(cb_strv *a, const char *qemu, const guest_paths *paths, const char *accel, int cpus,
-                       uint64_t memory, bool net, const vm *v, const vdisk *disks, size_t nd)
-{
-    cb_strv_push(a, qemu);
-    cb_strv_push(a, "-M");
-    cb_strv_push(a, "microvm,x-option-roms=off");
-    cb_strv_push(a, "-accel");
-    cb_strv_push(a, accel);
-    cb_strv_push(a, "-cpu");
-    cb_strv_push(a, strcmp(accel, "kvm") == 0 ? "host,-arch-capabilities" : "max");
-    cb_strv_push(a, "-m");
-    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(memory >> 20)));
-    cb_strv_push(a, "-smp");
-    cb_strv_push_owned(a, xasprintf("%d", cpus));
-    cb_strv_push(a, "-nodefaults");
-    cb_strv_push(a, "-no-user-config");
-    cb_strv_push(a, "-display");
-    cb_strv_push(a, "none");
-    cb_strv_push(a, "-no-reboot");
-    cb_strv_push(a, "-kernel");
-    cb_strv_push(a, paths->vmlinux ? paths->vmlinux : paths->kernel);
-    cb_strv_push(a, "-initrd");
-    cb_strv_push(a, paths->initramfs);
-    cb_strv_push(a, "-append");
-    cb_strv_push_owned(a, kernel_cmdline(disks, nd, net));
-    cb_strv_push(a, "-chardev");
-    cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", v->console));
-    cb_strv_push(a, "-serial");
-    cb_strv_push(a, "chardev:con");
-    cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtio-serial-device,max_ports=2");
-    cb_strv_push(a, "-chardev");
-    cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", v->sock));
-    cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
-    bool scsi = false;
-    for (size_t i = 0; i < nd; i++) scsi |= disks[i].lun >= 0;
-    if (scsi) {
-        cb_strv_push(a, "-device");
-        cb_strv_push(a, "virtio-scsi-device,id=scsi0");
-    }
-    for (size_t i = 0; i < nd; i++) {
-        const vdisk *d = &disks[i];
-        /* cache=unsafe: flushes are not needed for a throwaway VM, QEMU completes every
-         * write before it exits; read-only lowers may be shared by concurrent VMs. */
-        cb_strv_push(a, "-drive");
-        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe%s", d->id, d->file,
-                                        d->readonly ? ",readonly=on,file.locking=off" : ""));
-        cb_strv_push(a, "-device");
-        if (d->lun < 0) cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
-        else cb_strv_push_owned(a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
-    }
-    if (net) {
-        cb_strv_push(a, "-netdev");
-        cb_strv_push(a, "user,id=n0");
-        cb_strv_push(a, "-device");
-        cb_strv_push(a, "virtio-net-device,netdev=n0");
-    }
-}
-
-/* ---------- process ---------- */
-/* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
- * by the next run: a live run holds an flock on <dir>/lock; a dir whose lock can be taken,
- * or that has none after a minute, is stale. flock works across PID namespaces. */
-static void sweep_stale_tmpdirs(const char *t)
-{
-    DIR *d = opendir(t);
-    if (!d) return;
-    struct dirent *de;
-    time_t now = time(NULL);
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0) continue;
-        cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
-        cleanup_free char *lock = xasprintf("%s/lock", dir);
-        struct stat st;
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
-        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        bool stale;
-        if (fd < 0) {
-            stale = now - st.st_mtime > 60;
-        } else {
-            stale = flock(fd, LOCK_EX | LOCK_NB) == 0 && now - st.st_mtime > 5;
-            close(fd);
-        }
-        if (stale) {
-            cb_debug("removing stale VM temp dir %s", dir);
-            cb_rm_rf(dir, NULL);
-        }
-    }
-    closedir(d);
-}
-
-static int vm_tmpdir(vm *v, cb_err *err)
-{
-    const char *t = getenv("TMPDIR");
-    /* the socket path must fit in sun_path */
-    if (!t || !*t || strlen(t) > 80) t = "/tmp";
-    sweep_stale_tmpdirs(t);
-    v->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
-    if (!mkdtemp(v->tmpdir)) {
-        int e = errno;
-        free(v->tmpdir);
-        v->tmpdir = NULL;
-        return cb_error(err, e, "creating a temporary directory in `%s`", t);
-    }
-    cleanup_free char *lock = xasprintf("%s/lock", v->tmpdir);
-    v->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (v->lock_fd < 0 || flock(v->lock_fd, LOCK_EX) < 0) return cb_error(err, errno, "locking `%s`", lock);
-    v->sock = xasprintf("%s/ctl.sock", v->tmpdir);
-    v->console = xasprintf("%s/console.log", v->tmpdir);
-    v->qemu_log = xasprintf("%s/qemu.log", v->tmpdir);
-    return 0;
+    return fd >= 0 && isatty(fd);
 }
 
 static int vm_listen(vm *v, cb_err *err)
 {
     v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (v->listen_fd < 0) return cb_error(err, errno, "socket");
+    if (v->listen_fd < 0)
+        return cb_error(err, errno, "socket");
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->sock);
-    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) return cb_error(err, errno, "bind `%s`", v->sock);
-    if (listen(v->listen_fd, 1) < 0) return cb_error(err, errno, "listen `%s`", v->sock);
-    return 0;
-}
-
-static int vm_spawn(vm *v, const char *qemu_path, cb_strv *argv, cb_err *err)
-{
-    int logfd = open(v->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (logfd < 0) return cb_error(err, errno, "open `%s`", v->qemu_log);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(logfd);
-        return cb_error(err, errno, "fork");
-    }
-    if (pid == 0) {
-        /* own process group: a terminal's Ctrl-C goes to cbuild, which decides; and QEMU
-         * dies with cbuild whatever kills it */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(qemu_path, argv->v);
-        _exit(127);
-    }
-    close(logfd);
-    v->pid = pid;
-    v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (v->pidfd < 0) return cb_error(err, errno, "pidfd_open");
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", v->p.sock);
+    if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return cb_error(err, errno, "bind `%s`", v->p.sock);
+    if (listen(v->listen_fd, 1) < 0)
+        return cb_error(err, errno, "listen `%s`", v->p.sock);
     return 0;
 }
 
 static void vm_kill(vm *v)
 {
-    if (v->pid > 0 && !v->qemu_exited) {
-        kill(v->pid, SIGKILL);
-        while (waitpid(v->pid, &v->qemu_status, 0) < 0 && errno == EINTR) {}
-        v->qemu_exited = true;
-    }
+    v->be->kill(&v->p);
 }
 
 static void vm_cleanup(vm *v)
 {
-    vm_kill(v);
-    if (v->pidfd >= 0) close(v->pidfd);
-    if (v->listen_fd >= 0) close(v->listen_fd);
-    if (v->conn >= 0) close(v->conn);
-    if (v->tmpdir) cb_rm_rf(v->tmpdir, NULL);
-    if (v->lock_fd >= 0) close(v->lock_fd);
-    free(v->tmpdir);
-    free(v->sock);
-    free(v->console);
-    free(v->qemu_log);
+    if (v->listen_fd >= 0)
+        close(v->listen_fd);
+    if (v->conn >= 0)
+        close(v->conn);
+    v->be->cleanup(&v->p);
     free(v->rbuf);
     cb_buf_free(&v->outq);
     cb_buf_free(&v->line[0]);
@@ -319,17 +92,20 @@ static char *file_tail(const char *path, int maxlines)
         return NULL;
     }
     size_t end = b.len;
-    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r')) end--;
+    while (end && (b.data[end - 1] == '\n' || b.data[end - 1] == '\r'))
+        end--;
     size_t start = end;
     int lines = 0;
     while (start > 0) {
-        if (b.data[start - 1] == '\n' && ++lines >= maxlines) break;
+        if (b.data[start - 1] == '\n' && ++lines >= maxlines)
+            break;
         start--;
     }
     cb_buf out;
     cb_buf_init(&out);
     for (size_t i = start; i < end; i++)
-        if (b.data[i] != '\r') cb_buf_putc(&out, b.data[i]);
+        if (b.data[i] != '\r')
+            cb_buf_putc(&out, b.data[i]);
     cb_buf_free(&b);
     return cb_buf_steal(&out);
 }
@@ -340,7 +116,8 @@ static void deliver(vm *v, int stream, const char *data, size_t len)
     const guest_run_config *cfg = v->cfg;
     if (!cfg->output) {
         int fd = stream == 1 ? cfg->stdout_fd : cfg->stderr_fd;
-        if (fd >= 0) cb_write_all(fd, data, len);
+        if (fd >= 0)
+            cb_write_all(fd, data, len);
         return;
     }
     if (!cfg->output_lines) {
@@ -358,7 +135,8 @@ static void deliver(vm *v, int stream, const char *data, size_t len)
     }
     memmove(lb->data, lb->data + start, lb->len - start);
     lb->len -= start;
-    if (lb->data) lb->data[lb->len] = 0;
+    if (lb->data)
+        lb->data[lb->len] = 0;
 }
 
 static void flush_lines(vm *v)
@@ -383,8 +161,7 @@ typedef struct run_state {
 static void send_config(vm *v, const vdisk *disks, size_t nd)
 {
     const guest_run_config *cfg = v->cfg;
-    cb_buf b;
-    cb_buf_init(&b);
+    guest_msg b = {0};
     char hostname[64];
     if (cfg->hostname && *cfg->hostname) {
         snprintf(hostname, sizeof hostname, "%s", cfg->hostname);
@@ -393,49 +170,56 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         unsigned char rnd[6] = {0};
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
-            if (read(fd, rnd, sizeof rnd) < 0) memset(rnd, 0, sizeof rnd);
+            if (read(fd, rnd, sizeof rnd) < 0)
+                memset(rnd, 0, sizeof rnd);
             close(fd);
         }
-        snprintf(hostname, sizeof hostname, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+        snprintf(hostname, sizeof hostname, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5]);
     }
-    hb_str(&b, GUEST_F_HOSTNAME, hostname);
-    hb_u32(&b, GUEST_F_NETWORK, cfg->network == GUEST_NET_NONE ? 1 : 0);
+    guest_msg_str(&b, GUEST_F_HOSTNAME, hostname);
+    guest_msg_u32(&b, GUEST_F_NETWORK, cfg->network == GUEST_NET_NONE ? 1 : 0);
     for (size_t i = 0; i < nd; i++) {
-        cb_buf d;
-        cb_buf_init(&d);
-        hb_str(&d, GUEST_F_DISK_ID, disks[i].id);
-        if (disks[i].lun >= 0) hb_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
-        else hb_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
-        hb_bytes(&b, GUEST_F_DISK, d.data, d.len);
-        cb_buf_free(&d);
+        guest_msg d = {0};
+        guest_msg_str(&d, GUEST_F_DISK_ID, disks[i].id);
+        if (disks[i].lun >= 0)
+            guest_msg_u32(&d, GUEST_F_DISK_LUN, (uint32_t)disks[i].lun);
+        else
+            guest_msg_str(&d, GUEST_F_DISK_SERIAL, disks[i].id);
+        guest_msg_bytes(&b, GUEST_F_DISK, d.p, d.len);
+        guest_msg_free(&d);
     }
     for (size_t i = 0; i < cfg->n_lowers; i++) {
         char id[24];
         snprintf(id, sizeof id, "l%zu", i);
-        hb_str(&b, GUEST_F_LOWER, id);
+        guest_msg_str(&b, GUEST_F_LOWER, id);
     }
-    if (cfg->lower_subdir) hb_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
-    if (cfg->upper) hb_str(&b, GUEST_F_UPPER, "u");
+    if (cfg->lower_subdir)
+        guest_msg_str(&b, GUEST_F_LOWER_SUBDIR, cfg->lower_subdir);
+    if (cfg->upper)
+        guest_msg_str(&b, GUEST_F_UPPER, "u");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
-        cb_buf d;
-        cb_buf_init(&d);
-        hb_u32(&d, GUEST_F_MOUNT_KIND, (uint32_t)m->kind);
-        hb_str(&d, GUEST_F_MOUNT_TARGET, m->target);
+        guest_msg d = {0};
+        guest_msg_u32(&d, GUEST_F_MOUNT_KIND, (uint32_t)m->kind);
+        guest_msg_str(&d, GUEST_F_MOUNT_TARGET, m->target);
         if (m->kind == GUEST_MOUNT_EXT4_RO || m->kind == GUEST_MOUNT_EXT4_RW) {
             char id[24];
             snprintf(id, sizeof id, "m%zu", i);
-            hb_str(&d, GUEST_F_MOUNT_DISK, id);
-            if (m->source) hb_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
+            guest_msg_str(&d, GUEST_F_MOUNT_DISK, id);
+            if (m->source)
+                guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
         }
-        hb_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
-        if (m->size) hb_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
-        if (m->kind == GUEST_MOUNT_SECRET) hb_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
-        hb_u32(&d, GUEST_F_MOUNT_MODE, m->mode);
-        hb_u32(&d, GUEST_F_MOUNT_UID, m->uid);
-        hb_u32(&d, GUEST_F_MOUNT_GID, m->gid);
-        hb_bytes(&b, GUEST_F_MOUNT, d.data, d.len);
-        cb_buf_free(&d);
+        guest_msg_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
+        if (m->size)
+            guest_msg_u64(&d, GUEST_F_MOUNT_SIZE, m->size);
+        if (m->kind == GUEST_MOUNT_SECRET)
+            guest_msg_bytes(&d, GUEST_F_MOUNT_DATA, m->data, m->data_len);
+        guest_msg_u32(&d, GUEST_F_MOUNT_MODE, m->mode);
+        guest_msg_u32(&d, GUEST_F_MOUNT_UID, m->uid);
+        guest_msg_u32(&d, GUEST_F_MOUNT_GID, m->gid);
+        guest_msg_bytes(&b, GUEST_F_MOUNT, d.p, d.len);
+        guest_msg_free(&d);
     }
     /* /etc/hosts and /etc/resolv.conf as Docker writes them for a bridge network */
     cb_buf h;
@@ -444,33 +228,50 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
                     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
     for (char *const *e = cfg->extra_hosts; e && *e; e++) {
         const char *colon = strchr(*e, ':');
-        if (colon) cb_buf_printf(&h, "%s\t%.*s\n", colon + 1, (int)(colon - *e), *e);
+        if (colon)
+            cb_buf_printf(&h, "%s\t%.*s\n", colon + 1, (int)(colon - *e), *e);
     }
-    if (cfg->network != GUEST_NET_NONE) cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
-    hb_str(&b, GUEST_F_HOSTS, h.data);
+    if (cfg->network != GUEST_NET_NONE)
+        cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
+    guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     cb_buf_free(&h);
-    hb_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
-    vm_send(v, GUEST_MSG_CONFIG, b.data, b.len);
-    cb_buf_free(&b);
+    guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
+    if (v->restored) {
+        /* every VM restored from one snapshot starts with the same RNG state and an old clock */
+        uint8_t rnd[64];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            abort(); /* never on Linux >= 3.17 */
+        guest_msg_bytes(&b, GUEST_F_ENTROPY, rnd, sizeof rnd);
+        memset(rnd, 0, sizeof rnd);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        guest_msg_u64(&b, GUEST_F_WALLCLOCK, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+        guest_msg_u32(&b, GUEST_F_RESCAN, 1);
+    }
+    vm_send(v, GUEST_MSG_CONFIG, b.p, b.len);
+    guest_msg_free(&b);
 }
 
 static void send_exec(vm *v, run_state *st)
 {
     const guest_run_config *cfg = v->cfg;
-    cb_buf b;
-    cb_buf_init(&b);
-    for (char *const *a = cfg->argv; *a; a++) hb_str(&b, GUEST_F_ARG, *a);
-    for (char *const *e = cfg->env; e && *e; e++) hb_str(&b, GUEST_F_ENV, *e);
-    if (cfg->cwd) hb_str(&b, GUEST_F_CWD, cfg->cwd);
-    if (cfg->user) hb_str(&b, GUEST_F_USER, cfg->user);
-    hb_u32(&b, GUEST_F_TTY, cfg->tty);
-    hb_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
+    guest_msg b = {0};
+    for (char *const *a = cfg->argv; *a; a++)
+        guest_msg_str(&b, GUEST_F_ARG, *a);
+    for (char *const *e = cfg->env; e && *e; e++)
+        guest_msg_str(&b, GUEST_F_ENV, *e);
+    if (cfg->cwd)
+        guest_msg_str(&b, GUEST_F_CWD, cfg->cwd);
+    if (cfg->user)
+        guest_msg_str(&b, GUEST_F_USER, cfg->user);
+    guest_msg_u32(&b, GUEST_F_TTY, cfg->tty);
+    guest_msg_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
     if (cfg->tty) {
-        hb_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
-        hb_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);
+        guest_msg_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
+        guest_msg_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);
     }
-    vm_send(v, GUEST_MSG_EXEC, b.data, b.len);
-    cb_buf_free(&b);
+    vm_send(v, GUEST_MSG_EXEC, b.p, b.len);
+    guest_msg_free(&b);
 }
 
 static uint32_t field_u32(const uint8_t *p, uint32_t len, uint16_t want, uint32_t dflt)
@@ -481,12 +282,13 @@ static uint32_t field_u32(const uint8_t *p, uint32_t len, uint16_t want, uint32_
     uint32_t n, u;
     guest_fields_init(&f, p, len);
     while (guest_fields_next(&f, &tag, &val, &n))
-        if (tag == want && guest_field_u32(val, n, &u)) return u;
+        if (tag == want && guest_field_u32(val, n, &u))
+            return u;
     return dflt;
 }
 
-static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type, const uint8_t *p, uint32_t len,
-                      const vdisk *disks, size_t nd, cb_err *err)
+static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type, const uint8_t *p,
+                      uint32_t len, const vdisk *disks, size_t nd, cb_err *err)
 {
     double now = cb_now();
     switch (type) {
@@ -497,6 +299,7 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
                             GUEST_PROTO_VERSION);
         st->hello = true;
         st->t_hello = now;
+#ifdef CBUILD_TEST_HOOKS
         if (getenv("CBUILD_VM_TEST_GARBAGE")) {
             /* test hook (tests/e2e/guest/setup.sh): vminitd must answer malformed and
              * unexpected messages with an error and carry on */
@@ -505,6 +308,7 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
             vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
             vm_send(v, GUEST_MSG_STDOUT, NULL, 0);
         }
+#endif
         send_config(v, disks, nd);
         send_exec(v, st);
         return 0;
@@ -515,12 +319,14 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
         return 0;
     case GUEST_MSG_STARTED:
         st->started = true;
+#ifdef CBUILD_TEST_HOOKS
         if (getenv("CBUILD_VM_TEST_GARBAGE")) {
             static const uint8_t junk[] = {0x20, 0x00, 0x03, 0x00, 0x00, 0x00, 1, 2, 3};
             vm_send(v, GUEST_MSG_SIGNAL, junk, sizeof junk);
             vm_send(v, GUEST_MSG_RESIZE, junk, 3);
             vm_send(v, GUEST_MSG_CONFIG, NULL, 0);
         }
+#endif
         return 0;
     case GUEST_MSG_STDOUT:
     case GUEST_MSG_STDERR:
@@ -569,7 +375,8 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
     }
 }
 
-static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *disks, size_t nd, bool *eof, cb_err *err)
+static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *disks, size_t nd, bool *eof,
+                     cb_err *err)
 {
     if (v->rcap - v->rlen < 65536 + GUEST_HDR_LEN) {
         v->rcap = v->rcap ? v->rcap * 2 : 262144;
@@ -577,7 +384,8 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     }
     ssize_t n = read(v->conn, v->rbuf + v->rlen, v->rcap - v->rlen);
     if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) return 0;
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
         *eof = true;
         return 0;
     }
@@ -594,7 +402,8 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
             rc = cb_failc(err, EPROTO, "vminitd sent a frame of %u bytes: stream out of sync", l);
             break;
         }
-        if (v->rlen - off < GUEST_HDR_LEN + (size_t)l) break;
+        if (v->rlen - off < GUEST_HDR_LEN + (size_t)l)
+            break;
         uint16_t type = guest_get_u16(v->rbuf + off + 4);
         rc = handle_msg(v, st, res, type, v->rbuf + off + GUEST_HDR_LEN, l, disks, nd, err);
         off += GUEST_HDR_LEN + l;
@@ -604,14 +413,17 @@ static int read_conn(vm *v, run_state *st, guest_run_result *res, const vdisk *d
     return rc;
 }
 
-static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
+/* all_scsi: every disk a LUN behind the SCSI controller (the template layout) */
+static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool all_scsi, vdisk **out,
+                       size_t *nout)
 {
     size_t n_mount_disks = 0;
     for (size_t i = 0; i < cfg->n_mounts; i++)
-        if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW) n_mount_disks++;
+        if (cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RO || cfg->mounts[i].kind == GUEST_MOUNT_EXT4_RW)
+            n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
-    size_t slots = VIRTIO_MMIO_SLOTS - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
-    bool scsi = total > slots; /* lowers go behind one virtio-scsi controller */
+    size_t slots = device_slots - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
+    bool scsi = all_scsi || total > slots; /* lowers go behind one virtio-scsi controller */
     vdisk *d = xcalloc(total + 1, sizeof *d);
     size_t n = 0;
     for (size_t i = 0; i < cfg->n_lowers; i++, n++) {
@@ -623,95 +435,301 @@ static void plan_disks(const guest_run_config *cfg, vdisk **out, size_t *nout)
     if (cfg->upper) {
         snprintf(d[n].id, sizeof d[n].id, "u");
         d[n].file = cfg->upper;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         const guest_mount *m = &cfg->mounts[i];
-        if (m->kind != GUEST_MOUNT_EXT4_RO && m->kind != GUEST_MOUNT_EXT4_RW) continue;
+        if (m->kind != GUEST_MOUNT_EXT4_RO && m->kind != GUEST_MOUNT_EXT4_RW)
+            continue;
         snprintf(d[n].id, sizeof d[n].id, "m%zu", i);
         d[n].file = m->image;
         d[n].readonly = m->kind == GUEST_MOUNT_EXT4_RO;
-        d[n].lun = -1;
+        d[n].lun = all_scsi ? (int)n : -1;
         n++;
     }
     *out = d;
     *nout = n;
 }
 
-static int validate(const guest_run_config *cfg, cb_err *err)
-{
-    if (!cfg->argv || !cfg->argv[0]) return cb_fail(err, "no command to run");
-    if (!cfg->root) return cb_fail(err, "no store root");
-    for (size_t i = 0; i < cfg->n_lowers; i++)
-        if (access(cfg->lowers[i], R_OK) < 0) return cb_error(err, errno, "layer image `%s`", cfg->lowers[i]);
-    if (cfg->upper && access(cfg->upper, R_OK | W_OK) < 0) return cb_error(err, errno, "upper image `%s`", cfg->upper);
-    /* overlayfs stacks at most 500 lowers, and their list must fit in one page of mount options */
-    if (cfg->n_lowers > 400) return cb_fail(err, "%zu layers: at most 400 are supported (Docker allows 127)", cfg->n_lowers);
-    for (size_t i = 0; i < cfg->n_mounts; i++) {
-        const guest_mount *m = &cfg->mounts[i];
-        if (!m->target || m->target[0] != '/') return cb_fail(err, "mount target `%s` is not absolute", m->target ? m->target : "");
-        if ((m->kind == GUEST_MOUNT_EXT4_RO || m->kind == GUEST_MOUNT_EXT4_RW) &&
-            (!m->image || access(m->image, m->kind == GUEST_MOUNT_EXT4_RO ? R_OK : R_OK | W_OK) < 0))
-            return cb_error(err, m->image ? errno : EINVAL, "image for mount %s `%s`", m->target, m->image ? m->image : "");
-        if (m->kind == GUEST_MOUNT_SECRET && m->data_len > (GUEST_MSG_MAX / 2))
-            return cb_fail(err, "secret for %s is %zu bytes: at most %u are supported", m->target, m->data_len,
-                           GUEST_MSG_MAX / 2);
-    }
-    if (cfg->cwd && cfg->cwd[0] != '/') return cb_fail(err, "working directory `%s` is not absolute", cfg->cwd);
-    return 0;
-}
-
 static double boot_timeout(const char *accel)
 {
     const char *e = getenv("CBUILD_BOOT_TIMEOUT");
-    if (e && *e && atof(e) > 0) return atof(e);
+    if (e && *e && atof(e) > 0)
+        return atof(e);
     return strcmp(accel, "kvm") == 0 ? 30 : 120;
 }
 
 static void fail_with_console(vm *v, guest_run_result *res, cb_err *err)
 {
     free(res->console_tail);
-    res->console_tail = file_tail(v->console, 25);
+    res->console_tail = file_tail(v->p.console, 25);
     if (res->console_tail && err) {
         size_t l = strlen(err->msg);
         snprintf(err->msg + l, sizeof err->msg - l, "\nlast console lines:\n%s", res->console_tail);
     }
 }
 
-/* probe: stop after HELLO (guest_vm_probe). */
-static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, bool probe, double watchdog,
-                  guest_run_result *res, cb_err *err)
+/* Timeouts, cancellation, forwarded signals and window size, checked every loop turn:
+ * -1 stop (*rc says why), 1 look again at once, 0 go on and poll. */
+static int vm_tick(vm *v, run_state *st, guest_run_result *res, double now, double boot_limit,
+                   const char *accel, int *rc, cb_err *err)
 {
-    vm v = {.cfg = cfg, .listen_fd = -1, .conn = -1, .pidfd = -1, .lock_fd = -1};
+    const guest_run_config *cfg = v->cfg;
+    if (cfg->timeout > 0 && now - v->t0 > cfg->timeout) {
+        res->timed_out = true;
+        vm_kill(v);
+        *rc = cb_failc(err, ETIMEDOUT, "timed out after %g s: the VM was killed", cfg->timeout);
+        if (!st->hello)
+            fail_with_console(v, res, err);
+        return -1;
+    }
+    if (!st->hello && now - v->t0 > boot_limit) {
+        vm_kill(v);
+        *rc = cb_failc(err, ETIMEDOUT, "the guest did not boot within %g s (%s)", boot_limit, accel);
+        fail_with_console(v, res, err);
+        return -1;
+    }
+    if (st->done && !v->p.exited && now - st->t_done > 10) {
+        vm_kill(v); /* it said goodbye but did not power off */
+        return 1;
+    }
+    if (cfg->cancel && *cfg->cancel) {
+        res->cancelled = true;
+        vm_kill(v);
+        *rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
+        return -1;
+    }
+    if (cfg->forward_signal && *cfg->forward_signal) {
+        int sig = (int)*cfg->forward_signal;
+        *cfg->forward_signal = 0;
+        if (!st->started) {
+            /* nothing to deliver it to yet: the user wants to stop */
+            res->cancelled = true;
+            vm_kill(v);
+            *rc = cb_failc(err, EINTR,
+                           "interrupted by signal %d before the command started: the VM was killed", sig);
+            return -1;
+        }
+        if (!st->exited && sig > 0 && sig < 65) {
+            guest_msg b = {0};
+            guest_msg_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
+            vm_send(v, GUEST_MSG_SIGNAL, b.p, b.len);
+            guest_msg_free(&b);
+        }
+    }
+    if (cfg->tty && st->started && is_tty(cfg->stdout_fd)) {
+        struct winsize ws;
+        if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row &&
+            (ws.ws_row != st->rows || ws.ws_col != st->cols)) {
+            st->rows = ws.ws_row;
+            st->cols = ws.ws_col;
+            guest_msg b = {0};
+            guest_msg_u32(&b, GUEST_F_ROWS, st->rows);
+            guest_msg_u32(&b, GUEST_F_COLS, st->cols);
+            vm_send(v, GUEST_MSG_RESIZE, b.p, b.len);
+            guest_msg_free(&b);
+        }
+    }
+    return 0;
+}
+
+/* What the run amounts to once the VM is gone: the command's own failure, a setup error,
+ * a boot failure, an incomplete run, a full upper disk. */
+static int vm_outcome(vm *v, run_state *st, guest_run_result *res, cb_err *err)
+{
+    const guest_run_config *cfg = v->cfg;
+    int rc = 0;
+    if (st->err_msg &&
+        (st->err_kind == GUEST_ERR_EXEC || st->err_kind == GUEST_ERR_USER || st->err_kind == GUEST_ERR_CWD)) {
+        if (st->err_kind == GUEST_ERR_EXEC && !st->exited)
+            res->exit_code = st->err_errno == ENOENT ? 127 : 126;
+        if (st->err_kind == GUEST_ERR_CWD)
+            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s: %s", st->err_msg,
+                          strerror(st->err_errno));
+        else
+            rc = cb_failc(err, st->err_errno ? st->err_errno : EINVAL, "%s", st->err_msg);
+        if (!st->exited)
+            res->exit_code = res->exit_code ? res->exit_code : 126;
+    } else if (st->err_msg) {
+        rc = cb_failc(err, st->err_errno ? st->err_errno : EIO, "VM setup failed: %s%s%s", st->err_msg,
+                      st->err_kind == GUEST_ERR_SETUP && st->err_errno ? ": " : "",
+                      st->err_kind == GUEST_ERR_SETUP && st->err_errno ? strerror(st->err_errno) : "");
+        fail_with_console(v, res, err);
+    } else if (!st->hello) {
+        cleanup_free char *qlog = file_tail(v->p.log, 10);
+        if (qlog)
+            rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
+        else
+            rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
+                          WIFEXITED(v->p.status) ? WEXITSTATUS(v->p.status) : 128 + WTERMSIG(v->p.status));
+        fail_with_console(v, res, err);
+    } else if (!st->exited || !st->done) {
+        cleanup_free char *qlog = file_tail(v->p.log, 10);
+        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s",
+                      st->exited ? "was cleaned up" : "finished", qlog ? ": " : "", qlog ? qlog : "");
+        fail_with_console(v, res, err);
+    } else if (st->done_flags & GUEST_FLAG_UPPER_FULL) {
+        res->upper_full = true;
+        rc = cb_failc(err, ENOSPC, "no space left on device: the step's disk `%s` is full", cfg->upper);
+    } else if (st->done_flags & GUEST_FLAG_UNMOUNT_FAILED) {
+        rc = cb_failc(err, EBUSY, "the VM could not unmount its disks cleanly");
+        fail_with_console(v, res, err);
+    }
+    return rc;
+}
+
+/* ---------- template snapshots ----------
+ * A RUN VM restored from a snapshot skips the kernel's boot: a template VM is booted once per
+ * (kernel, initramfs, VMM, accelerator, CPUs, memory, NIC or not) up to vminitd's HELLO, with no
+ * disk attached, and saved into <root>/kernel/. Every VM is a new VMM process restoring that
+ * pristine state; vminitd then reseeds its RNG with fresh bytes from the host, sets the clock
+ * and scans for this step's disks (protocol.h). Only cbuild's own kernel is restored this way
+ * (the layout it was tested with); CBUILD_VM_TEMPLATE=0 turns it off. */
+static bool template_wanted(const guest_paths *paths)
+{
+    const char *e = getenv("CBUILD_VM_TEMPLATE");
+    if (e && !strcmp(e, "0"))
+        return false;
+    return paths->own && paths->vmlinux;
+}
+
+static char *template_path(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
+{
+    char kkey[17], ikey[17], qkey[17];
+    if (guest_file_key(m->paths->vmlinux, kkey, err) < 0 || guest_file_key(m->paths->initramfs, ikey, err) < 0 ||
+        be->snapshot_key(qkey, err) < 0)
+        return NULL;
+    cleanup_free char *id = xasprintf("v1 %s %s %s %s %s %d %llu %d", be->name, kkey, ikey, qkey, m->accel, m->cpus,
+                                      (unsigned long long)m->memory, m->network != GUEST_NET_NONE);
+    char hex[CB_DIGEST_STR_LEN];
+    cb_sha256_buf(id, strlen(id), hex);
+    return xasprintf("%s/kernel/template-%.16s.vmstate", root, hex + 7);
+}
+
+/* Boot the template machine to HELLO, then snapshot it into `out`. */
+static int template_make(const vm_backend *be, const vm_machine *tm, const char *out, cb_err *err)
+{
+    vm v = {.be = be, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
+    int rc = be->prepare(&v.p, err);
+    if (rc == 0)
+        rc = vm_listen(&v, err);
+    double deadline = cb_now() + boot_timeout(tm->accel);
+    if (rc == 0)
+        rc = be->start(tm, &v.p, err);
+    bool hello = false;
+    while (rc == 0 && !hello) {
+        if (cb_now() > deadline) {
+            rc = cb_failc(err, ETIMEDOUT, "the template VM did not boot within %g s", boot_timeout(tm->accel));
+            break;
+        }
+        int fd = v.conn >= 0 ? v.conn : v.listen_fd;
+        struct pollfd pf[2] = {{fd, POLLIN, 0}, {v.p.pidfd, POLLIN, 0}};
+        if (poll(pf, 2, 100) < 0 && errno != EINTR) {
+            rc = cb_error(err, errno, "poll");
+            break;
+        }
+        if (pf[1].revents) {
+            cleanup_free char *qlog = file_tail(v.p.log, 10);
+            rc = cb_failc(err, EIO, "the template VM exited during boot%s%s", qlog ? ": " : "", qlog ? qlog : "");
+            break;
+        }
+        if (!pf[0].revents)
+            continue;
+        if (v.conn < 0) {
+            v.conn = accept4(v.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            continue;
+        }
+        uint8_t h[GUEST_HDR_LEN];
+        ssize_t n = recv(v.conn, h, sizeof h, MSG_PEEK);
+        if (n <= 0)
+            rc = cb_failc(err, EIO, "the template VM closed its control port");
+        else if (n == GUEST_HDR_LEN && guest_get_u16(h + 4) == GUEST_MSG_HELLO)
+            hello = true;
+        else if (n == GUEST_HDR_LEN)
+            rc = cb_failc(err, EPROTO, "the template VM sent message %u before HELLO", guest_get_u16(h + 4));
+    }
+    if (rc == 0)
+        rc = be->save(&v.p, out, deadline + 60, err);
+    vm_cleanup(&v);
+    return rc;
+}
+
+/* The template snapshot for this machine, made on first use (one maker per store at a time). */
+static char *template_ensure(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
+{
+    char *path = template_path(be, root, m, err);
+    if (!path)
+        return NULL;
+    if (cb_path_exists(path))
+        return path;
+    cleanup_free char *lock = xasprintf("%s.lock", path);
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        cb_error(err, errno, "lock `%s`", lock);
+        free(path);
+        return NULL;
+    }
+    if (cb_path_exists(path))
+        return path;
+    vm_machine tm = *m;
+    tm.disks = NULL;
+    tm.n_disks = 0;
+    tm.template_layout = true;
+    tm.restore = NULL;
+    tm.monitor = true;
+    double t = cb_now();
+    if (template_make(be, &tm, path, err) < 0) {
+        free(path);
+        return NULL;
+    }
+    cb_debug("made VM template %s in %.0f ms", path, (cb_now() - t) * 1000);
+    return path;
+}
+
+/* probe: stop after HELLO (guest_vm_probe). Over 100 lines: one poll loop owns every fd of
+ * the run (listen, control, QEMU's pidfd, stdin), the ticks and the outcome are split out. */
+enum vm_mode { VM_COLD, VM_TEMPLATE, VM_PROBE };
+/* mode VM_TEMPLATE: restore a template snapshot when there is one; *bad_template: the restore
+ * itself failed (the VMM gave up before vminitd spoke), the snapshot's path. */
+static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, enum vm_mode mode,
+                  double watchdog, guest_run_result *res, char **bad_template, cb_err *err)
+{
+    bool probe = mode == VM_PROBE;
+    cleanup_free char *tmpl = NULL;
+    vm v = {.cfg = cfg, .be = &guest_backend_qemu_x86, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
     cb_buf_init(&v.line[1]);
     run_state st = {0};
     vdisk *disks = NULL;
     size_t nd = 0;
-    cb_strv argv;
-    cb_strv_init(&argv);
     struct termios saved_tio;
     bool raw = false;
     int rc;
-    cleanup_free char *qemu = guest_which(default_qemu());
-    if (!qemu) {
-        rc = cb_failc(err, ENOENT, "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
-                      default_qemu());
+    vm_machine m = {
+        .paths = paths,
+        .accel = accel,
+        .cpus = cfg->cpus > 0 ? cfg->cpus : 1,
+        .memory = cfg->memory ? cfg->memory : (1ull << 30),
+        .network = cfg->network,
+    };
+    if (mode == VM_TEMPLATE && template_wanted(paths)) {
+        cb_err terr = {0};
+        tmpl = template_ensure(v.be, cfg->root, &m, &terr);
+        if (!tmpl)
+            cb_warn("booting without a VM template: %s", terr.msg);
+    }
+    v.restored = tmpl != NULL;
+    if (tmpl)
+        cb_debug("restoring VM template %s", tmpl);
+    if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0)
         goto out;
-    }
-    if ((rc = vm_tmpdir(&v, err)) < 0 || (rc = vm_listen(&v, err)) < 0) goto out;
-    plan_disks(cfg, &disks, &nd);
-    build_argv(&argv, qemu, paths, accel, cfg->cpus > 0 ? cfg->cpus : 1, cfg->memory ? cfg->memory : (1ull << 30),
-               cfg->network != GUEST_NET_NONE, &v, disks, nd);
-    if (cb_log_get_level() >= CB_LOG_DEBUG) {
-        cb_buf cmd;
-        cb_buf_init(&cmd);
-        for (size_t i = 0; i < argv.n; i++) cb_buf_printf(&cmd, "%s%s", i ? " " : "", argv.v[i]);
-        cb_debug("starting VM: %s", cmd.data);
-        cb_buf_free(&cmd);
-    }
+    plan_disks(cfg, v.be->device_slots, v.restored, &disks, &nd);
+    m.disks = disks;
+    m.n_disks = nd;
+    m.template_layout = v.restored;
+    m.restore = tmpl;
     if (cfg->tty) {
         struct winsize ws;
         if (is_tty(cfg->stdout_fd) && ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0) {
@@ -723,7 +741,8 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         }
     }
     v.t0 = cb_now();
-    if ((rc = vm_spawn(&v, qemu, &argv, err)) < 0) goto out;
+    if ((rc = v.be->start(&m, &v.p, err)) < 0)
+        goto out;
     snprintf(res->accel, sizeof res->accel, "%s", accel);
     if (cfg->tty && is_tty(cfg->stdin_fd) && tcgetattr(cfg->stdin_fd, &saved_tio) == 0) {
         struct termios t = saved_tio;
@@ -738,78 +757,38 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     rc = 0;
     for (;;) {
         double now = cb_now();
-        if (probe && st.hello) break;
-        if (v.qemu_exited && (v.conn < 0 || conn_eof)) break;
-        if (cfg->timeout > 0 && now - v.t0 > cfg->timeout) {
-            res->timed_out = true;
-            vm_kill(&v);
-            rc = cb_failc(err, ETIMEDOUT, "timed out after %g s: the VM was killed", cfg->timeout);
-            if (!st.hello) fail_with_console(&v, res, err);
+        if (probe && st.hello)
             break;
-        }
-        if (!st.hello && now - v.t0 > boot_limit) {
-            vm_kill(&v);
-            rc = cb_failc(err, ETIMEDOUT, "the guest did not boot within %g s (%s)", boot_limit, accel);
-            fail_with_console(&v, res, err);
+        if (v.p.exited && (v.conn < 0 || conn_eof))
             break;
-        }
-        if (st.done && !v.qemu_exited && now - st.t_done > 10) {
-            vm_kill(&v); /* it said goodbye but did not power off */
+        int c = vm_tick(&v, &st, res, now, boot_limit, accel, &rc, err);
+        if (c < 0)
+            break;
+        if (c > 0)
             continue;
-        }
-        if (cfg->cancel && *cfg->cancel) {
-            res->cancelled = true;
-            vm_kill(&v);
-            rc = cb_failc(err, EINTR, "interrupted: the VM was killed");
-            break;
-        }
-        if (cfg->forward_signal && *cfg->forward_signal) {
-            int sig = (int)*cfg->forward_signal;
-            *cfg->forward_signal = 0;
-            if (!st.started) {
-                /* nothing to deliver it to yet: the user wants to stop */
-                res->cancelled = true;
-                vm_kill(&v);
-                rc = cb_failc(err, EINTR, "interrupted by signal %d before the command started: the VM was killed", sig);
-                break;
-            }
-            if (!st.exited && sig > 0 && sig < 65) {
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_SIGNAL, (uint32_t)sig);
-                vm_send(&v, GUEST_MSG_SIGNAL, b.data, b.len);
-                cb_buf_free(&b);
-            }
-        }
-        if (cfg->tty && st.started && is_tty(cfg->stdout_fd)) {
-            struct winsize ws;
-            if (ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && (ws.ws_row != st.rows || ws.ws_col != st.cols)) {
-                st.rows = ws.ws_row;
-                st.cols = ws.ws_col;
-                cb_buf b;
-                cb_buf_init(&b);
-                hb_u32(&b, GUEST_F_ROWS, st.rows);
-                hb_u32(&b, GUEST_F_COLS, st.cols);
-                vm_send(&v, GUEST_MSG_RESIZE, b.data, b.len);
-                cb_buf_free(&b);
-            }
-        }
 
         struct pollfd pf[4];
         int np = 0, i_listen = -1, i_conn = -1, i_pid = -1, i_in = -1;
-        if (v.conn < 0 && v.listen_fd >= 0) { i_listen = np; pf[np++] = (struct pollfd){v.listen_fd, POLLIN, 0}; }
+        if (v.conn < 0 && v.listen_fd >= 0) {
+            i_listen = np;
+            pf[np++] = (struct pollfd){v.listen_fd, POLLIN, 0};
+        }
         if (v.conn >= 0 && !conn_eof) {
             i_conn = np;
             pf[np++] = (struct pollfd){v.conn, (short)(POLLIN | (v.outq.len > v.outq_off ? POLLOUT : 0)), 0};
         }
-        if (!v.qemu_exited) { i_pid = np; pf[np++] = (struct pollfd){v.pidfd, POLLIN, 0}; }
+        if (!v.p.exited) {
+            i_pid = np;
+            pf[np++] = (struct pollfd){v.p.pidfd, POLLIN, 0};
+        }
         if (stdin_open && st.started && !st.exited && v.outq.len - v.outq_off < (1u << 20)) {
             i_in = np;
             pf[np++] = (struct pollfd){cfg->stdin_fd, POLLIN, 0};
         }
         int pr = poll(pf, (nfds_t)np, 100);
         if (pr < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             rc = cb_error(err, errno, "poll");
             break;
         }
@@ -818,12 +797,20 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             if (v.conn >= 0) {
                 close(v.listen_fd);
                 v.listen_fd = -1;
-                unlink(v.sock);
+                unlink(v.p.sock);
+                if (v.restored) {
+                    /* the template's boot said HELLO; this VM resumes waiting for CONFIG */
+                    st.hello = true;
+                    st.t_hello = cb_now();
+                    send_config(&v, disks, nd);
+                    send_exec(&v, &st);
+                }
             }
         }
         if (i_conn >= 0 && (pf[i_conn].revents & POLLOUT)) {
             ssize_t w = send(v.conn, v.outq.data + v.outq_off, v.outq.len - v.outq_off, MSG_NOSIGNAL);
-            if (w > 0) v.outq_off += (size_t)w;
+            if (w > 0)
+                v.outq_off += (size_t)w;
             if (v.outq_off == v.outq.len) {
                 cb_buf_reset(&v.outq);
                 v.outq_off = 0;
@@ -847,62 +834,44 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             }
         }
         if (i_pid >= 0 && pf[i_pid].revents) {
-            if (waitpid(v.pid, &v.qemu_status, WNOHANG) == v.pid) v.qemu_exited = true;
+            if (waitpid(v.p.pid, &v.p.status, WNOHANG) == v.p.pid)
+                v.p.exited = true;
         }
     }
     free(ibuf);
     flush_lines(&v);
     double end = cb_now();
-    if (st.t_ready) res->boot_ms = (st.t_ready - v.t0) * 1000;
-    else if (st.t_hello) res->boot_ms = (st.t_hello - v.t0) * 1000;
-    if (st.t_exit && st.t_ready) res->run_ms = (st.t_exit - st.t_ready) * 1000;
-    if (st.t_exit) res->shutdown_ms = (end - st.t_exit) * 1000;
+    if (st.t_ready)
+        res->boot_ms = (st.t_ready - v.t0) * 1000;
+    else if (st.t_hello)
+        res->boot_ms = (st.t_hello - v.t0) * 1000;
+    if (st.t_exit && st.t_ready)
+        res->run_ms = (st.t_exit - st.t_ready) * 1000;
+    if (st.t_exit)
+        res->shutdown_ms = (end - st.t_exit) * 1000;
     if (getenv("CBUILD_VM_TRACE") && cb_log_get_level() >= CB_LOG_DEBUG) {
-        cleanup_free char *con = file_tail(v.console, 60);
+        cleanup_free char *con = file_tail(v.p.console, 60);
         cb_debug("console:\n%s", con ? con : "");
     }
-    if (rc < 0 || probe) goto out;
+    if (rc < 0 || probe)
+        goto out;
 
-    if (st.err_msg && (st.err_kind == GUEST_ERR_EXEC || st.err_kind == GUEST_ERR_USER || st.err_kind == GUEST_ERR_CWD)) {
-        if (st.err_kind == GUEST_ERR_EXEC && !st.exited) res->exit_code = st.err_errno == ENOENT ? 127 : 126;
-        if (st.err_kind == GUEST_ERR_CWD)
-            rc = cb_failc(err, st.err_errno ? st.err_errno : EINVAL, "%s: %s", st.err_msg, strerror(st.err_errno));
-        else
-            rc = cb_failc(err, st.err_errno ? st.err_errno : EINVAL, "%s", st.err_msg);
-        if (!st.exited) res->exit_code = res->exit_code ? res->exit_code : 126;
-    } else if (st.err_msg) {
-        rc = cb_failc(err, st.err_errno ? st.err_errno : EIO, "VM setup failed: %s%s%s", st.err_msg,
-                      st.err_kind == GUEST_ERR_SETUP && st.err_errno ? ": " : "",
-                      st.err_kind == GUEST_ERR_SETUP && st.err_errno ? strerror(st.err_errno) : "");
-        fail_with_console(&v, res, err);
-    } else if (!st.hello) {
-        cleanup_free char *qlog = file_tail(v.qemu_log, 10);
-        if (qlog) rc = cb_failc(err, EIO, "QEMU failed: %s", qlog);
-        else rc = cb_failc(err, EIO, "the guest failed to boot (QEMU exited with status %d)",
-                           WIFEXITED(v.qemu_status) ? WEXITSTATUS(v.qemu_status) : 128 + WTERMSIG(v.qemu_status));
-        fail_with_console(&v, res, err);
-    } else if (!st.exited || !st.done) {
-        cleanup_free char *qlog = file_tail(v.qemu_log, 10);
-        rc = cb_failc(err, EIO, "the VM stopped before the command %s%s%s", st.exited ? "was cleaned up" : "finished",
-                      qlog ? ": " : "", qlog ? qlog : "");
-        fail_with_console(&v, res, err);
-    } else if (st.done_flags & GUEST_FLAG_UPPER_FULL) {
-        res->upper_full = true;
-        rc = cb_failc(err, ENOSPC, "no space left on device: the step's disk `%s` is full", cfg->upper);
-    } else if (st.done_flags & GUEST_FLAG_UNMOUNT_FAILED) {
-        rc = cb_failc(err, EBUSY, "the VM could not unmount its disks cleanly");
-        fail_with_console(&v, res, err);
-    }
+    rc = vm_outcome(&v, &st, res, err);
 out:
-    if (raw) tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
+    if (rc < 0 && v.restored && !st.ready && v.p.exited && !res->cancelled && !res->timed_out && bad_template) {
+        *bad_template = tmpl;
+        tmpl = NULL;
+    }
+    if (raw)
+        tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
     free(st.err_msg);
-    cb_strv_free(&argv);
     free(disks);
     vm_cleanup(&v);
     return rc;
 }
 
-int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog, cb_err *err)
+int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel, double watchdog,
+                   cb_err *err)
 {
     guest_run_config cfg;
     guest_run_config_init(&cfg);
@@ -912,26 +881,26 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     cfg.network = GUEST_NET_NONE;
     cfg.memory = 256ull << 20;
     guest_run_result res = {0};
-    int rc = vm_run(&cfg, paths, accel, true, watchdog, &res, err);
+    int rc = vm_run(&cfg, paths, accel, VM_PROBE, watchdog, &res, NULL, err);
     guest_run_result_free(&res);
     return rc;
 }
 
-int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
+int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel,
+                 guest_run_result *res, cb_err *err)
 {
-    memset(res, 0, sizeof *res);
-    int rc = validate(cfg, err);
-    if (rc < 0) return rc;
-    guest_paths own = {0};
-    const guest_paths *paths = cfg->paths;
-    if (!paths) {
-        rc = guest_setup(cfg->root, NULL, &own, err);
-        if (rc < 0) return rc;
-        paths = &own;
+    char *bad = NULL;
+    int rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, err);
+    if (rc < 0 && bad) {
+        /* a snapshot the VMM cannot restore (truncated, another build): drop it, boot cold; the
+         * next VM makes a new one */
+        cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad,
+                err ? err->msg : "");
+        unlink(bad);
+        free(bad);
+        guest_run_result_free(res);
+        memset(res, 0, sizeof *res);
+        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, err);
     }
-    char accel[8], why[256];
-    rc = guest_accel(cfg->root, paths, accel, why, err);
-    if (rc == 0) rc = vm_run(cfg, paths, accel, false, 0, res, err);
-    guest_paths_free(&own);
     return rc;
 }

@@ -2,6 +2,8 @@
  * independently (primed with the previous block's last 32 KiB as dictionary) on every core,
  * and the raw deflate streams, each ended by a sync flush, are concatenated under one gzip
  * header and a trailer whose CRC is combined from the blocks' CRCs. */
+#include <errno.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <string.h>
 #include <zlib.h>
@@ -241,6 +243,64 @@ static void gz_free(oci_compressor *c)
     free(c);
 }
 
+/* ---------- decompression ---------- */
+/* Every gzip member in turn (a multi-member stream is one layer), into out. */
+static int gzip_decompress(int fd, const unsigned char *head, size_t hn, oci_sink sink, cb_err *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 16) != Z_OK)
+        return cb_fail(err, "zlib init failed");
+    size_t cap = 1 << 18;
+    cleanup_free unsigned char *in = xmalloc(cap);
+    cleanup_free unsigned char *out = xmalloc(cap);
+    int r = 0;
+    bool eof = false;
+    memcpy(in, head, hn);
+    zs.next_in = in;
+    zs.avail_in = (uInt)hn;
+    bool ended = false;
+    for (;;) {
+        if (zs.avail_in == 0 && !eof) {
+            ssize_t n = read(fd, in, cap);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                r = cb_error(err, errno, "read");
+                break;
+            }
+            if (n == 0)
+                eof = true;
+            zs.next_in = in;
+            zs.avail_in = (uInt)n;
+        }
+        if (zs.avail_in == 0 && eof) {
+            if (!ended)
+                r = cb_fail(err, "gzip stream is truncated");
+            break;
+        }
+        if (ended) { /* another gzip member follows */
+            inflateReset(&zs);
+            ended = false;
+        }
+        zs.next_out = out;
+        zs.avail_out = (uInt)cap;
+        int z = inflate(&zs, Z_NO_FLUSH);
+        if (z != Z_OK && z != Z_STREAM_END && z != Z_BUF_ERROR) {
+            r = cb_fail(err, "corrupt gzip data: %s", zs.msg ? zs.msg : "inflate failed");
+            break;
+        }
+        size_t got = cap - zs.avail_out;
+        if (got && (r = sink.write(sink.opaque, out, got, err)) < 0)
+            break;
+        if (z == Z_STREAM_END)
+            ended = true;
+    }
+    inflateEnd(&zs);
+    return r;
+}
+
 const oci_compressor_ops oci_compress_gzip_ops = {
     OCI_COMPRESSION_GZIP, "gzip", 6, gz_open, gz_write, gz_finish, gz_free,
+    .decompress = gzip_decompress,
 };

@@ -1,4 +1,7 @@
 /* zstd with libzstd's own worker threads (ZSTD_c_nbWorkers = cores). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "compress.h"
@@ -64,6 +67,52 @@ static void zs_free(oci_compressor *c)
     free(c);
 }
 
+/* ---------- decompression ---------- */
+static int zstd_decompress(int fd, const unsigned char *head, size_t hn, oci_sink sink, cb_err *err)
+{
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    size_t cap = ZSTD_DStreamInSize() > (1 << 17) ? ZSTD_DStreamInSize() : (1 << 17);
+    size_t ocap = ZSTD_DStreamOutSize();
+    cleanup_free unsigned char *in = xmalloc(cap);
+    cleanup_free unsigned char *out = xmalloc(ocap);
+    memcpy(in, head, hn);
+    ZSTD_inBuffer ib = {in, hn, 0};
+    int r = 0;
+    size_t last = 1;
+    bool eof = false;
+    for (;;) {
+        if (ib.pos == ib.size && !eof) {
+            ssize_t n = read(fd, in, cap);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                r = cb_error(err, errno, "read");
+                break;
+            }
+            if (n == 0)
+                eof = true;
+            ib.size = (size_t)n;
+            ib.pos = 0;
+        }
+        if (ib.pos == ib.size && eof) {
+            if (last != 0)
+                r = cb_fail(err, "zstd stream is truncated");
+            break;
+        }
+        ZSTD_outBuffer ob = {out, ocap, 0};
+        last = ZSTD_decompressStream(ds, &ob, &ib);
+        if (ZSTD_isError(last)) {
+            r = cb_fail(err, "corrupt zstd data: %s", ZSTD_getErrorName(last));
+            break;
+        }
+        if (ob.pos && (r = sink.write(sink.opaque, out, ob.pos, err)) < 0)
+            break;
+    }
+    ZSTD_freeDStream(ds);
+    return r;
+}
+
 const oci_compressor_ops oci_compress_zstd_ops = {
     OCI_COMPRESSION_ZSTD, "zstd", 3, zs_open, zs_write, zs_finish, zs_free,
+    .decompress = zstd_decompress,
 };

@@ -174,117 +174,20 @@ int oci_compress_stream(int in_fd, const oci_compress_opts *opts, oci_sink sink,
 
 /* ---------- decompression ---------- */
 
+/* The decompressed bytes on their way out: hashed (the diffID) and counted. */
 typedef struct dsink {
     oci_sink out;
     cb_sha256 *h;
     int64_t n;
 } dsink;
 
-static int dsink_put(dsink *d, const void *data, size_t n, cb_err *err)
+static int dsink_put(void *opaque, const void *data, size_t n, cb_err *err)
 {
+    dsink *d = opaque;
     if (d->h)
         cb_sha256_update(d->h, data, n);
     d->n += (int64_t)n;
     return d->out.write(d->out.opaque, data, n, err);
-}
-
-static int inflate_all(int fd, unsigned char *head, size_t hn, dsink *d, cb_err *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 16) != Z_OK)
-        return cb_fail(err, "zlib init failed");
-    size_t cap = 1 << 18;
-    cleanup_free unsigned char *in = xmalloc(cap);
-    cleanup_free unsigned char *out = xmalloc(cap);
-    int r = 0;
-    bool eof = false;
-    memcpy(in, head, hn);
-    zs.next_in = in;
-    zs.avail_in = (uInt)hn;
-    bool ended = false;
-    for (;;) {
-        if (zs.avail_in == 0 && !eof) {
-            ssize_t n = read(fd, in, cap);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                r = cb_error(err, errno, "read");
-                break;
-            }
-            if (n == 0)
-                eof = true;
-            zs.next_in = in;
-            zs.avail_in = (uInt)n;
-        }
-        if (zs.avail_in == 0 && eof) {
-            if (!ended)
-                r = cb_fail(err, "gzip stream is truncated");
-            break;
-        }
-        if (ended) { /* another gzip member follows */
-            inflateReset(&zs);
-            ended = false;
-        }
-        zs.next_out = out;
-        zs.avail_out = (uInt)cap;
-        int z = inflate(&zs, Z_NO_FLUSH);
-        if (z != Z_OK && z != Z_STREAM_END && z != Z_BUF_ERROR) {
-            r = cb_fail(err, "corrupt gzip data: %s", zs.msg ? zs.msg : "inflate failed");
-            break;
-        }
-        size_t got = cap - zs.avail_out;
-        if (got && (r = dsink_put(d, out, got, err)) < 0)
-            break;
-        if (z == Z_STREAM_END)
-            ended = true;
-    }
-    inflateEnd(&zs);
-    return r;
-}
-
-static int unzstd_all(int fd, unsigned char *head, size_t hn, dsink *d, cb_err *err)
-{
-    ZSTD_DStream *ds = ZSTD_createDStream();
-    size_t cap = ZSTD_DStreamInSize() > (1 << 17) ? ZSTD_DStreamInSize() : (1 << 17);
-    size_t ocap = ZSTD_DStreamOutSize();
-    cleanup_free unsigned char *in = xmalloc(cap);
-    cleanup_free unsigned char *out = xmalloc(ocap);
-    memcpy(in, head, hn);
-    ZSTD_inBuffer ib = {in, hn, 0};
-    int r = 0;
-    size_t last = 1;
-    bool eof = false;
-    for (;;) {
-        if (ib.pos == ib.size && !eof) {
-            ssize_t n = read(fd, in, cap);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                r = cb_error(err, errno, "read");
-                break;
-            }
-            if (n == 0)
-                eof = true;
-            ib.size = (size_t)n;
-            ib.pos = 0;
-        }
-        if (ib.pos == ib.size && eof) {
-            if (last != 0)
-                r = cb_fail(err, "zstd stream is truncated");
-            break;
-        }
-        ZSTD_outBuffer ob = {out, ocap, 0};
-        last = ZSTD_decompressStream(ds, &ob, &ib);
-        if (ZSTD_isError(last)) {
-            r = cb_fail(err, "corrupt zstd data: %s", ZSTD_getErrorName(last));
-            break;
-        }
-        if (ob.pos && (r = dsink_put(d, out, ob.pos, err)) < 0)
-            break;
-    }
-    ZSTD_freeDStream(ds);
-    return r;
 }
 
 int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_LEN], int64_t *n, cb_err *err)
@@ -294,11 +197,17 @@ int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_L
     if (hn < 0)
         return cb_error(err, (int)-hn, "read");
     dsink d = {sink, diff_id ? cb_sha256_new() : NULL, 0};
-    int r;
+    oci_sink ds = {dsink_put, &d};
+    const oci_compressor_ops *ops = NULL;
     switch (oci_compression_detect(head, (size_t)hn)) {
-    case OCI_COMPRESSION_GZIP: r = inflate_all(in_fd, head, (size_t)hn, &d, err); break;
-    case OCI_COMPRESSION_ZSTD: r = unzstd_all(in_fd, head, (size_t)hn, &d, err); break;
-    default: {
+    case OCI_COMPRESSION_GZIP: ops = &oci_compress_gzip_ops; break;
+    case OCI_COMPRESSION_ZSTD: ops = &oci_compress_zstd_ops; break;
+    default: break;
+    }
+    int r;
+    if (ops) {
+        r = ops->decompress(in_fd, head, (size_t)hn, ds, err);
+    } else {
         r = dsink_put(&d, head, (size_t)hn, err);
         char buf[1 << 16];
         while (r == 0) {
@@ -313,7 +222,6 @@ int oci_decompress_stream(int in_fd, oci_sink sink, char diff_id[CB_DIGEST_STR_L
                 break;
             r = dsink_put(&d, buf, (size_t)k, err);
         }
-    }
     }
     if (d.h) {
         if (r == 0)

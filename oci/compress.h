@@ -12,6 +12,9 @@ typedef struct oci_compressor_ops {
     int (*write)(oci_compressor *c, const void *data, size_t n, cb_err *err);
     int (*finish)(oci_compressor *c, cb_err *err);
     void (*free)(oci_compressor *c);
+    /* The whole compressed stream from fd (its first hn bytes already read into head), the
+     * uncompressed bytes into out; a truncated or corrupt stream is an error. */
+    int (*decompress)(int fd, const unsigned char *head, size_t hn, oci_sink out, cb_err *err);
 } oci_compressor_ops;
 
 extern const oci_compressor_ops oci_compress_gzip_ops;

@@ -516,6 +516,7 @@ static bool in_list(const char *const *l, const char *k)
     return false;
 }
 
+/* Long: one field of the image-spec config after another, each validated where it is read. */
 int oci_config_parse(const char *json, size_t len, oci_config *out, cb_err *err)
 {
     oci_config_init(out);

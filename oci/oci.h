@@ -324,4 +324,23 @@ int oci_registry_push_blob_stream(oci_registry *r, const char *repository, int f
                                   int (*finish)(void *ctx, char digest[CB_DIGEST_STR_LEN], cb_err *err), void *ctx,
                                   char digest_out[CB_DIGEST_STR_LEN], cb_err *err);
 
+/* ---------- one file over HTTP(S) (ADD <url>) ---------- */
+typedef struct oci_http_result {
+    long status;
+    int64_t size;
+    int64_t mtime;    /* Last-Modified as seconds since the epoch, -1 when absent */
+    char *final_url;  /* after redirects */
+    char *filename;   /* from Content-Disposition, without a path; NULL when absent */
+    char *etag;
+} oci_http_result;
+/* GET url into out_fd (truncated first, and again before each retry). Retries connection
+ * errors, 5xx and 429 with backoff; CBUILD_HTTP_TIMEOUT (default 60) seconds without data fail.
+ * if_none_match (an ETag, or NULL): a conditional GET; 304 Not Modified returns 0 with
+ * res->status 304 and nothing written. */
+int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_http_result *res, cb_err *err);
+/* HEAD url (with If-None-Match when given): res->status and res->etag, as BuildKit's http
+ * source asks before it downloads again. */
+int oci_http_head(const char *url, const char *if_none_match, oci_http_result *res, cb_err *err);
+void oci_http_result_free(oci_http_result *res);
+
 #endif

@@ -40,4 +40,56 @@ void df_warnings_free(df_warnings *w);
 
 void df_instr_free_fields(df_instr *in);
 
+/* plan.c: helpers shared by the plan's files. */
+void df_strv_copy(cb_strv *dst, const cb_strv *src);
+char *df_str_lower(const char *s);
+/* Prefix err's message with file:line and quote the instruction; returns the error code. */
+int df_err_at(cb_err *err, const df_file *f, const df_instr *in);
+
+/* instr.c: BuildKit BFlags and typed options. */
+enum { DF_F_BOOL, DF_F_STRING, DF_F_STRINGS };
+typedef struct df_fspec {
+    const char *name;
+    int type;
+} df_fspec;
+
+typedef struct df_fval {
+    bool set;
+    char *value; /* DF_F_BOOL: "true"/"false"; DF_F_STRING: value */
+    cb_strv values;
+} df_fval;
+
+typedef char *(*df_expand_fn)(void *ud, const char *word, cb_err *err, int *rc);
+
+int df_flags_parse(const df_instr *in, const df_fspec *specs, size_t n, df_fval *vals, cb_err *err);
+void df_flags_free(df_fval *v, size_t n);
+char *df_flag_str(const df_fval *v);
+int df_parse_uint(const char *v, int base, uint64_t max, uint64_t *out);
+int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, int ssh_index, cb_err *err);
+int df_cmd_add_port(df_cmd *c, const char *raw_in, cb_err *err);
+int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err);
+void df_cmd_free(df_cmd *c);
+
+/* platform.c */
+void df_platform_split(const char *p, char **os, char **arch, char **variant);
+/* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "x86_64" ... -> "os/arch[/variant]". */
+int df_platform_normalize(const char *spec, char **out, cb_err *err);
+
+/* A stage while planning: its typed commands before expansion. */
+typedef struct df_pstage {
+    df_stage *st;
+    df_cmd *cmds; /* typed, unexpanded */
+    size_t n;
+    size_t n_triggers;
+    const df_instr *from;
+    char *raw_base;
+    char *raw_platform;
+} df_pstage;
+
+
+/* lint.c */
+void df_lint_file(df_plan *p, const df_file *f);
+void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps);
+int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err);
+
 #endif

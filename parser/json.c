@@ -224,8 +224,12 @@ int df_json_string_array(const char *s, size_t n, cb_strv *out)
     jp p = {s, n, 0, 0};
     if (n == 0 || s[0] != '[')
         return 0;
-    /* first validate the whole value (the decoder reads it completely before unmarshalling) */
+    /* the whole text must be one JSON value: BuildKit's parseJSON uses json.Unmarshal, which
+     * refuses trailing data (`["echo"]text` is shell form) */
     if (parse_value(&p) < 0)
+        return 0;
+    ws(&p);
+    if (p.i < p.n)
         return 0;
     p.i = 1;
     bool non_string = false;

@@ -54,15 +54,18 @@ debian_rootfs() {
   local tar=$CACHE/debian-bookworm-minbase-v2.tar
   if [ ! -s "$tar" ]; then
     log "debootstrap --variant=minbase bookworm (once, cached in $tar)"
-    local dir
+    # debootstrap needs root: in a user shell it runs through sudo (a root shell has none)
+    local dir asroot=
+    [ "$(id -u)" = 0 ] || asroot=sudo
     dir=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
-    debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
-      { log "debootstrap failed, see $CACHE/debootstrap.log"; rm -rf "$dir"; return 1; }
-    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
-    chmod 0755 "$dir" # mktemp made it 0700: it becomes the image's /
-    tar --numeric-owner --xattrs -C "$dir" -cf "$tar.tmp.$$" .
+    $asroot debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+      { log "debootstrap failed, see $CACHE/debootstrap.log"; $asroot rm -rf "$dir"; return 1; }
+    $asroot rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    $asroot chmod 0755 "$dir" # mktemp made it 0700: it becomes the image's /
+    $asroot tar --numeric-owner --xattrs -C "$dir" -cf "$tar.tmp.$$" .
+    $asroot chown "$(id -u):$(id -g)" "$tar.tmp.$$"
     mv "$tar.tmp.$$" "$tar"
-    rm -rf "$dir"
+    $asroot rm -rf "$dir"
   fi
   echo "$tar"
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "builder.h"
+#include "oci.h"
 
 #include <signal.h>
 #include <string.h>
@@ -31,6 +32,7 @@ static int build_with_signals(builder_opts *o, builder_result *res, cb_err *err)
     return rc;
 }
 
+/* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
     cb_strv tags, build_args, labels, secrets, outputs, cache_from, cache_to, no_cache_filter;
@@ -42,10 +44,14 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&cache_from);
     cb_strv_init(&cache_to);
     cb_strv_init(&no_cache_filter);
+    cb_strv allow;
+    cb_strv_init(&allow);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false;
     long jobs = 0;
+    cli_registry_flags rf;
+    cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
         {"tag", 't', CLI_STRINGS, &tags, "NAME[:TAG]", "name and optionally a tag (repeatable)"},
         {"file", 'f', CLI_STRING, &file, "PATH", "Dockerfile (default PATH/Dockerfile; - reads stdin)"},
@@ -58,6 +64,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "target platform (linux/amd64)"},
         {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
         {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
+        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host (repeatable)"},
         {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
         {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
@@ -68,6 +75,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
+        CLI_REGISTRY_OPTS(&rf),
+        CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {
@@ -102,8 +111,21 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         };
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
+        const char *bad_allow = NULL;
+        for (size_t i = 0; i < allow.n; i++) {
+            if (!strcmp(allow.v[i], "network.host"))
+                o.allow_network_host = true;
+            else if (!bad_allow)
+                bad_allow = allow.v[i];
+        }
+        oci_registry_opts ro;
+        cli_registry_flags_apply(&rf, &ro);
+        o.registry = &ro;
         if (network && strcmp(network, "default") && strcmp(network, "none") && strcmp(network, "host")) {
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
+            rc = cli_report(&err);
+        } else if (bad_allow) {
+            cb_fail(&err, "invalid --allow %s: only network.host is supported", bad_allow);
             rc = cli_report(&err);
         } else if (jobs < 0) {
             cb_fail(&err, "invalid --jobs %ld: must be at least 1", jobs);
@@ -126,6 +148,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         }
     }
     cb_strv_free(&pos);
+    cb_strv_free(&allow);
     cb_strv_free(&tags);
     cb_strv_free(&build_args);
     cb_strv_free(&labels);
@@ -134,5 +157,6 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&cache_from);
     cb_strv_free(&cache_to);
     cb_strv_free(&no_cache_filter);
+    cli_registry_flags_free(&rf);
     return rc;
 }

@@ -51,7 +51,21 @@ int cli_parse_exit(int parse_result);
 /* Print "cbuild: error: <msg>" and return 1. */
 int cli_report(const cb_err *err);
 
-/* Registry flags shared by pull, push and login. */
+/* A verb's parsed arguments, its store and its error. Every verb returns cli_call_end(). */
+struct store;
+typedef struct cli_call {
+    cb_strv pos;
+    struct store *st; /* after cli_call_store */
+    cb_err err;
+} cli_call;
+/* Parse argv: -1 to go on, else the verb's exit status (help printed, usage error). */
+int cli_call_begin(cli_call *v, cli_ctx *ctx, const cli_cmd_spec *spec, int argc, char **argv);
+/* Open the store: -1 to go on, else the exit status (the error reported). */
+int cli_call_store(cli_call *v, cli_ctx *ctx);
+/* Close the store, free the arguments; returns rc. */
+int cli_call_end(cli_call *v, int rc);
+
+/* Registry flags shared by build, pull, push and login. */
 typedef struct cli_registry_flags {
     cb_strv insecure;
     bool tls_verify;
@@ -71,7 +85,7 @@ typedef struct cli_registry_flags {
 struct oci_registry_opts;
 void cli_registry_flags_init(cli_registry_flags *rf);
 void cli_registry_flags_free(cli_registry_flags *rf);
-/* Fill ro (already defaulted) from the flags; --creds sets username and password. */
+/* Fill ro: the defaults, then the flags; --creds sets username and password. */
 void cli_registry_flags_apply(cli_registry_flags *rf, struct oci_registry_opts *ro);
 
 /* Verbs. Each returns the process exit status. argv[0] is the verb name. */
@@ -81,6 +95,8 @@ int cli_cmd_debug(cli_ctx *ctx, int argc, char **argv);   /* debug parse | debug
 int cli_cmd_ext4(cli_ctx *ctx, int argc, char **argv);    /* ext4 create|ls|cat|export */
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_info(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_kernel(cli_ctx *ctx, int argc, char **argv); /* kernel export DIR */
 int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_push(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_tag(cli_ctx *ctx, int argc, char **argv);

@@ -38,14 +38,12 @@ static int cmd_parse(cli_ctx *ctx, int argc, char **argv)
                                "Print a Dockerfile's syntax tree in BuildKit's parser test format "
                                "(standard input when no FILE)",
                                opts, false, 0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
+        return cli_call_end(&v, rc);
     }
-    const char *path = pos.n ? pos.v[0] : NULL;
+    const char *path = v.pos.n ? v.pos.v[0] : NULL;
     cb_buf in;
     cb_buf_init(&in);
     cb_err err = {0};
@@ -64,8 +62,7 @@ static int cmd_parse(cli_ctx *ctx, int argc, char **argv)
     }
     df_file_free(f);
     cb_buf_free(&in);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }
 
 /* Which .dockerignore applies and whether its patterns compile; text goes to out. */
@@ -121,9 +118,8 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
                                "Print the build stages after ARG resolution: bases, expanded instructions, "
                                "dependencies and the stages the target needs",
                                opts, false, 0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         goto out;
     if (format && strcmp(format, "json") && strcmp(format, "text")) {
@@ -131,7 +127,7 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    const char *context = pos.n ? pos.v[0] : ".";
+    const char *context = v.pos.n ? v.pos.v[0] : ".";
     char *path = file ? xstrdup(file) : cb_path_join(context, "Dockerfile");
     cb_buf in;
     cb_buf_init(&in);
@@ -166,7 +162,7 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
     cb_buf_free(&in);
     free(path);
 out:
-    cb_strv_free(&pos);
+    cli_call_end(&v, 0);
     cb_strv_free(&build_args);
     return rc;
 }

@@ -12,24 +12,21 @@ int cli_cmd_du(cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"du", "[OPTIONS]", "Show disk usage of the store", opts, false, 0, 0};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    cb_strv_free(&pos);
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
-        return rc;
+        return cli_call_end(&v, rc);
     if (format && strcmp(format, "json") && strcmp(format, "table")) {
         fprintf(stderr, "cbuild du: unsupported --format `%s` (want table or json)\n", format);
-        return CLI_EXIT_USAGE;
+        return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0)
-        return cli_report(&err);
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     store_usage u;
     if (store_usage_get(s, &u, &err) < 0) {
-        store_close(s);
-        return cli_report(&err);
+        return cli_call_end(&v, cli_report(&err));
     }
     if (format && !strcmp(format, "json")) {
         printf("{\"Root\":\"%s\",\"Images\":%llu,\"Blobs\":%llu,\"BlobBytes\":%llu,\"LayerImages\":%llu,"
@@ -52,6 +49,5 @@ int cli_cmd_du(cli_ctx *ctx, int argc, char **argv)
         printf("%-16s %-8llu %-10s\n", "Build cache", (unsigned long long)u.cache_records, b3);
         printf("\nTotal: %s in %s; reclaimable by `cbuild prune`: %s\n", b5, store_root(s), b4);
     }
-    store_close(s);
-    return 0;
+    return cli_call_end(&v, 0);
 }

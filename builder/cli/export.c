@@ -17,60 +17,43 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"export", "[OPTIONS] IMAGE", "Export an image's filesystem as a tar or an ext4 image",
                                opts, false, 1, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
     cb_err err = {0};
     if (strcmp(format, "tar") && strcmp(format, "ext4")) {
         fprintf(stderr, "cbuild export: unknown --format `%s` (want tar or ext4)\n", format);
-        cb_strv_free(&pos);
-        return CLI_EXIT_USAGE;
+        return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     if (!strcmp(format, "ext4")) {
         if (!output) {
             fprintf(stderr, "cbuild export: --format ext4 needs -o FILE\n");
-            cb_strv_free(&pos);
-            return CLI_EXIT_USAGE;
+            return cli_call_end(&v, CLI_EXIT_USAGE);
         }
-        store *s;
-        rc = 0;
-        if (store_open(ctx->root, &s, &err) < 0)
-            rc = cli_report(&err);
-        else {
-            if (store_export_ext4(s, pos.v[0], output, 0, &err) < 0)
-                rc = cli_report(&err);
-            store_close(s);
-        }
-        cb_strv_free(&pos);
-        return rc;
+        if ((rc = cli_call_store(&v, ctx)) >= 0)
+            return cli_call_end(&v, rc);
+        rc = store_export_ext4(v.st, v.pos.v[0], output, 0, &err) < 0 ? cli_report(&err) : 0;
+        return cli_call_end(&v, rc);
     }
     if (!output && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "cbuild: error: refusing to write a tar to a terminal; use -o FILE or redirect stdout\n");
-        cb_strv_free(&pos);
-        return 1;
+        return cli_call_end(&v, 1);
     }
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     rc = 0;
     if (output) {
         cb_atomic_file af;
         if (cb_atomic_open(&af, output, 0644, &err) < 0)
             rc = cli_report(&err);
-        else if (store_export_tar(s, pos.v[0], oci_sink_fd(af.fd), &err) < 0) {
+        else if (store_export_tar(s, v.pos.v[0], oci_sink_fd(af.fd), &err) < 0) {
             cb_atomic_abort(&af);
             rc = cli_report(&err);
         } else if (cb_atomic_commit(&af, &err) < 0)
             rc = cli_report(&err);
-    } else if (store_export_tar(s, pos.v[0], oci_sink_fd(STDOUT_FILENO), &err) < 0)
+    } else if (store_export_tar(s, v.pos.v[0], oci_sink_fd(STDOUT_FILENO), &err) < 0)
         rc = cli_report(&err);
-    store_close(s);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }

@@ -44,10 +44,9 @@ static int ext4_create(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"ext4 create", "[OPTIONS] OUT.img (--tar FILE ... | --dir DIR)",
                                "Create an ext4 image from layer tars or a directory", opts, false, 1, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
     cb_err err = {0};
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         goto out;
     rc = 1;
@@ -87,7 +86,7 @@ static int ext4_create(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     ext4_writer *w;
-    if (ext4_writer_new(pos.v[0], &o, &w, &err) < 0) {
+    if (ext4_writer_new(v.pos.v[0], &o, &w, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
@@ -112,7 +111,7 @@ static int ext4_create(cli_ctx *ctx, int argc, char **argv)
     ext4_writer_free(w);
     rc = r < 0 ? cli_report(&err) : 0;
 out:
-    cb_strv_free(&pos);
+    cli_call_end(&v, 0);
     cb_strv_free(&tars);
     return rc;
 }
@@ -199,26 +198,24 @@ static int ext4_ls(cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"ext4 ls", "[OPTIONS] IMG [PATH]", "List a directory in an ext4 image", opts, false, 1, 2};
-    cb_strv pos;
-    cb_strv_init(&pos);
     cb_err err = {0};
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
+        return cli_call_end(&v, rc);
     }
     ext4_reader *r = NULL;
     uint32_t ino;
     ext4_stat st;
     rc = 0;
-    if (ext4_reader_open(pos.v[0], &r, &err) < 0 || ext4_reader_lookup(r, pos.n > 1 ? pos.v[1] : "/", &ino, &err) < 0 ||
+    if (ext4_reader_open(v.pos.v[0], &r, &err) < 0 || ext4_reader_lookup(r, v.pos.n > 1 ? v.pos.v[1] : "/", &ino, &err) < 0 ||
         ext4_reader_stat(r, ino, &st, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
     ls_ctx c = {r, recursive, &err};
     if (!S_ISDIR(st.mode)) {
-        if (ls_print(&c, pos.v[1], &st) < 0)
+        if (ls_print(&c, v.pos.v[1], &st) < 0)
             rc = cli_report(&err);
         goto out;
     }
@@ -252,33 +249,29 @@ static int ext4_ls(cli_ctx *ctx, int argc, char **argv)
     free(l.inos);
 out:
     ext4_reader_free(r);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }
 
 static int ext4_cat(cli_ctx *ctx, int argc, char **argv)
 {
     const cli_opt opts[] = {{NULL, 0, 0, NULL, NULL, NULL}};
     const cli_cmd_spec spec = {"ext4 cat", "IMG PATH", "Print a file from an ext4 image", opts, false, 2, 2};
-    cb_strv pos;
-    cb_strv_init(&pos);
     cb_err err = {0};
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
+        return cli_call_end(&v, rc);
     }
     ext4_reader *r = NULL;
     uint32_t ino;
     rc = 0;
-    if (ext4_reader_open(pos.v[0], &r, &err) < 0 || ext4_reader_lookup(r, pos.v[1], &ino, &err) < 0 ||
+    if (ext4_reader_open(v.pos.v[0], &r, &err) < 0 || ext4_reader_lookup(r, v.pos.v[1], &ino, &err) < 0 ||
         ext4_reader_copy_to_fd(r, ino, STDOUT_FILENO, &err) < 0) {
-        cb_error_wrap(&err, "cat `%s`", pos.v[1]);
+        cb_error_wrap(&err, "cat `%s`", v.pos.v[1]);
         rc = cli_report(&err);
     }
     ext4_reader_free(r);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }
 
 static int ext4_export(cli_ctx *ctx, int argc, char **argv)
@@ -292,13 +285,11 @@ static int ext4_export(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"ext4 export", "[OPTIONS] IMG OUT.tar|-", "Export an ext4 image's tree as a tar", opts,
                                false, 2, 2};
-    cb_strv pos;
-    cb_strv_init(&pos);
     cb_err err = {0};
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
+        return cli_call_end(&v, rc);
     }
     ext4_export_options o;
     ext4_export_options_init(&o);
@@ -306,13 +297,13 @@ static int ext4_export(cli_ctx *ctx, int argc, char **argv)
     o.root_subdir = subdir ? subdir : (oci ? EXT4_OVERLAY_UPPER_DIR : NULL);
     ext4_reader *r = NULL;
     cb_atomic_file af = {.fd = -1};
-    bool to_stdout = strcmp(pos.v[1], "-") == 0;
+    bool to_stdout = strcmp(v.pos.v[1], "-") == 0;
     rc = 0;
-    if (source_date_epoch(&o.source_date_epoch, &err) < 0 || ext4_reader_open(pos.v[0], &r, &err) < 0) {
+    if (source_date_epoch(&o.source_date_epoch, &err) < 0 || ext4_reader_open(v.pos.v[0], &r, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
-    if (!to_stdout && cb_atomic_open(&af, pos.v[1], 0644, &err) < 0) {
+    if (!to_stdout && cb_atomic_open(&af, v.pos.v[1], 0644, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
@@ -324,8 +315,7 @@ static int ext4_export(cli_ctx *ctx, int argc, char **argv)
     }
 out:
     ext4_reader_free(r);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }
 
 int cli_cmd_ext4(cli_ctx *ctx, int argc, char **argv)

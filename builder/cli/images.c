@@ -62,6 +62,77 @@ static int row_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->tag, y->tag);
 }
 
+/* -q: each image ID once. */
+static void print_ids(const row *rows, size_t nr, bool no_trunc)
+{
+    cb_strv seen;
+    cb_strv_init(&seen);
+    for (size_t i = 0; i < nr; i++) {
+        if (cb_strv_contains(&seen, rows[i].id))
+            continue;
+        cb_strv_push(&seen, rows[i].id);
+        printf("%.*s\n", no_trunc ? 71 : 12, no_trunc ? rows[i].id : rows[i].id + 7);
+    }
+    cb_strv_free(&seen);
+}
+
+/* docker images --format json: one object per line. */
+static void print_json(const row *rows, size_t nr, bool no_trunc)
+{
+    for (size_t i = 0; i < nr; i++) {
+        char sz[32];
+        cb_format_size((uint64_t)rows[i].size, sz, sizeof sz);
+        cleanup_free char *since = human_since(rows[i].created_t);
+        json_t *o = json_object();
+        json_object_set_new(o, "Containers", json_string("N/A"));
+        json_object_set_new(o, "CreatedAt", json_string(rows[i].created ? rows[i].created : ""));
+        json_object_set_new(o, "CreatedSince", json_string(since));
+        json_object_set_new(o, "Digest", json_string(rows[i].digest));
+        char shortid[13];
+        snprintf(shortid, sizeof shortid, "%.12s", rows[i].id + 7);
+        json_object_set_new(o, "ID", json_string(no_trunc ? rows[i].id : shortid));
+        json_object_set_new(o, "Repository", json_string(rows[i].repo));
+        json_object_set_new(o, "Tag", json_string(rows[i].tag));
+        json_object_set_new(o, "Size", json_string(sz));
+        json_object_set_new(o, "SizeBytes", json_integer(rows[i].size));
+        char *t = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", t);
+        free(t);
+        json_decref(o);
+    }
+}
+
+static void print_table(const row *rows, size_t nr, bool no_trunc, bool digests)
+{
+    size_t wr = 10, wt = 3, wc = 7;
+    char **since = xcalloc(nr + 1, sizeof *since);
+    for (size_t i = 0; i < nr; i++) {
+        since[i] = human_since(rows[i].created_t);
+        if (strlen(rows[i].repo) > wr)
+            wr = strlen(rows[i].repo);
+        if (strlen(rows[i].tag) > wt)
+            wt = strlen(rows[i].tag);
+        if (strlen(since[i]) > wc)
+            wc = strlen(since[i]);
+    }
+    int idw = no_trunc ? 71 : 12;
+    printf("%-*s   %-*s   ", (int)wr, "REPOSITORY", (int)wt, "TAG");
+    if (digests)
+        printf("%-71s   ", "DIGEST");
+    printf("%-*s   %-*s   %s\n", idw, "IMAGE ID", (int)wc, "CREATED", "SIZE");
+    for (size_t i = 0; i < nr; i++) {
+        char sz[32];
+        cb_format_size((uint64_t)rows[i].size, sz, sizeof sz);
+        printf("%-*s   %-*s   ", (int)wr, rows[i].repo, (int)wt, rows[i].tag);
+        if (digests)
+            printf("%-71s   ", rows[i].digest);
+        printf("%-*.*s   %-*s   %s\n", idw, idw, no_trunc ? rows[i].id : rows[i].id + 7, (int)wc, since[i],
+               sz);
+        free(since[i]);
+    }
+    free(since);
+}
+
 int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
 {
     const char *format = NULL;
@@ -75,42 +146,30 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images in the local store", opts, false,
                                0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
     bool json = format && !strcmp(format, "json");
     if (format && !json && strcmp(format, "table")) {
         fprintf(stderr, "cbuild images: unsupported --format `%s` (want table or json)\n", format);
-        cb_strv_free(&pos);
-        return CLI_EXIT_USAGE;
+        return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     oci_ref filter = {0};
     bool filter_tag = false;
-    if (pos.n) {
-        if (oci_ref_parse(pos.v[0], &filter, &err) < 0) {
-            store_close(s);
-            cb_strv_free(&pos);
-            return cli_report(&err);
-        }
-        filter_tag = strchr(strrchr(pos.v[0], '/') ? strrchr(pos.v[0], '/') : pos.v[0], ':') != NULL;
+    if (v.pos.n) {
+        if (oci_ref_parse(v.pos.v[0], &filter, &err) < 0)
+            return cli_call_end(&v, cli_report(&err));
+        filter_tag = strchr(strrchr(v.pos.v[0], '/') ? strrchr(v.pos.v[0], '/') : v.pos.v[0], ':') != NULL;
     }
     store_tag *tags;
     size_t nt;
-    if (store_tag_list(s, &tags, &nt, &err) < 0) {
-        store_close(s);
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
+    if (store_tag_list(s, &tags, &nt, &err) < 0)
+        return cli_call_end(&v, cli_report(&err));
     row *rows = xcalloc(nt + 1, sizeof *rows);
     size_t nr = 0;
     for (size_t i = 0; i < nt; i++) {
@@ -122,7 +181,7 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
         row *r = &rows[nr];
         oci_ref pr = {0};
         if (name && oci_ref_parse(name, &pr, &e) == 0) {
-            if (pos.n && (strcmp(pr.registry, filter.registry) || strcmp(pr.repository, filter.repository) ||
+            if (v.pos.n && (strcmp(pr.registry, filter.registry) || strcmp(pr.repository, filter.repository) ||
                           (filter_tag && (!pr.tag || strcmp(pr.tag, filter.tag))))) {
                 oci_ref_free(&pr);
                 store_image_free(&im);
@@ -132,7 +191,7 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
             r->tag = xstrdup(pr.tag ? pr.tag : "<none>");
             oci_ref_free(&pr);
         } else {
-            if (pos.n) {
+            if (v.pos.n) {
                 store_image_free(&im);
                 continue;
             }
@@ -149,64 +208,11 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
     }
     qsort(rows, nr, sizeof *rows, row_cmp);
     if (quiet) {
-        cb_strv seen;
-        cb_strv_init(&seen);
-        for (size_t i = 0; i < nr; i++) {
-            if (cb_strv_contains(&seen, rows[i].id))
-                continue;
-            cb_strv_push(&seen, rows[i].id);
-            printf("%.*s\n", no_trunc ? 71 : 12, no_trunc ? rows[i].id : rows[i].id + 7);
-        }
-        cb_strv_free(&seen);
+        print_ids(rows, nr, no_trunc);
     } else if (json) {
-        for (size_t i = 0; i < nr; i++) {
-            char sz[32];
-            cb_format_size((uint64_t)rows[i].size, sz, sizeof sz);
-            cleanup_free char *since = human_since(rows[i].created_t);
-            json_t *o = json_object();
-            json_object_set_new(o, "Containers", json_string("N/A"));
-            json_object_set_new(o, "CreatedAt", json_string(rows[i].created ? rows[i].created : ""));
-            json_object_set_new(o, "CreatedSince", json_string(since));
-            json_object_set_new(o, "Digest", json_string(rows[i].digest));
-            char shortid[13];
-            snprintf(shortid, sizeof shortid, "%.12s", rows[i].id + 7);
-            json_object_set_new(o, "ID", json_string(no_trunc ? rows[i].id : shortid));
-            json_object_set_new(o, "Repository", json_string(rows[i].repo));
-            json_object_set_new(o, "Tag", json_string(rows[i].tag));
-            json_object_set_new(o, "Size", json_string(sz));
-            json_object_set_new(o, "SizeBytes", json_integer(rows[i].size));
-            char *t = json_dumps(o, JSON_COMPACT);
-            printf("%s\n", t);
-            free(t);
-            json_decref(o);
-        }
+        print_json(rows, nr, no_trunc);
     } else {
-        size_t wr = 10, wt = 3, wc = 7;
-        char **since = xcalloc(nr + 1, sizeof *since);
-        for (size_t i = 0; i < nr; i++) {
-            since[i] = human_since(rows[i].created_t);
-            if (strlen(rows[i].repo) > wr)
-                wr = strlen(rows[i].repo);
-            if (strlen(rows[i].tag) > wt)
-                wt = strlen(rows[i].tag);
-            if (strlen(since[i]) > wc)
-                wc = strlen(since[i]);
-        }
-        int idw = no_trunc ? 71 : 12;
-        printf("%-*s   %-*s   ", (int)wr, "REPOSITORY", (int)wt, "TAG");
-        if (digests)
-            printf("%-71s   ", "DIGEST");
-        printf("%-*s   %-*s   %s\n", idw, "IMAGE ID", (int)wc, "CREATED", "SIZE");
-        for (size_t i = 0; i < nr; i++) {
-            char sz[32];
-            cb_format_size((uint64_t)rows[i].size, sz, sizeof sz);
-            printf("%-*s   %-*s   ", (int)wr, rows[i].repo, (int)wt, rows[i].tag);
-            if (digests)
-                printf("%-71s   ", rows[i].digest);
-            printf("%-*.*s   %-*s   %s\n", idw, idw, no_trunc ? rows[i].id : rows[i].id + 7, (int)wc, since[i], sz);
-            free(since[i]);
-        }
-        free(since);
+        print_table(rows, nr, no_trunc, digests);
     }
     for (size_t i = 0; i < nr; i++) {
         free(rows[i].repo);
@@ -218,7 +224,5 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
     free(rows);
     store_tags_free(tags, nt);
     oci_ref_free(&filter);
-    store_close(s);
-    cb_strv_free(&pos);
-    return 0;
+    return cli_call_end(&v, 0);
 }

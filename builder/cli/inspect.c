@@ -109,31 +109,25 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"inspect", "[OPTIONS] IMAGE [IMAGE...]",
                                "Show an image's config and manifest as JSON", opts, false, 1, -1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
     bool tpl = format && strstr(format, "{{");
     if (format && !tpl && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest")) {
         fprintf(stderr, "cbuild inspect: unsupported --format `%s` (want json, config, manifest or a {{template}})\n",
                 format);
-        cb_strv_free(&pos);
-        return CLI_EXIT_USAGE;
+        return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     json_t *arr = json_array();
     rc = 0;
-    for (size_t i = 0; i < pos.n; i++) {
+    for (size_t i = 0; i < v.pos.n; i++) {
         store_image im;
-        if (store_image_resolve(s, pos.v[i], &im, &err) < 0) {
+        if (store_image_resolve(s, v.pos.v[i], &im, &err) < 0) {
             rc = cli_report(&err);
             continue;
         }
@@ -163,7 +157,5 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
         free(t);
     }
     json_decref(arr);
-    store_close(s);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }

@@ -18,20 +18,18 @@ int cli_cmd_load(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"load", "[OPTIONS]", "Load images from an OCI archive or a docker save tar", opts,
                                false, 0, 0};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    cb_strv_free(&pos);
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
-        return rc;
+        return cli_call_end(&v, rc);
     cb_err err = {0};
     if (!input && isatty(STDIN_FILENO)) {
         fprintf(stderr, "cbuild: error: requested load from stdin, but stdin is empty; use -i FILE\n");
-        return 1;
+        return cli_call_end(&v, 1);
     }
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0)
-        return cli_report(&err);
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     cleanup_free char *tmp = NULL;
     if (!input) {
         tmp = xasprintf("%s/ingest/load-%d.tar", store_root(s), (int)getpid());
@@ -46,8 +44,7 @@ int cli_cmd_load(cli_ctx *ctx, int argc, char **argv)
             close(fd);
         if (rc < 0) {
             unlink(tmp);
-            store_close(s);
-            return cli_report(&err);
+            return cli_call_end(&v, cli_report(&err));
         }
         input = tmp;
     }
@@ -69,6 +66,5 @@ int cli_cmd_load(cli_ctx *ctx, int argc, char **argv)
     if (tmp)
         unlink(tmp);
     cb_strv_free(&loaded);
-    store_close(s);
-    return rc;
+    return cli_call_end(&v, rc);
 }

@@ -56,13 +56,12 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     const cli_cmd_spec spec = {"login", "[OPTIONS] [SERVER]",
                                "Log in to a registry (default docker.io); credentials go to ~/.docker/config.json",
                                opts, false, 0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         goto out;
     rc = 1;
-    host = server_host(pos.n ? pos.v[0] : NULL);
+    host = server_host(v.pos.n ? v.pos.v[0] : NULL);
     user = username ? xstrdup(username) : NULL;
     pass = password ? xstrdup(password) : NULL;
     if (password && password_stdin) {
@@ -108,7 +107,6 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     }
     cb_err err = {0};
     oci_registry_opts ro;
-    oci_registry_opts_default(&ro);
     cli_registry_flags_apply(&rf, &ro);
     ro.username = user;
     ro.password = pass;
@@ -132,7 +130,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     printf("Login Succeeded\n");
     rc = 0;
 out:
-    cb_strv_free(&pos);
+    cli_call_end(&v, 0);
     cli_registry_flags_free(&rf);
     return rc;
 }
@@ -146,15 +144,13 @@ int cli_cmd_logout(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"logout", "[OPTIONS] [SERVER]", "Log out from a registry (default docker.io)", opts,
                                false, 0, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
+        return cli_call_end(&v, rc);
     }
-    cleanup_free char *host = server_host(pos.n ? pos.v[0] : NULL);
-    cb_strv_free(&pos);
+    cleanup_free char *host = server_host(v.pos.n ? v.pos.v[0] : NULL);
+    cli_call_end(&v, 0);
     cb_err err = {0};
     int r = oci_auth_remove(authfile, host, &err);
     if (r == -ENOENT) {

@@ -30,6 +30,8 @@ static const cli_verb verbs[] = {
     {"prune", cli_cmd_prune, "Remove unused build cache and data"},
     {"store", cli_cmd_store, "Check the local store (store check)"},
     {"setup", cli_cmd_setup, "Install the guest kernel and initramfs into the store"},
+    {"info", cli_cmd_info, "Show versions, the store, the guest kernel and the accelerator"},
+    {"kernel", cli_cmd_kernel, "Export the guest kernel for other VMMs (kernel export DIR)"},
     {"debug", cli_cmd_debug, "Inspect the Dockerfile frontend (parse, plan)"},
     {"version", cli_cmd_version, "Show the cbuild version"},
 };

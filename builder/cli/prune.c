@@ -52,13 +52,11 @@ int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"prune", "[OPTIONS]", "Remove build cache and unreferenced data from the store", opts,
                                false, 0, 0};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    cb_strv_free(&pos);
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) {
         cb_strv_free(&filters);
-        return rc;
+        return cli_call_end(&v, rc);
     }
     cb_err err = {0};
     store_prune_opts po = {.all = all};
@@ -67,24 +65,24 @@ int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv)
         if (!cb_str_has_prefix(filters.v[i], "until=") || parse_duration(filters.v[i] + 6, &secs) < 0) {
             fprintf(stderr, "cbuild prune: invalid filter `%s` (want until=DURATION, e.g. until=24h)\n", filters.v[i]);
             cb_strv_free(&filters);
-            return CLI_EXIT_USAGE;
+            return cli_call_end(&v, CLI_EXIT_USAGE);
         }
         po.until = (int64_t)time(NULL) - (int64_t)secs;
     }
     cb_strv_free(&filters);
     if (keep && cb_parse_size(keep, &po.keep_storage, &err) < 0)
-        return cli_report(&err);
+        return cli_call_end(&v, cli_report(&err));
     if (!force && isatty(STDIN_FILENO)) {
         fprintf(stderr, "WARNING! This will remove %s build cache and unreferenced blobs. Are you sure you want to "
                         "continue? [y/N] ",
                 all ? "all" : "dangling");
         int c = getchar();
         if (c != 'y' && c != 'Y')
-            return 0;
+            return cli_call_end(&v, 0);
     }
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0)
-        return cli_report(&err);
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     uint64_t freed = 0;
     rc = 0;
     if (store_prune(s, &po, &freed, &err) < 0)
@@ -94,6 +92,5 @@ int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv)
         cb_format_size(freed, b, sizeof b);
         printf("Total reclaimed space: %s\n", b);
     }
-    store_close(s);
-    return rc;
+    return cli_call_end(&v, rc);
 }

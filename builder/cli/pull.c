@@ -19,37 +19,32 @@ int cli_cmd_pull(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"pull", "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", opts,
                                false, 1, 1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         goto out;
     cb_err err = {0};
     oci_registry_opts ro;
-    oci_registry_opts_default(&ro);
     cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        rc = cli_report(&err);
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
         goto out;
-    }
-    if (!quiet && !strchr(strrchr(pos.v[0], '/') ? strrchr(pos.v[0], '/') : pos.v[0], ':') && !strchr(pos.v[0], '@'))
+    store *s = v.st;
+    if (!quiet && !strchr(strrchr(v.pos.v[0], '/') ? strrchr(v.pos.v[0], '/') : v.pos.v[0], ':') && !strchr(v.pos.v[0], '@'))
         printf("Using default tag: latest\n");
     store_image im;
-    if (store_pull(s, pos.v[0], platform, &ro, &im, &err) < 0)
+    if (store_pull(s, v.pos.v[0], platform, &ro, &im, &err) < 0)
         rc = cli_report(&err);
     else {
         if (quiet) {
-            cleanup_free char *n = oci_ref_normalize(pos.v[0], NULL);
-            printf("%s\n", n ? n : pos.v[0]);
+            cleanup_free char *n = oci_ref_normalize(v.pos.v[0], NULL);
+            printf("%s\n", n ? n : v.pos.v[0]);
         }
         store_image_free(&im);
         rc = 0;
     }
-    store_close(s);
 out:
-    cb_strv_free(&pos);
+    cli_call_end(&v, 0);
     cli_registry_flags_free(&rf);
     return rc;
 }

@@ -25,14 +25,12 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"push", "[OPTIONS] NAME[:TAG] [DESTINATION]", "Upload an image to a registry", opts,
                                false, 1, 2};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         goto out;
     cb_err err = {0};
     oci_registry_opts ro;
-    oci_registry_opts_default(&ro);
     cli_registry_flags_apply(&rf, &ro);
     ro.progress = quiet ? NULL : stdout;
     if (jobs > 0)
@@ -45,19 +43,17 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
         }
         ro.chunk_size = (int64_t)cs;
     }
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        rc = cli_report(&err);
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
         goto out;
-    }
+    store *s = v.st;
     char digest[CB_DIGEST_STR_LEN];
     int pr;
     if (compression) {
         oci_compress_opts co = {OCI_COMPRESSION_GZIP, (int)level, 0};
         if ((pr = oci_compression_parse(compression, &co.algo, &err)) == 0)
-            pr = store_push_compressed(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &co, &ro, digest, &err);
+            pr = store_push_compressed(s, v.pos.v[0], v.pos.n > 1 ? v.pos.v[1] : NULL, &co, &ro, digest, &err);
     } else {
-        pr = store_push(s, pos.v[0], pos.n > 1 ? pos.v[1] : NULL, &ro, digest, &err);
+        pr = store_push(s, v.pos.v[0], v.pos.n > 1 ? v.pos.v[1] : NULL, &ro, digest, &err);
     }
     if (pr < 0)
         rc = cli_report(&err);
@@ -68,9 +64,8 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv)
                 rc = cli_report(&err);
         }
     }
-    store_close(s);
 out:
-    cb_strv_free(&pos);
+    cli_call_end(&v, 0);
     cli_registry_flags_free(&rf);
     return rc;
 }

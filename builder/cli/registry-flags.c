@@ -1,4 +1,4 @@
-/* Registry flags shared by pull, push and login. */
+/* Registry flags shared by build, pull, push and login. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +21,7 @@ void cli_registry_flags_free(cli_registry_flags *rf)
 
 void cli_registry_flags_apply(cli_registry_flags *rf, struct oci_registry_opts *ro)
 {
+    oci_registry_opts_default(ro);
     ro->insecure_registries = &rf->insecure;
     ro->tls_verify = rf->tls_verify;
     ro->cert_dir = rf->cert_dir;

@@ -14,23 +14,18 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", opts, false, 1, -1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc < 0)
+        rc = cli_call_store(&v, ctx);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
     rc = 0;
-    for (size_t i = 0; i < pos.n; i++) {
+    for (size_t i = 0; i < v.pos.n; i++) {
         store_image im;
-        if (store_image_resolve(s, pos.v[i], &im, &err) < 0) {
+        if (store_image_resolve(s, v.pos.v[i], &im, &err) < 0) {
             rc = cli_report(&err);
             continue;
         }
@@ -43,7 +38,7 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
         }
         size_t refs = 0;
         const char *by_name = NULL;
-        cleanup_free char *norm = oci_ref_normalize(pos.v[i], NULL);
+        cleanup_free char *norm = oci_ref_normalize(v.pos.v[i], NULL);
         for (size_t k = 0; k < nt; k++)
             if (!strcmp(tags[k].desc.digest, im.manifest_digest)) {
                 refs++;
@@ -89,7 +84,5 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
     uint64_t freed;
     cb_err e = {0};
     store_prune(s, &po, &freed, &e);
-    store_close(s);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }

@@ -138,26 +138,9 @@ static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_
         return cb_fail(err, "image %s: %zu layers but %zu diff_ids in its config", im->id, im->manifest.n_layers,
                        im->config.diff_ids.n);
     for (size_t i = 0; i < im->manifest.n_layers; i++) {
-        const char *diff_id = im->config.diff_ids.v[i];
-        char *path = store_layer_image_path(s, diff_id);
-        if (!store_layer_image_exists(s, diff_id)) {
-            cleanup_free char *tmp = store_layer_image_tmp_path(s, diff_id);
-            int fd = -1;
-            int rc = store_blob_open(s, im->manifest.layers[i].digest, &fd, err);
-            if (rc == 0) {
-                ext4_options o;
-                ext4_options_init(&o);
-                o.seed = diff_id;
-                rc = ext4_build_overlay_layer_fd(tmp, fd, &o, err);
-                close(fd);
-            }
-            if (rc == 0) rc = store_layer_image_commit(s, diff_id, tmp, err);
-            if (rc < 0) {
-                unlink(tmp);
-                free(path);
-                return cb_error_wrap(err, "layer %s of %s", im->manifest.layers[i].digest, im->id);
-            }
-        }
+        char *path = NULL;
+        if (store_layer_image_ensure(s, &im->manifest.layers[i], im->config.diff_ids.v[i], NULL, NULL, &path, err) < 0)
+            return cb_error_wrap(err, "image %s", im->id);
         cb_strv_push_owned(out, path);
     }
     return 0;
@@ -184,6 +167,7 @@ static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im,
     return rc;
 }
 
+/* Long: docker run's option table, the config merge and the VM launch, one sequence. */
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false;
@@ -204,7 +188,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"env", 'e', CLI_STRINGS, &envs, "KEY=VALUE", "set an environment variable (KEY alone: take it from here)"},
         {"workdir", 'w', CLI_STRING, &workdir, "DIR", "working directory inside the container (created if missing)"},
         {"user", 'u', CLI_STRING, &user, "USER[:GROUP]", "user name or uid, optionally with group or gid"},
-        {"network", 0, CLI_STRING, &network, "MODE", "default (user-mode NAT) or none"},
+        {"network", 0, CLI_STRING, &network, "MODE", "default (NAT without the host's loopback), none, host (10.0.2.2 is the host's 127.0.0.1)"},
         {"memory", 'm', CLI_STRING, &memory, "SIZE", "VM memory, e.g. 512m, 2g (default 1g)"},
         {"cpus", 0, CLI_STRING, &cpus, "N", "virtual CPUs (default 1)"},
         {"hostname", 0, CLI_STRING, &hostname, "NAME", "container host name"},
@@ -289,8 +273,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cfg.tty = tty;
     if (network && strcmp(network, "none") == 0) {
         cfg.network = GUEST_NET_NONE;
+    } else if (network && strcmp(network, "host") == 0) {
+        cfg.network = GUEST_NET_HOST;
     } else if (network && strcmp(network, "default") != 0 && strcmp(network, "bridge") != 0) {
-        fprintf(stderr, "cbuild run: --network %s: expected default or none\n", network);
+        fprintf(stderr, "cbuild run: --network %s: expected default, none or host\n", network);
         goto out;
     }
     if (memory) {

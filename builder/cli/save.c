@@ -16,32 +16,26 @@ int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
     };
     const cli_cmd_spec spec = {"save", "[OPTIONS] IMAGE [IMAGE...]",
                                "Save images to an OCI archive (also loadable by docker load)", opts, false, 1, -1};
-    cb_strv pos;
-    cb_strv_init(&pos);
-    int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
-    if (rc >= 0) {
-        cb_strv_free(&pos);
-        return rc;
-    }
+    cli_call v;
+    int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
+    if (rc >= 0)
+        return cli_call_end(&v, rc);
     if (!output && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "cbuild: error: refusing to write an archive to a terminal; use -o FILE or redirect stdout\n");
-        cb_strv_free(&pos);
-        return 1;
+        return cli_call_end(&v, 1);
     }
+    if ((rc = cli_call_store(&v, ctx)) >= 0)
+        return cli_call_end(&v, rc);
+    store *s = v.st;
     cb_err err = {0};
-    store *s;
-    if (store_open(ctx->root, &s, &err) < 0) {
-        cb_strv_free(&pos);
-        return cli_report(&err);
-    }
     rc = 0;
     if (output) {
-        if (store_save(s, (const char *const *)pos.v, pos.n, output, &err) < 0)
+        if (store_save(s, (const char *const *)v.pos.v, v.pos.n, output, &err) < 0)
             rc = cli_report(&err);
     } else {
         /* archive into the store's scratch space, then stream to stdout */
         cleanup_free char *tmp = xasprintf("%s/ingest/save-%d.tar", store_root(s), (int)getpid());
-        if (store_save(s, (const char *const *)pos.v, pos.n, tmp, &err) < 0)
+        if (store_save(s, (const char *const *)v.pos.v, v.pos.n, tmp, &err) < 0)
             rc = cli_report(&err);
         else {
             int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -57,7 +51,5 @@ int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
         }
         unlink(tmp);
     }
-    store_close(s);
-    cb_strv_free(&pos);
-    return rc;
+    return cli_call_end(&v, rc);
 }

@@ -1,4 +1,6 @@
 /* cbuild setup: install the guest kernel, build the initramfs, decide KVM or TCG. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -7,8 +9,11 @@
 int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv)
 {
     const char *kernel = NULL;
+    bool build_kernel = false;
     const cli_opt opts[] = {
         {"kernel", 0, CLI_STRING, &kernel, "FILE", "use this kernel (bzImage) instead of Debian's cloud kernel"},
+        {"build-kernel", 0, CLI_BOOL, &build_kernel, NULL,
+         "build cbuild's own guest kernel from Debian's linux-source (once per config) and use it"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"setup", "[OPTIONS]",
@@ -21,6 +26,12 @@ int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0) return rc;
 
     cb_err err = {0};
+    if (build_kernel) {
+        char *dir = NULL;
+        fprintf(stderr, "building the guest kernel (guest/kernel/build.sh; minutes, once per config)\n");
+        if (guest_kernel_build(ctx->root, &dir, &err) < 0) return cli_report(&err);
+        free(dir);
+    }
     guest_paths paths;
     if (guest_setup(ctx->root, kernel, &paths, &err) < 0) return cli_report(&err);
     char accel[8], why[256];
@@ -32,6 +43,8 @@ int cli_cmd_setup(cli_ctx *ctx, int argc, char **argv)
     printf("version:    %s\n", paths.version ? paths.version : "unknown");
     printf("boot image: %s\n", paths.vmlinux ? paths.vmlinux : paths.kernel);
     printf("modules:    %s\n", paths.modules_dir ? paths.modules_dir : "(none: built into the kernel)");
+    printf("own kernel: %s\n", paths.own ? "yes (guest/kernel/config-x86_64)" : "no");
+    printf("devices:    %s\n", paths.acpi ? "ACPI" : "virtio-mmio on the command line (no ACPI)");
     printf("initramfs:  %s\n", paths.initramfs);
     printf("accel:      %s%s%s%s\n", accel, why[0] ? " (" : "", why, why[0] ? ")" : "");
     guest_paths_free(&paths);

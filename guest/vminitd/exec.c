@@ -17,10 +17,10 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -54,7 +54,8 @@ static void report_created(const char *path, bool is_dir)
     free(rec);
 }
 
-static void __attribute__((noreturn, format(printf, 3, 4))) child_fail(uint32_t kind, int errnum, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 3, 4)))
+child_fail(uint32_t kind, int errnum, const char *fmt, ...)
 {
     char msg[1024];
     uint8_t rec[9];
@@ -81,11 +82,13 @@ static void mkdir_rec(const char *path)
             *p = 0;
             struct stat st;
             if (stat(buf, &st) < 0) {
-                if (mkdir(buf, 0755) < 0) child_fail(GUEST_ERR_SETUP, errno, "creating mount point %s", buf);
+                if (mkdir(buf, 0755) < 0)
+                    child_fail(GUEST_ERR_SETUP, errno, "creating mount point %s", buf);
                 report_created(buf, true);
             }
             *p = c;
-            if (c == 0) break;
+            if (c == 0)
+                break;
         }
     }
 }
@@ -93,7 +96,8 @@ static void mkdir_rec(const char *path)
 static void ensure_file(const char *path)
 {
     struct stat st;
-    if (lstat(path, &st) == 0) return;
+    if (lstat(path, &st) == 0)
+        return;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -102,7 +106,8 @@ static void ensure_file(const char *path)
         mkdir_rec(dir);
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) child_fail(GUEST_ERR_SETUP, errno, "creating mount point %s", path);
+    if (fd < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "creating mount point %s", path);
     close(fd);
     report_created(path, false);
 }
@@ -110,13 +115,15 @@ static void ensure_file(const char *path)
 static int clone_tree(const char *path)
 {
     int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE_ | O_CLOEXEC);
-    if (fd < 0) child_fail(GUEST_ERR_SETUP, errno, "open_tree %s", path);
+    if (fd < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "open_tree %s", path);
     return fd;
 }
 
 static void attach_tree(int fd, const char *target, bool ro)
 {
-    if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_ | MOVE_MOUNT_T_SYMLINKS_) < 0)
+    if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH_ | MOVE_MOUNT_T_SYMLINKS_) <
+        0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting on %s", target);
     close(fd);
     if (ro && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
@@ -127,8 +134,12 @@ static void setup_dev(void)
 {
     if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev");
-    static const struct { const char *name; unsigned maj, min; mode_t mode; } nodes[] = {
-        {"/dev/null", 1, 3, 0666}, {"/dev/zero", 1, 5, 0666}, {"/dev/full", 1, 7, 0666},
+    static const struct {
+        const char *name;
+        unsigned maj, min;
+        mode_t mode;
+    } nodes[] = {
+        {"/dev/null", 1, 3, 0666},   {"/dev/zero", 1, 5, 0666},    {"/dev/full", 1, 7, 0666},
         {"/dev/random", 1, 8, 0666}, {"/dev/urandom", 1, 9, 0666}, {"/dev/tty", 5, 0, 0666},
     };
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
@@ -145,7 +156,8 @@ static void setup_dev(void)
     mkdir("/dev/pts", 0755);
     mkdir("/dev/shm", 01777);
     mkdir("/dev/mqueue", 01777);
-    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev/pts");
     if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev/shm");
@@ -155,9 +167,11 @@ static void setup_dev(void)
 /* ---------- users, as runc's libcontainer/user resolves them ---------- */
 static bool all_digits(const char *s)
 {
-    if (!*s) return false;
+    if (!*s)
+        return false;
     for (; *s; s++)
-        if (*s < '0' || *s > '9') return false;
+        if (*s < '0' || *s > '9')
+            return false;
     return true;
 }
 
@@ -196,18 +210,21 @@ static void resolve_user(const char *spec, resolved_user *u)
             has_group = true;
         }
     }
-    if (!user[0]) snprintf(user, sizeof user, "0");
+    if (!user[0])
+        snprintf(user, sizeof user, "0");
     memset(u, 0, sizeof *u);
     snprintf(u->home, sizeof u->home, "/");
     bool numeric = all_digits(user), found = false;
-    if (numeric) u->uid = (uid_t)strtoul(user, NULL, 10);
+    if (numeric)
+        u->uid = (uid_t)strtoul(user, NULL, 10);
 
     FILE *pw = fopen("/etc/passwd", "re");
     char line[4096];
     while (pw && fgets(line, sizeof line, pw)) {
         line[strcspn(line, "\n")] = 0;
         char *f[7];
-        if (line[0] == '#' || split_fields(line, f, 7) < 7) continue;
+        if (line[0] == '#' || split_fields(line, f, 7) < 7)
+            continue;
         if (numeric ? (uid_t)strtoul(f[2], NULL, 10) != u->uid || !all_digits(f[2]) : strcmp(f[0], user) != 0)
             continue;
         u->uid = (uid_t)strtoul(f[2], NULL, 10);
@@ -217,42 +234,52 @@ static void resolve_user(const char *spec, resolved_user *u)
         found = true;
         break;
     }
-    if (pw) fclose(pw);
+    if (pw)
+        fclose(pw);
     if (!found && !numeric)
-        child_fail(GUEST_ERR_USER, ENOENT, "unable to find user %s: no matching entries in passwd file", user);
+        child_fail(GUEST_ERR_USER, ENOENT, "unable to find user %s: no matching entries in passwd file",
+                   user);
 
     bool group_found = !has_group || all_digits(group);
-    if (has_group && all_digits(group)) u->gid = (gid_t)strtoul(group, NULL, 10);
+    if (has_group && all_digits(group))
+        u->gid = (gid_t)strtoul(group, NULL, 10);
     FILE *gr = fopen("/etc/group", "re");
     while (gr && fgets(line, sizeof line, gr)) {
         line[strcspn(line, "\n")] = 0;
         char *f[4];
-        if (line[0] == '#' || split_fields(line, f, 4) < 4) continue;
+        if (line[0] == '#' || split_fields(line, f, 4) < 4)
+            continue;
         gid_t gid = (gid_t)strtoul(f[2], NULL, 10);
         if (has_group && !group_found && strcmp(f[0], group) == 0) {
             u->gid = gid;
             group_found = true;
         }
-        if (!u->name[0]) continue;
+        if (!u->name[0])
+            continue;
         for (char *m = strtok(f[3], ","); m; m = strtok(NULL, ",")) {
-            if (strcmp(m, u->name) != 0) continue;
+            if (strcmp(m, u->name) != 0)
+                continue;
             gid_t *ng = realloc(u->groups, sizeof(gid_t) * (u->ngroups + 1));
-            if (!ng) abort();
+            if (!ng)
+                abort();
             u->groups = ng;
             u->groups[u->ngroups++] = gid;
             break;
         }
     }
-    if (gr) fclose(gr);
+    if (gr)
+        fclose(gr);
     if (!group_found)
-        child_fail(GUEST_ERR_USER, ENOENT, "unable to find group %s: no matching entries in group file", group);
+        child_fail(GUEST_ERR_USER, ENOENT, "unable to find group %s: no matching entries in group file",
+                   group);
 }
 
 static const char *env_get(char **env, const char *key)
 {
     size_t k = strlen(key);
     for (; env && *env; env++)
-        if (strncmp(*env, key, k) == 0 && (*env)[k] == '=') return *env + k + 1;
+        if (strncmp(*env, key, k) == 0 && (*env)[k] == '=')
+            return *env + k + 1;
     return NULL;
 }
 
@@ -260,11 +287,16 @@ static char **env_with_defaults(const execspec *e, const resolved_user *u, const
 {
     char **env = xzalloc(sizeof(char *) * (e->envc + 6));
     size_t n = 0;
-    for (size_t i = 0; i < e->envc; i++) env[n++] = e->env[i];
-    if (!env_get(env, "PATH")) env[n++] = xsprintf("PATH=%s", DEFAULT_PATH);
-    if (!env_get(env, "HOSTNAME")) env[n++] = xsprintf("HOSTNAME=%s", hostname);
-    if (!env_get(env, "HOME")) env[n++] = xsprintf("HOME=%s", u->home);
-    if (e->tty && !env_get(env, "TERM")) env[n++] = xsprintf("TERM=xterm");
+    for (size_t i = 0; i < e->envc; i++)
+        env[n++] = e->env[i];
+    if (!env_get(env, "PATH"))
+        env[n++] = xsprintf("PATH=%s", DEFAULT_PATH);
+    if (!env_get(env, "HOSTNAME"))
+        env[n++] = xsprintf("HOSTNAME=%s", hostname);
+    if (!env_get(env, "HOME"))
+        env[n++] = xsprintf("HOME=%s", u->home);
+    if (e->tty && !env_get(env, "TERM"))
+        env[n++] = xsprintf("TERM=xterm");
     env[n] = NULL;
     return env;
 }
@@ -280,7 +312,8 @@ static void __attribute__((noreturn)) exec_command(const execspec *e, char **env
         child_fail(GUEST_ERR_EXEC, err, "exec: \"%s\": %s", cmd, strerror(err));
     }
     const char *path = env_get(env, "PATH");
-    if (!path) path = DEFAULT_PATH;
+    if (!path)
+        path = DEFAULT_PATH;
     int seen = ENOENT;
     for (const char *p = path;;) {
         const char *end = strchr(p, ':');
@@ -290,13 +323,17 @@ static void __attribute__((noreturn)) exec_command(const execspec *e, char **env
         struct stat st;
         if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
             execve(full, e->argv, env);
-            if (errno != ENOENT && errno != ENOTDIR) seen = errno;
-            if (errno == ENOEXEC) break;
+            if (errno != ENOENT && errno != ENOTDIR)
+                seen = errno;
+            if (errno == ENOEXEC)
+                break;
         }
-        if (!end) break;
+        if (!end)
+            break;
         p = end + 1;
     }
-    if (seen == ENOENT) child_fail(GUEST_ERR_EXEC, ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
+    if (seen == ENOENT)
+        child_fail(GUEST_ERR_EXEC, ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
     child_fail(GUEST_ERR_EXEC, seen, "exec: \"%s\": %s", cmd, strerror(seen));
 }
 
@@ -308,30 +345,40 @@ static void make_console(const execspec *e, int console_sock)
     char name[64];
     if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
         child_fail(GUEST_ERR_SETUP, errno, "allocating a pty");
-    struct winsize ws = {(unsigned short)(e->rows ? e->rows : 24), (unsigned short)(e->cols ? e->cols : 80), 0, 0};
+    struct winsize ws = {(unsigned short)(e->rows ? e->rows : 24), (unsigned short)(e->cols ? e->cols : 80),
+                         0, 0};
     ioctl(master, TIOCSWINSZ, &ws);
     int s = open(name, O_RDWR);
-    if (s < 0) child_fail(GUEST_ERR_SETUP, errno, "opening %s", name);
-    if (ioctl(s, TIOCSCTTY, 0) < 0) child_fail(GUEST_ERR_SETUP, errno, "TIOCSCTTY");
+    if (s < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "opening %s", name);
+    if (ioctl(s, TIOCSCTTY, 0) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "TIOCSCTTY");
     dup2(s, 0);
     dup2(s, 1);
     dup2(s, 2);
-    if (s > 2) close(s);
+    if (s > 2)
+        close(s);
     /* Docker's /dev/console is the container's terminal */
     int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (cfd >= 0) close(cfd);
+    if (cfd >= 0)
+        close(cfd);
     mount(name, "/dev/console", NULL, MS_BIND, NULL);
     char dummy = 'm';
     struct iovec iov = {&dummy, 1};
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
     memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
     cm->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cm), &master, sizeof(int));
-    if (sendmsg(console_sock, &msg, 0) < 0) child_fail(GUEST_ERR_SETUP, errno, "passing the pty to vminitd");
+    if (sendmsg(console_sock, &msg, 0) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "passing the pty to vminitd");
     close(master);
     close(console_sock);
 }
@@ -340,18 +387,24 @@ static int recv_console(int sock)
 {
     char dummy;
     struct iovec iov = {&dummy, 1};
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0) return -1;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+        return -1;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+    if (!cm || cm->cmsg_type != SCM_RIGHTS)
+        return -1;
     int fd;
     memcpy(&fd, CMSG_DATA(cm), sizeof fd);
     return fd;
 }
 
-static void __attribute__((noreturn)) child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w,
-                                                 int console_sock)
+static void __attribute__((noreturn))
+child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, int console_sock)
 {
     sigset_t all;
     sigemptyset(&all);
@@ -362,13 +415,18 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
         dup2(in_r, 0);
         dup2(out_w, 1);
         dup2(err_w, 2);
-        if (in_r > 2) close(in_r);
-        if (out_w > 2) close(out_w);
-        if (err_w > 2) close(err_w);
+        if (in_r > 2)
+            close(in_r);
+        if (out_w > 2)
+            close(out_w);
+        if (err_w > 2)
+            close(err_w);
     }
 
-    if (unshare(CLONE_NEWNS) < 0) child_fail(GUEST_ERR_SETUP, errno, "unshare(CLONE_NEWNS)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) child_fail(GUEST_ERR_SETUP, errno, "making / private");
+    if (unshare(CLONE_NEWNS) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "making / private");
 
     /* detached copies of what the new root will need from vminitd's filesystem */
     int t_hosts = c->hosts ? clone_tree("/run/cb/hosts") : -1;
@@ -379,13 +437,18 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
         t_mounts[i] = c->mounts[i].staging ? clone_tree(c->mounts[i].staging) : -1;
 
     int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-    if (chdir(NEWROOT) < 0) child_fail(GUEST_ERR_SETUP, errno, "chdir " NEWROOT);
-    if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(GUEST_ERR_SETUP, errno, "pivot_root");
-    if (fchdir(oldroot) < 0) child_fail(GUEST_ERR_SETUP, errno, "fchdir");
+    if (chdir(NEWROOT) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "chdir " NEWROOT);
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "pivot_root");
+    if (fchdir(oldroot) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "fchdir");
     mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL);
-    if (umount2(".", MNT_DETACH) < 0) child_fail(GUEST_ERR_SETUP, errno, "detaching the old root");
+    if (umount2(".", MNT_DETACH) < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "detaching the old root");
     close(oldroot);
-    if (chdir("/") < 0) child_fail(GUEST_ERR_SETUP, errno, "chdir /");
+    if (chdir("/") < 0)
+        child_fail(GUEST_ERR_SETUP, errno, "chdir /");
 
     mkdir_rec("/proc");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -395,17 +458,21 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
         child_fail(GUEST_ERR_SETUP, errno, "mounting /sys");
     mkdir_rec("/dev");
     setup_dev();
-    if (console_sock >= 0) make_console(e, console_sock);
+    if (console_sock >= 0)
+        make_console(e, console_sock);
     struct stat st;
     if (lstat("/tmp", &st) < 0) {
         mkdir_rec("/tmp");
         if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
             child_fail(GUEST_ERR_SETUP, errno, "mounting /tmp");
     }
-    const struct { int fd; const char *path; } etc[] = {
-        {t_hosts, "/etc/hosts"}, {t_resolv, "/etc/resolv.conf"}, {t_hostname, "/etc/hostname"}};
+    const struct {
+        int fd;
+        const char *path;
+    } etc[] = {{t_hosts, "/etc/hosts"}, {t_resolv, "/etc/resolv.conf"}, {t_hostname, "/etc/hostname"}};
     for (size_t i = 0; i < 3; i++) {
-        if (etc[i].fd < 0) continue;
+        if (etc[i].fd < 0)
+            continue;
         ensure_file(etc[i].path);
         if (stat(etc[i].path, &st) < 0) { /* a dangling symlink: Docker leaves those alone too */
             close(etc[i].fd);
@@ -416,16 +483,21 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
     for (size_t i = 0; i < c->n_mounts; i++) {
         const vmount *m = &c->mounts[i];
         struct stat src;
-        bool file_src = m->kind == 3 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
-        if (file_src) ensure_file(m->target); /* a single file is bound onto a file */
-        else mkdir_rec(m->target);
+        bool file_src =
+            m->kind == 3 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
+        if (file_src)
+            ensure_file(m->target); /* a single file is bound onto a file */
+        else
+            mkdir_rec(m->target);
         if (m->kind == 2) {
             char opts[128];
             int o = snprintf(opts, sizeof opts, "mode=%o", m->mode ? m->mode & 07777 : 01777);
-            if (m->size) snprintf(opts + o, sizeof opts - (size_t)o, ",size=%llu", (unsigned long long)m->size);
+            if (m->size)
+                snprintf(opts + o, sizeof opts - (size_t)o, ",size=%llu", (unsigned long long)m->size);
             if (mount("tmpfs", m->target, "tmpfs", MS_NOSUID | MS_NODEV | (m->ro ? MS_RDONLY : 0), opts) < 0)
                 child_fail(GUEST_ERR_SETUP, errno, "mounting tmpfs on %s", m->target);
-            if (m->uid || m->gid) chown(m->target, m->uid, m->gid);
+            if (m->uid || m->gid)
+                chown(m->target, m->uid, m->gid);
         } else {
             attach_tree(t_mounts[i], m->target, m->kind == 0 || m->kind == 3 || m->ro);
         }
@@ -435,21 +507,30 @@ static void __attribute__((noreturn)) child_main(const config *c, const execspec
     resolved_user u;
     resolve_user(e->user, &u);
     char **env = env_with_defaults(e, &u, c->hostname);
-    if (console_sock >= 0) fchown(0, u.uid, (gid_t)-1);
-    if (mkdir_p(e->cwd, 0755) < 0) child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
-    if (setgroups(u.ngroups, u.groups) < 0) child_fail(GUEST_ERR_USER, errno, "setgroups");
-    if (setgid(u.gid) < 0) child_fail(GUEST_ERR_USER, errno, "setgid %u", (unsigned)u.gid);
-    if (setuid(u.uid) < 0) child_fail(GUEST_ERR_USER, errno, "setuid %u", (unsigned)u.uid);
-    if (chdir(e->cwd) < 0) child_fail(GUEST_ERR_CWD, errno, "chdir to working directory %s", e->cwd);
+    if (console_sock >= 0)
+        fchown(0, u.uid, (gid_t)-1);
+    if (mkdir_p(e->cwd, 0755) < 0)
+        child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
+    if (setgroups(u.ngroups, u.groups) < 0)
+        child_fail(GUEST_ERR_USER, errno, "setgroups");
+    if (setgid(u.gid) < 0)
+        child_fail(GUEST_ERR_USER, errno, "setgid %u", (unsigned)u.gid);
+    if (setuid(u.uid) < 0)
+        child_fail(GUEST_ERR_USER, errno, "setuid %u", (unsigned)u.uid);
+    if (chdir(e->cwd) < 0)
+        child_fail(GUEST_ERR_CWD, errno, "chdir to working directory %s", e->cwd);
     exec_command(e, env);
 }
 
+/* About 100 lines: user lookup, pipes or a pty, the fork and the exec-error pipe are one
+ * sequence whose failures each need their own clean-up. */
 int child_start(const config *c, const execspec *e, child *ch, created_list *created)
 {
     int sp[2], inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1}, cs[2] = {-1, -1};
     memset(ch, 0, sizeof *ch);
     ch->in_fd = ch->out_fd = ch->err_fd = ch->errpipe = ch->pidfd = -1;
-    if (pipe2(sp, O_CLOEXEC) < 0) return ctl_send_error(GUEST_ERR_SETUP, errno, "pipe"), -1;
+    if (pipe2(sp, O_CLOEXEC) < 0)
+        return ctl_send_error(GUEST_ERR_SETUP, errno, "pipe"), -1;
     if (e->tty) {
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cs) < 0)
             return ctl_send_error(GUEST_ERR_SETUP, errno, "socketpair"), -1;
@@ -458,13 +539,16 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
             return ctl_send_error(GUEST_ERR_SETUP, errno, "pipe"), -1;
     }
     /* The command is PID 1 of its own PID namespace: it cannot see vminitd. */
-    if (unshare(CLONE_NEWPID) < 0) return ctl_send_error(GUEST_ERR_SETUP, errno, "unshare(CLONE_NEWPID)"), -1;
+    if (unshare(CLONE_NEWPID) < 0)
+        return ctl_send_error(GUEST_ERR_SETUP, errno, "unshare(CLONE_NEWPID)"), -1;
     pid_t pid = fork();
-    if (pid < 0) return ctl_send_error(GUEST_ERR_SETUP, errno, "fork"), -1;
+    if (pid < 0)
+        return ctl_send_error(GUEST_ERR_SETUP, errno, "fork"), -1;
     if (pid == 0) {
         close(sp[0]);
         status_fd = sp[1];
-        if (cs[0] >= 0) close(cs[0]);
+        if (cs[0] >= 0)
+            close(cs[0]);
         child_main(c, e, inp[0], outp[1], errp[1], cs[1]);
     }
     close(sp[1]);
@@ -492,12 +576,15 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
         if (len + 1024 > cap) {
             cap *= 2;
             char *nb = realloc(buf, cap);
-            if (!nb) abort();
+            if (!nb)
+                abort();
             buf = nb;
         }
         ssize_t n = read(sp[0], buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
         len += (size_t)n;
     }
     close(sp[0]);
@@ -509,7 +596,8 @@ int child_start(const config *c, const execspec *e, child *ch, created_list *cre
             size_t pl = strnlen(path, len - off - 2);
             char **np = realloc(created->paths, sizeof(char *) * (created->n + 1));
             bool *nd = realloc(created->is_dir, sizeof(bool) * (created->n + 1));
-            if (!np || !nd) abort();
+            if (!np || !nd)
+                abort();
             created->paths = np;
             created->is_dir = nd;
             created->paths[created->n] = xstrndup0((const uint8_t *)path, pl);

@@ -27,42 +27,14 @@
 
 #include "vminitd.h"
 
-int modules_dirfd = -1;
-int oldroot_fd = -1;
-static int ctl_fd = -1;
-
 static void __attribute__((noreturn)) power_off(void)
 {
     sync();
-    reboot(RB_POWER_OFF);
-    for (;;) pause();
-}
-
-int ctl_send(uint16_t type, const void *payload, size_t len)
-{
-    if (ctl_fd < 0) return -EPIPE;
-    uint8_t hdr[GUEST_HDR_LEN];
-    guest_hdr_encode(hdr, type, (uint32_t)len);
-    int r = write_all(ctl_fd, hdr, sizeof hdr);
-    if (r == 0 && len) r = write_all(ctl_fd, payload, len);
-    return r;
-}
-
-int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    vlog("%s (errno %d)", msg, errnum);
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_KIND, kind);
-    mb_u32(&m, GUEST_F_ERRNO, (uint32_t)errnum);
-    mb_str(&m, GUEST_F_MESSAGE, msg);
-    ctl_send(GUEST_MSG_ERROR, m.p, m.len);
-    free(m.p);
-    return -1;
+    /* Reset rather than power off: a guest without ACPI cannot power off (the kernel halts
+     * and QEMU waits), while a reset (reboot=t: a triple fault) ends QEMU under -no-reboot. */
+    reboot(RB_AUTOBOOT);
+    for (;;)
+        pause();
 }
 
 /* With `cbuild.trace` on the kernel command line (CBUILD_VM_TRACE=1 on the host), stage
@@ -70,16 +42,11 @@ int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...)
 static bool tracing;
 void trace(const char *stage)
 {
-    if (!tracing) return;
+    if (!tracing)
+        return;
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
     vlog("%ld.%03ld %s", (long)ts.tv_sec, ts.tv_nsec / 1000000, stage);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
 static void early_mounts(void)
@@ -103,7 +70,8 @@ static void early_mounts(void)
         snprintf(src, sizeof src, "/%s", sub[i]);
         snprintf(dst, sizeof dst, "/r/%s", sub[i]);
         mkdir(dst, 0755);
-        if (mount(src, dst, NULL, MS_MOVE, NULL) < 0) vlog("moving %s: %s", src, strerror(errno));
+        if (mount(src, dst, NULL, MS_MOVE, NULL) < 0)
+            vlog("moving %s: %s", src, strerror(errno));
     }
     if (chdir("/r") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
         vlog("switching root: %s", strerror(errno));
@@ -115,29 +83,6 @@ static void early_mounts(void)
     mkdir("/run", 0755);
 }
 
-static int open_port(void)
-{
-    for (int tries = 0; tries < 5000; tries++) {
-        DIR *d = opendir("/sys/class/virtio-ports");
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            if (de->d_name[0] == '.') continue;
-            char path[300], name[128];
-            snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
-            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, GUEST_PORT_NAME) != 0) continue;
-            snprintf(path, sizeof path, "/dev/%s", de->d_name);
-            int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-            if (fd >= 0) {
-                closedir(d);
-                return fd;
-            }
-        }
-        if (d) closedir(d);
-        sleep_ms(1);
-    }
-    return -1;
-}
-
 /* ---------- incoming frames ---------- */
 static uint8_t *rbuf;
 static size_t rlen, rcap;
@@ -145,10 +90,13 @@ static size_t rlen, rcap;
 /* 1 and a frame, 0 when more data is needed, -1 on a frame too large to be real. */
 static int next_frame(uint16_t *type, uint8_t **payload, uint32_t *len, size_t *consumed)
 {
-    if (rlen < GUEST_HDR_LEN) return 0;
+    if (rlen < GUEST_HDR_LEN)
+        return 0;
     uint32_t l = guest_get_u32(rbuf);
-    if (l > GUEST_MSG_MAX) return -1;
-    if (rlen < GUEST_HDR_LEN + (size_t)l) return 0;
+    if (l > GUEST_MSG_MAX)
+        return -1;
+    if (rlen < GUEST_HDR_LEN + (size_t)l)
+        return 0;
     *type = guest_get_u16(rbuf + 4);
     *payload = rbuf + GUEST_HDR_LEN;
     *len = l;
@@ -168,13 +116,16 @@ static int read_more(void)
     if (rcap - rlen < 65536) {
         rcap = rcap ? rcap * 2 : 262144;
         uint8_t *nb = realloc(rbuf, rcap);
-        if (!nb) abort();
+        if (!nb)
+            abort();
         rbuf = nb;
     }
     for (;;) {
         ssize_t n = read(ctl_fd, rbuf + rlen, rcap - rlen);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return -1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
         rlen += (size_t)n;
         return 0;
     }
@@ -187,28 +138,30 @@ static created_list created;
 
 static void __attribute__((noreturn)) finish(uint32_t flags)
 {
-    if (cfg_ok) rootfs_teardown(&cfg, &created, &flags);
+    if (cfg_ok)
+        rootfs_teardown(&cfg, &created, &flags);
     sync();
     trace("unmounted");
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_FLAGS, flags);
+    guest_msg m = {0};
+    guest_msg_u32(&m, GUEST_F_FLAGS, flags);
     ctl_send(GUEST_MSG_DONE, m.p, m.len);
     power_off();
 }
 
 static void send_exit(int status)
 {
-    msgbuf m = {0};
+    guest_msg m = {0};
     uint32_t code = 0, sig = 0;
-    if (WIFEXITED(status)) code = (uint32_t)WEXITSTATUS(status);
+    if (WIFEXITED(status))
+        code = (uint32_t)WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) {
         sig = (uint32_t)WTERMSIG(status);
         code = 128 + sig;
     }
-    mb_u32(&m, GUEST_F_CODE, code);
-    mb_u32(&m, GUEST_F_SIGNAL, sig);
+    guest_msg_u32(&m, GUEST_F_CODE, code);
+    guest_msg_u32(&m, GUEST_F_SIGNAL, sig);
     ctl_send(GUEST_MSG_EXIT, m.p, m.len);
-    free(m.p);
+    guest_msg_free(&m);
 }
 
 typedef struct inq {
@@ -219,11 +172,13 @@ typedef struct inq {
 
 static void inq_push(inq *q, const uint8_t *d, size_t n)
 {
-    if (q->off && q->off == q->len) q->off = q->len = 0;
+    if (q->off && q->off == q->len)
+        q->off = q->len = 0;
     if (q->len + n > q->cap) {
         q->cap = (q->len + n) * 2;
         uint8_t *np = realloc(q->p, q->cap);
-        if (!np) abort();
+        if (!np)
+            abort();
         q->p = np;
     }
     memcpy(q->p + q->len, d, n);
@@ -232,7 +187,8 @@ static void inq_push(inq *q, const uint8_t *d, size_t n)
 
 static void close_fd(int *fd)
 {
-    if (*fd >= 0) close(*fd);
+    if (*fd >= 0)
+        close(*fd);
     *fd = -1;
 }
 
@@ -244,7 +200,8 @@ static void handle_frame(uint16_t type, const uint8_t *p, uint32_t len, child *c
     uint32_t n, u;
     switch (type) {
     case GUEST_MSG_STDIN:
-        if (ch->in_fd >= 0 && !in->eof) inq_push(in, p, len);
+        if (ch->in_fd >= 0 && !in->eof)
+            inq_push(in, p, len);
         return;
     case GUEST_MSG_STDIN_EOF:
         in->eof = true;
@@ -252,12 +209,14 @@ static void handle_frame(uint16_t type, const uint8_t *p, uint32_t len, child *c
     case GUEST_MSG_SIGNAL:
         guest_fields_init(&f, p, len);
         while (guest_fields_next(&f, &tag, &v, &n)) {
-            if (tag != GUEST_F_SIGNAL) continue;
+            if (tag != GUEST_F_SIGNAL)
+                continue;
             if (!guest_field_u32(v, n, &u) || u == 0 || u >= 65) {
                 ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "SIGNAL: bad signal number");
                 return;
             }
-            if (ch->pid > 0) kill(ch->pid, (int)u);
+            if (ch->pid > 0)
+                kill(ch->pid, (int)u);
             return;
         }
         ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "SIGNAL without a signal number");
@@ -266,14 +225,17 @@ static void handle_frame(uint16_t type, const uint8_t *p, uint32_t len, child *c
         struct winsize ws = {0};
         guest_fields_init(&f, p, len);
         while (guest_fields_next(&f, &tag, &v, &n)) {
-            if (tag == GUEST_F_ROWS && guest_field_u32(v, n, &u)) ws.ws_row = (unsigned short)u;
-            if (tag == GUEST_F_COLS && guest_field_u32(v, n, &u)) ws.ws_col = (unsigned short)u;
+            if (tag == GUEST_F_ROWS && guest_field_u32(v, n, &u))
+                ws.ws_row = (unsigned short)u;
+            if (tag == GUEST_F_COLS && guest_field_u32(v, n, &u))
+                ws.ws_col = (unsigned short)u;
         }
         if (f.bad || !ws.ws_row || !ws.ws_col) {
             ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "RESIZE: malformed");
             return;
         }
-        if (tty && ch->out_fd >= 0) ioctl(ch->out_fd, TIOCSWINSZ, &ws);
+        if (tty && ch->out_fd >= 0)
+            ioctl(ch->out_fd, TIOCSWINSZ, &ws);
         return;
     }
     default:
@@ -290,31 +252,46 @@ static int io_loop(child *ch, bool tty)
     bool exited = false, host_gone = false;
     uint8_t *buf = xzalloc(GUEST_DATA_CHUNK);
     /* never block on the command's stdin (pipe or pty master): stdin is queued instead */
-    if (ch->in_fd >= 0) fcntl(ch->in_fd, F_SETFL, fcntl(ch->in_fd, F_GETFL) | O_NONBLOCK);
+    if (ch->in_fd >= 0)
+        fcntl(ch->in_fd, F_SETFL, fcntl(ch->in_fd, F_GETFL) | O_NONBLOCK);
     while (!exited || ch->out_fd >= 0 || ch->err_fd >= 0) {
         struct pollfd pf[5];
         int np = 0, i_ctl = -1, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
         /* backpressure: while 8 MiB of stdin wait for the command, leave the rest in the
          * channel (the host stops reading its stdin in turn) */
-        if (!host_gone && in.len - in.off < (8u << 20)) { i_ctl = np; pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0}; }
+        if (!host_gone && in.len - in.off < (8u << 20)) {
+            i_ctl = np;
+            pf[np++] = (struct pollfd){ctl_fd, POLLIN, 0};
+        }
         bool tty_pending = tty && ch->in_fd >= 0 && in.len > in.off;
         if (ch->out_fd >= 0) {
             i_out = np;
             pf[np++] = (struct pollfd){ch->out_fd, (short)(POLLIN | (tty_pending ? POLLOUT : 0)), 0};
         }
-        if (ch->err_fd >= 0) { i_err = np; pf[np++] = (struct pollfd){ch->err_fd, POLLIN, 0}; }
-        if (!tty && ch->in_fd >= 0 && in.len > in.off) { i_in = np; pf[np++] = (struct pollfd){ch->in_fd, POLLOUT, 0}; }
-        if (!exited && ch->pidfd >= 0) { i_pid = np; pf[np++] = (struct pollfd){ch->pidfd, POLLIN, 0}; }
+        if (ch->err_fd >= 0) {
+            i_err = np;
+            pf[np++] = (struct pollfd){ch->err_fd, POLLIN, 0};
+        }
+        if (!tty && ch->in_fd >= 0 && in.len > in.off) {
+            i_in = np;
+            pf[np++] = (struct pollfd){ch->in_fd, POLLOUT, 0};
+        }
+        if (!exited && ch->pidfd >= 0) {
+            i_pid = np;
+            pf[np++] = (struct pollfd){ch->pidfd, POLLIN, 0};
+        }
         int timeout = (!exited && ch->pidfd < 0) ? 10 : -1;
         if (poll(pf, (nfds_t)np, timeout) < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             break;
         }
         if (i_ctl >= 0 && pf[i_ctl].revents) {
             if (read_more() < 0) {
                 /* the host went away: nobody wants the result any more */
                 host_gone = true;
-                if (!exited) kill(ch->pid, SIGKILL);
+                if (!exited)
+                    kill(ch->pid, SIGKILL);
             }
             uint16_t type;
             uint8_t *p;
@@ -326,22 +303,26 @@ static int io_loop(child *ch, bool tty)
                 consume(used);
             }
             if (r < 0) {
-                ctl_send_error(GUEST_ERR_PROTOCOL, EMSGSIZE, "frame larger than %u bytes: stream out of sync", GUEST_MSG_MAX);
+                ctl_send_error(GUEST_ERR_PROTOCOL, EMSGSIZE, "frame larger than %u bytes: stream out of sync",
+                               GUEST_MSG_MAX);
                 host_gone = true;
-                if (!exited) kill(ch->pid, SIGKILL);
+                if (!exited)
+                    kill(ch->pid, SIGKILL);
             }
         }
         /* stdin: the pipe is non-blocking; with a tty the master is written directly */
         if (ch->in_fd >= 0 && in.len > in.off &&
             ((tty && i_out >= 0 && (pf[i_out].revents & POLLOUT)) || (i_in >= 0 && pf[i_in].revents))) {
             ssize_t w = write(ch->in_fd, in.p + in.off, in.len - in.off);
-            if (w > 0) in.off += (size_t)w;
+            if (w > 0)
+                in.off += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR && !tty) {
                 close_fd(&ch->in_fd); /* EPIPE: the command closed its stdin */
                 in.off = in.len;
             }
         }
-        if (!tty && ch->in_fd >= 0 && in.eof && in.off == in.len) close_fd(&ch->in_fd);
+        if (!tty && ch->in_fd >= 0 && in.eof && in.off == in.len)
+            close_fd(&ch->in_fd);
         if (tty && in.eof && in.off == in.len && ch->in_fd >= 0) {
             /* EOF on a tty: send the terminal's EOF character, as a terminal would */
             char eofc = 4;
@@ -352,21 +333,26 @@ static int io_loop(child *ch, bool tty)
         int outs[2] = {i_out, i_err};
         int *fds[2] = {&ch->out_fd, &ch->err_fd};
         for (int s = 0; s < 2; s++) {
-            if (outs[s] < 0 || !(pf[outs[s]].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            if (outs[s] < 0 || !(pf[outs[s]].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
             ssize_t n = read(*fds[s], buf, GUEST_DATA_CHUNK);
             if (n > 0) {
-                if (!host_gone) ctl_send(s == 0 ? GUEST_MSG_STDOUT : GUEST_MSG_STDERR, buf, (size_t)n);
+                if (!host_gone)
+                    ctl_send(s == 0 ? GUEST_MSG_STDOUT : GUEST_MSG_STDERR, buf, (size_t)n);
             } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-                if (tty && ch->in_fd == *fds[s]) ch->in_fd = -1;
+                if (tty && ch->in_fd == *fds[s])
+                    ch->in_fd = -1;
                 close_fd(fds[s]); /* EOF, or EIO on a pty master once the last slave closed */
             }
         }
         if (!exited && (ch->pidfd < 0 || (i_pid >= 0 && pf[i_pid].revents))) {
             pid_t r = waitpid(ch->pid, &status, WNOHANG);
-            if (r == ch->pid) exited = true;
+            if (r == ch->pid)
+                exited = true;
         }
     }
-    if (!exited) waitpid(ch->pid, &status, 0);
+    if (!exited)
+        waitpid(ch->pid, &status, 0);
     close_fd(&ch->pidfd);
     close_fd(&ch->in_fd);
     free(buf);
@@ -374,6 +360,8 @@ static int io_loop(child *ch, bool tty)
     return status;
 }
 
+/* About 100 lines: PID 1's life in order (mounts, modules, HELLO, config, root, network,
+ * command, exit, teardown), each stage traced. */
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -385,20 +373,23 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     early_mounts();
     char cmdline[4096];
-    if (read_small_file("/proc/cmdline", cmdline, sizeof cmdline) < 0) cmdline[0] = 0;
+    if (read_small_file("/proc/cmdline", cmdline, sizeof cmdline) < 0)
+        cmdline[0] = 0;
     tracing = strstr(cmdline, "cbuild.trace") != NULL;
     trace("vminitd started");
-    if (modules_load_group("base") < 0) vlog("loading base modules failed");
+    if (modules_load_group("base") < 0)
+        vlog("loading base modules failed");
     /* cbuild.preload=blk,overlay,net: what this run will need, loaded while the devices
      * probe instead of after CONFIG (failures are reported when the group is needed) */
     char *pre = strstr(cmdline, "cbuild.preload=");
     if (pre) {
         char groups[128];
         snprintf(groups, sizeof groups, "%.*s", (int)strcspn(pre + 15, " \n"), pre + 15);
-        for (char *g = strtok(groups, ","); g; g = strtok(NULL, ",")) modules_load_group(g);
+        for (char *g = strtok(groups, ","); g; g = strtok(NULL, ","))
+            modules_load_group(g);
     }
     trace("base modules loaded");
-    ctl_fd = open_port();
+    ctl_fd = ctl_open();
     trace("control port open");
     if (ctl_fd < 0) {
         vlog("control port %s not found", GUEST_PORT_NAME);
@@ -406,9 +397,9 @@ int main(int argc, char **argv)
     }
     struct utsname un;
     uname(&un);
-    msgbuf m = {0};
-    mb_u32(&m, GUEST_F_VERSION, GUEST_PROTO_VERSION);
-    mb_str(&m, GUEST_F_KERNEL, un.release);
+    guest_msg m = {0};
+    guest_msg_u32(&m, GUEST_F_VERSION, GUEST_PROTO_VERSION);
+    guest_msg_str(&m, GUEST_F_KERNEL, un.release);
     ctl_send(GUEST_MSG_HELLO, m.p, m.len);
 
     execspec ex;
@@ -424,39 +415,48 @@ int main(int argc, char **argv)
             finish(0);
         }
         if (r == 0) {
-            if (read_more() < 0) finish(0); /* host gone before anything ran */
+            if (read_more() < 0)
+                finish(0); /* host gone before anything ran */
             continue;
         }
         if (type == GUEST_MSG_CONFIG && !cfg_ok) {
-            if (config_parse(p, len, &cfg) < 0) finish(0);
+            if (config_parse(p, len, &cfg) < 0)
+                finish(0);
             cfg_ok = true;
         } else if (type == GUEST_MSG_EXEC && cfg_ok && !have_exec) {
-            if (execspec_parse(p, len, &ex) < 0) finish(0);
+            if (execspec_parse(p, len, &ex) < 0)
+                finish(0);
             have_exec = true;
         } else {
-            ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "unexpected message type %u before the command started", type);
+            ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL,
+                           "unexpected message type %u before the command started", type);
         }
         consume(used);
     }
     trace("config received");
+    if (restore_refresh(&cfg) < 0)
+        finish(0);
     cfg_ok = false; /* nothing mounted yet */
     int r = rootfs_assemble(&cfg);
     cfg_ok = true;
-    if (r < 0) finish(0);
+    if (r < 0)
+        finish(0);
     trace("root assembled");
-    if (net_configure(&cfg) < 0) finish(0);
+    if (net_configure(&cfg) < 0)
+        finish(0);
     trace("network up");
     ctl_send(GUEST_MSG_READY, NULL, 0);
 
     child ch;
     if (child_start(&cfg, &ex, &ch, &created) < 0) {
         int status = 0;
-        if (ch.pid > 0) waitpid(ch.pid, &status, 0);
+        if (ch.pid > 0)
+            waitpid(ch.pid, &status, 0);
         send_exit(status);
         finish(0);
     }
-    mb_reset(&m);
-    mb_u32(&m, GUEST_F_PID, (uint32_t)ch.pid);
+    guest_msg_reset(&m);
+    guest_msg_u32(&m, GUEST_F_PID, (uint32_t)ch.pid);
     ctl_send(GUEST_MSG_STARTED, m.p, m.len);
     trace("command started");
     int status = io_loop(&ch, ex.tty);

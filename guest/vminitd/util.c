@@ -1,4 +1,4 @@
-/* vminitd: small helpers and the parsers for the host's CONFIG and EXEC messages. */
+/* vminitd: small libc helpers (logging, allocation, files). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vminitd.h"
@@ -17,8 +18,10 @@ void vlog(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n > sizeof buf - 2) n = sizeof buf - 2;
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof buf - 2)
+        n = sizeof buf - 2;
     buf[n++] = '\n';
     write_all(2, "vminitd: ", 9);
     write_all(2, buf, (size_t)n);
@@ -60,7 +63,8 @@ int write_all(int fd, const void *p, size_t n)
     while (n) {
         ssize_t w = write(fd, c, n);
         if (w < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return -errno;
         }
         c += w;
@@ -72,9 +76,11 @@ int write_all(int fd, const void *p, size_t n)
 int write_file(const char *path, const void *data, size_t n, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) return -errno;
+    if (fd < 0)
+        return -errno;
     int rc = write_all(fd, data, n);
-    if (close(fd) < 0 && rc == 0) rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
     return rc;
 }
 
@@ -82,333 +88,45 @@ int mkdir_p(const char *path, mode_t mode)
 {
     char buf[4096];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) return -ENAMETOOLONG;
+    if (n == 0 || n >= sizeof buf)
+        return -ENAMETOOLONG;
     memcpy(buf, path, n + 1);
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, mode) < 0 && errno != EEXIST) return -errno;
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
             *p = c;
-            if (c == 0) break;
+            if (c == 0)
+                break;
         }
     }
     struct stat st;
-    if (stat(path, &st) < 0) return -errno;
+    if (stat(path, &st) < 0)
+        return -errno;
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int read_small_file(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    if (fd < 0)
+        return -errno;
     ssize_t n = read(fd, buf, cap - 1);
     int e = errno;
     close(fd);
-    if (n < 0) return -e;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    if (n < 0)
+        return -e;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        n--;
     buf[n] = 0;
     return (int)n;
 }
 
-/* ---------- message building ---------- */
-static void mb_grow(msgbuf *m, size_t extra)
+void sleep_ms(long ms)
 {
-    if (m->len + extra <= m->cap) return;
-    size_t cap = m->cap ? m->cap : 256;
-    while (cap < m->len + extra) cap *= 2;
-    uint8_t *p = realloc(m->p, cap);
-    if (!p) abort();
-    m->p = p;
-    m->cap = cap;
-}
-
-void mb_reset(msgbuf *m) { m->len = 0; }
-
-void mb_bytes(msgbuf *m, uint16_t tag, const void *data, size_t n)
-{
-    mb_grow(m, 6 + n);
-    guest_put_u16(m->p + m->len, tag);
-    guest_put_u32(m->p + m->len + 2, (uint32_t)n);
-    if (n) memcpy(m->p + m->len + 6, data, n);
-    m->len += 6 + n;
-}
-
-void mb_str(msgbuf *m, uint16_t tag, const char *s) { mb_bytes(m, tag, s, strlen(s)); }
-
-void mb_u32(msgbuf *m, uint16_t tag, uint32_t v)
-{
-    uint8_t b[4];
-    guest_put_u32(b, v);
-    mb_bytes(m, tag, b, 4);
-}
-
-/* ---------- parsing ---------- */
-static void disk_free(disk *d)
-{
-    free(d->id);
-    free(d->serial);
-}
-
-static void vmount_free(vmount *m)
-{
-    free(m->target);
-    free(m->disk);
-    free(m->source);
-    free(m->data);
-    free(m->staging);
-}
-
-#define PUSH(arr, n, item)                                                   \
-    do {                                                                     \
-        void *np_ = realloc((arr), sizeof(*(arr)) * ((n) + 1));              \
-        if (!np_) abort();                                                   \
-        (arr) = np_;                                                         \
-        (arr)[(n)++] = (item);                                               \
-    } while (0)
-
-static int parse_str(const uint8_t *v, uint32_t n, char **out, const char *what)
-{
-    if (!guest_field_str_ok(v, n)) {
-        ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "%s contains a NUL byte", what);
-        return -1;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
     }
-    free(*out);
-    *out = xstrndup0(v, n);
-    return 0;
-}
-
-static int bad_field(const char *msg, uint16_t tag)
-{
-    ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "%s: malformed field %u", msg, tag);
-    return -1;
-}
-
-static int parse_disk(const uint8_t *p, uint32_t len, disk *d)
-{
-    guest_fields f;
-    uint16_t tag;
-    const uint8_t *v;
-    uint32_t n, u;
-    memset(d, 0, sizeof *d);
-    d->lun = -1;
-    guest_fields_init(&f, p, len);
-    while (guest_fields_next(&f, &tag, &v, &n)) {
-        if (tag == GUEST_F_DISK_ID) {
-            if (parse_str(v, n, &d->id, "disk id")) return -1;
-        } else if (tag == GUEST_F_DISK_SERIAL) {
-            if (parse_str(v, n, &d->serial, "disk serial")) return -1;
-        } else if (tag == GUEST_F_DISK_LUN) {
-            if (!guest_field_u32(v, n, &u) || u > 16383) return bad_field("CONFIG disk", tag);
-            d->lun = (int)u;
-        }
-    }
-    if (f.bad || !d->id || (!d->serial && d->lun < 0)) return bad_field("CONFIG disk", 0);
-    return 0;
-}
-
-static int parse_mount(const uint8_t *p, uint32_t len, vmount *m)
-{
-    guest_fields f;
-    uint16_t tag;
-    const uint8_t *v;
-    uint32_t n, u;
-    memset(m, 0, sizeof *m);
-    m->kind = UINT32_MAX;
-    guest_fields_init(&f, p, len);
-    while (guest_fields_next(&f, &tag, &v, &n)) {
-        switch (tag) {
-        case GUEST_F_MOUNT_KIND:
-            if (!guest_field_u32(v, n, &m->kind) || m->kind > 3) return bad_field("CONFIG mount", tag);
-            break;
-        case GUEST_F_MOUNT_TARGET:
-            if (parse_str(v, n, &m->target, "mount target")) return -1;
-            break;
-        case GUEST_F_MOUNT_DISK:
-            if (parse_str(v, n, &m->disk, "mount disk")) return -1;
-            break;
-        case GUEST_F_MOUNT_SOURCE:
-            if (parse_str(v, n, &m->source, "mount source")) return -1;
-            break;
-        case GUEST_F_MOUNT_RO:
-            if (!guest_field_u32(v, n, &u)) return bad_field("CONFIG mount", tag);
-            m->ro = u != 0;
-            break;
-        case GUEST_F_MOUNT_SIZE:
-            if (!guest_field_u64(v, n, &m->size)) return bad_field("CONFIG mount", tag);
-            break;
-        case GUEST_F_MOUNT_DATA:
-            free(m->data);
-            m->data = xzalloc(n);
-            memcpy(m->data, v, n);
-            m->data_len = n;
-            break;
-        case GUEST_F_MOUNT_MODE:
-            if (!guest_field_u32(v, n, &m->mode)) return bad_field("CONFIG mount", tag);
-            break;
-        case GUEST_F_MOUNT_UID:
-            if (!guest_field_u32(v, n, &m->uid)) return bad_field("CONFIG mount", tag);
-            break;
-        case GUEST_F_MOUNT_GID:
-            if (!guest_field_u32(v, n, &m->gid)) return bad_field("CONFIG mount", tag);
-            break;
-        default:
-            break;
-        }
-    }
-    if (f.bad || m->kind == UINT32_MAX || !m->target || m->target[0] != '/')
-        return bad_field("CONFIG mount", 0);
-    if ((m->kind == 0 || m->kind == 1) && !m->disk) return bad_field("CONFIG mount (no disk)", 0);
-    return 0;
-}
-
-int config_parse(const uint8_t *p, size_t len, config *c)
-{
-    guest_fields f;
-    uint16_t tag;
-    const uint8_t *v;
-    uint32_t n;
-    memset(c, 0, sizeof *c);
-    guest_fields_init(&f, p, len);
-    while (guest_fields_next(&f, &tag, &v, &n)) {
-        switch (tag) {
-        case GUEST_F_HOSTNAME:
-            if (parse_str(v, n, &c->hostname, "hostname")) return -1;
-            break;
-        case GUEST_F_NETWORK:
-            if (!guest_field_u32(v, n, &c->network) || c->network > 1) return bad_field("CONFIG", tag);
-            break;
-        case GUEST_F_DISK: {
-            disk d;
-            if (parse_disk(v, n, &d)) {
-                disk_free(&d);
-                return -1;
-            }
-            PUSH(c->disks, c->n_disks, d);
-            break;
-        }
-        case GUEST_F_LOWER: {
-            char *s = NULL;
-            if (parse_str(v, n, &s, "lower")) return -1;
-            PUSH(c->lowers, c->n_lowers, s);
-            break;
-        }
-        case GUEST_F_UPPER:
-            if (parse_str(v, n, &c->upper, "upper")) return -1;
-            break;
-        case GUEST_F_LOWER_SUBDIR:
-            if (parse_str(v, n, &c->lower_subdir, "lower sub-directory")) return -1;
-            if (strstr(c->lower_subdir, "..") || strchr(c->lower_subdir, ':') || strchr(c->lower_subdir, ',')) {
-                ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "bad lower sub-directory %s", c->lower_subdir);
-                return -1;
-            }
-            break;
-        case GUEST_F_MOUNT: {
-            vmount m;
-            if (parse_mount(v, n, &m)) {
-                vmount_free(&m);
-                return -1;
-            }
-            PUSH(c->mounts, c->n_mounts, m);
-            break;
-        }
-        case GUEST_F_HOSTS:
-            if (parse_str(v, n, &c->hosts, "hosts")) return -1;
-            break;
-        case GUEST_F_RESOLV:
-            if (parse_str(v, n, &c->resolv, "resolv.conf")) return -1;
-            break;
-        default:
-            break; /* unknown fields are skipped: newer hosts may add some */
-        }
-    }
-    if (f.bad) return bad_field("CONFIG", 0);
-    if (!c->hostname) c->hostname = xsprintf("cbuild");
-    return 0;
-}
-
-int execspec_parse(const uint8_t *p, size_t len, execspec *e)
-{
-    guest_fields f;
-    uint16_t tag;
-    const uint8_t *v;
-    uint32_t n, u;
-    memset(e, 0, sizeof *e);
-    guest_fields_init(&f, p, len);
-    while (guest_fields_next(&f, &tag, &v, &n)) {
-        char *s = NULL;
-        switch (tag) {
-        case GUEST_F_ARG:
-            if (parse_str(v, n, &s, "argument")) return -1;
-            PUSH(e->argv, e->argc, s);
-            break;
-        case GUEST_F_ENV:
-            if (parse_str(v, n, &s, "environment variable")) return -1;
-            PUSH(e->env, e->envc, s);
-            break;
-        case GUEST_F_CWD:
-            if (parse_str(v, n, &e->cwd, "working directory")) return -1;
-            break;
-        case GUEST_F_USER:
-            if (parse_str(v, n, &e->user, "user")) return -1;
-            break;
-        case GUEST_F_TTY:
-            if (!guest_field_u32(v, n, &u)) return bad_field("EXEC", tag);
-            e->tty = u != 0;
-            break;
-        case GUEST_F_STDIN:
-            if (!guest_field_u32(v, n, &u)) return bad_field("EXEC", tag);
-            e->stdin_open = u != 0;
-            break;
-        case GUEST_F_ROWS:
-            if (!guest_field_u32(v, n, &e->rows)) return bad_field("EXEC", tag);
-            break;
-        case GUEST_F_COLS:
-            if (!guest_field_u32(v, n, &e->cols)) return bad_field("EXEC", tag);
-            break;
-        default:
-            break;
-        }
-    }
-    if (f.bad) return bad_field("EXEC", 0);
-    if (e->argc == 0) {
-        ctl_send_error(GUEST_ERR_PROTOCOL, EINVAL, "EXEC without a command");
-        return -1;
-    }
-    PUSH(e->argv, e->argc, NULL);
-    e->argc--;
-    PUSH(e->env, e->envc, NULL);
-    e->envc--;
-    if (!e->cwd || !e->cwd[0]) {
-        free(e->cwd);
-        e->cwd = xsprintf("/");
-    }
-    return 0;
-}
-
-void config_free(config *c)
-{
-    free(c->hostname);
-    for (size_t i = 0; i < c->n_disks; i++) disk_free(&c->disks[i]);
-    free(c->disks);
-    for (size_t i = 0; i < c->n_lowers; i++) free(c->lowers[i]);
-    free(c->lowers);
-    free(c->upper);
-    free(c->lower_subdir);
-    for (size_t i = 0; i < c->n_mounts; i++) vmount_free(&c->mounts[i]);
-    free(c->mounts);
-    free(c->hosts);
-    free(c->resolv);
-    memset(c, 0, sizeof *c);
-}
-
-void execspec_free(execspec *e)
-{
-    for (size_t i = 0; e->argv && i < e->argc; i++) free(e->argv[i]);
-    free(e->argv);
-    for (size_t i = 0; e->env && i < e->envc; i++) free(e->env[i]);
-    free(e->env);
-    free(e->cwd);
-    free(e->user);
-    memset(e, 0, sizeof *e);
 }

@@ -21,26 +21,19 @@ int write_all(int fd, const void *p, size_t n);
 int write_file(const char *path, const void *data, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
 int read_small_file(const char *path, char *buf, size_t cap); /* bytes or -errno; NUL-terminated, trimmed */
+void sleep_ms(long ms);
 
-/* Growable message under construction. */
-typedef struct msgbuf {
-    uint8_t *p;
-    size_t len, cap;
-} msgbuf;
-void mb_reset(msgbuf *m);
-void mb_bytes(msgbuf *m, uint16_t tag, const void *data, size_t n);
-void mb_str(msgbuf *m, uint16_t tag, const char *s);
-void mb_u32(msgbuf *m, uint16_t tag, uint32_t v);
-
-/* ---------- control channel (main.c) ---------- */
+/* ---------- control channel (ctl.c) ---------- */
+extern int ctl_fd;  /* the virtio-serial port to the host, -1 until ctl_open */
+int ctl_open(void); /* the port's fd (also in ctl_fd), or -1 when it did not appear */
 int ctl_send(uint16_t type, const void *payload, size_t len);
 int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---------- configuration from the host ---------- */
+/* ---------- configuration from the host (config.c) ---------- */
 typedef struct disk {
     char *id;
-    char *serial; /* virtio-blk */
-    int lun;      /* virtio-scsi, -1 when blk */
+    char *serial;  /* virtio-blk */
+    int lun;       /* virtio-scsi, -1 when blk */
     char dev[300]; /* /dev/vdX once found */
 } disk;
 
@@ -69,7 +62,14 @@ typedef struct config {
     vmount *mounts;
     size_t n_mounts;
     char *hosts, *resolv;
+    uint8_t entropy[256]; /* restored from a template: reseed, set the clock, rescan */
+    size_t entropy_len;
+    uint64_t wallclock_ns;
+    bool rescan;
 } config;
+
+/* After a template restore: fresh entropy into the RNG, the host's time, new disks probed. */
+int restore_refresh(const config *c);
 
 typedef struct execspec {
     char **argv;
@@ -97,6 +97,8 @@ typedef struct created_list {
     size_t n;
 } created_list;
 
+extern int modules_dirfd; /* /modules of the initramfs, kept open across the root move */
+extern int oldroot_fd;    /* vminitd's own root, to come back from a chroot */
 int modules_load_group(const char *group);
 int rootfs_assemble(config *c);
 int net_configure(const config *c);
@@ -107,10 +109,10 @@ void make_pty_dir(void);
 typedef struct child {
     pid_t pid;
     int pidfd;
-    int in_fd;  /* write end of stdin, or pty master; -1 when closed */
-    int out_fd; /* stdout read end or pty master */
-    int err_fd; /* stderr read end, -1 with tty */
-    int errpipe;/* exec error report (read end), -1 when done */
+    int in_fd;   /* write end of stdin, or pty master; -1 when closed */
+    int out_fd;  /* stdout read end or pty master */
+    int err_fd;  /* stderr read end, -1 with tty */
+    int errpipe; /* exec error report (read end), -1 when done */
 } child;
 
 int child_start(const config *c, const execspec *e, child *ch, created_list *created);

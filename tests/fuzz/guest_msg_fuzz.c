@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "../../guest/vminitd/util.c"
+#include "../../guest/vminitd/config.c"
 
 int ctl_send(uint16_t type, const void *payload, size_t len)
 {

@@ -14,6 +14,12 @@ bk_build() {
 }
 # bk_df: the Dockerfile, from stdin (write `FROM $BASE` for BuildKit's `FROM busybox`).
 bk_df() { mkdir -p "$W/ctx"; cat >"$W/ctx/Dockerfile"; }
+# bk_df_raw: the Dockerfile from stdin, verbatim except @BASE@ → $BASE, @REG@ → $CBUILD_REGISTRY,
+# @T@ → a tab (for Dockerfiles full of \ and $ that a quoted <<'DF' keeps literal).
+bk_df_raw() {
+  mkdir -p "$W/ctx"
+  sed -e "s|@BASE@|$BASE|g" -e "s|@REG@|$CBUILD_REGISTRY|g" -e 's|@T@|\t|g' >"$W/ctx/Dockerfile"
+}
 # bk_file PATH [MODE]: a context file, contents from stdin.
 bk_file() {
   mkdir -p "$(dirname "$W/ctx/$1")"
@@ -34,8 +40,40 @@ bk_fails() {
   elif ! failed_cleanly $rc "$out"; then not_ok "$d (crashed: exit $rc)"; diag "$(tail -25 <<<"$out")"
   else check_contains "$d" "$msg" "$out"; fi
 }
+# bk_push DESC REF [FLAGS...]: builds $W/ctx tagged REF only and pushes it (REF in $CBUILD_REGISTRY).
+bk_push() {
+  local d=$1 ref=$2; shift 2
+  if "$CBUILD" build --progress=plain -t "$ref" --push "$@" "$W/ctx" >"$T/last.out" 2>"$T/last.log"; then ok "$d"
+  else not_ok "$d"; diag "$(tail -25 "$T/last.log")"; fi
+}
 # bk_local [FLAGS...]: builds with `-o type=local,dest=$W/out`; files land in $W/out.
 bk_local() { rm -rf "$W/out"; bk_build -o "type=local,dest=$W/out" "$@"; }
+# bk_local_ok DESC [FLAGS...]: bk_local that must succeed (one TAP line; the log when it fails).
+bk_local_ok() { local d=$1; shift; rm -rf "$W/out"; bk_ok "$d" -o "type=local,dest=$W/out" "$@"; }
+# bk_out_is NAME EXPECTED: $W/out/NAME holds exactly EXPECTED (printf %b: \n, \t; trailing
+# newlines count).
+bk_out_is() {
+  if printf '%b' "$2" | cmp -s - "$W/out/$1"; then ok "$1 is \"$2\""
+  else not_ok "$1 is \"$2\""; diag "actual: $(od -c "$W/out/$1" 2>&1 | head -5)"; fi
+}
+# bk_echo_server: a TCP server on 127.0.0.1 that answers every connection with "foo" (BuildKit's
+# echoserver.NewTestServer("foo")); sets ECHO_PORT and ECHO_PID.
+bk_echo_server() {
+  python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    try: c.sendall(b"foo\n")
+    finally: c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+' >"$W/echo.port" &
+  ECHO_PID=$!
+  for _ in $(seq 50); do [ -s "$W/echo.port" ] && break; sleep 0.1; done
+  ECHO_PORT=$(cat "$W/echo.port")
+}
 # bk_rootfs: the image $TAG unpacked by umoci into $W/img (files under $W/img/rootfs).
 bk_rootfs() { unpack "$TAG" "$W/img"; }
 # bk_config: the image config JSON of $TAG (skopeo reads it from the store).
@@ -52,10 +90,14 @@ for dir in "$BK"/*/; do
   W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
   rm -rf "$W"; mkdir -p "$W/ctx"
   export CBUILD_ROOT=$T/root-$name
+  # one guest kernel, initramfs and KVM probe for all cases: a fresh store each, not a fresh setup
+  mkdir -p "$CBUILD_ROOT" "$T/kernel" && ln -s "$T/kernel" "$CBUILD_ROOT/kernel"
   _tap_prefix="$name: "
   # shellcheck disable=SC1090
   . "$dir/case.sh"
   _tap_prefix=
+  [ -z "${ECHO_PID:-}" ] || kill "$ECHO_PID" 2>/dev/null
+  ECHO_PID=
   rm -rf "$CBUILD_ROOT" "$W"
 done
 [ $n_cases -gt 0 ] || not_ok "no BuildKit cases found for group '${GROUP:-all}'"

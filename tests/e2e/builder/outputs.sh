@@ -46,3 +46,45 @@ check_eq "tar context: COPY reads from it" hello-out "$(cat "$T/u2/rootfs/srv/he
 # A Dockerfile alone on stdin: no context
 printf 'FROM %s\nENV ONLY=dockerfile\n' "$BASE" | "$CBUILD" build --progress=plain -t stdinonly - >"$T/last.out" 2>"$T/last.log"
 check_eq "- with a plain Dockerfile builds without context" "ONLY=dockerfile" "$(config_of stdinonly | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["Env"][-1])' 2>&1)"
+
+# Registry flags reach every registry call of a build: a base image in a TLS registry with its
+# own CA (and Basic auth), --push and --cache-to type=registry to it.
+. "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"
+need openssl htpasswd
+trap 'stop_registry S; _builder_done' EXIT
+# a non-loopback host: loopback registries are insecure (unverified) by default, as in Docker
+IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -z "$IP" ]; then
+  skip "no non-loopback IPv4 address on this machine for the TLS registry checks"
+elif start_registry S tls "$IP"; then
+  SREG=$IP:$S_PORT
+  skopeo copy -q --insecure-policy --src-tls-verify=false --dest-cert-dir "$T/certs/$SREG" \
+      --dest-creds alice:s3cret "docker://$BASE" "docker://$SREG/base/busybox:1" >"$T/sk.log" 2>&1 \
+    || diag "$(cat "$T/sk.log")"
+  C=$(ctx tlsreg <<EOF2
+FROM $SREG/base/busybox:1
+COPY hello.txt /hello.txt
+EOF2
+)
+  echo hello-tls >"$C/hello.txt"
+  CBUILD_ROOT=$T/root-tls "$CBUILD" build --progress=plain -t tlsfail --creds alice:s3cret "$C" \
+    >"$T/last.out" 2>"$T/last.log"
+  rc=$?
+  check_eq "FROM a TLS registry with an unknown CA fails without --cert-dir (exit 1)" 1 "$rc"
+  check_contains "... naming the base image" "failed to resolve source metadata for $SREG/base/busybox:1" \
+    "$(cat "$T/last.log")"
+  check_contains "... and the certificate problem" "certificate" "$(cat "$T/last.log")"
+  if CBUILD_ROOT=$T/root-tls "$CBUILD" build --progress=plain -t "$SREG/e2e/tls:1" --push \
+      --cache-to "type=registry,ref=$SREG/e2e/tls-cache:1" --cert-dir "$T/certs" --creds alice:s3cret "$C" \
+      >"$T/last.out" 2>"$T/last.log"; then
+    ok "build FROM the TLS registry with --cert-dir, --push and --cache-to to it"
+  else
+    not_ok "build FROM the TLS registry with --cert-dir, --push and --cache-to to it"; diag "$(tail -20 "$T/last.log")"
+  fi
+  check "--push reached the TLS registry (skopeo)" skopeo inspect --cert-dir "$T/certs/$SREG" --creds alice:s3cret \
+    "docker://$SREG/e2e/tls:1"
+  check "--cache-to reached the TLS registry (skopeo)" skopeo inspect --raw --cert-dir "$T/certs/$SREG" \
+    --creds alice:s3cret "docker://$SREG/e2e/tls-cache:1"
+else
+  not_ok "start a TLS registry"
+fi

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The busybox sample end to end: built from samples/ against the test registry, exported as
-# a flattened ext4 image and booted with `cbuild run --ext4` (the Debian samples need apt
-# over the network and minutes of TCG time: they are built by hand and in the benchmark).
+# a flattened ext4 image and booted with `cbuild run --ext4` (the Debian samples, which need apt
+# over the network and minutes of TCG time, are built by samples-debian.sh).
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 start_base_registry
 need e2fsck

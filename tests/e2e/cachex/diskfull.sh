@@ -1,6 +1,7 @@
 #!/bin/bash
 # Disk full: the store on a 320 MB loop-mounted ext4 (setup puts 157 MB of guest kernel and
-# initramfs in it) that fills during a layer commit (COPY),
+# initramfs in it) that fills during a layer commit (COPY), a RUN and a pull. Each fails
+# cleanly with an error naming what could not be written, the
 # store checks clean, and after freeing space the same operation succeeds. Needs root (mount).
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 . "$CBUILD_SRC/tests/e2e/oci/registry-lib.sh"

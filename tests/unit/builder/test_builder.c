@@ -45,7 +45,7 @@ Test(history, cmd_shell_form_uses_shell_and_go_quoting)
     oci_config_free(&cfg);
 }
 
-Test(history, expose_is_a_sorted_go_map)
+Test(history, expose_is_buildkits_port_list)
 {
     oci_config cfg;
     oci_config_init(&cfg);
@@ -55,7 +55,7 @@ Test(history, expose_is_a_sorted_go_map)
     c.n_ports = 3;
     cb_err err;
     cr_assert_eq(bl_config_apply(NULL, &c, &cfg, NULL, &err), 0);
-    cr_assert_str_eq(last_history(&cfg), "EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]");
+    cr_assert_str_eq(last_history(&cfg), "EXPOSE [80/tcp 53/udp 8000/tcp 8001/tcp]");
     cr_assert_eq(cfg.exposed_ports.n, 4);
     oci_config_free(&cfg);
 }

@@ -42,7 +42,7 @@ static void setup(void)
     cr_assert_eq(store_open(root, &st, &err), 0, "%s", err.msg);
     commit_image("chk:1", "checked content", &img);
     char *path;
-    cr_assert_eq(store_layer_image_ensure(st, &img.manifest.layers[0], img.config.diff_ids.v[0], &path, &err),
+    cr_assert_eq(store_layer_image_ensure(st, &img.manifest.layers[0], img.config.diff_ids.v[0], NULL, NULL, &path, &err),
                  0, "%s", err.msg);
     free(path);
     json_t *rec =
@@ -275,7 +275,7 @@ Test(check, unreferenced_layer_image_is_not_a_problem)
     store_image other;
     commit_image("gone:1", "soon untagged", &other);
     cr_assert_eq(
-        store_layer_image_ensure(st, &other.manifest.layers[0], other.config.diff_ids.v[0], &path, &err), 0);
+        store_layer_image_ensure(st, &other.manifest.layers[0], other.config.diff_ids.v[0], NULL, NULL, &path, &err), 0);
     cr_assert_eq(store_tag_remove(st, "gone:1", &err), 0);
     store_check_report r;
     run_check(&r);

@@ -262,14 +262,14 @@ Test(store, layer_image_from_blob)
     store_image a;
     commit_image("li:1", "layer image content", &a);
     char *path;
-    cr_assert_eq(store_layer_image_ensure(st, &a.manifest.layers[0], NULL, &path, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_layer_image_ensure(st, &a.manifest.layers[0], NULL, NULL, NULL, &path, &err), 0, "%s", err.msg);
     cr_expect(store_layer_image_exists(st, a.config.diff_ids.v[0]), "keyed by the diffID");
     char *cmd = xasprintf("e2fsck -fn %s >/dev/null 2>&1 && debugfs -R 'cat upper/file' %s 2>/dev/null | grep -qx 'layer image content'", path, path);
     int stt = system(cmd);
     cr_expect(WIFEXITED(stt) && WEXITSTATUS(stt) == 0, "e2fsck clean and debugfs reads upper/file");
     free(cmd);
     char *again;
-    cr_assert_eq(store_layer_image_ensure(st, &a.manifest.layers[0], a.config.diff_ids.v[0], &again, &err), 0);
+    cr_assert_eq(store_layer_image_ensure(st, &a.manifest.layers[0], a.config.diff_ids.v[0], NULL, NULL, &again, &err), 0);
     cr_expect_str_eq(path, again);
     free(path);
     free(again);

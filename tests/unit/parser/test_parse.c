@@ -90,7 +90,8 @@ Test(parse, json_fallback_rules)
     DUMP_EQ("CMD [\"a\"\n", "(cmd \"[\\\"a\\\"\")\n");
     DUMP_EQ("COPY [\"a b\", \"/c\"]\n", "(copy \"a b\" \"/c\")\n");
     DUMP_EQ("COPY [\"a b\" /c\n", "(copy \"[\\\"a\" \"b\\\"\" \"/c\")\n");
-    DUMP_EQ("RUN [\"echo\", \"\\u00e9\\n\"] trailing\n", "(run \"echo\" \"é\\n\")\n");
+    /* trailing text makes it shell form (BuildKit 80518e257: json.Unmarshal, not a Decoder) */
+    DUMP_EQ("RUN [\"echo\", \"\\u00e9\\n\"] trailing\n", "(run \"[\\\"echo\\\", \\\"\\\\u00e9\\\\n\\\"] trailing\")\n");
     parse_err("CMD [\"a\", 1]\n", "arrays must be comprised of strings only");
     parse_err("ENTRYPOINT [\"a\", null]\n", "Dockerfile:1:");
     parse_err("FROM a\nRUN [\"a\", {\"b\": 1}]\n", "Dockerfile:2:");

@@ -254,13 +254,13 @@ Test(plan, copy_add_options)
     cr_assert_eq(h->args.n, 1);
     cr_assert_str_eq(s->cmds[5].inline_files[0].content, "hi $U\n");
     done(&b);
-    bad("FROM a\nCOPY --checksum=sha256:x a b\n", NULL, "unknown flag: checksum");
+    bad("FROM a\nCOPY --checksum=sha256:x a b\n", NULL, "unknown flag: --checksum");
     bad("FROM a\nADD --checksum=sha256:x a b\n", NULL, "checksum can't be specified for non-HTTP(S) sources");
     bad("FROM a\nCOPY --chmod=999 a b\n", NULL, "invalid chmod parameter");
     bad("FROM a\nCOPY a\n", NULL, "COPY requires at least two arguments");
-    bad("FROM a\nCOPY --lnk a b\n", NULL, "unknown flag: lnk (did you mean link?)");
-    bad("FROM a\nCOPY --link=maybe a b\n", NULL, "expecting boolean value for flag link");
-    bad("FROM a\nCOPY --from=a --from=b a b\n", NULL, "duplicate flag specified: from");
+    bad("FROM a\nCOPY --lnk a b\n", NULL, "unknown flag: --lnk (did you mean link?)");
+    bad("FROM a\nCOPY --link=maybe a b\n", NULL, "expecting boolean value for flag --link");
+    bad("FROM a\nCOPY --from=a --from=b a b\n", NULL, "duplicate flag specified: --from");
     bad("FROM a\nCOPY a <<EOF\nx\nEOF\n", NULL, "COPY cannot accept a heredoc as a destination");
 }
 

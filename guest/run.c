@@ -1,0 +1,78 @@
+/* guest/run.c: guest_run, the public entry: check the request, make sure a kernel and
+ * initramfs exist, pick the accelerator, then boot (vm.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "protocol.h"
+
+void guest_run_config_init(guest_run_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->stdin_fd = -1;
+    cfg->stdout_fd = 1;
+    cfg->stderr_fd = 2;
+}
+
+void guest_run_result_free(guest_run_result *res)
+{
+    if (!res)
+        return;
+    free(res->console_tail);
+    res->console_tail = NULL;
+}
+
+static int validate(const guest_run_config *cfg, cb_err *err)
+{
+    if (!cfg->argv || !cfg->argv[0])
+        return cb_fail(err, "no command to run");
+    if (!cfg->root)
+        return cb_fail(err, "no store root");
+    for (size_t i = 0; i < cfg->n_lowers; i++)
+        if (access(cfg->lowers[i], R_OK) < 0)
+            return cb_error(err, errno, "layer image `%s`", cfg->lowers[i]);
+    if (cfg->upper && access(cfg->upper, R_OK | W_OK) < 0)
+        return cb_error(err, errno, "upper image `%s`", cfg->upper);
+    /* overlayfs stacks at most 500 lowers, and their list must fit in one page of mount options */
+    if (cfg->n_lowers > 400)
+        return cb_fail(err, "%zu layers: at most 400 are supported (Docker allows 127)", cfg->n_lowers);
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const guest_mount *m = &cfg->mounts[i];
+        if (!m->target || m->target[0] != '/')
+            return cb_fail(err, "mount target `%s` is not absolute", m->target ? m->target : "");
+        if ((m->kind == GUEST_MOUNT_EXT4_RO || m->kind == GUEST_MOUNT_EXT4_RW) &&
+            (!m->image || access(m->image, m->kind == GUEST_MOUNT_EXT4_RO ? R_OK : R_OK | W_OK) < 0))
+            return cb_error(err, m->image ? errno : EINVAL, "image for mount %s `%s`", m->target,
+                            m->image ? m->image : "");
+        if (m->kind == GUEST_MOUNT_SECRET && m->data_len > (GUEST_MSG_MAX / 2))
+            return cb_fail(err, "secret for %s is %zu bytes: at most %u are supported", m->target,
+                           m->data_len, GUEST_MSG_MAX / 2);
+    }
+    if (cfg->cwd && cfg->cwd[0] != '/')
+        return cb_fail(err, "working directory `%s` is not absolute", cfg->cwd);
+    return 0;
+}
+
+int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = validate(cfg, err);
+    if (rc < 0)
+        return rc;
+    guest_paths own = {0};
+    const guest_paths *paths = cfg->paths;
+    if (!paths) {
+        rc = guest_setup(cfg->root, NULL, &own, err);
+        if (rc < 0)
+            return rc;
+        paths = &own;
+    }
+    char accel[8], why[256];
+    rc = guest_accel(cfg->root, paths, accel, why, err);
+    if (rc == 0)
+        rc = guest_vm_run(cfg, paths, accel, res, err);
+    guest_paths_free(&own);
+    return rc;
+}

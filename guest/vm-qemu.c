@@ -1,0 +1,469 @@
+/* guest/vm-qemu.c: the QEMU backend: x86-64 microvm argv, the per-VM temp dir, starting
+ * QEMU (and passt for the default network) and killing them. vm.c holds the VMM-neutral
+ * conversation with vminitd. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol.h"
+#include "vm-backend.h"
+
+#define VIRTIO_MMIO_SLOTS 24 /* QEMU microvm's virtio-mmio transports */
+
+static const char *default_qemu(void)
+{
+    const char *q = getenv("CBUILD_QEMU");
+    return q && *q ? q : "qemu-system-x86_64";
+}
+
+/* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
+ * self-tests, and the TSC rate given (microvm otherwise hangs in 1 of 3 boots calibrating). */
+static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
+{
+    unsigned long khz = guest_host_tsc_khz();
+    cb_buf b;
+    cb_buf_init(&b);
+    /* reboot=t: vminitd ends the VM with a reset (a kernel without ACPI cannot power off) */
+    cb_buf_puts(&b, "console=ttyS0 quiet panic=-1 reboot=t nokaslr 8250.nr_uarts=1 cryptomgr.notests "
+                    "random.trust_cpu=on rcupdate.rcu_expedited=1");
+    if (khz)
+        cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
+    const char *trace = getenv("CBUILD_VM_TRACE");
+    if (trace && *trace && strcmp(trace, "0") != 0)
+        cb_buf_puts(&b, " cbuild.trace");
+    bool blk = false, scsi = false;
+    for (size_t i = 0; i < nd; i++) {
+        if (disks[i].lun >= 0)
+            scsi = true;
+        else
+            blk = true;
+    }
+    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "",
+                  net ? ",net" : "");
+    return cb_buf_steal(&b);
+}
+
+/* have_controller: the SCSI controller is on the command line already (template layout) */
+static void push_disks(cb_strv *a, const vdisk *disks, size_t nd, bool have_controller)
+{
+    bool scsi = false;
+    for (size_t i = 0; i < nd && !have_controller; i++)
+        scsi |= disks[i].lun >= 0;
+    if (scsi) {
+        cb_strv_push(a, "-device");
+        cb_strv_push(a, "virtio-scsi-device,id=scsi0");
+    }
+    for (size_t i = 0; i < nd; i++) {
+        const vdisk *d = &disks[i];
+        /* cache=unsafe: flushes are not needed for a throwaway VM, QEMU completes every
+         * write before it exits; read-only lowers may be shared by concurrent VMs. */
+        cb_strv_push(a, "-drive");
+        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe%s", d->id, d->file,
+                                        d->readonly ? ",readonly=on,file.locking=off" : ""));
+        cb_strv_push(a, "-device");
+        if (d->lun < 0)
+            cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
+        else
+            cb_strv_push_owned(
+                a, xasprintf("scsi-hd,drive=%s,bus=scsi0.0,channel=0,scsi-id=0,lun=%d", d->id, d->lun));
+    }
+}
+
+/* QEMU runs exec: migration URIs with /bin/sh -c in cbuild's environment: name cat by path */
+static const char *cat_path(void)
+{
+    return access("/bin/cat", X_OK) == 0 ? "/bin/cat" : "/usr/bin/cat";
+}
+
+static void push_net(cb_strv *a, int net_fd)
+{
+    cb_strv_push(a, "-netdev");
+    if (net_fd >= 0)
+        cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
+    else
+        cb_strv_push(a, "user,id=n0");
+    cb_strv_push(a, "-device");
+    cb_strv_push(a, "virtio-net-device,netdev=n0");
+}
+
+/* net_fd: QEMU's end of the socket pair to passt (GUEST_NET_DEFAULT), else -1. In the
+ * template layout the virtio-mmio devices are serial, SCSI controller, NIC in that order and
+ * the disks are LUNs behind the controller, so a snapshot restores into any step's disks. */
+static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd)
+{
+    bool net = m->network != GUEST_NET_NONE;
+    cb_strv_push(a, qemu);
+    cb_strv_push(a, "-M");
+    cb_strv_push(a, m->paths->acpi ? "microvm,x-option-roms=off" : "microvm,x-option-roms=off,acpi=off");
+    cb_strv_push(a, "-accel");
+    cb_strv_push(a, m->accel);
+    cb_strv_push(a, "-cpu");
+    cb_strv_push(a, strcmp(m->accel, "kvm") == 0 ? "host,-arch-capabilities" : "max");
+    cb_strv_push(a, "-m");
+    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
+    cb_strv_push(a, "-smp");
+    cb_strv_push_owned(a, xasprintf("%d", m->cpus));
+    cb_strv_push(a, "-nodefaults");
+    cb_strv_push(a, "-no-user-config");
+    cb_strv_push(a, "-display");
+    cb_strv_push(a, "none");
+    cb_strv_push(a, "-no-reboot");
+    cb_strv_push(a, "-kernel");
+    cb_strv_push(a, m->paths->vmlinux ? m->paths->vmlinux : m->paths->kernel);
+    cb_strv_push(a, "-initrd");
+    cb_strv_push(a, m->paths->initramfs);
+    cb_strv_push(a, "-append");
+    cb_strv_push_owned(a, kernel_cmdline(m->disks, m->n_disks, net));
+    cb_strv_push(a, "-chardev");
+    cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", p->console));
+    cb_strv_push(a, "-serial");
+    cb_strv_push(a, "chardev:con");
+    cb_strv_push(a, "-device");
+    cb_strv_push(a, "virtio-serial-device,max_ports=2");
+    cb_strv_push(a, "-chardev");
+    cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", p->sock));
+    cb_strv_push(a, "-device");
+    cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
+    if (m->template_layout) {
+        cb_strv_push(a, "-device");
+        cb_strv_push(a, "virtio-scsi-device,id=scsi0");
+        if (net)
+            push_net(a, net_fd);
+        push_disks(a, m->disks, m->n_disks, true);
+    } else {
+        push_disks(a, m->disks, m->n_disks, false);
+        if (net)
+            push_net(a, net_fd);
+    }
+    if (p->monitor) {
+        cb_strv_push(a, "-qmp");
+        cb_strv_push_owned(a, xasprintf("unix:%s,server=on,wait=off", p->monitor));
+    }
+    if (m->restore) {
+        cb_strv_push(a, "-incoming");
+        cb_strv_push_owned(a, xasprintf("exec:%s '%s'", cat_path(), m->restore));
+    }
+}
+
+/* Temp dirs of cbuild processes that were killed outright (SIGKILL, power loss) are swept
+ * by the next run: a live run holds an flock on <dir>/lock; a dir whose lock can be taken,
+ * or that has none after a minute, is stale. flock works across PID namespaces. */
+static void sweep_stale_tmpdirs(const char *t)
+{
+    DIR *d = opendir(t);
+    if (!d)
+        return;
+    struct dirent *de;
+    time_t now = time(NULL);
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "cbuild-vm-", 10) != 0)
+            continue;
+        cleanup_free char *dir = xasprintf("%s/%s", t, de->d_name);
+        cleanup_free char *lock = xasprintf("%s/lock", dir);
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        bool stale;
+        if (fd < 0) {
+            stale = now - st.st_mtime > 60;
+        } else {
+            stale = flock(fd, LOCK_EX | LOCK_NB) == 0 && now - st.st_mtime > 5;
+            close(fd);
+        }
+        if (stale) {
+            cb_debug("removing stale VM temp dir %s", dir);
+            cb_rm_rf(dir, NULL);
+        }
+    }
+    closedir(d);
+}
+
+static int qemu_prepare(vm_proc *p, cb_err *err)
+{
+    const char *t = getenv("TMPDIR");
+    /* the socket path must fit in sun_path */
+    if (!t || !*t || strlen(t) > 80)
+        t = "/tmp";
+    sweep_stale_tmpdirs(t);
+    p->tmpdir = xasprintf("%s/cbuild-vm-XXXXXX", t);
+    if (!mkdtemp(p->tmpdir)) {
+        int e = errno;
+        free(p->tmpdir);
+        p->tmpdir = NULL;
+        return cb_error(err, e, "creating a temporary directory in `%s`", t);
+    }
+    cleanup_free char *lock = xasprintf("%s/lock", p->tmpdir);
+    p->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX) < 0)
+        return cb_error(err, errno, "locking `%s`", lock);
+    p->sock = xasprintf("%s/ctl.sock", p->tmpdir);
+    p->console = xasprintf("%s/console.log", p->tmpdir);
+    p->log = xasprintf("%s/qemu.log", p->tmpdir);
+    return 0;
+}
+
+/* Fork and exec `path` with stdout/stderr into `log`; `keep_fd` (or -1) is inherited. */
+static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, pid_t *out,
+                        cb_err *err)
+{
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0)
+        return cb_error(err, errno, "open `%s`", log);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        return cb_error(err, errno, "fork");
+    }
+    if (pid == 0) {
+        /* own process group: a terminal's Ctrl-C goes to cbuild, which decides; and the
+         * child dies with cbuild whatever kills it */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        if (keep_fd >= 0)
+            fcntl(keep_fd, F_SETFD, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(path, argv);
+        _exit(127);
+    }
+    close(logfd);
+    *out = pid;
+    return 0;
+}
+
+/* passt, not QEMU's slirp, for the default network: slirp maps the gateway to the host's
+ * loopback, and `--no-map-gw` is the one switch that closes that and keeps outbound NAT.
+ * The guest keeps slirp's addresses; DNS sent to 10.0.2.3 goes to the host's resolver.
+ * It gets a connected socket (-F) rather than a path: it drops root to nobody before it
+ * would bind, and exits when QEMU closes its end. */
+static int passt_start(vm_proc *p, int passt_fd, cb_err *err)
+{
+    cleanup_free char *passt = guest_which("passt");
+    if (!passt)
+        return cb_failc(err, ENOENT,
+                        "network: passt is not installed (apt-get install passt); use --network none");
+    cleanup_free char *fd = xasprintf("%d", passt_fd);
+    cleanup_free char *log = xasprintf("%s/passt.log", p->tmpdir);
+    char *argv[] = {
+        "passt",    "--foreground",  "--quiet",  "-4", "--no-map-gw", "-a", "10.0.2.15", "-n", "24", "-g",
+        "10.0.2.2", "--dns-forward", "10.0.2.3", "-t", "none",        "-u", "none",      "-F", fd,   NULL};
+    return spawn_helper(passt, argv, log, passt_fd, &p->net_pid, err);
+}
+
+static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
+{
+    cleanup_free char *qemu = guest_which(default_qemu());
+    if (!qemu)
+        return cb_failc(
+            err, ENOENT,
+            "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
+            default_qemu());
+    int sp[2] = {-1, -1};
+    if (m->network == GUEST_NET_DEFAULT && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return cb_error(err, errno, "socketpair");
+    cb_strv argv;
+    cb_strv_init(&argv);
+    if (m->monitor && !p->monitor)
+        p->monitor = xasprintf("%s/qmp.sock", p->tmpdir);
+    build_argv(&argv, qemu, m, p, sp[1]);
+    if (cb_log_get_level() >= CB_LOG_DEBUG) {
+        cb_buf cmd;
+        cb_buf_init(&cmd);
+        for (size_t i = 0; i < argv.n; i++)
+            cb_buf_printf(&cmd, "%s%s", i ? " " : "", argv.v[i]);
+        cb_debug("starting VM: %s", cmd.data);
+        cb_buf_free(&cmd);
+    }
+    int rc = 0;
+    if (sp[0] >= 0)
+        rc = passt_start(p, sp[0], err);
+    if (rc == 0) {
+        rc = spawn_helper(qemu, argv.v, p->log, sp[1], &p->pid, err);
+    }
+    if (sp[0] >= 0)
+        close(sp[0]);
+    if (sp[1] >= 0)
+        close(sp[1]);
+    cb_strv_free(&argv);
+    if (rc < 0)
+        return rc;
+    p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    if (p->pidfd < 0)
+        return cb_error(err, errno, "pidfd_open");
+    return 0;
+}
+
+static void qemu_kill(vm_proc *p)
+{
+    if (p->pid > 0 && !p->exited) {
+        kill(p->pid, SIGKILL);
+        while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR) {
+        }
+        p->exited = true;
+    }
+    if (p->net_pid > 0) {
+        kill(p->net_pid, SIGKILL);
+        while (waitpid(p->net_pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        p->net_pid = 0;
+    }
+}
+
+static void qemu_cleanup(vm_proc *p)
+{
+    qemu_kill(p);
+    if (p->pidfd >= 0)
+        close(p->pidfd);
+    if (p->tmpdir)
+        cb_rm_rf(p->tmpdir, NULL);
+    if (p->lock_fd >= 0)
+        close(p->lock_fd);
+    free(p->tmpdir);
+    free(p->sock);
+    free(p->console);
+    free(p->log);
+    free(p->monitor);
+}
+
+/* ---------- snapshots through QMP ---------- */
+/* One QMP command on an open monitor; the reply line in *reply (malloc'd; events skipped). */
+static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
+{
+    if (fprintf(f, "%s\n", json) < 0 || fflush(f) != 0)
+        return cb_error(err, errno, "QMP write");
+    char *line = NULL;
+    size_t cap = 0;
+    for (;;) {
+        if (getline(&line, &cap, f) < 0) {
+            free(line);
+            return cb_failc(err, EIO, "QMP: QEMU closed the monitor");
+        }
+        if (strstr(line, "\"return\"") || strstr(line, "\"error\""))
+            break;
+    }
+    if (strstr(line, "\"error\"")) {
+        int rc = cb_failc(err, EIO, "QMP %s: %s", json, line);
+        free(line);
+        return rc;
+    }
+    if (reply)
+        *reply = line;
+    else
+        free(line);
+    return 0;
+}
+
+static FILE *qmp_open(const char *path, double deadline, cb_err *err)
+{
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            FILE *f = fdopen(fd, "r+");
+            char *greet = NULL;
+            size_t cap = 0;
+            bool ok = f && getline(&greet, &cap, f) > 0 &&
+                      qmp_cmd(f, "{\"execute\":\"qmp_capabilities\"}", NULL, err) == 0;
+            free(greet);
+            if (ok)
+                return f;
+            if (f)
+                fclose(f);
+            else
+                close(fd);
+            return NULL;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (cb_now() > deadline) {
+            cb_failc(err, ETIMEDOUT, "QMP socket `%s` did not open", path);
+            return NULL;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Migrate while running: QEMU stops the VM at the end, and a VM restored from the stream runs
+ * at once (no monitor needed there). */
+static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
+{
+    if (!p->monitor)
+        return cb_failc(err, EINVAL, "the VM was started without a monitor");
+    FILE *mon = qmp_open(p->monitor, deadline, err);
+    if (!mon)
+        return -EIO;
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    cleanup_free char *cmd =
+        xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:%s > '%s'\"}}", cat_path(), tmp);
+    int rc = qmp_cmd(mon, cmd, NULL, err);
+    while (rc == 0) {
+        char *r = NULL;
+        if ((rc = qmp_cmd(mon, "{\"execute\":\"query-migrate\"}", &r, err)) < 0)
+            break;
+        bool done = strstr(r, "\"completed\"") != NULL, failed = strstr(r, "\"failed\"") != NULL;
+        if (failed)
+            rc = cb_failc(err, EIO, "saving the VM failed: %s", r);
+        free(r);
+        if (done || rc < 0)
+            break;
+        if (cb_now() > deadline) {
+            rc = cb_failc(err, ETIMEDOUT, "saving the VM did not finish in time");
+            break;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fclose(mon);
+    if (rc == 0) {
+        cleanup_close int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0 || rename(tmp, out) < 0)
+            rc = cb_error(err, errno, "committing `%s`", out);
+    }
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+static int qemu_snapshot_key(char key[17], cb_err *err)
+{
+    cleanup_free char *qemu = guest_which(default_qemu());
+    if (!qemu)
+        return cb_failc(err, ENOENT, "%s not found", default_qemu());
+    return guest_file_key(qemu, key, err);
+}
+
+const vm_backend guest_backend_qemu_x86 = {
+    .name = "qemu-x86_64-microvm",
+    .device_slots = VIRTIO_MMIO_SLOTS,
+    .prepare = qemu_prepare,
+    .start = qemu_start,
+    .kill = qemu_kill,
+    .cleanup = qemu_cleanup,
+    .save = qemu_save,
+    .snapshot_key = qemu_snapshot_key,
+};
