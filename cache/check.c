@@ -397,6 +397,8 @@ static void check_layer_images(store *s, store_check_report *r, const cb_strv *d
             cleanup_free char *di = xasprintf("sha256:%.64s", de->d_name);
             if (!cb_strv_contains(diff_ids, di))
                 r->unreferenced_layer_images++;
+        } else if (digest_name(de->d_name, ".ext4.lock")) {
+            continue; /* store_layer_image_ensure's one-maker-per-diff_id lock */
         } else if (is_temp_name(de->d_name)) {
             leftover(r, p, "interrupted write");
         } else if (digest_name(de->d_name, ".ext4.lock")) {
