@@ -401,8 +401,6 @@ static void check_layer_images(store *s, store_check_report *r, const cb_strv *d
             continue; /* store_layer_image_ensure's one-maker-per-diff_id lock */
         } else if (is_temp_name(de->d_name)) {
             leftover(r, p, "interrupted write");
-        } else if (digest_name(de->d_name, ".ext4.lock")) {
-            continue; /* the per-diff_id lock of store_layer_image_ensure */
         } else {
             problem(r, xstrdup(p), xstrdup("stray file: not named <diffID>.ext4"));
         }
