@@ -405,7 +405,8 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     cc.chmod = chmod;
     cc.chmod_spec = symbolic ? in->cmd->chmod : NULL;
-    cc.dir_mode = chmod_set ? chmod_mode(&cc, S_IFDIR | 0755) & 07777 : 0755;
+    /* fsutil: created dirs take an octal Mode; a symbolic ModeStr leaves them 0755 */
+    cc.dir_mode = chmod_set && !symbolic ? chmod : 0755;
     cc.dir_uid = uid;
     cc.dir_gid = gid;
 
