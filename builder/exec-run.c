@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,18 @@ static int run_capture(bl_build *b, const char *upper, const char *tarp, bl_laye
     return 0;
 }
 
+/* The step's disks live in the store: when its filesystem is full the guest saw I/O errors
+ * (QEMU reports them, werror=report), and the user is told what really happened. */
+static void store_full_hint(bl_build *b, cb_err *err)
+{
+    struct statvfs sv;
+    if (!err || statvfs(b->opts->root, &sv) < 0 || (uint64_t)sv.f_bavail * sv.f_frsize > (4u << 20))
+        return;
+    size_t l = strlen(err->msg);
+    snprintf(err->msg + l, sizeof err->msg - l, "\nno space left on device: the disk of the store `%s` is full",
+             b->opts->root);
+}
+
 /* BuildKit's message for a command that failed (rc < 0: the guest could not start it). */
 static int run_failed(const cb_strv *argv, int rc, int exit_code, cb_err *err)
 {
@@ -528,10 +541,13 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     pthread_mutex_lock(&b->lock);
     b->vms_booted++;
     pthread_mutex_unlock(&b->lock);
-    if (rc < 0 && res.exit_code != 126 && res.exit_code != 127)
+    if (rc < 0 && res.exit_code != 126 && res.exit_code != 127) {
+        store_full_hint(b, err);
         goto out;
+    }
     if (rc < 0 || res.exit_code != 0) {
         rc = run_failed(&argv, rc, res.exit_code, err);
+        store_full_hint(b, err);
         goto out;
     }
     double t0 = cb_now();

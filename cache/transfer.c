@@ -1,4 +1,5 @@
 /* Pull into the store and push from it, with parallel blob transfers. */
+#include <sys/statvfs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -115,6 +116,13 @@ static void blob_job_run(void *arg)
 {
     blob_job *j = arg;
     j->rc = fetch_blob(j->s, j->reg, j->opts, j->repo, j->desc, &j->err);
+    if (j->rc < 0 && !j->err.msg[0]) {
+        /* a failure whose message a retry cleared: say where the blob was going */
+        cleanup_free char *path = store_blob_path(j->s, j->desc->digest);
+        struct statvfs sv;
+        bool full = statvfs(store_root(j->s), &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < (4u << 20);
+        cb_error(&j->err, full ? ENOSPC : -j->rc, "blob %s into `%s`", j->desc->digest, path);
+    }
 }
 
 int store_pull(store *s, const char *refstr, const char *platform, const oci_registry_opts *opts, store_image *out,
