@@ -71,7 +71,7 @@ static void push_disks(cb_strv *a, const vdisk *disks, size_t nd, bool have_cont
         /* cache=unsafe: flushes are not needed for a throwaway VM, QEMU completes every
          * write before it exits; read-only lowers may be shared by concurrent VMs. */
         cb_strv_push(a, "-drive");
-        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe%s", d->id, d->file,
+        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe,werror=report,rerror=report%s", d->id, d->file,
                                         d->readonly ? ",readonly=on,file.locking=off" : ""));
         cb_strv_push(a, "-device");
         if (d->lun < 0)
