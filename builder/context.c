@@ -239,7 +239,9 @@ int bl_context_resolve(bl_context *c, const char *rel, bool follow, char **out)
         todo = rest;
         pos = 0;
     }
-    if (rc == 0 && cur.len && c->ignore && df_ignore_matches(c->ignore, cur.data))
+    /* reached through a symlink: the ignored target is not in the context (a plain ignored
+     * path is the walker's and the COPY's business: re-included children, its own message) */
+    if (rc == 0 && links > 0 && cur.len && c->ignore && df_ignore_matches(c->ignore, cur.data))
         rc = -ENOENT;
     cb_buf_free(&todo);
     *out = cb_buf_steal(&cur);

@@ -150,8 +150,11 @@ static int walk(srcfs *fs, const char *src, const char *rel, sel *out, cb_err *e
         char *link = NULL;
         bl_node node;
         memset(&node, 0, sizeof node);
-        if (fs_stat(fs, srel, false, &st, &link, &node) < 0)
-            continue; /* vanished meanwhile */
+        int sr = fs_stat(fs, srel, false, &st, &link, &node);
+        if (sr < 0) { /* vanished meanwhile, or unreadable: BuildKit fails too */
+            rc = cb_error(err, -sr, "lstat /%s", srel);
+            continue;
+        }
         if (S_ISDIR(st.st_mode)) {
             if (!excluded) {
                 sel_entry *e = bl_sel_add(out);
@@ -187,6 +190,23 @@ static bool has_glob(const char *s)
     return strpbrk(s, "*?[") != NULL;
 }
 
+/* "**" (as patternmatcher in --parents patterns): dir itself and every directory below it. */
+static void glob_descend(srcfs *fs, const char *dir, cb_strv *out)
+{
+    cb_strv_push(out, dir);
+    cb_strv names;
+    cb_strv_init(&names);
+    cb_err e;
+    if (fs_list(fs, dir, &names, &e) == 0)
+        for (size_t j = 0; j < names.n; j++) {
+            cleanup_free char *p = bl_join_rel(dir, names.v[j]);
+            struct stat st;
+            if (!ctx_ignored(fs, p) && fs_stat(fs, p, false, &st, NULL, NULL) == 0 && S_ISDIR(st.st_mode))
+                glob_descend(fs, p, out);
+        }
+    cb_strv_free(&names);
+}
+
 /* Expand a source pattern (clean, relative) into existing paths, sorted. */
 static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err)
 {
@@ -216,6 +236,10 @@ static int glob_expand(srcfs *fs, const char *pattern, cb_strv *out, cb_err *err
             struct stat st;
             if (*cur.v[i] && (fs_stat(fs, cur.v[i], true, &st, NULL, NULL) < 0 || !S_ISDIR(st.st_mode)))
                 continue;
+            if (!strcmp(comps.v[k], "**")) {
+                glob_descend(fs, cur.v[i], &next);
+                continue;
+            }
             cb_strv names;
             cb_strv_init(&names);
             cb_err e;
@@ -250,7 +274,7 @@ struct archive *bl_add_archive_reader(void)
     return a;
 }
 
-static bool is_archive_fd(int fd)
+bool bl_copy_is_archive_fd(int fd)
 {
     struct archive *a = bl_add_archive_reader();
     bool ok = false;
@@ -335,8 +359,9 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
                 rc = cb_failc(err, ENOENT, "\"/%s\": not found", src);
             else if (!ctx_ignored(&cc->fs, src) && bl_context_resolve(cc->fs.ctx, src, true, &to) < 0 &&
                      strcmp(to, src)) /* a symlink to what the context lacks: name the target, as BuildKit */
-                rc = cb_failc(err, ENOENT, "\"/%s\": not found (the target of symlink \"/%s\"; not in the build "
-                              "context%s)", to, src, cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
+                rc = cb_failc(err, ENOENT,
+                              "\"/%s\": not found (the target of symlink \"/%s\"; not in the build context%s)", to,
+                              src, cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
             else
                 rc = cb_failc(err, ENOENT, "\"/%s\": not found (not in the build context%s)", src,
                               cc->fs.ctx && cc->fs.ctx->ignore ? " or excluded by .dockerignore" : "");
@@ -346,9 +371,12 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
         /* --parents keeps the source's path (below the pivot) under the destination */
         cleanup_free char *prefix = NULL;
         if (cmd->parents) {
+            /* the pivot may hold globs (x/b?/./c): skip as many elements as it has */
             const char *p = src;
-            if (pivot && *pivot && cb_str_has_prefix(src, pivot))
-                p = src + strlen(pivot) + (src[strlen(pivot)] == '/');
+            for (const char *q = pivot && *pivot ? pivot : NULL; q && *p; q = strchr(q + 1, '/')) {
+                const char *sl = strchr(p, '/');
+                p = sl ? sl + 1 : p + strlen(p);
+            }
             prefix = xstrdup(p);
         }
         if (S_ISDIR(st.st_mode)) {
@@ -362,11 +390,11 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
         const char *base = strrchr(src, '/');
         base = base ? base + 1 : src;
         /* ADD: a local tar archive is extracted into the destination */
-        if (cc->add && S_ISREG(st.st_mode) && cc->fs.ctx && !cc->fs.view) {
+        if (cc->add && cc->cmd->unpack != 0 && S_ISREG(st.st_mode) && cc->fs.ctx && !cc->fs.view) {
             int fd;
             cb_err e2;
             if (bl_context_open_file(cc->fs.ctx, src, &fd, &e2) == 0) {
-                bool arch = is_archive_fd(fd);
+                bool arch = bl_copy_is_archive_fd(fd);
                 close(fd);
                 if (arch) {
                     sel_entry *e = bl_sel_add(&cc->s);
@@ -389,6 +417,17 @@ int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err)
         e->target_is_file = !prefix;
     }
     cb_strv_free(&matches);
+    /* a socket in the context arrives as an empty regular file (BuildKit's context transfer) */
+    for (size_t i = 0; i < cc->s.n; i++) {
+        sel_entry *e = &cc->s.v[i];
+        if (e->origin == O_CTX && S_ISSOCK(e->st.st_mode)) {
+            e->origin = O_BUF;
+            e->data = xstrdup("");
+            e->len = 0;
+            e->st.st_mode = S_IFREG | (e->st.st_mode & 07777);
+            e->st.st_size = 0;
+        }
+    }
     return 0;
 }
 

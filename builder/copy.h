@@ -41,6 +41,12 @@ typedef struct copy_ctx {
     cb_strv from_images;
     sel s;
     cb_strv tmpfiles;
+    mode_t chmod;           /* octal --chmod */
+    const char *chmod_spec; /* symbolic --chmod (applied per entry), or NULL */
+    /* directories the copy creates: root's (or --chown's), 0755 or the octal --chmod
+     * (fsutil's Copy: MkdirAll(dest, ci.Mode, ci.Chown)), whatever the source's owners */
+    mode_t dir_mode;
+    uint32_t dir_uid, dir_gid;
 } copy_ctx;
 
 static inline const char *bl_copy_keyword(const copy_ctx *cc)
@@ -59,6 +65,10 @@ void bl_copy_ctx_free(copy_ctx *cc);
 int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err);
 /* A reader for what ADD extracts: tar, optionally gzip, bzip2, xz or zstd compressed. */
 struct archive *bl_add_archive_reader(void);
+/* Is this file a tar that ADD extracts? (the offset is rewound) */
+bool bl_copy_is_archive_fd(int fd);
+/* Download url to path (revalidating a cached copy, http.c); *mtime from Last-Modified or -1. */
+int bl_http_fetch(bl_build *b, const char *url, const char *path, int64_t *mtime, cb_err *err);
 /* Select all sources: heredocs, URLs (downloaded), paths. */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err);
 

@@ -21,26 +21,7 @@ static bool is_url(const char *s)
     return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://");
 }
 
-/* Is this context/host file a tar (optionally gzip/bzip2/xz/zstd compressed)? */
-/* ---------- URL download ---------- */
-
-/* ADD <url>: fetched through oci/'s HTTP layer (timeouts, retries, curl_global_init). */
-static int download(const char *url, const char *path, int64_t *mtime, cb_err *err)
-{
-    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return cb_error(err, errno, "create %s", path);
-    oci_http_result res;
-    int rc = oci_http_fetch(url, NULL, fd, &res, err);
-    if (rc == 0)
-        *mtime = res.mtime;
-    oci_http_result_free(&res);
-    return rc;
-}
-
 /* ---------- selection ---------- */
-
-
 
 /* Select all sources. with_content: also download URLs (key computation needs them). */
 int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
@@ -77,7 +58,7 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             cleanup_free char *tmp = bl_step_tmp(cc->in->b, "download");
             int64_t mtime = -1;
             progress_status(cc->in->b->prog, cc->in->progress_id, "downloading %s", arg);
-            int rc = download(arg, tmp, &mtime, err);
+            int rc = bl_http_fetch(cc->in->b, arg, tmp, &mtime, err);
             if (rc < 0)
                 return rc;
             cb_strv_push(&cc->tmpfiles, tmp);
@@ -86,8 +67,7 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
                 if ((rc = cb_sha256_file(tmp, got, err)) < 0)
                     return rc;
                 if (strcmp(got, cmd->checksum))
-                    return cb_fail(err, "digest mismatch for %s: expected %s, got %s", arg, cmd->checksum,
-                                   got);
+                    return cb_fail(err, "digest mismatch for %s: %s (expected: %s)", arg, got, cmd->checksum);
             }
             /* the file is named after the URL's last path element */
             const char *u = strstr(arg, "://") + 3;
@@ -109,6 +89,17 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             e->st.st_size = st.st_size;
             e->st.st_mtime = mtime > 0 ? mtime : 0;
             e->target_is_file = true;
+            /* ADD --unpack=true extracts a downloaded archive (BuildKit: never without it) */
+            int afd = cmd->unpack == 1 ? open(tmp, O_RDONLY | O_CLOEXEC) : -1;
+            if (afd >= 0) {
+                if (bl_copy_is_archive_fd(afd)) {
+                    e->origin = O_ARCHIVE;
+                    free(e->rel);
+                    e->rel = xstrdup("");
+                    e->target_is_file = false;
+                }
+                close(afd);
+            }
             continue;
         }
         int rc = bl_copy_select_path(cc, arg, err);
@@ -136,23 +127,34 @@ static int cmp_placed(const void *a, const void *b)
     }
 }
 
-static int parse_chmod(const char *s, mode_t *out, cb_err *err)
+/* --chmod: octal (one mode for everything) or symbolic (*symbolic set: applied to each entry's
+ * own mode, as chmod(1)). */
+static int parse_chmod(const char *s, mode_t *out, bool *symbolic, cb_err *err)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 8);
-    if (!*s || *end || v > 07777)
-        return cb_fail(err,
-                       "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777", s);
-    *out = (mode_t)v;
+    int rc = df_chmod_check(s, err);
+    if (rc < 0)
+        return rc;
+    *symbolic = !(*s >= '0' && *s <= '9');
+    *out = *symbolic ? 0 : (mode_t)strtoul(s, NULL, 8);
     return 0;
+}
+
+/* The mode an entry gets under --chmod. */
+static mode_t chmod_mode(const copy_ctx *cc, mode_t mode)
+{
+    if (!cc->chmod_spec)
+        return (mode & S_IFMT) | cc->chmod;
+    mode_t m = mode & 07777;
+    cb_err e;
+    df_chmod_apply(cc->chmod_spec, mode, S_ISDIR(mode), &m, &e); /* checked by parse_chmod */
+    return (mode & S_IFMT) | m;
 }
 
 static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *path, const struct stat *st,
                      const char *linkname, int fd, const void *buf, uint32_t uid, uint32_t gid,
-                     bool chmod_set, mode_t chmod, cb_strv *done, cb_err *err)
+                     bool chmod_set, cb_strv *done, cb_err *err)
 {
-    (void)cc;
-    int rc = bl_layer_out_parents(lo, view, path, uid, gid, done, err);
+    int rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err);
     if (rc < 0)
         return rc;
     oci_tar_entry te = {.path = path + 1,
@@ -164,13 +166,27 @@ static int add_entry(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char
                         .linkname = linkname,
                         .rdev = st->st_rdev};
     if (chmod_set && !S_ISLNK(st->st_mode))
-        te.mode = (st->st_mode & S_IFMT) | chmod;
+        te.mode = chmod_mode(cc, st->st_mode);
     if (S_ISDIR(st->st_mode)) {
         if (cb_strv_contains(done, path))
             return 0;
         cb_strv_push(done, path);
     }
     return bl_layer_out_add(lo, &te, fd, buf, err);
+}
+
+static void archive_member_resolve(bl_rootfs *view, char **path)
+{
+    char *res = NULL;
+    bl_node n;
+    cb_err e;
+    if (!view)
+        return;
+    bl_rootfs_resolve(view, *path, false, &res, &n, &e);
+    if (res) {
+        free(*path);
+        *path = res;
+    }
 }
 
 /* Extract an archive (ADD) below dest. Members keep their owners unless --chown. */
@@ -192,6 +208,8 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         cleanup_free char *path = bl_path_clean(joined);
         if (!strcmp(path, "/") || !cb_str_has_prefix(path, dest))
             continue;
+        /* members land through the image's symlinks (var/run -> /run), inside the root */
+        archive_member_resolve(view, &path);
         struct stat st;
         memset(&st, 0, sizeof st);
         st.st_mode = archive_entry_mode(ae);
@@ -205,9 +223,10 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
         if (hl) {
             cleanup_free char *hj = xasprintf("%s/%s", dest, hl);
             cleanup_free char *hp = bl_path_clean(hj);
+            archive_member_resolve(view, &hp);
             oci_tar_entry te = {
                 .path = path + 1, .mode = S_IFREG | 0644, .linkname = hp + 1, .hardlink = true};
-            if ((rc = bl_layer_out_parents(lo, view, path, u, g, done, err)) < 0 ||
+            if ((rc = bl_layer_out_parents(lo, view, path, cc->dir_mode, cc->dir_uid, cc->dir_gid, done, err)) < 0 ||
                 (rc = bl_layer_out_add(lo, &te, -1, NULL, err)) < 0)
                 goto out;
             continue;
@@ -226,7 +245,7 @@ static int add_archive(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const ch
             }
             lseek(dfd, 0, SEEK_SET);
         }
-        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, 0, done,
+        rc = add_entry(lo, cc, view, path, &st, archive_entry_symlink(ae), dfd, NULL, u, g, false, done,
                        err);
         if (dfd >= 0)
             close(dfd);
@@ -331,7 +350,7 @@ static placed *place_entries(sel *s, const char *dest, bool dest_dir)
 }
 
 /* A directory target exists even when nothing is copied into it: as it is in the image, or
- * created (0755, the --chown owner). */
+ * created (cc->dir_mode, the --chown owner). */
 static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const char *dest, uint32_t uid,
                         uint32_t gid, cb_strv *done, cb_err *err)
 {
@@ -341,13 +360,13 @@ static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const c
     cb_err e;
     if (view && bl_rootfs_lookup(view, dest, &dn, &e) == 0 && S_ISDIR(dn.st.mode)) {
         bl_stat_from_ext4(&dn.st, &dst);
-        return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, 0, done, err);
+        return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, dn.st.uid, dn.st.gid, false, done, err);
     }
     if (!strcmp(dest, "/"))
         return 0;
-    dst.st_mode = S_IFDIR | 0755;
+    dst.st_mode = S_IFDIR | cc->dir_mode;
     dst.st_mtim.tv_sec = cc->in->b->epoch >= 0 ? cc->in->b->epoch : bl_now();
-    return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, 0, done, err);
+    return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, done, err);
 }
 
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
@@ -379,11 +398,17 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if (rc == 0 && chown_set)
         rc = copy_chown(in, view, &uid, &gid, err);
     mode_t chmod = 0;
-    bool chmod_set = in->cmd->chmod && *in->cmd->chmod;
+    bool chmod_set = in->cmd->chmod && *in->cmd->chmod, symbolic = false;
     if (rc == 0 && chmod_set)
-        rc = parse_chmod(in->cmd->chmod, &chmod, err);
+        rc = parse_chmod(in->cmd->chmod, &chmod, &symbolic, err);
     if (rc < 0)
         goto out;
+    cc.chmod = chmod;
+    cc.chmod_spec = symbolic ? in->cmd->chmod : NULL;
+    /* fsutil: created dirs take an octal Mode; a symbolic ModeStr leaves them 0755 */
+    cc.dir_mode = chmod_set && !symbolic ? chmod : 0755;
+    cc.dir_uid = uid;
+    cc.dir_gid = gid;
 
     bool dest_dir;
     dest = copy_dest(in, view, &dest_dir);
@@ -409,7 +434,9 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
             continue; /* a later source replaces an earlier one at the same path */
         int fd = -1;
         if (e->origin == O_ARCHIVE) {
-            if ((rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
+            if (e->file && (fd = open(e->file, O_RDONLY | O_CLOEXEC)) < 0)
+                rc = cb_error(err, errno, "open %s", e->file);
+            else if (e->file || (rc = bl_context_open_file(&in->b->ctx, e->src, &fd, err)) == 0) {
                 rc = add_archive(&lo, &cc, view, pl[i].path, fd, chown_set, uid, gid, &done, err);
                 close(fd);
             }
@@ -427,7 +454,7 @@ int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         uint32_t u = chown_set ? uid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_uid : 0;
         uint32_t g = chown_set ? gid : e->origin == O_ROOTFS ? (uint32_t)e->st.st_gid : 0;
         rc = add_entry(&lo, &cc, view, pl[i].path, &e->st, e->linkname, fd,
-                       e->origin == O_BUF ? e->data : NULL, u, g, chmod_set, chmod, &done, err);
+                       e->origin == O_BUF ? e->data : NULL, u, g, chmod_set, &done, err);
         if (fd >= 0)
             close(fd);
     }
@@ -472,7 +499,7 @@ int bl_workdir_exec(bl_exec_in *in, const char *dir, bl_layer *out, cb_err *err)
         int r2 = bl_rootfs_resolve(view, dir, true, &res, &n, &e);
         if (r2 == -ENOENT && res) {
             cleanup_free char *child = xasprintf("%s/x", res);
-            rc = bl_layer_out_parents(&lo, view, child, uid, gid, &done, err);
+            rc = bl_layer_out_parents(&lo, view, child, 0755, uid, gid, &done, err);
         }
         free(res);
         if (rc == 0)

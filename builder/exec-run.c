@@ -18,6 +18,21 @@
 #define UPPER_SIZE (16ULL << 30)
 #define CACHE_MOUNT_SIZE (16ULL << 30)
 
+/* BuildKit's frontend reads BUILDKIT_SANDBOX_HOSTNAME from the build args (no ARG needed). */
+const char *bl_run_hostname(const bl_build *b)
+{
+    static const char k[] = "BUILDKIT_SANDBOX_HOSTNAME";
+    const char *v = NULL;
+    for (size_t i = 0; b->opts->build_args && i < b->opts->build_args->n; i++) {
+        const char *a = b->opts->build_args->v[i];
+        if (!strcmp(a, k))
+            v = getenv(k);
+        else if (cb_str_has_prefix(a, k) && a[sizeof k - 1] == '=')
+            v = a + sizeof k;
+    }
+    return v && *v ? v : NULL;
+}
+
 /* host networking needs BuildKit's network.host entitlement (`--allow network.host`); the
  * message is BuildKit's (util/entitlements). */
 int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
@@ -499,6 +514,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.user = in->config->user;
     if ((rc = bl_run_network(in, &cfg.network, err)) < 0)
         goto out;
+    cfg.hostname = bl_run_hostname(in->b);
+    cfg.build_groups = true;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;

@@ -126,6 +126,7 @@ typedef struct bl_build {
     bl_resolver *images;             /* images the build uses */
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
+    cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     int vms_booted, layers_written, steps_cached, steps_total;
     int ninternal;
     bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
@@ -219,6 +220,8 @@ void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char *
 /* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
 void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
 int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err);
+/* The RUN hostname from the BUILDKIT_SANDBOX_HOSTNAME build arg, or NULL (a random one). */
+const char *bl_run_hostname(const bl_build *b);
 /* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */
 void bl_key_str(cb_sha256 *h, const char *tag, const char *s);
 /* FROM keys, here rather than in key.c so the resolver needs nothing above it. */
@@ -258,10 +261,10 @@ int bl_layer_out_commit(bl_layer_out *lo, bl_layer *out, cb_err *err);
 void bl_layer_out_abort(bl_layer_out *lo);
 
 /* Parent directories of `path` (a destination in the image) as they exist in the view
- * (their metadata), or as created (0755, uid:gid) — added to the layer so the overlay
+ * (their metadata), or as created (mode, uid:gid) — added to the layer so the overlay
  * keeps their metadata. */
-int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
-                         cb_strv *done, cb_err *err);
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, mode_t mode, uint32_t uid,
+                         uint32_t gid, cb_strv *done, cb_err *err);
 
 /* Outputs (export.c): validated before the build, written after it. */
 int bl_outputs_validate(const builder_opts *o, cb_err *err);

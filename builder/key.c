@@ -67,6 +67,8 @@ static cb_sha256 *copy_key_begin(bl_exec_in *in, copy_ctx *cc, const char *op, b
     if (checksum)
         bl_key_str(h, "checksum", in->cmd->checksum);
     bl_key_str(h, "link", in->cmd->link ? "1" : "0");
+    if (in->cmd->unpack >= 0)
+        bl_key_str(h, "unpack", in->cmd->unpack ? "1" : "0");
     bl_key_str(h, "parents", in->cmd->parents ? "1" : "0");
     for (size_t i = 0; i < in->cmd->excludes.n; i++)
         bl_key_str(h, "exclude", in->cmd->excludes.v[i]);
@@ -139,7 +141,7 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
                 cb_sha256_update(h, e->data, e->len);
             else if (S_ISREG(e->st.st_mode)) {
                 int fd = -1;
-                if (e->origin == O_FILE) {
+                if (e->file) { /* a download (O_FILE, or O_ARCHIVE with --unpack=true) */
                     fd = open(e->file, O_RDONLY | O_CLOEXEC);
                     if (fd < 0)
                         rc = cb_error(err, errno, "open %s", e->file);
@@ -272,6 +274,8 @@ static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_
     }
     bl_key_str(h, "network", net == GUEST_NET_NONE ? "none" : net == GUEST_NET_HOST ? "host" : "default");
     bl_key_str(h, "security", in->cmd->security);
+    if (bl_run_hostname(in->b))
+        bl_key_str(h, "hostname", bl_run_hostname(in->b));
     int rc = 0;
     for (size_t i = 0; i < in->cmd->n_mounts && rc == 0; i++) {
         const df_mount *m = &in->cmd->mounts[i];

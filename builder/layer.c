@@ -206,8 +206,8 @@ void bl_layer_out_abort(bl_layer_out *lo)
     lo->img_tmp = NULL;
 }
 
-int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, uint32_t uid, uint32_t gid,
-                         cb_strv *done, cb_err *err)
+int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, mode_t mode, uint32_t uid,
+                         uint32_t gid, cb_strv *done, cb_err *err)
 {
     cleanup_free char *clean = bl_path_clean(path);
     /* every proper prefix of clean */
@@ -226,7 +226,7 @@ int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, ui
                 te.gid = n.st.gid;
                 te.mtime = n.st.mtime;
             } else {
-                te.mode = S_IFDIR | 0755;
+                te.mode = S_IFDIR | (mode & 07777);
                 te.uid = uid;
                 te.gid = gid;
                 te.mtime.tv_sec = lo->b->epoch >= 0 ? lo->b->epoch : bl_now();

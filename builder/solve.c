@@ -391,17 +391,13 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         oci_config_copy(&j->config, &bj->config);
         memcpy(j->key, bj->key, sizeof j->key);
         j->last_created = bj->last_created;
-        cleanup_free char *t = xasprintf("FROM %s", bj->display ? bj->display : st->base);
-        step_name(j, NULL, t, &name);
-        int pid = progress_add(b->prog, name.data);
-        progress_cached(b->prog, pid);
+        /* no vertex: BuildKit's stage continues the base stage's state */
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
         /* BuildKit's emptyImage: WorkingDir "/" (and PATH, below) */
         j->config.working_dir = xstrdup("/");
         bl_scratch_key(j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
-        j->step_no++;
     } else {
         const bl_image *im;
         rc = bl_resolver_image(b->images, st->base, &im, err);
@@ -563,9 +559,10 @@ static int parse_secrets(bl_build *b, const cb_strv *secrets, cb_err *err)
     return 0;
 }
 
+/* BuildKit's cmdTotal: a FROM counts only for an image (not scratch, not another stage) */
 static int count_steps(const df_stage *st)
 {
-    int n = 1;
+    int n = st->base_stage < 0 && strcmp(st->base, "scratch") ? 1 : 0;
     for (size_t i = 0; i < st->n_cmds; i++) {
         df_cmd_kind k = st->cmds[i].kind;
         if (k == DF_CMD_RUN || k == DF_CMD_COPY || k == DF_CMD_ADD || k == DF_CMD_WORKDIR)
@@ -740,8 +737,19 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
+    cb_strv_init(&b->http_seen);
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
+    /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
+    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++) {
+        const char *a = opts->build_args->v[i];
+        char *end;
+        if (cb_str_has_prefix(a, "SOURCE_DATE_EPOCH=") && a[18] >= '0' && a[18] <= '9') {
+            long long v = strtoll(a + 18, &end, 10);
+            if (!*end)
+                b->epoch = v;
+        }
+    }
     b->ctx.dirfd = -1;
     b->images = bl_resolver_new(b);
     rc = parse_secrets(b, opts->secrets, err);
@@ -811,6 +819,7 @@ out_early:
     if (b->st)
         store_close(b->st);
     cb_strv_free(&b->secrets_id);
+    cb_strv_free(&b->http_seen);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);

@@ -1,4 +1,5 @@
-/* OCI archives (save/load, also `docker save` tars) and flattened filesystem export. */
+/* OCI archives: save (OCI layout + Docker's manifest.json in one tar) and load (OCI archives
+ * and legacy `docker save` tars, unpacked by extract.c). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -9,7 +10,6 @@
 
 #include "internal.h"
 
-int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
 
 /* ---------- save ---------- */
 
@@ -304,7 +304,8 @@ static int load_oci(store *s, const char *dir, cb_strv *loaded, cb_err *err)
     return r;
 }
 
-/* Docker's legacy `docker save` layout: manifest.json naming Config and Layers files. */
+/* Docker's legacy `docker save` layout: manifest.json naming Config and Layers files. Long:
+ * each image is read, verified, recompressed and committed in one sequence with its clean-up. */
 static int load_docker(store *s, const char *dir, cb_strv *loaded, cb_err *err)
 {
     cleanup_free char *mp = xasprintf("%s/manifest.json", dir);

@@ -81,6 +81,8 @@ static bool hidden(const strset *wh, const strset *opq, const char *path)
     return strset_has(opq, "");
 }
 
+/* Long: the layers are merged top first in one pass (whiteouts and opaque dirs of a layer hide
+ * what lies below, hard links to later entries are written last), sharing the path sets. */
 int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err)
 {
     store_image im;

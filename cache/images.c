@@ -117,7 +117,6 @@ static int add_untagged_fn(oci_index *ix, void *arg, cb_err *err)
     return 0;
 }
 
-int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
 int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err)
 {
     return store_index_update(s, add_untagged_fn, (void *)d, err);

@@ -15,6 +15,8 @@ struct store {
 /* index.json under <root>/index.lock: read, let fn edit, write back atomically. */
 int store_index_update(store *s, int (*fn)(oci_index *ix, void *arg, cb_err *err), void *arg, cb_err *err);
 int store_index_read(store *s, oci_index *ix, cb_err *err);
+/* Record a manifest in index.json without a tag (kept from GC until untagged images are pruned). */
+int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
 /* Load a manifest blob (following an index to linux/amd64) into an image. */
 int store_image_load(store *s, const char *manifest_digest, const char *media_type, store_image *out, cb_err *err);
 /* Remember that a blob came from (or went to) registry/repo, for cross-repository mounts. */

@@ -8,7 +8,6 @@
 
 #include "internal.h"
 
-int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
 
 static void progress(const oci_registry_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(const oci_registry_opts *o, const char *fmt, ...)

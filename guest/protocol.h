@@ -100,6 +100,7 @@ enum {
     GUEST_F_ROWS = 25,  /* u32 */
     GUEST_F_COLS = 26,  /* u32 */
     GUEST_F_STDIN = 27, /* u32: 1 when the host will send stdin */
+    GUEST_F_BUILD_GROUPS = 28, /* u32 1: groups as BuildKit's RUN (primary gid first, user:group alone) */
 };
 /* STARTED / EXIT / ERROR / DONE / SIGNAL / RESIZE */
 enum {

@@ -152,3 +152,13 @@ void oci_http_result_free(oci_http_result *res)
     free(res->etag);
     memset(res, 0, sizeof *res);
 }
+
+bool oci_http_unchanged(const char *url, const char *etag)
+{
+    oci_http_result r;
+    cb_err e = {0};
+    bool ok = oci_http_head(url, etag, &r, &e) == 0 &&
+              (r.status == 304 || (r.status == 200 && r.etag && !strcmp(r.etag, etag)));
+    oci_http_result_free(&r);
+    return ok;
+}

@@ -342,5 +342,8 @@ int oci_http_fetch(const char *url, const char *if_none_match, int out_fd, oci_h
  * source asks before it downloads again. */
 int oci_http_head(const char *url, const char *if_none_match, oci_http_result *res, cb_err *err);
 void oci_http_result_free(oci_http_result *res);
+/* HEAD url with If-None-Match: etag (BuildKit's http source revalidation): true when the
+ * server answers 304 or the same ETag; false on any other answer or error. */
+bool oci_http_unchanged(const char *url, const char *etag);
 
 #endif

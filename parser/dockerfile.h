@@ -212,6 +212,7 @@ typedef struct df_cmd {
     int from_stage; /* resolved stage index or -1 */
     char *chown, *chmod, *checksum;
     bool link, parents, keep_git_dir;
+    int unpack; /* ADD --unpack: -1 not given (local archives extracted, URLs not), 0, 1 */
     cb_strv excludes; /* --exclude, repeatable */
     /* COPY/ADD heredoc sources (content chomped, expanded when df_heredoc.expand) and RUN
      * heredocs (content chomped, never expanded: the shell does it) */
@@ -294,5 +295,10 @@ int df_parse_duration(const char *s, int64_t *ns, cb_err *err);
 
 /* The predefined proxy ARGs (HTTP_PROXY, http_proxy, ..., ALL_PROXY, all_proxy). */
 bool df_arg_is_predefined(const char *name);
+
+/* --chmod: an octal mode, or chmod(1)'s symbolic form (u=rw,g=r,o=r; go-w; a+X), applied to a
+ * file's or directory's own mode (parser/chmod.c). check: BuildKit's errors for a bad value. */
+int df_chmod_check(const char *spec, cb_err *err);
+int df_chmod_apply(const char *spec, mode_t mode, bool is_dir, mode_t *out, cb_err *err);
 
 #endif

@@ -663,6 +663,7 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
     c->instr = in;
     c->kind = kind_of(in->keyword);
     c->from_stage = -1;
+    c->unpack = -1;
     c->json = in->json;
     int rc = 0;
     switch (c->kind) {
@@ -690,13 +691,14 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
                            name);
         static const df_fspec add_f[] = {{"chown", DF_F_STRING},    {"chmod", DF_F_STRING},
                                          {"link", DF_F_BOOL},       {"keep-git-dir", DF_F_BOOL},
-                                         {"checksum", DF_F_STRING}, {"exclude", DF_F_STRINGS}};
+                                         {"checksum", DF_F_STRING}, {"exclude", DF_F_STRINGS},
+                                         {"unpack", DF_F_BOOL}};
         static const df_fspec copy_f[] = {{"chown", DF_F_STRING}, {"from", DF_F_STRING},
                                           {"chmod", DF_F_STRING}, {"link", DF_F_BOOL},
                                           {"parents", DF_F_BOOL}, {"exclude", DF_F_STRINGS}};
-        df_fval v[6];
+        df_fval v[7];
         memset(v, 0, sizeof(v));
-        rc = df_flags_parse(in, add ? add_f : copy_f, 6, v, err);
+        rc = df_flags_parse(in, add ? add_f : copy_f, add ? 7 : 6, v, err);
         if (rc == 0) {
             if (add) {
                 c->chown = df_flag_str(&v[0]);
@@ -705,6 +707,7 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
                 c->keep_git_dir = fbool(&v[3]);
                 c->checksum = df_flag_str(&v[4]);
                 df_strv_copy(&c->excludes, &v[5].values);
+                c->unpack = v[6].set ? fbool(&v[6]) : -1;
             } else {
                 c->chown = df_flag_str(&v[0]);
                 c->from = df_flag_str(&v[1]);
@@ -715,7 +718,7 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
             }
             rc = sources_and_dest(in, c, name, err);
         }
-        df_flags_free(v, 6);
+        df_flags_free(v, 7);
         return rc;
     }
     case DF_CMD_ONBUILD: {

@@ -1,6 +1,7 @@
 /* Stage plan: BuildKit's instructions.Parse + the planning half of dockerfile2llb
  * (global ARGs, stage bases, typed options, expansion, dependencies, reachable stages). */
 #include <errno.h>
+#include <ctype.h>
 #include <limits.h>
 #include <string.h>
 
@@ -284,8 +285,11 @@ static int cmd_deps(df_plan *p, const df_file *f, size_t i, df_cmd *c, cb_err *e
 {
     if (c->kind == DF_CMD_COPY && c->from) {
         if (strchr(c->from, '$')) {
-            cb_fail(err, "COPY --from=%s: --from does not expand variables; define an alias stage "
-                         "(FROM ${VAR} AS src) and copy from it",
+            /* BuildKit's text first (users search for it), our hint after it */
+            cb_fail(err,
+                    "variable expansion is not supported for --from, define a new stage with FROM using ARG "
+                    "from global scope as a workaround (COPY --from=%s: --from does not expand variables; "
+                    "e.g. ARG VAR at the top, FROM ${VAR} AS src, COPY --from=src)",
                     c->from);
             return df_err_at(err, f, c->instr);
         }
@@ -375,6 +379,33 @@ static void report_undefined(df_plan *p, const df_cmd *c, const sstate *ss, cons
     }
 }
 
+/* go-digest's Digest.Validate with the algorithms cbuild verifies (sha256), and its texts. */
+static int checksum_validate(const char *s, cb_err *err)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || !colon[1])
+        return cb_fail(err, "invalid checksum digest format");
+    size_t alen = (size_t)(colon - s), elen = strlen(colon + 1);
+    if (alen != 6 || strncmp(s, "sha256", 6)) {
+        /* the anchored DigestRegexp: [a-z0-9]+([.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+ */
+        bool ok = islower((unsigned char)s[0]) || isdigit((unsigned char)s[0]);
+        for (size_t i = 1; ok && i < alen; i++) {
+            bool alnum = islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]);
+            ok = alnum || (strchr(".+_-", s[i]) && i + 1 < alen &&
+                           (islower((unsigned char)s[i + 1]) || isdigit((unsigned char)s[i + 1])));
+        }
+        for (size_t i = 0; ok && i < elen; i++)
+            ok = isalnum((unsigned char)colon[1 + i]) || strchr("=_-", colon[1 + i]);
+        return cb_fail(err, ok ? "unsupported digest algorithm" : "invalid checksum digest format");
+    }
+    if (elen != 64)
+        return cb_fail(err, "invalid checksum digest length");
+    for (size_t i = 0; i < elen; i++)
+        if (!isdigit((unsigned char)colon[1 + i]) && !(colon[1 + i] >= 'a' && colon[1 + i] <= 'f'))
+            return cb_fail(err, "invalid checksum digest format");
+    return 0;
+}
+
 /* Expand one command in place (BuildKit's dispatch: Expand / ExpandRaw / ARG). */
 static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, const cb_strv *build_arg_values,
                         cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_strv *unmatched, cb_err *err)
@@ -405,19 +436,17 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
             xctx raw = {{.escape = '\\', .skip_process_quotes = true}, &ss->env, NULL, unmatched};
             rc = expand_in_place(&raw, &c->inline_files[i].content, err);
         }
-        if (rc == 0 && c->chmod) {
-            uint64_t m;
-            if (df_parse_uint(c->chmod, 8, 0xFFFFFFFFu, &m) < 0 || m > 07777)
-                rc = cb_fail(err, "invalid chmod parameter: '%s'. it should be octal string and between 0 and 07777",
-                             c->chmod);
-        }
+        if (rc == 0 && c->chmod)
+            rc = df_chmod_check(c->chmod, err);
         if (rc == 0 && c->checksum) {
             if (c->kind == DF_CMD_COPY)
                 rc = cb_fail(err, "checksum can't be specified for COPY");
             else if (c->args.n != 2)
                 rc = cb_fail(err, "checksum can't be specified for multiple sources");
             else if (!cb_str_has_prefix(c->args.v[0], "http://") && !cb_str_has_prefix(c->args.v[0], "https://"))
-                rc = cb_fail(err, "checksum can't be specified for non-HTTP(S) sources");
+                rc = cb_fail(err, "checksum requires HTTP(S) or Git sources");
+            else
+                rc = checksum_validate(c->checksum, err);
         }
         break;
     case DF_CMD_WORKDIR:

@@ -180,6 +180,8 @@ static void cmd_text(cb_buf *b, const df_cmd *c)
             cb_buf_puts(b, " --parents");
         if (c->keep_git_dir)
             cb_buf_puts(b, " --keep-git-dir");
+        if (c->unpack >= 0)
+            cb_buf_printf(b, " --unpack=%s", c->unpack ? "true" : "false");
         if (c->checksum)
             cb_buf_printf(b, " --checksum=%s", c->checksum);
         for (size_t i = 0; i < c->excludes.n; i++)

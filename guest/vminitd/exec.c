@@ -198,7 +198,9 @@ typedef struct resolved_user {
     char name[256];
 } resolved_user;
 
-static void resolve_user(const char *spec, resolved_user *u)
+/* build: BuildKit's RUN rules (containerd's WithAdditionalGIDs): the primary gid is in the list
+ * (CVE-2023-25173) and an explicit group is the only one; else docker run's (supplementary only). */
+static void resolve_user(const char *spec, bool build, resolved_user *u)
 {
     char user[256] = "", group[256] = "";
     bool has_group = false;
@@ -254,10 +256,10 @@ static void resolve_user(const char *spec, resolved_user *u)
             u->gid = gid;
             group_found = true;
         }
-        if (!u->name[0])
+        if (!u->name[0] || (build && has_group))
             continue;
         for (char *m = strtok(f[3], ","); m; m = strtok(NULL, ",")) {
-            if (strcmp(m, u->name) != 0)
+            if (strcmp(m, u->name) != 0 || (build && gid == u->gid))
                 continue;
             gid_t *ng = realloc(u->groups, sizeof(gid_t) * (u->ngroups + 1));
             if (!ng)
@@ -272,6 +274,15 @@ static void resolve_user(const char *spec, resolved_user *u)
     if (!group_found)
         child_fail(GUEST_ERR_USER, ENOENT, "unable to find group %s: no matching entries in group file",
                    group);
+    if (!build)
+        return;
+    gid_t *ng = realloc(u->groups, sizeof(gid_t) * (u->ngroups + 1));
+    if (!ng)
+        abort();
+    memmove(ng + 1, ng, sizeof(gid_t) * u->ngroups);
+    ng[0] = u->gid;
+    u->groups = ng;
+    u->ngroups++;
 }
 
 static const char *env_get(char **env, const char *key)
@@ -505,7 +516,7 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     free(t_mounts);
 
     resolved_user u;
-    resolve_user(e->user, &u);
+    resolve_user(e->user, e->build_groups, &u);
     char **env = env_with_defaults(e, &u, c->hostname);
     if (console_sock >= 0)
         fchown(0, u.uid, (gid_t)-1);

@@ -80,6 +80,7 @@ typedef struct execspec {
     char *user;
     bool tty;
     bool stdin_open;
+    bool build_groups;
     unsigned rows, cols;
 } execspec;
 

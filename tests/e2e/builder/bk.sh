@@ -78,6 +78,84 @@ while True:
 bk_rootfs() { unpack "$TAG" "$W/img"; }
 # bk_config: the image config JSON of $TAG (skopeo reads it from the store).
 bk_config() { config_of "$TAG"; }
+# bk_dfr [NAME]: ctx/NAME (default Dockerfile) verbatim from stdin (quote the heredoc: <<'DF');
+# @BASE@ becomes $BASE.
+bk_dfr() { mkdir -p "$W/ctx"; sed "s|@BASE@|$BASE|g" >"$W/ctx/${1:-Dockerfile}"; }
+# bk_busybox_extra: ctx/busybox-extra/ holds what Docker Hub's busybox has and the local one
+# lacks: its /etc/passwd and /etc/group (daemon, nobody, wheel...) and `adduser -D NAME`. A case
+# adds them with `COPY busybox-extra/ /` after `FROM @BASE@` (and says so in its NOTES).
+bk_busybox_extra() {
+  local x=$W/ctx/busybox-extra
+  mkdir -p "$x/etc" "$x/usr/local/bin"
+  cat >"$x/usr/local/bin/adduser" <<'SH'
+#!/bin/sh
+# adduser -D NAME as busybox's: the user and its group, the first free id from 1000
+[ "$1" = -D ] && shift
+id=1000
+while grep -q "^[^:]*:x:$id:" /etc/passwd /etc/group; do id=$((id + 1)); done
+echo "$1:x:$id:$id:Linux User,,,:/home/$1:/bin/sh" >>/etc/passwd
+echo "$1:x:$id:" >>/etc/group
+mkdir -p "/home/$1" && chown "$id:$id" "/home/$1"
+SH
+  chmod 0755 "$x/usr/local/bin/adduser"
+  cat >"$x/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+sync:x:4:100:sync:/bin:/bin/sync
+mail:x:8:8:mail:/var/spool/mail:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+operator:x:37:37:Operator:/var:/bin/false
+nobody:x:65534:65534:nobody:/home:/bin/false
+PW
+  cat >"$x/etc/group" <<'GR'
+root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+mail:x:8:
+kmem:x:9:
+wheel:x:10:root
+cdrom:x:11:
+dialout:x:18:
+floppy:x:19:
+video:x:28:
+audio:x:29:
+tape:x:32:
+www-data:x:33:
+operator:x:37:
+utmp:x:43:
+plugdev:x:46:
+staff:x:50:
+lock:x:54:
+netdev:x:82:
+users:x:100:
+nobody:x:65534:
+GR
+}
+# bk_http_start DIR: serves DIR on 127.0.0.1 (bk/httpserver.py: fixed ETags, DIR/F.lastmod is
+# F's Last-Modified, DIR/_index is "/"); sets $BK_URL; requests logged to $BK_HTTP_LOG as
+# "METHOD PATH USER-AGENT". Stopped after the case.
+BK_HTTP_PID=
+bk_http_start() {
+  BK_HTTP_LOG=$W/http.log
+  : >"$BK_HTTP_LOG"
+  python3 "$BK/httpserver.py" "$1" "$W/http.port" "$BK_HTTP_LOG" &
+  BK_HTTP_PID=$!
+  local i
+  for i in $(seq 100); do [ -s "$W/http.port" ] && break; sleep 0.05; done
+  BK_URL=http://127.0.0.1:$(cat "$W/http.port")
+}
+_bk_http_stop() {
+  [ -z "$BK_HTTP_PID" ] || { kill "$BK_HTTP_PID" 2>/dev/null; wait "$BK_HTTP_PID" 2>/dev/null; }
+  BK_HTTP_PID=
+}
+trap '_bk_http_stop; _builder_done' EXIT
 
 n_cases=0
 for dir in "$BK"/*/; do
@@ -86,16 +164,20 @@ for dir in "$BK"/*/; do
   if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -q "dockerfile_${GROUP}_test.go"; then
     continue
   fi
+  # BK_ONLY=REGEX runs only the cases whose name matches (while fixing one)
+  if [ -n "${BK_ONLY:-}" ] && ! grep -qE "$BK_ONLY" <<<"$name"; then continue; fi
   n_cases=$((n_cases + 1))
   W=$T/bk/$name TAG=bk-$(tr 'A-Z' 'a-z' <<<"$name")
   rm -rf "$W"; mkdir -p "$W/ctx"
   export CBUILD_ROOT=$T/root-$name
-  # one guest kernel, initramfs and KVM probe for all cases: a fresh store each, not a fresh setup
-  mkdir -p "$CBUILD_ROOT" "$T/kernel" && ln -s "$T/kernel" "$CBUILD_ROOT/kernel"
+  # a fresh store per case, but one guest kernel (installed, KVM probed) for all: ~20 s a case
+  mkdir -p "$T/bk-kernel" "$CBUILD_ROOT"
+  ln -sfn "$T/bk-kernel" "$CBUILD_ROOT/kernel"
   _tap_prefix="$name: "
   # shellcheck disable=SC1090
   . "$dir/case.sh"
   _tap_prefix=
+  _bk_http_stop
   [ -z "${ECHO_PID:-}" ] || kill "$ECHO_PID" 2>/dev/null
   ECHO_PID=
   rm -rf "$CBUILD_ROOT" "$W"

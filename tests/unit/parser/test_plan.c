@@ -232,7 +232,7 @@ Test(plan, run_mount_errors)
 Test(plan, copy_add_options)
 {
     built b = ok("FROM a\nARG U=app\nCOPY --chown=$U:$U --chmod=0755 --link --parents --exclude=*.md --exclude=.git "
-                 "src/ lib/ /app/\nADD --checksum=sha256:abc --keep-git-dir https://x/y.tar.gz /d\n"
+                 "src/ lib/ /app/\nADD --checksum=sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 --keep-git-dir https://x/y.tar.gz /d\n"
                  "ADD --exclude=*.tmp --link git@github.com:a/b.git /src\nCOPY <<EOF /etc/x\nhi $U\nEOF\n"
                  "COPY <<'EOF' /etc/y\nhi $U\nEOF\n",
                  NULL);
@@ -245,8 +245,9 @@ Test(plan, copy_add_options)
     cr_assert_eq(c->args.n, 3);
     cr_assert_str_eq(c->args.v[2], "/app/");
     const df_cmd *a = &s->cmds[2];
-    cr_assert_str_eq(a->checksum, "sha256:abc");
+    cr_assert_str_eq(a->checksum, "sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
     cr_assert(a->keep_git_dir);
+    cr_assert_eq(a->unpack, -1);
     cr_assert_eq(s->cmds[3].excludes.n, 1);
     const df_cmd *h = &s->cmds[4];
     cr_assert_eq(h->n_inline_files, 1);
@@ -255,7 +256,12 @@ Test(plan, copy_add_options)
     cr_assert_str_eq(s->cmds[5].inline_files[0].content, "hi $U\n");
     done(&b);
     bad("FROM a\nCOPY --checksum=sha256:x a b\n", NULL, "unknown flag: --checksum");
-    bad("FROM a\nADD --checksum=sha256:x a b\n", NULL, "checksum can't be specified for non-HTTP(S) sources");
+    bad("FROM a\nADD --checksum=sha256:x a b\n", NULL, "checksum requires HTTP(S) or Git sources");
+    bad("FROM a\nCOPY --unpack=true a b\n", NULL, "unknown flag: --unpack");
+    bad("FROM a\nADD --checksum=md5:7e55 http://h/f b\n", NULL, "unsupported digest algorithm");
+    bad("FROM a\nADD --checksum=0123abcd http://h/f b\n", NULL, "invalid checksum digest format");
+    bad("FROM a\nADD --checksum=Bad:0123 http://h/f b\n", NULL, "invalid checksum digest format");
+    bad("FROM a\nADD --checksum=sha256:0123 http://h/f b\n", NULL, "invalid checksum digest length");
     bad("FROM a\nCOPY --chmod=999 a b\n", NULL, "invalid chmod parameter");
     bad("FROM a\nCOPY a\n", NULL, "COPY requires at least two arguments");
     bad("FROM a\nCOPY --lnk a b\n", NULL, "unknown flag: --lnk (did you mean link?)");

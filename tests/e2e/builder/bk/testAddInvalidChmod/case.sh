@@ -1,0 +1,13 @@
+# go: dockerfile_add_test.go testAddInvalidChmod
+# ADD --chmod that is not a valid mode is refused with BuildKit's text.
+printf foo-contents | bk_file foo 0600
+bk_dfr <<'DF'
+FROM scratch
+ADD --chmod=64a foo /
+DF
+bk_fails "--chmod=64a refused" "invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777"
+bk_dfr <<'DF'
+FROM scratch
+ADD --chmod=10000 foo /
+DF
+bk_fails "--chmod=10000 refused" "invalid chmod parameter: '10000'. it should be octal string and between 0 and 07777"
