@@ -369,6 +369,8 @@ static int add_dest_dir(bl_layer_out *lo, copy_ctx *cc, bl_rootfs *view, const c
     return add_entry(lo, cc, view, dest, &dst, NULL, -1, NULL, uid, gid, false, done, err);
 }
 
+/* About 100 lines: sources, destination image, owner, mode and placement are one sequence whose
+ * failures share one clean-up. */
 int bl_copy_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     copy_ctx cc;

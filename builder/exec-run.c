@@ -473,6 +473,8 @@ static int run_failed(const cb_strv *argv, int rc, int exit_code, cb_err *err)
     return rc;
 }
 
+/* About 100 lines: mounts, the upper disk, the VM and the layer capture are one sequence whose
+ * failures share one clean-up. */
 int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
 {
     bl_build *b = in->b;

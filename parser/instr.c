@@ -393,6 +393,8 @@ int df_parse_uint(const char *v, int base, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* Long: one case per --mount key (type, target, source, from, id, sharing, mode, uid, gid,
+ * size, required, env…) with BuildKit's per-type validation after them, as its parser has it. */
 int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, int ssh_index, cb_err *err)
 {
     cb_strv fields;
@@ -658,6 +660,7 @@ int df_cmd_add_port(df_cmd *c, const char *raw_in, cb_err *err)
 }
 
 /* Typed parse of one instruction: validation that needs no variables. */
+/* Long: one case per instruction kind, each with its flag table (BuildKit's instructions.Parse). */
 int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
 {
     c->instr = in;

@@ -770,6 +770,8 @@ static void add_location(cb_err *err, const char *filename, int start, int end, 
     cb_buf_free(&b);
 }
 
+/* Long: BuildKit's line loop in one piece (directives, comments, continuations, heredocs,
+ * escape changes), the states sharing the line cursor. */
 int df_parse(const char *buf, size_t len, const char *filename, df_file **out, cb_err *err)
 {
     if (memchr(buf, 0, len)) {

@@ -16,6 +16,7 @@ void df_platform_split(const char *p, char **os, char **arch, char **variant)
 
 /* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "linux", "x86_64",
  * "linux/arm/7" ... -> canonical "os/arch[/variant]" in *out. */
+/* Long: containerd's normalisation table (os, arch and variant aliases) written out. */
 int df_platform_normalize(const char *spec, char **out, cb_err *err)
 {
     static const char *const oses[] = {"aix",     "android", "darwin",  "dragonfly", "freebsd", "hurd",

@@ -132,6 +132,7 @@ static void exec_or_shell(cb_buf *b, const df_cmd *c, size_t from)
     }
 }
 
+/* Long: one case per instruction, each printing its flags in BuildKit's order. */
 static void cmd_text(cb_buf *b, const df_cmd *c)
 {
     char kb[32];

@@ -559,6 +559,8 @@ out:
     return rc;
 }
 
+/* Long: every ${…} form of the shell lexer (:-, -, :+, +, :?, ?, #, ##, %, %%, /, //) in one
+ * switch, as BuildKit's ShellLex has it. */
 static int process_dollar(shell_word *sw, cb_buf *out)
 {
     sc_next(&sw->sc);

@@ -414,6 +414,8 @@ static int recv_console(int sock)
     return fd;
 }
 
+/* Long: the child's setup between fork and exec (namespaces, mounts, rlimits, ids, terminal,
+ * fds) in the order the kernel needs it; nothing returns from here. */
 static void __attribute__((noreturn))
 child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, int console_sock)
 {
