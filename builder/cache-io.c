@@ -339,9 +339,10 @@ int bl_cache_io_chain(store *s, const bl_chain *c, cb_err *err)
     return 0;
 }
 
-int bl_cache_io_image(bl_build *b, const char *ref, store_image *out)
+int bl_cache_io_image(bl_build *b, const char *ref, const char *platform, store_image *out)
 {
-    if (!g.n_imports)
+    /* the lazy resolver reads linux/amd64 manifests; other platforms are pulled */
+    if (!g.n_imports || strcmp(platform, "linux/amd64"))
         return 0;
     cachex_source *src = NULL;
     cb_err e;

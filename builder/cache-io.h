@@ -21,7 +21,7 @@ int bl_cache_io_blob(store *s, const char *digest, cb_err *err);
 int bl_cache_io_chain(store *s, const bl_chain *c, cb_err *err);
 /* An image missing from the store, resolved without its layers while a cache import is
  * active: 1 resolved, 0 not done (pull it as usual). */
-int bl_cache_io_image(bl_build *b, const char *ref, store_image *out);
+int bl_cache_io_image(bl_build *b, const char *ref, const char *platform, store_image *out);
 /* Before the exporters: fetch the final chain's blobs, add inline records to cfg. */
 int bl_cache_io_pre_export(bl_build *b, const bl_chain *target, oci_config *cfg, cb_err *err);
 /* After the exporters: --cache-to registry/local. */

@@ -314,7 +314,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             if (m->from) {
                 const bl_chain *c;
                 const char *k;
-                rc = bl_resolve_from(b, m->from, m->from_stage, &c, &k, err);
+                rc = bl_resolve_from(b, m->from, m->from_stage, in->job->platform, &c, &k, err);
                 if (rc == 0)
                     rc = chain_flat_image(b, c, img, err);
             } else {
@@ -530,6 +530,12 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     if ((rc = bl_run_network(in, &cfg.network, err)) < 0)
         goto out;
     cfg.hostname = bl_run_hostname(in->b);
+    /* the stage's platform picks the VM: "linux/arm64" boots an arm64 guest */
+    const char *slash = strchr(in->job->platform, '/');
+    cleanup_free char *arch = xstrdup(slash ? slash + 1 : in->job->platform);
+    if (strchr(arch, '/'))
+        *strchr(arch, '/') = 0;
+    cfg.arch = arch;
     cfg.build_groups = true;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;

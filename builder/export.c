@@ -392,3 +392,207 @@ out:
     free(outs);
     return rc;
 }
+
+/* "linux/arm64/v8" -> "linux_arm64_v8": BuildKit's folder name per platform (platform-split) */
+static char *platform_dir(const char *platform)
+{
+    char *d = xstrdup(platform);
+    for (char *p = d; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    return d;
+}
+
+/* dir's contents (not dir itself) as a tar at dest ("-": stdout), owners and modes kept */
+static int bl_tar_dir(const char *dir, const char *dest, cb_err *err)
+{
+    int fd = !strcmp(dest, "-") ? STDOUT_FILENO : open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return cb_error(err, errno, "create %s", dest);
+    struct archive *w = archive_write_new();
+    archive_write_set_format_pax_restricted(w);
+    archive_write_open_fd(w, fd);
+    struct archive *d = archive_read_disk_new();
+    archive_read_disk_set_standard_lookup(d);
+    archive_read_disk_set_behavior(d, ARCHIVE_READDISK_NO_XATTR);
+    int rc = archive_read_disk_open(d, dir) == ARCHIVE_OK ? 0 : cb_fail(err, "read %s: %s", dir, archive_error_string(d));
+    size_t dl = strlen(dir);
+    while (rc == 0) {
+        struct archive_entry *e = archive_entry_new();
+        int r = archive_read_next_header2(d, e);
+        if (r == ARCHIVE_EOF) {
+            archive_entry_free(e);
+            break;
+        }
+        if (r < ARCHIVE_WARN) {
+            rc = cb_fail(err, "read %s: %s", dir, archive_error_string(d));
+            archive_entry_free(e);
+            break;
+        }
+        archive_read_disk_descend(d);
+        const char *full = archive_entry_pathname(e);
+        if (strlen(full) <= dl + 1) { /* the folder itself */
+            archive_entry_free(e);
+            continue;
+        }
+        cleanup_free char *rel = xstrdup(full + dl + 1);
+        archive_entry_set_pathname(e, rel);
+        if (archive_write_header(w, e) != ARCHIVE_OK) {
+            rc = cb_fail(err, "write %s: %s", dest, archive_error_string(w));
+        } else if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
+            const char *src = archive_entry_sourcepath(e);
+            int in = open(src ? src : full, O_RDONLY | O_CLOEXEC);
+            if (in < 0) {
+                rc = cb_error(err, errno, "open %s", full);
+            } else {
+                char buf[65536];
+                ssize_t k;
+                while (rc == 0 && (k = read(in, buf, sizeof buf)) > 0)
+                    if (archive_write_data(w, buf, (size_t)k) != k)
+                        rc = cb_fail(err, "write %s: %s", dest, archive_error_string(w));
+                close(in);
+            }
+        }
+        archive_entry_free(e);
+    }
+    archive_read_free(d);
+    if (archive_write_close(w) != ARCHIVE_OK && rc == 0)
+        rc = cb_fail(err, "write %s: %s", dest, archive_error_string(w));
+    archive_write_free(w);
+    if (fd != STDOUT_FILENO && close(fd) < 0 && rc == 0)
+        rc = cb_error(err, errno, "write %s", dest);
+    return rc;
+}
+
+/* A per-platform output: local and ext4 into DEST/<os_arch>[/…], tar as one tar whose top
+ * folders are the platforms (BuildKit's local/tar exporters with platform-split). */
+static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n, cb_err *err)
+{
+    if (!strcmp(os->type, "docker"))
+        return cb_fail(err, "docker exporter does not currently support exporting manifest lists");
+    bool to_stdout = !strcmp(os->dest, "-");
+    if (!strcmp(os->type, "tar") || (!strcmp(os->type, "ext4") && to_stdout)) {
+        if (!strcmp(os->type, "ext4"))
+            return cb_fail(err, "type=ext4 of %zu platforms needs dest=DIR (one image per platform)", n);
+        cleanup_free char *dir = bl_step_tmp(b, "export-split");
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            cleanup_free char *pd = platform_dir(imgs[i].platform);
+            cleanup_free char *sub = cb_path_join(dir, pd);
+            output_spec one = {.type = (char *)"local", .dest = sub};
+            rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].chain, err);
+        }
+        if (rc == 0)
+            rc = bl_tar_dir(dir, os->dest, err);
+        cb_err e;
+        cb_rm_rf(dir, &e);
+        return rc;
+    }
+    if (mkdir(os->dest, 0755) < 0 && errno != EEXIST)
+        return cb_error(err, errno, "mkdir %s", os->dest);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cleanup_free char *pd = platform_dir(imgs[i].platform);
+        cleanup_free char *sub =
+            !strcmp(os->type, "ext4") ? xasprintf("%s/%s.img", os->dest, pd) : cb_path_join(os->dest, pd);
+        output_spec one = *os;
+        one.dest = sub;
+        rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].chain, err);
+    }
+    return rc;
+}
+
+/* Long: the index twin of bl_export (names, tags, push, every output type, iidfile, metadata). */
+int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builder_result *res, cb_err *err)
+{
+    const builder_opts *o = b->opts;
+    size_t nout = o->outputs ? o->outputs->n : 0;
+    output_spec *outs = xcalloc(nout + 1, sizeof *outs);
+    int rc = 0;
+    size_t parsed = 0;
+    cb_strv names;
+    cb_strv_init(&names);
+    for (size_t i = 0; i < nout; i++, parsed++)
+        if ((rc = output_parse(o->outputs->v[i], &outs[i], err)) < 0)
+            goto out;
+    bool push = o->push;
+    if ((rc = output_names(o, outs, nout, &names, &push, err)) < 0)
+        goto out;
+    int pid = progress_add(b->prog, "exporting to image");
+    progress_start(b->prog, pid);
+    oci_descriptor *ms = xcalloc(n, sizeof *ms);
+    for (size_t i = 0; i < n; i++)
+        ms[i] = imgs[i].manifest;
+    char digest[CB_DIGEST_STR_LEN];
+    size_t ilen = 0;
+    rc = store_index_commit(b->st, ms, n, names.n ? names.v[0] : NULL, digest, &ilen, err);
+    free(ms);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            progress_status(b->prog, pid, "exporting manifest %s done", imgs[i].manifest.digest);
+        progress_status(b->prog, pid, "exporting manifest list %s done", digest);
+    }
+    oci_descriptor md = {.media_type = (char *)OCI_MT_INDEX, .size = (int64_t)ilen};
+    memcpy(md.digest, digest, sizeof md.digest);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        if (i > 0)
+            rc = store_tag_set(b->st, names.v[i], &md, err);
+        if (rc == 0)
+            progress_status(b->prog, pid, "naming to %s done", names.v[i]);
+    }
+    if (rc == 0 && push) {
+        oci_registry_opts ro;
+        bl_registry_opts(b->opts, &ro);
+        for (size_t i = 0; i < names.n && rc == 0; i++) {
+            progress_status(b->prog, pid, "pushing %s", names.v[i]);
+            rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
+        }
+    }
+    if (rc < 0)
+        progress_error(b->prog, pid, err->msg);
+    else
+        progress_done(b->prog, pid);
+    if (rc == 0) {
+        memcpy(res->image_id, digest, sizeof res->image_id);
+        memcpy(res->manifest_digest, digest, sizeof res->manifest_digest);
+    }
+    for (size_t i = 0; i < nout && rc == 0; i++) {
+        if (!strcmp(outs[i].type, "image"))
+            continue;
+        if (!strcmp(outs[i].type, "oci"))
+            rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, err);
+        else
+            rc = export_split(b, &outs[i], imgs, n, err);
+        if (rc < 0)
+            cb_error_wrap(err, "exporting %s to %s", outs[i].type, outs[i].dest);
+    }
+    if (rc == 0 && o->iidfile)
+        rc = cb_write_file_atomic(o->iidfile, digest, strlen(digest), 0644, err);
+    if (rc == 0 && o->metadata_file) {
+        json_t *m = json_object();
+        json_object_set_new(m, "containerimage.digest", json_string(digest));
+        json_t *d = json_object();
+        json_object_set_new(d, "mediaType", json_string(OCI_MT_INDEX));
+        json_object_set_new(d, "digest", json_string(digest));
+        json_object_set_new(d, "size", json_integer((json_int_t)ilen));
+        json_object_set_new(m, "containerimage.descriptor", d);
+        if (names.n) {
+            cb_buf nb;
+            cb_buf_init(&nb);
+            for (size_t i = 0; i < names.n; i++)
+                cb_buf_printf(&nb, "%s%s", i ? "," : "", names.v[i]);
+            json_object_set_new(m, "image.name", json_string(nb.data));
+            cb_buf_free(&nb);
+        }
+        char *js = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(m);
+        rc = cb_write_file_atomic(o->metadata_file, js, strlen(js), 0644, err);
+        free(js);
+    }
+out:
+    cb_strv_free(&names);
+    for (size_t i = 0; i < parsed; i++)
+        output_free(&outs[i]);
+    free(outs);
+    return rc;
+}

@@ -125,6 +125,8 @@ typedef struct bl_build {
     bl_stage_job *jobs;              /* one per plan stage */
     bl_resolver *images;             /* images the build uses */
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
+    const char *platform;            /* the platform being built ("linux/arm64"), normalised */
+    size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -148,6 +150,9 @@ struct bl_stage_job {
     oci_config config;           /* result config (with history) */
     bool config_ready;
     char *base_ref; /* resolved base image reference (for display) */
+    char *platform; /* the stage's platform: FROM --platform, else the build's */
+    const char *target_platform; /* the build's (TARGETPLATFORM) */
+    bool prefix_platform;        /* several platforms: step names start with the platform */
     int n_steps;    /* RUN/COPY/ADD/WORKDIR + FROM: the n of [k/n] */
     int step_no;
     char *display;        /* stage name for [name k/n] */
@@ -170,6 +175,7 @@ typedef struct bl_exec_in {
 /* An image a build uses (FROM, --from, mount from=), valid for the whole build. */
 typedef struct bl_image {
     char *ref;
+    char *platform;
     store_image im;
     bl_chain chain;
     char key[CB_DIGEST_STR_LEN];
@@ -183,7 +189,8 @@ typedef struct bl_image {
 typedef struct bl_resolver bl_resolver;
 bl_resolver *bl_resolver_new(bl_build *b);
 void bl_resolver_free(bl_resolver *r);
-int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_err *err);
+/* ref for platform ("linux/arm64"): an index's entry for it, pulled when not in the store. */
+int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, const bl_image **out, cb_err *err);
 /* The build's registry options (the CLI's registry flags) for pulls, pushes, cache transfers. */
 static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro)
 {
@@ -195,8 +202,8 @@ static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro
 
 /* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
  * missing). The chain stays valid for the whole build. */
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
-                    cb_err *err);
+int bl_resolve_from(bl_build *b, const char *from, int from_stage, const char *platform, const bl_chain **chain,
+                    const char **key, cb_err *err);
 
 /* Steps: compute the cache key (may read the context) then execute on a miss. The result
  * is one new layer. */
@@ -266,9 +273,20 @@ void bl_layer_out_abort(bl_layer_out *lo);
 int bl_layer_out_parents(bl_layer_out *lo, bl_rootfs *view, const char *path, mode_t mode, uint32_t uid,
                          uint32_t gid, cb_strv *done, cb_err *err);
 
+/* One platform's image of a multi-platform build. */
+typedef struct bl_platform_image {
+    char *platform;          /* "linux/arm64" */
+    oci_descriptor manifest; /* with its platform, as the index lists it */
+    char image_id[CB_DIGEST_STR_LEN];
+    bl_chain chain;
+} bl_platform_image;
+
 /* Outputs (export.c): validated before the build, written after it. */
 int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+/* The same for several platforms: an OCI index over their manifests, tagged and pushed;
+ * local/tar/ext4 outputs get one folder (or image) per platform. */
+int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builder_result *res, cb_err *err);
 
 /* Utilities */
 char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute) */

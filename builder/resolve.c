@@ -32,6 +32,7 @@ void bl_resolver_free(bl_resolver *r)
         return;
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i]->ref);
+        free(r->v[i]->platform);
         if (r->v[i]->ready && r->v[i]->rc == 0)
             store_image_free(&r->v[i]->im);
         bl_chain_free(&r->v[i]->chain);
@@ -61,22 +62,24 @@ static void chain_from_image(const store_image *im, bl_chain *c)
 
 /* The local store first (unless --pull), then a cache import (layers fetched lazily), then
  * the registry. Runs without the resolver's lock. */
-static int image_fetch(bl_build *b, const char *ref, store_image *im, cb_err *err)
+static int image_fetch(bl_build *b, const char *ref, const char *platform, store_image *im, cb_err *err)
 {
     memset(im, 0, sizeof *im);
     cb_err e;
     int rc = -ENOENT;
-    cleanup_free char *name = xasprintf("[internal] load metadata for %s", ref);
+    cleanup_free char *name = b->n_platforms > 1
+                                  ? xasprintf("[%s internal] load metadata for %s", platform, ref)
+                                  : xasprintf("[internal] load metadata for %s", ref);
     int pid = progress_add(b->prog, name);
     progress_start(b->prog, pid);
     if (!b->opts->pull)
-        rc = store_image_resolve(b->st, ref, im, &e);
-    if (rc < 0 && bl_cache_io_image(b, ref, im) == 1)
+        rc = store_image_resolve_platform(b->st, ref, platform, im, &e);
+    if (rc < 0 && bl_cache_io_image(b, ref, platform, im) == 1)
         rc = 0;
     if (rc < 0) {
         oci_registry_opts ro;
         bl_registry_opts(b->opts, &ro);
-        rc = store_pull(b->st, ref, b->opts->platform, &ro, im, err);
+        rc = store_pull(b->st, ref, platform, &ro, im, err);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
@@ -86,12 +89,12 @@ static int image_fetch(bl_build *b, const char *ref, store_image *im, cb_err *er
     return 0;
 }
 
-int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_err *err)
+int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, const bl_image **out, cb_err *err)
 {
     pthread_mutex_lock(&r->lock);
     bl_image *bi = NULL;
     for (size_t i = 0; i < r->n && !bi; i++)
-        if (!strcmp(r->v[i]->ref, ref))
+        if (!strcmp(r->v[i]->ref, ref) && !strcmp(r->v[i]->platform, platform))
             bi = r->v[i];
     if (bi) {
         while (!bi->ready)
@@ -106,12 +109,13 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_
     }
     bi = xcalloc(1, sizeof *bi);
     bi->ref = xstrdup(ref);
+    bi->platform = xstrdup(platform);
     r->v = xrealloc(r->v, (r->n + 1) * sizeof *r->v);
     r->v[r->n++] = bi;
     pthread_mutex_unlock(&r->lock);
 
     store_image im;
-    int rc = image_fetch(r->b, ref, &im, err);
+    int rc = image_fetch(r->b, ref, platform, &im, err);
     pthread_mutex_lock(&r->lock);
     if (rc == 0) {
         bi->im = im;
@@ -130,8 +134,8 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const bl_image **out, cb_
     return 0;
 }
 
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chain **chain, const char **key,
-                    cb_err *err)
+int bl_resolve_from(bl_build *b, const char *from, int from_stage, const char *platform, const bl_chain **chain,
+                    const char **key, cb_err *err)
 {
     if (from_stage >= 0) {
         bl_stage_job *j = &b->jobs[from_stage];
@@ -145,7 +149,7 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const bl_chai
         return 0;
     }
     const bl_image *im;
-    int rc = bl_resolver_image(b->images, from, &im, err);
+    int rc = bl_resolver_image(b->images, from, platform, &im, err);
     if (rc < 0)
         return rc;
     *chain = &im->chain;

@@ -15,12 +15,13 @@
 #include <unistd.h>
 
 /* A base image's config list (ONBUILD triggers or Env) for the parser's plan; scratch has none. */
-static int base_config_list(bl_build *b, const char *ref, bool onbuild, cb_strv *out, cb_err *err)
+static int base_config_list(bl_build *b, const char *ref, const char *platform, bool onbuild, cb_strv *out,
+                            cb_err *err)
 {
     if (!strcmp(ref, "scratch"))
         return 0;
     const bl_image *im;
-    int rc = bl_resolver_image(b->images, ref, &im, err);
+    int rc = bl_resolver_image(b->images, ref, platform ? platform : b->platform, &im, err);
     if (rc < 0)
         return rc;
     const cb_strv *list = onbuild ? &im->im.config.onbuild : &im->im.config.env;
@@ -31,14 +32,12 @@ static int base_config_list(bl_build *b, const char *ref, bool onbuild, cb_strv 
 
 static int base_onbuild_cb(void *ud, const char *ref, const char *platform, cb_strv *triggers, cb_err *err)
 {
-    (void)platform;
-    return base_config_list(ud, ref, true, triggers, err);
+    return base_config_list(ud, ref, platform, true, triggers, err);
 }
 
 static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv *env, cb_err *err)
 {
-    (void)platform;
-    return base_config_list(ud, ref, false, env, err);
+    return base_config_list(ud, ref, platform, false, env, err);
 }
 
 /* ---------- step execution within a stage ---------- */
@@ -54,6 +53,21 @@ static void step_name(bl_stage_job *j, const df_cmd *cmd, const char *text, cb_b
     j->step_no++;
     int width = (int)(1 + log10((double)(j->n_steps > 0 ? j->n_steps : 1)));
     cb_buf_putc(out, '[');
+    if (j->prefix_platform) {
+        /* BuildKit's prefixCommand: the stage's platform, "->arch" when it builds for another */
+        cb_buf_printf(out, "%s", j->platform);
+        if (strcmp(j->platform, j->target_platform)) {
+            const char *ta = strchr(j->target_platform, '/');
+            size_t tos = ta ? (size_t)(ta - j->target_platform) : 0;
+            const char *ja = strchr(j->platform, '/');
+            size_t jos = ja ? (size_t)(ja - j->platform) : 0;
+            if (ta && ja && tos == jos && !strncmp(j->platform, j->target_platform, tos))
+                cb_buf_printf(out, "->%s", ta + 1);
+            else
+                cb_buf_printf(out, "->%s", j->target_platform);
+        }
+        cb_buf_putc(out, ' ');
+    }
     if (j->display)
         cb_buf_printf(out, "%s ", j->display);
     cb_buf_printf(out, "%*d/%d] %s", width, j->step_no, j->n_steps, text);
@@ -377,6 +391,25 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
     return 0;
 }
 
+/* os/architecture/variant of a config from "os/arch[/variant]" */
+static void platform_config_set(oci_config *c, const char *platform)
+{
+    char *os = xstrdup(platform);
+    char *arch = strchr(os, '/');
+    char *variant = arch ? strchr(arch + 1, '/') : NULL;
+    if (arch)
+        *arch++ = 0;
+    if (variant)
+        *variant++ = 0;
+    free(c->os);
+    free(c->architecture);
+    free(c->variant);
+    c->os = xstrdup(os);
+    c->architecture = xstrdup(arch ? arch : "amd64");
+    c->variant = variant ? xstrdup(variant) : NULL;
+    free(os);
+}
+
 static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
 {
     df_stage *st = j->stage;
@@ -394,13 +427,14 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         /* no vertex: BuildKit's stage continues the base stage's state */
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
+        platform_config_set(&j->config, j->platform);
         /* BuildKit's emptyImage: WorkingDir "/" (and PATH, below) */
         j->config.working_dir = xstrdup("/");
         bl_scratch_key(j->key);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
     } else {
         const bl_image *im;
-        rc = bl_resolver_image(b->images, st->base, &im, err);
+        rc = bl_resolver_image(b->images, st->base, j->platform, &im, err);
         if (rc < 0) {
             rc = cb_error_wrap(err, "%s:%d", b->ctx.dockerfile_name, st->from->start_line);
             goto out;
@@ -583,22 +617,34 @@ static int label_apply(oci_config *cfg, const cb_strv *labels, cb_err *err)
     return 0;
 }
 
-static int platform_check(const builder_opts *opts, cb_err *err)
+/* --platform a,b (BuildKit normalises and dedups them); none: the host's, linux/amd64 */
+static int platforms_parse(const char *spec, cb_strv *out, cb_err *err)
 {
-    if (opts->platform && *opts->platform) {
-        oci_platform p;
-        int rc = oci_platform_parse(opts->platform, &p, err);
+    if (!spec || !*spec) {
+        cb_strv_push(out, "linux/amd64");
+        return 0;
+    }
+    cleanup_free char *c = xstrdup(spec);
+    char *save = NULL;
+    for (char *t = strtok_r(c, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        char *e = t + strlen(t);
+        while (e > t && e[-1] == ' ')
+            *--e = 0;
+        if (!*t)
+            continue;
+        char *norm = NULL;
+        int rc = df_platform_normalize(t, &norm, err);
         if (rc < 0)
             return rc;
-        bool ok = !strcmp(p.os, "linux") && !strcmp(p.architecture, "amd64");
-        oci_platform_free(&p);
-        if (!ok)
-            return cb_fail(
-                err,
-                "platform %s is not supported: cbuild runs RUN steps in x86-64 VMs and builds linux/amd64 "
-                "images only (cross-building needs an emulated guest kernel and binfmt, not available)",
-                opts->platform);
+        if (cb_strv_contains(out, norm))
+            free(norm);
+        else
+            cb_strv_push_owned(out, norm);
     }
+    if (!out->n)
+        return cb_fail(err, "invalid --platform \"%s\": no platform named", spec);
     return 0;
 }
 
@@ -629,8 +675,17 @@ static int load_definition(bl_build *b, cb_err *err)
                   b->ctx.dockerfile_name, &b->file, err);
     if (rc < 0)
         return cb_error_wrap(err, "failed to solve: dockerfile parse error");
+    return 0;
+}
+
+/* The plan for b->platform (TARGETPLATFORM; BUILDPLATFORM is the host's); warnings once. */
+static int plan_platform(bl_build *b, bool warn, cb_err *err)
+{
+    int rc;
     {
         df_plan_opts po = {.target = b->opts->target,
+                           .target_platform = b->platform,
+                           .build_platform = "linux/amd64",
                            .base_env = base_env_cb,
                            .base_onbuild = base_onbuild_cb,
                            .ud = b,
@@ -640,7 +695,7 @@ static int load_definition(bl_build *b, cb_err *err)
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
             return rc;
-        for (size_t i = 0; i < b->plan->warnings.n; i++)
+        for (size_t i = 0; warn && i < b->plan->warnings.n; i++)
             if (b->opts->progress != BUILDER_PROGRESS_QUIET)
                 fprintf(b->opts->log ? b->opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
     }
@@ -660,6 +715,9 @@ static void jobs_init(bl_build *b)
         df_stage *st = &b->plan->stages[i];
         j->index = (int)i;
         j->stage = st;
+        j->platform = xstrdup(st->platform ? st->platform : b->platform);
+        j->target_platform = b->platform;
+        j->prefix_platform = b->n_platforms > 1;
         j->needed = st->needed;
         j->n_steps = count_steps(st);
         if (st->name)
@@ -673,39 +731,79 @@ static void jobs_init(bl_build *b)
     }
 }
 
-/* The target's image: labels, created time, then the outputs and the cache export. */
-static int export_target(bl_build *b, builder_result *res, cb_err *err)
+/* The target's config: labels, created = the newest history time (identical for a cached rebuild). */
+static int target_config(bl_build *b, oci_config *cfg, cb_err *err)
 {
-    const builder_opts *opts = b->opts;
+    bl_stage_job *t = &b->jobs[b->plan->target];
+    oci_config_copy(cfg, &t->config);
+    int rc = label_apply(cfg, b->opts->labels, err);
+    if (rc < 0)
+        return rc;
+    free(cfg->created);
+    cfg->created = NULL;
+    for (size_t i = 0; i < cfg->n_history; i++)
+        if (cfg->history[i].created && (!cfg->created || strcmp(cfg->history[i].created, cfg->created) > 0)) {
+            free(cfg->created);
+            cfg->created = xstrdup(cfg->history[i].created);
+        }
+    if (!cfg->created) {
+        char now[32];
+        bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
+        cfg->created = xstrdup(now);
+    }
+    return bl_cache_io_pre_export(b, &t->chain, cfg, err); /* lazy blobs, inline cache */
+}
+
+/* One platform's image: its manifest committed untagged, kept for the index. */
+static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
+{
     bl_stage_job *t = &b->jobs[b->plan->target];
     oci_config cfg;
-    oci_config_copy(&cfg, &t->config);
-    int rc = label_apply(&cfg, opts->labels, err);
+    int rc = target_config(b, &cfg, err);
     if (rc == 0) {
-        /* image created = the newest history time: identical for a cached rebuild */
-        free(cfg.created);
-        cfg.created = NULL;
-        for (size_t i = 0; i < cfg.n_history; i++)
-            if (cfg.history[i].created && (!cfg.created || strcmp(cfg.history[i].created, cfg.created) > 0)) {
-                free(cfg.created);
-                cfg.created = xstrdup(cfg.history[i].created);
-            }
-        if (!cfg.created) {
-            char now[32];
-            bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
-            cfg.created = xstrdup(now);
+        oci_descriptor *layers = xcalloc(t->chain.n ? t->chain.n : 1, sizeof *layers);
+        for (size_t i = 0; i < t->chain.n; i++) {
+            layers[i].media_type = t->chain.v[i].media_type;
+            memcpy(layers[i].digest, t->chain.v[i].digest, sizeof layers[i].digest);
+            layers[i].size = t->chain.v[i].size;
         }
-        rc = bl_cache_io_pre_export(b, &t->chain, &cfg, err); /* lazy blobs, inline cache */
-        if (rc == 0)
-            rc = bl_export(b, &cfg, &t->chain, res, err);
-        if (rc == 0)
-            rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
+        store_image im;
+        rc = store_image_commit(b->st, &cfg, layers, t->chain.n, "", &im, err);
+        free(layers);
+        if (rc == 0) {
+            out->platform = xstrdup(b->platform);
+            memset(&out->manifest, 0, sizeof out->manifest);
+            out->manifest.media_type = xstrdup(im.manifest.media_type ? im.manifest.media_type : OCI_MT_MANIFEST);
+            memcpy(out->manifest.digest, im.manifest_digest, sizeof out->manifest.digest);
+            out->manifest.size = (int64_t)im.manifest_len;
+            out->manifest.platform = xcalloc(1, sizeof *out->manifest.platform);
+            out->manifest.platform->os = xstrdup(cfg.os ? cfg.os : "linux");
+            out->manifest.platform->architecture = xstrdup(cfg.architecture ? cfg.architecture : "amd64");
+            out->manifest.platform->variant = cfg.variant && *cfg.variant ? xstrdup(cfg.variant) : NULL;
+            memcpy(out->image_id, im.id, sizeof out->image_id);
+            bl_chain_copy(&out->chain, &t->chain);
+            store_image_free(&im);
+        }
     }
     oci_config_free(&cfg);
     return rc;
 }
 
-static void build_free_plan(bl_build *b)
+/* The target's image: the outputs and the cache export. */
+static int export_target(bl_build *b, builder_result *res, cb_err *err)
+{
+    bl_stage_job *t = &b->jobs[b->plan->target];
+    oci_config cfg;
+    int rc = target_config(b, &cfg, err);
+    if (rc == 0)
+        rc = bl_export(b, &cfg, &t->chain, res, err);
+    if (rc == 0)
+        rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
+    oci_config_free(&cfg);
+    return rc;
+}
+
+static void build_free_jobs(bl_build *b)
 {
     if (b->jobs) {
         for (size_t i = 0; i < b->plan->n_stages; i++) {
@@ -713,10 +811,18 @@ static void build_free_plan(bl_build *b)
             oci_config_free(&b->jobs[i].config);
             free(b->jobs[i].display);
             free(b->jobs[i].base_ref);
+            free(b->jobs[i].platform);
         }
         free(b->jobs);
+        b->jobs = NULL;
     }
     df_plan_free(b->plan);
+    b->plan = NULL;
+}
+
+static void build_free_plan(bl_build *b)
+{
+    build_free_jobs(b);
     df_file_free(b->file);
     bl_context_close(&b->ctx);
     if (b->tmpdir) {
@@ -726,14 +832,79 @@ static void build_free_plan(bl_build *b)
     }
 }
 
+/* Each platform solved in turn with its own plan and cache keys (stages for another
+ * platform, FROM --platform=$BUILDPLATFORM, are cache hits the second time); one image,
+ * or an index of one image per platform. */
+static void context_vertex_end(bl_build *b, int ctx_pid, int rc)
+{
+    if (!ctx_pid)
+        return;
+    char sz[32];
+    cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
+    progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
+    if (rc < 0)
+        progress_error(b->prog, ctx_pid, "canceled");
+    else
+        progress_done(b->prog, ctx_pid);
+}
+
+static int solve_platforms(bl_build *b, const cb_strv *plats, int ctx_pid, builder_result *res, cb_err *err)
+{
+    int rc = 0;
+    bl_platform_image *imgs = xcalloc(plats->n, sizeof *imgs);
+    size_t n_imgs = 0;
+    bl_chain all;
+    memset(&all, 0, sizeof all);
+    for (size_t pi = 0; pi < plats->n && rc == 0; pi++) {
+        b->platform = plats->v[pi];
+        if ((rc = plan_platform(b, pi == 0, err)) < 0)
+            break;
+        jobs_init(b);
+        rc = schedule(b, err);
+        if (rc == 0 && bl_interrupted(b)) {
+            *err = b->first_err;
+            rc = -ECANCELED;
+        }
+        if (plats->n == 1)
+            break; /* exported below, after the context vertex ends */
+        if (rc == 0 && (rc = commit_platform(b, &imgs[n_imgs], err)) == 0) {
+            for (size_t k = 0; k < imgs[n_imgs].chain.n; k++)
+                bl_chain_push(&all, &imgs[n_imgs].chain.v[k]);
+            n_imgs++;
+        }
+        build_free_jobs(b);
+    }
+    context_vertex_end(b, ctx_pid, rc);
+    if (rc == 0 && plats->n == 1)
+        rc = export_target(b, res, err);
+    if (rc == 0 && plats->n > 1)
+        rc = bl_export_index(b, imgs, n_imgs, res, err);
+    if (rc == 0 && plats->n > 1)
+        rc = bl_cache_io_export(b, &all, err);
+    for (size_t i = 0; i < n_imgs; i++) {
+        free(imgs[i].platform);
+        oci_descriptor_free(&imgs[i].manifest);
+        bl_chain_free(&imgs[i].chain);
+    }
+    free(imgs);
+    bl_chain_free(&all);
+    return rc;
+}
+
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 {
     memset(res, 0, sizeof *res);
-    int rc = platform_check(opts, err);
-    if (rc < 0)
+    cb_strv plats;
+    cb_strv_init(&plats);
+    int rc = platforms_parse(opts->platform, &plats, err);
+    if (rc < 0) {
+        cb_strv_free(&plats);
         return rc;
+    }
     bl_build *b = xcalloc(1, sizeof *b);
     b->opts = opts;
+    b->n_platforms = plats.n;
+    b->platform = plats.v[0];
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
@@ -778,30 +949,13 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 
     if ((rc = load_definition(b, err)) < 0)
         goto out;
-    jobs_init(b);
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     int ctx_pid = 0;
     if (b->ctx.dirfd >= 0) {
         ctx_pid = progress_add(b->prog, "[internal] load build context");
         progress_start(b->prog, ctx_pid);
     }
-    rc = schedule(b, err);
-    if (ctx_pid) {
-        char sz[32];
-        cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
-        progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
-        if (rc < 0)
-            progress_error(b->prog, ctx_pid, "canceled");
-        else
-            progress_done(b->prog, ctx_pid);
-    }
-    if (rc == 0 && bl_interrupted(b)) {
-        *err = b->first_err;
-        rc = -ECANCELED;
-    }
-    if (rc < 0)
-        goto out;
-    rc = export_target(b, res, err);
+    rc = solve_platforms(b, &plats, ctx_pid, res, err);
 out:
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
@@ -824,5 +978,6 @@ out_early:
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
     free(b);
+    cb_strv_free(&plats);
     return rc;
 }

@@ -92,6 +92,32 @@ int store_save(store *s, const char *const *refs, size_t n_refs, const char *out
     return store_save_as(s, refs, NULL, n_refs, false, out_path, err);
 }
 
+static int archive_index_blobs(store *s, struct archive *a, const oci_descriptor *idesc, const oci_index *ix,
+                               cb_strv *done, cb_err *err)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < ix->n_manifests; i++) {
+        store_image im;
+        if ((r = store_image_load(s, ix->manifests[i].digest, ix->manifests[i].media_type, &im, err)) < 0)
+            break;
+        for (size_t k = 0; r == 0 && k < im.manifest.n_layers + 2; k++) {
+            const char *dg = k == 0 ? im.manifest_digest
+                           : k == 1 ? im.manifest.config.digest
+                                    : im.manifest.layers[k - 2].digest;
+            if (cb_strv_contains(done, dg))
+                continue;
+            cb_strv_push(done, dg);
+            r = tar_add_blob(s, a, dg, err);
+        }
+        store_image_free(&im);
+    }
+    if (r == 0 && !cb_strv_contains(done, idesc->digest)) {
+        cb_strv_push(done, idesc->digest);
+        r = tar_add_blob(s, a, idesc->digest, err);
+    }
+    return r;
+}
+
 int store_save_as(store *s, const char *const *refs, const char *const *as, size_t n_refs, bool ref_name_tag,
                   const char *out_path, cb_err *err)
 {
@@ -149,7 +175,25 @@ int store_save_as(store *s, const char *const *refs, const char *const *as, size
         oci_descriptor d = {.media_type = im->manifest.media_type, .size = (int64_t)im->manifest_len};
         memcpy(d.digest, im->manifest_digest, sizeof d.digest);
         oci_descriptor c;
-        oci_descriptor_copy(&c, &d);
+        oci_descriptor idesc;
+        oci_index iix;
+        cb_buf ijson;
+        if (store_index_local(s, refs[i], &idesc, &iix, &ijson)) {
+            /* a multi-platform image: the index and every platform's blobs; manifest.json
+             * (docker load) keeps the one platform above */
+            r = archive_index_blobs(s, a, &idesc, &iix, &done, err);
+            oci_descriptor_copy(&c, &idesc);
+            if (c.platform) {
+                oci_platform_free(c.platform);
+                free(c.platform);
+                c.platform = NULL;
+            }
+            oci_index_free(&iix);
+            oci_descriptor_free(&idesc);
+            cb_buf_free(&ijson);
+        } else {
+            oci_descriptor_copy(&c, &d);
+        }
         json_t *ent = json_object();
         json_t *tags = json_array();
         if (names.v[i][0]) {

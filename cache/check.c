@@ -148,13 +148,11 @@ static void check_index_blob(store *s, store_check_report *r, const cb_buf *b, c
         problem(r, xstrdup(p), xasprintf("index of %s does not parse: %s", owner, e.msg));
         return;
     }
-    /* a pull keeps only the linux/amd64 manifest of a multi-platform index */
-    oci_platform want = {(char *)"linux", (char *)"amd64", NULL};
-    const oci_descriptor *sel = oci_index_select(&ix, &want);
+    /* a pull keeps only the manifests of the platforms it was asked for */
     bool any = false;
     for (size_t i = 0; i < ix.n_manifests; i++) {
         const oci_descriptor *c = &ix.manifests[i];
-        if (c == sel || (cb_digest_valid(c->digest) && store_blob_exists(s, c->digest, NULL))) {
+        if (cb_digest_valid(c->digest) && store_blob_exists(s, c->digest, NULL)) {
             check_manifest(s, r, c, owner, diff_ids, depth + 1);
             any = true;
         }

@@ -230,7 +230,81 @@ void store_image_free(store_image *im)
     memset(im, 0, sizeof *im);
 }
 
+/* An index's entry: want's, or with want NULL linux/amd64 when its manifest is here, else the
+ * first entry whose manifest is (a pull keeps only the platforms it was asked for). */
+static const oci_descriptor *index_pick(store *s, const oci_index *ix, const oci_platform *want)
+{
+    if (want)
+        return oci_index_select(ix, want);
+    oci_platform host = {(char *)"linux", (char *)"amd64", NULL};
+    const oci_descriptor *d = oci_index_select(ix, &host);
+    if (d && store_blob_exists(s, d->digest, NULL))
+        return d;
+    for (size_t i = 0; i < ix->n_manifests; i++)
+        if (ix->manifests[i].platform && cb_digest_valid(ix->manifests[i].digest) &&
+            store_blob_exists(s, ix->manifests[i].digest, NULL))
+            return &ix->manifests[i];
+    return d;
+}
+
+int store_index_local(store *s, const char *ref, oci_descriptor *desc, oci_index *ix, cb_buf *json)
+{
+    cb_err e = {0};
+    oci_ref pr;
+    if (oci_ref_parse(ref, &pr, &e) < 0)
+        return 0;
+    cleanup_free char *name = oci_ref_string(&pr);
+    oci_ref_free(&pr);
+    oci_descriptor d;
+    memset(&d, 0, sizeof d);
+    if (cb_str_has_prefix(ref, "sha256:") && cb_digest_valid(ref) && store_blob_exists(s, ref, NULL)) {
+        d.media_type = xstrdup(OCI_MT_INDEX); /* an untagged index named by its digest */
+        memcpy(d.digest, ref, CB_DIGEST_STR_LEN);
+    } else if (store_tag_get(s, name, &d, &e) < 0)
+        return 0;
+    int ok = 0;
+    cb_buf_init(json);
+    if (oci_media_type_is_index(d.media_type) && store_blob_get(s, d.digest, json, &e) == 0 &&
+        oci_index_parse(json->data, json->len, ix, &e) == 0) {
+        ok = ix->n_manifests > 0;
+        for (size_t i = 0; i < ix->n_manifests && ok; i++)
+            ok = cb_digest_valid(ix->manifests[i].digest) && store_blob_exists(s, ix->manifests[i].digest, NULL);
+        if (!ok)
+            oci_index_free(ix);
+    }
+    if (ok)
+        *desc = d;
+    else {
+        oci_descriptor_free(&d);
+        cb_buf_free(json);
+    }
+    return ok;
+}
+
+int store_image_platforms(store *s, const char *ref, cb_strv *out, cb_err *err)
+{
+    (void)err;
+    oci_descriptor d;
+    oci_index ix;
+    cb_buf j;
+    if (!store_index_local(s, ref, &d, &ix, &j))
+        return 0;
+    for (size_t i = 0; i < ix.n_manifests; i++)
+        if (ix.manifests[i].platform && ix.manifests[i].platform->os)
+            cb_strv_push_owned(out, oci_platform_string(ix.manifests[i].platform));
+    oci_index_free(&ix);
+    oci_descriptor_free(&d);
+    cb_buf_free(&j);
+    return (int)out->n;
+}
+
 int store_image_load(store *s, const char *digest, const char *media_type, store_image *out, cb_err *err)
+{
+    return store_image_load_for(s, digest, media_type, NULL, NULL, out, err);
+}
+
+int store_image_load_for(store *s, const char *digest, const char *media_type, const oci_platform *want,
+                         const char *name, store_image *out, cb_err *err)
 {
     memset(out, 0, sizeof *out);
     cb_buf b;
@@ -252,16 +326,16 @@ int store_image_load(store *s, const char *digest, const char *media_type, store
         cb_buf_free(&b);
         if (r < 0)
             return r;
-        oci_platform want = {(char *)"linux", (char *)"amd64", NULL};
-        const oci_descriptor *d = oci_index_select(&ix, &want);
-        if (!d) {
+        const oci_descriptor *d = index_pick(s, &ix, want);
+        if (!d || !store_blob_exists(s, d->digest, NULL)) {
+            cleanup_free char *ws = want ? oci_platform_string(want) : xstrdup("linux/amd64");
             oci_index_free(&ix);
-            return cb_failc(err, ENOENT, "image index %s has no linux/amd64 manifest", digest);
+            return cb_failc(err, ENOENT, "image index %s has no %s manifest in the store", digest, ws);
         }
         cleanup_free char *dd = xstrdup(d->digest);
         cleanup_free char *mt = xstrdup(d->media_type);
         oci_index_free(&ix);
-        return store_image_load(s, dd, mt, out, err);
+        return store_image_load_for(s, dd, mt, NULL, NULL, out, err);
     }
     snprintf(out->manifest_digest, sizeof out->manifest_digest, "%s", digest);
     out->manifest_len = b.len;
@@ -290,6 +364,18 @@ int store_image_load(store *s, const char *digest, const char *media_type, store
     out->size = out->manifest.config.size;
     for (size_t i = 0; i < out->manifest.n_layers; i++)
         out->size += out->manifest.layers[i].size;
+    if (want && !oci_platform_matches(out->config.os, out->config.architecture, out->config.variant, want)) {
+        oci_platform have = {out->config.os ? out->config.os : (char *)"?",
+                             out->config.architecture ? out->config.architecture : (char *)"?", out->config.variant};
+        cleanup_free char *ws = oci_platform_string(want);
+        cleanup_free char *hs = oci_platform_string(&have);
+        store_image_free(out);
+        /* docker's words for a single-platform image of another platform */
+        return cb_failc(err, ENOEXEC,
+                        "image with reference %s was found but does not match the specified platform: wanted %s, "
+                        "actual: %s",
+                        name ? name : digest, ws, hs);
+    }
     return 0;
 }
 
@@ -335,7 +421,27 @@ static int resolve_id(store *s, const char *hex, store_image *out, cb_err *err)
     return store_image_load(s, match, match_mt, out, err);
 }
 
+static int resolve_for(store *s, const char *ref, const oci_platform *want, store_image *out, cb_err *err);
+
 int store_image_resolve(store *s, const char *ref, store_image *out, cb_err *err)
+{
+    return store_image_resolve_platform(s, ref, NULL, out, err);
+}
+
+int store_image_resolve_platform(store *s, const char *ref, const char *platform, store_image *out, cb_err *err)
+{
+    oci_platform want = {0};
+    if (platform) {
+        int r = oci_platform_parse(platform, &want, err);
+        if (r < 0)
+            return r;
+    }
+    int r = resolve_for(s, ref, platform ? &want : NULL, out, err);
+    oci_platform_free(&want);
+    return r;
+}
+
+static int resolve_for(store *s, const char *ref, const oci_platform *want, store_image *out, cb_err *err)
 {
     memset(out, 0, sizeof *out);
     const char *hex = cb_str_has_prefix(ref, "sha256:") ? ref + 7 : ref;
@@ -345,7 +451,7 @@ int store_image_resolve(store *s, const char *ref, store_image *out, cb_err *err
         if (hl == 64) { /* a manifest digest loads directly */
             cleanup_free char *dg = xasprintf("sha256:%s", hex);
             cb_err e = {0};
-            if (store_blob_exists(s, dg, NULL) && store_image_load(s, dg, NULL, out, &e) == 0)
+            if (store_blob_exists(s, dg, NULL) && store_image_load_for(s, dg, NULL, want, ref, out, &e) == 0)
                 return 0;
         }
         int r = resolve_id(s, hex, out, err);
@@ -361,15 +467,20 @@ int store_image_resolve(store *s, const char *ref, store_image *out, cb_err *err
     oci_descriptor d;
     cb_err e = {0};
     if (pr.digest && !pr.tag) {
-        r = store_blob_exists(s, pr.digest, NULL) ? store_image_load(s, pr.digest, NULL, out, err) : -ENOENT;
+        r = store_blob_exists(s, pr.digest, NULL) ? store_image_load_for(s, pr.digest, NULL, want, name, out, err)
+                                                  : -ENOENT;
     } else {
         r = store_tag_get(s, name, &d, &e);
         if (r == 0) {
             if (pr.digest && strcmp(pr.digest, d.digest))
                 r = cb_failc(err, ENOENT, "No such image: %s (the tag points to %s)", name, d.digest);
             else
-                r = store_image_load(s, d.digest, d.media_type, out, err);
+                r = store_image_load_for(s, d.digest, d.media_type, want, name, out, err);
             oci_descriptor_free(&d);
+            if (r == -ENOENT && want) { /* the tag is here, its index lacks the platform */
+                oci_ref_free(&pr);
+                return r;
+            }
         }
     }
     oci_ref_free(&pr);
@@ -418,13 +529,58 @@ int store_image_commit_raw(store *s, const char *cj, size_t clen, const oci_desc
     oci_descriptor md = {.media_type = (char *)OCI_MT_MANIFEST, .size = (int64_t)mlen};
     if ((r = store_blob_put_buf(s, mj, mlen, NULL, md.digest, err)) < 0)
         return r;
-    if (tag)
+    if (tag && *tag)
         r = store_tag_set(s, tag, &md, err);
-    else
+    else if (!tag)
         r = store_index_add_untagged(s, &md, err);
     if (r < 0)
         return r;
     if (out)
         return store_image_load(s, md.digest, OCI_MT_MANIFEST, out, err);
     return 0;
+}
+
+int store_index_commit(store *s, const oci_descriptor *manifests, size_t n, const char *tag,
+                       char digest_out[CB_DIGEST_STR_LEN], size_t *len_out, cb_err *err)
+{
+    oci_index ix = {.media_type = xstrdup(OCI_MT_INDEX)};
+    for (size_t i = 0; i < n; i++) {
+        if (!store_blob_exists(s, manifests[i].digest, NULL)) {
+            oci_index_free(&ix);
+            return cb_failc(err, ENOENT, "manifest %s is not in the store", manifests[i].digest);
+        }
+        oci_index_add(&ix, &manifests[i]);
+    }
+    size_t len;
+    cleanup_free char *j = oci_index_serialize(&ix, &len);
+    oci_index_free(&ix);
+    oci_descriptor d = {.media_type = (char *)OCI_MT_INDEX, .size = (int64_t)len};
+    int r = store_blob_put_buf(s, j, len, NULL, d.digest, err);
+    if (r == 0)
+        r = tag ? store_tag_set(s, tag, &d, err) : store_index_add_untagged(s, &d, err);
+    if (r == 0 && digest_out)
+        memcpy(digest_out, d.digest, CB_DIGEST_STR_LEN);
+    if (r == 0 && len_out)
+        *len_out = len;
+    return r;
+}
+
+bool store_tag_names(store *s, const store_tag *t, const char *manifest_digest)
+{
+    if (!strcmp(t->desc.digest, manifest_digest))
+        return true;
+    if (!oci_media_type_is_index(t->desc.media_type))
+        return false;
+    cb_buf b;
+    cb_buf_init(&b);
+    cb_err e = {0};
+    oci_index ix;
+    bool found = false;
+    if (store_blob_get(s, t->desc.digest, &b, &e) == 0 && oci_index_parse(b.data, b.len, &ix, &e) == 0) {
+        for (size_t i = 0; i < ix.n_manifests && !found; i++)
+            found = !strcmp(ix.manifests[i].digest, manifest_digest);
+        oci_index_free(&ix);
+    }
+    cb_buf_free(&b);
+    return found;
 }

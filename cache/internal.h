@@ -19,6 +19,14 @@ int store_index_read(store *s, oci_index *ix, cb_err *err);
 int store_index_add_untagged(store *s, const oci_descriptor *d, cb_err *err);
 /* Load a manifest blob (following an index to linux/amd64) into an image. */
 int store_image_load(store *s, const char *manifest_digest, const char *media_type, store_image *out, cb_err *err);
+/* The same for a platform (NULL: linux/amd64 if here, else any platform that is): an index's
+ * entry for it; a manifest whose config is for another platform is -ENOEXEC in docker's words
+ * (name: the reference for the message, or NULL). */
+/* 1 when ref is a tag naming an index whose every manifest is in the store (desc, ix and its
+ * json filled, the caller frees them), else 0. */
+int store_index_local(store *s, const char *ref, oci_descriptor *desc, oci_index *ix, cb_buf *json);
+int store_image_load_for(store *s, const char *manifest_digest, const char *media_type, const oci_platform *want,
+                         const char *name, store_image *out, cb_err *err);
 /* Remember that a blob came from (or went to) registry/repo, for cross-repository mounts. */
 void store_source_add(store *s, const char *digest, const char *repo_name);
 char *store_source_find(store *s, const char *digest, const char *registry, const char *not_repo);

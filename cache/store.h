@@ -77,10 +77,24 @@ void store_image_free(store_image *im);
  * or config digest, or an image ID prefix (≥ 4 hex, unique) to an image. -ENOENT with a
  * message naming the reference when unknown. */
 int store_image_resolve(store *s, const char *ref_or_id, store_image *out, cb_err *err);
+/* The same for a platform ("linux/arm64"; NULL: linux/amd64 when here, else what is here): an
+ * index's entry for it (-ENOENT when that manifest is not in the store), or a manifest whose
+ * config is for that platform (else -ENOEXEC: "… does not match the specified platform …"). */
+int store_image_resolve_platform(store *s, const char *ref_or_id, const char *platform, store_image *out,
+                                 cb_err *err);
 /* Write config and manifest blobs for the layers (already in the store), tag when tag != NULL,
- * fill out (may be NULL). cfg->diff_ids must match the layers. */
+ * fill out (may be NULL). cfg->diff_ids must match the layers. tag "": no entry in index.json
+ * (a platform's manifest that an index committed next will name). */
 int store_image_commit(store *s, const oci_config *cfg, const oci_descriptor *layers, size_t n_layers,
                        const char *tag, store_image *out, cb_err *err);
+
+/* The platforms of ref when it names a multi-platform index the store holds whole (pushed
+ * into out as "linux/arm64"); 0 (out untouched) for a single-platform image. */
+int store_image_platforms(store *s, const char *ref, cb_strv *out, cb_err *err);
+/* Commit an image index over manifests already in the store (each with its platform) and
+ * tag it when tag != NULL; digest_out (may be NULL) gets its digest. */
+int store_index_commit(store *s, const oci_descriptor *manifests, size_t n, const char *tag,
+                       char digest_out[CB_DIGEST_STR_LEN], size_t *len_out, cb_err *err);
 
 typedef struct store_tag {
     char *name; /* normalised reference */
@@ -90,6 +104,8 @@ typedef struct store_tag {
 int store_tag_set(store *s, const char *ref, const oci_descriptor *manifest, cb_err *err);
 int store_tag_get(store *s, const char *ref, oci_descriptor *out, cb_err *err); /* -ENOENT */
 int store_tag_list(store *s, store_tag **out, size_t *n, cb_err *err);
+/* The tag names that manifest: directly, or as one platform of the index it names. */
+bool store_tag_names(store *s, const store_tag *t, const char *manifest_digest);
 void store_tags_free(store_tag *t, size_t n);
 int store_tag_remove(store *s, const char *ref, cb_err *err); /* -ENOENT */
 

@@ -142,7 +142,9 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
     oci_registry *reg = NULL;
     cb_buf body;
     cb_buf_init(&body);
-    char *mt = NULL;
+    char *mt = NULL, *index_mt = NULL;
+    cb_buf index_body;
+    cb_buf_init(&index_body);
     char top_digest[CB_DIGEST_STR_LEN], digest[CB_DIGEST_STR_LEN];
     oci_manifest m = {0};
     blob_job *jobs = NULL;
@@ -166,8 +168,11 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
         }
         cleanup_free char *pd = xstrdup(d->digest);
         oci_index_free(&ix);
-        free(mt);
+        /* the tag names the index, so each platform pulled later is kept beside this one */
+        index_mt = mt;
         mt = NULL;
+        index_body = body;
+        cb_buf_init(&body);
         if ((r = oci_registry_get_manifest(reg, ref.repository, pd, &body, &mt, digest, err)) < 0)
             goto out;
     }
@@ -200,13 +205,37 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
         }
     for (size_t i = 0; i < nj; i++)
         store_source_add(s, jobs[i].desc->digest, rn);
+    if (platform) { /* a single-platform image asked for another platform: docker's error */
+        cb_buf cb;
+        cb_buf_init(&cb);
+        oci_config cfg;
+        if (store_blob_get(s, m.config.digest, &cb, err) == 0 && oci_config_parse(cb.data, cb.len, &cfg, err) == 0) {
+            bool ok = oci_platform_matches(cfg.os, cfg.architecture, cfg.variant, &want);
+            if (!ok) {
+                oci_platform have = {cfg.os, cfg.architecture, cfg.variant};
+                cleanup_free char *ws = oci_platform_string(&want);
+                cleanup_free char *hs = oci_platform_string(&have);
+                r = cb_failc(err, ENOEXEC,
+                             "image with reference %s was found but does not match the specified platform: wanted "
+                             "%s, actual: %s",
+                             name, ws, hs);
+            }
+            oci_config_free(&cfg);
+        }
+        cb_buf_free(&cb);
+        if (r < 0)
+            goto out;
+    }
     if ((r = store_blob_put_buf(s, body.data, body.len, digest, NULL, err)) < 0)
         goto out;
-    oci_descriptor md = {.media_type = mt, .size = (int64_t)body.len};
-    memcpy(md.digest, digest, sizeof md.digest);
+    if (index_mt && (r = store_blob_put_buf(s, index_body.data, index_body.len, top_digest, NULL, err)) < 0)
+        goto out;
+    oci_descriptor md = {.media_type = index_mt ? index_mt : mt,
+                         .size = (int64_t)(index_mt ? index_body.len : body.len)};
+    memcpy(md.digest, index_mt ? top_digest : digest, sizeof md.digest);
     oci_descriptor old = {0};
     cb_err e2 = {0};
-    bool same = ref.tag && store_tag_get(s, name, &old, &e2) == 0 && !strcmp(old.digest, digest);
+    bool same = ref.tag && store_tag_get(s, name, &old, &e2) == 0 && !strcmp(old.digest, md.digest);
     oci_descriptor_free(&old);
     r = ref.tag ? store_tag_set(s, name, &md, err) : store_index_add_untagged(s, &md, err);
     if (r < 0)
@@ -224,6 +253,8 @@ out:
     free(jobs);
     oci_manifest_free(&m);
     free(mt);
+    free(index_mt);
+    cb_buf_free(&index_body);
     cb_buf_free(&body);
     oci_registry_free(reg);
     oci_platform_free(&want);
@@ -408,9 +439,52 @@ static void push_job_run(void *arg)
     }
 }
 
+/* An index the store holds whole: each manifest pushed by digest, then the index under the tag. */
+static int push_index(store *s, const oci_descriptor *desc, const oci_index *ix, const cb_buf *json, const char *dst,
+                      const oci_registry_opts *opts, char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    oci_ref ref;
+    int r = oci_ref_parse(dst, &ref, err);
+    if (r < 0)
+        return r;
+    cleanup_free char *name = oci_ref_string(&ref);
+    for (size_t i = 0; i < ix->n_manifests && r == 0; i++) {
+        store_image im;
+        if ((r = store_image_load(s, ix->manifests[i].digest, ix->manifests[i].media_type, &im, err)) < 0)
+            break;
+        cleanup_free char *by_digest = xasprintf("%s/%s@%s", ref.registry, ref.repository, ix->manifests[i].digest);
+        r = store_push_image(s, &im, by_digest, opts, NULL, err);
+        store_image_free(&im);
+    }
+    oci_registry *reg = NULL;
+    if (r == 0 && (r = oci_registry_new(&ref, opts, &reg, err)) == 0)
+        r = oci_registry_put_manifest(reg, ref.repository, ref.tag ? ref.tag : desc->digest,
+                                      desc->media_type ? desc->media_type : OCI_MT_INDEX, json->data, json->len, err);
+    if (r == 0) {
+        progress(opts, "%s: digest: %s size: %zu", ref.tag ? ref.tag : "", desc->digest, json->len);
+        if (digest_out)
+            memcpy(digest_out, desc->digest, CB_DIGEST_STR_LEN);
+    }
+    if (r < 0 && !strstr(err->msg, name))
+        cb_error_wrap(err, "pushing %s", name);
+    oci_registry_free(reg);
+    oci_ref_free(&ref);
+    return r;
+}
+
 int store_push(store *s, const char *src, const char *dst, const oci_registry_opts *opts,
                char digest_out[CB_DIGEST_STR_LEN], cb_err *err)
 {
+    oci_descriptor desc;
+    oci_index ix;
+    cb_buf json;
+    if (store_index_local(s, src, &desc, &ix, &json)) {
+        int r = push_index(s, &desc, &ix, &json, dst ? dst : src, opts, digest_out, err);
+        oci_index_free(&ix);
+        oci_descriptor_free(&desc);
+        cb_buf_free(&json);
+        return r;
+    }
     store_image im;
     int r = store_image_resolve(s, src, &im, err);
     if (r < 0)

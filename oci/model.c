@@ -370,21 +370,42 @@ void oci_index_add(oci_index *ix, const oci_descriptor *d)
     oci_descriptor_copy(&ix->manifests[ix->n_manifests++], d);
 }
 
+/* containerd's platforms matcher: arm64 without a variant is arm64/v8, arm without one arm/v7. */
+static const char *variant_norm(const char *arch, const char *v)
+{
+    if (v && *v)
+        return v;
+    if (!strcmp(arch, "arm64"))
+        return "v8";
+    if (!strcmp(arch, "arm"))
+        return "v7";
+    return "";
+}
+
+bool oci_platform_matches(const char *os, const char *arch, const char *variant, const oci_platform *want)
+{
+    if (!os || !arch || strcmp(os, want->os) || strcmp(arch, want->architecture))
+        return false;
+    if (!want->variant)
+        return true;
+    return !strcmp(variant_norm(arch, variant), variant_norm(arch, want->variant));
+}
+
 const oci_descriptor *oci_index_select(const oci_index *ix, const oci_platform *want)
 {
-    const oci_descriptor *best = NULL;
     for (size_t i = 0; i < ix->n_manifests; i++) {
         const oci_descriptor *d = &ix->manifests[i];
-        if (!d->platform || !d->platform->os || !d->platform->architecture)
-            continue;
-        if (strcmp(d->platform->os, want->os) || strcmp(d->platform->architecture, want->architecture))
-            continue;
-        if (want->variant && (!d->platform->variant || strcmp(d->platform->variant, want->variant)))
-            continue;
-        if (!best)
-            best = d;
+        if (d->platform &&
+            oci_platform_matches(d->platform->os, d->platform->architecture, d->platform->variant, want))
+            return d;
     }
-    return best;
+    return NULL;
+}
+
+char *oci_platform_string(const oci_platform *p)
+{
+    return p->variant && *p->variant ? xasprintf("%s/%s/%s", p->os, p->architecture, p->variant)
+                                     : xasprintf("%s/%s", p->os, p->architecture);
 }
 
 /* ---------- config ---------- */

@@ -104,6 +104,10 @@ void oci_index_add(oci_index *ix, const oci_descriptor *d); /* copies */
 void oci_index_free(oci_index *ix);
 /* Entry for the platform (variant ignored when want->variant is NULL); NULL if none. */
 const oci_descriptor *oci_index_select(const oci_index *ix, const oci_platform *want);
+/* os/arch/variant (an index entry's or a config's) satisfy want, as containerd's matcher:
+ * want's variant NULL matches any; arm64 = arm64/v8, arm = arm/v7. */
+bool oci_platform_matches(const char *os, const char *arch, const char *variant, const oci_platform *want);
+char *oci_platform_string(const oci_platform *p); /* "linux/arm64[/v8]" */
 
 /* ---------- image config ----------
  * Field names follow the image spec; *_set flags keep Docker's distinction between an

@@ -272,6 +272,8 @@ typedef struct df_plan_opts {
 /* Build the plan: stages, expansion, typed options, dependencies, needed set. Errors name
  * file:line and the offending text (unknown instruction: "did you mean ..."). */
 int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err);
+/* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "x86_64" ... -> "os/arch[/variant]". */
+int df_platform_normalize(const char *spec, char **out, cb_err *err);
 void df_plan_free(df_plan *p);
 /* Stage by name (case-insensitive) or decimal index; -1 when none. */
 int df_plan_find_stage(const df_plan *p, const char *name_or_index);

@@ -72,8 +72,7 @@ void df_cmd_free(df_cmd *c);
 
 /* platform.c */
 void df_platform_split(const char *p, char **os, char **arch, char **variant);
-/* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "x86_64" ... -> "os/arch[/variant]". */
-int df_platform_normalize(const char *spec, char **out, cb_err *err);
+
 
 /* A stage while planning: its typed commands before expansion. */
 typedef struct df_pstage {

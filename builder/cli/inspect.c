@@ -14,13 +14,13 @@ static json_t *image_json(store *s, const store_image *im)
     cb_err e = {0};
     if (store_tag_list(s, &t, &n, &e) == 0) {
         for (size_t i = 0; i < n; i++) {
-            if (strcmp(t[i].desc.digest, im->manifest_digest) || !t[i].name)
+            if (!store_tag_names(s, &t[i], im->manifest_digest) || !t[i].name)
                 continue;
             oci_ref r;
             if (oci_ref_parse(t[i].name, &r, &e) == 0) {
                 cleanup_free char *fam = oci_ref_familiar_name(&r);
                 json_array_append_new(tags, json_string_nocheck(t[i].name));
-                char *d = xasprintf("%s@%s", fam, im->manifest_digest);
+                char *d = xasprintf("%s@%s", fam, t[i].desc.digest);
                 json_array_append_new(digests, json_string(d));
                 free(d);
                 oci_ref_free(&r);

@@ -40,7 +40,7 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
         const char *by_name = NULL;
         cleanup_free char *norm = oci_ref_normalize(v.pos.v[i], NULL);
         for (size_t k = 0; k < nt; k++)
-            if (!strcmp(tags[k].desc.digest, im.manifest_digest)) {
+            if (store_tag_names(s, &tags[k], im.manifest_digest)) {
                 refs++;
                 if (norm && tags[k].name && !strcmp(tags[k].name, norm))
                     by_name = tags[k].name;
@@ -63,7 +63,7 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
                     im.id + 7);
         } else {
             for (size_t k = 0; k < nt; k++)
-                if (!strcmp(tags[k].desc.digest, im.manifest_digest) && tags[k].name) {
+                if (store_tag_names(s, &tags[k], im.manifest_digest) && tags[k].name) {
                     oci_ref r;
                     if (oci_ref_parse(tags[k].name, &r, &err) == 0) {
                         cleanup_free char *fam = oci_ref_familiar_name(&r);

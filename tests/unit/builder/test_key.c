@@ -73,6 +73,7 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
     b.jobs = xcalloc(b.plan->n_stages, sizeof *b.jobs);
     for (size_t i = 0; i < b.plan->n_stages; i++) {
         b.jobs[i].done = true;
+        b.jobs[i].platform = (char *)"linux/amd64";
         cleanup_free char *k = xasprintf("stage %zu %s", i, c->from_key ? c->from_key : "");
         cb_sha256_buf(k, strlen(k), b.jobs[i].key);
     }
@@ -92,7 +93,11 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
     if (c->env_k)
         oci_config_env_set(&cfg, c->env_k, c->env_v);
     bl_exec_in in = {
-        .b = &b, .cmd = cmd, .config = &cfg, .parent_key = c->parent ? c->parent : "sha256:parent"};
+        .b = &b,
+        .job = &b.jobs[b.plan->n_stages - 1],
+        .cmd = cmd,
+        .config = &cfg,
+        .parent_key = c->parent ? c->parent : "sha256:parent"};
     int rc = cmd->kind == DF_CMD_RUN ? bl_run_key(&in, key, &err) : bl_copy_key(&in, key, &err);
     cr_assert_eq(rc, 0, "%s", err.msg);
     cr_assert(cb_digest_valid(key));

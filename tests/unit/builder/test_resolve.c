@@ -101,7 +101,7 @@ typedef struct asker {
 static void *ask(void *arg)
 {
     asker *a = arg;
-    a->rc = bl_resolver_image(a->f->b.images, a->ref, &a->im, &a->err);
+    a->rc = bl_resolver_image(a->f->b.images, a->ref, "linux/amd64", &a->im, &a->err);
     return NULL;
 }
 
