@@ -330,7 +330,8 @@ int store_image_load_for(store *s, const char *digest, const char *media_type, c
         if (!d || !store_blob_exists(s, d->digest, NULL)) {
             cleanup_free char *ws = want ? oci_platform_string(want) : xstrdup("linux/amd64");
             oci_index_free(&ix);
-            return cb_failc(err, ENOENT, "image index %s has no %s manifest in the store", digest, ws);
+            return name ? cb_failc(err, ENOENT, "image %s has no %s manifest in the store (index %s)", name, ws, digest)
+                        : cb_failc(err, ENOENT, "image index %s has no %s manifest in the store", digest, ws);
         }
         cleanup_free char *dd = xstrdup(d->digest);
         cleanup_free char *mt = xstrdup(d->media_type);

@@ -9,8 +9,9 @@
 
 int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *format = "tar", *output = NULL;
+    const char *format = "tar", *output = NULL, *platform = NULL;
     const cli_opt opts[] = {
+        {"platform", 0, CLI_STRING, &platform, "PLATFORM", "of a multi-platform image, this platform's filesystem"},
         {"format", 0, CLI_STRING, &format, "FORMAT", "tar (default) or ext4"},
         {"output", 'o', CLI_STRING, &output, "FILE", "write to FILE (tar: default stdout; ext4: required)"},
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -22,6 +23,18 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         return cli_call_end(&v, rc);
     cb_err err = {0};
+    cleanup_free char *ref = NULL; /* the platform's manifest digest, or the name as given */
+    if (platform) {
+        if ((rc = cli_call_store(&v, ctx)) >= 0)
+            return cli_call_end(&v, rc);
+        store_image im;
+        if (store_image_resolve_platform(v.st, v.pos.v[0], platform, &im, &err) < 0)
+            return cli_call_end(&v, cli_report(&err));
+        ref = xstrdup(im.manifest_digest);
+        store_image_free(&im);
+    } else {
+        ref = xstrdup(v.pos.v[0]);
+    }
     if (strcmp(format, "tar") && strcmp(format, "ext4")) {
         fprintf(stderr, "cbuild export: unknown --format `%s` (want tar or ext4)\n", format);
         return cli_call_end(&v, CLI_EXIT_USAGE);
@@ -33,7 +46,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
         }
         if ((rc = cli_call_store(&v, ctx)) >= 0)
             return cli_call_end(&v, rc);
-        rc = store_export_ext4(v.st, v.pos.v[0], output, 0, &err) < 0 ? cli_report(&err) : 0;
+        rc = store_export_ext4(v.st, ref, output, 0, &err) < 0 ? cli_report(&err) : 0;
         return cli_call_end(&v, rc);
     }
     if (!output && isatty(STDOUT_FILENO)) {
@@ -48,12 +61,12 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
         cb_atomic_file af;
         if (cb_atomic_open(&af, output, 0644, &err) < 0)
             rc = cli_report(&err);
-        else if (store_export_tar(s, v.pos.v[0], oci_sink_fd(af.fd), &err) < 0) {
+        else if (store_export_tar(s, ref, oci_sink_fd(af.fd), &err) < 0) {
             cb_atomic_abort(&af);
             rc = cli_report(&err);
         } else if (cb_atomic_commit(&af, &err) < 0)
             rc = cli_report(&err);
-    } else if (store_export_tar(s, v.pos.v[0], oci_sink_fd(STDOUT_FILENO), &err) < 0)
+    } else if (store_export_tar(s, ref, oci_sink_fd(STDOUT_FILENO), &err) < 0)
         rc = cli_report(&err);
     return cli_call_end(&v, rc);
 }

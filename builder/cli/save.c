@@ -9,9 +9,10 @@
 
 int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *output = NULL;
+    const char *output = NULL, *platform = NULL;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STRING, &output, "FILE", "write to FILE instead of stdout"},
+        {"platform", 0, CLI_STRING, &platform, "PLATFORM", "of multi-platform images, save only this platform"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"save", "[OPTIONS] IMAGE [IMAGE...]",
@@ -29,13 +30,34 @@ int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
     store *s = v.st;
     cb_err err = {0};
     rc = 0;
-    if (output) {
-        if (store_save(s, (const char *const *)v.pos.v, v.pos.n, output, &err) < 0)
+    /* --platform: each image's manifest for it, saved under the name given */
+    cb_strv refs, names;
+    cb_strv_init(&refs);
+    cb_strv_init(&names);
+    for (size_t i = 0; i < v.pos.n; i++) {
+        store_image im;
+        if (!platform) {
+            cb_strv_push(&refs, v.pos.v[i]);
+        } else if (store_image_resolve_platform(s, v.pos.v[i], platform, &im, &err) < 0) {
+            rc = cli_report(&err);
+            break;
+        } else {
+            cb_strv_push(&refs, im.manifest_digest);
+            char *n = oci_ref_normalize(v.pos.v[i], NULL);
+            cb_strv_push_owned(&names, n ? n : xstrdup(""));
+            store_image_free(&im);
+        }
+    }
+    const char *const *as = platform ? (const char *const *)names.v : NULL;
+    if (rc != 0) {
+        ;
+    } else if (output) {
+        if (store_save_as(s, (const char *const *)refs.v, as, refs.n, false, output, &err) < 0)
             rc = cli_report(&err);
     } else {
         /* archive into the store's scratch space, then stream to stdout */
         cleanup_free char *tmp = xasprintf("%s/ingest/save-%d.tar", store_root(s), (int)getpid());
-        if (store_save(s, (const char *const *)v.pos.v, v.pos.n, tmp, &err) < 0)
+        if (store_save_as(s, (const char *const *)refs.v, as, refs.n, false, tmp, &err) < 0)
             rc = cli_report(&err);
         else {
             int fd = open(tmp, O_RDONLY | O_CLOEXEC);
@@ -51,5 +73,7 @@ int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
         }
         unlink(tmp);
     }
+    cb_strv_free(&refs);
+    cb_strv_free(&names);
     return cli_call_end(&v, rc);
 }

@@ -59,6 +59,18 @@ check_eq "inspect of the index shows the host's platform" amd64 \
   "$("$CBUILD" inspect "$REG/e2e/multi:1" 2>&1 | jq -r '.[0].Architecture')"
 check_contains "inspect lists the index's tag as a RepoTag" "$REG/e2e/multi:1" \
   "$("$CBUILD" inspect "$REG/e2e/multi:1" 2>&1 | jq -r '.[0].RepoTags[]')"
+check_eq "export --platform: that platform's filesystem" arm \
+  "$("$CBUILD" export --platform linux/arm64 "$REG/e2e/multi:1" 2>&1 | tar -xO arch.txt 2>&1)"
+check "save --platform linux/arm64" "$CBUILD" save --platform linux/arm64 -o "$T/arm.tar" "$REG/e2e/multi:1"
+check_eq "… holds the arm64 image only (skopeo)" arm64 \
+  "$(sk inspect "oci-archive:$T/arm.tar" | jq -r .Architecture)"
+check "save of the index" "$CBUILD" save -o "$T/all.tar" "$REG/e2e/multi:1"
+check_eq "… holds the whole index (skopeo)" "amd64 arm64" \
+  "$(sk inspect --raw "oci-archive:$T/all.tar" | jq -r '[.manifests[].platform.architecture] | join(" ")')"
+check_fails "export --platform of a platform the index lacks" "$CBUILD" export --platform linux/s390x -o "$T/x.tar" \
+  "$REG/e2e/multi:1"
+check_contains "… names the image and the platform" "has no linux/s390x manifest" \
+  "$("$CBUILD" export --platform linux/s390x -o "$T/x.tar" "$REG/e2e/multi:1" 2>&1)"
 if build "$C" "$REG/e2e/multi:1" --platform linux/amd64,linux/arm64; then
   check_eq "a rebuild is cached on every platform" 2 "$(steps_cached)"
 else

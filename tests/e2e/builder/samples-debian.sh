@@ -21,6 +21,23 @@ if sample c-static; then
   check_contains "c-static: CMD's argument" "arg 1: world" "$out"
   check_eq "c-static: the final image is one layer (scratch + COPY --from)" 1 \
     "$(manifest_of sample-c-static | jq '.layers | length')"
+  # issue 16: both platforms in one index, the arm64 binary cross-compiled without an arm64 RUN
+  M=$CBUILD_REGISTRY/samples/c-static:multi
+  if "$CBUILD" build --progress=plain --build-arg REGISTRY="$CBUILD_REGISTRY" --platform linux/amd64,linux/arm64 \
+      -t "$M" --push "$S/c-static" >"$T/last.out" 2>"$T/last.log"; then
+    ok "c-static: built for linux/amd64,linux/arm64 and pushed"
+    check_eq "c-static: the amd64 half is the single-platform build, cached" CACHED \
+      "$(step_state '[linux/amd64 build 5/5] RUN')"
+    raw=$(skopeo inspect --raw --tls-verify=false "docker://$M" 2>&1)
+    check_eq "c-static: the registry has an index of amd64 and arm64 (skopeo)" "amd64 arm64" \
+      "$(jq -r '[.manifests[].platform.architecture] | join(" ")' <<<"$raw" 2>&1)"
+    "$CBUILD" export --platform linux/arm64 "$M" 2>/dev/null | tar -xO hello >"$T/hello-arm64" 2>/dev/null
+    check_contains "c-static: the arm64 binary is AArch64 (readelf)" "AArch64" "$(readelf -h "$T/hello-arm64" 2>&1)"
+    check_eq "c-static: the arm64 compile ran in the amd64 build stage (BuildKit's name)" DONE \
+      "$(step_state '[linux/amd64->arm64 build 5/5] RUN')"
+  else
+    not_ok "c-static: built for linux/amd64,linux/arm64 and pushed"; diag "$(tail -25 "$T/last.log")"
+  fi
 fi
 if sample python-app; then
   out=$("$CBUILD" run sample-python-app python3 /app/app.py --once 2>&1)
