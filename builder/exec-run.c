@@ -532,9 +532,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.hostname = bl_run_hostname(in->b);
     /* the stage's platform picks the VM: "linux/arm64" boots an arm64 guest */
     const char *slash = strchr(in->job->platform, '/');
-    cleanup_free char *arch = xstrdup(slash ? slash + 1 : in->job->platform);
-    if (strchr(arch, '/'))
-        *strchr(arch, '/') = 0;
+    char arch[32];
+    snprintf(arch, sizeof arch, "%.*s", (int)strcspn(slash ? slash + 1 : in->job->platform, "/"),
+             slash ? slash + 1 : in->job->platform);
     cfg.arch = arch;
     cfg.build_groups = true;
     cfg.mounts = gm;
