@@ -16,6 +16,11 @@ void ext4_export_options_init(ext4_export_options *o)
     o->skip_lost_found = true;
 }
 
+/* holes are written from one shared zero buffer; data is copied in EXPORT_BUF chunks (no
+ * per-export megabyte allocations: exports of small trees stay cheap) */
+static const uint8_t export_zero[1 << 16];
+#define EXPORT_BUF (256u << 10)
+
 typedef struct hl_map {
     uint32_t ino;
     char *path;
@@ -29,7 +34,6 @@ typedef struct exp_ctx {
     hl_map *hl;
     size_t nhl, caphl;
     uint8_t *buf;
-    uint8_t *zero;
 } exp_ctx;
 
 typedef struct seg {
@@ -200,8 +204,8 @@ static int export_cb(void *vc, const char *path, const ext4_stat *st)
         for (size_t i = 0; rc == 0 && i <= nsegs; i++) {
             uint64_t end = i < nsegs ? segs[i].off : st->size;
             while (rc == 0 && off < end) {
-                size_t n = end - off > (1 << 20) ? (1 << 20) : (size_t)(end - off);
-                if (archive_write_data(c->a, c->zero, n) != (la_ssize_t)n)
+                size_t n = end - off > sizeof export_zero ? sizeof export_zero : (size_t)(end - off);
+                if (archive_write_data(c->a, export_zero, n) != (la_ssize_t)n)
                     rc = arch_err(c, path);
                 off += n;
             }
@@ -209,7 +213,7 @@ static int export_cb(void *vc, const char *path, const ext4_stat *st)
                 break;
             uint64_t dend = segs[i].off + segs[i].len;
             while (rc == 0 && off < dend) {
-                size_t want = dend - off > (1 << 20) ? (1 << 20) : (size_t)(dend - off);
+                size_t want = dend - off > EXPORT_BUF ? EXPORT_BUF : (size_t)(dend - off);
                 ssize_t k = ext4_reader_pread_raw(r, &in, c->buf, want, off, c->err);
                 if (k <= 0) {
                     rc = k < 0 ? (int)k : cb_failc(c->err, EIO, "`%s`: short file", path);
@@ -274,8 +278,7 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
         archive_write_free(c.a);
         return rc;
     }
-    c.buf = xmalloc(1 << 20);
-    c.zero = xcalloc(1, 1 << 20);
+    c.buf = xmalloc(EXPORT_BUF);
     int rc = ext4_reader_walk(r, start, export_cb, &c, err);
     if (rc > 0)
         rc = -EIO;
@@ -286,7 +289,6 @@ int ext4_reader_export_tar(ext4_reader *r, int fd, const ext4_export_options *o,
         free(c.hl[i].path);
     free(c.hl);
     free(c.buf);
-    free(c.zero);
     if (loc) {
         uselocale(old);
         freelocale(loc);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,13 +30,16 @@ static void build_base(void)
     ext4_writer *w;
     if (ext4_writer_new(img, &o, &w, &err) < 0)
         abort();
-    char path[64], data[9000];
+    char path[256], data[9000];
     memset(data, 'd', sizeof data);
-    for (int i = 0; i < 200; i++) {
-        snprintf(path, sizeof path, "dir/file-%03d", i);
+    /* long names: 64 entries fill three directory blocks, so dir/ is an htree */
+    for (int i = 0; i < 64; i++) {
+        snprintf(path, sizeof path, "dir/file-%03d-%0140d", i, i);
         ext4_entry e = {.path = path, .mode = S_IFREG | 0644};
         ext4_xattr x = {"user.attr", "value", 5};
-        if (ext4_writer_add_file_buf(w, &e, data, (size_t)(i * 37) % sizeof data, i % 3 ? NULL : &x, i % 3 ? 0 : 1, &err) < 0)
+        /* a directory big enough for an htree; most files tiny, a few with extents (speed) */
+        size_t len = i % 8 == 0 ? (size_t)(i * 137) % sizeof data : (size_t)(i % 7);
+        if (ext4_writer_add_file_buf(w, &e, data, len, i % 3 ? NULL : &x, i % 3 ? 0 : 1, &err) < 0)
             abort();
     }
     ext4_entry l = {.path = "long-link", .mode = S_IFLNK | 0777};
@@ -45,7 +49,8 @@ static void build_base(void)
     ext4_writer_add_whiteout(w, "gone", &err);
     ext4_writer_add_whiteout(w, "dir/gone", &err);
     ext4_writer_set_opaque(w, "opq", &err);
-    ext4_writer_add_hardlink(w, "hl", "dir/file-007", &err);
+    snprintf(path, sizeof path, "dir/file-%03d-%0140d", 7, 7);
+    ext4_writer_add_hardlink(w, "hl", path, &err);
     ext4_entry big = {.path = "sparse", .mode = S_IFREG | 0644};
     ext4_writer_add_file_buf(w, &big, data, 100, NULL, 0, &err);
     if (ext4_writer_finish(w, &err) < 0)
@@ -57,6 +62,12 @@ static void build_base(void)
         abort();
     base_size = b.len;
     base = (uint8_t *)cb_buf_steal(&b);
+    unlink(img);
+    /* from here the image lives in memory (a memfd opened by path), patched in place per input */
+    int mfd = memfd_create("ext4-imgfuzz", 0);
+    if (mfd < 0 || pwrite(mfd, base, base_size, 0) != (ssize_t)base_size)
+        abort();
+    snprintf(img, sizeof img, "/proc/self/fd/%d", mfd);
     static const uint8_t zero[4096];
     blocks = malloc(sizeof(uint32_t) * (base_size / 4096 + 1));
     for (size_t i = 0; i < base_size / 4096; i++)
@@ -140,9 +151,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
     ext4_export_options eo;
     ext4_export_options_init(&eo);
-    ext4_reader_export_tar(r, out, &eo, &err);
-    eo.oci_layer = true;
-    eo.root_subdir = "upper";
+    /* one export per input, the plain one or the OCI layer of upper/, by the input's first byte */
+    if (size && data[0] & 1) {
+        eo.oci_layer = true;
+        eo.root_subdir = "upper";
+    }
     ext4_reader_export_tar(r, out, &eo, &err);
     close(out);
     ext4_reader_free(r);
