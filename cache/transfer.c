@@ -55,6 +55,7 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
     }
     int retries = opts && opts->retries > 0 ? opts->retries : 5;
     int rc = 0;
+    int64_t short_at = -1; /* the last transfer ended at this byte, before the blob's end */
     for (int attempt = 0; attempt < retries; attempt++) {
         store_blob_writer *w;
         if ((rc = store_blob_writer_open(s, d->digest, &w, err)) < 0)
@@ -91,6 +92,7 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
             int64_t got = store_blob_writer_offset(w);
             if (got < d->size) {
                 store_blob_writer_abort(w, true);
+                short_at = got;
                 continue; /* short read: resume */
             }
             store_blob_writer_abort(w, false);
@@ -109,6 +111,11 @@ static int fetch_blob(store *s, oci_registry *reg, const oci_registry_opts *opts
         progress(opts, "%s: Pull complete", short_id(d->digest));
         return 0;
     }
+    if (rc == 0 && short_at >= 0)
+        return cb_failc(err, EIO,
+                        "blob %s: the registry sent only %lld of its %lld bytes (a transfer that breaks off or a "
+                        "truncated blob); giving up after %d attempts",
+                        d->digest, (long long)short_at, (long long)d->size, retries);
     return rc < 0 ? rc : cb_failc(err, EIO, "blob %s: giving up after %d attempts", d->digest, retries);
 }
 

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """A reverse proxy in front of docker-registry that answers the first FAILS requests for
 each (method, path) with STATUS (503, 429, ...), then forwards. Used to check retries.
+STATUS may also name a fault on blob transfers (other requests are forwarded):
+  cut    GET of a blob: the full Content-Length, half the bytes, then the connection closes
+         (the registry dies mid-pull)
+  short  GET of a blob: 200 with only the first half and a Content-Length that says so
+         (a truncated blob)
+  drop   PATCH/PUT of an upload: the body is read, then the connection closes without an
+         answer (the registry dies mid-push)
     flaky-proxy.py LISTEN_PORT UPSTREAM_HOST:PORT FAILS STATUS COUNTFILE"""
 import http.client, http.server, sys, threading
 
-port, upstream, fails, status, countfile = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+port, upstream, fails, countfile = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[5]
+status = int(sys.argv[4]) if sys.argv[4].isdigit() else sys.argv[4]
 seen, served, lock = {}, [0], threading.Lock()
 
 
@@ -28,6 +36,24 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
             body = b"".join(chunks)
         key = (self.command, self.path.split("?")[0])
+        if isinstance(status, str):
+            blob_get = self.command == "GET" and "/blobs/sha256:" in self.path
+            upload = self.command in ("PATCH", "PUT") and "/blobs/uploads/" in self.path
+            if not ((status in ("cut", "short") and blob_get) or (status == "drop" and upload)):
+                return self.forward(body)
+            with lock:
+                seen[key] = seen.get(key, 0) + 1
+                fail = seen[key] <= fails
+                if fail:
+                    served[0] += 1
+                    open(countfile, "w").write(str(served[0]))
+            if not fail:
+                return self.forward(body)
+            if status == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            return self.forward(body, truncate=status)
         with lock:
             seen[key] = seen.get(key, 0) + 1
             fail = seen[key] <= fails
@@ -44,6 +70,9 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(msg)
             return
+        self.forward(body)
+
+    def forward(self, body, truncate=None):
         c = http.client.HTTPConnection(upstream)
         hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "content-length")}
         if body is not None:
@@ -51,14 +80,26 @@ class H(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
+        full = len(data)
+        if truncate and r.status in (200, 206) and full > 1:
+            data = data[: full // 2]
         self.send_response(r.status)
         for k, v in r.getheaders():
-            if k.lower() not in ("transfer-encoding", "content-length", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+            if k.lower() in ("transfer-encoding", "content-length", "connection"):
+                continue
+            if k.lower() == "content-range" and truncate == "short":
+                continue
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(full if truncate == "cut" else len(data)))
+        if truncate == "cut":
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        if truncate == "cut":
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
         c.close()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any

@@ -114,6 +114,49 @@ start_proxy 500 1000
 out=$(CBUILD_ROOT="$T/rootp" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:2 2>&1)
 check_contains "persistent 500: the registry's error after the retries" "try again (UNAVAILABLE)" "$out"
 check_eq "persistent 500: five attempts" "5" "$(cat "$T/proxy.count")"
+layer_dg=$($SK inspect oci:"$T/lay":bb | python3 -c 'import json,sys; print(json.load(sys.stdin)["Layers"][0][7:])')
+# the registry dies mid-pull: each blob GET is cut after half its bytes (twice), then served
+store_clean() { "$CBUILD" --root "$1" store check >/dev/null 2>&1; }
+start_proxy cut 2
+rm -rf "$T/rootc"
+check "pull while the registry drops every blob transfer halfway (twice each)" \
+    env CBUILD_ROOT="$T/rootc" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:1
+check "… the cuts happened" test "$(cat "$T/proxy.count" 2>/dev/null || echo 0)" -ge 2
+check_eq "… the same manifest as the registry's" "$want_manifest" \
+    "$(CBUILD_ROOT="$T/rootc" "$CBUILD" inspect --format manifest 127.0.0.1:$PPORT/test/bb:1 | head -c -1 | sha256sum | cut -d' ' -f1)"
+check "… and store check finds every blob intact" store_clean "$T/rootc"
+start_proxy cut 1000
+rm -rf "$T/rootc2"
+out=$(CBUILD_ROOT="$T/rootc2" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:1 2>&1); rc=$?
+if [ $rc -ne 0 ] && failed_cleanly $rc "$out"; then ok "a registry that always dies mid-blob: the pull fails cleanly"
+else not_ok "a registry that always dies mid-blob: the pull fails cleanly (exit $rc)"; diag "$out"; fi
+check_contains "… naming the blob" "sha256:$layer_dg" "$out"
+check "… with no blob under a final name that is wrong (store check)" store_clean "$T/rootc2"
+check_fails "… and no tag" env CBUILD_ROOT="$T/rootc2" "$CBUILD" inspect 127.0.0.1:$PPORT/test/bb:1
+# a truncated blob: 200 with half the bytes and a Content-Length that says so
+start_proxy short 1000
+rm -rf "$T/roots"
+out=$(CBUILD_ROOT="$T/roots" "$CBUILD" pull -q 127.0.0.1:$PPORT/test/bb:1 2>&1); rc=$?
+if [ $rc -ne 0 ] && failed_cleanly $rc "$out"; then ok "a registry serving truncated blobs: the pull fails cleanly"
+else not_ok "a registry serving truncated blobs: the pull fails cleanly (exit $rc)"; diag "$out"; fi
+check_contains "… it says the registry sent too few bytes" "the registry sent only" "$out"
+check "… nothing corrupt is stored (store check)" store_clean "$T/roots"
+check_eq "… no blob of the layer is stored" "" "$(ls "$T/roots/blobs/sha256/" 2>/dev/null | grep -x "$layer_dg")"
+# the registry dies mid-push: every upload PATCH/PUT is read, then the connection closes
+start_proxy drop 2
+check "push while the registry drops each upload twice" "$CBUILD" push -q $REG/test/bb:1 127.0.0.1:$PPORT/dropped/bb:1
+check "… the drops happened" test "$(cat "$T/proxy.count" 2>/dev/null || echo 0)" -ge 2
+check_eq "… skopeo sees the pushed manifest" "$want_manifest" \
+    "$($SK inspect --raw --tls-verify=false docker://$REG/dropped/bb:1 | sha256sum | cut -d' ' -f1)"
+check "… skopeo copies the pushed image (every blob whole)" $SK copy -q --src-tls-verify=false \
+    docker://$REG/dropped/bb:1 oci:"$T/dropped":d
+start_proxy drop 1000
+out=$("$CBUILD" push -q $REG/test/bb:1 127.0.0.1:$PPORT/dropped2/bb:1 2>&1); rc=$?
+if [ $rc -ne 0 ] && failed_cleanly $rc "$out"; then ok "a registry that always dies mid-push: the push fails cleanly"
+else not_ok "a registry that always dies mid-push: the push fails cleanly (exit $rc)"; diag "$out"; fi
+check_contains "… naming where it was pushing" "127.0.0.1:$PPORT/dropped2/bb:1" "$out"
+check_fails "… and the registry has no such tag" $SK inspect --raw --tls-verify=false docker://$REG/dropped2/bb:1
+check "the local store is intact after the failed transfers" store_clean "$CBUILD_ROOT"
 kill $PROXY_PID; wait $PROXY_PID 2>/dev/null; PROXY_PID=
 
 # --- save / load / export ---
