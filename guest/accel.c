@@ -37,7 +37,7 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
             return cb_failc(err, ENOTSUP, "CBUILD_ACCEL=kvm but %s VMs cannot use KVM on this %s host", arch,
                             guest_host_arch());
         snprintf(accel, 8, "tcg");
-        snprintf(why, 256, "%s guest on a %s host", arch, guest_host_arch());
+        snprintf(why, 256, "%s guest, %s host", arch, guest_host_arch());
         return 0;
     }
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

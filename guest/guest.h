@@ -50,6 +50,8 @@ int guest_setup(const char *root, const char *kernel_override, guest_paths *path
  * gcc-aarch64-linux-gnu (no arm64 vminitd), or for another architecture. */
 int guest_setup_arch(const char *root, const char *arch, const char *kernel_override, guest_paths *paths,
                      cb_err *err);
+/* Is a kernel for `arch` there without installing one ($CBUILD_KERNEL_ARM64 or the store's)? */
+bool guest_kernel_present(const char *root, const char *arch);
 /* "amd64" or "arm64" for an OCI GOARCH name (or x86_64/aarch64; NULL/"" = the host's), NULL when
  * cbuild has no VM for it. */
 const char *guest_arch_canon(const char *arch);

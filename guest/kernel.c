@@ -496,6 +496,21 @@ int guest_setup_arch(const char *root, const char *arch, const char *kernel_over
     return guest_setup_locked(root, kdir, a, kernel_override, paths, err);
 }
 
+bool guest_kernel_present(const char *root, const char *arch)
+{
+    const char *a = guest_arch_canon(arch);
+    if (!a)
+        return false;
+    const char *ov = getenv(is_arm64(a) ? "CBUILD_KERNEL_ARM64" : "CBUILD_KERNEL");
+    if (ov && *ov)
+        return access(ov, R_OK) == 0;
+    cleanup_free char *cur = xasprintf("%s/kernel/%scurrent", root, is_arm64(a) ? "arm64/" : "");
+    cleanup_free char *tree = realpath(cur, NULL);
+    cleanup_free char *version = NULL;
+    cleanup_free char *vmlinuz = tree ? find_vmlinuz(tree, &version) : NULL;
+    return vmlinuz != NULL;
+}
+
 /* The kernel an override names: --kernel FILE, else $CBUILD_KERNEL (amd64) or
  * $CBUILD_KERNEL_ARM64, else cbuild's own build (amd64 only). */
 static const char *kernel_override_for(const char *arch, const char *kernel_override)
