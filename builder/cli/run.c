@@ -153,6 +153,13 @@ static bool image_is_arch(const store_image *im, const char *want)
     return a && !strcmp(a, want);
 }
 
+static char *image_platform(const store_image *im)
+{
+    const oci_config *c = &im->config;
+    return xasprintf("%s/%s%s%s", c->os ? c->os : "linux", c->architecture ? c->architecture : "unknown",
+                     c->variant ? "/" : "", c->variant ? c->variant : "");
+}
+
 /* platform/arch: --platform and its architecture ("amd64", "arm64"), or NULL for the image's own. */
 static int image_open(cli_ctx *ctx, const char *ref, const char *platform, const char *arch, store **s,
                       store_image *im, cb_err *err)
@@ -160,15 +167,23 @@ static int image_open(cli_ctx *ctx, const char *ref, const char *platform, const
     int rc = store_open(ctx->root, s, err);
     if (rc < 0) return rc;
     rc = store_image_resolve(*s, ref, im, err);
-    bool other = rc == 0 && arch && !image_is_arch(im, arch);
-    if (other) {
+    if (rc == 0 && arch && !image_is_arch(im, arch)) {
         /* docker run --platform pulls the platform's manifest when the local image is another's */
+        cleanup_free char *local = image_platform(im);
         store_image_free(im);
         cb_err_clear(err);
         oci_registry_opts ro;
         oci_registry_opts_default(&ro);
         ro.progress = stderr;
         rc = store_pull(*s, ref, platform, &ro, im, err);
+        if (rc < 0) {
+            cleanup_free char *why = xstrdup(err->msg);
+            cb_err_clear(err);
+            rc = cb_failc(err, EINVAL,
+                          "image with reference %s was found but its platform (%s) does not match the specified "
+                          "platform (%s), and pulling %s failed: %s",
+                          ref, local, platform, platform, why);
+        }
     } else if (rc == -ENOENT) {
         /* docker run pulls what it does not have */
         fprintf(stderr, "Unable to find image '%s' locally\n", ref);
@@ -179,12 +194,11 @@ static int image_open(cli_ctx *ctx, const char *ref, const char *platform, const
         rc = store_pull(*s, ref, platform, &ro, im, err);
     }
     if (rc == 0 && arch && !image_is_arch(im, arch)) {
-        const oci_config *c = &im->config;
+        cleanup_free char *local = image_platform(im);
         rc = cb_failc(err, EINVAL,
-                      "image with reference %s was found but its platform (%s/%s%s%s) does not match the specified "
+                      "image with reference %s was found but its platform (%s) does not match the specified "
                       "platform (%s)",
-                      ref, c->os ? c->os : "linux", c->architecture ? c->architecture : "unknown",
-                      c->variant ? "/" : "", c->variant ? c->variant : "", platform);
+                      ref, local, platform);
         store_image_free(im);
     }
     if (rc < 0) {
