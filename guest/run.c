@@ -67,7 +67,8 @@ int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
     guest_paths own = {0};
     const guest_paths *paths = cfg->paths;
     /* paths filled by hand (no arch) are the host's, as before the field existed */
-    if (paths && strcmp(guest_arch_canon(paths->arch), arch) != 0)
+    const char *paths_arch = paths ? guest_arch_canon(paths->arch) : NULL;
+    if (paths && (!paths_arch || strcmp(paths_arch, arch) != 0))
         paths = NULL;
     if (!paths) {
         rc = guest_setup_arch(cfg->root, arch, NULL, &own, err);

@@ -300,13 +300,13 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
         have_image = true;
         first_cmd = 1;
-        if (!arch && guest_arch_canon(im.config.architecture) &&
-            strcmp(guest_arch_canon(im.config.architecture), guest_arch_canon(NULL)) != 0) {
+        const char *img_arch = guest_arch_canon(im.config.architecture), *host_arch = guest_arch_canon(NULL);
+        if (!arch && img_arch && host_arch && strcmp(img_arch, host_arch) != 0) {
             /* docker runs a foreign image too (with this warning): here in a VM of its architecture */
             fprintf(stderr,
                     "WARNING: The requested image's platform (linux/%s) does not match the detected host platform "
                     "(linux/%s) and no specific platform was requested\n",
-                    im.config.architecture, guest_arch_canon(NULL));
+                    im.config.architecture, host_arch);
             cfg.arch = im.config.architecture;
         }
         cfg.lowers = (const char *const *)image_layers.v;
