@@ -347,16 +347,18 @@ int guest_vminitd_blob(const char *arch, guest_blob *out, cb_err *err)
         *out = (guest_blob){guest_vminitd_data, (size_t)(guest_vminitd_end - guest_vminitd_data)};
         return 0;
     }
-    *out = (guest_blob){guest_vminitd_arm64_data, (size_t)(guest_vminitd_arm64_end - guest_vminitd_arm64_data)};
+    *out =
+        (guest_blob){guest_vminitd_arm64_data, (size_t)(guest_vminitd_arm64_end - guest_vminitd_arm64_data)};
 #ifdef CBUILD_TEST_HOOKS
     const char *hide = getenv("CBUILD_TEST_NO_VMINITD_ARM64");
     if (hide && *hide)
         out->len = 0;
 #endif
     if (out->len == 0)
-        return cb_failc(err, ENOEXEC,
-                        "this cbuild has no vminitd for arm64 VMs: it was built without aarch64-linux-gnu-gcc "
-                        "(apt-get install gcc-aarch64-linux-gnu, then rebuild cbuild)");
+        return cb_failc(
+            err, ENOEXEC,
+            "this cbuild has no vminitd for arm64 VMs: it was built without aarch64-linux-gnu-gcc "
+            "(apt-get install gcc-aarch64-linux-gnu, then rebuild cbuild)");
     return 0;
 }
 
@@ -365,7 +367,8 @@ int guest_initramfs_build(const char *root, const char *modules_dir, char **out,
     return guest_initramfs_build_arch(root, "amd64", modules_dir, out, err);
 }
 
-int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out, cb_err *err)
+int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out,
+                               cb_err *err)
 {
     guest_blob init;
     int rc = guest_vminitd_blob(arch, &init, err);

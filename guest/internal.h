@@ -42,7 +42,8 @@ int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err);
  * unless cached; returns its path in *out. */
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err);
 /* The same with the vminitd built for `arch` ("amd64" or "arm64"). */
-int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out, cb_err *err);
+int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out,
+                               cb_err *err);
 
 /* A short key for a file (initramfs.c): sha256 of path, size, mtime and inode (16 hex digits). */
 int guest_file_key(const char *path, char key[17], cb_err *err);

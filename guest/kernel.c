@@ -215,7 +215,7 @@ int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err)
 /* ---------- installing Debian's cloud kernel ---------- */
 const char *guest_host_arch(void)
 {
-    static char mach[sizeof ((struct utsname *)0)->machine];
+    static char mach[sizeof((struct utsname *)0)->machine];
     struct utsname u;
     if (!mach[0] && uname(&u) == 0)
         snprintf(mach, sizeof mach, "%s", u.machine);
@@ -260,7 +260,8 @@ static int debian_kernel_package(const char *arch, char **pkg, cb_err *err)
         rc = cb_failc(err, ENOENT,
                       "apt-cache depends %s names no linux-image package (run %sapt-get update, or pass "
                       "--kernel FILE): %s",
-                      meta, is_arm64(arch) ? "dpkg --add-architecture arm64 && " : "", out.data ? out.data : "");
+                      meta, is_arm64(arch) ? "dpkg --add-architecture arm64 && " : "",
+                      out.data ? out.data : "");
         cb_buf_free(&out);
         return rc;
     }
@@ -275,9 +276,10 @@ static int debian_kernel_package(const char *arch, char **pkg, cb_err *err)
 static int debian_add_arm64(cb_err *err)
 {
     if (geteuid() != 0)
-        return cb_failc(err, EPERM,
-                        "the arm64 guest kernel comes from Debian's arm64 packages: run `dpkg --add-architecture "
-                        "arm64 && apt-get update` as root, or pass --kernel FILE");
+        return cb_failc(
+            err, EPERM,
+            "the arm64 guest kernel comes from Debian's arm64 packages: run `dpkg --add-architecture "
+            "arm64 && apt-get update` as root, or pass --kernel FILE");
     cb_info("adding Debian's arm64 package lists (dpkg --add-architecture arm64; apt-get update)");
     cb_buf out;
     cb_buf_init(&out);
@@ -459,8 +461,8 @@ static char *own_kernel(const char *kdir)
     return realpath(cur, NULL);
 }
 
-static int guest_setup_locked(const char *root, const char *kdir, const char *arch, const char *kernel_override,
-                              guest_paths *paths, cb_err *err);
+static int guest_setup_locked(const char *root, const char *kdir, const char *arch,
+                              const char *kernel_override, guest_paths *paths, cb_err *err);
 static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err);
 
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err)
@@ -520,8 +522,8 @@ static const char *kernel_override_for(const char *arch, const char *kernel_over
     return getenv(is_arm64(arch) ? "CBUILD_KERNEL_ARM64" : "CBUILD_KERNEL");
 }
 
-static int guest_setup_locked(const char *root, const char *kdir, const char *arch, const char *kernel_override,
-                              guest_paths *paths, cb_err *err)
+static int guest_setup_locked(const char *root, const char *kdir, const char *arch,
+                              const char *kernel_override, guest_paths *paths, cb_err *err)
 {
     int rc;
     snprintf(paths->arch, sizeof paths->arch, "%s", arch);
@@ -552,8 +554,8 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ar
             free(tree);
             rc = install_debian_kernel(kdir, arch, err);
             if (rc < 0)
-                return cb_error_wrap(err, "installing the %sguest kernel into `%s`", is_arm64(arch) ? "arm64 " : "",
-                                     kdir);
+                return cb_error_wrap(err, "installing the %sguest kernel into `%s`",
+                                     is_arm64(arch) ? "arm64 " : "", kdir);
             tree = realpath(cur, NULL);
             vmlinuz = tree ? find_vmlinuz(tree, &version) : NULL;
             if (!vmlinuz) {

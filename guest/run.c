@@ -63,7 +63,8 @@ int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
         return rc;
     const char *arch = guest_arch_canon(cfg->arch);
     if (!arch)
-        return cb_failc(err, ENOTSUP, "cannot run linux/%s VMs (supported: linux/amd64, linux/arm64)", cfg->arch);
+        return cb_failc(err, ENOTSUP, "cannot run linux/%s VMs (supported: linux/amd64, linux/arm64)",
+                        cfg->arch);
     guest_paths own = {0};
     const guest_paths *paths = cfg->paths;
     /* paths filled by hand (no arch) are the host's, as before the field existed */

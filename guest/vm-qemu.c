@@ -49,7 +49,8 @@ static void push_cmdline_common(cb_buf *b, const vdisk *disks, size_t nd, bool n
         else
             blk = true;
     }
-    cb_buf_printf(b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "", net ? ",net" : "");
+    cb_buf_printf(b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "",
+                  net ? ",net" : "");
 }
 
 /* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
@@ -382,15 +383,15 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
 
 static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
 {
-    return qemu_start_with(m, p, default_qemu(), "Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
-                           build_argv, err);
+    return qemu_start_with(m, p, default_qemu(),
+                           "Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU", build_argv, err);
 }
 
 static int qemu_start_arm64(const vm_machine *m, vm_proc *p, cb_err *err)
 {
     return qemu_start_with(m, p, default_qemu_arm64(),
-                           "Debian: apt-get install qemu-system-arm) or set CBUILD_QEMU_AARCH64", build_argv_arm64,
-                           err);
+                           "Debian: apt-get install qemu-system-arm) or set CBUILD_QEMU_AARCH64",
+                           build_argv_arm64, err);
 }
 
 static void qemu_kill(vm_proc *p)
