@@ -30,6 +30,16 @@ int guest_accel(const char *root, const guest_paths *paths, char accel[8], char 
     }
     if (strcmp(mode, "kvm") != 0 && strcmp(mode, "auto") != 0)
         return cb_fail(err, "CBUILD_ACCEL=%s: expected kvm, tcg or auto", mode);
+    const char *arch = guest_arch_canon(paths->arch);
+    if (arch && strcmp(arch, guest_host_arch()) != 0) {
+        /* KVM runs only guests of the host's own architecture */
+        if (strcmp(mode, "kvm") == 0)
+            return cb_failc(err, ENOTSUP, "CBUILD_ACCEL=kvm but %s VMs cannot use KVM on this %s host", arch,
+                            guest_host_arch());
+        snprintf(accel, 8, "tcg");
+        snprintf(why, 256, "%s guest, %s host", arch, guest_host_arch());
+        return 0;
+    }
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;

@@ -28,6 +28,7 @@ typedef struct guest_paths {
     bool acpi;         /* the kernel finds devices through ACPI (else: virtio_mmio.device= on
                         * the command line, QEMU's microvm with acpi=off) */
     bool own;          /* cbuild's own kernel (guest/kernel/), not Debian's */
+    char arch[8];      /* the guest's architecture: "amd64" or "arm64" (OCI GOARCH names) */
 } guest_paths;
 
 /* Make sure a guest kernel and a matching initramfs exist under `<root>/kernel/` and fill
@@ -40,6 +41,20 @@ typedef struct guest_paths {
  * exists, else it must have virtio, ext4 and overlay built in.
  * Safe to call for every run: when everything is cached it only stats files. */
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err);
+/* The same for VMs of `arch` (OCI GOARCH: "amd64", "arm64"; NULL or "" = the host's):
+ * guest_setup is guest_setup_arch(root, NULL, ...). arm64 uses `<root>/kernel/arm64/`: the
+ * kernel is `kernel_override`, else $CBUILD_KERNEL_ARM64 (an arm64 Image, gzipped or not), else
+ * Debian's linux-image-cloud-arm64 installed on first use (after `dpkg --add-architecture
+ * arm64 && apt-get update`, which cbuild runs itself when root), and the initramfs holds the
+ * aarch64 vminitd. Fails with a message naming the package when this cbuild was built without
+ * gcc-aarch64-linux-gnu (no arm64 vminitd), or for another architecture. */
+int guest_setup_arch(const char *root, const char *arch, const char *kernel_override, guest_paths *paths,
+                     cb_err *err);
+/* Is a kernel for `arch` there without installing one ($CBUILD_KERNEL_ARM64 or the store's)? */
+bool guest_kernel_present(const char *root, const char *arch);
+/* "amd64" or "arm64" for an OCI GOARCH name (or x86_64/aarch64; NULL/"" = the host's), NULL when
+ * cbuild has no VM for it. */
+const char *guest_arch_canon(const char *arch);
 /* Build cbuild's own guest kernel (guest/kernel/build.sh over Debian's linux-source) into
  * `<root>/kernel/own/` unless one for the same config and source is there, and make it the
  * store's kernel. The kernel's folder goes to *dir. */
@@ -89,7 +104,11 @@ typedef void (*guest_output_fn)(void *opaque, int stream, const char *data, size
 
 typedef struct guest_run_config {
     const char *root;         /* store root (kernel, initramfs, accel probe cache) */
-    const guest_paths *paths; /* NULL: guest_setup(root, NULL, ...) is called */
+    const guest_paths *paths; /* NULL (or set up for another arch): guest_setup_arch(root, arch, NULL, ...)
+                               * is called */
+    /* The guest's architecture, an OCI GOARCH name: "amd64" or "arm64"; NULL or "" = the
+     * host's. A foreign one runs under TCG (qemu-system-aarch64 -M virt for arm64). */
+    const char *arch;
 
     /* Root filesystem: overlay of the lowers (ext4 images in overlay format, bottom first;
      * up to 400, more than Docker's 127) and the upper. */

@@ -300,10 +300,10 @@ static int add_entry(struct archive *a, const char *path, mode_t mode, const voi
 /* A cheap key for the inputs (vminitd, the modules tree's top-level identity) so a cached
  * initramfs is found without resolving modules (which reads them) on every run; a module
  * replaced in place inside an unchanged tree is not noticed (store kernels never change). */
-static void quick_key(const char *modules_dir, char out[17])
+static void quick_key(const guest_blob *init, const char *modules_dir, char out[17])
 {
     cb_sha256 *h = cb_sha256_new();
-    cb_sha256_update(h, guest_vminitd_data, (size_t)(guest_vminitd_end - guest_vminitd_data));
+    cb_sha256_update(h, init->data, init->len);
     static const char *const parts[] = {"", "/kernel", "/modules.dep", "/modules.builtin", "/modules.order"};
     for (size_t i = 0; modules_dir && i < sizeof parts / sizeof parts[0]; i++) {
         cleanup_free char *p = xasprintf("%s%s", modules_dir, parts[i]);
@@ -338,12 +338,44 @@ int guest_file_key(const char *path, char key[17], cb_err *err)
     return 0;
 }
 
-static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err);
+static int initramfs_build_full(const char *root, const guest_blob *init, const char *modules_dir, char **out,
+                                cb_err *err);
+
+int guest_vminitd_blob(const char *arch, guest_blob *out, cb_err *err)
+{
+    if (strcmp(arch, "arm64") != 0) {
+        *out = (guest_blob){guest_vminitd_data, (size_t)(guest_vminitd_end - guest_vminitd_data)};
+        return 0;
+    }
+    *out =
+        (guest_blob){guest_vminitd_arm64_data, (size_t)(guest_vminitd_arm64_end - guest_vminitd_arm64_data)};
+#ifdef CBUILD_TEST_HOOKS
+    const char *hide = getenv("CBUILD_TEST_NO_VMINITD_ARM64");
+    if (hide && *hide)
+        out->len = 0;
+#endif
+    if (out->len == 0)
+        return cb_failc(
+            err, ENOEXEC,
+            "this cbuild has no vminitd for arm64 VMs: it was built without aarch64-linux-gnu-gcc "
+            "(apt-get install gcc-aarch64-linux-gnu, then rebuild cbuild)");
+    return 0;
+}
 
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err)
 {
+    return guest_initramfs_build_arch(root, "amd64", modules_dir, out, err);
+}
+
+int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out,
+                               cb_err *err)
+{
+    guest_blob init;
+    int rc = guest_vminitd_blob(arch, &init, err);
+    if (rc < 0)
+        return rc;
     char qk[17];
-    quick_key(modules_dir, qk);
+    quick_key(&init, modules_dir, qk);
     cleanup_free char *index = xasprintf("%s/kernel/initramfs-index-%s", root, qk);
     cb_buf b;
     cb_buf_init(&b);
@@ -357,7 +389,7 @@ int guest_initramfs_build(const char *root, const char *modules_dir, char **out,
         free(path);
     }
     cb_buf_free(&b);
-    int rc = initramfs_build_full(root, modules_dir, out, err);
+    rc = initramfs_build_full(root, &init, modules_dir, out, err);
     if (rc == 0) {
         const char *base = strrchr(*out, '/') + 1;
         cb_write_file_atomic(index, base, strlen(base), 0644, NULL); /* a cache: failure is harmless */
@@ -365,7 +397,8 @@ int guest_initramfs_build(const char *root, const char *modules_dir, char **out,
     return rc;
 }
 
-static int initramfs_build_full(const char *root, const char *modules_dir, char **out, cb_err *err)
+static int initramfs_build_full(const char *root, const guest_blob *init, const char *modules_dir, char **out,
+                                cb_err *err)
 {
     modset s = {.dir = modules_dir};
     cb_strv_init(&s.builtin);
@@ -382,8 +415,7 @@ static int initramfs_build_full(const char *root, const char *modules_dir, char 
     }
     /* cache key: vminitd and the identity of every module file, in load order */
     cb_sha256 *h = cb_sha256_new();
-    size_t vlen = (size_t)(guest_vminitd_end - guest_vminitd_data);
-    cb_sha256_update(h, guest_vminitd_data, vlen);
+    cb_sha256_update(h, init->data, init->len);
     bool strip = modules_dir && !sig_enforced(modules_dir);
     cb_sha256_update(h, strip ? "strip-signatures" : "keep-signatures", 16);
     for (size_t i = 0; rc == 0 && i < order.n; i++) {
@@ -417,7 +449,7 @@ static int initramfs_build_full(const char *root, const char *modules_dir, char 
     if (rc == 0)
         rc = add_entry(a, "dev/console", S_IFCHR | 0600, NULL, 0, makedev(5, 1), err);
     if (rc == 0)
-        rc = add_entry(a, "init", S_IFREG | 0755, guest_vminitd_data, vlen, 0, err);
+        rc = add_entry(a, "init", S_IFREG | 0755, init->data, init->len, 0, err);
     cb_buf list;
     cb_buf_init(&list);
     for (size_t i = 0; rc == 0 && i < order.n; i++) {

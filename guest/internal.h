@@ -7,6 +7,21 @@
 
 extern const unsigned char guest_vminitd_data[];
 extern const unsigned char guest_vminitd_end[];
+/* empty (data == end) when cbuild was built without the aarch64 cross compiler */
+extern const unsigned char guest_vminitd_arm64_data[];
+extern const unsigned char guest_vminitd_arm64_end[];
+
+typedef struct guest_blob {
+    const unsigned char *data;
+    size_t len;
+} guest_blob;
+
+/* The embedded vminitd for `arch` ("amd64" or "arm64"); an error naming the package to
+ * install when this build has none for arm64. */
+int guest_vminitd_blob(const char *arch, guest_blob *out, cb_err *err);
+
+/* The running host's architecture as an OCI GOARCH name ("amd64", "arm64", or uname's). */
+const char *guest_host_arch(void);
 
 /* Run a program (argv[0] looked up in PATH) with cwd; its stdout+stderr are captured into
  * `out` (may be NULL). Returns its exit status (0..255), or a negative errno with err set
@@ -26,6 +41,9 @@ int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err);
 /* Build the initramfs for `modules_dir` (may be NULL) into `<root>/kernel/initramfs-<d>.cpio`
  * unless cached; returns its path in *out. */
 int guest_initramfs_build(const char *root, const char *modules_dir, char **out, cb_err *err);
+/* The same with the vminitd built for `arch` ("amd64" or "arm64"). */
+int guest_initramfs_build_arch(const char *root, const char *arch, const char *modules_dir, char **out,
+                               cb_err *err);
 
 /* A short key for a file (initramfs.c): sha256 of path, size, mtime and inode (16 hex digits). */
 int guest_file_key(const char *path, char key[17], cb_err *err);

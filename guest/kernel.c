@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,12 +213,40 @@ int guest_extract_vmlinux(const char *bzimage, const char *out, cb_err *err)
 }
 
 /* ---------- installing Debian's cloud kernel ---------- */
-static const char *const cloud_meta = "linux-image-cloud-amd64";
-
-/* The versioned package linux-image-cloud-amd64 depends on. */
-static int debian_kernel_package(char **pkg, cb_err *err)
+const char *guest_host_arch(void)
 {
-    char *argv[] = {(char *)"apt-cache", (char *)"depends", (char *)cloud_meta, NULL};
+    static char mach[sizeof((struct utsname *)0)->machine];
+    struct utsname u;
+    if (!mach[0] && uname(&u) == 0)
+        snprintf(mach, sizeof mach, "%s", u.machine);
+    if (!strcmp(mach, "x86_64"))
+        return "amd64";
+    if (!strcmp(mach, "aarch64"))
+        return "arm64";
+    return mach;
+}
+
+const char *guest_arch_canon(const char *arch)
+{
+    if (!arch || !*arch)
+        arch = guest_host_arch();
+    if (!strcmp(arch, "amd64") || !strcmp(arch, "x86_64"))
+        return "amd64";
+    if (!strcmp(arch, "arm64") || !strcmp(arch, "aarch64") || !strcmp(arch, "arm64/v8"))
+        return "arm64";
+    return NULL;
+}
+
+static bool is_arm64(const char *arch)
+{
+    return strcmp(arch, "arm64") == 0;
+}
+
+/* The versioned package linux-image-cloud-<arch> depends on. */
+static int debian_kernel_package(const char *arch, char **pkg, cb_err *err)
+{
+    const char *meta = is_arm64(arch) ? "linux-image-cloud-arm64:arm64" : "linux-image-cloud-amd64";
+    char *argv[] = {(char *)"apt-cache", (char *)"depends", (char *)meta, NULL};
     cb_buf out;
     cb_buf_init(&out);
     int rc = guest_spawn_capture(argv, NULL, &out, err);
@@ -228,9 +258,10 @@ static int debian_kernel_package(char **pkg, cb_err *err)
     char *line = out.data ? strstr(out.data, "Depends: linux-image-") : NULL;
     if (rc != 0 || !line) {
         rc = cb_failc(err, ENOENT,
-                      "apt-cache depends %s names no linux-image package (run apt-get update, or pass "
+                      "apt-cache depends %s names no linux-image package (run %sapt-get update, or pass "
                       "--kernel FILE): %s",
-                      cloud_meta, out.data ? out.data : "");
+                      meta, is_arm64(arch) ? "dpkg --add-architecture arm64 && " : "",
+                      out.data ? out.data : "");
         cb_buf_free(&out);
         return rc;
     }
@@ -239,6 +270,28 @@ static int debian_kernel_package(char **pkg, cb_err *err)
     *pkg = xstrndup(line, n);
     cb_buf_free(&out);
     return 0;
+}
+
+/* Debian lists arm64 packages only once the architecture is added (as root: once per host). */
+static int debian_add_arm64(cb_err *err)
+{
+    if (geteuid() != 0)
+        return cb_failc(
+            err, EPERM,
+            "the arm64 guest kernel comes from Debian's arm64 packages: run `dpkg --add-architecture "
+            "arm64 && apt-get update` as root, or pass --kernel FILE");
+    cb_info("adding Debian's arm64 package lists (dpkg --add-architecture arm64; apt-get update)");
+    cb_buf out;
+    cb_buf_init(&out);
+    char *add[] = {(char *)"dpkg", (char *)"--add-architecture", (char *)"arm64", NULL};
+    char *upd[] = {(char *)"apt-get", (char *)"update", (char *)"-qq", NULL};
+    int rc = guest_spawn_capture(add, NULL, &out, err);
+    if (rc == 0)
+        rc = guest_spawn_capture(upd, NULL, &out, err);
+    if (rc > 0)
+        rc = cb_failc(err, EIO, "adding the arm64 architecture failed: %s", out.data ? out.data : "");
+    cb_buf_free(&out);
+    return rc;
 }
 
 static char *find_vmlinuz(const char *dir, char **version)
@@ -260,10 +313,16 @@ static char *find_vmlinuz(const char *dir, char **version)
     return found;
 }
 
-static int install_debian_kernel(const char *kdir, cb_err *err)
+static int install_debian_kernel(const char *kdir, const char *arch, cb_err *err)
 {
     cleanup_free char *pkg = NULL;
-    int rc = debian_kernel_package(&pkg, err);
+    int rc = debian_kernel_package(arch, &pkg, err);
+    if (rc == -ENOENT && is_arm64(arch)) {
+        cb_err_clear(err);
+        rc = debian_add_arm64(err);
+        if (rc == 0)
+            rc = debian_kernel_package(arch, &pkg, err);
+    }
     if (rc < 0)
         return rc;
     cleanup_free char *tmpl = cb_path_join(kdir, ".install-XXXXXX");
@@ -402,42 +461,89 @@ static char *own_kernel(const char *kdir)
     return realpath(cur, NULL);
 }
 
-static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override,
-                              guest_paths *paths, cb_err *err);
+static int guest_setup_locked(const char *root, const char *kdir, const char *arch,
+                              const char *kernel_override, guest_paths *paths, cb_err *err);
 static int setup_boot_files(const char *root, const char *kdir, guest_paths *paths, cb_err *err);
 
 int guest_setup(const char *root, const char *kernel_override, guest_paths *paths, cb_err *err)
 {
+    return guest_setup_arch(root, NULL, kernel_override, paths, err);
+}
+
+int guest_setup_arch(const char *root, const char *arch, const char *kernel_override, guest_paths *paths,
+                     cb_err *err)
+{
     memset(paths, 0, sizeof *paths);
-    cleanup_free char *kdir = cb_path_join(root, "kernel");
-    int rc = cb_mkdir_p(kdir, 0755, err);
+    const char *a = guest_arch_canon(arch);
+    if (!a)
+        return cb_failc(err, ENOTSUP, "VMs for architecture `%s` are not supported (amd64, arm64)", arch);
+    guest_blob init;
+    int rc = guest_vminitd_blob(a, &init, err);
+    if (rc < 0)
+        return rc;
+    cleanup_free char *top = cb_path_join(root, "kernel");
+    /* arm64 kernels live in their own folder; amd64 keeps the store layout it always had */
+    cleanup_free char *kdir = is_arm64(a) ? cb_path_join(top, "arm64") : xstrdup(top);
+    rc = cb_mkdir_p(kdir, 0755, err);
     if (rc < 0)
         return rc;
     /* one installer at a time per store (parallel builds on a fresh store) */
-    cleanup_free char *lock = cb_path_join(kdir, ".lock");
+    cleanup_free char *lock = cb_path_join(top, ".lock");
     cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return cb_error(err, errno, "open `%s`", lock);
     while (flock(fd, LOCK_EX) < 0)
         if (errno != EINTR)
             return cb_error(err, errno, "lock `%s`", lock);
-    return guest_setup_locked(root, kdir, kernel_override, paths, err);
+    return guest_setup_locked(root, kdir, a, kernel_override, paths, err);
 }
 
-static int guest_setup_locked(const char *root, const char *kdir, const char *kernel_override,
-                              guest_paths *paths, cb_err *err)
+bool guest_kernel_present(const char *root, const char *arch)
+{
+    const char *a = guest_arch_canon(arch);
+    if (!a)
+        return false;
+    const char *ov = getenv(is_arm64(a) ? "CBUILD_KERNEL_ARM64" : "CBUILD_KERNEL");
+    if (ov && *ov)
+        return access(ov, R_OK) == 0;
+    cleanup_free char *cur = xasprintf("%s/kernel/%scurrent", root, is_arm64(a) ? "arm64/" : "");
+    cleanup_free char *tree = realpath(cur, NULL);
+    cleanup_free char *version = NULL;
+    cleanup_free char *vmlinuz = tree ? find_vmlinuz(tree, &version) : NULL;
+    return vmlinuz != NULL;
+}
+
+/* The kernel an override names: --kernel FILE, else $CBUILD_KERNEL (amd64) or
+ * $CBUILD_KERNEL_ARM64, else cbuild's own build (amd64 only). */
+static const char *kernel_override_for(const char *arch, const char *kernel_override)
+{
+    if (kernel_override && *kernel_override)
+        return kernel_override;
+    return getenv(is_arm64(arch) ? "CBUILD_KERNEL_ARM64" : "CBUILD_KERNEL");
+}
+
+static int guest_setup_locked(const char *root, const char *kdir, const char *arch,
+                              const char *kernel_override, guest_paths *paths, cb_err *err)
 {
     int rc;
-    const char *ov = kernel_override && *kernel_override ? kernel_override : getenv("CBUILD_KERNEL");
-    cleanup_free char *own = ov && *ov ? NULL : own_kernel(kdir);
+    snprintf(paths->arch, sizeof paths->arch, "%s", arch);
+    const char *ov = kernel_override_for(arch, kernel_override);
+    cleanup_free char *own = ov && *ov ? NULL : is_arm64(arch) ? NULL : own_kernel(kdir);
     if (own)
         ov = own;
     if (ov && *ov) {
         if (access(ov, R_OK) < 0)
-            return cb_error(err, errno, "guest kernel `%s`", ov);
+            return cb_error(err, errno, "%sguest kernel `%s`", is_arm64(arch) ? "arm64 " : "", ov);
         char *abs = realpath(ov, NULL);
         paths->kernel = abs ? abs : xstrdup(ov);
         paths->version = guest_bzimage_version(paths->kernel);
+        if (!paths->version && is_arm64(arch)) {
+            /* a Debian package tree: .../boot/vmlinuz-VERSION */
+            const char *base = strrchr(paths->kernel, '/');
+            base = base ? base + 1 : paths->kernel;
+            if (strncmp(base, "vmlinuz-", 8) == 0)
+                paths->version = xstrdup(base + 8);
+        }
         paths->modules_dir = override_modules(paths->kernel, paths->version);
     } else {
         cleanup_free char *cur = cb_path_join(kdir, "current");
@@ -446,9 +552,10 @@ static int guest_setup_locked(const char *root, const char *kdir, const char *ke
         char *vmlinuz = tree ? find_vmlinuz(tree, &version) : NULL;
         if (!vmlinuz) {
             free(tree);
-            rc = install_debian_kernel(kdir, err);
+            rc = install_debian_kernel(kdir, arch, err);
             if (rc < 0)
-                return cb_error_wrap(err, "installing the guest kernel into `%s`", kdir);
+                return cb_error_wrap(err, "installing the %sguest kernel into `%s`",
+                                     is_arm64(arch) ? "arm64 " : "", kdir);
             tree = realpath(cur, NULL);
             vmlinuz = tree ? find_vmlinuz(tree, &version) : NULL;
             if (!vmlinuz) {
@@ -492,7 +599,7 @@ static int setup_boot_files(const char *root, const char *kdir, guest_paths *pat
         else
             return rc;
     }
-    return guest_initramfs_build(root, paths->modules_dir, &paths->initramfs, err);
+    return guest_initramfs_build_arch(root, paths->arch, paths->modules_dir, &paths->initramfs, err);
 }
 
 unsigned long guest_host_tsc_khz(void)

@@ -61,10 +61,18 @@ int guest_run(const guest_run_config *cfg, guest_run_result *res, cb_err *err)
     int rc = validate(cfg, err);
     if (rc < 0)
         return rc;
+    const char *arch = guest_arch_canon(cfg->arch);
+    if (!arch)
+        return cb_failc(err, ENOTSUP, "cannot run linux/%s VMs (supported: linux/amd64, linux/arm64)",
+                        cfg->arch);
     guest_paths own = {0};
     const guest_paths *paths = cfg->paths;
+    /* paths filled by hand (no arch) are the host's, as before the field existed */
+    const char *paths_arch = paths ? guest_arch_canon(paths->arch) : NULL;
+    if (paths && (!paths_arch || strcmp(paths_arch, arch) != 0))
+        paths = NULL;
     if (!paths) {
-        rc = guest_setup(cfg->root, NULL, &own, err);
+        rc = guest_setup_arch(cfg->root, arch, NULL, &own, err);
         if (rc < 0)
             return rc;
         paths = &own;

@@ -1,7 +1,6 @@
 /* guest/vm-backend.h: what the VMM-neutral run loop (vm.c) needs from a VMM backend.
- * vm-qemu.c is the only backend today; an aarch64 machine (`qemu-system-aarch64 -M virt`)
- * and template restore (`-incoming`) are meant to become further ops tables or machine
- * fields here, not branches in vm.c. */
+ * vm-qemu.c has two: x86-64 microvm and aarch64 `-M virt`; template restore (`-incoming`) is
+ * a machine field here, not a branch in vm.c. */
 #ifndef CB_GUEST_VM_BACKEND_H
 #define CB_GUEST_VM_BACKEND_H
 
@@ -66,5 +65,6 @@ typedef struct vm_backend {
     }
 
 extern const vm_backend guest_backend_qemu_x86;
+extern const vm_backend guest_backend_qemu_arm64;
 
 #endif

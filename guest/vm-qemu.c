@@ -1,5 +1,5 @@
-/* guest/vm-qemu.c: the QEMU backend: x86-64 microvm argv, the per-VM temp dir, starting
- * QEMU (and passt for the default network) and killing them. vm.c holds the VMM-neutral
+/* guest/vm-qemu.c: the QEMU backends: x86-64 microvm and aarch64 virt argv, the per-VM temp
+ * dir, starting QEMU (and passt for the default network) and killing them. vm.c holds the VMM-neutral
  * conversation with vminitd. */
 #include <dirent.h>
 #include <errno.h>
@@ -21,12 +21,36 @@
 #include "protocol.h"
 #include "vm-backend.h"
 
-#define VIRTIO_MMIO_SLOTS 24 /* QEMU microvm's virtio-mmio transports */
+#define VIRTIO_MMIO_SLOTS 24      /* QEMU microvm's virtio-mmio transports */
+#define VIRT_VIRTIO_MMIO_SLOTS 32 /* QEMU aarch64 virt's */
 
 static const char *default_qemu(void)
 {
     const char *q = getenv("CBUILD_QEMU");
     return q && *q ? q : "qemu-system-x86_64";
+}
+
+static const char *default_qemu_arm64(void)
+{
+    const char *q = getenv("CBUILD_QEMU_AARCH64");
+    return q && *q ? q : "qemu-system-aarch64";
+}
+
+/* cbuild.trace and which module groups vminitd loads before it looks for disks */
+static void push_cmdline_common(cb_buf *b, const vdisk *disks, size_t nd, bool net)
+{
+    const char *trace = getenv("CBUILD_VM_TRACE");
+    if (trace && *trace && strcmp(trace, "0") != 0)
+        cb_buf_puts(b, " cbuild.trace");
+    bool blk = false, scsi = false;
+    for (size_t i = 0; i < nd; i++) {
+        if (disks[i].lun >= 0)
+            scsi = true;
+        else
+            blk = true;
+    }
+    cb_buf_printf(b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "",
+                  net ? ",net" : "");
 }
 
 /* Kernel arguments measured in VM-NOTES.md: quiet boot, no KASLR, one UART, no crypto
@@ -41,18 +65,18 @@ static char *kernel_cmdline(const vdisk *disks, size_t nd, bool net)
                     "random.trust_cpu=on rcupdate.rcu_expedited=1");
     if (khz)
         cb_buf_printf(&b, " tsc_early_khz=%lu", khz);
-    const char *trace = getenv("CBUILD_VM_TRACE");
-    if (trace && *trace && strcmp(trace, "0") != 0)
-        cb_buf_puts(&b, " cbuild.trace");
-    bool blk = false, scsi = false;
-    for (size_t i = 0; i < nd; i++) {
-        if (disks[i].lun >= 0)
-            scsi = true;
-        else
-            blk = true;
-    }
-    cb_buf_printf(&b, " cbuild.preload=%s%soverlay%s", blk ? "blk," : "", scsi ? "scsi," : "",
-                  net ? ",net" : "");
+    push_cmdline_common(&b, disks, nd, net);
+    return cb_buf_steal(&b);
+}
+
+/* aarch64 virt finds its devices in the device tree QEMU generates; the PL011 is ttyAMA0. */
+static char *kernel_cmdline_arm64(const vdisk *disks, size_t nd, bool net)
+{
+    cb_buf b;
+    cb_buf_init(&b);
+    cb_buf_puts(&b, "console=ttyAMA0 quiet panic=-1 nokaslr cryptomgr.notests random.trust_cpu=on "
+                    "rcupdate.rcu_expedited=1");
+    push_cmdline_common(&b, disks, nd, net);
     return cb_buf_steal(&b);
 }
 
@@ -101,6 +125,8 @@ static void push_net(cb_strv *a, int net_fd)
     cb_strv_push(a, "virtio-net-device,netdev=n0");
 }
 
+static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int net_fd);
+
 /* net_fd: QEMU's end of the socket pair to passt (GUEST_NET_DEFAULT), else -1. In the
  * template layout the virtio-mmio devices are serial, SCSI controller, NIC in that order and
  * the disks are LUNs behind the controller, so a snapshot restores into any step's disks. */
@@ -129,6 +155,43 @@ static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const 
     cb_strv_push(a, m->paths->initramfs);
     cb_strv_push(a, "-append");
     cb_strv_push_owned(a, kernel_cmdline(m->disks, m->n_disks, net));
+    push_devices(a, m, p, net_fd);
+}
+
+/* aarch64: `-M virt` with the same virtio-mmio devices; KVM only on an aarch64 host. */
+static void build_argv_arm64(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd)
+{
+    bool kvm = strcmp(m->accel, "kvm") == 0;
+    cb_strv_push(a, qemu);
+    cb_strv_push(a, "-M");
+    cb_strv_push(a, kvm ? "virt,gic-version=host" : "virt");
+    cb_strv_push(a, "-accel");
+    cb_strv_push(a, m->accel);
+    cb_strv_push(a, "-cpu");
+    /* pauth-impdef: QEMU's own pointer-authentication hash; the architected one costs TCG dearly */
+    cb_strv_push(a, kvm ? "host" : "max,pauth-impdef=on");
+    cb_strv_push(a, "-m");
+    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
+    cb_strv_push(a, "-smp");
+    cb_strv_push_owned(a, xasprintf("%d", m->cpus));
+    cb_strv_push(a, "-nodefaults");
+    cb_strv_push(a, "-no-user-config");
+    cb_strv_push(a, "-display");
+    cb_strv_push(a, "none");
+    cb_strv_push(a, "-no-reboot");
+    cb_strv_push(a, "-kernel");
+    cb_strv_push(a, m->paths->kernel);
+    cb_strv_push(a, "-initrd");
+    cb_strv_push(a, m->paths->initramfs);
+    cb_strv_push(a, "-append");
+    cb_strv_push_owned(a, kernel_cmdline_arm64(m->disks, m->n_disks, m->network != GUEST_NET_NONE));
+    push_devices(a, m, p, net_fd);
+}
+
+/* Console, control port, disks, NIC, monitor and restore: the same on both machines. */
+static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int net_fd)
+{
+    bool net = m->network != GUEST_NET_NONE;
     cb_strv_push(a, "-chardev");
     cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", p->console));
     cb_strv_push(a, "-serial");
@@ -275,14 +338,14 @@ static int passt_start(vm_proc *p, int passt_fd, cb_err *err)
     return spawn_helper(passt, argv, log, passt_fd, &p->net_pid, err);
 }
 
-static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
+typedef void (*argv_fn)(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd);
+
+static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, const char *hint, argv_fn build,
+                           cb_err *err)
 {
-    cleanup_free char *qemu = guest_which(default_qemu());
+    cleanup_free char *qemu = guest_which(name);
     if (!qemu)
-        return cb_failc(
-            err, ENOENT,
-            "%s not found: install QEMU (Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU",
-            default_qemu());
+        return cb_failc(err, ENOENT, "%s not found: install QEMU (%s)", name, hint);
     int sp[2] = {-1, -1};
     if (m->network == GUEST_NET_DEFAULT && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return cb_error(err, errno, "socketpair");
@@ -290,7 +353,7 @@ static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
     cb_strv_init(&argv);
     if (m->monitor && !p->monitor)
         p->monitor = xasprintf("%s/qmp.sock", p->tmpdir);
-    build_argv(&argv, qemu, m, p, sp[1]);
+    build(&argv, qemu, m, p, sp[1]);
     if (cb_log_get_level() >= CB_LOG_DEBUG) {
         cb_buf cmd;
         cb_buf_init(&cmd);
@@ -316,6 +379,19 @@ static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
     if (p->pidfd < 0)
         return cb_error(err, errno, "pidfd_open");
     return 0;
+}
+
+static int qemu_start(const vm_machine *m, vm_proc *p, cb_err *err)
+{
+    return qemu_start_with(m, p, default_qemu(),
+                           "Debian: apt-get install qemu-system-x86) or set CBUILD_QEMU", build_argv, err);
+}
+
+static int qemu_start_arm64(const vm_machine *m, vm_proc *p, cb_err *err)
+{
+    return qemu_start_with(m, p, default_qemu_arm64(),
+                           "Debian: apt-get install qemu-system-arm) or set CBUILD_QEMU_AARCH64",
+                           build_argv_arm64, err);
 }
 
 static void qemu_kill(vm_proc *p)
@@ -451,12 +527,22 @@ static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
     return rc;
 }
 
+static int snapshot_key_of(const char *name, char key[17], cb_err *err)
+{
+    cleanup_free char *qemu = guest_which(name);
+    if (!qemu)
+        return cb_failc(err, ENOENT, "%s not found", name);
+    return guest_file_key(qemu, key, err);
+}
+
 static int qemu_snapshot_key(char key[17], cb_err *err)
 {
-    cleanup_free char *qemu = guest_which(default_qemu());
-    if (!qemu)
-        return cb_failc(err, ENOENT, "%s not found", default_qemu());
-    return guest_file_key(qemu, key, err);
+    return snapshot_key_of(default_qemu(), key, err);
+}
+
+static int qemu_snapshot_key_arm64(char key[17], cb_err *err)
+{
+    return snapshot_key_of(default_qemu_arm64(), key, err);
 }
 
 const vm_backend guest_backend_qemu_x86 = {
@@ -468,4 +554,15 @@ const vm_backend guest_backend_qemu_x86 = {
     .cleanup = qemu_cleanup,
     .save = qemu_save,
     .snapshot_key = qemu_snapshot_key,
+};
+
+const vm_backend guest_backend_qemu_arm64 = {
+    .name = "qemu-aarch64-virt",
+    .device_slots = VIRT_VIRTIO_MMIO_SLOTS,
+    .prepare = qemu_prepare,
+    .start = qemu_start_arm64,
+    .kill = qemu_kill,
+    .cleanup = qemu_cleanup,
+    .save = qemu_save,
+    .snapshot_key = qemu_snapshot_key_arm64,
 };

@@ -593,7 +593,8 @@ static bool template_wanted(const guest_paths *paths)
     const char *e = getenv("CBUILD_VM_TEMPLATE");
     if (e && !strcmp(e, "0"))
         return false;
-    return paths->own && paths->vmlinux;
+    /* arm64 boots Debian's kernel: never restored from a template (see above) */
+    return paths->own && paths->vmlinux && strcmp(paths->arch, "arm64") != 0;
 }
 
 static char *template_path(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
@@ -699,7 +700,11 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
 {
     bool probe = mode == VM_PROBE;
     cleanup_free char *tmpl = NULL;
-    vm v = {.cfg = cfg, .be = &guest_backend_qemu_x86, .p = VM_PROC_INIT, .listen_fd = -1, .conn = -1};
+    vm v = {.cfg = cfg,
+            .be = strcmp(paths->arch, "arm64") == 0 ? &guest_backend_qemu_arm64 : &guest_backend_qemu_x86,
+            .p = VM_PROC_INIT,
+            .listen_fd = -1,
+            .conn = -1};
     cb_buf_init(&v.outq);
     cb_buf_init(&v.line[0]);
     cb_buf_init(&v.line[1]);

@@ -1,13 +1,15 @@
 #!/bin/bash
 # Base images for the samples, made on this machine and served from a local registry:
 #   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm
-#   127.0.0.1:5000/busybox:latest    busybox-static with its applet links
+#   127.0.0.1:5000/busybox:latest    busybox-static with its applet links: an OCI index of
+#                                    linux/amd64 and linux/arm64 (Debian's busybox-static:arm64)
 # Usage: samples/base-images.sh [start|busybox-only|stop|status]   (default: start)
 # Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_REGISTRY_DIR (the registry's
 # config, data and pid; default under the cache), CBUILD_TEST_CACHE (default
 # /var/tmp/cbuild-test-cache: rootfs tarballs are built once and kept there),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian).
-# Needs: debootstrap, busybox-static, umoci, skopeo, docker-registry (Debian packages).
+# Needs: debootstrap, busybox-static, umoci, skopeo, docker-registry (Debian packages); for the
+# arm64 busybox, apt-get download busybox-static:arm64 (dpkg --add-architecture arm64, as root).
 set -euo pipefail
 
 REG=${CBUILD_REGISTRY:-127.0.0.1:5000}
@@ -92,6 +94,60 @@ busybox_rootfs() {
   echo "$tar"
 }
 
+# The same busybox tree from Debian's busybox-static:arm64 (the .deb is cached too).
+busybox_arm64_rootfs() {
+  local tar=$CACHE/busybox-arm64-rootfs-v1.tar
+  if [ ! -s "$tar" ]; then
+    local dir deb
+    dir=$(mktemp -d "$CACHE/busybox-arm64.XXXXXX")
+    chmod 0755 "$dir" # apt-get download drops privileges to _apt where it can
+    if ! (cd "$dir" && apt-get download -q busybox-static:arm64 >"$dir/apt.log" 2>&1); then
+      if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        log "adding Debian's arm64 package lists (dpkg --add-architecture arm64; apt-get update)"
+        dpkg --add-architecture arm64 && apt-get update -qq >/dev/null
+      fi
+      (cd "$dir" && apt-get download -q busybox-static:arm64 >"$dir/apt.log" 2>&1) ||
+        { log "apt-get download busybox-static:arm64 failed (dpkg --add-architecture arm64 && apt-get update): $(cat "$dir/apt.log")"; rm -rf "$dir"; return 1; }
+    fi
+    deb=$(ls "$dir"/busybox-static_*_arm64.deb)
+    mkdir "$dir/x" "$dir/root"
+    dpkg-deb -x "$deb" "$dir/x"
+    local r=$dir/root
+    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var,proc,sys,dev,home}
+    chmod 1777 "$r/tmp"
+    chmod 0755 "$r"
+    cp "$dir/x/bin/busybox" "$r/bin/busybox"
+    # the applets are the same as the host's busybox-static (one Debian source package)
+    for a in $(/bin/busybox --list-full); do
+      [ "$a" = bin/busybox ] && continue
+      ln -sf /bin/busybox "$r/$a"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\napp:x:1000:1000:app:/home/app:/bin/sh\n' >"$r/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\napp:x:1000:\n' >"$r/etc/group"
+    tar --numeric-owner --owner=0 --group=0 -C "$r" -cf "$tar.tmp.$$" .
+    mv "$tar.tmp.$$" "$tar"
+    rm -rf "$dir"
+  fi
+  echo "$tar"
+}
+
+# layout_image LAYOUT TAG ROOTFS_TAR ARCH REF CMD...: an OCI image (umoci) in an OCI layout.
+layout_image() {
+  local layout=$1 tag=$2 rootfs=$3 arch=$4 ref=$5
+  shift 5
+  local bundle
+  bundle=$(mktemp -d "$CACHE/umoci-bundle.XXXXXX")
+  rmdir "$bundle"
+  umoci new --image "$layout:$tag"
+  umoci unpack --rootless --image "$layout:$tag" "$bundle" >/dev/null
+  tar -C "$bundle/rootfs" --no-same-owner -xf "$rootfs" 2>/dev/null || tar -C "$bundle/rootfs" -xf "$rootfs"
+  umoci repack --image "$layout:$tag" "$bundle" >/dev/null
+  local cfg=(--os linux --architecture "$arch" --config.env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+  for c in "$@"; do cfg+=(--config.cmd "$c"); done
+  umoci config --image "$layout:$tag" "${cfg[@]}" --history.created_by "cbuild samples/base-images.sh: $ref"
+  rm -rf "$bundle"
+}
+
 # make_image ROOTFS_TAR NAME:TAG CMD...: an OCI image (umoci) pushed to the registry (skopeo).
 make_image() {
   local rootfs=$1 ref=$2
@@ -100,25 +156,61 @@ make_image() {
   work=$(mktemp -d "$CACHE/umoci.XXXXXX")
   local layout=$work/layout tag=${ref##*:}
   umoci init --layout "$layout"
-  umoci new --image "$layout:$tag"
-  umoci unpack --rootless --image "$layout:$tag" "$work/bundle" >/dev/null
-  tar -C "$work/bundle/rootfs" --no-same-owner -xf "$rootfs" 2>/dev/null || tar -C "$work/bundle/rootfs" -xf "$rootfs"
-  umoci repack --image "$layout:$tag" "$work/bundle" >/dev/null
-  local cfg=(--os linux --architecture amd64 --config.env "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-  for c in "$@"; do cfg+=(--config.cmd "$c"); done
-  umoci config --image "$layout:$tag" "${cfg[@]}" --history.created_by "cbuild samples/base-images.sh: $ref"
+  layout_image "$layout" "$tag" "$rootfs" amd64 "$ref" "$@"
   umoci gc --layout "$layout"
   skopeo copy -q --dest-tls-verify=false "oci:$layout:$tag" "docker://$REG/$ref"
   rm -rf "$work"
   log "pushed $REG/$ref"
 }
 
+# make_index NAME:TAG AMD64_TAR ARM64_TAR CMD...: both images under one OCI image index.
+make_index() {
+  local ref=$1 amd=$2 arm=$3
+  shift 3
+  local work
+  work=$(mktemp -d "$CACHE/umoci.XXXXXX")
+  local layout=$work/layout tag=${ref##*:}
+  umoci init --layout "$layout"
+  layout_image "$layout" amd64 "$amd" amd64 "$ref" "$@"
+  layout_image "$layout" arm64 "$arm" arm64 "$ref" "$@"
+  umoci gc --layout "$layout"
+  python3 - "$layout" "$tag" <<'PY'
+import hashlib, json, os, sys
+layout, tag = sys.argv[1], sys.argv[2]
+top = json.load(open(f"{layout}/index.json"))
+byname = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in top["manifests"]}
+ms = []
+for arch in ("amd64", "arm64"):
+    d = dict(byname[arch])
+    d.pop("annotations", None)
+    d["platform"] = {"architecture": arch, "os": "linux"}
+    ms.append(d)
+ix = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                 "manifests": ms}, separators=(",", ":")).encode()
+dg = hashlib.sha256(ix).hexdigest()
+open(f"{layout}/blobs/sha256/{dg}", "wb").write(ix)
+top["manifests"] = [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + dg,
+                     "size": len(ix), "annotations": {"org.opencontainers.image.ref.name": tag}}]
+json.dump(top, open(f"{layout}/index.json", "w"))
+PY
+  skopeo copy -q --all --dest-tls-verify=false "oci:$layout:$tag" "docker://$REG/$ref"
+  rm -rf "$work"
+  log "pushed $REG/$ref (linux/amd64, linux/arm64)"
+}
+
+# Is NAME:TAG in the registry an index with an arm64 manifest (not the older amd64-only one)?
+has_arm64() {
+  skopeo inspect --raw --tls-verify=false "docker://$REG/$1" 2>/dev/null | grep -q '"arm64"'
+}
+
+busybox_image() {
+  has_arm64 busybox:latest || make_index busybox:latest "$(busybox_rootfs)" "$(busybox_arm64_rootfs)" sh
+}
+
 case "${1:-start}" in
   start)
     start_registry
-    if ! skopeo inspect -n --tls-verify=false "docker://$REG/busybox:latest" >/dev/null 2>&1; then
-      make_image "$(busybox_rootfs)" busybox:latest sh
-    fi
+    busybox_image
     if ! skopeo inspect -n --tls-verify=false "docker://$REG/debian:bookworm" >/dev/null 2>&1; then
       make_image "$(debian_rootfs)" debian:bookworm bash
     fi
@@ -127,8 +219,7 @@ case "${1:-start}" in
   busybox-only)
     # what the end-to-end tests need: no debootstrap
     start_registry
-    skopeo inspect -n --tls-verify=false "docker://$REG/busybox:latest" >/dev/null 2>&1 ||
-      make_image "$(busybox_rootfs)" busybox:latest sh
+    busybox_image
     ;;
   stop) stop_registry ;;
   status) registry_up && echo "registry on $REG is up" || { echo "registry on $REG is down"; exit 1; } ;;

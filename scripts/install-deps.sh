@@ -10,12 +10,15 @@ PKGS=(
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs passt
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
   linux-source-6.1 flex bison libelf-dev
+  qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static binfmt-support
   curl wget ca-certificates util-linux procps python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# arm64 VMs: their kernel and the arm64 busybox test image are Debian arm64 packages (apt-get download)
+dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
 # Always refresh the lists: the first VM run installs the guest kernel with apt-get download.
 $SUDO apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then

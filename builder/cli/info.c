@@ -25,6 +25,32 @@ static char *first_line_of(const char *prog, const char *arg)
 
 static void kv(const char *k, const char *v) { printf(" %-12s %s\n", k, v && *v ? v : "-"); }
 
+/* The arm64 VM section, when an arm64 kernel is installed (`cbuild setup --arch arm64`). */
+static int info_arm64(cli_ctx *ctx)
+{
+    if (!guest_kernel_present(ctx->root, "arm64")) return 0;
+    printf("VM (linux/arm64):\n");
+    const char *qemu = getenv("CBUILD_QEMU_AARCH64");
+    cleanup_free char *qv = first_line_of(qemu && *qemu ? qemu : "qemu-system-aarch64", "--version");
+    kv("QEMU:", qv ? qv : "not found (apt-get install qemu-system-arm)");
+    cb_err err = {0};
+    guest_paths paths;
+    if (guest_setup_arch(ctx->root, "arm64", NULL, &paths, &err) < 0) {
+        kv("Kernel:", err.msg);
+        return 1;
+    }
+    kv("Kernel:", paths.kernel);
+    kv("Version:", paths.version);
+    kv("Modules:", paths.modules_dir ? paths.modules_dir : "none (built in)");
+    kv("Initramfs:", paths.initramfs);
+    char accel[8], why[256];
+    int rc = guest_accel(ctx->root, &paths, accel, why, &err);
+    kv("Accel:", rc < 0 ? err.msg : accel);
+    if (rc == 0 && why[0]) kv("Why:", why);
+    guest_paths_free(&paths);
+    return rc < 0 ? 1 : 0;
+}
+
 int cli_cmd_info(cli_ctx *ctx, int argc, char **argv)
 {
     const cli_cmd_spec spec = {"info", "", "Show versions, the store, the guest kernel and the accelerator", NULL,
@@ -72,5 +98,5 @@ int cli_cmd_info(cli_ctx *ctx, int argc, char **argv)
     kv("Accel:", accel);
     if (why[0]) kv("Why:", why);
     guest_paths_free(&paths);
-    return 0;
+    return info_arm64(ctx);
 }

@@ -146,25 +146,79 @@ static int image_layer_images(store *s, const store_image *im, cb_strv *out, cb_
     return 0;
 }
 
-static int image_open(cli_ctx *ctx, const char *ref, store **s, store_image *im, cb_err *err)
+/* Does the image's config say it is for `want` (an arch guest_arch_canon knows)? */
+static bool image_is_arch(const store_image *im, const char *want)
+{
+    const char *a = guest_arch_canon(im->config.architecture);
+    return a && !strcmp(a, want);
+}
+
+static char *image_platform(const store_image *im)
+{
+    const oci_config *c = &im->config;
+    return xasprintf("%s/%s%s%s", c->os ? c->os : "linux", c->architecture ? c->architecture : "unknown",
+                     c->variant ? "/" : "", c->variant ? c->variant : "");
+}
+
+/* platform/arch: --platform and its architecture ("amd64", "arm64"), or NULL for the image's own. */
+static int image_open(cli_ctx *ctx, const char *ref, const char *platform, const char *arch, store **s,
+                      store_image *im, cb_err *err)
 {
     int rc = store_open(ctx->root, s, err);
     if (rc < 0) return rc;
     rc = store_image_resolve(*s, ref, im, err);
-    if (rc == -ENOENT) {
+    if (rc == 0 && arch && !image_is_arch(im, arch)) {
+        /* docker run --platform pulls the platform's manifest when the local image is another's */
+        cleanup_free char *local = image_platform(im);
+        store_image_free(im);
+        cb_err_clear(err);
+        oci_registry_opts ro;
+        oci_registry_opts_default(&ro);
+        ro.progress = stderr;
+        rc = store_pull(*s, ref, platform, &ro, im, err);
+        if (rc < 0) {
+            cleanup_free char *why = xstrdup(err->msg);
+            cb_err_clear(err);
+            rc = cb_failc(err, EINVAL,
+                          "image with reference %s was found but its platform (%s) does not match the specified "
+                          "platform (%s), and pulling %s failed: %s",
+                          ref, local, platform, platform, why);
+        }
+    } else if (rc == -ENOENT) {
         /* docker run pulls what it does not have */
         fprintf(stderr, "Unable to find image '%s' locally\n", ref);
         cb_err_clear(err);
         oci_registry_opts ro;
         oci_registry_opts_default(&ro);
         ro.progress = stderr;
-        rc = store_pull(*s, ref, NULL, &ro, im, err);
+        rc = store_pull(*s, ref, platform, &ro, im, err);
+    }
+    if (rc == 0 && arch && !image_is_arch(im, arch)) {
+        cleanup_free char *local = image_platform(im);
+        rc = cb_failc(err, EINVAL,
+                      "image with reference %s was found but its platform (%s) does not match the specified "
+                      "platform (%s)",
+                      ref, local, platform);
+        store_image_free(im);
     }
     if (rc < 0) {
         store_close(*s);
         *s = NULL;
     }
     return rc;
+}
+
+/* --platform os/arch[/variant]: the VM architecture it asks for ("amd64", "arm64") in *arch. */
+static int run_platform_arch(const char *platform, const char **arch, cb_err *err)
+{
+    oci_platform p;
+    int rc = oci_platform_parse(platform, &p, err);
+    if (rc < 0) return rc;
+    const char *a = p.os && !strcmp(p.os, "linux") ? guest_arch_canon(p.architecture) : NULL;
+    oci_platform_free(&p);
+    if (!a) return cb_failc(err, ENOTSUP, "platform %s is not supported (linux/amd64, linux/arm64)", platform);
+    *arch = a;
+    return 0;
 }
 
 /* Long: docker run's option table, the config merge and the VM launch, one sequence. */
@@ -180,7 +234,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&layers);
     cb_strv_init(&add_hosts);
     const char *workdir = NULL, *user = NULL, *network = NULL, *memory = NULL, *cpus = NULL, *upper = NULL,
-               *hostname = NULL, *entrypoint = NULL, *timeout = NULL;
+               *hostname = NULL, *entrypoint = NULL, *timeout = NULL, *platform = NULL;
     const cli_opt opts[] = {
         {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (always the case: VMs are throwaway)"},
         {"interactive", 'i', CLI_BOOL, &interactive, NULL, "keep STDIN open"},
@@ -199,6 +253,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"tmpfs", 0, CLI_STRINGS, &tmpfs_specs, "PATH[:OPTS]", "mount a tmpfs (options size=, mode=)"},
         {"mount", 0, CLI_STRINGS, &mount_specs, "type=T,...", "tmpfs, ext4 (source=IMG) or secret (source=FILE) mount"},
         {"timeout", 0, CLI_STRING, &timeout, "SECONDS", "kill the VM after this long (cbuild extension)"},
+        {"platform", 0, CLI_STRING, &platform, "PLATFORM", "run the image's linux/amd64 or linux/arm64 variant (in a VM of that architecture)"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {"run", "[OPTIONS] (IMAGE | --ext4 FILE) [COMMAND] [ARG...]",
@@ -222,6 +277,12 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cfg.root = ctx->root;
     size_t first_cmd = 0;
     cfg.upper = upper;
+    const char *arch = NULL;
+    if (platform && run_platform_arch(platform, &arch, &err) < 0) {
+        cli_report(&err);
+        goto out;
+    }
+    cfg.arch = arch;
     if (layers.n) {
         cfg.lowers = (const char *const *)layers.v;
         cfg.n_lowers = layers.n;
@@ -231,13 +292,23 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
             cli_print_usage(&spec, stderr);
             goto out;
         }
-        if (image_open(ctx, pos.v[0], &st, &im, &err) < 0 || image_layer_images(st, &im, &image_layers, &err) < 0) {
+        if (image_open(ctx, pos.v[0], platform, arch, &st, &im, &err) < 0 ||
+            image_layer_images(st, &im, &image_layers, &err) < 0) {
             if (st) store_image_free(&im);
             cli_report(&err);
             goto out;
         }
         have_image = true;
         first_cmd = 1;
+        const char *img_arch = guest_arch_canon(im.config.architecture), *host_arch = guest_arch_canon(NULL);
+        if (!arch && img_arch && host_arch && strcmp(img_arch, host_arch) != 0) {
+            /* docker runs a foreign image too (with this warning): here in a VM of its architecture */
+            fprintf(stderr,
+                    "WARNING: The requested image's platform (linux/%s) does not match the detected host platform "
+                    "(linux/%s) and no specific platform was requested\n",
+                    im.config.architecture, host_arch);
+            cfg.arch = im.config.architecture;
+        }
         cfg.lowers = (const char *const *)image_layers.v;
         cfg.n_lowers = image_layers.n;
     }
