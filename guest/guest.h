@@ -136,8 +136,7 @@ typedef struct guest_run_config {
     bool tty;                          /* allocate a pty; stdout and stderr merge into stream 1 */
     unsigned short tty_rows, tty_cols; /* initial window size when tty (0 = 24x80) */
     enum guest_network network;
-    const char *arch; /* OCI GOARCH of the guest ("amd64", "arm64"); NULL/"" = the host's */
-    uint64_t memory;  /* guest RAM in bytes; 0 = 1 GiB */
+    uint64_t memory; /* guest RAM in bytes; 0 = 1 GiB */
     int cpus;        /* 0 = 1 */
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
