@@ -166,7 +166,12 @@ static int image_open(cli_ctx *ctx, const char *ref, const char *platform, const
 {
     int rc = store_open(ctx->root, s, err);
     if (rc < 0) return rc;
-    rc = store_image_resolve(*s, ref, im, err);
+    /* a local index with the platform's manifest needs no pull */
+    rc = platform ? store_image_resolve_platform(*s, ref, platform, im, err) : -ENOENT;
+    if (rc < 0) {
+        cb_err_clear(err);
+        rc = store_image_resolve(*s, ref, im, err);
+    }
     if (rc == 0 && arch && !image_is_arch(im, arch)) {
         /* docker run --platform pulls the platform's manifest when the local image is another's */
         cleanup_free char *local = image_platform(im);

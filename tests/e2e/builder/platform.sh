@@ -109,6 +109,23 @@ check_eq "arm/v7: TARGETVARIANT=v7" "linux/arm/v7|linux|arm|v7|linux/amd64|amd64
 check_contains "the build stage is named as BuildKit names it (stage platform->target)" \
   "[linux/amd64->arm64 build 2/2] RUN" "$(cat "$T/last.log")"
 
+# --- 3b. RUN steps of the target platform run in a VM of that architecture ---
+C=$(ctx native <<EOF
+FROM $BASE
+RUN uname -m >/machine
+EOF
+)
+if build "$C" "$REG/e2e/native:1" --platform linux/amd64,linux/arm64 --push -o type=local,dest="$T/native"; then
+  ok "a RUN for linux/amd64 and linux/arm64 (busybox's index)"
+else
+  not_ok "a RUN for linux/amd64 and linux/arm64 (busybox's index)"; diag "$(tail -30 "$T/last.log")"
+fi
+check_eq "… the amd64 RUN ran on x86_64" x86_64 "$(cat "$T/native/linux_amd64/machine" 2>&1)"
+check_eq "… the arm64 RUN ran in an aarch64 VM" aarch64 "$(cat "$T/native/linux_arm64/machine" 2>&1)"
+check_contains "… on the arm64 busybox (readelf)" "AArch64" "$(readelf -h "$T/native/linux_arm64/bin/busybox" 2>&1)"
+check_eq "… cbuild run --platform linux/arm64 of the pushed index" aarch64 \
+  "$("$CBUILD" run --platform linux/arm64 "$REG/e2e/native:1" cat /machine 2>/dev/null)"
+
 # --- 4. a base image without the platform ---
 C=$(ctx noplat <<EOF
 FROM $BASE

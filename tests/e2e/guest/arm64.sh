@@ -70,7 +70,7 @@ skopeo copy -q --src-tls-verify=false --dest-tls-verify=false --override-arch am
     "docker://$BB" "docker://$CBUILD_REGISTRY/amdonly:1"
 out=$(r --platform linux/arm64 "$CBUILD_REGISTRY/amdonly:1" true 2>&1); rc=$?
 check_eq "an amd64-only image for linux/arm64 fails (exit 125)" 125 "$rc"
-check_contains "and names both platforms" "platform (linux/amd64) does not match the specified platform (linux/arm64)" "$out"
+check_contains "and names both platforms" "does not match the specified platform: wanted linux/arm64, actual: linux/amd64" "$out"
 check_fails "--platform linux/s390x is refused" r --platform linux/s390x "$BB" true
 check_contains "naming the supported platforms" "platform linux/s390x is not supported (linux/amd64, linux/arm64)" \
     "$(r --platform linux/s390x "$BB" true 2>&1)"
