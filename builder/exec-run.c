@@ -443,14 +443,21 @@ static int run_capture(bl_build *b, const char *upper, const char *tarp, bl_laye
 
 /* The step's disks live in the store: when its filesystem is full the guest saw I/O errors
  * (QEMU reports them, werror=report), and the user is told what really happened. */
+/* A step whose disk writes failed (the guest sees EIO, its filesystem is left unclean) on a
+ * store that is (nearly) full: say so, with what is left. */
 static void store_full_hint(bl_build *b, cb_err *err)
 {
     struct statvfs sv;
-    if (!err || statvfs(b->opts->root, &sv) < 0 || (uint64_t)sv.f_bavail * sv.f_frsize > (4u << 20))
+    if (!err || statvfs(b->opts->root, &sv) < 0)
         return;
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (avail > (64u << 20) || strstr(err->msg, "No space left on device"))
+        return;
+    char sz[32];
+    cb_format_size(avail, sz, sizeof sz);
     size_t l = strlen(err->msg);
-    snprintf(err->msg + l, sizeof err->msg - l, "\nno space left on device: the disk of the store `%s` is full",
-             b->opts->root);
+    snprintf(err->msg + l, sizeof err->msg - l,
+             "\nNo space left on device: the disk of the store `%s` is full (%s free)", b->opts->root, sz);
 }
 
 /* BuildKit's message for a command that failed (rc < 0: the guest could not start it). */
@@ -559,8 +566,10 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     }
     double t0 = cb_now();
-    if ((rc = run_capture(b, upper, tarp, out, err)) < 0)
+    if ((rc = run_capture(b, upper, tarp, out, err)) < 0) {
+        store_full_hint(b, err);
         goto out;
+    }
     /* prepare: lower layer images built from blobs (first use only), mounts, the upper disk */
     progress_status(b->prog, in->progress_id,
                     "vm: boot %.0fms, run %.0fms, snapshot %.0fms, prepare %.0fms (%s)", res.boot_ms,

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -658,6 +659,8 @@ static int template_make(const vm_backend *be, const vm_machine *tm, const char 
     return rc;
 }
 
+#define TEMPLATE_MIN_FREE (512u << 20)
+
 /* The template snapshot for this machine, made on first use (one maker per store at a time). */
 static char *template_ensure(const vm_backend *be, const char *root, const vm_machine *m, cb_err *err)
 {
@@ -675,6 +678,14 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
     }
     if (cb_path_exists(path))
         return path;
+    /* a snapshot takes tens of MB: on a nearly full store boot cold rather than take the last
+     * space a step's layer needs (err stays empty: nothing to warn about) */
+    struct statvfs sv;
+    if (statvfs(root, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < TEMPLATE_MIN_FREE) {
+        cb_debug("no VM template: less than %u MiB free in %s", TEMPLATE_MIN_FREE >> 20, root);
+        free(path);
+        return NULL;
+    }
     vm_machine tm = *m;
     tm.disks = NULL;
     tm.n_disks = 0;
@@ -724,7 +735,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     if (mode == VM_TEMPLATE && template_wanted(paths)) {
         cb_err terr = {0};
         tmpl = template_ensure(v.be, cfg->root, &m, &terr);
-        if (!tmpl)
+        if (!tmpl && terr.msg[0])
             cb_warn("booting without a VM template: %s", terr.msg);
     }
     v.restored = tmpl != NULL;
