@@ -5,6 +5,7 @@
 #include "reader.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int rd(ext4_reader *r, void *buf, size_t n, uint64_t off, cb_err *err)
@@ -80,8 +81,25 @@ int ext4_reader_open(const char *img_path, ext4_reader **out, cb_err *err)
         rc = cb_fail(err, "%s: meta_bg layouts are not supported", img_path);
         goto fail;
     }
+    /* sizes come from the image (a RUN step can write any superblock): they must fit the file
+     * before anything is allocated by them */
+    struct stat fst;
+    if (fstat(fd, &fst) < 0) {
+        rc = cb_error(err, errno, "stat `%s`", img_path);
+        goto fail;
+    }
+    if (r->blocks > (uint64_t)fst.st_size / r->bs + 1) {
+        rc = cb_fail(err, "%s: corrupt superblock: %llu blocks of %u bytes in an image of %lld bytes", img_path,
+                     (unsigned long long)r->blocks, r->bs, (long long)fst.st_size);
+        goto fail;
+    }
     r->groups = (uint32_t)((r->blocks - r->sb.s_first_data_block + bpg - 1) / bpg);
     r->ninodes = r->sb.s_inodes_count;
+    if ((uint64_t)r->ninodes > (uint64_t)r->groups * r->ipg) {
+        rc = cb_fail(err, "%s: corrupt superblock: %u inodes in %u groups of %u", img_path, r->ninodes, r->groups,
+                     r->ipg);
+        goto fail;
+    }
     size_t gdt_bytes = (size_t)r->groups * r->desc_size;
     r->gdt = xmalloc(gdt_bytes);
     rc = rd(r, r->gdt, gdt_bytes, (uint64_t)(r->sb.s_first_data_block + 1) * r->bs, err);
