@@ -32,8 +32,8 @@ static void build_base(void)
         abort();
     char path[256], data[9000];
     memset(data, 'd', sizeof data);
-    /* long names: 64 entries fill three directory blocks, so dir/ is an htree */
-    for (int i = 0; i < 64; i++) {
+    /* long names: 48 entries fill two directory blocks, so dir/ is an htree */
+    for (int i = 0; i < 48; i++) {
         snprintf(path, sizeof path, "dir/file-%03d-%0140d", i, i);
         ext4_entry e = {.path = path, .mode = S_IFREG | 0644};
         ext4_xattr x = {"user.attr", "value", 5};
