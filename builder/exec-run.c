@@ -531,6 +531,9 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     cfg.hostname = bl_run_hostname(in->b);
     cfg.build_groups = true;
+    cfg.memory = b->opts->run_memory;
+    cfg.cpus = b->opts->run_cpus;
+    cfg.extra_hosts = b->opts->add_hosts ? b->opts->add_hosts->v : NULL;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;
