@@ -54,8 +54,8 @@ typedef struct docker_flags {
 /* A flag value docker's CLI refuses: its message (pflag's wording), exit 125 as docker. */
 static int flag_invalid(const char *flag, const char *val, const char *why)
 {
-    fprintf(stderr, "cbuild build: invalid argument \"%s\" for \"%s\" flag: %s\nSee 'cbuild build --help'.\n", val,
-            flag, why);
+    fprintf(stderr, "cbuild build: invalid argument \"%s\" for \"%s\" flag: %s\nSee 'cbuild build --help'.\n",
+            val, flag, why);
     return CLI_EXIT_USAGE;
 }
 
@@ -117,8 +117,10 @@ static int host_gateway_ip(const char *network, char ip[INET_ADDRSTRLEN], cb_err
     struct sockaddr_in me;
     socklen_t len = sizeof me;
     int rc = 0;
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 || getsockname(fd, (struct sockaddr *)&me, &len) < 0)
-        rc = cb_error(err, errno, "--add-host host-gateway: the host has no IPv4 route to take its address from");
+    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 ||
+        getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+        rc = cb_error(err, errno,
+                      "--add-host host-gateway: the host has no IPv4 route to take its address from");
     else
         inet_ntop(AF_INET, &me.sin_addr, ip, INET_ADDRSTRLEN);
     close(fd);
@@ -167,16 +169,18 @@ static int add_host_parse(const char *val, const char *network, cb_strv *out)
 static int security_opt_check(const char *v, cb_err *err)
 {
     if (!strcmp(v, "seccomp=unconfined") || !strcmp(v, "seccomp:unconfined"))
-        fprintf(stderr, "WARNING: --security-opt %s: RUN steps run in their own VM with no seccomp filter\n", v);
+        fprintf(stderr, "WARNING: --security-opt %s: RUN steps run in their own VM with no seccomp filter\n",
+                v);
     else if (cb_str_has_prefix(v, "apparmor=") || cb_str_has_prefix(v, "apparmor:"))
         fprintf(stderr, "WARNING: --security-opt %s: RUN VMs apply no AppArmor profile\n", v);
     else if (cb_str_has_prefix(v, "label=") || cb_str_has_prefix(v, "label:"))
         fprintf(stderr, "WARNING: --security-opt %s: RUN VMs have no SELinux labels\n", v);
     else
-        return cb_failc(err, EINVAL,
-                        "invalid --security-opt %s: a RUN VM has no seccomp filter, AppArmor profile or SELinux "
-                        "label to set (only seccomp=unconfined, apparmor=… and label=… are accepted)",
-                        v);
+        return cb_failc(
+            err, EINVAL,
+            "invalid --security-opt %s: a RUN VM has no seccomp filter, AppArmor profile or SELinux "
+            "label to set (only seccomp=unconfined, apparmor=… and label=… are accepted)",
+            v);
     return 0;
 }
 
@@ -194,7 +198,8 @@ static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
         }
     }
     uint64_t swap;
-    if (d->memory_swap && strcmp(d->memory_swap, "-1") && docker_size_flag("--memory-swap", d->memory_swap, &swap))
+    if (d->memory_swap && strcmp(d->memory_swap, "-1") &&
+        docker_size_flag("--memory-swap", d->memory_swap, &swap))
         return CLI_EXIT_USAGE;
     if (d->shm_size && docker_size_flag("--shm-size", d->shm_size, &o->shm_size))
         return CLI_EXIT_USAGE;
@@ -221,7 +226,8 @@ static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
     }
     o->add_hosts = hosts;
     if (d->isolation && *d->isolation && strcmp(d->isolation, "default")) {
-        cb_fail(&err, "invalid --isolation %s: only `default` is supported (each RUN step runs in its own VM)",
+        cb_fail(&err,
+                "invalid --isolation %s: only `default` is supported (each RUN step runs in its own VM)",
                 d->isolation);
         return cli_report(&err);
     }
@@ -358,14 +364,17 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"add-host", 0, CLI_STRINGS, &df.add_hosts, "HOST:IP",
          "add to RUN's /etc/hosts; host-gateway: the host's address as the VM reaches it"},
         {"memory-swap", 0, CLI_STRING, &df.memory_swap, "SIZE", "accepted, no effect (RUN VMs have no swap)"},
-        {"cpu-shares", 0, CLI_INT, &df.cpu_shares, "N", "accepted, no effect: RUN VMs get whole vCPUs (--cpus)"},
+        {"cpu-shares", 0, CLI_INT, &df.cpu_shares, "N",
+         "accepted, no effect: RUN VMs get whole vCPUs (--cpus)"},
         {"cpuset-cpus", 0, CLI_STRING, &df.cpuset_cpus, "CPUS", "accepted, no effect (see --cpu-shares)"},
         {"cpu-period", 0, CLI_INT, &df.cpu_period, "US", "accepted, no effect (see --cpu-shares)"},
         {"cpu-quota", 0, CLI_INT, &df.cpu_quota, "US", "accepted, no effect (see --cpu-shares)"},
-        {"ulimit", 0, CLI_STRINGS, &df.ulimits, "TYPE=SOFT[:HARD]", "refused: RUN VMs set no resource limits yet"},
+        {"ulimit", 0, CLI_STRINGS, &df.ulimits, "TYPE=SOFT[:HARD]",
+         "refused: RUN VMs set no resource limits yet"},
         {"security-opt", 0, CLI_STRINGS, &df.security_opts, "OPT",
          "seccomp=unconfined, apparmor=…, label=…: accepted, a VM has none of them; others refused"},
-        {"isolation", 0, CLI_STRING, &df.isolation, "default", "only default: every RUN step runs in its own VM"},
+        {"isolation", 0, CLI_STRING, &df.isolation, "default",
+         "only default: every RUN step runs in its own VM"},
         {"rm", 0, CLI_BOOL, &df.rm, NULL, "accepted: every RUN VM is always removed"},
         {"force-rm", 0, CLI_BOOL, &df.force_rm, NULL, "accepted: every RUN VM is always removed"},
         {"compress", 0, CLI_BOOL, &df.compress, NULL, "accepted: the context is not sent over a network"},
