@@ -45,6 +45,12 @@ typedef struct builder_opts {
     int jobs;  /* <= 0: number of cores */
     FILE *out; /* stdout (image ID for -q) */
     FILE *log; /* progress (stderr) */
+    /* docker build's RUN VM sizing and annotations (issue 15/17) */
+    uint64_t run_memory;        /* --memory: RUN VM RAM in bytes; 0: the VM default, 1 GiB */
+    int run_cpus;               /* --cpus rounded up: RUN VM vCPUs; 0: 1 */
+    uint64_t shm_size;          /* --shm-size: /dev/shm in RUN VMs; 0: 64 MiB, as docker */
+    const cb_strv *add_hosts;   /* --add-host NAME:IP (host-gateway already resolved) */
+    const cb_strv *annotations; /* --annotation [manifest:|index:…]KEY=VALUE */
     /* A signal handler's flag (the signal number, 0 until one arrives), or NULL: once set,
      * running steps end as `ERROR: canceled`, VMs are killed, the build fails -ECANCELED. */
     volatile sig_atomic_t *interrupt;

@@ -544,6 +544,10 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
              slash ? slash + 1 : in->job->platform);
     cfg.arch = arch;
     cfg.build_groups = true;
+    cfg.memory = b->opts->run_memory;
+    cfg.cpus = b->opts->run_cpus;
+    cfg.shm_size = b->opts->shm_size;
+    cfg.extra_hosts = b->opts->add_hosts ? b->opts->add_hosts->v : NULL;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;

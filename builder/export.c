@@ -16,7 +16,8 @@ typedef struct output_spec {
     char *dest;
     char *name; /* type=image,oci,docker name=a,b */
     bool push;
-    bool dir;   /* type=oci|docker,tar=false: an OCI layout directory */
+    bool dir;      /* type=oci|docker,tar=false: an OCI layout directory */
+    int oci_types; /* oci-mediatypes: -1 unset (OCI, BuildKit's default), 0 docker's, 1 OCI */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -56,6 +57,7 @@ static void csv_fields(const char *s, cb_strv *out)
 static int output_parse(const char *s, output_spec *o, cb_err *err)
 {
     memset(o, 0, sizeof *o);
+    o->oci_types = -1;
     if (!strchr(s, '=')) {
         /* docker: `-o DIR` is type=local, `-o -` a tar on stdout */
         o->type = xstrdup(!strcmp(s, "-") ? "tar" : "local");
@@ -86,8 +88,16 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             o->push = !strcmp(v, "true") || !strcmp(v, "1");
         else if (!strcmp(t, "tar"))
             o->dir = !strcmp(v, "false");
-        else if (!strcmp(t, "compression") || !strcmp(t, "oci-mediatypes"))
-            ; /* accepted for compatibility; layers are gzip OCI layers */
+        else if (!strcmp(t, "oci-mediatypes") && (!strcmp(v, "true") || !strcmp(v, "false")))
+            o->oci_types = !strcmp(v, "true");
+        else if (!strcmp(t, "oci-mediatypes")) {
+            output_free(o);
+            int rc =
+                cb_fail(err, "invalid --output %s: oci-mediatypes must be true or false, not `%s`", s, v);
+            cb_strv_free(&fields);
+            return rc;
+        } else if (!strcmp(t, "compression"))
+            ; /* accepted for compatibility; layers are gzip layers */
         else {
             output_free(o);
             int rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
@@ -113,6 +123,18 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         free(o->type);
         o->type = xstrdup("image");
         o->push = true;
+    }
+    /* buildx: a docker archive without dest goes to stdout, never to a terminal */
+    if (!strcmp(o->type, "docker") && !o->dest) {
+        if (isatty(STDOUT_FILENO)) {
+            output_free(o);
+            return cb_fail(
+                err,
+                "invalid --output %s: refusing to write the image archive to a terminal: use --load "
+                "or dest=FILE",
+                s);
+        }
+        o->dest = xstrdup("-");
     }
     if (strcmp(o->type, "image") && !o->dest) {
         int rc = cb_fail(err, "invalid --output %s: type=%s needs dest=PATH", s, o->type);
@@ -309,6 +331,124 @@ static int export_one(bl_build *b, const output_spec *os, const char *ref, const
     return rc;
 }
 
+/* --annotation [TYPE[\[PLATFORM\]]:]KEY=VALUE as buildx passes them (BuildKit's exptypes): for this
+ * single-manifest image only manifest annotations apply; *out is an object or NULL. */
+static int annotations_parse(const builder_opts *o, json_t **out, cb_err *err)
+{
+    *out = NULL;
+    const char *plat = o->platform ? o->platform : "linux/amd64";
+    for (size_t i = 0; o->annotations && i < o->annotations->n; i++) {
+        const char *a = o->annotations->v[i], *eq = strchr(a, '='), *colon = strchr(a, ':');
+        if (!eq || eq == a) {
+            json_decref(*out);
+            return cb_fail(err, "invalid annotation %s: expected KEY=VALUE", a);
+        }
+        const char *key = a;
+        if (colon && colon < eq) {
+            size_t tl = strcspn(a, "[:");
+            cleanup_free char *type = xstrndup(a, tl);
+            bool known = !strcmp(type, "manifest") || !strcmp(type, "manifest-descriptor") ||
+                         !strcmp(type, "index") || !strcmp(type, "index-descriptor");
+            if (known) {
+                key = colon + 1;
+                if (a[tl] == '[') {
+                    const char *close = strchr(a + tl, ']');
+                    if (!close || close > colon || strlen(plat) != (size_t)(close - a - tl - 1) ||
+                        strncmp(a + tl + 1, plat, strlen(plat))) {
+                        json_decref(*out);
+                        return cb_fail(err, "invalid annotation %s: no platform %.*s found in source", a,
+                                       close ? (int)(close - a - tl - 1) : 0, a + tl + 1);
+                    }
+                }
+                if (!strncmp(type, "index", 5)) {
+                    json_decref(*out);
+                    return cb_fail(err,
+                                   "invalid annotation %s: index annotations not supported for single "
+                                   "platform export",
+                                   a);
+                }
+                if (!strcmp(type, "manifest-descriptor")) {
+                    json_decref(*out);
+                    return cb_fail(err,
+                                   "invalid annotation %s: manifest-descriptor annotations need an index "
+                                   "(a multi-platform build)",
+                                   a);
+                }
+            }
+        }
+        if (!*out)
+            *out = json_object();
+        cleanup_free char *k = xstrndup(key, (size_t)(eq - key));
+        json_object_set_new(*out, k, json_string(eq + 1));
+    }
+    return 0;
+}
+
+/* BuildKit's image writer with oci-mediatypes=false: docker schema2 manifest, config and layer types. */
+static int docker_media_types(json_t *m, cb_err *err)
+{
+    json_object_set_new(m, "mediaType", json_string(DOCKER_MT_MANIFEST));
+    json_object_set_new(json_object_get(m, "config"), "mediaType", json_string(DOCKER_MT_CONFIG));
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(m, "layers"), i, l)
+    {
+        const char *mt = json_string_value(json_object_get(l, "mediaType"));
+        if (mt && !strcmp(mt, OCI_MT_LAYER_GZIP))
+            json_object_set_new(l, "mediaType", json_string(DOCKER_MT_LAYER_GZIP));
+        else if (mt && !strcmp(mt, OCI_MT_LAYER))
+            json_object_set_new(l, "mediaType", json_string("application/vnd.docker.image.rootfs.diff.tar"));
+        else if (mt && !strcmp(mt, OCI_MT_LAYER_ZSTD))
+            return cb_fail(err, "layer %s is zstd: conflicts with \"oci-mediatypes=false\"",
+                           json_string_value(json_object_get(l, "digest")));
+    }
+    return 0;
+}
+
+/* The committed OCI manifest rewritten with docker media types and/or annotations, tagged `tag`
+ * (or NULL); *im reloaded from the new manifest. */
+static int manifest_rewrite(bl_build *b, bool docker_types, json_t *annotations, const char *tag,
+                            store_image *im, cb_err *err)
+{
+    json_error_t je;
+    json_t *m = json_loadb(im->manifest_json, im->manifest_len, 0, &je);
+    if (!m)
+        return cb_fail(err, "manifest %s: %s", im->manifest_digest, je.text);
+    int rc = docker_types ? docker_media_types(m, err) : 0;
+    if (rc == 0 && annotations) {
+        json_t *a = json_object_get(m, "annotations");
+        if (!a)
+            json_object_set_new(m, "annotations", a = json_object());
+        json_object_update(a, annotations);
+    }
+    cleanup_free char *mj = rc == 0 ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (rc < 0)
+        return rc;
+    oci_descriptor md = {.media_type = docker_types ? (char *)DOCKER_MT_MANIFEST : (char *)OCI_MT_MANIFEST,
+                         .size = (int64_t)strlen(mj)};
+    if ((rc = store_blob_put_buf(b->st, mj, strlen(mj), NULL, md.digest, err)) < 0)
+        return rc;
+    if (tag && (rc = store_tag_set(b->st, tag, &md, err)) < 0)
+        return rc;
+    store_image_free(im);
+    return store_image_resolve(b->st, md.digest, im, err);
+}
+
+/* One choice of media types for the image all outputs share: docker's when an output asks. */
+static int outputs_docker_types(const output_spec *outs, size_t n, bool *docker, cb_err *err)
+{
+    bool oci = false;
+    *docker = false;
+    for (size_t i = 0; i < n; i++) {
+        *docker |= outs[i].oci_types == 0;
+        oci |= outs[i].oci_types == 1;
+    }
+    if (*docker && oci)
+        return cb_fail(err, "outputs disagree on oci-mediatypes: the image has one manifest");
+    return 0;
+}
+
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {
     const builder_opts *o = b->opts;
@@ -331,6 +471,13 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         cb_strv_free(&names);
         goto out;
     }
+    bool docker_types;
+    json_t *annotations = NULL;
+    if ((rc = outputs_docker_types(outs, nout, &docker_types, err)) < 0 ||
+        (rc = annotations_parse(o, &annotations, err)) < 0) {
+        cb_strv_free(&names);
+        goto out;
+    }
     int pid = progress_add(b->prog, "exporting to image");
     progress_start(b->prog, pid);
     oci_descriptor *layers = xcalloc(chain->n ? chain->n : 1, sizeof *layers);
@@ -343,6 +490,10 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     memset(&im, 0, sizeof im);
     rc = store_image_commit(b->st, cfg, layers, chain->n, names.n ? names.v[0] : NULL, &im, err);
     free(layers);
+    if (rc == 0 && (docker_types || annotations))
+        rc = manifest_rewrite(b, docker_types, annotations, names.n ? names.v[0] : NULL, &im, err);
+    bool rewritten = docker_types || annotations;
+    json_decref(annotations);
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
         cb_strv_free(&names);
@@ -375,7 +526,8 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     } else {
         progress_done(b->prog, pid);
     }
-    const char *ref = names.n ? names.v[0] : im.id;
+    /* a rewritten untagged manifest is only reachable by its digest */
+    const char *ref = names.n ? names.v[0] : rewritten ? im.manifest_digest : im.id;
     for (size_t i = 0; i < nout && rc == 0; i++) {
         if (strcmp(outs[i].type, "image"))
             rc = export_one(b, &outs[i], ref, chain, err);

@@ -138,6 +138,7 @@ typedef struct guest_run_config {
     enum guest_network network;
     uint64_t memory; /* guest RAM in bytes; 0 = 1 GiB */
     int cpus;        /* 0 = 1 */
+    uint64_t shm_size; /* /dev/shm in bytes; 0 = 64 MiB, as Docker */
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;

@@ -72,6 +72,7 @@ enum {
     GUEST_F_ENTROPY = 19,   /* bytes: fresh entropy from the host, mixed in and credited */
     GUEST_F_WALLCLOCK = 40, /* u64: the host's CLOCK_REALTIME in ns */
     GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
+    GUEST_F_SHM_SIZE = 42,  /* u64: bytes of the /dev/shm tmpfs; absent = 64 MiB */
 };
 enum {
     GUEST_F_DISK_ID = 1,     /* string, e.g. "l0", "u", "m3" */

@@ -235,6 +235,8 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
     if (cfg->network != GUEST_NET_NONE)
         cb_buf_printf(&h, "10.0.2.15\t%s\n", hostname);
     guest_msg_str(&b, GUEST_F_HOSTS, h.data);
+    if (cfg->shm_size)
+        guest_msg_u64(&b, GUEST_F_SHM_SIZE, cfg->shm_size);
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
     if (v->restored) {

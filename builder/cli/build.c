@@ -4,9 +4,20 @@
 #include "builder.h"
 #include "oci.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static volatile sig_atomic_t build_signal;
 
@@ -32,6 +43,268 @@ static int build_with_signals(builder_opts *o, builder_result *res, cb_err *err)
     return rc;
 }
 
+/* docker build flags for a container that map to a RUN VM, or are accepted for scripts. */
+typedef struct docker_flags {
+    const char *memory, *memory_swap, *cpus, *shm_size, *isolation, *cpuset_cpus;
+    long cpu_shares, cpu_period, cpu_quota;
+    cb_strv add_hosts, security_opts, ulimits;
+    bool rm, force_rm, compress;
+} docker_flags;
+
+/* A flag value docker's CLI refuses: its message (pflag's wording), exit 125 as docker. */
+static int flag_invalid(const char *flag, const char *val, const char *why)
+{
+    fprintf(stderr, "cbuild build: invalid argument \"%s\" for \"%s\" flag: %s\nSee 'cbuild build --help'.\n",
+            val, flag, why);
+    return CLI_EXIT_USAGE;
+}
+
+/* go-units RAMInBytes, which docker uses for --memory and --shm-size: `^(\d+(\.\d+)*) ?([kmgtp])?i?b?$`,
+ * binary multiples. */
+static int docker_ram_parse(const char *s, uint64_t *out)
+{
+    static const char digits[] = "0123456789";
+    const char *p = s + strspn(s, digits);
+    if (p == s)
+        return -1;
+    if (*p == '.' && strspn(p + 1, digits))
+        p += 1 + strspn(p + 1, digits);
+    double v = strtod(s, NULL); /* only digits and one '.' before p */
+    if (*p == ' ')
+        p++;
+    double mult = 1;
+    const char *units = "kmgtp";
+    const char *u = *p ? strchr(units, *p | 0x20) : NULL;
+    if (u) {
+        for (const char *q = units; q <= u; q++)
+            mult *= 1024;
+        p++;
+    }
+    if ((*p | 0x20) == 'i')
+        p++;
+    if ((*p | 0x20) == 'b')
+        p++;
+    if (*p || v * mult > 9.2e18)
+        return -1;
+    *out = (uint64_t)(v * mult);
+    return 0;
+}
+
+static int docker_size_flag(const char *flag, const char *val, uint64_t *out)
+{
+    if (docker_ram_parse(val, out) == 0)
+        return 0;
+    char why[300];
+    snprintf(why, sizeof why, "invalid size: '%s'", val);
+    return flag_invalid(flag, val, why);
+}
+
+/* The host's address as a RUN VM reaches it: docker's host-gateway. Under passt the guest reaches
+ * the host's own addresses (not its loopback), so the source address of the host's default route;
+ * under --network host (slirp) 10.0.2.2 is the host's loopback. */
+static int host_gateway_ip(const char *network, char ip[INET_ADDRSTRLEN], cb_err *err)
+{
+    if (network && !strcmp(network, "host")) {
+        snprintf(ip, INET_ADDRSTRLEN, "10.0.2.2");
+        return 0;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cb_error(err, errno, "--add-host host-gateway: socket");
+    /* connecting a UDP socket sends nothing: it only picks the route's source address */
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9)};
+    inet_pton(AF_INET, "192.0.2.1", &dst.sin_addr);
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    int rc = 0;
+    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 ||
+        getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+        rc = cb_error(err, errno,
+                      "--add-host host-gateway: the host has no IPv4 route to take its address from");
+    else
+        inet_ntop(AF_INET, &me.sin_addr, ip, INET_ADDRSTRLEN);
+    close(fd);
+    return rc;
+}
+
+/* docker's ValidateExtraHost: NAME:IP or NAME=IP, IP may be [v6] or host-gateway. Normalised to
+ * NAME:IP for the guest's /etc/hosts. */
+static int add_host_parse(const char *val, const char *network, cb_strv *out)
+{
+    const char *sep = strchr(val, '=');
+    if (!sep)
+        sep = strchr(val, ':');
+    char why[600];
+    if (!sep || sep == val) {
+        snprintf(why, sizeof why, "bad format for add-host: \"%s\"", val);
+        return flag_invalid("--add-host", val, why);
+    }
+    cleanup_free char *ip = xstrdup(sep + 1);
+    size_t n = strlen(ip);
+    if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']') {
+        memmove(ip, ip + 1, n - 2);
+        ip[n - 2] = 0;
+    }
+    char gw[INET_ADDRSTRLEN];
+    if (!strcmp(ip, "host-gateway")) {
+        cb_err err;
+        cb_err_clear(&err);
+        if (host_gateway_ip(network, gw, &err) < 0)
+            return cli_report(&err);
+        free(ip);
+        ip = xstrdup(gw);
+    } else {
+        unsigned char buf[sizeof(struct in6_addr)];
+        if (inet_pton(AF_INET, ip, buf) != 1 && inet_pton(AF_INET6, ip, buf) != 1) {
+            snprintf(why, sizeof why, "invalid IP address in add-host: \"%s\"", sep + 1);
+            return flag_invalid("--add-host", val, why);
+        }
+    }
+    cb_strv_push_owned(out, xasprintf("%.*s:%s", (int)(sep - val), val, ip));
+    return 0;
+}
+
+/* What --security-opt can mean for a VM: only options that ask for less confinement than the VM
+ * already gives hold; they are accepted with a warning that names why nothing changes. */
+static int security_opt_check(const char *v, cb_err *err)
+{
+    if (!strcmp(v, "seccomp=unconfined") || !strcmp(v, "seccomp:unconfined"))
+        fprintf(stderr, "WARNING: --security-opt %s: RUN steps run in their own VM with no seccomp filter\n",
+                v);
+    else if (cb_str_has_prefix(v, "apparmor=") || cb_str_has_prefix(v, "apparmor:"))
+        fprintf(stderr, "WARNING: --security-opt %s: RUN VMs apply no AppArmor profile\n", v);
+    else if (cb_str_has_prefix(v, "label=") || cb_str_has_prefix(v, "label:"))
+        fprintf(stderr, "WARNING: --security-opt %s: RUN VMs have no SELinux labels\n", v);
+    else
+        return cb_failc(
+            err, EINVAL,
+            "invalid --security-opt %s: a RUN VM has no seccomp filter, AppArmor profile or SELinux "
+            "label to set (only seccomp=unconfined, apparmor=… and label=… are accepted)",
+            v);
+    return 0;
+}
+
+/* Map the docker flags onto o: 0, or the exit status (the error printed). */
+static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
+{
+    cb_err err;
+    cb_err_clear(&err);
+    if (d->memory) {
+        if (docker_size_flag("-m, --memory", d->memory, &o->run_memory))
+            return CLI_EXIT_USAGE;
+        if (o->run_memory < (64ull << 20)) {
+            cb_fail(&err, "invalid --memory %s: a RUN VM needs at least 64MiB", d->memory);
+            return cli_report(&err);
+        }
+    }
+    uint64_t swap;
+    if (d->memory_swap && strcmp(d->memory_swap, "-1") &&
+        docker_size_flag("--memory-swap", d->memory_swap, &swap))
+        return CLI_EXIT_USAGE;
+    if (d->shm_size && docker_size_flag("--shm-size", d->shm_size, &o->shm_size))
+        return CLI_EXIT_USAGE;
+    if (d->cpus) {
+        char *end;
+        errno = 0;
+        double c = strtod(d->cpus, &end);
+        char why[300];
+        if (errno || end == d->cpus || *end || !isfinite(c) || strpbrk(d->cpus, "xXnNiI")) {
+            snprintf(why, sizeof why, "failed to parse %s as a rational number", d->cpus);
+            return flag_invalid("--cpus", d->cpus, why);
+        }
+        int n = cb_ncpus();
+        if (c != 0 && (c < 0.01 || c > n)) {
+            cb_fail(&err, "Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", n, n);
+            return cli_report(&err);
+        }
+        o->run_cpus = (int)ceil(c); /* a VM has whole vCPUs */
+    }
+    for (size_t i = 0; i < d->add_hosts.n; i++) {
+        int rc = add_host_parse(d->add_hosts.v[i], o->network, hosts);
+        if (rc)
+            return rc;
+    }
+    o->add_hosts = hosts;
+    if (d->isolation && *d->isolation && strcmp(d->isolation, "default")) {
+        cb_fail(&err,
+                "invalid --isolation %s: only `default` is supported (each RUN step runs in its own VM)",
+                d->isolation);
+        return cli_report(&err);
+    }
+    for (size_t i = 0; i < d->security_opts.n; i++)
+        if (security_opt_check(d->security_opts.v[i], &err) < 0)
+            return cli_report(&err);
+    if (d->ulimits.n) {
+        cb_fail(&err,
+                "--ulimit %s is not supported: RUN VMs do not set resource limits (vminitd has no rlimit "
+                "support yet); drop the flag",
+                d->ulimits.v[0]);
+        return cli_report(&err);
+    }
+    if (d->cpu_shares || d->cpu_period || d->cpu_quota || d->cpuset_cpus)
+        fprintf(stderr, "WARNING: --cpu-shares, --cpu-period, --cpu-quota and --cpuset-cpus have no effect: "
+                        "RUN VMs get whole vCPUs (--cpus)\n");
+    return 0;
+}
+
+/* --load: buildx hands the image to the docker engine; here to `docker load`, else `podman load`. */
+static const char *load_tool(void)
+{
+    static const char *tools[] = {"docker", "podman"};
+    const char *path = getenv("PATH");
+    for (size_t t = 0; t < 2; t++) {
+        cleanup_free char *dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+            cleanup_free char *f = xasprintf("%s/%s", d, tools[t]);
+            if (access(f, X_OK) == 0)
+                return tools[t];
+        }
+    }
+    return NULL;
+}
+
+static int load_run(const char *tool, const char *tar, cb_err *err)
+{
+    char *argv[] = {(char *)tool, "load", "-i", (char *)tar, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO); /* stdout stays the image ID's */
+    pid_t pid;
+    int rc = posix_spawnp(&pid, tool, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        return cb_error(err, rc, "--load: running %s load", tool);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return cb_error(err, errno, "--load: waiting for %s load", tool);
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        return cb_failc(err, EIO, "--load: `%s load` failed (exit status %d)", tool,
+                        WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    return 0;
+}
+
+/* A docker archive of the result in the store's ingest folder for --load: its path (malloc'd). */
+static char *load_tar_path(const char *root, cb_err *err)
+{
+    char *dir = cb_path_join(root, "ingest");
+    if (cb_mkdir_p(dir, 0700, err) < 0) {
+        free(dir);
+        return NULL;
+    }
+    char *p = xasprintf("%s/load-XXXXXX", dir);
+    free(dir);
+    int fd = mkstemp(p);
+    if (fd < 0) {
+        cb_error(err, errno, "--load: mkstemp %s", p);
+        free(p);
+        return NULL;
+    }
+    close(fd);
+    return p;
+}
+
 /* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
@@ -48,8 +321,15 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&allow);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
-    bool no_cache = false, pull = false, quiet = false, push = false;
+    bool no_cache = false, pull = false, quiet = false, push = false, load = false;
     long jobs = 0;
+    docker_flags df = {.rm = true};
+    cb_strv_init(&df.add_hosts);
+    cb_strv_init(&df.security_opts);
+    cb_strv_init(&df.ulimits);
+    cb_strv hosts, annotations;
+    cb_strv_init(&hosts);
+    cb_strv_init(&annotations);
     cli_registry_flags rf;
     cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
@@ -75,6 +355,29 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
+        {"load", 0, CLI_BOOL, &load, NULL, "load the result into docker (or podman when docker is absent)"},
+        {"annotation", 0, CLI_STRINGS, &annotations, "[TYPE:]KEY=VALUE",
+         "manifest annotation; TYPE manifest (default), index, manifest-descriptor, index-descriptor"},
+        {"memory", 'm', CLI_STRING, &df.memory, "SIZE", "RAM of each RUN VM, e.g. 512m, 1.5g (default 1g)"},
+        {"cpus", 0, CLI_STRING, &df.cpus, "N", "vCPUs of each RUN VM, rounded up (default 1)"},
+        {"shm-size", 0, CLI_STRING, &df.shm_size, "SIZE", "size of /dev/shm in RUN VMs (default 64m)"},
+        {"add-host", 0, CLI_STRINGS, &df.add_hosts, "HOST:IP",
+         "add to RUN's /etc/hosts; host-gateway: the host's address as the VM reaches it"},
+        {"memory-swap", 0, CLI_STRING, &df.memory_swap, "SIZE", "accepted, no effect (RUN VMs have no swap)"},
+        {"cpu-shares", 0, CLI_INT, &df.cpu_shares, "N",
+         "accepted, no effect: RUN VMs get whole vCPUs (--cpus)"},
+        {"cpuset-cpus", 0, CLI_STRING, &df.cpuset_cpus, "CPUS", "accepted, no effect (see --cpu-shares)"},
+        {"cpu-period", 0, CLI_INT, &df.cpu_period, "US", "accepted, no effect (see --cpu-shares)"},
+        {"cpu-quota", 0, CLI_INT, &df.cpu_quota, "US", "accepted, no effect (see --cpu-shares)"},
+        {"ulimit", 0, CLI_STRINGS, &df.ulimits, "TYPE=SOFT[:HARD]",
+         "refused: RUN VMs set no resource limits yet"},
+        {"security-opt", 0, CLI_STRINGS, &df.security_opts, "OPT",
+         "seccomp=unconfined, apparmor=…, label=…: accepted, a VM has none of them; others refused"},
+        {"isolation", 0, CLI_STRING, &df.isolation, "default",
+         "only default: every RUN step runs in its own VM"},
+        {"rm", 0, CLI_BOOL, &df.rm, NULL, "accepted: every RUN VM is always removed"},
+        {"force-rm", 0, CLI_BOOL, &df.force_rm, NULL, "accepted: every RUN VM is always removed"},
+        {"compress", 0, CLI_BOOL, &df.compress, NULL, "accepted: the context is not sent over a network"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -111,6 +414,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         };
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
+        o.annotations = &annotations;
+        const char *tool = load ? load_tool() : NULL;
+        cleanup_free char *load_tar = NULL;
         const char *bad_allow = NULL;
         for (size_t i = 0; i < allow.n; i++) {
             if (!strcmp(allow.v[i], "network.host"))
@@ -132,7 +438,16 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             rc = cli_report(&err);
         } else if (builder_progress_parse(progress, &o.progress, &err) < 0) {
             rc = cli_report(&err);
+        } else if ((rc = docker_flags_apply(&df, &o, &hosts)) != 0) {
+            ;
+        } else if (load && !tool) {
+            cb_fail(&err, "--load needs docker or podman to load the image into: neither is installed");
+            rc = cli_report(&err);
+        } else if (load && !(load_tar = load_tar_path(ctx->root, &err))) {
+            rc = cli_report(&err);
         } else {
+            if (load_tar)
+                cb_strv_push_owned(&outputs, xasprintf("type=docker,dest=%s", load_tar));
             if (quiet)
                 o.progress = BUILDER_PROGRESS_QUIET;
             builder_result res;
@@ -140,13 +455,22 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
                 rc = cli_report(&err);
                 if (build_signal) /* as a shell reports a command killed by the signal */
                     rc = 128 + build_signal;
+            } else if (load_tar && load_run(tool, load_tar, &err) < 0) {
+                rc = cli_report(&err);
             } else {
                 if (o.progress == BUILDER_PROGRESS_QUIET)
                     printf("%s\n", res.image_id);
                 rc = 0;
             }
+            if (load_tar)
+                unlink(load_tar);
         }
     }
+    cb_strv_free(&df.add_hosts);
+    cb_strv_free(&df.security_opts);
+    cb_strv_free(&df.ulimits);
+    cb_strv_free(&hosts);
+    cb_strv_free(&annotations);
     cb_strv_free(&pos);
     cb_strv_free(&allow);
     cb_strv_free(&tags);

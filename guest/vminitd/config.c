@@ -213,6 +213,10 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             if (!guest_field_u64(v, n, &c->wallclock_ns))
                 return bad_field("CONFIG", tag);
             break;
+        case GUEST_F_SHM_SIZE:
+            if (!guest_field_u64(v, n, &c->shm_size))
+                return bad_field("CONFIG", tag);
+            break;
         case GUEST_F_RESCAN: {
             uint32_t u;
             if (!guest_field_u32(v, n, &u))

@@ -130,7 +130,7 @@ static void attach_tree(int fd, const char *target, bool ro)
         child_fail(GUEST_ERR_SETUP, errno, "remounting %s read-only", target);
 }
 
-static void setup_dev(void)
+static void setup_dev(uint64_t shm_size)
 {
     if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev");
@@ -159,7 +159,10 @@ static void setup_dev(void)
     if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev/pts");
-    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    char shm_opts[64] = "mode=1777,size=65536k";
+    if (shm_size)
+        snprintf(shm_opts, sizeof shm_opts, "mode=1777,size=%llu", (unsigned long long)shm_size);
+    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_opts) < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /dev/shm");
     mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
@@ -470,7 +473,7 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /sys");
     mkdir_rec("/dev");
-    setup_dev();
+    setup_dev(c->shm_size);
     if (console_sock >= 0)
         make_console(e, console_sock);
     struct stat st;

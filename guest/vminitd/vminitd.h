@@ -66,6 +66,7 @@ typedef struct config {
     size_t entropy_len;
     uint64_t wallclock_ns;
     bool rescan;
+    uint64_t shm_size; /* 0 = 64 MiB */
 } config;
 
 /* After a template restore: fresh entropy into the RNG, the host's time, new disks probed. */
