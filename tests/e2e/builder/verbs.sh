@@ -71,6 +71,27 @@ out=$("$CBUILD" images -f since=nope:1 2>&1)
 check_contains "since=unknown image" "No such image: nope:1" "$out"
 check_fails "since=unknown fails cleanly" "$CBUILD" images -f since=nope:1
 
+# a dangling image: an archive whose index names nothing, loaded into a store of its own
+"$CBUILD" save -o "$T/db.tar" eco/db:2
+mkdir -p "$T/nameless" && tar -C "$T/nameless" -xf "$T/db.tar" && rm -f "$T/nameless/manifest.json"
+python3 - "$T/nameless/index.json" <<'PY'
+import json, sys
+p = sys.argv[1]; o = json.load(open(p))
+for m in o["manifests"]: m.pop("annotations", None)
+json.dump(o, open(p, "w"))
+PY
+tar -C "$T/nameless" -cf "$T/nameless.tar" .
+R2=$T/root-dangling
+check "load a nameless archive" env CBUILD_ROOT="$R2" "$CBUILD" load -i "$T/nameless.tar"
+d2() { CBUILD_ROOT="$R2" "$CBUILD" "$@"; }
+check_eq "a nameless image is <none>:<none>" "<none>:<none> " "$(d2 images --format '{{.Repository}}:{{.Tag}}' | tr '\n' ' ')"
+check_eq "dangling=true lists it" "${want_id:7:12}" "$(d2 images -q -f dangling=true)"
+check_eq "dangling=false hides it" "" "$(d2 images -q -f dangling=false)"
+check_eq "a reference filter hides it" "" "$(d2 images -q -f 'reference=*')"
+out=$(echo y | d2 image prune 2>&1)
+check_contains "image prune removes the dangling image" "deleted: $want_id" "$out"
+check_eq "image prune: nothing left" "" "$(d2 images -q)"
+
 # ---- --format
 out=$("$CBUILD" images -f 'reference=eco/*' --format 'table {{.Repository}}\t{{.Tag}}')
 check_eq "table TEMPLATE: header and aligned rows, newest first" "REPOSITORY   TAG
