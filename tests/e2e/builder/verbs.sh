@@ -177,6 +177,14 @@ check "image tag" "$CBUILD" image tag eco/db:2 eco/db:copy
 check_eq "image tag made the tag" "eco/db:2 eco/db:copy " "$(names eco/db)"
 check "image rm" "$CBUILD" image rm eco/db:copy
 check_eq "image rm removed it" "eco/db:2 " "$(names eco/db)"
+check "image save" "$CBUILD" image save -o "$T/app.tar" eco/app:1
+check "image load" env CBUILD_ROOT="$T/root-load" "$CBUILD" image load -i "$T/app.tar"
+check_eq "image load: same image ID" "$("$CBUILD" inspect -f '{{.Id}}' eco/app:1)" \
+  "$(CBUILD_ROOT="$T/root-load" "$CBUILD" inspect -f '{{.Id}}' eco/app:1)"
+check "image push" "$CBUILD" image push -q eco/app:1 "$CBUILD_REGISTRY/eco/app:pushed"
+check "image pull" env CBUILD_ROOT="$T/root-pull" "$CBUILD" image pull -q "$CBUILD_REGISTRY/eco/app:pushed"
+check_eq "image pull: same image ID" "$("$CBUILD" inspect -f '{{.Id}}' eco/app:1)" \
+  "$(CBUILD_ROOT="$T/root-pull" "$CBUILD" inspect -f '{{.Id}}' "$CBUILD_REGISTRY/eco/app:pushed")"
 check_eq "system df = du" "$("$CBUILD" du --format json)" "$("$CBUILD" system df --format json)"
 check_contains "builder prune = prune" "Total reclaimed space:" "$("$CBUILD" builder prune -f)"
 out=$(echo y | "$CBUILD" system prune 2>&1)
