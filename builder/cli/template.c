@@ -191,7 +191,8 @@ static int lex_number(const char *src, size_t *i, cb_err *err)
     return 0;
 }
 
-/* One action's tokens up to and including its closing delimiter. */
+/* One action's tokens up to and including its closing delimiter. Long: one case per token
+ * kind, kept together as Go's lexer keeps them. */
 static int lex_action(const char *src, size_t *ip, tokv *tv, bool *trim_next, cb_err *err)
 {
     size_t i = *ip;
