@@ -1193,6 +1193,12 @@ static void go_bad_verb(char verb, json_t *v, cb_buf *out)
 static void pad_to(cb_buf *out, const char *s, size_t n, int width, bool left, bool zero)
 {
     int padn = width > (int)n ? width - (int)n : 0;
+    /* zero padding goes after the sign: %06d of -42 is -00042 */
+    if (!left && zero && n && (s[0] == '-' || s[0] == '+')) {
+        cb_buf_putc(out, s[0]);
+        s++;
+        n--;
+    }
     if (!left)
         for (int i = 0; i < padn; i++)
             cb_buf_putc(out, zero ? '0' : ' ');

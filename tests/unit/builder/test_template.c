@@ -392,3 +392,46 @@ Test(template, unclosed_paren)
 {
     expect_error("{{(.Os}}", "template: :1: unclosed left paren");
 }
+
+/* more of what docker users write */
+Test(template, with_declares)
+{
+    expect("{{with $r := .RootFS}}{{$r.Type}}/{{.Type}}{{end}}", "layers/layers");
+}
+Test(template, if_declares)
+{
+    expect("{{if $o := .Os}}{{$o}}{{else}}{{$o}}none{{end}}", "linux");
+}
+Test(template, range_one_variable)
+{
+    expect("{{range $e := .Config.Cmd}}{{$e}}{{end}}", "sh");
+}
+Test(template, else_with_chain)
+{
+    expect("{{with .Nope}}a{{else with .Os}}{{.}}{{end}}", "linux");
+}
+Test(template, pipeline_three_stages)
+{
+    expect("{{.Config.Env | len | printf \"%d vars\"}}", "2 vars");
+}
+Test(template, index_then_pipe)
+{
+    expect("{{index .Config.Labels \"b\" | upper}} {{len (index .Config.Labels \"b\")}}", "TWO 3");
+}
+Test(template, printf_s_of_slice_and_map)
+{
+    expect("{{printf \"%s|%v\" .Config.Env .Config.Labels}}", "[PATH=/bin A=b c]|map[b:two org.x:1]");
+}
+Test(template, printf_widths_and_signs)
+{
+    expect("{{printf \"%6.2f|%-6d|%06d|%+d|%t|%c|%x\" 3.14159 42 -42 5 true 65 \"hi\"}}",
+           "  3.14|42    |-00042|+5|true|A|6869");
+}
+Test(template, comment_only)
+{
+    expect("{{/* nothing */}}", "");
+}
+Test(template, nested_range_with_root)
+{
+    expect("{{range .RootFS.Layers}}{{range $.Config.Cmd}}{{.}}{{end}}{{end}}", "shsh");
+}
