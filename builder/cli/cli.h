@@ -109,7 +109,9 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_login(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_logout(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_du(cli_ctx *ctx, int argc, char **argv);
-int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv);        /* also `builder prune` */
+int cli_cmd_image_prune(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_system_prune(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_store(cli_ctx *ctx, int argc, char **argv);   /* store check */
 
 #endif

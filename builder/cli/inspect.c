@@ -3,45 +3,106 @@
 
 #include "cli.h"
 #include "store.h"
+#include "template.h"
 
+/* docker writes RepoTags familiar ("eco/app:1", "alpine:3"), RepoDigests once per repository. */
+static void repo_refs(store *s, const store_image *im, json_t *tags, json_t *digests)
+{
+    store_tag *t;
+    size_t n;
+    cb_err e = {0};
+    if (store_tag_list(s, &t, &n, &e) < 0)
+        return;
+    cb_strv seen;
+    cb_strv_init(&seen);
+    for (size_t i = 0; i < n; i++) {
+        if (!store_tag_names(s, &t[i], im->manifest_digest) || !t[i].name)
+            continue;
+        oci_ref r;
+        if (oci_ref_parse(t[i].name, &r, &e) < 0)
+            continue;
+        cleanup_free char *fam = oci_ref_familiar_name(&r);
+        if (r.tag) {
+            cleanup_free char *ft = xasprintf("%s:%s", fam, r.tag);
+            if (!cb_strv_contains(&seen, ft))
+                json_array_append_new(tags, json_string(ft));
+            cb_strv_push(&seen, ft);
+        }
+        cleanup_free char *d = xasprintf("%s@%s", fam, t[i].desc.digest); /* an index: its digest */
+        if (!cb_strv_contains(&seen, d)) {
+            json_array_append_new(digests, json_string(d));
+            cb_strv_push(&seen, d);
+        }
+        oci_ref_free(&r);
+    }
+    cb_strv_free(&seen);
+    store_tags_free(t, n);
+}
+
+static json_t *str_or_empty(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+/* The fields of docker's container.Config that it always writes, so templates find them. */
+static json_t *docker_config(json_t *cfg)
+{
+    json_t *c = json_object();
+    static const char *const strs[] = {"Hostname", "Domainname", "User", NULL};
+    for (size_t i = 0; strs[i]; i++)
+        json_object_set_new(c, strs[i], json_string(""));
+    static const char *const bools[] = {
+        "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce", NULL};
+    for (size_t i = 0; bools[i]; i++)
+        json_object_set_new(c, bools[i], json_false());
+    static const char *const rest[] = {"Env",        "Cmd",     "Image",  "Volumes", "WorkingDir",
+                                       "Entrypoint", "OnBuild", "Labels", NULL};
+    for (size_t i = 0; rest[i]; i++)
+        json_object_set_new(c, rest[i],
+                            !strcmp(rest[i], "Image") || !strcmp(rest[i], "WorkingDir") ? json_string("")
+                                                                                        : json_null());
+    const char *k;
+    json_t *v;
+    json_object_foreach(cfg, k, v) json_object_set(c, k, v);
+    return c;
+}
+
+/* docker image inspect's shape; History, Manifest and ManifestDigest are cbuild's additions. */
 static json_t *image_json(store *s, const store_image *im)
 {
     json_t *o = json_object();
     json_object_set_new(o, "Id", json_string(im->id));
     json_t *tags = json_array(), *digests = json_array();
-    store_tag *t;
-    size_t n;
-    cb_err e = {0};
-    if (store_tag_list(s, &t, &n, &e) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (!store_tag_names(s, &t[i], im->manifest_digest) || !t[i].name)
-                continue;
-            oci_ref r;
-            if (oci_ref_parse(t[i].name, &r, &e) == 0) {
-                cleanup_free char *fam = oci_ref_familiar_name(&r);
-                json_array_append_new(tags, json_string_nocheck(t[i].name));
-                char *d = xasprintf("%s@%s", fam, t[i].desc.digest);
-                json_array_append_new(digests, json_string(d));
-                free(d);
-                oci_ref_free(&r);
-            }
-        }
-        store_tags_free(t, n);
-    }
+    repo_refs(s, im, tags, digests);
     json_object_set_new(o, "RepoTags", tags);
     json_object_set_new(o, "RepoDigests", digests);
     json_t *cfg = json_loadb(im->config_json, im->config_len, 0, NULL);
-    json_object_set_new(o, "Created", json_string(im->config.created ? im->config.created : ""));
-    json_object_set_new(o, "Author", json_string(im->config.author ? im->config.author : ""));
-    json_object_set_new(o, "Architecture", json_string(im->config.architecture ? im->config.architecture : ""));
+    json_object_set_new(o, "Parent", json_string(""));
+    json_t *comment = json_object_get(cfg, "comment");
+    json_object_set_new(o, "Comment", json_is_string(comment) ? json_incref(comment) : json_string(""));
+    json_object_set_new(o, "Created", str_or_empty(im->config.created));
+    json_object_set_new(o, "DockerVersion", json_string(""));
+    json_object_set_new(o, "Author", str_or_empty(im->config.author));
+    json_t *c = json_object_get(cfg, "config");
+    json_object_set_new(o, "Config", docker_config(json_is_object(c) ? c : NULL));
+    json_object_set_new(o, "Architecture", str_or_empty(im->config.architecture));
     if (im->config.variant)
         json_object_set_new(o, "Variant", json_string(im->config.variant));
-    json_object_set_new(o, "Os", json_string(im->config.os ? im->config.os : ""));
+    json_object_set_new(o, "Os", str_or_empty(im->config.os));
     json_object_set_new(o, "Size", json_integer(im->size));
-    json_t *c = json_object_get(cfg, "config");
-    json_object_set(o, "Config", c ? c : json_object());
-    json_t *rootfs = json_object_get(cfg, "rootfs");
-    json_object_set(o, "RootFS", rootfs ? rootfs : json_object());
+    json_object_set_new(o, "VirtualSize", json_integer(im->size));
+    json_t *rootfs = json_object(), *layers = json_array();
+    json_t *rf = json_object_get(cfg, "rootfs");
+    json_t *type = json_object_get(rf, "type");
+    json_object_set_new(rootfs, "Type", json_is_string(type) ? json_incref(type) : json_string("layers"));
+    json_t *ids = json_object_get(rf, "diff_ids");
+    for (size_t i = 0; i < json_array_size(ids); i++)
+        json_array_append(layers, json_array_get(ids, i));
+    json_object_set_new(rootfs, "Layers", layers);
+    json_object_set_new(o, "RootFS", rootfs);
+    json_t *meta = json_object();
+    json_object_set_new(meta, "LastTagTime", json_string("0001-01-01T00:00:00Z"));
+    json_object_set_new(o, "Metadata", meta);
     json_t *hist = json_object_get(cfg, "history");
     json_object_set(o, "History", hist ? hist : json_array());
     json_object_set_new(o, "ManifestDigest", json_string(im->manifest_digest));
@@ -51,77 +112,38 @@ static json_t *image_json(store *s, const store_image *im)
     return o;
 }
 
-/* A subset of docker's Go templates: {{.A.B}} (strings raw, other values as JSON) and
- * {{json .A.B}}; text outside {{ }} is copied. Returns -1 on a malformed template. */
-static int render_template(const char *tpl, json_t *obj, cb_buf *out)
-{
-    const char *p = tpl;
-    while (*p) {
-        const char *open = strstr(p, "{{");
-        if (!open) {
-            cb_buf_puts(out, p);
-            break;
-        }
-        cb_buf_append(out, p, (size_t)(open - p));
-        const char *close = strstr(open, "}}");
-        if (!close)
-            return -1;
-        cleanup_free char *expr = xstrndup(open + 2, (size_t)(close - open - 2));
-        char *e = expr;
-        while (*e == ' ')
-            e++;
-        size_t el = strlen(e);
-        while (el && e[el - 1] == ' ')
-            e[--el] = '\0';
-        bool as_json = false;
-        if (cb_str_has_prefix(e, "json ")) {
-            as_json = true;
-            e += 5;
-            while (*e == ' ')
-                e++;
-        }
-        if (*e != '.')
-            return -1;
-        json_t *v = obj;
-        for (char *save = NULL, *k = strtok_r(e + 1, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-            v = json_object_get(v, k);
-        if (!v && !as_json)
-            cb_buf_puts(out, "<no value>");
-        else if (json_is_string(v) && !as_json)
-            cb_buf_puts(out, json_string_value(v));
-        else {
-            char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("null");
-            cb_buf_puts(out, t);
-            free(t);
-        }
-        p = close + 2;
-    }
-    return 0;
-}
-
 int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
 {
     const char *format = NULL;
     const cli_opt opts[] = {
         {"format", 'f', CLI_STRING, &format, "FORMAT",
-         "`json` (default), `config` or `manifest` (raw blob), or a template like '{{.Id}}' / '{{json .Config}}'"},
+         "`json` (default), `config` or `manifest` (raw blob), or a Go template like '{{.Id}}', "
+         "'{{index .Config.Labels \"k\"}}', '{{range .Config.Env}}{{println .}}{{end}}'"},
         {NULL, 0, 0, NULL, NULL, NULL},
     };
-    const cli_cmd_spec spec = {"inspect", "[OPTIONS] IMAGE [IMAGE...]",
-                               "Show an image's config and manifest as JSON", opts, false, 1, -1};
+    const cli_cmd_spec spec = {"inspect",
+                               "[OPTIONS] IMAGE [IMAGE...]",
+                               "Show an image's config and manifest as JSON",
+                               opts,
+                               false,
+                               1,
+                               -1};
     cli_call v;
     int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0)
         return cli_call_end(&v, rc);
-    bool tpl = format && strstr(format, "{{");
-    if (format && !tpl && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest")) {
-        fprintf(stderr, "cbuild inspect: unsupported --format `%s` (want json, config, manifest or a {{template}})\n",
-                format);
-        return cli_call_end(&v, CLI_EXIT_USAGE);
+    bool tpl = format && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest");
+    cli_template *t = NULL;
+    if (tpl && cli_template_parse(format, &t, &v.err) < 0) {
+        /* docker: "template parsing error: …", status 64 */
+        fprintf(stderr, "error: template parsing error: %s\n", v.err.msg);
+        return cli_call_end(&v, 64);
     }
     cb_err err = {0};
-    if ((rc = cli_call_store(&v, ctx)) >= 0)
+    if ((rc = cli_call_store(&v, ctx)) >= 0) {
+        cli_template_free(t);
         return cli_call_end(&v, rc);
+    }
     store *s = v.st;
     json_t *arr = json_array();
     rc = 0;
@@ -135,10 +157,9 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
             json_t *o = image_json(s, &im);
             cb_buf b;
             cb_buf_init(&b);
-            if (render_template(format, o, &b) < 0) {
-                fprintf(stderr, "cbuild inspect: malformed template `%s` (supported: {{.Field.Sub}}, {{json .Field}})\n",
-                        format);
-                rc = CLI_EXIT_USAGE;
+            if (cli_template_exec(t, o, &b, &err) < 0) {
+                fprintf(stderr, "error: template parsing error: %s\n", err.msg);
+                rc = 1;
             } else
                 printf("%s\n", b.data ? b.data : "");
             cb_buf_free(&b);
@@ -152,10 +173,11 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
         store_image_free(&im);
     }
     if (!tpl && (!format || !strcmp(format, "json"))) {
-        char *t = json_dumps(arr, JSON_INDENT(4));
-        printf("%s\n", t);
-        free(t);
+        char *j = json_dumps(arr, JSON_INDENT(4));
+        printf("%s\n", j);
+        free(j);
     }
     json_decref(arr);
+    cli_template_free(t);
     return cli_call_end(&v, rc);
 }

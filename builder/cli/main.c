@@ -37,20 +37,81 @@ static const cli_verb verbs[] = {
 };
 #define NVERBS (sizeof verbs / sizeof verbs[0])
 
+/* The management commands docker users know: `image ls`, `builder prune`, `system df`. */
+typedef struct cli_group {
+    const char *name;
+    const char *summary;
+    cli_verb subs[12];
+} cli_group;
+
+static const cli_group groups[] = {
+    {"image",
+     "Manage images (ls, rm, inspect, tag, push, pull, save, load, prune)",
+     {{"ls", cli_cmd_images, "List images (= images)"},
+      {"list", cli_cmd_images, "List images (= images)"},
+      {"rm", cli_cmd_rmi, "Remove one or more images (= rmi)"},
+      {"inspect", cli_cmd_inspect, "Show an image's config and manifest (= inspect)"},
+      {"tag", cli_cmd_tag, "Create a tag TARGET that refers to SOURCE (= tag)"},
+      {"push", cli_cmd_push, "Upload an image to a registry (= push)"},
+      {"pull", cli_cmd_pull, "Download an image from a registry (= pull)"},
+      {"save", cli_cmd_save, "Save an image to an OCI archive (= save)"},
+      {"load", cli_cmd_load, "Load an image from an archive (= load)"},
+      {"prune", cli_cmd_image_prune, "Remove dangling images (-a: all images)"},
+      {"build", cli_cmd_build, "Build an image from a Dockerfile (= build)"},
+      {NULL, NULL, NULL}}},
+    {"builder",
+     "Manage builds (build, prune)",
+     {{"prune", cli_cmd_prune, "Remove build cache (= prune)"},
+      {"build", cli_cmd_build, "Build an image from a Dockerfile (= build)"},
+      {NULL, NULL, NULL}}},
+    {"system",
+     "Manage the store (df, prune, info)",
+     {{"df", cli_cmd_du, "Show disk usage of the store (= du)"},
+      {"prune", cli_cmd_system_prune, "Remove dangling images and build cache"},
+      {"info", cli_cmd_info, "Show versions, the store, the guest kernel (= info)"},
+      {NULL, NULL, NULL}}},
+};
+#define NGROUPS (sizeof groups / sizeof groups[0])
+
+static void group_help(const cli_group *g, FILE *out)
+{
+    fprintf(out, "Usage:  cbuild %s COMMAND\n\n%s\n\nCommands:\n", g->name, g->summary);
+    for (const cli_verb *v = g->subs; v->name; v++)
+        fprintf(out, "  %-10s %s\n", v->name, v->summary);
+    fprintf(out, "\nRun 'cbuild %s COMMAND --help' for more information on a command.\n", g->name);
+}
+
+/* argv[0] is the group; the subcommand's function gets argv from the subcommand on. */
+static int group_run(cli_ctx *ctx, const cli_group *g, int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        group_help(g, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : 0;
+    }
+    for (const cli_verb *v = g->subs; v->name; v++)
+        if (!strcmp(argv[1], v->name))
+            return v->fn(ctx, argc - 1, argv + 1);
+    fprintf(stderr, "cbuild: '%s %s' is not a cbuild command.\nSee 'cbuild %s --help'.\n", g->name, argv[1],
+            g->name);
+    return CLI_EXIT_USAGE;
+}
+
 static void print_help(FILE *out)
 {
-    fprintf(out,
-            "Usage:  cbuild [OPTIONS] COMMAND\n"
-            "        cbuild [OPTIONS] [BUILD OPTIONS] PATH   (same as `cbuild build`)\n\n"
-            "A daemonless image builder: every RUN step runs in its own throwaway VM.\n\n"
-            "Options:\n"
-            "      --root DIR    store root (default $CBUILD_ROOT, else $XDG_DATA_HOME/cbuild)\n"
-            "  -D, --debug       verbose logs\n"
-            "  -h, --help        show this help\n"
-            "  -v, --version     show the version\n\n"
-            "Commands:\n");
+    fprintf(out, "Usage:  cbuild [OPTIONS] COMMAND\n"
+                 "        cbuild [OPTIONS] [BUILD OPTIONS] PATH   (same as `cbuild build`)\n\n"
+                 "A daemonless image builder: every RUN step runs in its own throwaway VM.\n\n"
+                 "Options:\n"
+                 "      --root DIR    store root (default $CBUILD_ROOT, else $XDG_DATA_HOME/cbuild)\n"
+                 "  -D, --debug       verbose logs\n"
+                 "  -h, --help        show this help\n"
+                 "  -v, --version     show the version\n\n"
+                 "Commands:\n");
     for (size_t i = 0; i < NVERBS; i++)
         fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(out, "\nManagement Commands:\n");
+    for (size_t i = 0; i < NGROUPS; i++)
+        fprintf(out, "  %-10s %s\n", groups[i].name, groups[i].summary);
     fprintf(out, "\nRun 'cbuild COMMAND --help' for more information on a command.\n");
 }
 
@@ -122,10 +183,16 @@ int main(int argc, char **argv)
         rc = CLI_EXIT_USAGE;
     } else {
         const cli_verb *v = NULL;
+        const cli_group *g = NULL;
         for (size_t k = 0; k < NVERBS; k++)
             if (!strcmp(argv[i], verbs[k].name))
                 v = &verbs[k];
-        if (!strcmp(argv[i], "help")) {
+        for (size_t k = 0; k < NGROUPS; k++)
+            if (!strcmp(argv[i], groups[k].name))
+                g = &groups[k];
+        if (g) {
+            rc = group_run(&ctx, g, argc - i, argv + i);
+        } else if (!strcmp(argv[i], "help")) {
             print_help(stdout);
             rc = 0;
         } else if (v) {
@@ -139,11 +206,13 @@ int main(int argc, char **argv)
             rc = cli_cmd_build(&ctx, argc - i + 1, bargv);
             free(bargv);
         } else {
-            const char *names[NVERBS + 1];
+            const char *names[NVERBS + NGROUPS + 1];
             for (size_t k = 0; k < NVERBS; k++)
                 names[k] = verbs[k].name;
-            names[NVERBS] = "help";
-            const char *s = cb_suggest(argv[i], names, NVERBS + 1);
+            for (size_t k = 0; k < NGROUPS; k++)
+                names[NVERBS + k] = groups[k].name;
+            names[NVERBS + NGROUPS] = "help";
+            const char *s = cb_suggest(argv[i], names, NVERBS + NGROUPS + 1);
             fprintf(stderr, "cbuild: '%s' is not a cbuild command.\n", argv[i]);
             if (s)
                 fprintf(stderr, "\nDid you mean this?\n\t%s\n", s);
