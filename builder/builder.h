@@ -15,6 +15,14 @@ enum builder_progress_mode {
     BUILDER_PROGRESS_RAWJSON,
 };
 
+struct ext4_options;
+struct oci_config;
+/* A bootable flattened ext4 (`-o type=ext4,boot=true`, `cbuild export --format ext4 --boot`):
+ * the layer tars in order, then vminitd as /sbin/cbuild-init and cfg's command, env, user,
+ * working directory and hostname in /etc/cbuild-init.conf, for init=/sbin/cbuild-init. */
+int builder_ext4_boot_write(const char *out_path, const char *const *tars, size_t ntars,
+                            const struct ext4_options *opts, const struct oci_config *cfg, cb_err *err);
+
 /* Parse "auto|tty|plain|quiet|rawjson". */
 int builder_progress_parse(const char *s, enum builder_progress_mode *out, cb_err *err);
 

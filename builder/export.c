@@ -18,6 +18,7 @@ typedef struct output_spec {
     bool push;
     bool dir;      /* type=oci|docker,tar=false: an OCI layout directory */
     int oci_types; /* oci-mediatypes: -1 unset (OCI, BuildKit's default), 0 docker's, 1 OCI */
+    bool boot;     /* type=ext4,boot=true: bootable with init=/sbin/cbuild-init */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -88,6 +89,8 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             o->push = !strcmp(v, "true") || !strcmp(v, "1");
         else if (!strcmp(t, "tar"))
             o->dir = !strcmp(v, "false");
+        else if (!strcmp(t, "boot"))
+            o->boot = !strcmp(v, "true") || !strcmp(v, "1");
         else if (!strcmp(t, "oci-mediatypes") && (!strcmp(v, "true") || !strcmp(v, "false")))
             o->oci_types = !strcmp(v, "true");
         else if (!strcmp(t, "oci-mediatypes")) {
@@ -123,6 +126,11 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         free(o->type);
         o->type = xstrdup("image");
         o->push = true;
+    }
+    if (o->boot && strcmp(o->type, "ext4")) {
+        int rc = cb_fail(err, "invalid --output %s: boot=true needs type=ext4", s);
+        output_free(o);
+        return rc;
     }
     /* buildx: a docker archive without dest goes to stdout, never to a terminal */
     if (!strcmp(o->type, "docker") && !o->dest) {
@@ -247,8 +255,77 @@ static int output_names(const builder_opts *o, const output_spec *outs, size_t n
     return 0;
 }
 
+static void boot_record(cb_buf *b, const char *key, const char *value)
+{
+    cb_buf_puts(b, key);
+    cb_buf_putc(b, '=');
+    cb_buf_puts(b, value);
+    cb_buf_putc(b, 0);
+}
+
+int builder_ext4_boot_write(const char *out_path, const char *const *tars, size_t ntars, const ext4_options *opts,
+                            const oci_config *cfg, cb_err *err)
+{
+    if (cfg->entrypoint.n + cfg->cmd.n == 0)
+        return cb_fail(err, "a bootable ext4 needs a command: the image has no ENTRYPOINT or CMD");
+    cb_buf conf;
+    cb_buf_init(&conf);
+    for (size_t i = 0; i < cfg->entrypoint.n; i++)
+        boot_record(&conf, "arg", cfg->entrypoint.v[i]);
+    for (size_t i = 0; i < cfg->cmd.n; i++)
+        boot_record(&conf, "arg", cfg->cmd.v[i]);
+    for (size_t i = 0; i < cfg->env.n; i++)
+        boot_record(&conf, "env", cfg->env.v[i]);
+    if (cfg->user && *cfg->user)
+        boot_record(&conf, "user", cfg->user);
+    if (cfg->working_dir && *cfg->working_dir)
+        boot_record(&conf, "cwd", cfg->working_dir);
+    json_t *h = cfg->config_extra ? json_object_get(cfg->config_extra, "Hostname") : NULL;
+    if (json_is_string(h) && *json_string_value(h))
+        boot_record(&conf, "hostname", json_string_value(h));
+
+    ext4_writer *w;
+    int r = ext4_writer_new(out_path, opts, &w, err);
+    if (r < 0) {
+        cb_buf_free(&conf);
+        return r;
+    }
+    for (size_t i = 0; i < ntars && r == 0; i++) {
+        int fd = open(tars[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            r = cb_error(err, errno, "open `%s`", tars[i]);
+            break;
+        }
+        r = ext4_writer_add_tar_fd(w, fd, tars[i], err);
+        close(fd);
+    }
+    int64_t t = opts->source_date_epoch >= 0 ? opts->source_date_epoch : 0;
+    ext4_entry e = {.mode = S_IFDIR | 0755, .mtime = {t, 0}};
+    e.atime = e.ctime = e.mtime;
+    /* the kernel mounts devtmpfs on /dev and opens /dev/console before init runs */
+    e.path = "dev";
+    if (r == 0)
+        r = ext4_writer_add_dir(w, &e, NULL, 0, err);
+    size_t vlen;
+    const unsigned char *vminitd = guest_vminitd_binary(&vlen);
+    e.path = "sbin/cbuild-init";
+    e.mode = S_IFREG | 0755;
+    if (r == 0)
+        r = ext4_writer_add_file_buf(w, &e, vminitd, vlen, NULL, 0, err);
+    e.path = "etc/cbuild-init.conf";
+    e.mode = S_IFREG | 0644;
+    if (r == 0)
+        r = ext4_writer_add_file_buf(w, &e, conf.data, conf.len, NULL, 0, err);
+    if (r == 0)
+        r = ext4_writer_finish(w, err);
+    ext4_writer_free(w);
+    cb_buf_free(&conf);
+    return r < 0 ? cb_error_wrap(err, "bootable ext4 %s", out_path) : 0;
+}
+
 /* One non-image output (oci, docker, tar, local, ext4) of the committed image ref. */
-static int export_one(bl_build *b, const output_spec *os, const char *ref, const bl_chain *chain, cb_err *err)
+static int export_one(bl_build *b, const output_spec *os, const char *ref, const oci_config *cfg,
+                      const bl_chain *chain, cb_err *err)
 {
     cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
     int xp = progress_add(b->prog, nm);
@@ -314,7 +391,10 @@ static int export_one(bl_build *b, const output_spec *os, const char *ref, const
         eo.source_date_epoch = b->epoch;
         eo.extra_free_space = 256ULL << 20;
         eo.extra_free_inodes = 4096;
-        rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
+        if (os->boot)
+            rc = builder_ext4_boot_write(path, (const char *const *)tars.v, tars.n, &eo, cfg, err);
+        else
+            rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &eo, err);
         cb_strv_free(&tars);
     }
     if (rc == 0 && to_stdout) {
@@ -530,7 +610,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     const char *ref = names.n ? names.v[0] : rewritten ? im.manifest_digest : im.id;
     for (size_t i = 0; i < nout && rc == 0; i++) {
         if (strcmp(outs[i].type, "image"))
-            rc = export_one(b, &outs[i], ref, chain, err);
+            rc = export_one(b, &outs[i], ref, cfg, chain, err);
     }
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);
@@ -632,7 +712,7 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             cleanup_free char *pd = platform_dir(imgs[i].platform);
             cleanup_free char *sub = cb_path_join(dir, pd);
             output_spec one = {.type = (char *)"local", .dest = sub};
-            rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].chain, err);
+            rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
         }
         if (rc == 0)
             rc = bl_tar_dir(dir, os->dest, err);
@@ -649,7 +729,11 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             !strcmp(os->type, "ext4") ? xasprintf("%s/%s.img", os->dest, pd) : cb_path_join(os->dest, pd);
         output_spec one = *os;
         one.dest = sub;
-        rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].chain, err);
+        if (one.boot && strcmp(imgs[i].platform, "linux/amd64")) {
+            rc = cb_fail(err, "boot=true for %s: the init cbuild embeds is an x86-64 vminitd", imgs[i].platform);
+            break;
+        }
+        rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
     }
     return rc;
 }
@@ -712,7 +796,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         if (!strcmp(outs[i].type, "image"))
             continue;
         if (!strcmp(outs[i].type, "oci"))
-            rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, err);
+            rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);
         else
             rc = export_split(b, &outs[i], imgs, n, err);
         if (rc < 0)

@@ -279,6 +279,7 @@ typedef struct bl_platform_image {
     oci_descriptor manifest; /* with its platform, as the index lists it */
     char image_id[CB_DIGEST_STR_LEN];
     bl_chain chain;
+    oci_config config;
 } bl_platform_image;
 
 /* Outputs (export.c): validated before the build, written after it. */

@@ -782,6 +782,7 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
             out->manifest.platform->variant = cfg.variant && *cfg.variant ? xstrdup(cfg.variant) : NULL;
             memcpy(out->image_id, im.id, sizeof out->image_id);
             bl_chain_copy(&out->chain, &t->chain);
+            oci_config_copy(&out->config, &cfg);
             store_image_free(&im);
         }
     }
@@ -885,6 +886,7 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, int ctx_pid, build
         free(imgs[i].platform);
         oci_descriptor_free(&imgs[i].manifest);
         bl_chain_free(&imgs[i].chain);
+        oci_config_free(&imgs[i].config);
     }
     free(imgs);
     bl_chain_free(&all);

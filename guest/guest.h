@@ -60,6 +60,9 @@ const char *guest_arch_canon(const char *arch);
  * store's kernel. The kernel's folder goes to *dir. */
 int guest_kernel_build(const char *root, char **dir, cb_err *err);
 void guest_paths_free(guest_paths *paths);
+/* vminitd itself (a static binary), for a bootable ext4's /sbin/cbuild-init: started under
+ * that name it runs /etc/cbuild-init.conf's command on its own (guest/vminitd/standalone.c). */
+const unsigned char *guest_vminitd_binary(size_t *len);
 
 /* ---------- one VM run ---------- */
 

@@ -297,6 +297,12 @@ static int add_entry(struct archive *a, const char *path, mode_t mode, const voi
     return rc;
 }
 
+const unsigned char *guest_vminitd_binary(size_t *len)
+{
+    *len = (size_t)(guest_vminitd_end - guest_vminitd_data);
+    return guest_vminitd_data;
+}
+
 /* A cheap key for the inputs (vminitd, the modules tree's top-level identity) so a cached
  * initramfs is found without resolving modules (which reads them) on every run; a module
  * replaced in place inside an unchanged tree is not noticed (store kernels never change). */

@@ -63,6 +63,8 @@ child_fail(uint32_t kind, int errnum, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (status_fd < 0) /* standalone boot: nobody reads the report pipe, the console does */
+        vlog("%s", msg);
     rec[0] = 'E';
     guest_put_u32(rec + 1, kind);
     guest_put_u32(rec + 5, (uint32_t)errnum);
@@ -519,11 +521,15 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
         }
     }
     free(t_mounts);
+    child_become(e, c->hostname, console_sock >= 0);
+}
 
+void child_become(const execspec *e, const char *hostname, bool tty)
+{
     resolved_user u;
     resolve_user(e->user, e->build_groups, &u);
-    char **env = env_with_defaults(e, &u, c->hostname);
-    if (console_sock >= 0)
+    char **env = env_with_defaults(e, &u, hostname);
+    if (tty)
         fchown(0, u.uid, (gid_t)-1);
     if (mkdir_p(e->cwd, 0755) < 0)
         child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);

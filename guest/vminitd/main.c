@@ -39,7 +39,7 @@ static void __attribute__((noreturn)) power_off(void)
 
 /* With `cbuild.trace` on the kernel command line (CBUILD_VM_TRACE=1 on the host), stage
  * times since boot go to the console. */
-static bool tracing;
+bool tracing;
 void trace(const char *stage)
 {
     if (!tracing)
@@ -364,8 +364,11 @@ static int io_loop(child *ch, bool tty)
  * command, exit, teardown), each stage traced. */
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : (argc > 0 && argv[0] ? argv[0] : "");
+    /* a bootable ext4 starts us as init=/sbin/cbuild-init: no host, no initramfs */
+    if (getpid() == 1 && strcmp(base, "cbuild-init") == 0)
+        standalone_main();
     if (getpid() != 1) {
         vlog("must run as PID 1 of a cbuild VM");
         return 1;

@@ -13,6 +13,7 @@
 
 /* ---------- small utilities (util.c) ---------- */
 void trace(const char *stage);
+extern bool tracing; /* `cbuild.trace` on the kernel command line */
 void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xzalloc(size_t n);
 char *xstrndup0(const uint8_t *p, size_t n);
@@ -118,5 +119,13 @@ typedef struct child {
 } child;
 
 int child_start(const config *c, const execspec *e, child *ch, created_list *created);
+/* In the child: the user, groups, environment defaults and working directory of e, then exec. */
+void child_become(const execspec *e, const char *hostname, bool tty) __attribute__((noreturn));
+
+/* ---------- booted on its own from a bootable ext4 (standalone.c) ---------- */
+/* The image's command from STANDALONE_CONFIG; the console gets its output and the exit status. */
+void standalone_main(void) __attribute__((noreturn));
+#define STANDALONE_CONFIG "/etc/cbuild-init.conf"
+#define STANDALONE_STATUS "/etc/cbuild-init.status"
 
 #endif
