@@ -8,8 +8,8 @@
 static const df_lint_rule rules[] = {
     {"StageNameCasing", "Stage names should be lowercase", "stage-name-casing", false},
     {"FromAsCasing", "The 'as' keyword should match the case of the 'from' keyword", "from-as-casing", false},
-    {"NoEmptyContinuation", "Empty continuation lines will become errors in a future release", "no-empty-continuation",
-     false},
+    {"NoEmptyContinuation", "Empty continuation lines will become errors in a future release",
+     "no-empty-continuation", false},
     {"ConsistentInstructionCasing",
      "All commands within the Dockerfile should use the same casing (either upper or lower)",
      "consistent-instruction-casing", false},
@@ -18,15 +18,18 @@ static const df_lint_rule rules[] = {
     {"JSONArgsRecommended",
      "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals",
      "json-args-recommended", false},
-    {"MaintainerDeprecated", "The MAINTAINER instruction is deprecated, use a label instead to define an image author",
+    {"MaintainerDeprecated",
+     "The MAINTAINER instruction is deprecated, use a label instead to define an image author",
      "maintainer-deprecated", false},
     {"UndefinedArgInFrom", "FROM command must use declared ARGs", "undefined-arg-in-from", false},
     {"WorkdirRelativePath",
-     "Relative workdir without an absolute workdir declared within the build can have unexpected results if the "
+     "Relative workdir without an absolute workdir declared within the build can have unexpected results if "
+     "the "
      "base image changes",
      "workdir-relative-path", false},
     {"UndefinedVar", "Variables should be defined before their use", "undefined-var", false},
-    {"MultipleInstructionsDisallowed", "Multiple instructions of the same type should not be used in the same stage",
+    {"MultipleInstructionsDisallowed",
+     "Multiple instructions of the same type should not be used in the same stage",
      "multiple-instructions-disallowed", false},
     {"LegacyKeyValueFormat", "Legacy key/value format with whitespace separator should not be used",
      "legacy-key-value-format", false},
@@ -40,15 +43,18 @@ static const df_lint_rule rules[] = {
      "invalid-default-arg-in-from", false},
     {"FromPlatformFlagConstDisallowed", "FROM --platform flag should not use a constant value",
      "from-platform-flag-const-disallowed", false},
-    {"CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore", "copy-ignored-file", false},
+    {"CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore", "copy-ignored-file",
+     false},
     {"InvalidDefinitionDescription",
-     "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is "
+     "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If "
+     "this is "
      "not intended to be a description comment, add an empty line or comment between the instruction and the "
      "comment.",
      "invalid-definition-description", true},
     {"ExposeProtoCasing", "Protocol in EXPOSE instruction should be lowercase", "expose-proto-casing", false},
     {"ExposeInvalidFormat",
-     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a "
+     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error "
+     "in a "
      "future release",
      "expose-invalid-format", false},
 };
@@ -71,8 +77,8 @@ const char *df_doc_comment(const cb_strv *comments, const char *name)
 }
 
 /* BuildKit's validateDefinitionDescription: the last comment line must start with a key. */
-static void lint_definition_description(df_plan *p, const df_instr *in, const char *what, const char *const *keys,
-                                        size_t n)
+static void lint_definition_description(df_plan *p, const df_instr *in, const char *what,
+                                        const char *const *keys, size_t n)
 {
     if (!in->comments.n || !n)
         return;
@@ -81,9 +87,10 @@ static void lint_definition_description(df_plan *p, const df_instr *in, const ch
     for (size_t i = 0; i < n; i++)
         if (strlen(keys[i]) == wl && !strncmp(keys[i], last, wl))
             return;
-    df_warnings_add(&p->warnings, in->start_line,
-                    "InvalidDefinitionDescription: Comment for %s should follow the format: `# %s <description>`", what,
-                    n > 1 ? "<arg_key>" : keys[0]);
+    df_warnings_add(
+        &p->warnings, in->start_line,
+        "InvalidDefinitionDescription: Comment for %s should follow the format: `# %s <description>`", what,
+        n > 1 ? "<arg_key>" : keys[0]);
 }
 
 static void lint_expose(df_plan *p, const df_instr *in)
@@ -94,13 +101,15 @@ static void lint_expose(df_plan *p, const df_instr *in)
         for (const char *c = slash ? slash + 1 : ""; *c; c++)
             upper |= *c >= 'A' && *c <= 'Z';
         if (upper)
-            df_warnings_add(&p->warnings, in->start_line,
-                            "ExposeProtoCasing: Defined protocol '%s' in EXPOSE instruction should be lowercase", raw);
+            df_warnings_add(
+                &p->warnings, in->start_line,
+                "ExposeProtoCasing: Defined protocol '%s' in EXPOSE instruction should be lowercase", raw);
         if (strchr(raw, ':'))
-            df_warnings_add(&p->warnings, in->start_line,
-                            "ExposeInvalidFormat: EXPOSE instruction should not define an IP address or host-port "
-                            "mapping, found '%s'",
-                            raw);
+            df_warnings_add(
+                &p->warnings, in->start_line,
+                "ExposeInvalidFormat: EXPOSE instruction should not define an IP address or host-port "
+                "mapping, found '%s'",
+                raw);
     }
 }
 
@@ -169,8 +178,9 @@ void df_lint_file(df_plan *p, const df_file *f)
                 as_lower &= !(*c >= 'A' && *c <= 'Z');
             }
             if ((kw_upper && !as_upper) || (kw_lower && !as_lower))
-                df_warnings_add(&p->warnings, in->start_line, "FromAsCasing: '%s' and '%.*s' keywords' casing do not match",
-                                as, (int)kl, o);
+                df_warnings_add(&p->warnings, in->start_line,
+                                "FromAsCasing: '%s' and '%.*s' keywords' casing do not match", as, (int)kl,
+                                o);
             char *lname = df_str_lower(in->args.v[2]);
             const char *keys[] = {lname};
             lint_definition_description(p, in, "FROM", keys, 1);
@@ -225,10 +235,11 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
             const char *a = pl + strlen(os) + 1;
             char *arch = xstrndup(a, strcspn(a, "/"));
             if (!strstr(name, os) && !strstr(name, arch))
-                df_warnings_add(&p->warnings, ps[i].from->start_line,
-                                "FromPlatformFlagConstDisallowed: FROM --platform flag should not use constant value "
-                                "\"%s\"",
-                                pl);
+                df_warnings_add(
+                    &p->warnings, ps[i].from->start_line,
+                    "FromPlatformFlagConstDisallowed: FROM --platform flag should not use constant value "
+                    "\"%s\"",
+                    pl);
             free(os);
             free(arch);
         }
@@ -304,7 +315,8 @@ static int lint_cfg_parse(lint_cfg *c, const char *cfg, cb_err *err)
 {
     char *dup = xstrdup(cfg);
     int rc = 0;
-    for (char *save = NULL, *part = strtok_r(dup, ";", &save); part && rc == 0; part = strtok_r(NULL, ";", &save)) {
+    for (char *save = NULL, *part = strtok_r(dup, ";", &save); part && rc == 0;
+         part = strtok_r(NULL, ";", &save)) {
         while (*part == ' ')
             part++;
         char *eq = strchr(part, '=');
@@ -430,7 +442,8 @@ int df_lint_apply_check(df_plan *p, const df_file *f, const char *cfg, cb_err *e
     }
     p->warnings.n = w;
     if (failed.len)
-        rc = cb_fail(err, "lint violation found for rules: %s (the Dockerfile sets check=error=true)", failed.data);
+        rc = cb_fail(err, "lint violation found for rules: %s (the Dockerfile sets check=error=true)",
+                     failed.data);
     cb_buf_free(&failed);
     lint_cfg_free(&base);
     return rc;
