@@ -49,6 +49,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false;
+    const char *call = NULL; /* --call / --check (BuildKit's subrequests; builder/call.c) */
+    bool check = false, call_json = false;
+    int call_kind = 0;
     long jobs = 0;
     cli_registry_flags rf;
     cli_registry_flags_init(&rf);
@@ -75,6 +78,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
         {"jobs", 'j', CLI_INT, &jobs, "N", "steps run at once (default: cores)"},
+        {"call", 0, CLI_STRING, &call, "METHOD[,format=json]", "build (default), check, outline or targets"},
+        {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -132,6 +137,11 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             rc = cli_report(&err);
         } else if (builder_progress_parse(progress, &o.progress, &err) < 0) {
             rc = cli_report(&err);
+        } else if (builder_call_parse(check ? "check" : call, &call_kind, &call_json, &err) < 0) {
+            rc = cli_report(&err);
+        } else if (call_kind) {
+            int status = 0;
+            rc = builder_call(&o, call_kind, call_json, &status, &err) < 0 ? cli_report(&err) : status;
         } else {
             if (quiet)
                 o.progress = BUILDER_PROGRESS_QUIET;
