@@ -77,4 +77,12 @@ typedef struct builder_result {
  * command's last output lines. */
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err);
 
+/* --call=NAME[,format=json] (builder/call.c): NAME is build, check, outline or targets;
+ * *kind is 0 for build. */
+int builder_call_parse(const char *call, int *kind, bool *json, cb_err *err);
+/* Answer a --call other than build from the Dockerfile alone (BuildKit's frontend
+ * subrequests, printed as buildx prints them) on opts->out; *status: the exit status (check:
+ * 1 when there are warnings). */
+int builder_call(const builder_opts *opts, int kind, bool json, int *status, cb_err *err);
+
 #endif

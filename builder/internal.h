@@ -73,6 +73,14 @@ int bl_rootfs_xattrs(bl_rootfs *r, const bl_node *n, ext4_xattr **out, size_t *n
 /* uid/gid for "user[:group]" from the view's /etc/passwd and /etc/group (numbers pass). */
 int bl_rootfs_resolve_user(bl_rootfs *r, const char *spec, uint32_t *uid, uint32_t *gid, cb_err *err);
 
+/* ---------- lint warnings (call.c) ---------- */
+
+/* msg is "RuleName: ..." of one of BuildKit's lint rules */
+bool builder_warning_is_lint(const char *msg);
+/* buildx's summary after a build: "N warnings found (use docker --debug to expand):" and
+ * " - Rule: detail (line N)" lines; nothing when there are none. */
+void builder_warnings_summary(FILE *out, const df_plan *p);
+
 /* ---------- build context ---------- */
 
 typedef struct bl_context {

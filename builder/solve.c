@@ -695,8 +695,9 @@ static int plan_platform(bl_build *b, bool warn, cb_err *err)
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
             return rc;
+        /* lint rule warnings come in the summary after the build (builder_warnings_summary) */
         for (size_t i = 0; warn && i < b->plan->warnings.n; i++)
-            if (b->opts->progress != BUILDER_PROGRESS_QUIET)
+            if (b->opts->progress != BUILDER_PROGRESS_QUIET && !builder_warning_is_lint(b->plan->warnings.v[i].msg))
                 fprintf(b->opts->log ? b->opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
     }
     return 0;
@@ -963,6 +964,8 @@ out:
     bl_cache_io_finish(b);
     progress_free(b->prog);
     b->prog = NULL;
+    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET)
+        builder_warnings_summary(opts->log ? opts->log : stderr, b->plan);
     res->vms_booted = b->vms_booted;
     res->layers_written = b->layers_written;
     res->steps_cached = b->steps_cached;

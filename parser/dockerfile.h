@@ -34,6 +34,7 @@ typedef struct df_instr {
     df_heredoc *heredocs; /* RUN/COPY/ADD only, in order of appearance */
     size_t n_heredocs;
     struct df_instr *onbuild; /* ONBUILD: the wrapped instruction (args stays empty) */
+    cb_strv comments; /* BuildKit's PrevComment: the "# ..." lines above it ("#" alone resets) */
 } df_instr;
 
 typedef struct df_warning {
@@ -89,6 +90,16 @@ int df_heredoc_from_line(const char *line, df_heredoc **out, size_t *n, cb_err *
 char *df_heredoc_chomp(const char *content);
 /* Quote-aware whitespace word split used for ARG/ENV/heredoc detection (quotes kept). */
 void df_split_words(const char *s, char escape, cb_strv *out);
+
+/* BuildKit's lint rules (frontend/dockerfile/linter/ruleset.go). A lint warning's msg is
+ * "RuleName: detail"; df_lint_rule_find(name) gives the rule's description and URL. */
+typedef struct df_lint_rule {
+    const char *name, *description, *url;
+    bool experimental;
+} df_lint_rule;
+const df_lint_rule *df_lint_rule_find(const char *name);
+/* The comment of comments describing name ("# name description" -> "description"), or NULL. */
+const char *df_doc_comment(const cb_strv *comments, const char *name);
 
 /* ============================================================ shell-word expansion */
 
@@ -250,6 +261,7 @@ typedef struct df_plan {
     df_kv *global_args;  /* ARGs before the first FROM, values after --build-arg overrides */
     size_t n_global_args;
     df_warnings warnings; /* e.g. "[Warning] One or more build-args [FOO] were not consumed" */
+    char *lint_error;     /* df_plan_opts.lint_only: "lint violation found for rules: ..." or NULL */
     df_file **onbuild_files; /* owned: the parsed ONBUILD trigger expressions cmds point into */
     size_t n_onbuild_files;
 } df_plan;
@@ -267,6 +279,7 @@ typedef struct df_plan_opts {
     /* Optional: the image config's OnBuild triggers (each an instruction line such as
      * "RUN make"), run first in stages built FROM that image; only for needed stages. */
     int (*base_onbuild)(void *ud, const char *image_ref, const char *platform, cb_strv *triggers, cb_err *err);
+    bool lint_only; /* --call=check: check=error=true sets lint_error instead of failing */
 } df_plan_opts;
 
 /* Build the plan: stages, expansion, typed options, dependencies, needed set. Errors name

@@ -89,6 +89,6 @@ typedef struct df_pstage {
 /* lint.c */
 void df_lint_file(df_plan *p, const df_file *f);
 void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps);
-int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err);
+int df_lint_apply_check(df_plan *p, const df_file *f, const char *cfg, cb_err *err);
 
 #endif

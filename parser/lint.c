@@ -5,6 +5,114 @@
 
 #include "internal.h"
 
+static const df_lint_rule rules[] = {
+    {"StageNameCasing", "Stage names should be lowercase", "stage-name-casing", false},
+    {"FromAsCasing", "The 'as' keyword should match the case of the 'from' keyword", "from-as-casing", false},
+    {"NoEmptyContinuation", "Empty continuation lines will become errors in a future release",
+     "no-empty-continuation", false},
+    {"ConsistentInstructionCasing",
+     "All commands within the Dockerfile should use the same casing (either upper or lower)",
+     "consistent-instruction-casing", false},
+    {"DuplicateStageName", "Stage names should be unique", "duplicate-stage-name", false},
+    {"ReservedStageName", "Reserved words should not be used as stage names", "reserved-stage-name", false},
+    {"JSONArgsRecommended",
+     "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals",
+     "json-args-recommended", false},
+    {"MaintainerDeprecated",
+     "The MAINTAINER instruction is deprecated, use a label instead to define an image author",
+     "maintainer-deprecated", false},
+    {"UndefinedArgInFrom", "FROM command must use declared ARGs", "undefined-arg-in-from", false},
+    {"WorkdirRelativePath",
+     "Relative workdir without an absolute workdir declared within the build can have unexpected results if "
+     "the "
+     "base image changes",
+     "workdir-relative-path", false},
+    {"UndefinedVar", "Variables should be defined before their use", "undefined-var", false},
+    {"MultipleInstructionsDisallowed",
+     "Multiple instructions of the same type should not be used in the same stage",
+     "multiple-instructions-disallowed", false},
+    {"LegacyKeyValueFormat", "Legacy key/value format with whitespace separator should not be used",
+     "legacy-key-value-format", false},
+    {"InvalidBaseImagePlatform", "Base image platform does not match expected target platform", NULL, false},
+    {"RedundantTargetPlatform",
+     "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
+     "redundant-target-platform", false},
+    {"SecretsUsedInArgOrEnv", "Sensitive data should not be used in the ARG or ENV commands",
+     "secrets-used-in-arg-or-env", false},
+    {"InvalidDefaultArgInFrom", "Default value for global ARG results in an empty or invalid base image name",
+     "invalid-default-arg-in-from", false},
+    {"FromPlatformFlagConstDisallowed", "FROM --platform flag should not use a constant value",
+     "from-platform-flag-const-disallowed", false},
+    {"CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore", "copy-ignored-file",
+     false},
+    {"InvalidDefinitionDescription",
+     "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If "
+     "this is "
+     "not intended to be a description comment, add an empty line or comment between the instruction and the "
+     "comment.",
+     "invalid-definition-description", true},
+    {"ExposeProtoCasing", "Protocol in EXPOSE instruction should be lowercase", "expose-proto-casing", false},
+    {"ExposeInvalidFormat",
+     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error "
+     "in a "
+     "future release",
+     "expose-invalid-format", false},
+};
+
+const df_lint_rule *df_lint_rule_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        if (!strcmp(rules[i].name, name))
+            return &rules[i];
+    return NULL;
+}
+
+const char *df_doc_comment(const cb_strv *comments, const char *name)
+{
+    size_t nl = name ? strlen(name) : 0;
+    for (size_t i = 0; nl && i < comments->n; i++)
+        if (!strncmp(comments->v[i], name, nl) && comments->v[i][nl] == ' ')
+            return comments->v[i] + nl + 1;
+    return NULL;
+}
+
+/* BuildKit's validateDefinitionDescription: the last comment line must start with a key. */
+static void lint_definition_description(df_plan *p, const df_instr *in, const char *what,
+                                        const char *const *keys, size_t n)
+{
+    if (!in->comments.n || !n)
+        return;
+    const char *last = in->comments.v[in->comments.n - 1];
+    size_t wl = strcspn(last, " ");
+    for (size_t i = 0; i < n; i++)
+        if (strlen(keys[i]) == wl && !strncmp(keys[i], last, wl))
+            return;
+    df_warnings_add(
+        &p->warnings, in->start_line,
+        "InvalidDefinitionDescription: Comment for %s should follow the format: `# %s <description>`", what,
+        n > 1 ? "<arg_key>" : keys[0]);
+}
+
+static void lint_expose(df_plan *p, const df_instr *in)
+{
+    for (size_t i = 0; i < in->args.n; i++) {
+        const char *raw = in->args.v[i], *slash = strrchr(raw, '/');
+        bool upper = false;
+        for (const char *c = slash ? slash + 1 : ""; *c; c++)
+            upper |= *c >= 'A' && *c <= 'Z';
+        if (upper)
+            df_warnings_add(
+                &p->warnings, in->start_line,
+                "ExposeProtoCasing: Defined protocol '%s' in EXPOSE instruction should be lowercase", raw);
+        if (strchr(raw, ':'))
+            df_warnings_add(
+                &p->warnings, in->start_line,
+                "ExposeInvalidFormat: EXPOSE instruction should not define an IP address or host-port "
+                "mapping, found '%s'",
+                raw);
+    }
+}
+
 /* BuildKit's default lint checks that need no image data (reported as warnings). */
 void df_lint_file(df_plan *p, const df_file *f)
 {
@@ -52,12 +160,31 @@ void df_lint_file(df_plan *p, const df_file *f)
                 "JSONArgsRecommended: JSON arguments recommended for %s to prevent unintended behavior "
                 "related to OS signals",
                 !strcmp(in->keyword, "cmd") ? "CMD" : "ENTRYPOINT");
+        if (!strcmp(in->keyword, "expose"))
+            lint_expose(p, in);
+        if (!strcmp(in->keyword, "arg")) {
+            cb_strv owned;
+            cb_strv_init(&owned);
+            for (size_t a = 0; a < in->args.n; a++)
+                cb_strv_push_owned(&owned, xstrndup(in->args.v[a], strcspn(in->args.v[a], "=")));
+            lint_definition_description(p, in, "ARG", (const char *const *)owned.v, owned.n);
+            cb_strv_free(&owned);
+        }
         if (!strcmp(in->keyword, "from") && in->args.n == 3) {
             const char *as = in->args.v[1];
-            bool as_upper = !strcmp(as, "AS"), as_lower = !strcmp(as, "as");
+            bool as_upper = true, as_lower = true;
+            for (const char *c = as; *c; c++) {
+                as_upper &= !(*c >= 'a' && *c <= 'z');
+                as_lower &= !(*c >= 'A' && *c <= 'Z');
+            }
             if ((kw_upper && !as_upper) || (kw_lower && !as_lower))
                 df_warnings_add(&p->warnings, in->start_line,
-                                "FromAsCasing: 'as' and 'FROM' keywords' casing do not match");
+                                "FromAsCasing: '%s' and '%.*s' keywords' casing do not match", as, (int)kl,
+                                o);
+            char *lname = df_str_lower(in->args.v[2]);
+            const char *keys[] = {lname};
+            lint_definition_description(p, in, "FROM", keys, 1);
+            free(lname);
             bool has_upper = false;
             for (const char *c = in->args.v[2]; *c; c++)
                 has_upper |= *c >= 'A' && *c <= 'Z';
@@ -102,6 +229,20 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
                 "RedundantTargetPlatform: Setting platform to predefined %s in FROM is redundant as this is "
                 "the default behavior",
                 ps[i].raw_platform);
+        else if (ps[i].raw_platform && !strchr(ps[i].raw_platform, '$') && strchr(ps[i].raw_platform, '/')) {
+            const char *pl = ps[i].raw_platform, *name = p->stages[i].name ? p->stages[i].name : "";
+            char *os = xstrndup(pl, strcspn(pl, "/"));
+            const char *a = pl + strlen(os) + 1;
+            char *arch = xstrndup(a, strcspn(a, "/"));
+            if (!strstr(name, os) && !strstr(name, arch))
+                df_warnings_add(
+                    &p->warnings, ps[i].from->start_line,
+                    "FromPlatformFlagConstDisallowed: FROM --platform flag should not use constant value "
+                    "\"%s\"",
+                    pl);
+            free(os);
+            free(arch);
+        }
         int n_cmd = 0, n_ep = 0, n_hc = 0;
         int base = p->stages[i].base_stage;
         bool workdir_seen = base >= 0 && has_workdir[base];
@@ -144,18 +285,37 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
     free(has_workdir);
 }
 
-/* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...): drop skipped
- * rules from the warnings; with error=true any remaining rule violation fails the plan. */
-int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err)
+typedef struct lint_cfg {
+    bool skip_all, exp_all, as_error, has_error;
+    cb_strv skip, exp;
+} lint_cfg;
+
+static void lint_cfg_free(lint_cfg *c)
 {
-    if (!cfg || !*cfg)
-        return 0;
-    bool skip_all = false, as_error = false;
-    cb_strv skip;
-    cb_strv_init(&skip);
-    char *c = xstrdup(cfg);
+    cb_strv_free(&c->skip);
+    cb_strv_free(&c->exp);
+}
+
+static void lint_cfg_list(char *val, bool *all, cb_strv *out)
+{
+    for (char *save = NULL, *r = strtok_r(val, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        while (*r == ' ')
+            r++;
+        size_t n = strlen(r);
+        while (n && r[n - 1] == ' ')
+            r[--n] = 0;
+        if (!strcmp(r, "all"))
+            *all = true;
+        cb_strv_push(out, r);
+    }
+}
+
+/* linter.ParseLintOptions; merges into *c (the per-instruction "# check=" comments add to it). */
+static int lint_cfg_parse(lint_cfg *c, const char *cfg, cb_err *err)
+{
+    char *dup = xstrdup(cfg);
     int rc = 0;
-    for (char *save = NULL, *part = strtok_r(c, ";", &save); part && rc == 0;
+    for (char *save = NULL, *part = strtok_r(dup, ";", &save); part && rc == 0;
          part = strtok_r(NULL, ";", &save)) {
         while (*part == ' ')
             part++;
@@ -166,24 +326,96 @@ int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err)
         }
         *eq = 0;
         char *key = part, *val = eq + 1;
+        while (*val == ' ')
+            val++;
+        for (size_t n = strlen(key); n && key[n - 1] == ' ';)
+            key[--n] = 0;
         if (!strcmp(key, "skip")) {
-            for (char *s2 = NULL, *r = strtok_r(val, ",", &s2); r; r = strtok_r(NULL, ",", &s2)) {
-                if (!strcasecmp(r, "all"))
-                    skip_all = true;
-                cb_strv_push(&skip, r);
-            }
+            lint_cfg_list(val, &c->skip_all, &c->skip);
+        } else if (!strcmp(key, "experimental")) {
+            lint_cfg_list(val, &c->exp_all, &c->exp);
         } else if (!strcmp(key, "error")) {
-            if (!strcasecmp(val, "true") || !strcmp(val, "1"))
-                as_error = true;
-            else if (strcasecmp(val, "false") && strcmp(val, "0"))
+            c->has_error = true;
+            if (!strcasecmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "t"))
+                c->as_error = true;
+            else if (strcasecmp(val, "false") && strcmp(val, "0") && strcmp(val, "f"))
                 rc = cb_fail(err, "failed to parse check options: invalid boolean \"%s\" for error", val);
-        } else if (strcmp(key, "experimental")) {
+        } else {
             rc = cb_fail(err, "failed to parse check options: invalid check option \"%s\"", key);
         }
     }
-    free(c);
+    free(dup);
+    return rc;
+}
+
+static bool lint_cfg_drops(const lint_cfg *c, const char *rule)
+{
+    const df_lint_rule *r = df_lint_rule_find(rule);
+    if (r && r->experimental)
+        return !c->exp_all && !cb_strv_contains(&c->exp, rule);
+    return c->skip_all || cb_strv_contains(&c->skip, rule);
+}
+
+/* The "# check=..." comment above the instruction at line, merged into base (linter's
+ * WithMergedConfigFromComments: the first such comment, its value up to a space). */
+static void lint_cfg_for_line(const df_file *f, int line, const lint_cfg *base, lint_cfg *out)
+{
+    *out = *base;
+    cb_strv_init(&out->skip);
+    cb_strv_init(&out->exp);
+    for (size_t i = 0; i < base->skip.n; i++)
+        cb_strv_push(&out->skip, base->skip.v[i]);
+    for (size_t i = 0; i < base->exp.n; i++)
+        cb_strv_push(&out->exp, base->exp.v[i]);
+    for (size_t i = 0; f && i < f->n_instrs; i++) {
+        if (f->instrs[i].start_line != line)
+            continue;
+        const cb_strv *cm = &f->instrs[i].comments;
+        for (size_t k = 0; k < cm->n; k++) {
+            const char *c = cm->v[k];
+            size_t kl = strspn(c, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+            if (kl != 5 || strncasecmp(c, "check", 5))
+                continue;
+            const char *v = c + kl;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v++ != '=')
+                continue;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            char *val = xstrndup(v, strcspn(v, " "));
+            cb_err ignored;
+            cb_err_clear(&ignored);
+            lint_cfg tmp = {0};
+            cb_strv_init(&tmp.skip);
+            cb_strv_init(&tmp.exp);
+            if (lint_cfg_parse(&tmp, val, &ignored) == 0) {
+                out->skip_all |= tmp.skip_all;
+                out->exp_all |= tmp.exp_all;
+                for (size_t j = 0; j < tmp.skip.n; j++)
+                    cb_strv_push(&out->skip, tmp.skip.v[j]);
+                for (size_t j = 0; j < tmp.exp.n; j++)
+                    cb_strv_push(&out->exp, tmp.exp.v[j]);
+            }
+            lint_cfg_free(&tmp);
+            free(val);
+            break;
+        }
+        break;
+    }
+}
+
+/* "# check=skip=A,B;error=true" (or --build-arg BUILDKIT_DOCKERFILE_CHECK=...) and the
+ * per-instruction "# check=" comments: drop skipped rules (and experimental ones not asked
+ * for) from the warnings; with error=true any remaining rule violation fails the plan. */
+int df_lint_apply_check(df_plan *p, const df_file *f, const char *cfg, cb_err *err)
+{
+    lint_cfg base = {0};
+    cb_strv_init(&base.skip);
+    cb_strv_init(&base.exp);
+    int rc = cfg && *cfg ? lint_cfg_parse(&base, cfg, err) : 0;
     if (rc < 0) {
-        cb_strv_free(&skip);
+        lint_cfg_free(&base);
         return rc;
     }
     cb_buf failed;
@@ -195,11 +427,14 @@ int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err)
         bool is_rule =
             x->msg[rl] == ':' && rl > 0 && x->msg[0] >= 'A' && x->msg[0] <= 'Z' && !memchr(x->msg, ' ', rl);
         char *rule = is_rule ? xstrndup(x->msg, rl) : NULL;
-        bool drop = is_rule && (skip_all || cb_strv_contains(&skip, rule));
+        lint_cfg here;
+        lint_cfg_for_line(f, x->line, &base, &here);
+        bool drop = is_rule && lint_cfg_drops(&here, rule);
+        lint_cfg_free(&here);
         if (drop) {
             free(x->msg);
         } else {
-            if (is_rule && as_error && !(failed.data && strstr(failed.data, rule)))
+            if (is_rule && base.as_error && !(failed.data && strstr(failed.data, rule)))
                 cb_buf_printf(&failed, "%s%s", failed.len ? ", " : "", rule);
             p->warnings.v[w++] = *x;
         }
@@ -210,6 +445,6 @@ int df_lint_apply_check(df_plan *p, const char *cfg, cb_err *err)
         rc = cb_fail(err, "lint violation found for rules: %s (the Dockerfile sets check=error=true)",
                      failed.data);
     cb_buf_free(&failed);
-    cb_strv_free(&skip);
+    lint_cfg_free(&base);
     return rc;
 }

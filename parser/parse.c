@@ -48,6 +48,7 @@ void df_instr_free_fields(df_instr *in)
     }
     free(in->flags);
     cb_strv_free(&in->args);
+    cb_strv_free(&in->comments);
     for (size_t i = 0; i < in->n_heredocs; i++) {
         free(in->heredocs[i].name);
         free(in->heredocs[i].content);
@@ -801,6 +802,8 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
     size_t cap = 0;
     cb_buf line;
     cb_buf_init(&line);
+    cb_strv comments;
+    cb_strv_init(&comments);
 
     while (lines_next(&l)) {
         const char *s = l.cur;
@@ -811,9 +814,24 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
         }
         n = trim_newline_len(s, n);
         df_trim_left_space(&s, &n);
+        bool was_directive = !d.done;
         if ((rc = possible_directive(&d, f, s, n, &c)) < 0) {
             add_location(err, f->filename, current + 1, 0, NULL);
             goto fail;
+        }
+        was_directive &= !d.done;
+        if (n > 0 && s[0] == '#' && !was_directive) {
+            const char *cs = s + 1;
+            size_t cn = n - 1;
+            df_trim_left_space(&cs, &cn);
+            while (cn && (cs[cn - 1] == ' ' || cs[cn - 1] == '\t' || cs[cn - 1] == '\r'))
+                cn--;
+            if (cn) {
+                cb_strv_push_owned(&comments, xstrndup(cs, cn));
+            } else {
+                cb_strv_free(&comments);
+                cb_strv_init(&comments);
+            }
         }
         if (n > 0 && s[0] == '#')
             n = 0; /* trimComments */
@@ -863,6 +881,8 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
         df_instr *in = &f->instrs[f->n_instrs];
         memset(in, 0, sizeof(*in));
         cb_strv_init(&in->args);
+        in->comments = comments;
+        cb_strv_init(&comments);
         f->n_instrs++;
         c.line = start;
         if ((rc = node_from_line(&c, line.data, in)) < 0) {
@@ -923,10 +943,12 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
         goto fail;
     }
     cb_buf_free(&line);
+    cb_strv_free(&comments);
     *out = f;
     return 0;
 fail:
     cb_buf_free(&line);
+    cb_strv_free(&comments);
     df_file_free(f);
     *out = NULL;
     return rc < 0 ? rc : -EINVAL;

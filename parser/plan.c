@@ -123,6 +123,7 @@ void df_plan_free(df_plan *p)
     }
     free(p->global_args);
     df_warnings_free(&p->warnings);
+    free(p->lint_error);
     for (size_t i = 0; i < p->n_onbuild_files; i++)
         df_file_free(p->onbuild_files[i]);
     free(p->onbuild_files);
@@ -667,8 +668,14 @@ static int plan_parse_instrs(planctx *x, cb_err *err)
     }
     if (x->nps == 0)
         return cb_fail(err, "%s: dockerfile contains no stages to build (no FROM instruction)", f->filename);
-    for (size_t i = 0; i < f->warnings.n; i++)
-        df_warnings_add(&x->p->warnings, f->warnings.v[i].line, "NoEmptyContinuation: %s", f->warnings.v[i].msg);
+    /* BuildKit reports it on the instruction's last line */
+    for (size_t i = 0; i < f->warnings.n; i++) {
+        int line = f->warnings.v[i].line;
+        for (size_t k = 0; k < f->n_instrs; k++)
+            if (f->instrs[k].start_line == f->warnings.v[i].line)
+                line = f->instrs[k].end_line;
+        df_warnings_add(&x->p->warnings, line, "NoEmptyContinuation: Empty continuation line");
+    }
     df_lint_file(x->p, f);
     return 0;
 }
@@ -798,9 +805,12 @@ static int plan_stages(planctx *x, cb_err *err)
             for (size_t k = 0; k < i; k++)
                 if (p->stages[k].name && !strcmp(p->stages[k].name, s->name))
                     df_warnings_add(&p->warnings, ps[i].from->start_line,
-                                    "Duplicate stage name \"%s\", stage names should be unique", s->name);
+                                    "DuplicateStageName: Duplicate stage name \"%s\", stage names should be unique",
+                                    s->name);
             if (!strcmp(s->name, "scratch") || !strcmp(s->name, "context"))
-                df_warnings_add(&p->warnings, ps[i].from->start_line, "Stage name \"%s\" is reserved", s->name);
+                df_warnings_add(&p->warnings, ps[i].from->start_line,
+                                "ReservedStageName: Stage name should not use the same name as reserved stage \"%s\"",
+                                s->name);
         }
     }
     return 0;
@@ -1031,7 +1041,14 @@ static int plan_finish_warnings(planctx *x, cb_err *err)
         p->warnings.v[j] = w;
     }
     const char *cfg = env_get(&x->bargs, "BUILDKIT_DOCKERFILE_CHECK");
-    int rc = df_lint_apply_check(p, cfg ? cfg : x->f->check, err);
+    int rc = df_lint_apply_check(p, x->f, cfg ? cfg : x->f->check, err);
+    if (rc < 0 && x->opts->lint_only && !strncmp(err->msg, "lint violation", 14)) {
+        p->lint_error = xstrndup(err->msg, strcspn(err->msg, "("));
+        for (size_t n = strlen(p->lint_error); n && p->lint_error[n - 1] == ' ';)
+            p->lint_error[--n] = 0;
+        cb_err_clear(err);
+        return 0;
+    }
     if (rc < 0)
         cb_error_wrap(err, "%s", x->f->filename);
     return rc;

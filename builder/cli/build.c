@@ -322,6 +322,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false, load = false;
+    const char *call = NULL; /* --call / --check (BuildKit's subrequests; builder/call.c) */
+    bool check = false, call_json = false;
+    int call_kind = 0;
     long jobs = 0;
     docker_flags df = {.rm = true};
     cb_strv_init(&df.add_hosts);
@@ -378,6 +381,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"rm", 0, CLI_BOOL, &df.rm, NULL, "accepted: every RUN VM is always removed"},
         {"force-rm", 0, CLI_BOOL, &df.force_rm, NULL, "accepted: every RUN VM is always removed"},
         {"compress", 0, CLI_BOOL, &df.compress, NULL, "accepted: the context is not sent over a network"},
+        {"call", 0, CLI_STRING, &call, "METHOD[,format=json]", "build (default), check, outline or targets"},
+        {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -445,6 +450,11 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             rc = cli_report(&err);
         } else if (load && !(load_tar = load_tar_path(ctx->root, &err))) {
             rc = cli_report(&err);
+        } else if (builder_call_parse(check ? "check" : call, &call_kind, &call_json, &err) < 0) {
+            rc = cli_report(&err);
+        } else if (call_kind) {
+            int status = 0;
+            rc = builder_call(&o, call_kind, call_json, &status, &err) < 0 ? cli_report(&err) : status;
         } else {
             if (load_tar)
                 cb_strv_push_owned(&outputs, xasprintf("type=docker,dest=%s", load_tar));
