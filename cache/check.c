@@ -356,22 +356,25 @@ static uint64_t ext4_extent_bytes(const char *path)
  * and the overlay tree root `upper/` a directory (what a RUN mounts as a lower). */
 static void check_layer_image(store_check_report *r, const char *path)
 {
+    /* truncation first: the reader refuses an image smaller than its superblock says */
+    struct stat st;
+    uint64_t need = ext4_extent_bytes(path);
+    if (stat(path, &st) == 0 && (uint64_t)st.st_size < need) {
+        problem(r, xstrdup(path),
+                xasprintf("truncated: %lld bytes, its superblock says %llu", (long long)st.st_size,
+                          (unsigned long long)need));
+        return;
+    }
     ext4_reader *rd;
     cb_err e = {0};
     if (ext4_reader_open(path, &rd, &e) < 0) {
         problem(r, xstrdup(path), xasprintf("not a usable ext4 layer image: %s", e.msg));
         return;
     }
-    struct stat st;
     uint32_t ino;
     ext4_stat es;
-    uint64_t need = ext4_extent_bytes(path);
-    if (stat(path, &st) == 0 && (uint64_t)st.st_size < need)
-        problem(r, xstrdup(path),
-                xasprintf("truncated: %lld bytes, its superblock says %llu", (long long)st.st_size,
-                          (unsigned long long)need));
-    else if (ext4_reader_lookup(rd, EXT4_OVERLAY_UPPER_DIR, &ino, &e) < 0 ||
-             ext4_reader_stat(rd, ino, &es, &e) < 0 || !S_ISDIR(es.mode))
+    if (ext4_reader_lookup(rd, EXT4_OVERLAY_UPPER_DIR, &ino, &e) < 0 || ext4_reader_stat(rd, ino, &es, &e) < 0 ||
+        !S_ISDIR(es.mode))
         problem(r, xstrdup(path),
                 xstrdup("not an overlay layer image: no `" EXT4_OVERLAY_UPPER_DIR "/` directory"));
     ext4_reader_free(rd);
