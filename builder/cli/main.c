@@ -70,6 +70,14 @@ static const cli_group groups[] = {
       {"prune", cli_cmd_system_prune, "Remove dangling images and build cache"},
       {"info", cli_cmd_info, "Show versions, the store, the guest kernel (= info)"},
       {NULL, NULL, NULL}}},
+    {"manifest",
+     "Show manifests and indexes (inspect)",
+     {{"inspect", cli_cmd_manifest_inspect, "Show an image's manifest or index JSON (docker manifest inspect)"},
+      {NULL, NULL, NULL}}},
+    {"imagetools",
+     "Show multi-platform images (inspect)",
+     {{"inspect", cli_cmd_imagetools_inspect, "Show an image's index and platforms (buildx imagetools inspect)"},
+      {NULL, NULL, NULL}}},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

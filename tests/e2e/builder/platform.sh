@@ -71,6 +71,15 @@ check_fails "export --platform of a platform the index lacks" "$CBUILD" export -
   "$REG/e2e/multi:1"
 check_contains "… names the image and the platform" "has no linux/s390x manifest" \
   "$("$CBUILD" export --platform linux/s390x -o "$T/x.tar" "$REG/e2e/multi:1" 2>&1)"
+it=$("$CBUILD" imagetools inspect "$REG/e2e/multi:1" 2>&1)
+check_contains "imagetools inspect: the index's media type" "MediaType: application/vnd.oci.image.index.v1+json" "$it"
+check_eq "imagetools inspect: one Platform line per manifest" "  Platform:  linux/amd64
+  Platform:  linux/arm64" "$(grep Platform: <<<"$it")"
+check_eq "manifest inspect of the registry's copy lists both platforms" "amd64 arm64" \
+  "$("$CBUILD" --root "$T/empty-store" manifest inspect --insecure-registry "$REG" "$REG/e2e/multi:1" 2>&1 | jq -r '[.manifests[].platform.architecture] | join(" ")')"
+check "tag of a multi-platform image" "$CBUILD" tag "$REG/e2e/multi:1" e2e/multi-copy:1
+check_eq "… names its index, as docker tag does" "application/vnd.oci.image.index.v1+json" \
+  "$(sk inspect --raw "oci:$CBUILD_ROOT:docker.io/e2e/multi-copy:1" | jq -r .mediaType)"
 if build "$C" "$REG/e2e/multi:1" --platform linux/amd64,linux/arm64; then
   check_eq "a rebuild is cached on every platform" 2 "$(steps_cached)"
 else
