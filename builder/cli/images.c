@@ -152,7 +152,7 @@ int cli_cmd_images(cli_ctx *ctx, int argc, char **argv)
         return cli_call_end(&v, rc);
     bool json = format && !strcmp(format, "json");
     if (format && !json && strcmp(format, "table")) {
-        fprintf(stderr, "cbuild images: unsupported --format `%s` (want table or json)\n", format);
+        fprintf(stderr, "error: unsupported --format `%s` (want table or json)\n", format);
         return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};

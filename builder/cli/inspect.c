@@ -115,7 +115,7 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
         return cli_call_end(&v, rc);
     bool tpl = format && strstr(format, "{{");
     if (format && !tpl && strcmp(format, "json") && strcmp(format, "config") && strcmp(format, "manifest")) {
-        fprintf(stderr, "cbuild inspect: unsupported --format `%s` (want json, config, manifest or a {{template}})\n",
+        fprintf(stderr, "error: unsupported --format `%s` (want json, config, manifest or a {{template}})\n",
                 format);
         return cli_call_end(&v, CLI_EXIT_USAGE);
     }
@@ -136,7 +136,7 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
             cb_buf b;
             cb_buf_init(&b);
             if (render_template(format, o, &b) < 0) {
-                fprintf(stderr, "cbuild inspect: malformed template `%s` (supported: {{.Field.Sub}}, {{json .Field}})\n",
+                fprintf(stderr, "error: malformed template `%s` (supported: {{.Field.Sub}}, {{json .Field}})\n",
                         format);
                 rc = CLI_EXIT_USAGE;
             } else

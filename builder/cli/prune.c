@@ -63,7 +63,7 @@ int cli_cmd_prune(cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < filters.n; i++) {
         double secs;
         if (!cb_str_has_prefix(filters.v[i], "until=") || parse_duration(filters.v[i] + 6, &secs) < 0) {
-            fprintf(stderr, "cbuild prune: invalid filter `%s` (want until=DURATION, e.g. until=24h)\n", filters.v[i]);
+            fprintf(stderr, "error: invalid filter `%s` (want until=DURATION, e.g. until=24h)\n", filters.v[i]);
             cb_strv_free(&filters);
             return cli_call_end(&v, CLI_EXIT_USAGE);
         }
