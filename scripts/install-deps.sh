@@ -10,6 +10,7 @@ PKGS=(
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs passt
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
   linux-source-6.1 flex bison libelf-dev
+  debhelper lintian man-db zsh bash-completion
   curl wget ca-certificates util-linux procps python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
 )
 missing=()
