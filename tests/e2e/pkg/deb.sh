@@ -13,7 +13,7 @@ start_base_registry
 R=$T/croot
 _deb_cleanup() {
   # detach the chroot's mounts before anything removes $T
-  for m in proc sys; do mountpoint -q "$R/$m" 2>/dev/null && umount -l "$R/$m"; done
+  for m in dev/pts proc sys; do mountpoint -q "$R/$m" 2>/dev/null && umount -l "$R/$m"; done
   _builder_done
 }
 trap '_deb_cleanup' EXIT
@@ -58,8 +58,10 @@ for n in null zero full random urandom tty kvm; do
   rm -f "$R/dev/$n"
   mknod -m "$(stat -c %a "/dev/$n")" "$R/dev/$n" c "$((0x$(stat -c %t "/dev/$n")))" "$((0x$(stat -c %T "/dev/$n")))"
 done
-mkdir -p "$R/dev/shm" "$R/proc" "$R/sys"
+mkdir -p "$R/dev/shm" "$R/dev/pts" "$R/proc" "$R/sys"
 mount -t proc proc "$R/proc" && mount -t sysfs -o ro sysfs "$R/sys"
+# a pty of its own for the zsh completion check (zpty)
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts" && ln -sf pts/ptmx "$R/dev/ptmx"
 cp "$DEB" "$R/tmp/"
 in_root() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 "$@"; }
 if in_root bash -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/${DEB##*/} man-db bash-completion zsh" >"$T/apt.log" 2>&1; then
