@@ -29,7 +29,7 @@ typedef struct pvertex {
     int tail_pos, tail_n;
     cb_buf partial; /* output not yet ended by a newline */
     int partial_stream;
-    bool after_cr; /* the last byte was a '\r' that ended a line: a '\n' next ends none (CRLF) */
+    bool after_cr;            /* the last byte was a '\r' that ended a line: a '\n' next ends none (CRLF) */
     char *status[TTY_STATUS]; /* the latest status lines, tty sub-rows */
     int status_n;
     uint64_t logged[2]; /* bytes a step wrote per stream (stdout, stderr) */
@@ -163,7 +163,8 @@ static int tty_width(FILE *f)
 }
 
 /* One row as BuildKit's progressui draws it: the text cut to fit, the timing right-aligned. */
-static void tty_row(FILE *f, int cols, const char *color, const char *prefix, const char *text, const char *tm)
+static void tty_row(FILE *f, int cols, const char *color, const char *prefix, const char *text,
+                    const char *tm)
 {
     int room = cols - (int)strlen(prefix) - (int)strlen(tm) - 1;
     if (room < 1)
@@ -183,7 +184,11 @@ static int tty_draw_vertex_locked(progress *p, pvertex *v, int cols)
     const char *color = v->state == V_ERROR ? "\033[31m" : v->state == V_RUNNING ? "\033[34m" : "\033[36m";
     cb_buf name;
     cb_buf_init(&name);
-    cb_buf_printf(&name, "%s%s", v->state == V_CACHED ? "CACHED " : v->state == V_ERROR ? "ERROR " : "", v->name);
+    cb_buf_printf(&name, "%s%s",
+                  v->state == V_CACHED  ? "CACHED "
+                  : v->state == V_ERROR ? "ERROR "
+                                        : "",
+                  v->name);
     tty_row(f, cols, color, " => ", name.data, t);
     cb_buf_free(&name);
     int lines = 1;
@@ -325,8 +330,7 @@ static void add_line_locked(progress *p, int id, pvertex *v, int stream, const c
     if (p->mode == BUILDER_PROGRESS_PLAIN) {
         plain_header_locked(p, id);
         fprintf(p->log, "#%d %.3f %.*s\n", id, cb_now() - v->started, (int)n, line);
-    }
-    else if (p->mode == BUILDER_PROGRESS_RAWJSON)
+    } else if (p->mode == BUILDER_PROGRESS_RAWJSON)
         raw_log(p, id, stream, line, n);
 }
 
