@@ -566,6 +566,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         memcpy(layers[i].digest, chain->v[i].digest, sizeof layers[i].digest);
         layers[i].size = chain->v[i].size;
     }
+    progress_status(b->prog, pid, "exporting layers done"); /* stored as blobs by the steps already */
     store_image im;
     memset(&im, 0, sizeof im);
     rc = store_image_commit(b->st, cfg, layers, chain->n, names.n ? names.v[0] : NULL, &im, err);

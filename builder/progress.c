@@ -11,11 +11,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TAIL_LINES 12
 #define TTY_TAIL 6
+#define TTY_STATUS 4
 
 enum vstate { V_WAITING, V_RUNNING, V_DONE, V_CACHED, V_ERROR };
 
@@ -27,6 +29,9 @@ typedef struct pvertex {
     int tail_pos, tail_n;
     cb_buf partial; /* output not yet ended by a newline */
     int partial_stream;
+    bool after_cr;            /* the last byte was a '\r' that ended a line: a '\n' next ends none (CRLF) */
+    char *status[TTY_STATUS]; /* the latest status lines, tty sub-rows */
+    int status_n;
     uint64_t logged[2]; /* bytes a step wrote per stream (stdout, stderr) */
     bool clipped[2];
 } pvertex;
@@ -38,6 +43,7 @@ struct progress {
     pvertex *v;
     int n, cap;
     double t0;
+    int current; /* plain: the vertex whose header was printed last, 0 after one completed */
     /* tty */
     pthread_t ticker;
     bool ticker_on, stop;
@@ -148,12 +154,61 @@ static void fmt_secs(double s, char *out, size_t n)
     snprintf(out, n, "%.1fs", s < 0 ? 0 : s);
 }
 
+static int tty_width(FILE *f)
+{
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+        return ws.ws_col;
+    return 80;
+}
+
+/* One row as BuildKit's progressui draws it: the text cut to fit, the timing right-aligned. */
+static void tty_row(FILE *f, int cols, const char *color, const char *prefix, const char *text,
+                    const char *tm)
+{
+    int room = cols - (int)strlen(prefix) - (int)strlen(tm) - 1;
+    if (room < 1)
+        room = 1;
+    int n = (int)strlen(text);
+    if (n > room)
+        n = room;
+    fprintf(f, "%s%s%.*s%*s%s\033[0m\n", color, prefix, n, text, room - n + 1 + (int)strlen(tm), tm, "");
+}
+
+static int tty_draw_vertex_locked(progress *p, pvertex *v, int cols)
+{
+    FILE *f = p->log;
+    char t[32];
+    double end = v->state == V_RUNNING ? cb_now() : v->completed;
+    fmt_secs(v->state == V_CACHED ? 0 : end - v->started, t, sizeof t);
+    const char *color = v->state == V_ERROR ? "\033[31m" : v->state == V_RUNNING ? "\033[34m" : "\033[36m";
+    cb_buf name;
+    cb_buf_init(&name);
+    cb_buf_printf(&name, "%s%s",
+                  v->state == V_CACHED  ? "CACHED "
+                  : v->state == V_ERROR ? "ERROR "
+                                        : "",
+                  v->name);
+    tty_row(f, cols, color, " => ", name.data, t);
+    cb_buf_free(&name);
+    int lines = 1;
+    for (int k = 0; k < v->status_n; k++, lines++)
+        tty_row(f, cols, color, " => => ", v->status[k], "");
+    if (v->state == V_RUNNING || v->state == V_ERROR) {
+        int show = v->tail_n < TTY_TAIL ? v->tail_n : TTY_TAIL;
+        for (int k = show; k > 0; k--, lines++) {
+            const char *l = v->tail[(v->tail_pos - k + TAIL_LINES) % TAIL_LINES];
+            fprintf(f, "\033[90m => => # %.*s\033[0m\n", cols - 10 > 0 ? cols - 10 : 1, l);
+        }
+    }
+    return lines;
+}
+
 static void tty_draw_locked(progress *p, bool final)
 {
     FILE *f = p->log;
     for (int i = 0; i < p->drawn_lines; i++)
         fputs("\033[1A\033[2K", f);
-    int lines = 0;
     int done = 0;
     for (int i = 0; i < p->n; i++)
         if (p->v[i].state >= V_DONE)
@@ -161,29 +216,11 @@ static void tty_draw_locked(progress *p, bool final)
     char t[32];
     fmt_secs(cb_now() - p->t0, t, sizeof t);
     fprintf(f, "[+] Building %s (%d/%d)%s\n", t, done, p->n, final ? " FINISHED" : "");
-    lines++;
-    int cols = 100;
-    for (int i = 0; i < p->n; i++) {
-        pvertex *v = &p->v[i];
-        if (v->state == V_WAITING)
-            continue;
-        double end = v->state == V_RUNNING ? cb_now() : v->completed;
-        fmt_secs(v->state == V_CACHED ? 0 : end - v->started, t, sizeof t);
-        const char *mark = v->state == V_CACHED ? "CACHED " : v->state == V_ERROR ? "ERROR " : "";
-        const char *color = v->state == V_ERROR     ? "\033[31m"
-                            : v->state == V_RUNNING ? "\033[34m"
-                                                    : "\033[36m";
-        fprintf(f, "%s => %s%.*s %s\033[0m\n", color, mark, cols - 20, v->name, t);
-        lines++;
-        if (v->state == V_RUNNING || v->state == V_ERROR) {
-            int show = v->tail_n < TTY_TAIL ? v->tail_n : TTY_TAIL;
-            for (int k = show; k > 0; k--) {
-                const char *l = v->tail[(v->tail_pos - k + TAIL_LINES) % TAIL_LINES];
-                fprintf(f, "\033[90m => => # %.*s\033[0m\n", cols - 10, l);
-                lines++;
-            }
-        }
-    }
+    int lines = 1;
+    int cols = tty_width(f);
+    for (int i = 0; i < p->n; i++)
+        if (p->v[i].state != V_WAITING)
+            lines += tty_draw_vertex_locked(p, &p->v[i], cols);
     p->drawn_lines = final ? 0 : lines;
     fflush(f);
 }
@@ -205,6 +242,18 @@ static void *ticker_main(void *arg)
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
+}
+
+/* ---------- plain ---------- */
+
+/* BuildKit's textMux: a vertex's lines follow its `#N name` header; when another vertex
+ * printed in between (or this one was done), the header is printed again. */
+static void plain_header_locked(progress *p, int id)
+{
+    if (p->current == id)
+        return;
+    fprintf(p->log, "\n#%d %s\n", id, p->v[id - 1].name);
+    p->current = id;
 }
 
 /* ---------- events ---------- */
@@ -238,7 +287,8 @@ void progress_start(progress *p, int id)
         v->state = V_RUNNING;
         v->started = cb_now();
         if (p->mode == BUILDER_PROGRESS_PLAIN) {
-            fprintf(p->log, "\n#%d %s\n", id, v->name);
+            p->current = 0;
+            plain_header_locked(p, id);
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
             double s = v->started;
@@ -258,7 +308,10 @@ void progress_cached(progress *p, int id)
         v->state = V_CACHED;
         v->started = v->completed = cb_now();
         if (p->mode == BUILDER_PROGRESS_PLAIN) {
-            fprintf(p->log, "\n#%d %s\n#%d CACHED\n", id, v->name, id);
+            p->current = 0;
+            plain_header_locked(p, id);
+            fprintf(p->log, "#%d CACHED\n", id);
+            p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
             raw_vertex(p, id);
@@ -274,9 +327,10 @@ static void add_line_locked(progress *p, int id, pvertex *v, int stream, const c
     v->tail_pos = (v->tail_pos + 1) % TAIL_LINES;
     if (v->tail_n < TAIL_LINES)
         v->tail_n++;
-    if (p->mode == BUILDER_PROGRESS_PLAIN)
+    if (p->mode == BUILDER_PROGRESS_PLAIN) {
+        plain_header_locked(p, id);
         fprintf(p->log, "#%d %.3f %.*s\n", id, cb_now() - v->started, (int)n, line);
-    else if (p->mode == BUILDER_PROGRESS_RAWJSON)
+    } else if (p->mode == BUILDER_PROGRESS_RAWJSON)
         raw_log(p, id, stream, line, n);
 }
 
@@ -321,6 +375,10 @@ void progress_output(progress *p, int id, int stream, const char *data, size_t n
         n = keep;
         for (size_t i = 0; i < n; i++) {
             char c = data[i];
+            bool crlf = c == '\n' && v->after_cr;
+            v->after_cr = c == '\r' && v->partial.len;
+            if (crlf)
+                continue;
             if (c == '\n' || c == '\r') {
                 if (c == '\n' || v->partial.len)
                     add_line_locked(p, id, v, stream, v->partial.data ? v->partial.data : "", v->partial.len);
@@ -365,7 +423,14 @@ void progress_status(progress *p, int id, const char *fmt, ...)
     pvertex *v = vget(p, id);
     if (v) {
         flush_partial_locked(p, id, v);
+        if (v->status_n == TTY_STATUS) {
+            free(v->status[0]);
+            memmove(v->status, v->status + 1, (TTY_STATUS - 1) * sizeof *v->status);
+            v->status_n--;
+        }
+        v->status[v->status_n++] = xstrdup(b.data ? b.data : "");
         if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            plain_header_locked(p, id);
             fprintf(p->log, "#%d %s\n", id, b.data ? b.data : "");
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
@@ -387,7 +452,9 @@ void progress_done(progress *p, int id)
         v->state = V_DONE;
         v->completed = cb_now();
         if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            plain_header_locked(p, id);
             fprintf(p->log, "#%d DONE %.1fs\n", id, v->completed - v->started);
+            p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
             double s = v->started, c = v->completed;
@@ -412,7 +479,9 @@ void progress_error(progress *p, int id, const char *msg)
         v->state = V_ERROR;
         v->completed = cb_now();
         if (p->mode == BUILDER_PROGRESS_PLAIN) {
+            plain_header_locked(p, id);
             fprintf(p->log, "#%d ERROR: %s\n", id, msg);
+            p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
             raw_log(p, id, 2, msg, strlen(msg));
@@ -458,6 +527,8 @@ void progress_free(progress *p)
         free(p->v[i].name);
         for (int k = 0; k < TAIL_LINES; k++)
             free(p->v[i].tail[k]);
+        for (int k = 0; k < p->v[i].status_n; k++)
+            free(p->v[i].status[k]);
         cb_buf_free(&p->v[i].partial);
     }
     free(p->v);

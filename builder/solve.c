@@ -165,25 +165,16 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
     cb_buf m;
     cb_buf_init(&m);
     char *tail = cmd->kind == DF_CMD_RUN ? progress_tail(b->prog, pid, 8) : xstrdup("");
-    cb_buf_printf(&m, "%s:%d: %s: %s", b->ctx.dockerfile_name, cmd->instr->start_line, name, err->msg);
-    if (tail && *tail) {
-        cb_buf_puts(&m, "\n------\n");
-        const char *p = tail;
-        while (*p) {
-            const char *nl = strchr(p, '\n');
-            size_t len = nl ? (size_t)(nl - p) : strlen(p);
-            cb_buf_printf(&m, " > %.*s\n", (int)len, p);
-            p = nl ? nl + 1 : p + len;
-        }
-        cb_buf_puts(&m, "------");
-    }
+    /* buildx's layout: the step's last output, the Dockerfile excerpt, the error last and once */
+    if (tail && *tail)
+        cb_buf_printf(&m, "------\n > %s:\n%s\n------\n", name, tail);
     free(tail);
     /* the Dockerfile excerpt, as docker build prints it */
     const char *df = b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "";
     int first = cmd->instr->start_line - 2 > 1 ? cmd->instr->start_line - 2 : 1;
     int last =
         cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
-    cb_buf_printf(&m, "\n%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
+    cb_buf_printf(&m, "%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
     int ln = 1;
     for (const char *p = df; *p && ln <= last; ln++) {
         const char *nl = strchr(p, '\n');
@@ -193,7 +184,7 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
                           (int)(len > 120 ? 120 : len), p);
         p = nl ? nl + 1 : p + len;
     }
-    cb_buf_puts(&m, "--------------------");
+    cb_buf_printf(&m, "--------------------\n%s", err->msg);
     int code = err->code ? err->code : EIO;
     snprintf(err->msg, sizeof err->msg, "%s", m.data);
     err->code = code;
@@ -844,7 +835,7 @@ static void context_vertex_end(bl_build *b, int ctx_pid, int rc)
     char sz[32];
     cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
     progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
-    if (rc < 0)
+    if (rc < 0 && bl_interrupted(b)) /* a failed step is no failure of the context */
         progress_error(b->prog, ctx_pid, "canceled");
     else
         progress_done(b->prog, ctx_pid);

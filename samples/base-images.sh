@@ -3,7 +3,7 @@
 #   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm
 #   127.0.0.1:5000/busybox:latest    busybox-static with its applet links: an OCI index of
 #                                    linux/amd64 and linux/arm64 (Debian's busybox-static:arm64)
-# Usage: samples/base-images.sh [start|busybox-only|stop|status]   (default: start)
+# Usage: samples/base-images.sh [start|busybox-only|debian-rootfs|stop|status]   (default: start)
 # Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_REGISTRY_DIR (the registry's
 # config, data and pid; default under the cache), CBUILD_TEST_CACHE (default
 # /var/tmp/cbuild-test-cache: rootfs tarballs are built once and kept there),
@@ -221,6 +221,7 @@ case "${1:-start}" in
     start_registry
     busybox_image
     ;;
+  debian-rootfs) debian_rootfs ;; # the cached minbase tarball's path (tests/e2e/pkg/deb.sh)
   stop) stop_registry ;;
   status) registry_up && echo "registry on $REG is up" || { echo "registry on $REG is down"; exit 1; } ;;
   *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;

@@ -462,7 +462,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
                 o.progress = BUILDER_PROGRESS_QUIET;
             builder_result res;
             if (build_with_signals(&o, &res, &err) < 0) {
-                rc = cli_report(&err);
+                rc = cli_report_build(&err);
                 if (build_signal) /* as a shell reports a command killed by the signal */
                     rc = 128 + build_signal;
             } else if (load_tar && load_run(tool, load_tar, &err) < 0) {

@@ -50,6 +50,8 @@ void cli_print_usage(const cli_cmd_spec *spec, FILE *out);
 int cli_parse_exit(int parse_result);
 /* Print "cbuild: error: <msg>" and return 1. */
 int cli_report(const cb_err *err);
+/* a failed build, as buildx prints it: details, then `ERROR: failed to solve: ...` */
+int cli_report_build(const cb_err *err);
 
 /* A verb's parsed arguments, its store and its error. Every verb returns cli_call_end(). */
 struct store;

@@ -123,7 +123,7 @@ static int cmd_plan(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         goto out;
     if (format && strcmp(format, "json") && strcmp(format, "text")) {
-        fprintf(stderr, "cbuild debug plan: unknown format \"%s\" (use text or json)\n", format);
+        fprintf(stderr, "error: unknown format \"%s\" (use text or json)\n", format);
         rc = CLI_EXIT_USAGE;
         goto out;
     }
@@ -182,7 +182,7 @@ int cli_cmd_debug(cli_ctx *ctx, int argc, char **argv)
     if (!strcmp(argv[1], "plan"))
         return cmd_plan(ctx, argc - 1, argv + 1);
     const char *s = cb_suggest(argv[1], subs, 2);
-    fprintf(stderr, "cbuild debug: unknown command \"%s\"%s%s%s\nSee 'cbuild debug --help'.\n", argv[1],
+    fprintf(stderr, "error: unknown command \"%s\"%s%s%s\nSee 'cbuild debug --help'.\n", argv[1],
             s ? " (did you mean " : "", s ? s : "", s ? "?)" : "");
     return CLI_EXIT_USAGE;
 }

@@ -17,7 +17,7 @@ int cli_cmd_du(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         return cli_call_end(&v, rc);
     if (format && strcmp(format, "json") && strcmp(format, "table")) {
-        fprintf(stderr, "cbuild du: unsupported --format `%s` (want table or json)\n", format);
+        fprintf(stderr, "error: unsupported --format `%s` (want table or json)\n", format);
         return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     cb_err err = {0};

@@ -65,7 +65,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
         ref = xstrdup(v.pos.v[0]);
     }
     if (strcmp(format, "tar") && strcmp(format, "ext4")) {
-        fprintf(stderr, "cbuild export: unknown --format `%s` (want tar or ext4)\n", format);
+        fprintf(stderr, "error: unknown --format `%s` (want tar or ext4)\n", format);
         return cli_call_end(&v, CLI_EXIT_USAGE);
     }
     if (boot && strcmp(format, "ext4")) {
@@ -74,7 +74,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
     }
     if (!strcmp(format, "ext4")) {
         if (!output) {
-            fprintf(stderr, "cbuild export: --format ext4 needs -o FILE\n");
+            fprintf(stderr, "error: --format ext4 needs -o FILE\n");
             return cli_call_end(&v, CLI_EXIT_USAGE);
         }
         if ((rc = cli_call_store(&v, ctx)) >= 0)
@@ -86,7 +86,7 @@ int cli_cmd_export(cli_ctx *ctx, int argc, char **argv)
         return cli_call_end(&v, rc);
     }
     if (!output && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "cbuild: error: refusing to write a tar to a terminal; use -o FILE or redirect stdout\n");
+        fprintf(stderr, "error: refusing to write a tar to a terminal; use -o FILE or redirect stdout\n");
         return cli_call_end(&v, 1);
     }
     if ((rc = cli_call_store(&v, ctx)) >= 0)

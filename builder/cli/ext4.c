@@ -51,18 +51,18 @@ static int ext4_create(cli_ctx *ctx, int argc, char **argv)
         goto out;
     rc = 1;
     if ((tars.n == 0) == (dir == NULL)) {
-        fprintf(stderr, "cbuild ext4 create: give either --tar FILE (repeatable) or --dir DIR\n"
+        fprintf(stderr, "error: give either --tar FILE (repeatable) or --dir DIR\n"
                         "See 'cbuild ext4 create --help'.\n");
         rc = CLI_EXIT_USAGE;
         goto out;
     }
     if (overlay && tars.n > 1) {
-        fprintf(stderr, "cbuild ext4 create: --overlay keeps one layer: give exactly one --tar\n");
+        fprintf(stderr, "error: --overlay keeps one layer: give exactly one --tar\n");
         rc = CLI_EXIT_USAGE;
         goto out;
     }
     if (free_inodes < 0) {
-        fprintf(stderr, "cbuild ext4 create: --free-inodes must not be negative\n");
+        fprintf(stderr, "error: --free-inodes must not be negative\n");
         rc = CLI_EXIT_USAGE;
         goto out;
     }

@@ -52,7 +52,7 @@ int cli_cmd_kernel(cli_ctx *ctx, int argc, char **argv)
     int rc = cli_call_begin(&v, ctx, &spec, argc, argv);
     if (rc >= 0) return cli_call_end(&v, rc);
     if (strcmp(v.pos.v[0], "export") != 0) {
-        fprintf(stderr, "cbuild: error: unknown kernel command `%s` (expected: export)\n", v.pos.v[0]);
+        fprintf(stderr, "error: unknown kernel command `%s` (expected: export)\n", v.pos.v[0]);
         return cli_call_end(&v, 125);
     }
     rc = kernel_export(ctx, v.pos.v[1], &v.err) < 0 ? cli_report(&v.err) : 0;

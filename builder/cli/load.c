@@ -24,7 +24,7 @@ int cli_cmd_load(cli_ctx *ctx, int argc, char **argv)
         return cli_call_end(&v, rc);
     cb_err err = {0};
     if (!input && isatty(STDIN_FILENO)) {
-        fprintf(stderr, "cbuild: error: requested load from stdin, but stdin is empty; use -i FILE\n");
+        fprintf(stderr, "error: requested load from stdin, but stdin is empty; use -i FILE\n");
         return cli_call_end(&v, 1);
     }
     if ((rc = cli_call_store(&v, ctx)) >= 0)

@@ -65,7 +65,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     user = username ? xstrdup(username) : NULL;
     pass = password ? xstrdup(password) : NULL;
     if (password && password_stdin) {
-        fprintf(stderr, "cbuild login: --password and --password-stdin are mutually exclusive\n");
+        fprintf(stderr, "error: --password and --password-stdin are mutually exclusive\n");
         rc = CLI_EXIT_USAGE;
         goto out;
     }
@@ -73,7 +73,7 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
     if (password_stdin) {
         if (!user) {
-            fprintf(stderr, "cbuild login: must provide --username with --password-stdin\n");
+            fprintf(stderr, "error: must provide --username with --password-stdin\n");
             rc = CLI_EXIT_USAGE;
             goto out;
         }
@@ -83,26 +83,26 @@ int cli_cmd_login(cli_ctx *ctx, int argc, char **argv)
     }
     if (!user) {
         if (!isatty(STDIN_FILENO)) {
-            fprintf(stderr, "cbuild: error: cannot prompt for a username: stdin is not a terminal; use -u\n");
+            fprintf(stderr, "error: cannot prompt for a username: stdin is not a terminal; use -u\n");
             goto out;
         }
         fprintf(stderr, "Username: ");
         user = read_line(stdin);
         if (!user || !*user) {
-            fprintf(stderr, "cbuild: error: username is required\n");
+            fprintf(stderr, "error: username is required\n");
             goto out;
         }
     }
     if (!pass) {
         char *p = isatty(STDIN_FILENO) ? getpass("Password: ") : NULL;
         if (!p) {
-            fprintf(stderr, "cbuild: error: cannot prompt for a password: use --password-stdin\n");
+            fprintf(stderr, "error: cannot prompt for a password: use --password-stdin\n");
             goto out;
         }
         pass = xstrdup(p);
     }
     if (!*pass) {
-        fprintf(stderr, "cbuild: error: password is required\n");
+        fprintf(stderr, "error: password is required\n");
         goto out;
     }
     cb_err err = {0};

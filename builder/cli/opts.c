@@ -204,6 +204,26 @@ int cli_parse_exit(int r)
     return -1;
 }
 
+/* buildx's layout for a failed build: the detail lines as they are, `ERROR: failed to solve:`
+ * before the error itself (docker's CLI prints `error:` for its own errors, buildx `ERROR:`). */
+int cli_report_build(const cb_err *err)
+{
+    const char *msg = err->msg[0] ? err->msg : "unknown error";
+    /* a failed step's details end with the Dockerfile excerpt's rule; the error follows it */
+    static const char rule[] = "\n--------------------\n";
+    const char *last = NULL;
+    for (const char *q = strstr(msg, rule); q; q = strstr(q + 1, rule))
+        last = q + sizeof rule - 2;
+    if (last)
+        fprintf(stderr, "%.*s\n", (int)(last - msg), msg);
+    const char *line = last ? last + 1 : msg;
+    if (cb_log_color())
+        fprintf(stderr, "\033[31mERROR:\033[0m failed to solve: %s\n", line);
+    else
+        fprintf(stderr, "ERROR: failed to solve: %s\n", line);
+    return 1;
+}
+
 int cli_report(const cb_err *err)
 {
     if (cb_log_color())

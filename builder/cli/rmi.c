@@ -58,7 +58,7 @@ int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv)
             }
         } else if (refs > 1 && !force) {
             rc = 1;
-            fprintf(stderr, "cbuild: error: conflict: unable to delete %.12s (must be forced) - image is referenced in "
+            fprintf(stderr, "error: conflict: unable to delete %.12s (must be forced) - image is referenced in "
                             "multiple repositories\n",
                     im.id + 7);
         } else {

@@ -293,7 +293,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         cfg.n_lowers = layers.n;
     } else {
         if (pos.n == 0) {
-            fprintf(stderr, "cbuild run: an IMAGE or --ext4 FILE is required\n");
+            fprintf(stderr, "error: an IMAGE or --ext4 FILE is required\n");
             cli_print_usage(&spec, stderr);
             goto out;
         }
@@ -331,7 +331,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < ic->cmd.n; i++) cb_strv_push(&cmd, ic->cmd.v[i]);
     }
     if (cmd.n == 0) {
-        fprintf(stderr, "cbuild run: no command specified%s\n", ic ? "" : " (an ext4 image carries no CMD)");
+        fprintf(stderr, "error: no command specified%s\n", ic ? "" : " (an ext4 image carries no CMD)");
         goto out;
     }
     cfg.argv = cmd.v;
@@ -352,13 +352,13 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     } else if (network && strcmp(network, "host") == 0) {
         cfg.network = GUEST_NET_HOST;
     } else if (network && strcmp(network, "default") != 0 && strcmp(network, "bridge") != 0) {
-        fprintf(stderr, "cbuild run: --network %s: expected default, none or host\n", network);
+        fprintf(stderr, "error: --network %s: expected default, none or host\n", network);
         goto out;
     }
     if (memory) {
         uint64_t m;
         if (cb_parse_size(memory, &m, &err) < 0 || m < (64ull << 20)) {
-            fprintf(stderr, "cbuild run: --memory %s: expected a size of at least 64m\n", memory);
+            fprintf(stderr, "error: --memory %s: expected a size of at least 64m\n", memory);
             goto out;
         }
         cfg.memory = m;
@@ -367,7 +367,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         char *end;
         double c = strtod(cpus, &end);
         if (*end || !(c > 0) || c > 256) {
-            fprintf(stderr, "cbuild run: --cpus %s: expected a number between 0.01 and 256\n", cpus);
+            fprintf(stderr, "error: --cpus %s: expected a number between 0.01 and 256\n", cpus);
             goto out;
         }
         cfg.cpus = (int)ceil(c);
@@ -376,7 +376,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         char *end;
         double t = strtod(timeout, &end);
         if (*end || !(t > 0)) {
-            fprintf(stderr, "cbuild run: --timeout %s: expected seconds\n", timeout);
+            fprintf(stderr, "error: --timeout %s: expected seconds\n", timeout);
             goto out;
         }
         cfg.timeout = t;
@@ -397,7 +397,7 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cfg.mounts = mounts;
     cfg.n_mounts = n_mounts;
     if (tty && interactive && !isatty(0)) {
-        fprintf(stderr, "cbuild run: the input device is not a TTY\n");
+        fprintf(stderr, "error: the input device is not a TTY\n");
         goto out;
     }
     cfg.stdin_fd = interactive ? 0 : -1;

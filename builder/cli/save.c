@@ -22,7 +22,7 @@ int cli_cmd_save(cli_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         return cli_call_end(&v, rc);
     if (!output && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "cbuild: error: refusing to write an archive to a terminal; use -o FILE or redirect stdout\n");
+        fprintf(stderr, "error: refusing to write an archive to a terminal; use -o FILE or redirect stdout\n");
         return cli_call_end(&v, 1);
     }
     if ((rc = cli_call_store(&v, ctx)) >= 0)

@@ -106,7 +106,7 @@ int cli_cmd_store(cli_ctx *ctx, int argc, char **argv)
     if (!strcmp(argv[1], "check"))
         return store_check_verb(ctx, argc - 1, argv + 1);
     const char *sg = cb_suggest(argv[1], subs, 1);
-    fprintf(stderr, "cbuild store: unknown command `%s`%s%s%s\nSee 'cbuild store --help'.\n", argv[1],
+    fprintf(stderr, "error: unknown command `%s`%s%s%s\nSee 'cbuild store --help'.\n", argv[1],
             sg ? " (did you mean `" : "", sg ? sg : "", sg ? "`?)" : "");
     return CLI_EXIT_USAGE;
 }

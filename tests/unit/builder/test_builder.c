@@ -180,6 +180,90 @@ Test(progress, plain_layout)
     free(buf);
 }
 
+/* A RUN printing CRLF line ends: one line each, no blank line after (BuildKit's plain). */
+Test(progress, plain_crlf_is_one_line)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_PLAIN, f);
+    int a = progress_add(p, "[1/1] RUN printf");
+    progress_start(p, a);
+    progress_output(p, a, 1, "one\r", 4);
+    progress_output(p, a, 1, "\ntwo\r\n\r\nthree\rfour\n", 19);
+    progress_done(p, a);
+    char *tail = progress_tail(p, a, 8);
+    cr_assert_str_eq(tail, "one\ntwo\n\nthree\nfour");
+    free(tail);
+    progress_free(p);
+    fclose(f);
+    int lines = 0;
+    for (char *q = buf; *q; q++)
+        lines += *q == '\n';
+    /* blank, header, one, two, the empty line the RUN printed, three, four, DONE */
+    cr_assert_eq(lines, 8, "%s", buf);
+    cr_assert(strstr(buf, " one\n#1 "));
+    cr_assert(strstr(buf, " two\n#1 "));
+    cr_assert(strstr(buf, " four\n#1 DONE "));
+    free(buf);
+}
+
+/* Output of a step after another step printed: its `#N name` header again, as BuildKit's
+ * textMux does, so a failing step's header directly precedes its `#N ERROR`. */
+Test(progress, plain_header_before_error)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_PLAIN, f);
+    int a = progress_add(p, "[a 2/2] RUN slow");
+    int b = progress_add(p, "[b 2/2] RUN fails");
+    progress_start(p, a);
+    progress_start(p, b);
+    progress_output(p, a, 1, "a-out\n", 6);
+    progress_output(p, b, 1, "b-out\n", 6);
+    progress_error(p, b, "exit code: 1");
+    progress_done(p, a);
+    progress_free(p);
+    fclose(f);
+    cr_assert(strstr(buf, "\n#2 [b 2/2] RUN fails\n#2 0."), "%s", buf);
+    const char *err = strstr(buf, "#2 ERROR: exit code: 1\n");
+    cr_assert(err, "%s", buf);
+    const char *hdr = strstr(buf, "\n\n#2 [b 2/2] RUN fails\n#2 0.");
+    cr_assert(hdr && hdr < err, "%s", buf);
+    cr_assert(strstr(buf, "\n#1 [a 2/2] RUN slow\n#1 0."), "%s", buf);
+    cr_assert(strstr(buf, "\n\n#1 [a 2/2] RUN slow\n#1 DONE "), "%s", buf);
+    /* three headers for #1 (start, output, done) and three for #2 (start, output after #1, error: no) */
+    int h1 = 0;
+    for (const char *q = buf; (q = strstr(q, "#1 [a 2/2] RUN slow\n")); q++)
+        h1++;
+    cr_assert_eq(h1, 3, "%s", buf);
+    free(buf);
+}
+
+/* tty: timings right-aligned at the terminal's width (80 when not a terminal), status
+ * lines as `=> =>` sub-rows. */
+Test(progress, tty_rows)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_TTY, f);
+    int a = progress_add(p, "exporting to image");
+    progress_start(p, a);
+    progress_status(p, a, "exporting layers done");
+    progress_done(p, a);
+    progress_free(p);
+    fclose(f);
+    const char *row = strstr(buf, " => exporting to image ");
+    cr_assert(row, "%s", buf);
+    const char *end = strchr(row, '\033');
+    cr_assert_eq(end - row, 80, "%s", buf);
+    cr_assert(!strncmp(end - 4, "0.0s", 4) || !strncmp(end - 4, "0.1s", 4), "%s", buf);
+    cr_assert(strstr(buf, " => => exporting layers done"), "%s", buf);
+    free(buf);
+}
+
 Test(progress, parse_modes)
 {
     enum builder_progress_mode m;
