@@ -95,8 +95,8 @@ check_eq "scratch image has only the copied files" "busybox from-base.txt from-o
 check_fails "--target of the broken stage fails" build "$M" brokentest --target unused
 check_contains "the error names the line and the missing file" "Dockerfile:5" "$(cat "$T/last.log")"
 check_fails "an unknown --target is an error" build "$M" x --target nosuchstage
-check_fails "--platform other than linux/amd64 says why" build "$M" x --platform linux/arm64
-check_contains "the platform error names the platform" "linux/arm64" "$(cat "$T/last.log")"
+check_fails "a malformed --platform says why" build "$M" x --platform "linux/a*d64"
+check_contains "the platform error names the platform" "linux/a*d64" "$(cat "$T/last.log")"
 
 # COPY --from is keyed by what it copies: a rebuilt stage with the same file keeps it cached
 F=$(ctx fromcache <<EOF
