@@ -174,16 +174,18 @@ static int extract_to_dir(const char *tar, const char *dir, cb_err *err)
     return store_tar_extract_file(tar, dir, STORE_EXTRACT_OWNERS, err);
 }
 
-static int write_metadata(const char *path, const store_image *im, const cb_strv *names, cb_err *err)
+/* --metadata-file: BuildKit's keys for the result (config_digest NULL for an index). */
+static int write_metadata(const char *path, const char *config_digest, const oci_descriptor *md, const cb_strv *names,
+                          cb_err *err)
 {
     json_t *m = json_object();
-    json_object_set_new(m, "containerimage.config.digest", json_string(im->id));
-    json_object_set_new(m, "containerimage.digest", json_string(im->manifest_digest));
+    if (config_digest)
+        json_object_set_new(m, "containerimage.config.digest", json_string(config_digest));
+    json_object_set_new(m, "containerimage.digest", json_string(md->digest));
     json_t *d = json_object();
-    json_object_set_new(d, "mediaType",
-                        json_string(im->manifest.media_type ? im->manifest.media_type : OCI_MT_MANIFEST));
-    json_object_set_new(d, "digest", json_string(im->manifest_digest));
-    json_object_set_new(d, "size", json_integer((json_int_t)im->manifest_len));
+    json_object_set_new(d, "mediaType", json_string(md->media_type));
+    json_object_set_new(d, "digest", json_string(md->digest));
+    json_object_set_new(d, "size", json_integer((json_int_t)md->size));
     json_object_set_new(m, "containerimage.descriptor", d);
     if (names->n) {
         cb_buf nb;
@@ -197,6 +199,27 @@ static int write_metadata(const char *path, const store_image *im, const cb_strv
     json_decref(m);
     int rc = cb_write_file_atomic(path, s, strlen(s), 0644, err);
     free(s);
+    return rc;
+}
+
+/* The result under every name (the first one is tagged by the commit), then pushed. */
+static int name_and_push(bl_build *b, int pid, const cb_strv *names, const oci_descriptor *md, bool push, cb_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < names->n && rc == 0; i++) {
+        if (i > 0)
+            rc = store_tag_set(b->st, names->v[i], md, err);
+        if (rc == 0)
+            progress_status(b->prog, pid, "naming to %s done", names->v[i]);
+    }
+    if (rc == 0 && push) {
+        oci_registry_opts ro;
+        bl_registry_opts(b->opts, &ro);
+        for (size_t i = 0; i < names->n && rc == 0; i++) {
+            progress_status(b->prog, pid, "pushing %s", names->v[i]);
+            rc = store_push(b->st, names->v[i], NULL, &ro, NULL, err);
+        }
+    }
     return rc;
 }
 
@@ -586,22 +609,9 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     md.media_type = im.manifest.media_type ? im.manifest.media_type : (char *)OCI_MT_MANIFEST;
     memcpy(md.digest, im.manifest_digest, sizeof md.digest);
     md.size = (int64_t)im.manifest_len;
-    for (size_t i = 0; i < names.n && rc == 0; i++) {
-        if (i > 0)
-            rc = store_tag_set(b->st, names.v[i], &md, err);
-        if (rc == 0)
-            progress_status(b->prog, pid, "naming to %s done", names.v[i]);
-    }
     memcpy(res->image_id, im.id, sizeof res->image_id);
     memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
-    if (rc == 0 && push) {
-        oci_registry_opts ro;
-        bl_registry_opts(b->opts, &ro);
-        for (size_t i = 0; i < names.n && rc == 0; i++) {
-            progress_status(b->prog, pid, "pushing %s", names.v[i]);
-            rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
-        }
-    }
+    rc = name_and_push(b, pid, &names, &md, push, err);
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
     } else {
@@ -616,7 +626,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);
     if (rc == 0 && o->metadata_file)
-        rc = write_metadata(o->metadata_file, &im, &names, err);
+        rc = write_metadata(o->metadata_file, im.id, &md, &names, err);
     store_image_free(&im);
     cb_strv_free(&names);
 out:
@@ -771,20 +781,8 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
     }
     oci_descriptor md = {.media_type = (char *)OCI_MT_INDEX, .size = (int64_t)ilen};
     memcpy(md.digest, digest, sizeof md.digest);
-    for (size_t i = 0; i < names.n && rc == 0; i++) {
-        if (i > 0)
-            rc = store_tag_set(b->st, names.v[i], &md, err);
-        if (rc == 0)
-            progress_status(b->prog, pid, "naming to %s done", names.v[i]);
-    }
-    if (rc == 0 && push) {
-        oci_registry_opts ro;
-        bl_registry_opts(b->opts, &ro);
-        for (size_t i = 0; i < names.n && rc == 0; i++) {
-            progress_status(b->prog, pid, "pushing %s", names.v[i]);
-            rc = store_push(b->st, names.v[i], NULL, &ro, NULL, err);
-        }
-    }
+    if (rc == 0)
+        rc = name_and_push(b, pid, &names, &md, push, err);
     if (rc < 0)
         progress_error(b->prog, pid, err->msg);
     else
@@ -805,27 +803,8 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
     }
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, digest, strlen(digest), 0644, err);
-    if (rc == 0 && o->metadata_file) {
-        json_t *m = json_object();
-        json_object_set_new(m, "containerimage.digest", json_string(digest));
-        json_t *d = json_object();
-        json_object_set_new(d, "mediaType", json_string(OCI_MT_INDEX));
-        json_object_set_new(d, "digest", json_string(digest));
-        json_object_set_new(d, "size", json_integer((json_int_t)ilen));
-        json_object_set_new(m, "containerimage.descriptor", d);
-        if (names.n) {
-            cb_buf nb;
-            cb_buf_init(&nb);
-            for (size_t i = 0; i < names.n; i++)
-                cb_buf_printf(&nb, "%s%s", i ? "," : "", names.v[i]);
-            json_object_set_new(m, "image.name", json_string(nb.data));
-            cb_buf_free(&nb);
-        }
-        char *js = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
-        json_decref(m);
-        rc = cb_write_file_atomic(o->metadata_file, js, strlen(js), 0644, err);
-        free(js);
-    }
+    if (rc == 0 && o->metadata_file)
+        rc = write_metadata(o->metadata_file, NULL, &md, &names, err);
 out:
     cb_strv_free(&names);
     for (size_t i = 0; i < parsed; i++)

@@ -130,6 +130,21 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
 /* net_fd: QEMU's end of the socket pair to passt (GUEST_NET_DEFAULT), else -1. In the
  * template layout the virtio-mmio devices are serial, SCSI controller, NIC in that order and
  * the disks are LUNs behind the controller, so a snapshot restores into any step's disks. */
+
+/* RAM, vCPUs and QEMU's defaults off: the same for every architecture */
+static void push_machine_common(cb_strv *a, const vm_machine *m)
+{
+    cb_strv_push(a, "-m");
+    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
+    cb_strv_push(a, "-smp");
+    cb_strv_push_owned(a, xasprintf("%d", m->cpus));
+    cb_strv_push(a, "-nodefaults");
+    cb_strv_push(a, "-no-user-config");
+    cb_strv_push(a, "-display");
+    cb_strv_push(a, "none");
+    cb_strv_push(a, "-no-reboot");
+}
+
 static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd)
 {
     bool net = m->network != GUEST_NET_NONE;
@@ -140,15 +155,7 @@ static void build_argv(cb_strv *a, const char *qemu, const vm_machine *m, const 
     cb_strv_push(a, m->accel);
     cb_strv_push(a, "-cpu");
     cb_strv_push(a, strcmp(m->accel, "kvm") == 0 ? "host,-arch-capabilities" : "max");
-    cb_strv_push(a, "-m");
-    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
-    cb_strv_push(a, "-smp");
-    cb_strv_push_owned(a, xasprintf("%d", m->cpus));
-    cb_strv_push(a, "-nodefaults");
-    cb_strv_push(a, "-no-user-config");
-    cb_strv_push(a, "-display");
-    cb_strv_push(a, "none");
-    cb_strv_push(a, "-no-reboot");
+    push_machine_common(a, m);
     cb_strv_push(a, "-kernel");
     cb_strv_push(a, m->paths->vmlinux ? m->paths->vmlinux : m->paths->kernel);
     cb_strv_push(a, "-initrd");
@@ -170,15 +177,7 @@ static void build_argv_arm64(cb_strv *a, const char *qemu, const vm_machine *m, 
     cb_strv_push(a, "-cpu");
     /* pauth-impdef: QEMU's own pointer-authentication hash; the architected one costs TCG dearly */
     cb_strv_push(a, kvm ? "host" : "max,pauth-impdef=on");
-    cb_strv_push(a, "-m");
-    cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
-    cb_strv_push(a, "-smp");
-    cb_strv_push_owned(a, xasprintf("%d", m->cpus));
-    cb_strv_push(a, "-nodefaults");
-    cb_strv_push(a, "-no-user-config");
-    cb_strv_push(a, "-display");
-    cb_strv_push(a, "none");
-    cb_strv_push(a, "-no-reboot");
+    push_machine_common(a, m);
     cb_strv_push(a, "-kernel");
     cb_strv_push(a, m->paths->kernel);
     cb_strv_push(a, "-initrd");

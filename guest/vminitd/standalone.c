@@ -29,18 +29,10 @@
 static void console_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void console_say(const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    vlog_as("cbuild-init", fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof buf - 2)
-        n = sizeof buf - 2;
-    buf[n++] = '\n';
-    write_all(2, "cbuild-init: ", 13);
-    write_all(2, buf, (size_t)n);
 }
 
 static void mount_one(const char *src, const char *dst, const char *type, unsigned long flags,

@@ -11,20 +11,26 @@
 
 #include "vminitd.h"
 
-void vlog(const char *fmt, ...)
+void vlog_as(const char *who, const char *fmt, va_list ap)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return;
     if ((size_t)n > sizeof buf - 2)
         n = sizeof buf - 2;
     buf[n++] = '\n';
-    write_all(2, "vminitd: ", 9);
+    write_all(2, who, strlen(who));
+    write_all(2, ": ", 2);
     write_all(2, buf, (size_t)n);
+}
+
+void vlog(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog_as("vminitd", fmt, ap);
+    va_end(ap);
 }
 
 void *xzalloc(size_t n)

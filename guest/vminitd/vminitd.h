@@ -2,6 +2,7 @@
 #ifndef VMINITD_H
 #define VMINITD_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 void trace(const char *stage);
 extern bool tracing; /* `cbuild.trace` on the kernel command line */
 void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* vlog with another name before the message (the standalone init says cbuild-init) */
+void vlog_as(const char *who, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void *xzalloc(size_t n);
 char *xstrndup0(const uint8_t *p, size_t n);
 char *xsprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
