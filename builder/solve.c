@@ -636,7 +636,9 @@ static int load_definition(bl_build *b, cb_err *err)
                            .ud = b,
                            .build_args =
                                b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
-                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0};
+                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
+                           .ignore = b->ctx.ignore,
+                           .lint_only = b->opts->call_kind != 0};
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
             return rc;
@@ -779,6 +781,12 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 
     if ((rc = load_definition(b, err)) < 0)
         goto out;
+    if (opts->call_kind) { /* --call=check|outline|targets: the plan is the answer */
+        progress_free(b->prog);
+        b->prog = NULL;
+        rc = bl_call_answer(b, err);
+        goto out;
+    }
     jobs_init(b);
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     int ctx_pid = 0;
@@ -808,7 +816,7 @@ out:
     bl_cache_io_finish(b);
     progress_free(b->prog);
     b->prog = NULL;
-    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET)
+    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET && !opts->call_kind)
         builder_warnings_summary(opts->log ? opts->log : stderr, b->plan);
     res->vms_booted = b->vms_booted;
     res->layers_written = b->layers_written;
