@@ -62,6 +62,11 @@ typedef struct builder_opts {
     /* A signal handler's flag (the signal number, 0 until one arrives), or NULL: once set,
      * running steps end as `ERROR: canceled`, VMs are killed, the build fails -ECANCELED. */
     volatile sig_atomic_t *interrupt;
+    /* --call other than build (builder_call sets these): plan with the base images' config,
+     * print the answer on out, run no step; *call_status is the exit status */
+    int call_kind;
+    bool call_json;
+    int *call_status;
 } builder_opts;
 
 typedef struct builder_result {

@@ -11,12 +11,11 @@
 
 typedef enum call_kind { CALL_BUILD, CALL_CHECK, CALL_OUTLINE, CALL_TARGETS } call_kind;
 
+/* what the answers read: the build's context, parsed Dockerfile and plan */
 typedef struct call_src {
     bl_context ctx;
-    char *tmpdir;
     df_file *file;
     df_plan *plan;
-    bool ctx_open;
 } call_src;
 
 int builder_call_parse(const char *call, int *kind, bool *json, cb_err *err)
@@ -46,101 +45,7 @@ int builder_call_parse(const char *call, int *kind, bool *json, cb_err *err)
     return 0;
 }
 
-static void call_src_free(call_src *s)
-{
-    df_plan_free(s->plan);
-    df_file_free(s->file);
-    if (s->ctx_open)
-        bl_context_close(&s->ctx);
-    if (s->tmpdir) {
-        cb_err e;
-        cb_rm_rf(s->tmpdir, &e);
-        free(s->tmpdir);
-    }
-}
-
-static int call_src_load(const builder_opts *o, call_src *s, cb_err *err)
-{
-    memset(s, 0, sizeof *s);
-    s->tmpdir = xstrdup("/tmp/cbuild-call-XXXXXX");
-    if (!mkdtemp(s->tmpdir)) {
-        int rc = cb_error(err, errno, "mkdtemp %s", s->tmpdir);
-        free(s->tmpdir);
-        s->tmpdir = NULL;
-        return rc;
-    }
-    int rc = bl_context_open(o->context, o->dockerfile, s->tmpdir, &s->ctx, err);
-    if (rc < 0)
-        return rc;
-    s->ctx_open = true;
-    rc = df_parse(s->ctx.dockerfile.data ? s->ctx.dockerfile.data : "", s->ctx.dockerfile.len, s->ctx.dockerfile_name,
-                  &s->file, err);
-    if (rc < 0)
-        return cb_error_wrap(err, "failed to solve: dockerfile parse error");
-    df_plan_opts po = {.target = o->target,
-                       .build_args = o->build_args ? (const char *const *)o->build_args->v : NULL,
-                       .n_build_args = o->build_args ? o->build_args->n : 0,
-                       .lint_only = true};
-    return df_plan_new(s->file, &po, &s->plan, err);
-}
-
 /* ---------- check ---------- */
-
-/* BuildKit's validateCopySourcePath: without exclusions, a COPY/ADD source the .dockerignore
- * excludes ("." only when a pattern excludes every root entry). */
-static void call_lint_ignored(call_src *s)
-{
-    if (!s->ctx.ignore || df_ignore_has_exclusions(s->ctx.ignore))
-        return;
-    bool root_ignored = false;
-    cb_buf raw;
-    cb_buf_init(&raw);
-    cb_err e;
-    if (s->ctx.ignore_name && cb_read_file(s->ctx.ignore_name, &raw, &e) == 0) {
-        cb_strv pats;
-        cb_strv_init(&pats);
-        df_ignore_read(raw.data ? raw.data : "", raw.len, &pats);
-        for (size_t i = 0; i < pats.n; i++)
-            root_ignored |= !strcmp(pats.v[i], "*") || !strcmp(pats.v[i], "**") || !strcmp(pats.v[i], "**/*");
-        cb_strv_free(&pats);
-    }
-    cb_buf_free(&raw);
-    df_plan *p = s->plan;
-    size_t before = p->warnings.n;
-    for (size_t i = 0; i < p->n_stages; i++) {
-        for (size_t k = 0; k < p->stages[i].n_cmds; k++) {
-            const df_cmd *c = &p->stages[i].cmds[k];
-            if ((c->kind != DF_CMD_COPY && c->kind != DF_CMD_ADD) || c->from || c->args.n < 2)
-                continue;
-            for (size_t a = 0; a + 1 < c->args.n; a++) {
-                cleanup_free char *clean = bl_path_clean(c->args.v[a]);
-                const char *rel = clean;
-                while (*rel == '/')
-                    rel++;
-                bool root = !*rel || !strcmp(rel, ".");
-                if ((root && !root_ignored) || strstr(c->args.v[a], "://"))
-                    continue;
-                if (df_ignore_matches(s->ctx.ignore, root ? "." : rel)) {
-                    p->warnings.v = xrealloc(p->warnings.v, (p->warnings.n + 1) * sizeof(df_warning));
-                    p->warnings.v[p->warnings.n++] = (df_warning){
-                        c->instr->start_line,
-                        xasprintf("CopyIgnoredFile: Attempting to %s file \"%s\" that is excluded by .dockerignore",
-                                  c->kind == DF_CMD_ADD ? "Add" : "Copy", root ? "." : rel)};
-                }
-            }
-        }
-    }
-    /* keep file order: the new warnings go between the existing ones by line */
-    for (size_t i = before; i < p->warnings.n; i++) {
-        df_warning w = p->warnings.v[i];
-        size_t j = i;
-        while (j > 0 && p->warnings.v[j - 1].line > w.line && p->warnings.v[j - 1].line != 0) {
-            p->warnings.v[j] = p->warnings.v[j - 1];
-            j--;
-        }
-        p->warnings.v[j] = w;
-    }
-}
 
 static void call_line_range(const df_file *f, int line, int *start, int *end)
 {
@@ -238,7 +143,6 @@ bool builder_warning_is_lint(const char *msg)
 static int call_check(const builder_opts *o, call_src *s, bool json, int *status, cb_err *err)
 {
     FILE *out = o->out ? o->out : stdout;
-    call_lint_ignored(s);
     const df_plan *p = s->plan;
     size_t n = 0;
     for (size_t i = 0; i < p->warnings.n; i++)
@@ -256,7 +160,8 @@ static int call_check(const builder_opts *o, call_src *s, bool json, int *status
                 call_line_range(s->file, p->warnings.v[i].line, &a, &b);
                 json_t *w = json_pack("{s:s,s:s}", "ruleName", r->name, "description", r->description);
                 if (r->url)
-                    json_object_set_new(w, "url", json_sprintf("https://docs.docker.com/go/dockerfile/rule/%s/", r->url));
+                    json_object_set_new(
+                        w, "url", json_sprintf("https://docs.docker.com/go/dockerfile/rule/%s/", r->url));
                 json_object_set_new(w, "detail", json_string(detail));
                 json_object_set_new(w, "location", call_location(a, b));
                 json_array_append_new(ws, w);
@@ -264,8 +169,8 @@ static int call_check(const builder_opts *o, call_src *s, bool json, int *status
             free(rule);
         }
         cleanup_free char *data = call_base64(&s->ctx.dockerfile);
-        json_t *j = json_pack("{s:o,s:[{s:s,s:s,s:s}]}", "warnings", ws, "sources", "filename", s->file->filename,
-                              "language", "Dockerfile", "data", data);
+        json_t *j = json_pack("{s:o,s:[{s:s,s:s,s:s}]}", "warnings", ws, "sources", "filename",
+                              s->file->filename, "language", "Dockerfile", "data", data);
         if (p->lint_error)
             json_object_set_new(j, "buildError", json_pack("{s:s}", "message", p->lint_error));
         call_json_print(out, j);
@@ -339,7 +244,8 @@ static int call_targets(const builder_opts *o, call_src *s, bool json)
             const df_stage *st = &p->stages[i];
             json_t *t = json_object();
             if (st->name)
-                json_object_set_new(t, "name", json_string(st->from->args.n == 3 ? st->from->args.v[2] : st->name));
+                json_object_set_new(t, "name",
+                                    json_string(st->from->args.n == 3 ? st->from->args.v[2] : st->name));
             if (i + 1 == p->n_stages)
                 json_object_set_new(t, "default", json_true());
             const char *d = df_doc_comment(&st->from->comments, st->name);
@@ -365,8 +271,8 @@ static int call_targets(const builder_opts *o, call_src *s, bool json)
         const char *name = st->name ? st->from->args.v[2] : "";
         bool def = i + 1 == p->n_stages;
         cb_strv_push_owned(&cells, def && !*name ? xstrdup("(default)")
-                                   : def          ? xasprintf("%s (default)", name)
-                                                  : xstrdup(name));
+                                   : def         ? xasprintf("%s (default)", name)
+                                                 : xstrdup(name));
         const char *d = df_doc_comment(&st->from->comments, st->name);
         cb_strv_push(&cells, d ? d : "");
     }
@@ -521,7 +427,8 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     size_t nout = 0;
     call_arg *args = xcalloc(na + 1, sizeof *args);
     for (size_t i = 0; i < na; i++)
-        if (!all[i].global || (cb_strv_contains(&used, all[i].name) && !call_arg_find(all, na, all[i].name, false)))
+        if (!all[i].global ||
+            (cb_strv_contains(&used, all[i].name) && !call_arg_find(all, na, all[i].name, false)))
             args[nout++] = all[i];
     qsort(args, nout, sizeof *args, call_cmp_line);
     qsort(sec, nsec, sizeof *sec, call_cmp_item);
@@ -631,23 +538,31 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     return 0;
 }
 
-int builder_call(const builder_opts *o, int kind, bool json, int *status, cb_err *err)
+int bl_call_answer(bl_build *b, cb_err *err)
 {
-    *status = 0;
-    call_src s;
-    int rc = call_src_load(o, &s, err);
-    if (rc == 0) {
-        if (kind == CALL_CHECK)
-            rc = call_check(o, &s, json, status, err);
-        else if (kind == CALL_TARGETS)
-            rc = call_targets(o, &s, json);
-        else
-            rc = call_outline(o, &s, json);
-    }
-    call_src_free(&s);
-    if (rc < 0)
-        *status = 1;
+    const builder_opts *o = b->opts;
+    call_src s = {.ctx = b->ctx, .file = b->file, .plan = b->plan};
+    int status = 0, rc;
+    if (o->call_kind == CALL_CHECK)
+        rc = call_check(o, &s, o->call_json, &status, err);
+    else if (o->call_kind == CALL_TARGETS)
+        rc = call_targets(o, &s, o->call_json);
+    else
+        rc = call_outline(o, &s, o->call_json);
+    if (o->call_status)
+        *o->call_status = rc < 0 ? 1 : status;
     return rc;
+}
+
+int builder_call(const builder_opts *opts, int kind, bool json, int *status, cb_err *err)
+{
+    builder_opts o = *opts;
+    o.call_kind = kind;
+    o.call_json = json;
+    o.call_status = status;
+    *status = 1;
+    builder_result res;
+    return builder_build(&o, &res, err);
 }
 
 void builder_warnings_summary(FILE *out, const df_plan *p)

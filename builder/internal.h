@@ -304,4 +304,7 @@ void bl_time_str(int64_t t, char out[32]);
 char *bl_step_tmp(bl_build *b, const char *what); /* unique path under the build's tmpdir */
 void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* call.c: the answer to opts->call_kind once the plan is made (no step runs) */
+int bl_call_answer(bl_build *b, cb_err *err);
+
 #endif

@@ -682,7 +682,9 @@ static int plan_platform(bl_build *b, bool warn, cb_err *err)
                            .ud = b,
                            .build_args =
                                b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
-                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0};
+                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
+                           .ignore = b->ctx.ignore,
+                           .lint_only = b->opts->call_kind != 0};
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
             return rc;
@@ -943,6 +945,15 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 
     if ((rc = load_definition(b, err)) < 0)
         goto out;
+    if (opts->call_kind) { /* --call=check|outline|targets: the plan is the answer */
+        progress_free(b->prog);
+        b->prog = NULL;
+        b->platform = plats.v[0];
+        rc = plan_platform(b, false, err);
+        if (rc == 0)
+            rc = bl_call_answer(b, err);
+        goto out;
+    }
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     int ctx_pid = 0;
     if (b->ctx.dirfd >= 0) {
@@ -955,7 +966,7 @@ out:
     bl_cache_io_finish(b);
     progress_free(b->prog);
     b->prog = NULL;
-    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET)
+    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET && !opts->call_kind)
         builder_warnings_summary(opts->log ? opts->log : stderr, b->plan);
     res->vms_booted = b->vms_booted;
     res->layers_written = b->layers_written;

@@ -146,6 +146,9 @@ bool df_ignore_matches(const df_ignore *m, const char *path);
  * is excluded and nothing below can be included, the walk may skip it entirely. */
 void df_ignore_dir(const df_ignore *m, const char *dir, bool *excluded, bool *may_include_below);
 bool df_ignore_has_exclusions(const df_ignore *m);
+/* Some pattern excludes every entry of the context root: one star, two stars, or two stars,
+ * a slash and a star (BuildKit's copySourceRootIgnored). */
+bool df_ignore_excludes_root(const df_ignore *m);
 /* Which ignore file applies (BuildKit/buildx): for a Dockerfile given with -f at DIR/NAME,
  * DIR/NAME.dockerignore is preferred when it exists, else CONTEXT/.dockerignore. Fills
  * first (NAME.dockerignore, or NULL when dockerfile is NULL) and second; caller frees both
@@ -280,6 +283,7 @@ typedef struct df_plan_opts {
      * "RUN make"), run first in stages built FROM that image; only for needed stages. */
     int (*base_onbuild)(void *ud, const char *image_ref, const char *platform, cb_strv *triggers, cb_err *err);
     bool lint_only; /* --call=check: check=error=true sets lint_error instead of failing */
+    const struct df_ignore *ignore; /* the context's .dockerignore, for CopyIgnoredFile; NULL = none */
 } df_plan_opts;
 
 /* Build the plan: stages, expansion, typed options, dependencies, needed set. Errors name

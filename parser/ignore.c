@@ -350,6 +350,15 @@ bool df_ignore_has_exclusions(const df_ignore *m)
     return m->exclusions;
 }
 
+bool df_ignore_excludes_root(const df_ignore *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->p[i].exclusion && (!strcmp(m->p[i].cleaned, "*") || !strcmp(m->p[i].cleaned, "**") ||
+                                   !strcmp(m->p[i].cleaned, "**/*")))
+            return true;
+    return false;
+}
+
 static bool class_has(const tok *t, int32_t r)
 {
     bool in = false;

@@ -89,6 +89,9 @@ typedef struct df_pstage {
 /* lint.c */
 void df_lint_file(df_plan *p, const df_file *f);
 void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps);
+/* reference.ParseNormalizedNamed would accept it (a base image name) */
+bool df_lint_ref_valid(const char *ref);
+void df_lint_ignored(df_plan *p, const df_ignore *ig);
 int df_lint_apply_check(df_plan *p, const df_file *f, const char *cfg, cb_err *err);
 
 #endif

@@ -93,6 +93,39 @@ static void lint_definition_description(df_plan *p, const df_instr *in, const ch
         n > 1 ? "<arg_key>" : keys[0]);
 }
 
+bool df_lint_ref_valid(const char *ref)
+{
+    size_t n = strlen(ref);
+    if (!n || ref[n - 1] == ':' || ref[n - 1] == '@' || ref[0] == ':' || ref[0] == '/' || ref[0] == '@')
+        return false;
+    const char *at = strchr(ref, '@'), *slash = strrchr(ref, '/');
+    const char *colon = strrchr(ref, ':');
+    size_t name_end = at ? (size_t)(at - ref) : n;
+    if (colon && (!slash || colon > slash) && (!at || colon < at)) {
+        name_end = (size_t)(colon - ref);
+        for (const char *t = colon + 1; t < (at ? at : ref + n); t++)
+            if (!(*t == '_' || *t == '.' || *t == '-' || (*t >= 'a' && *t <= 'z') ||
+                  (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9')))
+                return false;
+    }
+    size_t first = strcspn(ref, "/");
+    bool has_domain = first < name_end && (memchr(ref, '.', first) || memchr(ref, ':', first) ||
+                                           !strncmp(ref, "localhost", first));
+    for (size_t i = has_domain ? first + 1 : 0, seg = 0; i < name_end; i++) {
+        char c = ref[i];
+        if (c == '/') {
+            if (!seg)
+                return false;
+            seg = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+        seg++;
+    }
+    return ref[name_end - 1] != '/';
+}
+
 static void lint_expose(df_plan *p, const df_instr *in)
 {
     for (size_t i = 0; i < in->args.n; i++) {
@@ -154,12 +187,6 @@ void df_lint_file(df_plan *p, const df_file *f)
                             "key value\" format",
                             !strcmp(in->keyword, "env") ? "ENV" : "LABEL",
                             !strcmp(in->keyword, "env") ? "ENV" : "LABEL");
-        if ((!strcmp(in->keyword, "cmd") || !strcmp(in->keyword, "entrypoint")) && !in->json && in->args.n)
-            df_warnings_add(
-                &p->warnings, in->start_line,
-                "JSONArgsRecommended: JSON arguments recommended for %s to prevent unintended behavior "
-                "related to OS signals",
-                !strcmp(in->keyword, "cmd") ? "CMD" : "ENTRYPOINT");
         if (!strcmp(in->keyword, "expose"))
             lint_expose(p, in);
         if (!strcmp(in->keyword, "arg")) {
@@ -221,6 +248,7 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
 {
     (void)f;
     bool *has_workdir = xcalloc(nps ? nps : 1, sizeof(bool)); /* set in the stage or its bases */
+    bool *has_shell = xcalloc(nps ? nps : 1, sizeof(bool));   /* SHELL: the image config has a Shell */
     for (size_t i = 0; i < nps; i++) {
         if (ps[i].raw_platform && (!strcmp(ps[i].raw_platform, "$TARGETPLATFORM") ||
                                    !strcmp(ps[i].raw_platform, "${TARGETPLATFORM}")))
@@ -243,13 +271,23 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
             free(os);
             free(arch);
         }
-        int n_cmd = 0, n_ep = 0, n_hc = 0;
+        int prev_cmd = 0, prev_ep = 0, prev_hc = 0;
         int base = p->stages[i].base_stage;
         bool workdir_seen = base >= 0 && has_workdir[base];
         has_workdir[i] = workdir_seen;
+        has_shell[i] = base >= 0 && has_shell[base];
         for (size_t k = 0; k < ps[i].n; k++) {
             const df_cmd *c = &ps[i].cmds[k];
             int line = c->instr->start_line;
+            if (c->kind == DF_CMD_SHELL)
+                has_shell[i] = true;
+            if ((c->kind == DF_CMD_CMD || c->kind == DF_CMD_ENTRYPOINT) && !c->instr->json &&
+                c->instr->args.n && !has_shell[i])
+                df_warnings_add(
+                    &p->warnings, line,
+                    "JSONArgsRecommended: JSON arguments recommended for %s to prevent unintended behavior "
+                    "related to OS signals",
+                    c->kind == DF_CMD_CMD ? "CMD" : "ENTRYPOINT");
             if (c->kind == DF_CMD_ARG || c->kind == DF_CMD_ENV)
                 for (size_t v = 0; v < c->n_kvs; v++)
                     if (secret_like(c->kvs[v].key))
@@ -268,21 +306,75 @@ void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps)
             if (c->kind == DF_CMD_WORKDIR)
                 workdir_seen = true;
             has_workdir[i] = workdir_seen;
-            int *cnt = c->kind == DF_CMD_CMD           ? &n_cmd
-                       : c->kind == DF_CMD_ENTRYPOINT  ? &n_ep
-                       : c->kind == DF_CMD_HEALTHCHECK ? &n_hc
-                                                       : NULL;
-            if (cnt && ++*cnt == 2)
+            /* validateUsedOnce: the earlier instruction is the one that has no effect */
+            int *prev = c->kind == DF_CMD_CMD           ? &prev_cmd
+                        : c->kind == DF_CMD_ENTRYPOINT  ? &prev_ep
+                        : c->kind == DF_CMD_HEALTHCHECK ? &prev_hc
+                                                        : NULL;
+            if (prev && *prev)
                 df_warnings_add(
-                    &p->warnings, line,
+                    &p->warnings, *prev,
                     "MultipleInstructionsDisallowed: Multiple %s instructions should not be used in the "
                     "same stage because only the last one will be used",
                     c->kind == DF_CMD_CMD          ? "CMD"
                     : c->kind == DF_CMD_ENTRYPOINT ? "ENTRYPOINT"
                                                    : "HEALTHCHECK");
+            if (prev)
+                *prev = line;
         }
     }
     free(has_workdir);
+    free(has_shell);
+}
+
+/* BuildKit's validateCopySourcePath: without "!" patterns, a COPY/ADD source from the context
+ * that the .dockerignore excludes ("." only when a pattern excludes every root entry). */
+void df_lint_ignored(df_plan *p, const df_ignore *ig)
+{
+    if (!ig || df_ignore_has_exclusions(ig))
+        return;
+    bool root_ignored = df_ignore_excludes_root(ig);
+    for (size_t i = 0; i < p->n_stages; i++) {
+        for (size_t k = 0; k < p->stages[i].n_cmds; k++) {
+            const df_cmd *c = &p->stages[i].cmds[k];
+            if ((c->kind != DF_CMD_COPY && c->kind != DF_CMD_ADD) || c->from || c->args.n < 2)
+                continue;
+            for (size_t a = 0; a + 1 < c->args.n; a++) {
+                const char *src = c->args.v[a];
+                if (strstr(src, "://"))
+                    continue;
+                cb_buf rel;
+                cb_buf_init(&rel);
+                /* path.Clean of the source, relative to the context root */
+                for (const char *s = src; *s;) {
+                    while (*s == '/')
+                        s++;
+                    size_t l = strcspn(s, "/");
+                    if (l == 1 && s[0] == '.') {
+                    } else if (l == 2 && s[0] == '.' && s[1] == '.') {
+                        char *slash = rel.len ? strrchr(rel.data, '/') : NULL;
+                        rel.len = slash ? (size_t)(slash - rel.data) : 0;
+                        cb_buf_puts(&rel, "");
+                        if (rel.data)
+                            rel.data[rel.len] = 0;
+                    } else if (l) {
+                        if (rel.len)
+                            cb_buf_putc(&rel, '/');
+                        cb_buf_append(&rel, s, l);
+                    }
+                    s += l;
+                }
+                cb_buf_puts(&rel, "");
+                bool root = rel.len == 0;
+                if ((!root || root_ignored) && df_ignore_matches(ig, root ? "." : rel.data))
+                    df_warnings_add(
+                        &p->warnings, c->instr->start_line,
+                        "CopyIgnoredFile: Attempting to %s file \"%s\" that is excluded by .dockerignore",
+                        c->kind == DF_CMD_ADD ? "Add" : "Copy", root ? "." : rel.data);
+                cb_buf_free(&rel);
+            }
+        }
+    }
 }
 
 typedef struct lint_cfg {

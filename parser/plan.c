@@ -539,6 +539,7 @@ typedef struct planctx {
     const df_file *f;
     const df_plan_opts *opts;
     cb_strv bargs, globals, meta_declared, consumed;
+    cb_strv defaults; /* the global ARGs as if no --build-arg were given (InvalidDefaultArgInFrom) */
     df_pstage *ps;
     size_t nps;
     df_cmd *meta; /* ARGs before the first FROM */
@@ -564,6 +565,7 @@ static void planctx_free(planctx *x)
     cb_strv_free(&x->bargs);
     cb_strv_free(&x->globals);
     cb_strv_free(&x->meta_declared);
+    cb_strv_free(&x->defaults);
     cb_strv_free(&x->consumed);
     free(x->tp_norm);
     free(x->bp_norm);
@@ -701,6 +703,7 @@ static int plan_global_args(planctx *x, cb_err *err)
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
         const char *ov = env_get(&x->bargs, kv[i][0]);
         global_add(&x->globals, kv[i][0], ov ? ov : kv[i][1]);
+        global_add(&x->defaults, kv[i][0], kv[i][1]);
     }
     free(last_name);
     free(tos);
@@ -715,6 +718,13 @@ static int plan_global_args(planctx *x, cb_err *err)
             df_kv *kv = &c->kvs[k];
             const char *bav = env_get(&x->bargs, kv->key);
             cb_strv_push(&x->meta_declared, kv->key);
+            if (kv->value) {
+                char *d = NULL;
+                cb_err ignored;
+                if (df_shell_word(&x->lx, kv->value, &x->defaults, &d, NULL, NULL, &ignored) == 0)
+                    global_add(&x->defaults, kv->key, d);
+                free(d);
+            }
             if (bav) {
                 free(kv->value);
                 kv->value = xstrdup(bav);
@@ -785,6 +795,15 @@ static int plan_stages(planctx *x, cb_err *err)
                 df_warnings_add(&p->warnings, ps[i].from->start_line,
                                 "UndefinedArgInFrom: FROM argument '%s' is not declared", unm.v[k]);
         cb_strv_free(&unm);
+        char *dflt = NULL;
+        cb_err ignored;
+        if (strchr(ps[i].raw_base, '$') &&
+            df_shell_word(&x->lx, ps[i].raw_base, &x->defaults, &dflt, NULL, NULL, &ignored) == 0 &&
+            !df_lint_ref_valid(dflt))
+            df_warnings_add(&p->warnings, ps[i].from->start_line,
+                            "InvalidDefaultArgInFrom: Default value for ARG %s results in empty or invalid base image name",
+                            ps[i].raw_base);
+        free(dflt);
         if (!*o) {
             free(o);
             cb_fail(err, "base name (%s) should not be blank", ps[i].raw_base);
@@ -1030,6 +1049,25 @@ static int plan_dispatch(planctx *x, cb_err *err)
 static int plan_finish_warnings(planctx *x, cb_err *err)
 {
     df_plan *p = x->p;
+    df_lint_ignored(p, x->opts->ignore);
+    /* a build reports the instructions of the stages it runs (a lint request: all of them) */
+    for (size_t i = 0; i < p->n_stages && !x->opts->lint_only; i++) {
+        if (p->stages[i].needed)
+            continue;
+        size_t w = 0;
+        for (size_t k = 0; k < p->warnings.n; k++) {
+            bool drop = false;
+            for (size_t c = 0; c < p->stages[i].n_cmds && !drop; c++)
+                drop = p->stages[i].cmds[c].instr->start_line == p->warnings.v[k].line &&
+                       !cb_str_has_prefix(p->warnings.v[k].msg, "ConsistentInstructionCasing:") &&
+                       !cb_str_has_prefix(p->warnings.v[k].msg, "NoEmptyContinuation:");
+            if (drop)
+                free(p->warnings.v[k].msg);
+            else
+                p->warnings.v[w++] = p->warnings.v[k];
+        }
+        p->warnings.n = w;
+    }
     for (size_t i = 1; i < p->warnings.n; i++) {
         df_warning w = p->warnings.v[i];
         size_t j = i;
@@ -1087,6 +1125,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     cb_strv_init(&x.bargs);
     cb_strv_init(&x.globals);
     cb_strv_init(&x.meta_declared);
+    cb_strv_init(&x.defaults);
     cb_strv_init(&x.consumed);
     x.p = xcalloc(1, sizeof(df_plan));
     x.p->target = -1;

@@ -155,6 +155,57 @@ _bk_http_stop() {
   [ -z "$BK_HTTP_PID" ] || { kill "$BK_HTTP_PID" 2>/dev/null; wait "$BK_HTTP_PID" 2>/dev/null; }
   BK_HTTP_PID=
 }
+# ---- lint (dockerfile_check_test.go): BuildKit checks every Dockerfile twice, as the lint
+# subrequest (--call=check) and as the warnings of a build. Expected warnings come on stdin, one
+# "Rule: detail (line N)" a line (linter.LintFormatShort), nothing for none; compared as sets.
+# bk/lint-rules.tsv holds BuildKit's rule table (ruleset.go): name, URL, description.
+_bk_wsort() { grep -v '^$' | LC_ALL=C sort; }
+# bk_check DESC [FLAGS...]: --call=check,format=json lists exactly the expected warnings, each with
+# its rule's URL and description; exits 1 with warnings (or BK_CHECK_ERR, the expected
+# buildError message), 0 without.
+bk_check() {
+  local d=$1 want rc got bad; shift
+  want=$(_bk_wsort)
+  "$CBUILD" build --call=check,format=json "$@" "$W/ctx" >"$T/check.json" 2>"$T/check.err"; rc=$?
+  got=$(jq -r '.warnings[] | "\(.ruleName): \(.detail) (line \(.location.ranges[0].start.line))"' "$T/check.json" | _bk_wsort)
+  check_eq "$d: check warnings" "$want" "$got"
+  bad=$(jq -r '.warnings[] | [.ruleName, (.url // ""), .description] | @tsv' "$T/check.json" |
+    while IFS= read -r l; do grep -qxF "$l" "$BK/lint-rules.tsv" || echo "$l"; done)
+  check_eq "$d: check rule URLs and descriptions are BuildKit's" "" "$bad"
+  if [ -n "${BK_CHECK_ERR:-}" ]; then
+    check_eq "$d: check buildError" "$BK_CHECK_ERR" "$(jq -r '.buildError.message // ""' "$T/check.json")"
+    check_contains "$d: check error reported" "$BK_CHECK_ERR" "$(cat "$T/check.err")"
+    check_eq "$d: check exit status" 1 "$rc"
+  elif [ -n "$want" ]; then check_eq "$d: check exit status" 1 "$rc"
+  else check_eq "$d: check exit status" 0 "$rc"; fi
+}
+# bk_warns DESC [FLAGS...]: a build (that succeeds, or fails with BK_BUILD_ERR in its output)
+# ends with buildx's summary of exactly the expected warnings.
+bk_warns() {
+  local d=$1 want rc got n; shift
+  want=$(_bk_wsort)
+  bk_build "$@"; rc=$?
+  if [ -n "${BK_BUILD_ERR:-}" ]; then
+    if [ $rc -eq 0 ]; then not_ok "$d: build fails"; else
+      check_contains "$d: build fails" "$BK_BUILD_ERR" "$(cat "$T/last.out" "$T/last.log")"; fi
+  elif [ $rc -ne 0 ]; then not_ok "$d: build succeeds"; diag "$(tail -15 "$T/last.log")"
+  else ok "$d: build succeeds"; fi
+  got=$(sed -n '/^[0-9]* warnings\{0,1\} found (use docker --debug to expand):$/,$p' "$T/last.log" | sed -n 's/^ - //p' | _bk_wsort)
+  check_eq "$d: build warnings" "$want" "$got"
+  n=$(grep -c . <<<"$want")
+  if [ "$n" -gt 0 ]; then
+    local s=s; [ "$n" -eq 1 ] && s=
+    check_contains "$d: build warning count" "$n warning$s found (use docker --debug to expand):" "$(cat "$T/last.log")"
+  fi
+}
+# bk_lint DESC [FLAGS...]: both of the above with the same expected warnings.
+bk_lint() {
+  local d=$1 want; shift
+  want=$(cat)
+  bk_check "$d" "$@" <<<"$want"
+  bk_warns "$d" "$@" <<<"$want"
+}
+
 trap '_bk_http_stop; _builder_done' EXIT
 
 n_cases=0
