@@ -60,6 +60,12 @@ else
   skip "host-gateway reachability"
 fi
 
+# the same flags: cached; another --add-host: the RUN runs again (BuildKit keys extra hosts)
+check "a rebuild with the same flags" build "$C" "$REF" "${FLAGS[@]}"
+check_eq "the same flags: no VM booted" 0 "$(grep -c 'vm: boot' "$T/last.log")"
+check "a rebuild with another --add-host" build "$C" flagtest2 --add-host db:10.9.9.9 --output type=local,dest="$T/fs2"
+check_contains "another --add-host: the RUN ran again with it" "$(printf '10.9.9.9\tdb')" "$(cat "$T/fs2/hosts.txt" 2>&1)"
+
 # oci-mediatypes=false: docker's schema2 types as skopeo reads them; annotations in the manifest
 M=$(skopeo inspect --raw --tls-verify=false "docker://$REF" 2>&1)
 mt() { python3 -c 'import json,sys; m=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$M" "$1" 2>&1; }
