@@ -366,7 +366,8 @@ static int images_print(const row *rows, size_t nr, const char *format, bool qui
     int rc = 0;
     if (table && !quiet) {
         json_t *h = header_json();
-        rc = cli_template_exec(t, h, &b, err);
+        cli_template_struct st = {h, "*formatter.imageContext"};
+        rc = cli_template_exec_structs(t, h, &st, 1, &b, err);
         json_decref(h);
         cb_buf_putc(&b, '\n');
     }
@@ -381,7 +382,9 @@ static int images_print(const row *rows, size_t nr, const char *format, bool qui
             continue;
         }
         json_t *o = row_json(&rows[i], no_trunc);
-        rc = cli_template_exec(t, o, &b, err);
+        /* docker's image context is a struct: an unknown field is an error, not <no value> */
+        cli_template_struct st = {o, "*formatter.imageContext"};
+        rc = cli_template_exec_structs(t, o, &st, 1, &b, err);
         json_decref(o);
         cb_buf_putc(&b, '\n');
     }

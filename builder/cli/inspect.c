@@ -112,6 +112,45 @@ static json_t *image_json(store *s, const store_image *im)
     return o;
 }
 
+static void set_default(json_t *o, const char *k, json_t *v)
+{
+    if (!json_object_get(o, k))
+        json_object_set(o, k, v);
+    json_decref(v);
+}
+
+/* What docker's typed ImageInspect gives a template: the fields its JSON omits when empty are
+ * there, zero; a field neither has is an error, as docker's ("map has no entry for key"). */
+static int render_inspect(const cli_template *t, json_t *o, cb_buf *out, cb_err *err)
+{
+    json_t *view = json_deep_copy(o);
+    set_default(view, "Container", json_string(""));
+    set_default(view, "Variant", json_string(""));
+    set_default(view, "OsVersion", json_string(""));
+    json_t *gd = json_object();
+    json_object_set_new(gd, "Data", json_null());
+    json_object_set_new(gd, "Name", json_string(""));
+    set_default(view, "GraphDriver", gd);
+    json_t *c = json_object_get(view, "Config");
+    static const char *const nulls[] = {"ExposedPorts", "Healthcheck", "StopTimeout", "Shell", NULL};
+    for (size_t i = 0; nulls[i]; i++)
+        set_default(c, nulls[i], json_null());
+    set_default(c, "ArgsEscaped", json_false());
+    set_default(c, "NetworkDisabled", json_false());
+    set_default(c, "MacAddress", json_string(""));
+    set_default(c, "StopSignal", json_string(""));
+    cli_template_struct st[] = {
+        {view, NULL},
+        {c, NULL},
+        {json_object_get(view, "RootFS"), NULL},
+        {json_object_get(view, "Metadata"), NULL},
+        {gd, NULL},
+    };
+    int rc = cli_template_exec_structs(t, view, st, sizeof st / sizeof st[0], out, err);
+    json_decref(view);
+    return rc;
+}
+
 int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
 {
     const char *format = NULL;
@@ -157,7 +196,7 @@ int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv)
             json_t *o = image_json(s, &im);
             cb_buf b;
             cb_buf_init(&b);
-            if (cli_template_exec(t, o, &b, &err) < 0) {
+            if (render_inspect(t, o, &b, &err) < 0) {
                 fprintf(stderr, "error: template parsing error: %s\n", err.msg);
                 rc = 1;
             } else

@@ -984,7 +984,8 @@ typedef struct exec {
     var *vars;
     size_t nvars, capvars;
     cb_err *err;
-    int depth;
+    const cli_template_struct *structs;
+    size_t nstructs;
 } exec;
 
 enum { FLOW_NONE = 0, FLOW_BREAK = 1, FLOW_CONTINUE = 2 };
@@ -1054,10 +1055,20 @@ static int eval_fields(exec *x, const targ *a, json_t *v, json_t **out)
             v = NULL; /* a missing map entry stays missing: <no value> */
             continue;
         }
+        size_t at = a->kind == A_FIELD && a->nfields == 1 ? a->pos : a->chain_pos;
         if (!json_is_object(v))
-            return exec_errorf_at(x, a->kind == A_FIELD && a->nfields == 1 ? a->pos : a->chain_pos, a->pos,
-                                  a->end, "can't evaluate field %s in type %s", a->fields[i], go_type(v));
-        v = json_object_get(v, a->fields[i]);
+            return exec_errorf_at(x, at, a->pos, a->end, "can't evaluate field %s in type %s", a->fields[i],
+                                  go_type(v));
+        json_t *next = json_object_get(v, a->fields[i]);
+        for (size_t k = 0; !next && k < x->nstructs; k++) {
+            if (x->structs[k].obj != v)
+                continue;
+            if (x->structs[k].type)
+                return exec_errorf_at(x, at, a->pos, a->end, "can't evaluate field %s in type %s",
+                                      a->fields[i], x->structs[k].type);
+            return exec_errorf_at(x, at, a->pos, a->end, "map has no entry for key \"%s\"", a->fields[i]);
+        }
+        v = next;
     }
     *out = v;
     return 0;
@@ -1792,7 +1803,13 @@ static int walk_list(exec *x, json_t *dot, const tlist *l, int *flow)
 
 int cli_template_exec(const cli_template *t, json_t *data, cb_buf *out, cb_err *err)
 {
-    exec x = {.t = t, .out = out, .garbage = json_array(), .err = err};
+    return cli_template_exec_structs(t, data, NULL, 0, out, err);
+}
+
+int cli_template_exec_structs(const cli_template *t, json_t *data, const cli_template_struct *structs,
+                              size_t n, cb_buf *out, cb_err *err)
+{
+    exec x = {.t = t, .out = out, .garbage = json_array(), .err = err, .structs = structs, .nstructs = n};
     var_push(&x, "$", data);
     int flow = FLOW_NONE;
     int rc = walk_list(&x, data, &t->root, &flow);

@@ -435,3 +435,42 @@ Test(template, nested_range_with_root)
 {
     expect("{{range .RootFS.Layers}}{{range $.Config.Cmd}}{{.}}{{end}}{{end}}", "shsh");
 }
+
+/* struct objects: docker's typed data */
+static void expect_structs(const char *tpl, const char *want, bool fails)
+{
+    json_t *d = data();
+    cli_template_struct st[] = {{d, NULL}, {json_object_get(d, "Config"), "container.Config"}};
+    cli_template *t;
+    cb_err err = {0};
+    cr_assert_eq(cli_template_parse(tpl, &t, &err), 0, "%s", err.msg);
+    cb_buf b;
+    cb_buf_init(&b);
+    int rc = cli_template_exec_structs(t, d, st, 2, &b, &err);
+    if (fails) {
+        cr_assert_lt(rc, 0);
+        cr_expect_str_eq(err.msg, want);
+    } else {
+        cr_assert_eq(rc, 0, "%s", err.msg);
+        cr_expect_str_eq(b.data ? b.data : "", want);
+    }
+    cb_buf_free(&b);
+    cli_template_free(t);
+    json_decref(d);
+}
+Test(template, struct_missing_field_fails)
+{
+    expect_structs("{{.ID}}", "template: :1:2: executing \"\" at <.ID>: map has no entry for key \"ID\"",
+                   true);
+}
+Test(template, struct_missing_nested_field_names_the_type)
+{
+    expect_structs("{{.Config.Nope}}",
+                   "template: :1:9: executing \"\" at <.Config.Nope>: can't evaluate field Nope in type "
+                   "container.Config",
+                   true);
+}
+Test(template, struct_map_member_still_no_value)
+{
+    expect_structs("{{.Config.Labels.zz}} {{.Config.User}}", "<no value> app", false);
+}
