@@ -138,6 +138,8 @@ typedef struct bl_build {
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     int vms_booted, layers_written, steps_cached, steps_total;
+    int ctx_pid, ctx_users; /* the context vertex, the steps still to read the context */
+    bool ctx_more;          /* platforms still to solve: their steps read it too */
     int ninternal;
     bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
     pthread_t watcher;

@@ -236,8 +236,41 @@ static bool step_lookup_from_copy(bl_exec_in *in, const char *key, char key2[CB_
     return hit;
 }
 
+/* COPY/ADD from the context, RUN with a bind mount of it: the steps that read the context. */
+static bool reads_context(const df_cmd *cmd)
+{
+    if (cmd->kind == DF_CMD_COPY || cmd->kind == DF_CMD_ADD)
+        return !cmd->from;
+    for (size_t i = 0; cmd->kind == DF_CMD_RUN && i < cmd->n_mounts; i++)
+        if (cmd->mounts[i].type == DF_MOUNT_BIND && !cmd->mounts[i].from)
+            return true;
+    return false;
+}
+
+/* The context vertex ends when its last reader has (as BuildKit's, before the steps after it). */
+static void context_done_locked(bl_build *b)
+{
+    if (!b->ctx_pid)
+        return;
+    char sz[32];
+    cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
+    progress_status(b->prog, b->ctx_pid, "transferring context: %s done", sz);
+    progress_done(b->prog, b->ctx_pid);
+    b->ctx_pid = 0;
+}
+
+static void context_step_done(bl_build *b, const df_cmd *cmd)
+{
+    if (!reads_context(cmd))
+        return;
+    pthread_mutex_lock(&b->lock);
+    if (b->ctx_users > 0 && --b->ctx_users == 0 && !b->ctx_more)
+        context_done_locked(b);
+    pthread_mutex_unlock(&b->lock);
+}
+
 /* One filesystem step: key, cache lookup, execution on a miss. */
-static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, cb_err *err)
+static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, cb_err *err)
 {
     bl_build *b = sc->b;
     bl_stage_job *j = sc->j;
@@ -325,6 +358,14 @@ static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, 
     memcpy(j->key, chain[0] ? chain : key, sizeof j->key);
     cb_buf_free(&name);
     return 0;
+}
+
+static int do_layer_step(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir, cb_err *err)
+{
+    int rc = layer_step_exec(sc, cmd, wd_mkdir, err);
+    if (!wd_mkdir)
+        context_step_done(sc->b, cmd);
+    return rc;
 }
 
 static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
@@ -830,20 +871,7 @@ static void build_free_plan(bl_build *b)
 /* Each platform solved in turn with its own plan and cache keys (stages for another
  * platform, FROM --platform=$BUILDPLATFORM, are cache hits the second time); one image,
  * or an index of one image per platform. */
-static void context_vertex_end(bl_build *b, int ctx_pid, int rc)
-{
-    if (!ctx_pid)
-        return;
-    char sz[32];
-    cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
-    progress_status(b->prog, ctx_pid, "transferring context: %s done", sz);
-    if (rc < 0 && bl_interrupted(b)) /* a failed step is no failure of the context */
-        progress_error(b->prog, ctx_pid, "canceled");
-    else
-        progress_done(b->prog, ctx_pid);
-}
-
-static int solve_platforms(bl_build *b, const cb_strv *plats, int ctx_pid, builder_result *res, cb_err *err)
+static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *res, cb_err *err)
 {
     int rc = 0;
     bl_platform_image *imgs = xcalloc(plats->n, sizeof *imgs);
@@ -855,6 +883,14 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, int ctx_pid, build
         if ((rc = plan_platform(b, pi == 0, err)) < 0)
             break;
         jobs_init(b);
+        pthread_mutex_lock(&b->lock); /* this platform's readers of the context */
+        b->ctx_more = pi + 1 < plats->n;
+        for (size_t i = 0; i < b->plan->n_stages; i++)
+            for (size_t k = 0; b->jobs[i].needed && k < b->plan->stages[i].n_cmds; k++)
+                b->ctx_users += reads_context(&b->plan->stages[i].cmds[k]);
+        if (!b->ctx_users && !b->ctx_more)
+            context_done_locked(b);
+        pthread_mutex_unlock(&b->lock);
         rc = schedule(b, err);
         if (rc == 0 && bl_interrupted(b)) {
             *err = b->first_err;
@@ -869,7 +905,13 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, int ctx_pid, build
         }
         build_free_jobs(b);
     }
-    context_vertex_end(b, ctx_pid, rc);
+    pthread_mutex_lock(&b->lock);
+    if (b->ctx_pid && rc < 0 && bl_interrupted(b)) { /* a failed step is no failure of the context */
+        progress_error(b->prog, b->ctx_pid, "canceled");
+        b->ctx_pid = 0;
+    }
+    context_done_locked(b); /* readers a failure left unrun */
+    pthread_mutex_unlock(&b->lock);
     if (rc == 0 && plats->n == 1)
         rc = export_target(b, res, err);
     if (rc == 0 && plats->n > 1)
@@ -955,12 +997,11 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         goto out;
     }
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
-    int ctx_pid = 0;
     if (b->ctx.dirfd >= 0) {
-        ctx_pid = progress_add(b->prog, "[internal] load build context");
-        progress_start(b->prog, ctx_pid);
+        b->ctx_pid = progress_add(b->prog, "[internal] load build context");
+        progress_start(b->prog, b->ctx_pid);
     }
-    rc = solve_platforms(b, &plats, ctx_pid, res, err);
+    rc = solve_platforms(b, &plats, res, err);
 out:
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
