@@ -1,20 +1,26 @@
 #!/bin/bash
 # Base images for the samples, made on this machine and served from a local registry:
-#   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm
+#   127.0.0.1:5000/debian:bookworm   debootstrap --variant=minbase bookworm: an OCI index of
+#                                    linux/amd64 and linux/arm64 (the arm64 second stage runs in
+#                                    an arm64 VM built by cbuild itself: ~4 min under TCG, once)
 #   127.0.0.1:5000/busybox:latest    busybox-static with its applet links: an OCI index of
 #                                    linux/amd64 and linux/arm64 (Debian's busybox-static:arm64)
-# Usage: samples/base-images.sh [start|busybox-only|debian-rootfs|stop|status]   (default: start)
+# Usage: samples/base-images.sh [start|start-amd64|busybox-only|debian-rootfs|stop|status]   (default: start)
+#   start-amd64: debian:bookworm for linux/amd64 only (no arm64 VM; an existing index stays)
 # Environment: CBUILD_REGISTRY (default 127.0.0.1:5000), CBUILD_REGISTRY_DIR (the registry's
 # config, data and pid; default under the cache), CBUILD_TEST_CACHE (default
 # /var/tmp/cbuild-test-cache: rootfs tarballs are built once and kept there),
-# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# DEBIAN_MIRROR (default http://deb.debian.org/debian), CBUILD (the cbuild that finishes the
+# arm64 debootstrap; default build/builder/cli/cbuild of this checkout).
 # Needs: debootstrap, busybox-static, umoci, skopeo, docker-registry (Debian packages); for the
-# arm64 busybox, apt-get download busybox-static:arm64 (dpkg --add-architecture arm64, as root).
+# arm64 busybox, apt-get download busybox-static:arm64 (dpkg --add-architecture arm64, as root);
+# for the arm64 debian, a built cbuild and qemu-system-aarch64 (its kernel: cbuild setup --arch arm64).
 set -euo pipefail
 
 REG=${CBUILD_REGISTRY:-127.0.0.1:5000}
 CACHE=${CBUILD_TEST_CACHE:-/var/tmp/cbuild-test-cache}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+CBUILD=${CBUILD:-$(cd "$(dirname "$0")/.." && pwd)/build/builder/cli/cbuild}
 REGDIR=${CBUILD_REGISTRY_DIR:-$CACHE/registry-v2-${REG//[:.]/-}}
 mkdir -p "$CACHE" "$REGDIR"
 
@@ -70,6 +76,82 @@ debian_rootfs() {
     $asroot rm -rf "$dir"
   fi
   echo "$tar"
+}
+
+# The arm64 debian: debootstrap --foreign unpacks (no qemu-user), then cbuild itself runs the
+# second stage in an arm64 VM; the OCI archive it exports is the cache (rebuilt when missing).
+debian_arm64_archive() {
+  local out=$CACHE/debian-bookworm-minbase-arm64-v1.oci.tar
+  if [ ! -s "$out" ]; then
+    [ -x "$CBUILD" ] || { log "no cbuild at $CBUILD (build it, or set CBUILD) for the arm64 debian"; return 1; }
+    log "debootstrap --arch=arm64 --foreign bookworm, second stage in an arm64 VM (once, ~4 min under TCG; cached in $out)"
+    local work asroot=
+    [ "$(id -u)" = 0 ] || asroot=sudo
+    work=$(mktemp -d "$CACHE/debootstrap-arm64.XXXXXX")
+    mkdir "$work/ctx" "$work/store"
+    $asroot debootstrap --arch=arm64 --foreign --variant=minbase bookworm "$work/root" "$MIRROR" \
+      >"$CACHE/debootstrap-arm64.log" 2>&1 ||
+      { log "debootstrap --foreign failed, see $CACHE/debootstrap-arm64.log"; $asroot rm -rf "$work"; return 1; }
+    # in a container debootstrap links /proc to the host's; a VM's init mounts proc on a directory
+    if [ -L "$work/root/proc" ]; then $asroot rm "$work/root/proc" && $asroot mkdir -m 0755 "$work/root/proc"; fi
+    $asroot chmod 0755 "$work/root"
+    $asroot tar --numeric-owner --xattrs -C "$work/root" -cf "$work/ctx/rootfs.tar" .
+    $asroot chown "$(id -u):$(id -g)" "$work/ctx/rootfs.tar"
+    $asroot rm -rf "$work/root"
+    cat >"$work/ctx/Dockerfile" <<'EOF'
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN /debootstrap/debootstrap --second-stage && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*
+CMD ["bash"]
+EOF
+    # a store of its own (the caller's CBUILD_ROOT stays untouched); the .deb files are in the tar
+    if ! "$CBUILD" --root "$work/store" build --progress=plain --platform linux/arm64 --network none \
+        -t debian:bookworm-arm64 -o type=oci,dest="$out.tmp.$$" "$work/ctx" >"$CACHE/debian-arm64-build.log" 2>&1; then
+      log "the arm64 second stage failed, see $CACHE/debian-arm64-build.log"
+      rm -rf "$work" "$out.tmp.$$"
+      return 1
+    fi
+    mv "$out.tmp.$$" "$out"
+    rm -rf "$work"
+  fi
+  echo "$out"
+}
+
+# debian_index: debian:bookworm becomes an index of the amd64 image already in the registry (its
+# manifest and digest unchanged) and the cached arm64 one, which is pushed by digest.
+debian_index() {
+  local ref=debian:bookworm arch work
+  arch=$(debian_arm64_archive) || return 1
+  work=$(mktemp -d "$CACHE/index.XXXXXX")
+  # the manifests' exact bytes (in files: $(...) would drop a final newline and change the digest)
+  if ! skopeo inspect --raw --tls-verify=false "docker://$REG/$ref" >"$work/amd64" ||
+    ! skopeo inspect --raw "oci-archive:$arch" >"$work/arm64"; then
+    rm -rf "$work"; return 1
+  fi
+  local arm_digest
+  arm_digest=sha256:$(sha256sum <"$work/arm64" | cut -d' ' -f1)
+  skopeo copy -q --dest-tls-verify=false "oci-archive:$arch" "docker://$REG/debian@$arm_digest" &&
+  python3 - "$work" <<'PY' &&
+import hashlib, json, sys
+work = sys.argv[1]
+ms = []
+for arch in ("amd64", "arm64"):
+    raw = open(f"{work}/{arch}", "rb").read()
+    m = json.loads(raw)
+    if "manifests" in m:
+        sys.exit(f"base-images: the {arch} image is an index already")
+    ms.append({"mediaType": m.get("mediaType", "application/vnd.oci.image.manifest.v1+json"),
+               "digest": "sha256:" + hashlib.sha256(raw).hexdigest(), "size": len(raw),
+               "platform": {"architecture": arch, "os": "linux"}})
+open(f"{work}/index", "wb").write(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                              "manifests": ms}, separators=(",", ":")).encode())
+PY
+  curl -fsS -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary "@$work/index" \
+    "http://$REG/v2/debian/manifests/bookworm" >/dev/null ||
+    { rm -rf "$work"; log "pushing the debian index failed"; return 1; }
+  rm -rf "$work"
+  log "pushed $REG/$ref (linux/amd64, linux/arm64)"
 }
 
 busybox_rootfs() {
@@ -207,13 +289,15 @@ busybox_image() {
   has_arm64 busybox:latest || make_index busybox:latest "$(busybox_rootfs)" "$(busybox_arm64_rootfs)" sh
 }
 
-case "${1:-start}" in
-  start)
+mode=${1:-start}
+case "$mode" in
+  start|start-amd64)
     start_registry
     busybox_image
     if ! skopeo inspect -n --tls-verify=false "docker://$REG/debian:bookworm" >/dev/null 2>&1; then
       make_image "$(debian_rootfs)" debian:bookworm bash
     fi
+    [ "$mode" = start-amd64 ] || has_arm64 debian:bookworm || debian_index
     log "ready: $REG/debian:bookworm $REG/busybox:latest"
     ;;
   busybox-only)
@@ -224,5 +308,5 @@ case "${1:-start}" in
   debian-rootfs) debian_rootfs ;; # the cached minbase tarball's path (tests/e2e/pkg/deb.sh)
   stop) stop_registry ;;
   status) registry_up && echo "registry on $REG is up" || { echo "registry on $REG is down"; exit 1; } ;;
-  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|start-amd64|busybox-only|debian-rootfs|stop|status]" >&2; exit 2 ;;
 esac
