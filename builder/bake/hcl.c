@@ -5,6 +5,8 @@
 #include "bake.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +18,13 @@ typedef struct hcl {
     cb_err *err;
 } hcl;
 
-static int hcl_fail(hcl *h, const char *fmt, const char *arg)
+__attribute__((format(printf, 2, 3))) static int hcl_fail(hcl *h, const char *fmt, ...)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     return cb_failc(h->err, EINVAL, "%s:%d: %s", h->path, h->line, msg);
 }
 
@@ -78,7 +83,7 @@ static int string_lit(hcl *h, json_t **out)
     while (rc == 0) {
         char c = *h->p;
         if (!c || c == '\n') {
-            rc = hcl_fail(h, "%sunterminated string", "");
+            rc = hcl_fail(h, "unterminated string");
         } else if (c == '"') {
             h->p++;
             break;
@@ -103,7 +108,7 @@ static int string_lit(hcl *h, json_t **out)
             cb_buf_puts(&b, "%{");
             h->p += 3;
         } else if (c == '%' && h->p[1] == '{') {
-            rc = hcl_fail(h, "%s%%{ } template directives are not supported", "");
+            rc = hcl_fail(h, "%%{ } template directives are not supported");
         } else if (c == '$' && h->p[1] == '{') {
             h->p += 2;
             while (*h->p == ' ')
@@ -197,7 +202,7 @@ static int primary(hcl *h, json_t **out)
     if (c == '[' || c == '{')
         return collection(h, c == '[', out);
     if (c == '<' && h->p[1] == '<')
-        return hcl_fail(h, "%sheredoc strings are not supported", "");
+        return hcl_fail(h, "heredoc strings are not supported");
     if ((c >= '0' && c <= '9') || (c == '-' && h->p[1] >= '0' && h->p[1] <= '9')) {
         char *end;
         double v = strtod(h->p, &end);
@@ -321,10 +326,10 @@ static int body(hcl *h, enum block_kind k, json_t *obj)
     for (;;) {
         skip(h, true);
         if (!*h->p)
-            return k == B_TOP ? 0 : hcl_fail(h, "%sunexpected end of file: a block is not closed", "");
+            return k == B_TOP ? 0 : hcl_fail(h, "unexpected end of file: a block is not closed");
         if (*h->p == '}') {
             if (k == B_TOP)
-                return hcl_fail(h, "%sunexpected `}`", "");
+                return hcl_fail(h, "unexpected `}`");
             h->p++;
             return 0;
         }

@@ -227,9 +227,7 @@ static int bake_build(cli_ctx *ctx, json_t *targets, const bake_flags *f, const 
         sigaction(SIGTERM, &old_term, NULL);
         for (i = 0; i < n; i++) {
             if (jobs[i].rc < 0) {
-                if (jobs[i].rc != -ECANCELED || bake_signal ||
-                    !rc) /* one canceled sibling per failure is noise */
-                    cli_report_build(&jobs[i].err);
+                cli_report_build(&jobs[i].err);
                 rc = bake_signal ? 128 + bake_signal : 1;
             } else if (jobs[i].load_tar && cli_load_run(tool, jobs[i].load_tar, &err) < 0) {
                 rc = cli_report(&err);
