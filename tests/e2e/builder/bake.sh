@@ -206,6 +206,14 @@ if bake "$C"; then ok "compose: the service builds"; else not_ok "compose: the s
 unpack bake/api:compose "$T/u-api"
 check_eq "compose: its build arg reached the RUN" hi-compose "$(cat "$T/u-api/rootfs/greeting" 2>&1)"
 
+# the default files together: compose.yaml first, docker-bake.hcl merged over it
+printf 'target "api" {\n  tags = ["bake/api:hcl"]\n}\n' >"$C/docker-bake.hcl"
+check_eq "default files: compose.yaml, then docker-bake.hcl over it" "bake/api:hcl hi-compose" \
+  "$(cd "$C" && "$CBUILD" bake --print | jq -r '.target.api.tags[0] + " " + .target.api.args.GREETING')"
+rm "$C/docker-bake.hcl"
+check_eq "-f - reads the definition from stdin" '["bake/web:1.0","bake/web:latest"]' \
+  "$("$CBUILD" bake -f - --print web <"$H/docker-bake.hcl" | jq -c '.target.web.tags')"
+
 # ---- a shared stage: two targets whose first RUN is the same step boot one VM for it
 S=$T/shared
 mkdir -p "$S"
@@ -246,6 +254,9 @@ check_eq "shared: the same layer digest in both manifests" 1 \
   "$( (manifest_of bake/a:1 | jq -r '.layers[1].digest'; manifest_of bake/b:1 | jq -r '.layers[1].digest') | sort -u | wc -l)"
 bake "$S" b
 check_eq "a second bake: all cached, no VM" 0 "$(grep -c 'vm: boot' "$T/last.log")"
+bake "$S" --progress=tty
+check_eq "--progress=tty: one display for both targets, all cached" "0 2" \
+  "$? $(grep -oE '=> CACHED \[[ab] common 2/2\] RUN echo shared' "$T/last.log" | sort -u | wc -l)"
 bake "$S" --no-cache a
 check_eq "--no-cache: the RUNs of a run again (2 VMs)" 2 "$(grep -c 'vm: boot' "$T/last.log")"
 
