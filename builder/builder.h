@@ -26,6 +26,12 @@ int builder_ext4_boot_write(const char *out_path, const char *const *tars, size_
 /* Parse "auto|tty|plain|quiet|rawjson". */
 int builder_progress_parse(const char *s, enum builder_progress_mode *out, cb_err *err);
 
+/* What the builds of one process share (cbuild bake): one progress display, and each cache key
+ * executed by one build at a time (the others wait and take its result from the store). */
+typedef struct builder_shared builder_shared;
+builder_shared *builder_shared_new(enum builder_progress_mode mode, FILE *log);
+void builder_shared_free(builder_shared *s); /* prints the final progress view */
+
 typedef struct builder_opts {
     const char *root;       /* store root */
     const char *context;    /* directory, or "-" for a tar (or a Dockerfile) on stdin */
@@ -67,6 +73,10 @@ typedef struct builder_opts {
     int call_kind;
     bool call_json;
     int *call_status;
+    /* cbuild bake: the progress and in-flight keys shared with the other targets' builds (NULL:
+     * none), and the target's name, which prefixes its vertex names */
+    builder_shared *shared;
+    const char *name;
 } builder_opts;
 
 typedef struct builder_result {

@@ -231,7 +231,7 @@ int bl_cache_io_init(bl_build *b, cb_err *err)
         if (rc < 0 || !target)
             return rc < 0 ? rc : cb_fail(err, "invalid --cache-from %s", spec);
         cleanup_free char *name = xasprintf("importing cache manifest from %s", target);
-        int pid = progress_add(b->prog, name);
+        int pid = bl_progress_add(b, name);
         progress_start(b->prog, pid);
         cachex_set set = {0};
         cachex_source *src = NULL;
@@ -455,7 +455,7 @@ int bl_cache_io_export(bl_build *b, const bl_chain *target, cb_err *err)
             continue;
         cleanup_free char *name = xasprintf("exporting cache to %s %s", d->type == CIO_LOCAL ? "client directory" : "registry",
                                             d->target);
-        int pid = progress_add(b->prog, name);
+        int pid = bl_progress_add(b, name);
         progress_start(b->prog, pid);
         cachex_set set = {0};
         select_records(target, d->max, &set);

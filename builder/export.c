@@ -351,7 +351,7 @@ static int export_one(bl_build *b, const output_spec *os, const char *ref, const
                       const bl_chain *chain, cb_err *err)
 {
     cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
-    int xp = progress_add(b->prog, nm);
+    int xp = bl_progress_add(b, nm);
     progress_start(b->prog, xp);
     int rc = 0;
     bool to_stdout = !strcmp(os->dest, "-");
@@ -581,7 +581,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         cb_strv_free(&names);
         goto out;
     }
-    int pid = progress_add(b->prog, "exporting to image");
+    int pid = bl_progress_add(b, "exporting to image");
     progress_start(b->prog, pid);
     oci_descriptor *layers = xcalloc(chain->n ? chain->n : 1, sizeof *layers);
     for (size_t i = 0; i < chain->n; i++) {
@@ -765,7 +765,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
     bool push = o->push;
     if ((rc = output_names(o, outs, nout, &names, &push, err)) < 0)
         goto out;
-    int pid = progress_add(b->prog, "exporting to image");
+    int pid = bl_progress_add(b, "exporting to image");
     progress_start(b->prog, pid);
     oci_descriptor *ms = xcalloc(n, sizeof *ms);
     for (size_t i = 0; i < n; i++)

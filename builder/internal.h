@@ -145,6 +145,15 @@ typedef struct bl_build {
     pthread_t watcher;
 } bl_build;
 
+/* builder/shared.c: the work builds of one process share (opts->shared) */
+progress *bl_shared_progress(builder_shared *s);
+/* true: this build executes key (bl_flight_release after); false: another build was executing
+ * it and has finished (look the store up again: a miss means it failed) */
+bool bl_flight_claim(builder_shared *s, const char *key);
+void bl_flight_release(builder_shared *s, const char *key);
+/* progress_add with the vertex name prefixed by opts->name */
+int bl_progress_add(bl_build *b, const char *name);
+
 /* builder/cancel.c: with opts->interrupt, a watcher cancels the build when it turns non-zero. */
 void bl_cancel_watch_start(bl_build *b);
 void bl_cancel_watch_stop(bl_build *b);

@@ -70,7 +70,7 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     cleanup_free char *name = b->n_platforms > 1
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);
-    int pid = progress_add(b->prog, name);
+    int pid = bl_progress_add(b, name);
     progress_start(b->prog, pid);
     if (!b->opts->pull)
         rc = store_image_resolve_platform(b->st, ref, platform, im, &e);

@@ -292,7 +292,7 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
     } else {
         rc = bl_copy_key(&in, key, err);
     }
-    int pid = progress_add(b->prog, name.data);
+    int pid = bl_progress_add(b, name.data);
     in.progress_id = pid;
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
@@ -309,6 +309,12 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
     bool hit = step_lookup(b, j->no_cache, key, &layer, created, chain, err);
     if (!hit && !wd_mkdir && (cmd->kind == DF_CMD_RUN || cmd->from))
         hit = step_lookup_from_copy(&in, key, key2, &layer, created, chain, err);
+    builder_shared *sh = b->opts->shared;
+    /* another target's build running this key: wait for it and take its record (made in this run,
+     * so even under --no-cache) */
+    while (!hit && sh && !bl_flight_claim(sh, key))
+        hit = step_lookup(b, false, key, &layer, created, chain, err);
+    bool claimed = !hit && sh;
     if (hit) {
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
@@ -323,6 +329,8 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
         else
             rc = bl_copy_exec(&in, &layer, err);
         if (rc < 0) {
+            if (claimed)
+                bl_flight_release(sh, key);
             progress_error(b->prog, pid, bl_interrupted(b) ? "canceled" : err->msg);
             rc = step_error(b, cmd, name.data, pid, err);
             cb_buf_free(&name);
@@ -334,6 +342,8 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
         if (rc == 0 && key2[0])
             rc = store_cache_put(b->st, key2, r, err);
         json_decref(r);
+        if (claimed)
+            bl_flight_release(sh, key);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             cb_buf_free(&name);
@@ -485,7 +495,7 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         cleanup_free char *ref = oci_ref_normalize(st->base, err);
         cleanup_free char *t = xasprintf("FROM %s@%s", ref ? ref : st->base, im->im.manifest_digest);
         step_name(j, NULL, t, &name);
-        int pid = progress_add(b->prog, name.data);
+        int pid = bl_progress_add(b, name.data);
         progress_cached(b->prog, pid);
         j->last_created = b->epoch >= 0 ? b->epoch : bl_now();
         if (j->config.created) {
@@ -688,7 +698,7 @@ static int load_definition(bl_build *b, cb_err *err)
         cleanup_free char *nm = xasprintf(
             "[internal] load build definition from %s",
             b->opts->dockerfile && strcmp(b->opts->dockerfile, "-") ? b->opts->dockerfile : "Dockerfile");
-        int pid = progress_add(b->prog, nm);
+        int pid = bl_progress_add(b, nm);
         progress_start(b->prog, pid);
         rc = bl_context_open(b->opts->context, b->opts->dockerfile, b->tmpdir, &b->ctx, err);
         if (rc < 0) {
@@ -698,7 +708,7 @@ static int load_definition(bl_build *b, cb_err *err)
         progress_status(b->prog, pid, "transferring dockerfile: %zuB done", b->ctx.dockerfile.len);
         progress_done(b->prog, pid);
         if (b->ctx.ignore_name) {
-            int ip = progress_add(b->prog, "[internal] load .dockerignore");
+            int ip = bl_progress_add(b, "[internal] load .dockerignore");
             progress_start(b->prog, ip);
             progress_done(b->prog, ip);
         }
@@ -980,7 +990,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
             goto out_early;
         }
     }
-    b->prog = progress_new(opts->progress, opts->log ? opts->log : stderr);
+    b->prog = opts->shared ? bl_shared_progress(opts->shared)
+                           : progress_new(opts->progress, opts->log ? opts->log : stderr);
     bl_cancel_watch_start(b);
     if ((rc = bl_cache_io_init(b, err)) < 0) /* --cache-to specs, --cache-from imports */
         goto out;
@@ -988,7 +999,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     if ((rc = load_definition(b, err)) < 0)
         goto out;
     if (opts->call_kind) { /* --call=check|outline|targets: the plan is the answer */
-        progress_free(b->prog);
+        if (!opts->shared)
+            progress_free(b->prog);
         b->prog = NULL;
         b->platform = plats.v[0];
         rc = plan_platform(b, false, err);
@@ -998,14 +1010,15 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     if (b->ctx.dirfd >= 0) {
-        b->ctx_pid = progress_add(b->prog, "[internal] load build context");
+        b->ctx_pid = bl_progress_add(b, "[internal] load build context");
         progress_start(b->prog, b->ctx_pid);
     }
     rc = solve_platforms(b, &plats, res, err);
 out:
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
-    progress_free(b->prog);
+    if (!opts->shared)
+        progress_free(b->prog);
     b->prog = NULL;
     if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET && !opts->call_kind)
         builder_warnings_summary(opts->log ? opts->log : stderr, b->plan);

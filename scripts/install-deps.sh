@@ -6,7 +6,7 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   build-essential meson ninja-build pkg-config clang
-  libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libcriterion-dev
+  libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libyaml-dev libcriterion-dev
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs passt
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
   linux-source-6.1 flex bison libelf-dev

@@ -248,7 +248,7 @@ static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
 }
 
 /* --load: buildx hands the image to the docker engine; here to `docker load`, else `podman load`. */
-static const char *load_tool(void)
+const char *cli_load_tool(void)
 {
     static const char *tools[] = {"docker", "podman"};
     const char *path = getenv("PATH");
@@ -264,7 +264,7 @@ static const char *load_tool(void)
     return NULL;
 }
 
-static int load_run(const char *tool, const char *tar, cb_err *err)
+int cli_load_run(const char *tool, const char *tar, cb_err *err)
 {
     char *argv[] = {(char *)tool, "load", "-i", (char *)tar, NULL};
     posix_spawn_file_actions_t fa;
@@ -286,7 +286,7 @@ static int load_run(const char *tool, const char *tar, cb_err *err)
 }
 
 /* A docker archive of the result in the store's ingest folder for --load: its path (malloc'd). */
-static char *load_tar_path(const char *root, cb_err *err)
+char *cli_load_tar_path(const char *root, cb_err *err)
 {
     char *dir = cb_path_join(root, "ingest");
     if (cb_mkdir_p(dir, 0700, err) < 0) {
@@ -420,7 +420,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
         o.annotations = &annotations;
-        const char *tool = load ? load_tool() : NULL;
+        const char *tool = load ? cli_load_tool() : NULL;
         cleanup_free char *load_tar = NULL;
         const char *bad_allow = NULL;
         for (size_t i = 0; i < allow.n; i++) {
@@ -448,7 +448,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         } else if (load && !tool) {
             cb_fail(&err, "--load needs docker or podman to load the image into: neither is installed");
             rc = cli_report(&err);
-        } else if (load && !(load_tar = load_tar_path(ctx->root, &err))) {
+        } else if (load && !(load_tar = cli_load_tar_path(ctx->root, &err))) {
             rc = cli_report(&err);
         } else if (builder_call_parse(check ? "check" : call, &call_kind, &call_json, &err) < 0) {
             rc = cli_report(&err);
@@ -465,7 +465,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
                 rc = cli_report_build(&err);
                 if (build_signal) /* as a shell reports a command killed by the signal */
                     rc = 128 + build_signal;
-            } else if (load_tar && load_run(tool, load_tar, &err) < 0) {
+            } else if (load_tar && cli_load_run(tool, load_tar, &err) < 0) {
                 rc = cli_report(&err);
             } else {
                 if (o.progress == BUILDER_PROGRESS_QUIET)

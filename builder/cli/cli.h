@@ -92,6 +92,11 @@ void cli_registry_flags_apply(cli_registry_flags *rf, struct oci_registry_opts *
 
 /* Verbs. Each returns the process exit status. argv[0] is the verb name. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_bake(cli_ctx *ctx, int argc, char **argv);
+/* build --load (build.c), bake --load: docker, else podman, or NULL; the archive's path; the load */
+const char *cli_load_tool(void);
+char *cli_load_tar_path(const char *root, cb_err *err);
+int cli_load_run(const char *tool, const char *tar, cb_err *err);
 int cli_cmd_version(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_debug(cli_ctx *ctx, int argc, char **argv);   /* debug parse | debug plan */
 int cli_cmd_ext4(cli_ctx *ctx, int argc, char **argv);    /* ext4 create|ls|cat|export */

@@ -13,6 +13,7 @@ typedef struct cli_verb {
 
 static const cli_verb verbs[] = {
     {"build", cli_cmd_build, "Build an image from a Dockerfile"},
+    {"bake", cli_cmd_bake, "Build several targets from a bake file (docker-bake.hcl, compose.yaml)"},
     {"run", cli_cmd_run, "Run a command in a throwaway VM booted from an image"},
     {"images", cli_cmd_images, "List images in the local store"},
     {"pull", cli_cmd_pull, "Download an image from a registry"},
