@@ -260,6 +260,8 @@ static void plain_header_locked(progress *p, int id)
 
 int progress_add(progress *p, const char *name)
 {
+    if (!p) /* no display (--call answers without one) */
+        return 0;
     pthread_mutex_lock(&p->lock);
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
@@ -281,6 +283,8 @@ static pvertex *vget(progress *p, int id)
 
 void progress_start(progress *p, int id)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v && v->state == V_WAITING) {
@@ -302,6 +306,8 @@ void progress_start(progress *p, int id)
 
 void progress_cached(progress *p, int id)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -358,6 +364,8 @@ static void limit_text(int64_t lim, char *out, size_t n)
 
 void progress_output(progress *p, int id, int stream, const char *data, size_t n)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -413,6 +421,8 @@ static void flush_partial_locked(progress *p, int id, pvertex *v)
 
 void progress_status(progress *p, int id, const char *fmt, ...)
 {
+    if (!p)
+        return;
     va_list ap;
     va_start(ap, fmt);
     cb_buf b;
@@ -443,6 +453,8 @@ void progress_status(progress *p, int id, const char *fmt, ...)
 
 void progress_done(progress *p, int id)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -470,6 +482,8 @@ void progress_done(progress *p, int id)
 
 void progress_error(progress *p, int id, const char *msg)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -493,6 +507,8 @@ void progress_error(progress *p, int id, const char *msg)
 
 char *progress_tail(progress *p, int id, int n)
 {
+    if (!p)
+        return xstrdup("");
     cb_buf b;
     cb_buf_init(&b);
     pthread_mutex_lock(&p->lock);
