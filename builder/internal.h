@@ -98,6 +98,10 @@ typedef struct bl_context {
 int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *out,
                     cb_err *err);
 void bl_context_close(bl_context *c);
+/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into *dir below
+ * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
+bool bl_context_is_url(const char *context);
+int bl_context_fetch_url(const char *url, const char *tmpdir, char **dir, cb_buf *dockerfile, cb_err *err);
 
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
