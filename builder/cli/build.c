@@ -388,7 +388,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {
-        "build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile", opts, false, 1, 1};
+        "build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", opts, false, 1, 1};
     cb_strv pos;
     cb_strv_init(&pos);
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
