@@ -45,6 +45,7 @@ typedef struct builder_opts {
     const cb_strv *build_args; /* KEY=VALUE or KEY (taken from the environment) */
     const cb_strv *labels;     /* KEY=VALUE */
     const cb_strv *secrets;    /* id=ID[,src=PATH|,env=VAR] */
+    const cb_strv *ssh;        /* --ssh default|ID[=SOCKET|KEY[,KEY…]] (builder/ssh.c) */
     const cb_strv *outputs;    /* type=...,dest=... */
     const cb_strv *no_cache_filter;
     const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */

@@ -1,5 +1,5 @@
-/* Build context: a directory, a tar on stdin ("-"), or a Dockerfile on stdin (`-f -`, or
- * "-" with no tar). .dockerignore (or <Dockerfile>.dockerignore) is honoured. Files are read
+/* Build context: a directory, a tar on stdin ("-"), a URL (context-url.c), or a Dockerfile on
+ * stdin (`-f -`, or "-" with no tar). .dockerignore (or <Dockerfile>.dockerignore) is honoured. Files are read
  * only when a COPY/ADD selects them, and always through openat2(RESOLVE_IN_ROOT) so no
  * symlink leads out of the context. */
 #include "internal.h"
@@ -101,6 +101,15 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
             c->dockerfile_name = xstrdup("Dockerfile");
             return 0;
         }
+    } else if (bl_context_is_url(context)) {
+        if (dockerfile && !strcmp(dockerfile, "-"))
+            return cb_fail(err, "invalid argument: can't use stdin for the Dockerfile of a URL context");
+        if ((rc = bl_context_fetch_url(context, tmpdir, &c->dir, &c->dockerfile, err)) < 0)
+            return rc;
+        if (!c->dir) {
+            c->dockerfile_name = xstrdup("Dockerfile");
+            return 0;
+        }
     } else {
         char real[PATH_MAX];
         struct stat st;
@@ -129,7 +138,7 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
                     dfpath = xstrdup(lower);
                 }
             }
-        } else if (!strcmp(context, "-") && dockerfile[0] != '/') {
+        } else if ((!strcmp(context, "-") || bl_context_is_url(context)) && dockerfile[0] != '/') {
             dfpath = cb_path_join(c->dir, dockerfile);
         } else {
             dfpath = xstrdup(dockerfile);

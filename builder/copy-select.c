@@ -2,6 +2,7 @@
  * applied) or in a --from image view, directory walks, --exclude, ADD archive detection. */
 #include "copy.h"
 #include "internal.h"
+#include "git.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -469,4 +470,77 @@ void bl_copy_ctx_free(copy_ctx *cc)
     for (size_t i = 0; i < cc->tmpfiles.n; i++)
         unlink(cc->tmpfiles.v[i]);
     cb_strv_free(&cc->tmpfiles);
+    cb_err e;
+    for (size_t i = 0; i < cc->tmpdirs.n; i++)
+        cb_rm_rf(cc->tmpdirs.v[i], &e);
+    cb_strv_free(&cc->tmpdirs);
+    cb_strv_free(&cc->source_keys);
+}
+
+/* A checkout's tree below dir (rel its path under the copy's target), every entry keyed by
+ * the commit rather than by content: a kept .git differs between two checkouts of one commit. */
+static int walk_host(const char *dir, const char *rel, sel *out, cb_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return cb_error(err, errno, "opendir %s", dir);
+    int rc = 0;
+    for (struct dirent *de; rc == 0 && (de = readdir(d));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        cleanup_free char *path = cb_path_join(dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) < 0) {
+            rc = cb_error(err, errno, "lstat %s", path);
+            break;
+        }
+        sel_entry *e = bl_sel_add(out);
+        e->rel = bl_join_rel(rel, de->d_name);
+        e->src = xstrdup(e->rel);
+        e->origin = O_FILE;
+        e->file = xstrdup(path);
+        e->st = st;
+        e->source_keyed = true;
+        if (S_ISLNK(st.st_mode)) {
+            char buf[4096];
+            ssize_t n = readlink(path, buf, sizeof buf - 1);
+            e->linkname = xstrndup(buf, n > 0 ? (size_t)n : 0);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            cleanup_free char *sub = xstrdup(e->rel);
+            rc = walk_host(path, sub, out, err);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int bl_copy_select_git(copy_ctx *cc, const char *url, cb_err *err)
+{
+    bl_git_ref r;
+    int rc = bl_git_ref_parse(url, &r, err);
+    if (rc < 0)
+        return rc;
+    if (cc->cmd->checksum && !r.checksum)
+        r.checksum = xstrdup(cc->cmd->checksum);
+    bool keep = r.keep_git_dir >= 0 ? r.keep_git_dir == 1 : cc->cmd->keep_git_dir;
+    char h[CB_DIGEST_STR_LEN];
+    cb_sha256_buf(r.remote, strlen(r.remote), h);
+    cleanup_free char *cache = xasprintf("%s/git-cache/%s", cc->in->b->opts->root, strchr(h, ':') + 1);
+    char *dest = bl_step_tmp(cc->in->b, "git");
+    cb_strv_push_owned(&cc->tmpdirs, dest);
+    char commit[BL_GIT_COMMIT_MAX];
+    progress_status(cc->in->b->prog, cc->in->progress_id, "fetching %s", r.remote);
+    rc = bl_git_checkout(&r, keep, cache, dest, commit, err);
+    cleanup_free char *root = r.subdir ? cb_path_join(dest, r.subdir) : xstrdup(dest);
+    struct stat st;
+    if (rc == 0 && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
+        rc = cb_failc(err, ENOENT, "failed to compute cache key: %s: not a directory in %s", r.subdir, r.remote);
+    if (rc == 0) {
+        cb_strv_push_owned(&cc->source_keys,
+                           xasprintf("%s %s %s %d", r.remote, commit, r.subdir ? r.subdir : "", keep));
+        rc = walk_host(root, "", &cc->s, err);
+    }
+    bl_git_ref_free(&r);
+    return rc;
 }

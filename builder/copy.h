@@ -18,6 +18,7 @@ typedef struct sel_entry {
     size_t len;
     char *file;          /* O_FILE / O_ARCHIVE: host path (downloads) or context path (archives) */
     bool target_is_file; /* rel names the file itself: placed at dest or dest/<rel> */
+    bool source_keyed;   /* a git checkout's file: the cache key has its commit (source_keys) */
 } sel_entry;
 
 typedef struct sel {
@@ -41,6 +42,8 @@ typedef struct copy_ctx {
     cb_strv from_images;
     sel s;
     cb_strv tmpfiles;
+    cb_strv tmpdirs;     /* git checkouts, removed with the context */
+    cb_strv source_keys; /* what keys the source_keyed entries: remote, commit, subdir, .git kept */
     mode_t chmod;           /* octal --chmod */
     const char *chmod_spec; /* symbolic --chmod (applied per entry), or NULL */
     /* directories the copy creates: root's (or --chown's), 0755 or the octal --chmod
@@ -61,6 +64,8 @@ char *bl_join_rel(const char *a, const char *b);
 /* Open the source filesystem: the context, or (need_view) the --from stage's or image's view. */
 int bl_copy_sources_open(copy_ctx *cc, bool need_view, cb_err *err);
 void bl_copy_ctx_free(copy_ctx *cc);
+/* Add the files of a git URL's checkout (git.c; ADD only). */
+int bl_copy_select_git(copy_ctx *cc, const char *url, cb_err *err);
 /* Add the entries one path argument selects (globs expanded, directories walked). */
 int bl_copy_select_path(copy_ctx *cc, const char *arg, cb_err *err);
 /* A reader for what ADD extracts: tar, optionally gzip, bzip2, xz or zstd compressed. */

@@ -4,6 +4,7 @@
  * --checksum. The layer is written as a tar blob and an overlay ext4 image in one pass. */
 #include "internal.h"
 #include "copy.h"
+#include "git.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -45,12 +46,13 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
     }
     for (size_t i = 0; i < nsrc; i++) {
         const char *arg = cmd->args.v[i];
-        if (cb_str_has_prefix(arg, "git@") || cb_str_has_prefix(arg, "git://") ||
-            (is_url(arg) && (cb_str_has_suffix(arg, ".git") || strstr(arg, ".git#")))) {
+        if (bl_git_is_url(arg)) {
             if (!cc->add)
                 return cb_fail(err, "source can't be a git ref for COPY");
-            return cb_fail(
-                err, "ADD of git repositories (%s) is not supported by cbuild: clone it in a RUN step", arg);
+            int rc = bl_copy_select_git(cc, arg, err);
+            if (rc < 0)
+                return rc;
+            continue;
         }
         if (is_url(arg)) {
             if (!cc->add)

@@ -392,10 +392,28 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             g->gid = m->gid;
             break;
         }
-        case DF_MOUNT_SSH:
-            if (m->required)
-                return cb_fail(err, "RUN --mount=type=ssh: SSH agent forwarding is not supported by cbuild");
-            continue;
+        case DF_MOUNT_SSH: {
+            const char *id = m->id && *m->id ? m->id : "default";
+            const char *sock = bl_ssh_socket(b, id);
+            if (!sock) {
+                if (m->required)
+                    return cb_failc(err, ENOENT, "no SSH key \"%s\" forwarded from the client (use --ssh %s)", id,
+                                    strcmp(id, "default") ? id : "default");
+                continue;
+            }
+            g->kind = GUEST_MOUNT_SSH_AGENT;
+            g->agent = sock;
+            g->mode = m->mode ? m->mode : 0600;
+            g->uid = m->uid;
+            g->gid = m->gid;
+            /* the first agent is SSH_AUTH_SOCK, as BuildKit's llb.AddSSHSocket sets it */
+            bool set = false;
+            for (size_t k = 0; k < env->n; k++)
+                set |= !strncmp(env->v[k], "SSH_AUTH_SOCK=", 14);
+            if (!set)
+                cb_strv_push_owned(env, xasprintf("SSH_AUTH_SOCK=%s", m->target));
+            break;
+        }
         }
         (*ngm)++;
     }

@@ -98,6 +98,11 @@ typedef struct bl_context {
 int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *out,
                     cb_err *err);
 void bl_context_close(bl_context *c);
+/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into *dir below
+ * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
+bool bl_context_is_url(const char *context);
+
+int bl_context_fetch_url(const char *url, const char *tmpdir, char **dir, cb_buf *dockerfile, cb_err *err);
 
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
@@ -137,6 +142,8 @@ typedef struct bl_build {
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
+    struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
+    size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
     int ctx_pid, ctx_users; /* the context vertex, the steps still to read the context */
     bool ctx_more;          /* platforms still to solve: their steps read it too */
@@ -313,6 +320,11 @@ char *bl_path_clean(const char *p); /* "/a/./b/../c/" -> "/a/c" (always absolute
 int64_t bl_now(void);
 void bl_time_str(int64_t t, char out[32]);
 char *bl_step_tmp(bl_build *b, const char *what); /* unique path under the build's tmpdir */
+/* --ssh (ssh.c): each ID's agent socket, the user's or a private ssh-agent cbuild starts for
+ * key files (stopped by bl_ssh_stop); bl_ssh_socket is NULL for an ID not given. */
+int bl_ssh_start(bl_build *b, cb_err *err);
+const char *bl_ssh_socket(const bl_build *b, const char *id);
+void bl_ssh_stop(bl_build *b);
 void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* call.c: the answer to opts->call_kind once the plan is made (no step runs) */

@@ -2,6 +2,7 @@
  * its inputs' keys. Fields, tags and order are part of every key already in a store: a change
  * here invalidates existing cache records. */
 #include "copy.h"
+#include "git.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -64,7 +65,8 @@ static cb_sha256 *copy_key_begin(bl_exec_in *in, copy_ctx *cc, const char *op, b
         bl_key_str(h, "arg", in->cmd->args.v[i]);
     bl_key_str(h, "chown", in->cmd->chown);
     bl_key_str(h, "chmod", in->cmd->chmod);
-    if (checksum)
+    /* a git source is keyed by its resolved commit: --checksum only checks it */
+    if (checksum && !(in->cmd->args.n && bl_git_is_url(in->cmd->args.v[0])))
         bl_key_str(h, "checksum", in->cmd->checksum);
     bl_key_str(h, "link", in->cmd->link ? "1" : "0");
     if (in->cmd->unpack >= 0)
@@ -127,8 +129,12 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     } else if (rc == 0) {
         rc = bl_copy_select_sources(&cc, err);
         uint64_t nbytes = 0;
+        for (size_t i = 0; rc == 0 && i < cc.source_keys.n; i++)
+            bl_key_str(h, "source", cc.source_keys.v[i]);
         for (size_t i = 0; rc == 0 && i < cc.s.n; i++) {
             sel_entry *e = &cc.s.v[i];
+            if (e->source_keyed)
+                continue;
             char meta[96];
             /* content and metadata, never mtimes: a touched file keeps the cache */
             snprintf(meta, sizeof meta, "%o %lld", (unsigned)e->st.st_mode,

@@ -701,6 +701,8 @@ static int load_definition(bl_build *b, cb_err *err)
         int pid = bl_progress_add(b, nm);
         progress_start(b->prog, pid);
         rc = bl_context_open(b->opts->context, b->opts->dockerfile, b->tmpdir, &b->ctx, err);
+        if (rc == 0)
+            rc = bl_ssh_start(b, err);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             return rc;
@@ -871,6 +873,7 @@ static void build_free_plan(bl_build *b)
     build_free_jobs(b);
     df_file_free(b->file);
     bl_context_close(&b->ctx);
+    bl_ssh_stop(b);
     if (b->tmpdir) {
         cb_err e;
         cb_rm_rf(b->tmpdir, &e);

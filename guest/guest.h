@@ -83,6 +83,8 @@ enum guest_mount_kind {
     GUEST_MOUNT_TMPFS,       /* tmpfs of `size` bytes (0 = kernel default, half of RAM) */
     GUEST_MOUNT_SECRET,      /* `data`/`data_len` bytes as a file at `target` (on a tmpfs),
                               * with mode/uid/gid; also used for type=ssh sockets' stand-ins */
+    GUEST_MOUNT_SSH_AGENT,   /* a unix socket at `target` (mode/uid/gid) forwarded to the host's
+                              * ssh-agent socket `agent` over its own virtio-serial port */
 };
 
 typedef struct guest_mount {
@@ -97,6 +99,7 @@ typedef struct guest_mount {
     size_t data_len;    /* SECRET */
     uint32_t mode;      /* SECRET: file mode (0 = 0400); TMPFS: dir mode (0 = 01777) */
     uint32_t uid, gid;  /* SECRET file / TMPFS dir owner */
+    const char *agent;  /* SSH_AGENT: the host's agent socket */
 } guest_mount;
 
 /* Output callback: stream is 1 (stdout) or 2 (stderr). With cfg->output_lines, each call

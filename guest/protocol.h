@@ -18,6 +18,10 @@
  *   guest: DONE{flags}                      upper synced and unmounted; power-off follows
  * A VM restored from a template snapshot (vm.c) was snapshotted right after its HELLO: the
  * host sends CONFIG{…, ENTROPY, WALLCLOCK, RESCAN} and EXEC as soon as the port connects.
+ * An ssh-agent mount (GUEST_MOUNT_SSH_AGENT, mount index i) has a port of its own named
+ * GUEST_SSH_PORT_PREFIX "<i>": the ssh-agent protocol as is, one request and its answer at a
+ * time; vminitd serves the socket at the mount's target one client at a time, so the host keeps
+ * one connection to its agent for the whole run.
  * Any failure on the guest side is an ERROR{kind, errno, message}; for a setup or exec
  * failure the guest then shuts down cleanly (DONE follows). A malformed message from the
  * host gets ERROR{GUEST_ERR_PROTOCOL} and is otherwise ignored. */
@@ -32,6 +36,7 @@
 
 #define GUEST_PROTO_VERSION 1
 #define GUEST_PORT_NAME "org.cbuild.ctl"
+#define GUEST_SSH_PORT_PREFIX "org.cbuild.ssh."
 #define GUEST_HDR_LEN 8
 #define GUEST_MSG_MAX (4u << 20) /* largest payload accepted */
 #define GUEST_DATA_CHUNK 65536   /* stdio payloads are at most this big */

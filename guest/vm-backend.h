@@ -31,6 +31,10 @@ typedef struct vm_machine {
     bool template_layout;
     const char *restore;
     bool monitor;
+    /* per mount index: the relay socket of an ssh-agent mount (its own virtio-serial port,
+     * GUEST_SSH_PORT_PREFIX "<i>"), else NULL */
+    char *const *ssh_socks;
+    size_t n_ssh_socks;
 } vm_machine;
 
 /* A started VM's processes and its private temp dir (console log, control socket). */

@@ -195,12 +195,23 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
     cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", p->console));
     cb_strv_push(a, "-serial");
     cb_strv_push(a, "chardev:con");
+    size_t n_ssh = 0;
+    for (size_t i = 0; i < m->n_ssh_socks; i++)
+        n_ssh += m->ssh_socks[i] != NULL;
     cb_strv_push(a, "-device");
-    cb_strv_push(a, "virtio-serial-device,max_ports=2");
+    cb_strv_push_owned(a, xasprintf("virtio-serial-device,max_ports=%zu", 2 + n_ssh));
     cb_strv_push(a, "-chardev");
     cb_strv_push_owned(a, xasprintf("socket,id=ctl,path=%s", p->sock));
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtserialport,chardev=ctl,name=" GUEST_PORT_NAME);
+    for (size_t i = 0; i < m->n_ssh_socks; i++) {
+        if (!m->ssh_socks[i])
+            continue;
+        cb_strv_push(a, "-chardev");
+        cb_strv_push_owned(a, xasprintf("socket,id=ssh%zu,path=%s", i, m->ssh_socks[i]));
+        cb_strv_push(a, "-device");
+        cb_strv_push_owned(a, xasprintf("virtserialport,chardev=ssh%zu,name=" GUEST_SSH_PORT_PREFIX "%zu", i, i));
+    }
     if (m->template_layout) {
         cb_strv_push(a, "-device");
         cb_strv_push(a, "virtio-scsi-device,id=scsi0");

@@ -22,6 +22,7 @@
 
 #include "protocol.h"
 #include "vm-backend.h"
+#include "vm-ssh.h"
 
 typedef struct vm {
     const guest_run_config *cfg;
@@ -734,7 +735,13 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         .memory = cfg->memory ? cfg->memory : (1ull << 30),
         .network = cfg->network,
     };
-    if (mode == VM_TEMPLATE && template_wanted(paths)) {
+    bool agents = false;
+    for (size_t i = 0; i < cfg->n_mounts; i++)
+        agents |= cfg->mounts[i].kind == GUEST_MOUNT_SSH_AGENT;
+    char **ssh_socks = agents ? xcalloc(cfg->n_mounts, sizeof *ssh_socks) : NULL;
+    vm_agent_relay *relays = NULL;
+    /* a template's machine has no agent ports: such a run boots cold */
+    if (mode == VM_TEMPLATE && template_wanted(paths) && !agents) {
         cb_err terr = {0};
         tmpl = template_ensure(v.be, cfg->root, &m, &terr);
         if (!tmpl && terr.msg[0])
@@ -745,6 +752,12 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         cb_debug("restoring VM template %s", tmpl);
     if ((rc = v.be->prepare(&v.p, err)) < 0 || (rc = vm_listen(&v, err)) < 0)
         goto out;
+    if (agents) {
+        if ((rc = vm_agent_relays_start(cfg->mounts, cfg->n_mounts, v.p.tmpdir, ssh_socks, &relays, err)) < 0)
+            goto out;
+        m.ssh_socks = ssh_socks;
+        m.n_ssh_socks = cfg->n_mounts;
+    }
     plan_disks(cfg, v.be->device_slots, v.restored, &disks, &nd);
     m.disks = disks;
     m.n_disks = nd;
@@ -887,6 +900,12 @@ out:
     free(st.err_msg);
     free(disks);
     vm_cleanup(&v);
+    if (agents) {
+        vm_agent_relays_stop(relays, cfg->n_mounts);
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+            free(ssh_socks[i]);
+        free(ssh_socks);
+    }
     return rc;
 }
 

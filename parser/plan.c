@@ -407,6 +407,18 @@ static int checksum_validate(const char *s, cb_err *err)
     return 0;
 }
 
+/* A git source for ADD --checksum (builder/git.c parses it in full): git://, ssh://, user@host:…,
+ * or an HTTP(S) URL whose path ends with .git. */
+static bool looks_like_git(const char *s)
+{
+    if (cb_str_has_prefix(s, "git://") || cb_str_has_prefix(s, "ssh://") ||
+        (strchr(s, '@') && strchr(s, ':') > strchr(s, '@') && !strstr(s, "://")))
+        return true;
+    size_t n = strcspn(s, "?#");
+    return (cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://")) && n >= 4 &&
+           !strncmp(s + n - 4, ".git", 4);
+}
+
 /* Expand one command in place (BuildKit's dispatch: Expand / ExpandRaw / ARG). */
 static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, const cb_strv *build_arg_values,
                         cb_strv *consumed, sstate *ss, df_cmd *c, int ssh_base, cb_strv *unmatched, cb_err *err)
@@ -444,6 +456,8 @@ static int dispatch_cmd(df_plan *p, const df_file *f, const cb_strv *globals, co
                 rc = cb_fail(err, "checksum can't be specified for COPY");
             else if (c->args.n != 2)
                 rc = cb_fail(err, "checksum can't be specified for multiple sources");
+            else if (looks_like_git(c->args.v[0]))
+                ; /* a commit: checked against the resolved ref by the builder */
             else if (!cb_str_has_prefix(c->args.v[0], "http://") && !cb_str_has_prefix(c->args.v[0], "https://"))
                 rc = cb_fail(err, "checksum requires HTTP(S) or Git sources");
             else

@@ -317,6 +317,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&cache_from);
     cb_strv_init(&cache_to);
     cb_strv_init(&no_cache_filter);
+    cb_strv ssh;
+    cb_strv_init(&ssh);
     cb_strv allow;
     cb_strv_init(&allow);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
@@ -346,6 +348,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"pull", 0, CLI_BOOL, &pull, NULL, "always pull referenced images"},
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "target platform (linux/amd64)"},
         {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
+        {"ssh", 0, CLI_STRINGS, &ssh, "default|ID[=SOCKET|KEY[,KEY]]", "ssh agent socket or keys for RUN --mount=type=ssh"},
         {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
         {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host (repeatable)"},
         {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
@@ -388,7 +391,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, 0, NULL, NULL, NULL},
     };
     const cli_cmd_spec spec = {
-        "build", "[OPTIONS] PATH | -", "Build an image from a Dockerfile", opts, false, 1, 1};
+        "build", "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", opts, false, 1, 1};
     cb_strv pos;
     cb_strv_init(&pos);
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
@@ -408,6 +411,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             .build_args = &build_args,
             .labels = &labels,
             .secrets = &secrets,
+            .ssh = &ssh,
             .outputs = &outputs,
             .no_cache_filter = &no_cache_filter,
             .no_cache = no_cache,
@@ -487,6 +491,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&build_args);
     cb_strv_free(&labels);
     cb_strv_free(&secrets);
+    cb_strv_free(&ssh);
     cb_strv_free(&outputs);
     cb_strv_free(&cache_from);
     cb_strv_free(&cache_to);

@@ -14,7 +14,7 @@ int ctl_fd = -1;
 
 /* Without udev there is no /dev/virtio-ports/NAME: match the name in sysfs, retrying while
  * virtio_console probes the port. */
-int ctl_open(void)
+int port_open(const char *port)
 {
     for (int tries = 0; tries < 5000; tries++) {
         DIR *d = opendir("/sys/class/virtio-ports");
@@ -24,13 +24,12 @@ int ctl_open(void)
                 continue;
             char path[300], name[128];
             snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", de->d_name);
-            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, GUEST_PORT_NAME) != 0)
+            if (read_small_file(path, name, sizeof name) < 0 || strcmp(name, port) != 0)
                 continue;
             snprintf(path, sizeof path, "/dev/%s", de->d_name);
             int fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
             if (fd >= 0) {
                 closedir(d);
-                ctl_fd = fd;
                 return fd;
             }
         }
@@ -39,6 +38,12 @@ int ctl_open(void)
         sleep_ms(1);
     }
     return -1;
+}
+
+int ctl_open(void)
+{
+    ctl_fd = port_open(GUEST_PORT_NAME);
+    return ctl_fd;
 }
 
 int ctl_send(uint16_t type, const void *payload, size_t len)

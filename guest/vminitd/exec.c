@@ -502,7 +502,7 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
         const vmount *m = &c->mounts[i];
         struct stat src;
         bool file_src =
-            m->kind == 3 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
+            m->kind == 3 || m->kind == 4 || (t_mounts[i] >= 0 && fstat(t_mounts[i], &src) == 0 && !S_ISDIR(src.st_mode));
         if (file_src)
             ensure_file(m->target); /* a single file is bound onto a file */
         else

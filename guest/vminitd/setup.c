@@ -414,6 +414,13 @@ int rootfs_assemble(config *c)
             } else {
                 m->staging = dir;
             }
+        } else if (m->kind == 4) { /* ssh agent */
+            m->staging = xsprintf("/run/cb/ssh%zu.sock", i);
+            char port[64];
+            snprintf(port, sizeof port, GUEST_SSH_PORT_PREFIX "%zu", i);
+            int r = ssh_agent_serve(m->staging, port, m->mode, m->uid, m->gid);
+            if (r < 0)
+                return ctl_send_error(GUEST_ERR_SETUP, -r, "ssh agent socket for %s", m->target), -1;
         } else if (m->kind == 3) { /* secret */
             m->staging = xsprintf("/run/cb/secret%zu", i);
             mode_t mode = m->mode ? m->mode & 07777 : 0400;

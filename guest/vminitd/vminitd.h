@@ -30,6 +30,9 @@ void sleep_ms(long ms);
 /* ---------- control channel (ctl.c) ---------- */
 extern int ctl_fd;  /* the virtio-serial port to the host, -1 until ctl_open */
 int ctl_open(void); /* the port's fd (also in ctl_fd), or -1 when it did not appear */
+int port_open(const char *name); /* a virtio-serial port by name: its fd, or -1 */
+/* An ssh-agent socket at path (mode, owner) relayed to the port name by a child process. */
+int ssh_agent_serve(const char *path, const char *port, uint32_t mode, uint32_t uid, uint32_t gid);
 int ctl_send(uint16_t type, const void *payload, size_t len);
 int ctl_send_error(uint32_t kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

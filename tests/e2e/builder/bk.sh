@@ -145,11 +145,21 @@ BK_HTTP_PID=
 bk_http_start() {
   BK_HTTP_LOG=$W/http.log
   : >"$BK_HTTP_LOG"
+  rm -f "$W/http.port" # a second server in one case waits for its own port
   python3 "$BK/httpserver.py" "$1" "$W/http.port" "$BK_HTTP_LOG" &
   BK_HTTP_PID=$!
   local i
   for i in $(seq 100); do [ -s "$W/http.port" ] && break; sleep 0.05; done
   BK_URL=http://127.0.0.1:$(cat "$W/http.port")
+}
+# bk_git_init DIR [sha1|sha256]: a git repository in DIR (branch master, user "test"), for the
+# git cases: serve it with bk_http_start DIR after `git update-server-info` (dumb HTTP, as
+# BuildKit's tests serve theirs with http.FileServer).
+bk_git_init() {
+  mkdir -p "$1"
+  git -C "$1" -c init.defaultBranch=master init -q --object-format="${2:-sha1}" &&
+    git -C "$1" config user.email test && git -C "$1" config user.name test &&
+    git -C "$1" config protocol.file.allow always
 }
 _bk_http_stop() {
   [ -z "$BK_HTTP_PID" ] || { kill "$BK_HTTP_PID" 2>/dev/null; wait "$BK_HTTP_PID" 2>/dev/null; }
