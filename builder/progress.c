@@ -260,8 +260,6 @@ static void plain_header_locked(progress *p, int id)
 
 int progress_add(progress *p, const char *name)
 {
-    if (!p) /* no display (--call answers without one) */
-        return 0;
     pthread_mutex_lock(&p->lock);
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 16;
@@ -283,8 +281,6 @@ static pvertex *vget(progress *p, int id)
 
 void progress_start(progress *p, int id)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v && v->state == V_WAITING) {
@@ -306,8 +302,6 @@ void progress_start(progress *p, int id)
 
 void progress_cached(progress *p, int id)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -364,8 +358,6 @@ static void limit_text(int64_t lim, char *out, size_t n)
 
 void progress_output(progress *p, int id, int stream, const char *data, size_t n)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -421,8 +413,6 @@ static void flush_partial_locked(progress *p, int id, pvertex *v)
 
 void progress_status(progress *p, int id, const char *fmt, ...)
 {
-    if (!p)
-        return;
     va_list ap;
     va_start(ap, fmt);
     cb_buf b;
@@ -453,8 +443,6 @@ void progress_status(progress *p, int id, const char *fmt, ...)
 
 void progress_done(progress *p, int id)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -482,8 +470,6 @@ void progress_done(progress *p, int id)
 
 void progress_error(progress *p, int id, const char *msg)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->lock);
     pvertex *v = vget(p, id);
     if (v) {
@@ -507,8 +493,6 @@ void progress_error(progress *p, int id, const char *msg)
 
 char *progress_tail(progress *p, int id, int n)
 {
-    if (!p)
-        return xstrdup("");
     cb_buf b;
     cb_buf_init(&b);
     pthread_mutex_lock(&p->lock);

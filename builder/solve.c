@@ -1004,11 +1004,13 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     if (opts->call_kind) { /* --call=check|outline|targets: the plan is the answer */
         if (!opts->shared)
             progress_free(b->prog);
-        b->prog = NULL;
+        b->prog = progress_new(BUILDER_PROGRESS_QUIET, stderr); /* the answer is the output: lookups show nothing */
         b->platform = plats.v[0];
         rc = plan_platform(b, false, err);
         if (rc == 0)
             rc = bl_call_answer(b, err);
+        progress_free(b->prog);
+        b->prog = NULL;
         goto out;
     }
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
