@@ -43,6 +43,7 @@ typedef struct builder_opts {
     const cb_strv *no_cache_filter;
     const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */
     const cb_strv *cache_to;   /* --cache-to specs */
+    const cb_strv *build_contexts; /* --build-context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG|@DIGEST] */
     /* every registry call of the build (base pulls, --push, cache-from/to); NULL: defaults */
     const struct oci_registry_opts *registry;
     bool no_cache;

@@ -319,6 +319,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&no_cache_filter);
     cb_strv allow;
     cb_strv_init(&allow);
+    cb_strv build_contexts; /* --build-context NAME=VALUE (builder/named-context.c) */
+    cb_strv_init(&build_contexts);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false, load = false;
@@ -383,6 +385,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"compress", 0, CLI_BOOL, &df.compress, NULL, "accepted: the context is not sent over a network"},
         {"call", 0, CLI_STRING, &call, "METHOD[,format=json]", "build (default), check, outline or targets"},
         {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
+        {"build-context", 0, CLI_STRINGS, &build_contexts, "NAME=VALUE",
+         "additional build context: a directory, docker-image://REF or oci-layout://PATH[:TAG|@DIGEST]"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -420,6 +424,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
         o.annotations = &annotations;
+        o.build_contexts = &build_contexts;
         const char *tool = load ? load_tool() : NULL;
         cleanup_free char *load_tar = NULL;
         const char *bad_allow = NULL;
@@ -483,6 +488,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&annotations);
     cb_strv_free(&pos);
     cb_strv_free(&allow);
+    cb_strv_free(&build_contexts);
     cb_strv_free(&tags);
     cb_strv_free(&build_args);
     cb_strv_free(&labels);
