@@ -267,5 +267,13 @@ int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_i
         return named_fetch_oci(b, n, platform, im, err);
     if (n->kind == BL_NAMED_LOCAL)
         return named_fetch_local(b, n, im, err);
+    if (!strcmp(n->value, "scratch")) {
+        /* docker-image://scratch: an image of no layers, as BuildKit's scratch source */
+        oci_config cfg;
+        oci_config_init(&cfg);
+        int rc = store_image_commit(b->st, &cfg, NULL, 0, "", im, err);
+        oci_config_free(&cfg);
+        return rc;
+    }
     return cb_fail(err, "internal: docker-image context %s is resolved as its reference", n->name);
 }

@@ -68,7 +68,7 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     cb_err e;
     int rc = -ENOENT;
     const bl_named *nc = bl_named_find(b, ref);
-    if (nc && nc->kind != BL_NAMED_IMAGE) {
+    if (nc && (nc->kind != BL_NAMED_IMAGE || !strcmp(nc->value, "scratch"))) {
         cleanup_free char *nm = xasprintf("[context %s] load from %s", nc->name, nc->value);
         int npid = progress_add(b->prog, nm);
         progress_start(b->prog, npid);
