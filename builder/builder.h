@@ -48,6 +48,7 @@ typedef struct builder_opts {
     const struct oci_registry_opts *registry;
     bool no_cache;
     bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
+    bool allow_security_insecure; /* --allow security.insecure: RUN --security=insecure */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

@@ -134,6 +134,7 @@ typedef struct guest_run_config {
     const char *cwd;                   /* NULL = "/"; created when missing (owned by root, 0755) */
     const char *user;                  /* NULL/"" = root; "name", "uid", "name:group", "uid:gid" */
     bool build_groups; /* BuildKit's RUN groups (containerd WithAdditionalGIDs), not docker run's */
+    bool default_caps; /* the command's bounding set is Docker's default one; false: all (--security=insecure) */
     const char *hostname;              /* NULL = a random 12-hex-digit name, as Docker does */
     char *const *extra_hosts;          /* "name:ip" lines added to /etc/hosts (--add-host) */
     bool tty;                          /* allocate a pty; stdout and stderr merge into stream 1 */

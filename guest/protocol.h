@@ -102,6 +102,7 @@ enum {
     GUEST_F_COLS = 26,  /* u32 */
     GUEST_F_STDIN = 27, /* u32: 1 when the host will send stdin */
     GUEST_F_BUILD_GROUPS = 28, /* u32 1: groups as BuildKit's RUN (primary gid first, user:group alone) */
+    GUEST_F_DEFAULT_CAPS = 29, /* u32 1: the command gets only Docker's default capabilities (RUN's sandbox) */
 };
 /* STARTED / EXIT / ERROR / DONE / SIGNAL / RESIZE */
 enum {

@@ -271,6 +271,8 @@ static void send_exec(vm *v, run_state *st)
     guest_msg_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
     if (cfg->build_groups)
         guest_msg_u32(&b, GUEST_F_BUILD_GROUPS, 1);
+    if (cfg->default_caps)
+        guest_msg_u32(&b, GUEST_F_DEFAULT_CAPS, 1);
     if (cfg->tty) {
         guest_msg_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
         guest_msg_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);

@@ -349,7 +349,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "target platform (linux/amd64)"},
         {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
         {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
-        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host (repeatable)"},
+        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host, security.insecure (repeatable)"},
         {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
         {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
@@ -431,6 +431,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         for (size_t i = 0; i < allow.n; i++) {
             if (!strcmp(allow.v[i], "network.host"))
                 o.allow_network_host = true;
+            else if (!strcmp(allow.v[i], "security.insecure"))
+                o.allow_security_insecure = true;
             else if (!bad_allow)
                 bad_allow = allow.v[i];
         }
@@ -441,7 +443,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
             rc = cli_report(&err);
         } else if (bad_allow) {
-            cb_fail(&err, "invalid --allow %s: only network.host is supported", bad_allow);
+            cb_fail(&err, "invalid --allow %s: only network.host is supported, and security.insecure", bad_allow);
             rc = cli_report(&err);
         } else if (jobs < 0) {
             cb_fail(&err, "invalid --jobs %ld: must be at least 1", jobs);

@@ -279,6 +279,11 @@ int execspec_parse(const uint8_t *p, size_t len, execspec *e)
                 return bad_field("EXEC", tag);
             e->build_groups = u != 0;
             break;
+        case GUEST_F_DEFAULT_CAPS:
+            if (!guest_field_u32(v, n, &u))
+                return bad_field("EXEC", tag);
+            e->default_caps = u != 0;
+            break;
         case GUEST_F_ROWS:
             if (!guest_field_u32(v, n, &e->rows))
                 return bad_field("EXEC", tag);

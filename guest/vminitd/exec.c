@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -524,6 +525,18 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     child_become(e, c->hostname, console_sock >= 0);
 }
 
+/* Docker's default capability set (oci/caps/defaults.go): CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+ * SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
+#define DOCKER_DEFAULT_CAPS 0xa80425fbULL
+
+/* Only the default set survives exec (root's permitted set becomes the bounding set). */
+static void drop_to_default_caps(void)
+{
+    for (int c = 0; c < 64; c++)
+        if (!(DOCKER_DEFAULT_CAPS & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            child_fail(GUEST_ERR_EXEC, errno, "dropping capability %d", c);
+}
+
 void child_become(const execspec *e, const char *hostname, bool tty)
 {
     resolved_user u;
@@ -533,6 +546,8 @@ void child_become(const execspec *e, const char *hostname, bool tty)
         fchown(0, u.uid, (gid_t)-1);
     if (mkdir_p(e->cwd, 0755) < 0)
         child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
+    if (e->default_caps)
+        drop_to_default_caps();
     if (setgroups(u.ngroups, u.groups) < 0)
         child_fail(GUEST_ERR_USER, errno, "setgroups");
     if (setgid(u.gid) < 0)

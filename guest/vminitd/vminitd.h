@@ -86,6 +86,7 @@ typedef struct execspec {
     bool tty;
     bool stdin_open;
     bool build_groups;
+    bool default_caps;
     unsigned rows, cols;
 } execspec;
 
