@@ -553,6 +553,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.memory = b->opts->run_memory;
     cfg.cpus = b->opts->run_cpus;
     cfg.shm_size = b->opts->shm_size;
+    cfg.memory_max = b->opts->run_memory; /* docker --memory: the cgroup limit a RUN sees */
     cfg.extra_hosts = b->opts->add_hosts ? b->opts->add_hosts->v : NULL;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;

@@ -143,6 +143,7 @@ typedef struct guest_run_config {
     uint64_t memory; /* guest RAM in bytes; 0 = 1 GiB */
     int cpus;        /* 0 = 1 */
     uint64_t shm_size; /* /dev/shm in bytes; 0 = 64 MiB, as Docker */
+    uint64_t memory_max; /* the command's cgroup memory.max (docker --memory); 0 = max */
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;

@@ -73,6 +73,7 @@ enum {
     GUEST_F_WALLCLOCK = 40, /* u64: the host's CLOCK_REALTIME in ns */
     GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
     GUEST_F_SHM_SIZE = 42,  /* u64: bytes of the /dev/shm tmpfs; absent = 64 MiB */
+    GUEST_F_MEMORY_MAX = 43, /* u64: the command's cgroup memory.max in bytes; absent = max */
 };
 enum {
     GUEST_F_DISK_ID = 1,     /* string, e.g. "l0", "u", "m3" */

@@ -237,6 +237,8 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
     guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     if (cfg->shm_size)
         guest_msg_u64(&b, GUEST_F_SHM_SIZE, cfg->shm_size);
+    if (cfg->memory_max)
+        guest_msg_u64(&b, GUEST_F_MEMORY_MAX, cfg->memory_max);
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
     if (v->restored) {

@@ -217,6 +217,10 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             if (!guest_field_u64(v, n, &c->shm_size))
                 return bad_field("CONFIG", tag);
             break;
+        case GUEST_F_MEMORY_MAX:
+            if (!guest_field_u64(v, n, &c->memory_max))
+                return bad_field("CONFIG", tag);
+            break;
         case GUEST_F_RESCAN: {
             uint32_t u;
             if (!guest_field_u32(v, n, &u))
