@@ -69,7 +69,10 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     int rc = -ENOENT;
     const bl_named *nc = bl_named_find(b, ref);
     if (nc && (nc->kind != BL_NAMED_IMAGE || !strcmp(nc->value, "scratch"))) {
-        cleanup_free char *nm = xasprintf("[context %s] load from %s", nc->name, nc->value);
+        /* BuildKit's vertex names: a local context comes "from client" */
+        cleanup_free char *nm = nc->kind == BL_NAMED_LOCAL
+                                    ? xasprintf("[context %s] load from client", nc->name)
+                                    : xasprintf("[context %s] load %s", nc->name, nc->value);
         int npid = progress_add(b->prog, nm);
         progress_start(b->prog, npid);
         if ((rc = bl_named_fetch(b, nc, platform, im, err)) < 0) {
