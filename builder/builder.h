@@ -50,10 +50,12 @@ typedef struct builder_opts {
     const cb_strv *no_cache_filter;
     const cb_strv *cache_from; /* --cache-from specs (builder/cache-io.c) */
     const cb_strv *cache_to;   /* --cache-to specs */
+    const cb_strv *build_contexts; /* --build-context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG|@DIGEST] */
     /* every registry call of the build (base pulls, --push, cache-from/to); NULL: defaults */
     const struct oci_registry_opts *registry;
     bool no_cache;
     bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
+    bool allow_security_insecure; /* --allow security.insecure: RUN --security=insecure */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

@@ -163,6 +163,21 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
     return rc < 0 ? rc : 0;
 }
 
+int bl_context_open_dir(const char *dir, bl_context *c, cb_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->dirfd = -1;
+    cb_buf_init(&c->dockerfile);
+    pthread_mutex_init(&c->lock, NULL);
+    c->dir = xstrdup(dir);
+    c->dirfd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (c->dirfd < 0)
+        return cb_error(err, errno, "open build context %s", c->dir);
+    cleanup_free char *gen = cb_path_join(c->dir, ".dockerignore");
+    int rc = load_ignore(c, gen, err);
+    return rc < 0 ? rc : 0;
+}
+
 void bl_context_close(bl_context *c)
 {
     if (c->dirfd >= 0)

@@ -42,6 +42,9 @@ int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
     *out = n && !strcmp(n, "none") ? GUEST_NET_NONE : n && !strcmp(n, "host") ? GUEST_NET_HOST : GUEST_NET_DEFAULT;
     if (*out == GUEST_NET_HOST && !in->b->opts->allow_network_host)
         return cb_failc(err, EPERM, "network.host is not allowed");
+    /* checked with the network: both are entitlements every RUN's key and VM ask for */
+    if (in->cmd->security && !strcmp(in->cmd->security, "insecure") && !in->b->opts->allow_security_insecure)
+        return cb_failc(err, EPERM, "security.insecure is not allowed");
     return 0;
 }
 
@@ -562,9 +565,13 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
              slash ? slash + 1 : in->job->platform);
     cfg.arch = arch;
     cfg.build_groups = true;
+    /* BuildKit's sandbox: Docker's default capabilities; --security=insecure: all of them (a VM
+     * has no seccomp filter or AppArmor profile in either mode) */
+    cfg.default_caps = !in->cmd->security || strcmp(in->cmd->security, "insecure");
     cfg.memory = b->opts->run_memory;
     cfg.cpus = b->opts->run_cpus;
     cfg.shm_size = b->opts->shm_size;
+    cfg.memory_max = b->opts->run_memory; /* docker --memory: the cgroup limit a RUN sees */
     cfg.extra_hosts = b->opts->add_hosts ? b->opts->add_hosts->v : NULL;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;

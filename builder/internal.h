@@ -97,6 +97,8 @@ typedef struct bl_context {
 
 int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *out,
                     cb_err *err);
+/* A directory with its own .dockerignore and no Dockerfile (a named local context). */
+int bl_context_open_dir(const char *dir, bl_context *out, cb_err *err);
 void bl_context_close(bl_context *c);
 /* A URL context (context-url.c): a git repository or an HTTP(S) tarball into *dir below
  * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
@@ -120,6 +122,15 @@ enum bl_step_kind { BL_STEP_CONFIG = 0, BL_STEP_RUN, BL_STEP_COPY, BL_STEP_ADD, 
 typedef struct bl_stage_job bl_stage_job;
 typedef struct bl_resolver bl_resolver;
 
+/* --build-context NAME=VALUE (builder/named-context.c) */
+typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI } bl_named_kind;
+typedef struct bl_named {
+    char *name;  /* familiar form, lower case, no ":latest" */
+    bl_named_kind kind;
+    char *value;  /* local: the directory (real path); image: the reference; oci: the layout */
+    char *select; /* oci: the tag or "sha256:…" digest, or NULL */
+} bl_named;
+
 typedef struct bl_build {
     const builder_opts *opts;
     store *st;
@@ -137,6 +148,8 @@ typedef struct bl_build {
     cb_err first_err;
     bl_stage_job *jobs;              /* one per plan stage */
     bl_resolver *images;             /* images the build uses */
+    bl_named *named;                 /* --build-context */
+    size_t n_named;
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     const char *platform;            /* the platform being built ("linux/arm64"), normalised */
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
@@ -209,6 +222,14 @@ typedef struct bl_image {
     int rc;
     cb_err err;
 } bl_image;
+
+char *bl_named_key(const char *ref);
+int bl_named_parse(bl_build *b, const cb_strv *specs, cb_err *err);
+void bl_named_free(bl_build *b);
+/* The named context a reference (or stage name) stands for, or NULL. */
+const bl_named *bl_named_find(const bl_build *b, const char *ref);
+/* A local or oci-layout named context as an image in the store. */
+int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
  * concurrent askers for one reference wait for the first, other references go in parallel. */

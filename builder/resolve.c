@@ -67,6 +67,23 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     memset(im, 0, sizeof *im);
     cb_err e;
     int rc = -ENOENT;
+    const bl_named *nc = bl_named_find(b, ref);
+    if (nc && (nc->kind != BL_NAMED_IMAGE || !strcmp(nc->value, "scratch"))) {
+        /* BuildKit's vertex names: a local context comes "from client" */
+        cleanup_free char *nm = nc->kind == BL_NAMED_LOCAL
+                                    ? xasprintf("[context %s] load from client", nc->name)
+                                    : xasprintf("[context %s] load %s", nc->name, nc->value);
+        int npid = progress_add(b->prog, nm);
+        progress_start(b->prog, npid);
+        if ((rc = bl_named_fetch(b, nc, platform, im, err)) < 0) {
+            progress_error(b->prog, npid, err->msg);
+            return rc;
+        }
+        progress_done(b->prog, npid);
+        return 0;
+    }
+    if (nc) /* docker-image://: that reference instead */
+        ref = nc->value;
     cleanup_free char *name = b->n_platforms > 1
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);

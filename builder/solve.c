@@ -40,6 +40,12 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
     return base_config_list(ud, ref, platform, false, env, err);
 }
 
+/* --build-context NAME replaces the stage NAME (dockerfile2llb asks for every stage name) */
+static bool named_context_cb(void *ud, const char *name)
+{
+    return bl_named_find(ud, name) != NULL;
+}
+
 /* ---------- step execution within a stage ---------- */
 
 static bool is_layer_step(df_cmd_kind k)
@@ -737,6 +743,7 @@ static int plan_platform(bl_build *b, bool warn, cb_err *err)
                                b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
                            .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
                            .ignore = b->ctx.ignore,
+                           .named_context = named_context_cb,
                            .lint_only = b->opts->call_kind != 0};
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
@@ -976,6 +983,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     b->images = bl_resolver_new(b);
     rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
+        rc = bl_named_parse(b, opts->build_contexts, err);
+    if (rc == 0)
         rc = bl_outputs_validate(opts, err);
     if (rc == 0)
         rc = store_open(opts->root, &b->st, err);
@@ -1034,6 +1043,7 @@ out:
     build_free_plan(b);
 out_early:
     bl_resolver_free(b->images);
+    bl_named_free(b);
     if (b->gpaths_ready)
         guest_paths_free(&b->gpaths);
     if (b->st)

@@ -472,6 +472,12 @@ static int load_docker(store *s, const char *dir, cb_strv *loaded, cb_err *err)
     return r;
 }
 
+int store_load_layout(store *s, const char *dir, cb_strv *loaded, cb_err *err)
+{
+    int r = load_oci(s, dir, loaded, err);
+    return r < 0 ? cb_error_wrap(err, "loading the OCI layout `%s`", dir) : 0;
+}
+
 int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err)
 {
     cleanup_free char *dir = xasprintf("%s/load-XXXXXX", s->ingest);

@@ -179,6 +179,8 @@ int store_save_as(store *s, const char *const *refs, const char *const *as, size
                   const char *out_path, cb_err *err);
 /* Load an OCI archive or a `docker save` tar; loaded gets the tags created. */
 int store_load(store *s, const char *path, cb_strv *loaded, cb_err *err);
+/* The same from an OCI image layout directory (`-o type=oci,tar=false`), left as it is. */
+int store_load_layout(store *s, const char *dir, cb_strv *loaded, cb_err *err);
 /* The image's layers flattened (whiteouts applied) as one uncompressed tar into sink. */
 int store_export_tar(store *s, const char *ref, oci_sink sink, cb_err *err);
 

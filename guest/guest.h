@@ -137,6 +137,7 @@ typedef struct guest_run_config {
     const char *cwd;                   /* NULL = "/"; created when missing (owned by root, 0755) */
     const char *user;                  /* NULL/"" = root; "name", "uid", "name:group", "uid:gid" */
     bool build_groups; /* BuildKit's RUN groups (containerd WithAdditionalGIDs), not docker run's */
+    bool default_caps; /* the command's bounding set is Docker's default one; false: all (--security=insecure) */
     const char *hostname;              /* NULL = a random 12-hex-digit name, as Docker does */
     char *const *extra_hosts;          /* "name:ip" lines added to /etc/hosts (--add-host) */
     bool tty;                          /* allocate a pty; stdout and stderr merge into stream 1 */
@@ -145,6 +146,7 @@ typedef struct guest_run_config {
     uint64_t memory; /* guest RAM in bytes; 0 = 1 GiB */
     int cpus;        /* 0 = 1 */
     uint64_t shm_size; /* /dev/shm in bytes; 0 = 64 MiB, as Docker */
+    uint64_t memory_max; /* the command's cgroup memory.max (docker --memory); 0 = max */
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;

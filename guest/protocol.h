@@ -78,6 +78,7 @@ enum {
     GUEST_F_WALLCLOCK = 40, /* u64: the host's CLOCK_REALTIME in ns */
     GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
     GUEST_F_SHM_SIZE = 42,  /* u64: bytes of the /dev/shm tmpfs; absent = 64 MiB */
+    GUEST_F_MEMORY_MAX = 43, /* u64: the command's cgroup memory.max in bytes; absent = max */
 };
 enum {
     GUEST_F_DISK_ID = 1,     /* string, e.g. "l0", "u", "m3" */
@@ -107,6 +108,7 @@ enum {
     GUEST_F_COLS = 26,  /* u32 */
     GUEST_F_STDIN = 27, /* u32: 1 when the host will send stdin */
     GUEST_F_BUILD_GROUPS = 28, /* u32 1: groups as BuildKit's RUN (primary gid first, user:group alone) */
+    GUEST_F_DEFAULT_CAPS = 29, /* u32 1: the command gets only Docker's default capabilities (RUN's sandbox) */
 };
 /* STARTED / EXIT / ERROR / DONE / SIGNAL / RESIZE */
 enum {

@@ -238,6 +238,8 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
     guest_msg_str(&b, GUEST_F_HOSTS, h.data);
     if (cfg->shm_size)
         guest_msg_u64(&b, GUEST_F_SHM_SIZE, cfg->shm_size);
+    if (cfg->memory_max)
+        guest_msg_u64(&b, GUEST_F_MEMORY_MAX, cfg->memory_max);
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
     if (v->restored) {
@@ -272,6 +274,8 @@ static void send_exec(vm *v, run_state *st)
     guest_msg_u32(&b, GUEST_F_STDIN, cfg->stdin_fd >= 0);
     if (cfg->build_groups)
         guest_msg_u32(&b, GUEST_F_BUILD_GROUPS, 1);
+    if (cfg->default_caps)
+        guest_msg_u32(&b, GUEST_F_DEFAULT_CAPS, 1);
     if (cfg->tty) {
         guest_msg_u32(&b, GUEST_F_ROWS, st->rows ? st->rows : 24);
         guest_msg_u32(&b, GUEST_F_COLS, st->cols ? st->cols : 80);

@@ -282,6 +282,9 @@ typedef struct df_plan_opts {
     /* Optional: the image config's OnBuild triggers (each an instruction line such as
      * "RUN make"), run first in stages built FROM that image; only for needed stages. */
     int (*base_onbuild)(void *ud, const char *image_ref, const char *platform, cb_strv *triggers, cb_err *err);
+    /* Optional: true when a named build context (--build-context NAME=…) stands for NAME; a
+     * stage of that name is then replaced: `FROM NAME` with no instructions (base = its name). */
+    bool (*named_context)(void *ud, const char *name);
     bool lint_only; /* --call=check: check=error=true sets lint_error instead of failing */
     const struct df_ignore *ignore; /* the context's .dockerignore, for CopyIgnoredFile; NULL = none */
 } df_plan_opts;

@@ -827,6 +827,16 @@ static int plan_stages(planctx *x, cb_err *err)
         int rc;
         if (ps[i].raw_platform && (rc = plan_stage_platform(x, s, &ps[i], err)) < 0)
             return rc;
+        if (s->name && x->opts->named_context && x->opts->named_context(x->opts->ud, s->name)) {
+            free(s->base);
+            s->base = xstrdup(s->name);
+            for (size_t k = 0; k < ps[i].n; k++)
+                df_cmd_free(&ps[i].cmds[k]);
+            free(ps[i].cmds);
+            ps[i].cmds = NULL;
+            ps[i].n = 0;
+            continue;
+        }
         for (size_t k = 0; k < i; k++) {
             if (p->stages[k].name && !strcmp(p->stages[k].name, s->base)) {
                 s->base_stage = (int)k; /* the latest earlier stage of that name */

@@ -102,11 +102,12 @@ debian_arm64_archive() {
 FROM scratch
 ADD rootfs.tar /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-RUN /debootstrap/debootstrap --second-stage && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*
+RUN --security=insecure /debootstrap/debootstrap --second-stage && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*
 CMD ["bash"]
 EOF
-    # a store of its own (the caller's CBUILD_ROOT stays untouched); the .deb files are in the tar
-    if ! "$CBUILD" --root "$work/store" build --progress=plain --platform linux/arm64 --network none \
+    # a store of its own (the caller's CBUILD_ROOT stays untouched); the .deb files are in the tar;
+    # the second stage mounts /proc: CAP_SYS_ADMIN, which only --security=insecure keeps
+    if ! "$CBUILD" --root "$work/store" build --progress=plain --platform linux/arm64 --network none --allow security.insecure \
         -t debian:bookworm-arm64 -o type=oci,dest="$out.tmp.$$" "$work/ctx" >"$CACHE/debian-arm64-build.log" 2>&1; then
       log "the arm64 second stage failed, see $CACHE/debian-arm64-build.log"
       rm -rf "$work" "$out.tmp.$$"

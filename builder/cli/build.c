@@ -321,6 +321,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&ssh);
     cb_strv allow;
     cb_strv_init(&allow);
+    cb_strv build_contexts; /* --build-context NAME=VALUE (builder/named-context.c) */
+    cb_strv_init(&build_contexts);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
     bool no_cache = false, pull = false, quiet = false, push = false, load = false;
@@ -350,7 +352,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
         {"ssh", 0, CLI_STRINGS, &ssh, "default|ID[=SOCKET|KEY[,KEY]]", "ssh agent socket or keys for RUN --mount=type=ssh"},
         {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
-        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host (repeatable)"},
+        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host, security.insecure (repeatable)"},
         {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
         {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
@@ -386,6 +388,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"compress", 0, CLI_BOOL, &df.compress, NULL, "accepted: the context is not sent over a network"},
         {"call", 0, CLI_STRING, &call, "METHOD[,format=json]", "build (default), check, outline or targets"},
         {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
+        {"build-context", 0, CLI_STRINGS, &build_contexts, "NAME=VALUE",
+         "additional build context: a directory, docker-image://REF or oci-layout://PATH[:TAG|@DIGEST]"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -424,12 +428,15 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_from = &cache_from;
         o.cache_to = &cache_to;
         o.annotations = &annotations;
+        o.build_contexts = &build_contexts;
         const char *tool = load ? cli_load_tool() : NULL;
         cleanup_free char *load_tar = NULL;
         const char *bad_allow = NULL;
         for (size_t i = 0; i < allow.n; i++) {
             if (!strcmp(allow.v[i], "network.host"))
                 o.allow_network_host = true;
+            else if (!strcmp(allow.v[i], "security.insecure"))
+                o.allow_security_insecure = true;
             else if (!bad_allow)
                 bad_allow = allow.v[i];
         }
@@ -440,7 +447,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
             rc = cli_report(&err);
         } else if (bad_allow) {
-            cb_fail(&err, "invalid --allow %s: only network.host is supported", bad_allow);
+            cb_fail(&err, "invalid --allow %s: only network.host is supported, and security.insecure", bad_allow);
             rc = cli_report(&err);
         } else if (jobs < 0) {
             cb_fail(&err, "invalid --jobs %ld: must be at least 1", jobs);
@@ -487,6 +494,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&annotations);
     cb_strv_free(&pos);
     cb_strv_free(&allow);
+    cb_strv_free(&build_contexts);
     cb_strv_free(&tags);
     cb_strv_free(&build_args);
     cb_strv_free(&labels);

@@ -217,6 +217,10 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             if (!guest_field_u64(v, n, &c->shm_size))
                 return bad_field("CONFIG", tag);
             break;
+        case GUEST_F_MEMORY_MAX:
+            if (!guest_field_u64(v, n, &c->memory_max))
+                return bad_field("CONFIG", tag);
+            break;
         case GUEST_F_RESCAN: {
             uint32_t u;
             if (!guest_field_u32(v, n, &u))
@@ -278,6 +282,11 @@ int execspec_parse(const uint8_t *p, size_t len, execspec *e)
             if (!guest_field_u32(v, n, &u))
                 return bad_field("EXEC", tag);
             e->build_groups = u != 0;
+            break;
+        case GUEST_F_DEFAULT_CAPS:
+            if (!guest_field_u32(v, n, &u))
+                return bad_field("EXEC", tag);
+            e->default_caps = u != 0;
             break;
         case GUEST_F_ROWS:
             if (!guest_field_u32(v, n, &e->rows))

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -419,6 +420,34 @@ static int recv_console(int sock)
     return fd;
 }
 
+/* The command's own cgroup (as a container's): memory.max from the config, entered and made the
+ * root of a new cgroup namespace, so /sys/fs/cgroup in the RUN shows its figures. Best effort: a
+ * kernel without cgroup2 runs the command without one. */
+static int cg_write(const char *path, const char *v)
+{
+    return write_file(path, v, strlen(v), 0644);
+}
+
+static bool join_run_cgroup(const config *c)
+{
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0 &&
+        mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return false;
+    cg_write("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids");
+    char dir[64], path[96], v[32];
+    snprintf(dir, sizeof dir, "/sys/fs/cgroup/run-%d", (int)getpid());
+    if (mkdir(dir, 0755) < 0)
+        return false;
+    if (c->memory_max) {
+        snprintf(path, sizeof path, "%s/memory.max", dir);
+        snprintf(v, sizeof v, "%llu", (unsigned long long)c->memory_max);
+        cg_write(path, v);
+    }
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    snprintf(v, sizeof v, "%d", (int)getpid());
+    return cg_write(path, v) == 0 && unshare(CLONE_NEWCGROUP) == 0;
+}
+
 /* Long: the child's setup between fork and exec (namespaces, mounts, rlimits, ids, terminal,
  * fds) in the order the kernel needs it; nothing returns from here. */
 static void __attribute__((noreturn))
@@ -441,6 +470,7 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
             close(err_w);
     }
 
+    bool cgroup = join_run_cgroup(c);
     if (unshare(CLONE_NEWNS) < 0)
         child_fail(GUEST_ERR_SETUP, errno, "unshare(CLONE_NEWNS)");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -474,6 +504,8 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     mkdir_rec("/sys");
     if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
         child_fail(GUEST_ERR_SETUP, errno, "mounting /sys");
+    if (cgroup)
+        mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
     mkdir_rec("/dev");
     setup_dev(c->shm_size);
     if (console_sock >= 0)
@@ -524,6 +556,18 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
     child_become(e, c->hostname, console_sock >= 0);
 }
 
+/* Docker's default capability set (oci/caps/defaults.go): CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+ * SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
+#define DOCKER_DEFAULT_CAPS 0xa80425fbULL
+
+/* Only the default set survives exec (root's permitted set becomes the bounding set). */
+static void drop_to_default_caps(void)
+{
+    for (int c = 0; c < 64; c++)
+        if (!(DOCKER_DEFAULT_CAPS & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            child_fail(GUEST_ERR_EXEC, errno, "dropping capability %d", c);
+}
+
 void child_become(const execspec *e, const char *hostname, bool tty)
 {
     resolved_user u;
@@ -533,6 +577,8 @@ void child_become(const execspec *e, const char *hostname, bool tty)
         fchown(0, u.uid, (gid_t)-1);
     if (mkdir_p(e->cwd, 0755) < 0)
         child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
+    if (e->default_caps)
+        drop_to_default_caps();
     if (setgroups(u.ngroups, u.groups) < 0)
         child_fail(GUEST_ERR_USER, errno, "setgroups");
     if (setgid(u.gid) < 0)

@@ -74,6 +74,7 @@ typedef struct config {
     uint64_t wallclock_ns;
     bool rescan;
     uint64_t shm_size; /* 0 = 64 MiB */
+    uint64_t memory_max; /* the command's cgroup memory.max; 0 = max */
 } config;
 
 /* After a template restore: fresh entropy into the RNG, the host's time, new disks probed. */
@@ -89,6 +90,7 @@ typedef struct execspec {
     bool tty;
     bool stdin_open;
     bool build_groups;
+    bool default_caps;
     unsigned rows, cols;
 } execspec;
 

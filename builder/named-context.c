@@ -1,0 +1,279 @@
+/* Named build contexts (`--build-context NAME=VALUE`, buildx's flag, BuildKit's
+ * `context:NAME` frontend attribute): VALUE is a local directory, `docker-image://REF` or
+ * `oci-layout://PATH[:TAG|@DIGEST]`. A name replaces the stage of that name, or the image
+ * reference `FROM NAME`, `COPY --from=NAME` and `RUN --mount=from=NAME` would use. Every
+ * kind becomes an image in the store, so the resolver treats all three alike. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void named_free_one(bl_named *n)
+{
+    free(n->name);
+    free(n->value);
+    free(n->select);
+}
+
+void bl_named_free(bl_build *b)
+{
+    for (size_t i = 0; i < b->n_named; i++)
+        named_free_one(&b->named[i]);
+    free(b->named);
+    b->named = NULL;
+    b->n_named = 0;
+}
+
+/* BuildKit looks a name up in its familiar form without ":latest" (dockerui NamedContext):
+ * `FROM docker.io/library/busybox:latest` asks for the context "busybox". */
+char *bl_named_key(const char *ref)
+{
+    char *s = xstrdup(ref);
+    for (char *q = s; *q; q++)
+        if (*q >= 'A' && *q <= 'Z')
+            *q = (char)(*q - 'A' + 'a');
+    const char *p = s;
+    if (cb_str_has_prefix(p, "docker.io/library/"))
+        p += 18;
+    else if (cb_str_has_prefix(p, "index.docker.io/library/"))
+        p += 24;
+    else if (cb_str_has_prefix(p, "docker.io/"))
+        p += 10;
+    char *out = xstrdup(p);
+    free(s);
+    size_t n = strlen(out);
+    if (n > 7 && !strcmp(out + n - 7, ":latest") && !strchr(out + n - 7 + 1, '/'))
+        out[n - 7] = 0;
+    return out;
+}
+
+/* oci-layout://PATH[:TAG|@sha256:HEX]: a tag only after the last slash, as buildx splits it */
+static int named_parse_oci(bl_named *n, const char *v, cb_err *err)
+{
+    const char *at = strrchr(v, '@');
+    const char *slash = strrchr(v, '/');
+    if (at && cb_str_has_prefix(at + 1, "sha256:")) {
+        n->value = xstrndup(v, (size_t)(at - v));
+        n->select = xstrdup(at + 1);
+    } else {
+        const char *colon = strrchr(v, ':');
+        if (colon && (!slash || colon > slash)) {
+            n->value = xstrndup(v, (size_t)(colon - v));
+            n->select = xstrdup(colon + 1);
+        } else {
+            n->value = xstrdup(v);
+        }
+    }
+    if (!*n->value)
+        return cb_fail(err, "invalid oci-layout context %s: no path", v);
+    return 0;
+}
+
+static int named_parse_one(const char *spec, bl_named *n, cb_err *err)
+{
+    memset(n, 0, sizeof *n);
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1])
+        return cb_fail(err, "invalid context value: %s, expected key=value", spec);
+    cleanup_free char *raw = xstrndup(spec, (size_t)(eq - spec));
+    n->name = bl_named_key(raw);
+    const char *v = eq + 1;
+    if (cb_str_has_prefix(v, "docker-image://")) {
+        n->kind = BL_NAMED_IMAGE;
+        n->value = xstrdup(v + 15);
+        if (!*n->value)
+            return cb_fail(err, "invalid context value: %s, no image reference", spec);
+        return 0;
+    }
+    if (cb_str_has_prefix(v, "oci-layout://")) {
+        n->kind = BL_NAMED_OCI;
+        return named_parse_oci(n, v + 13, err);
+    }
+    if (cb_str_has_prefix(v, "http://") || cb_str_has_prefix(v, "https://") || cb_str_has_prefix(v, "git@") ||
+        cb_str_has_prefix(v, "target:") || cb_str_has_prefix(v, "input:"))
+        return cb_failc(
+            err, ENOTSUP,
+            "unsupported context source %s for %s (cbuild takes a local directory, docker-image:// or "
+            "oci-layout://)",
+            v, raw);
+    n->kind = BL_NAMED_LOCAL;
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(v, real) || stat(real, &st) < 0)
+        return cb_failc(err, ENOENT, "failed to get build context %s: stat %s: no such file or directory",
+                        raw, v);
+    if (!S_ISDIR(st.st_mode))
+        return cb_fail(err, "failed to get build context %s: %s is not a directory", raw, v);
+    n->value = xstrdup(real);
+    return 0;
+}
+
+int bl_named_parse(bl_build *b, const cb_strv *specs, cb_err *err)
+{
+    for (size_t i = 0; specs && i < specs->n; i++) {
+        bl_named n;
+        int rc = named_parse_one(specs->v[i], &n, err);
+        if (rc < 0) {
+            named_free_one(&n);
+            return rc;
+        }
+        /* the last --build-context for a name wins, as buildx's map does */
+        for (size_t k = 0; k < b->n_named; k++)
+            if (!strcmp(b->named[k].name, n.name)) {
+                named_free_one(&b->named[k]);
+                b->named[k] = n;
+                n.name = NULL;
+                break;
+            }
+        if (!n.name)
+            continue;
+        b->named = xrealloc(b->named, (b->n_named + 1) * sizeof *b->named);
+        b->named[b->n_named++] = n;
+    }
+    return 0;
+}
+
+const bl_named *bl_named_find(const bl_build *b, const char *ref)
+{
+    if (!b->n_named)
+        return NULL;
+    cleanup_free char *k = bl_named_key(ref);
+    for (size_t i = 0; i < b->n_named; i++)
+        if (!strcmp(b->named[i].name, k))
+            return &b->named[i];
+    return NULL;
+}
+
+/* The layout's manifest: by digest, by tag (org.opencontainers.image.ref.name, full or tag
+ * alone), or its only one. */
+static int oci_layout_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err)
+{
+    if (n->select && cb_str_has_prefix(n->select, "sha256:")) {
+        snprintf(digest, CB_DIGEST_STR_LEN, "%s", n->select);
+        return 0;
+    }
+    cleanup_free char *ip = cb_path_join(n->value, "index.json");
+    cb_buf data;
+    cb_buf_init(&data);
+    oci_index ix;
+    int rc = cb_read_file(ip, &data, err);
+    if (rc == 0)
+        rc = oci_index_parse(data.data, data.len, &ix, err);
+    cb_buf_free(&data);
+    if (rc < 0)
+        return cb_error_wrap(err, "oci-layout %s", n->value);
+    const char *want = n->select ? n->select : "latest";
+    const oci_descriptor *found = NULL;
+    for (size_t i = 0; i < ix.n_manifests && !found; i++) {
+        const char *rn = oci_descriptor_annotation(&ix.manifests[i], OCI_ANNOT_REF_NAME);
+        const char *tag = rn ? strrchr(rn, ':') : NULL;
+        if (rn && (!strcmp(rn, want) || (tag && !strcmp(tag + 1, want))))
+            found = &ix.manifests[i];
+    }
+    if (!found && !n->select && ix.n_manifests == 1)
+        found = &ix.manifests[0];
+    if (found)
+        snprintf(digest, CB_DIGEST_STR_LEN, "%s", found->digest);
+    oci_index_free(&ix);
+    if (!found)
+        return cb_failc(err, ENOENT, "oci-layout %s: no image tagged %s in index.json", n->value, want);
+    return 0;
+}
+
+static int named_fetch_oci(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err)
+{
+    char digest[CB_DIGEST_STR_LEN];
+    int rc = oci_layout_pick(n, digest, err);
+    if (rc < 0)
+        return rc;
+    cb_strv loaded;
+    cb_strv_init(&loaded);
+    rc = store_load_layout(b->st, n->value, &loaded, err);
+    cb_strv_free(&loaded);
+    if (rc < 0)
+        return rc;
+    rc = store_image_resolve_platform(b->st, digest, platform, im, err);
+    return rc < 0 ? cb_error_wrap(err, "oci-layout %s@%s", n->value, digest) : 0;
+}
+
+typedef struct local_walk {
+    bl_layer_out *lo;
+} local_walk;
+
+static int local_visit(void *ud, const char *path, const struct stat *st, bool excluded, int fd,
+                       const char *link, cb_err *err)
+{
+    local_walk *w = ud;
+    /* an excluded directory is walked for re-included children: keep it only as their parent */
+    if (excluded && !S_ISDIR(st->st_mode))
+        return 0;
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode))
+        return 0;
+    if (S_ISREG(st->st_mode) && fd < 0)
+        return cb_failc(err, EACCES, "open %s in the named context", path);
+    cleanup_free char *p = S_ISDIR(st->st_mode) ? xasprintf("%s/", path) : xstrdup(path);
+    oci_tar_entry e = {.path = p,
+                       .mode = st->st_mode,
+                       .size = S_ISREG(st->st_mode) ? st->st_size : 0,
+                       .mtime = st->st_mtim,
+                       .linkname = link};
+    return bl_layer_out_add(w->lo, &e, fd, NULL, err);
+}
+
+/* A local directory (after its own .dockerignore) as a one-layer image with an empty config:
+ * what BuildKit's llb.Local gives a stage, files owned by root as the build context's are. */
+static int named_fetch_local(bl_build *b, const bl_named *n, store_image *im, cb_err *err)
+{
+    bl_context c;
+    int rc = bl_context_open_dir(n->value, &c, err);
+    if (rc < 0) {
+        bl_context_close(&c);
+        return rc;
+    }
+    bl_layer_out lo;
+    if ((rc = bl_layer_out_open(b, &lo, err)) < 0) {
+        bl_context_close(&c);
+        return rc;
+    }
+    local_walk w = {.lo = &lo};
+    rc = bl_context_walk(&c, "", local_visit, &w, err);
+    bl_context_close(&c);
+    if (rc < 0) {
+        bl_layer_out_abort(&lo);
+        return cb_error_wrap(err, "named context %s", n->name);
+    }
+    bl_layer l;
+    if ((rc = bl_layer_out_commit(&lo, &l, err)) < 0)
+        return rc;
+    oci_config cfg;
+    oci_config_init(&cfg);
+    cb_strv_push(&cfg.diff_ids, l.diff_id);
+    oci_descriptor d = {.media_type = l.media_type, .size = l.size};
+    memcpy(d.digest, l.digest, sizeof d.digest);
+    rc = store_image_commit(b->st, &cfg, &d, 1, "", im, err);
+    oci_config_free(&cfg);
+    return rc;
+}
+
+int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err)
+{
+    memset(im, 0, sizeof *im);
+    if (n->kind == BL_NAMED_OCI)
+        return named_fetch_oci(b, n, platform, im, err);
+    if (n->kind == BL_NAMED_LOCAL)
+        return named_fetch_local(b, n, im, err);
+    if (!strcmp(n->value, "scratch")) {
+        /* docker-image://scratch: an image of no layers, as BuildKit's scratch source */
+        oci_config cfg;
+        oci_config_init(&cfg);
+        int rc = store_image_commit(b->st, &cfg, NULL, 0, "", im, err);
+        oci_config_free(&cfg);
+        return rc;
+    }
+    return cb_fail(err, "internal: docker-image context %s is resolved as its reference", n->name);
+}
