@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "containers.h"
 #include "ext4.h"
 #include "guest.h"
 #include "store.h"
@@ -356,7 +357,8 @@ static int run_platform_arch(const char *platform, const char **arch, cb_err *er
 /* Long: docker run's option table, the config merge and the VM launch, one sequence. */
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
-    bool rm = false, interactive = false, tty = false;
+    bool rm = false, interactive = false, tty = false, detach = false;
+    const char *name = NULL;
     cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs, volume_specs, publish_specs;
     cb_strv_init(&volume_specs);
     cb_strv_init(&publish_specs);
@@ -372,7 +374,9 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     const char *workdir = NULL, *user = NULL, *network = NULL, *memory = NULL, *cpus = NULL, *upper = NULL,
                *hostname = NULL, *entrypoint = NULL, *timeout = NULL, *platform = NULL;
     const cli_opt opts[] = {
-        {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (always the case: VMs are throwaway)"},
+        {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (without -d: always the case)"},
+        {"detach", 'd', CLI_BOOL, &detach, NULL, "leave the VM running in the background and print its container ID"},
+        {"name", 0, CLI_STRING, &name, "NAME", "name the container (see ps, logs, stop, rm)"},
         {"interactive", 'i', CLI_BOOL, &interactive, NULL, "keep STDIN open"},
         {"tty", 't', CLI_BOOL, &tty, NULL, "allocate a pseudo-TTY"},
         {"env", 'e', CLI_STRINGS, &envs, "KEY=VALUE", "set an environment variable (KEY alone: take it from here)"},
@@ -408,7 +412,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
     if (rc >= 0) goto out;
     rc = CLI_EXIT_USAGE;
-    (void)rm;
+    if (name && !detach) {
+        fprintf(stderr, "error: --name names a container left by -d (a run in the foreground is throwaway)\n");
+        goto out;
+    }
 
     guest_run_config cfg;
     guest_run_config_init(&cfg);
@@ -550,6 +557,24 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     cfg.n_ports = n_ports;
     if (tty && interactive && !isatty(0)) {
         fprintf(stderr, "error: the input device is not a TTY\n");
+        goto out;
+    }
+    if (detach) {
+        cb_strv port_strs;
+        cb_strv_init(&port_strs);
+        for (size_t i = 0; i < n_ports; i++)
+            cb_strv_push_owned(&port_strs, xasprintf("%s:%u->%u/%s", ports[i].host_ip, ports[i].host_port,
+                                                     ports[i].guest_port, ports[i].udp ? "udp" : "tcp"));
+        cli_container_spec cs = {.name = name,
+                                 .image = have_image ? pos.v[0] : layers.v[layers.n - 1],
+                                 .argv = cmd.v,
+                                 .ports = port_strs.v,
+                                 .auto_remove = rm};
+        /* the detached VM needs no store lock: its layer images are open files once it runs */
+        if (st) store_close(st);
+        st = NULL;
+        rc = cli_container_run_detached(ctx, &cs, &cfg);
+        cb_strv_free(&port_strs);
         goto out;
     }
     cfg.stdin_fd = interactive ? 0 : -1;
