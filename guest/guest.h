@@ -85,6 +85,9 @@ enum guest_mount_kind {
                               * with mode/uid/gid; also used for type=ssh sockets' stand-ins */
     GUEST_MOUNT_SSH_AGENT,   /* a unix socket at `target` (mode/uid/gid) forwarded to the host's
                               * ssh-agent socket `agent` over its own virtio-serial port */
+    GUEST_MOUNT_HOSTDIR,     /* the host directory `source` shared through virtio-fs (one
+                              * virtiofsd per share, only that tree visible), `readonly` honoured
+                              * by the guest mount and, when the host allows it, by virtiofsd's view */
 };
 
 typedef struct guest_mount {
@@ -92,7 +95,8 @@ typedef struct guest_mount {
     const char *target; /* absolute path in the container; created when missing (and
                          * removed again afterwards so it does not end up in the layer) */
     const char *image;  /* EXT4_RO / EXT4_RW: the ext4 image file */
-    const char *source; /* EXT4_RO / EXT4_RW: path inside the image, NULL = its root */
+    const char *source; /* EXT4_RO / EXT4_RW: path inside the image, NULL = its root;
+                         * HOSTDIR: the host directory (absolute, existing) */
     bool readonly;      /* EXT4_RW / TMPFS: mount read-only anyway */
     uint64_t size;      /* TMPFS */
     const void *data;   /* SECRET */
@@ -101,6 +105,14 @@ typedef struct guest_mount {
     uint32_t uid, gid;  /* SECRET file / TMPFS dir owner */
     const char *agent;  /* SSH_AGENT: the host's agent socket */
 } guest_mount;
+
+/* A published port (docker run -p): the host's host_ip:host_port forwards to the guest's
+ * guest_port, through passt (-t/-u) on the default network, slirp's hostfwd on host. */
+typedef struct guest_port {
+    const char *host_ip; /* NULL or "" = 127.0.0.1 */
+    unsigned short host_port, guest_port;
+    bool udp;
+} guest_port;
 
 /* Output callback: stream is 1 (stdout) or 2 (stderr). With cfg->output_lines, each call
  * carries one line including its '\n' (the last piece of a stream may lack it; lines longer
@@ -151,6 +163,15 @@ typedef struct guest_run_config {
 
     const guest_mount *mounts;
     size_t n_mounts;
+    const guest_port *ports; /* not with GUEST_NET_NONE */
+    size_t n_ports;
+
+    /* The VM's serial console goes here (appended) instead of a temp file (cbuild run -d keeps
+     * it in the container's folder). NULL = temp. */
+    const char *console_log;
+    /* Called once when the command has started, with the VMM's pid (cbuild run -d records it). */
+    void (*started)(void *opaque, pid_t vmm_pid);
+    void *started_opaque;
 
     /* stdio. stdin_fd: -1 = no stdin (reads see EOF), else forwarded until EOF. When
      * `output` is set it gets stdout/stderr and the fds are ignored; otherwise data goes to

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -46,10 +47,17 @@ static int validate(const guest_run_config *cfg, cb_err *err)
             (!m->image || access(m->image, m->kind == GUEST_MOUNT_EXT4_RO ? R_OK : R_OK | W_OK) < 0))
             return cb_error(err, m->image ? errno : EINVAL, "image for mount %s `%s`", m->target,
                             m->image ? m->image : "");
+        struct stat st;
+        if (m->kind == GUEST_MOUNT_HOSTDIR &&
+            (!m->source || m->source[0] != '/' || stat(m->source, &st) < 0 || !S_ISDIR(st.st_mode)))
+            return cb_failc(err, ENOTDIR, "shared folder for %s: `%s` is not a directory on the host", m->target,
+                            m->source ? m->source : "");
         if (m->kind == GUEST_MOUNT_SECRET && m->data_len > (GUEST_MSG_MAX / 2))
             return cb_fail(err, "secret for %s is %zu bytes: at most %u are supported", m->target,
                            m->data_len, GUEST_MSG_MAX / 2);
     }
+    if (cfg->n_ports && cfg->network == GUEST_NET_NONE)
+        return cb_fail(err, "published ports need a network (not --network none)");
     if (cfg->cwd && cfg->cwd[0] != '/')
         return cb_fail(err, "working directory `%s` is not absolute", cfg->cwd);
     return 0;

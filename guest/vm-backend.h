@@ -15,6 +15,14 @@ typedef struct vdisk {
     int lun; /* -1: its own virtio-blk with serial=id; else a LUN behind one virtio-scsi */
 } vdisk;
 
+/* A host directory shared through virtio-fs: virtiofsd serves `dir` on a socket in the VM's
+ * temp dir, the guest mounts tag `id`. */
+typedef struct vshare {
+    char id[24];
+    const char *dir;
+    bool readonly;
+} vshare;
+
 /* What to boot: everything a backend needs to start one VM. */
 typedef struct vm_machine {
     const guest_paths *paths;
@@ -24,6 +32,10 @@ typedef struct vm_machine {
     enum guest_network network;
     const vdisk *disks;
     size_t n_disks;
+    const vshare *shares; /* RAM becomes a shared memfd (vhost-user needs it): never a template */
+    size_t n_shares;
+    const guest_port *ports;
+    size_t n_ports;
     /* Template snapshots (vm.c): `template_layout` gives the machine the fixed devices a
      * snapshot can be restored into (control port, SCSI controller, NIC when networked; every
      * disk a SCSI LUN); `restore` names the snapshot to start from; `monitor` asks for a
@@ -43,6 +55,8 @@ typedef struct vm_proc {
     int lock_fd, pidfd;
     pid_t pid;     /* the VMM */
     pid_t net_pid; /* the user-mode network helper (passt), or 0 */
+    pid_t *fs_pids; /* one virtiofsd per share */
+    size_t n_fs;
     bool exited;
     int status;
 } vm_proc;

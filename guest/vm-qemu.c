@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -114,13 +116,27 @@ static const char *cat_path(void)
     return access("/bin/cat", X_OK) == 0 ? "/bin/cat" : "/usr/bin/cat";
 }
 
-static void push_net(cb_strv *a, int net_fd)
+static const char *port_ip(const guest_port *pt)
+{
+    return pt->host_ip && *pt->host_ip ? pt->host_ip : "127.0.0.1";
+}
+
+static void push_net(cb_strv *a, const vm_machine *m, int net_fd)
 {
     cb_strv_push(a, "-netdev");
-    if (net_fd >= 0)
+    if (net_fd >= 0) {
         cb_strv_push_owned(a, xasprintf("stream,id=n0,addr.type=fd,addr.str=%d", net_fd));
-    else
-        cb_strv_push(a, "user,id=n0");
+    } else {
+        cb_buf b;
+        cb_buf_init(&b);
+        cb_buf_puts(&b, "user,id=n0");
+        for (size_t i = 0; i < m->n_ports; i++) {
+            const guest_port *pt = &m->ports[i];
+            cb_buf_printf(&b, ",hostfwd=%s:%s:%u-:%u", pt->udp ? "udp" : "tcp", port_ip(pt), pt->host_port,
+                          pt->guest_port);
+        }
+        cb_strv_push_owned(a, cb_buf_steal(&b));
+    }
     cb_strv_push(a, "-device");
     cb_strv_push(a, "virtio-net-device,netdev=n0");
 }
@@ -192,7 +208,7 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
 {
     bool net = m->network != GUEST_NET_NONE;
     cb_strv_push(a, "-chardev");
-    cb_strv_push_owned(a, xasprintf("file,id=con,path=%s", p->console));
+    cb_strv_push_owned(a, xasprintf("file,id=con,path=%s,append=on", p->console));
     cb_strv_push(a, "-serial");
     cb_strv_push(a, "chardev:con");
     size_t n_ssh = 0;
@@ -216,12 +232,29 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
         cb_strv_push(a, "-device");
         cb_strv_push(a, "virtio-scsi-device,id=scsi0");
         if (net)
-            push_net(a, net_fd);
+            push_net(a, m, net_fd);
         push_disks(a, m->disks, m->n_disks, true);
     } else {
         push_disks(a, m->disks, m->n_disks, false);
         if (net)
-            push_net(a, net_fd);
+            push_net(a, m, net_fd);
+    }
+    if (m->n_shares) {
+        /* vhost-user: virtiofsd maps the guest's RAM, so it must be a shared memfd */
+        cb_strv_push(a, "-object");
+        cb_strv_push_owned(a, xasprintf("memory-backend-memfd,id=mem,size=%lluM,share=on",
+                                        (unsigned long long)(m->memory >> 20)));
+        cb_strv_push(a, "-machine");
+        cb_strv_push(a, "memory-backend=mem");
+        /* libvhost-user refuses legacy virtio, microvm's virtio-mmio default */
+        cb_strv_push(a, "-global");
+        cb_strv_push(a, "virtio-mmio.force-legacy=false");
+    }
+    for (size_t i = 0; i < m->n_shares; i++) {
+        cb_strv_push(a, "-chardev");
+        cb_strv_push_owned(a, xasprintf("socket,id=fs%zu,path=%s/fs%zu.sock", i, p->tmpdir, i));
+        cb_strv_push(a, "-device");
+        cb_strv_push_owned(a, xasprintf("vhost-user-fs-device,chardev=fs%zu,tag=%s", i, m->shares[i].id));
     }
     if (p->monitor) {
         cb_strv_push(a, "-qmp");
@@ -291,9 +324,21 @@ static int qemu_prepare(vm_proc *p, cb_err *err)
     return 0;
 }
 
-/* Fork and exec `path` with stdout/stderr into `log`; `keep_fd` (or -1) is inherited. */
-static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, pid_t *out,
-                        cb_err *err)
+/* In the helper's own mount namespace, `dir` becomes a read-only bind of itself: virtiofsd then
+ * cannot write there whatever the guest asks. Needs CAP_SYS_ADMIN; without it the guest's
+ * read-only mount is the only guard. */
+static void ro_view(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return;
+    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) == 0)
+        mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+}
+
+/* Fork and exec `path` with stdout/stderr into `log`; `keep_fd` (or -1) is inherited; `ro_dir`
+ * (or NULL) is read-only in the helper's view. */
+static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, const char *ro_dir,
+                        pid_t *out, cb_err *err)
 {
     int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logfd < 0)
@@ -318,6 +363,8 @@ static int spawn_helper(const char *path, char *const argv[], const char *log, i
         dup2(logfd, 2);
         if (keep_fd >= 0)
             fcntl(keep_fd, F_SETFD, 0);
+        if (ro_dir)
+            ro_view(ro_dir);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -334,18 +381,113 @@ static int spawn_helper(const char *path, char *const argv[], const char *log, i
  * The guest keeps slirp's addresses; DNS sent to 10.0.2.3 goes to the host's resolver.
  * It gets a connected socket (-F) rather than a path: it drops root to nobody before it
  * would bind, and exits when QEMU closes its end. */
-static int passt_start(vm_proc *p, int passt_fd, cb_err *err)
+static int passt_start(const vm_machine *m, vm_proc *p, int passt_fd, cb_err *err)
 {
     cleanup_free char *passt = guest_which("passt");
     if (!passt)
         return cb_failc(err, ENOENT,
                         "network: passt is not installed (apt-get install passt); use --network none");
-    cleanup_free char *fd = xasprintf("%d", passt_fd);
     cleanup_free char *log = xasprintf("%s/passt.log", p->tmpdir);
-    char *argv[] = {
-        "passt",    "--foreground",  "--quiet",  "-4", "--no-map-gw", "-a", "10.0.2.15", "-n", "24", "-g",
-        "10.0.2.2", "--dns-forward", "10.0.2.3", "-t", "none",        "-u", "none",      "-F", fd,   NULL};
-    return spawn_helper(passt, argv, log, passt_fd, &p->net_pid, err);
+    static const char *const fixed[] = {"passt",       "--foreground", "--quiet",       "-4",       "--no-map-gw",
+                                        "-a",          "10.0.2.15",    "-n",            "24",       "-g",
+                                        "10.0.2.2",    "--dns-forward", "10.0.2.3",     NULL};
+    cb_strv a;
+    cb_strv_init(&a);
+    for (const char *const *x = fixed; *x; x++)
+        cb_strv_push(&a, *x);
+    bool tcp = false, udp = false;
+    /* published ports (docker run -p), bound on the host at the address given */
+    for (size_t i = 0; i < m->n_ports; i++) {
+        const guest_port *pt = &m->ports[i];
+        cb_strv_push(&a, pt->udp ? "-u" : "-t");
+        cb_strv_push_owned(&a, xasprintf("%s/%u:%u", port_ip(pt), pt->host_port, pt->guest_port));
+        tcp |= !pt->udp;
+        udp |= pt->udp;
+    }
+    if (!tcp) {
+        cb_strv_push(&a, "-t");
+        cb_strv_push(&a, "none");
+    }
+    if (!udp) {
+        cb_strv_push(&a, "-u");
+        cb_strv_push(&a, "none");
+    }
+    cb_strv_push(&a, "-F");
+    cb_strv_push_owned(&a, xasprintf("%d", passt_fd));
+    int rc = spawn_helper(passt, a.v, log, passt_fd, NULL, &p->net_pid, err);
+    cb_strv_free(&a);
+    return rc;
+}
+
+/* $CBUILD_VIRTIOFSD, Debian's virtiofsd package, QEMU's own (qemu-system-common 7.2), PATH */
+static char *virtiofsd_path(void)
+{
+    const char *e = getenv("CBUILD_VIRTIOFSD");
+    if (e && *e)
+        return access(e, X_OK) == 0 ? xstrdup(e) : NULL;
+    static const char *const known[] = {"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (access(known[i], X_OK) == 0)
+            return xstrdup(known[i]);
+    return guest_which("virtiofsd");
+}
+
+/* The Rust virtiofsd (Debian's package) takes --shared-dir; QEMU's C one takes -o source=. */
+static bool virtiofsd_is_rust(const char *path)
+{
+    char *argv[] = {(char *)path, "--help", NULL};
+    cb_buf out;
+    cb_buf_init(&out);
+    guest_spawn_capture(argv, "/", &out, NULL);
+    bool rust = out.data && strstr(out.data, "--shared-dir");
+    cb_buf_free(&out);
+    return rust;
+}
+
+/* One virtiofsd per share, each serving only its directory on a socket in the VM's private temp
+ * dir; the namespace sandbox (pivot_root into the share) keeps the rest of the host out of reach.
+ * QEMU connects to the socket, so wait until it is there. */
+static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
+{
+    if (!m->n_shares)
+        return 0;
+    cleanup_free char *bin = virtiofsd_path();
+    if (!bin)
+        return cb_failc(err, ENOENT, "-v needs virtiofsd (apt-get install virtiofsd, or qemu-system-common's)");
+    bool rust = virtiofsd_is_rust(bin);
+    p->fs_pids = xcalloc(m->n_shares, sizeof *p->fs_pids);
+    for (size_t i = 0; i < m->n_shares; i++) {
+        const vshare *sh = &m->shares[i];
+        cleanup_free char *sock = xasprintf("%s/fs%zu.sock", p->tmpdir, i);
+        cleanup_free char *log = xasprintf("%s/virtiofsd%zu.log", p->tmpdir, i);
+        cleanup_free char *sockopt = xasprintf("--socket-path=%s", sock);
+        cleanup_free char *src = xasprintf(rust ? "--shared-dir=%s" : "source=%s", sh->dir);
+        char *c_argv[] = {bin, sockopt, "-o", src, "-o", "sandbox=namespace", "-o", "cache=auto", "-f", NULL};
+        char *r_argv[] = {bin, sockopt, src, "--sandbox=namespace", "--cache=auto", NULL};
+        int rc = spawn_helper(bin, rust ? r_argv : c_argv, log, -1, sh->readonly ? sh->dir : NULL, &p->fs_pids[i], err);
+        if (rc < 0)
+            return rc;
+        p->n_fs = i + 1;
+        double deadline = cb_now() + 10;
+        struct stat st;
+        while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+            int status;
+            if (waitpid(p->fs_pids[i], &status, WNOHANG) == p->fs_pids[i]) {
+                p->fs_pids[i] = 0;
+                cleanup_free char *why = NULL;
+                cb_buf b;
+                cb_buf_init(&b);
+                cb_read_file(log, &b, NULL);
+                why = cb_buf_steal(&b);
+                return cb_failc(err, EIO, "virtiofsd for `%s` exited: %s", sh->dir, why && *why ? why : "(no output)");
+            }
+            if (cb_now() > deadline)
+                return cb_failc(err, ETIMEDOUT, "virtiofsd for `%s` did not open its socket", sh->dir);
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return 0;
 }
 
 typedef void (*argv_fn)(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd);
@@ -374,9 +516,11 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
     }
     int rc = 0;
     if (sp[0] >= 0)
-        rc = passt_start(p, sp[0], err);
+        rc = passt_start(m, p, sp[0], err);
+    if (rc == 0)
+        rc = virtiofsd_start_all(m, p, err);
     if (rc == 0) {
-        rc = spawn_helper(qemu, argv.v, p->log, sp[1], &p->pid, err);
+        rc = spawn_helper(qemu, argv.v, p->log, sp[1], NULL, &p->pid, err);
     }
     if (sp[0] >= 0)
         close(sp[0]);
@@ -418,6 +562,14 @@ static void qemu_kill(vm_proc *p)
         }
         p->net_pid = 0;
     }
+    for (size_t i = 0; i < p->n_fs; i++) {
+        if (p->fs_pids[i] <= 0)
+            continue;
+        kill(p->fs_pids[i], SIGKILL);
+        while (waitpid(p->fs_pids[i], NULL, 0) < 0 && errno == EINTR) {
+        }
+        p->fs_pids[i] = 0;
+    }
 }
 
 static void qemu_cleanup(vm_proc *p)
@@ -434,6 +586,7 @@ static void qemu_cleanup(vm_proc *p)
     free(p->console);
     free(p->log);
     free(p->monitor);
+    free(p->fs_pids);
 }
 
 /* ---------- snapshots through QMP ---------- */

@@ -211,6 +211,10 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
             guest_msg_str(&d, GUEST_F_MOUNT_DISK, id);
             if (m->source)
                 guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, m->source);
+        } else if (m->kind == GUEST_MOUNT_HOSTDIR) {
+            char tag[24];
+            snprintf(tag, sizeof tag, "m%zu", i);
+            guest_msg_str(&d, GUEST_F_MOUNT_SOURCE, tag);
         }
         guest_msg_u32(&d, GUEST_F_MOUNT_RO, m->readonly);
         if (m->size)
@@ -329,6 +333,8 @@ static int handle_msg(vm *v, run_state *st, guest_run_result *res, uint16_t type
         return 0;
     case GUEST_MSG_STARTED:
         st->started = true;
+        if (v->cfg->started)
+            v->cfg->started(v->cfg->started_opaque, v->p.pid);
 #ifdef CBUILD_TEST_HOOKS
         if (getenv("CBUILD_VM_TEST_GARBAGE")) {
             static const uint8_t junk[] = {0x20, 0x00, 0x03, 0x00, 0x00, 0x00, 1, 2, 3};
@@ -460,6 +466,24 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool al
     }
     *out = d;
     *nout = n;
+}
+
+/* The -v shares, tagged m<mount index> as send_config names them. */
+static vshare *plan_shares(const guest_run_config *cfg, size_t *nout)
+{
+    vshare *sh = xcalloc(cfg->n_mounts + 1, sizeof *sh);
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const guest_mount *m = &cfg->mounts[i];
+        if (m->kind != GUEST_MOUNT_HOSTDIR)
+            continue;
+        snprintf(sh[n].id, sizeof sh[n].id, "m%zu", i);
+        sh[n].dir = m->source;
+        sh[n].readonly = m->readonly;
+        n++;
+    }
+    *nout = n;
+    return sh;
 }
 
 static double boot_timeout(const char *accel)
@@ -728,7 +752,8 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     cb_buf_init(&v.line[1]);
     run_state st = {0};
     vdisk *disks = NULL;
-    size_t nd = 0;
+    size_t nd = 0, nshares = 0;
+    cleanup_free vshare *shares = plan_shares(cfg, &nshares);
     struct termios saved_tio;
     bool raw = false;
     int rc;
@@ -738,6 +763,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         .cpus = cfg->cpus > 0 ? cfg->cpus : 1,
         .memory = cfg->memory ? cfg->memory : (1ull << 30),
         .network = cfg->network,
+        .shares = shares,
+        .n_shares = nshares,
+        .ports = cfg->ports,
+        .n_ports = cfg->n_ports,
     };
     bool agents = false;
     for (size_t i = 0; i < cfg->n_mounts; i++)
@@ -747,7 +776,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     /* a template's machine has no agent ports: such a run boots cold */
     /* restored 2-vCPU TCG VMs were seen to stall before running the command (e2e-builder-flags,
      * not yet understood): only 1-vCPU machines are restored, more vCPUs boot cold */
-    if (mode == VM_TEMPLATE && template_wanted(paths) && !agents && m.cpus == 1) {
+    if (mode == VM_TEMPLATE && template_wanted(paths) && !agents && !nshares && m.cpus == 1) {
         cb_err terr = {0};
         tmpl = template_ensure(v.be, cfg->root, &m, &terr);
         if (!tmpl && terr.msg[0])
@@ -763,6 +792,10 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
             goto out;
         m.ssh_socks = ssh_socks;
         m.n_ssh_socks = cfg->n_mounts;
+    }
+    if (cfg->console_log) {
+        free(v.p.console);
+        v.p.console = xstrdup(cfg->console_log);
     }
     plan_disks(cfg, v.be->device_slots, v.restored, &disks, &nd);
     m.disks = disks;

@@ -1,5 +1,6 @@
 /* cbuild entry point: global flags, store root resolution, verb dispatch. */
 #include "cli.h"
+#include "containers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@ static const cli_verb verbs[] = {
     {"build", cli_cmd_build, "Build an image from a Dockerfile"},
     {"bake", cli_cmd_bake, "Build several targets from a bake file (docker-bake.hcl, compose.yaml)"},
     {"run", cli_cmd_run, "Run a command in a throwaway VM booted from an image"},
+    {"ps", cli_cmd_ps, "List containers (VMs left running by run -d)"},
+    {"logs", cli_cmd_logs, "Fetch the output of a container"},
+    {"stop", cli_cmd_stop, "Stop one or more running containers"},
+    {"rm", cli_cmd_rm, "Remove one or more containers"},
     {"images", cli_cmd_images, "List images in the local store"},
     {"pull", cli_cmd_pull, "Download an image from a registry"},
     {"push", cli_cmd_push, "Upload an image to a registry"},

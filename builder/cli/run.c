@@ -3,10 +3,15 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "containers.h"
 #include "ext4.h"
 #include "guest.h"
 #include "store.h"
@@ -70,7 +75,31 @@ static int parse_tmpfs(const char *spec, guest_mount *m, cb_err *err)
     return 0;
 }
 
+/* A bind source must be a directory: virtio-fs shares directories, and sharing a file's parent
+ * would show the guest its siblings. create: make it when missing (docker run -v does). */
+static int bind_source(const char *flag, const char *spec, const char *src, bool create, char **out, cb_err *err)
+{
+    struct stat st;
+    if (stat(src, &st) < 0) {
+        if (errno != ENOENT)
+            return cb_error(err, errno, "%s %s: `%s`", flag, spec, src);
+        if (!create)
+            return cb_failc(err, ENOENT, "invalid mount config for type \"bind\": bind source path does not exist: %s",
+                            src);
+        if (cb_mkdir_p(src, 0755, err) < 0)
+            return cb_error_wrap(err, "%s %s", flag, spec);
+    } else if (!S_ISDIR(st.st_mode)) {
+        return cb_failc(err, ENOTDIR, "%s %s: `%s` is not a directory (cbuild shares directories only)", flag, spec,
+                        src);
+    }
+    *out = realpath(src, NULL);
+    if (!*out)
+        return cb_error(err, errno, "%s %s: `%s`", flag, spec, src);
+    return 0;
+}
+
 /* --mount type=tmpfs,target=P[,tmpfs-size=N][,tmpfs-mode=M]
+ *         type=bind,source=DIR,target=P[,readonly]     (a host directory through virtio-fs)
  *         type=ext4,source=IMG,target=P[,readonly][,subpath=DIR]   (cbuild: an ext4 image)
  *         type=secret,source=FILE,target=P[,mode=0400][,uid=N][,gid=N] (cbuild: a file copy) */
 static int parse_mount(const char *spec, guest_mount *m, cb_err *err)
@@ -105,6 +134,12 @@ static int parse_mount(const char *spec, guest_mount *m, cb_err *err)
         m->kind = ro ? GUEST_MOUNT_EXT4_RO : GUEST_MOUNT_EXT4_RW;
         m->image = xstrdup(src);
         m->source = subpath ? xstrdup(subpath) : NULL;
+    } else if (!strcmp(type, "bind")) {
+        if (!src) return cb_fail(err, "--mount %s: source=HOST-DIR is required", spec);
+        char *real = NULL;
+        if (bind_source("--mount", spec, src, false, &real, err) < 0) return -EINVAL;
+        m->kind = GUEST_MOUNT_HOSTDIR;
+        m->source = real;
     } else if (!strcmp(type, "secret")) {
         if (!src) return cb_fail(err, "--mount %s: source=FILE is required", spec);
         cb_buf b;
@@ -114,9 +149,102 @@ static int parse_mount(const char *spec, guest_mount *m, cb_err *err)
         m->data_len = b.len;
         m->data = cb_buf_steal(&b);
     } else {
-        return cb_fail(err, "--mount %s: type must be tmpfs, ext4 or secret", spec);
+        return cb_fail(err, "--mount %s: type must be bind, tmpfs, ext4 or secret", spec);
     }
     return 0;
+}
+
+/* -v HOST:CONTAINER[:ro|rw] (docker run's bind form; named and anonymous volumes are not supported) */
+static int parse_volume(const char *spec, guest_mount *m, cb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = GUEST_MOUNT_HOSTDIR;
+    cleanup_free char *copy = xstrdup(spec);
+    char *host = copy, *ctr = strchr(copy, ':'), *opts = NULL;
+    if (!ctr)
+        return cb_failc(err, EINVAL, "-v %s: anonymous volumes are not supported: use HOST-DIR:CONTAINER-DIR", spec);
+    *ctr++ = 0;
+    if ((opts = strchr(ctr, ':')))
+        *opts++ = 0;
+    if (host[0] != '/' && host[0] != '.')
+        return cb_failc(err, EINVAL, "-v %s: named volumes are not supported: give an absolute or ./relative host path",
+                        spec);
+    if (ctr[0] != '/')
+        return cb_failc(err, EINVAL, "invalid volume specification: '%s': the container path must be absolute", spec);
+    for (char *o = opts ? strtok(opts, ",") : NULL; o; o = strtok(NULL, ",")) {
+        if (!strcmp(o, "ro"))
+            m->readonly = true;
+        else if (strcmp(o, "rw") && strcmp(o, "z") && strcmp(o, "Z") && strcmp(o, "cached") && strcmp(o, "delegated") &&
+                 strcmp(o, "consistent") && strcmp(o, "rprivate") && strcmp(o, "private"))
+            return cb_failc(err, EINVAL, "invalid mode: %s", o);
+    }
+    m->target = xstrdup(ctr);
+    char *src = NULL;
+    if (bind_source("-v", spec, host, true, &src, err) < 0)
+        return -EINVAL;
+    m->source = src;
+    return 0;
+}
+
+static int port_number(const char *spec, const char *s, bool zero_ok, unsigned short *out, cb_err *err)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v > 65535 || (!zero_ok && v == 0))
+        return cb_failc(err, EINVAL, "invalid port specification: \"%s\"", spec);
+    *out = (unsigned short)v;
+    return 0;
+}
+
+/* Bind the host port now: a taken one fails here with docker's message rather than inside passt,
+ * and port 0 picks a free one (docker's -p CONTAINER). */
+static int port_reserve(guest_port *pt, cb_err *err)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(pt->host_port)};
+    if (inet_pton(AF_INET, pt->host_ip, &sa.sin_addr) != 1)
+        return cb_failc(err, EINVAL, "invalid IP address in -p: %s (IPv4 only)", pt->host_ip);
+    cleanup_close int fd = socket(AF_INET, pt->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        return cb_error(err, errno, "socket");
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (errno == EADDRINUSE)
+            return cb_failc(err, EADDRINUSE, "Bind for %s:%u failed: port is already allocated", pt->host_ip,
+                            pt->host_port);
+        return cb_error(err, errno, "binding %s:%u", pt->host_ip, pt->host_port);
+    }
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) return cb_error(err, errno, "getsockname");
+    pt->host_port = ntohs(sa.sin_port);
+    return 0;
+}
+
+/* -p [IP:][HOST:]CONTAINER[/tcp|udp]. Without IP the port is bound on 127.0.0.1, not docker's
+ * 0.0.0.0: a VM's service reaches other machines only when asked for (-p 0.0.0.0:8080:80). */
+static int parse_publish(const char *spec, guest_port *pt, cb_err *err)
+{
+    memset(pt, 0, sizeof *pt);
+    cleanup_free char *copy = xstrdup(spec);
+    char *proto = strchr(copy, '/');
+    if (proto) {
+        *proto++ = 0;
+        if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+            return cb_failc(err, EINVAL, "invalid proto: %s", proto);
+        pt->udp = !strcmp(proto, "udp");
+    }
+    char *parts[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    for (char *p = copy, *c; n < 3; p = c + 1) {
+        parts[n++] = p;
+        if (!(c = strchr(p, ':'))) break;
+        *c = 0;
+        if (n == 3) return cb_failc(err, EINVAL, "invalid port specification: \"%s\"", spec);
+    }
+    const char *ip = n == 3 ? parts[0] : "", *host = n >= 2 ? parts[n - 2] : "", *ctr = parts[n - 1];
+    pt->host_ip = xstrdup(*ip ? ip : "127.0.0.1");
+    if (port_number(spec, ctr, false, &pt->guest_port, err) < 0) return -EINVAL;
+    if (*host && port_number(spec, host, false, &pt->host_port, err) < 0) return -EINVAL;
+    return port_reserve(pt, err);
 }
 
 static void mounts_free(guest_mount *m, size_t n)
@@ -229,8 +357,13 @@ static int run_platform_arch(const char *platform, const char **arch, cb_err *er
 /* Long: docker run's option table, the config merge and the VM launch, one sequence. */
 int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
-    bool rm = false, interactive = false, tty = false;
-    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs;
+    bool rm = false, interactive = false, tty = false, detach = false;
+    const char *name = NULL;
+    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs, volume_specs, publish_specs;
+    cb_strv_init(&volume_specs);
+    cb_strv_init(&publish_specs);
+    guest_port *ports = NULL;
+    size_t n_ports = 0;
     cb_strv_init(&tmpfs_specs);
     cb_strv_init(&mount_specs);
     guest_mount *mounts = NULL;
@@ -241,7 +374,9 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     const char *workdir = NULL, *user = NULL, *network = NULL, *memory = NULL, *cpus = NULL, *upper = NULL,
                *hostname = NULL, *entrypoint = NULL, *timeout = NULL, *platform = NULL;
     const cli_opt opts[] = {
-        {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (always the case: VMs are throwaway)"},
+        {"rm", 0, CLI_BOOL, &rm, NULL, "remove the container when it exits (without -d: always the case)"},
+        {"detach", 'd', CLI_BOOL, &detach, NULL, "leave the VM running in the background and print its container ID"},
+        {"name", 0, CLI_STRING, &name, "NAME", "name the container (see ps, logs, stop, rm)"},
         {"interactive", 'i', CLI_BOOL, &interactive, NULL, "keep STDIN open"},
         {"tty", 't', CLI_BOOL, &tty, NULL, "allocate a pseudo-TTY"},
         {"env", 'e', CLI_STRINGS, &envs, "KEY=VALUE", "set an environment variable (KEY alone: take it from here)"},
@@ -256,7 +391,9 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"ext4", 0, CLI_STRINGS, &layers, "FILE", "boot this ext4 image instead of an IMAGE (repeat: overlay layers, bottom first)"},
         {"upper", 0, CLI_STRING, &upper, "FILE", "keep the changes in this empty ext4 image (default: thrown away)"},
         {"tmpfs", 0, CLI_STRINGS, &tmpfs_specs, "PATH[:OPTS]", "mount a tmpfs (options size=, mode=)"},
-        {"mount", 0, CLI_STRINGS, &mount_specs, "type=T,...", "tmpfs, ext4 (source=IMG) or secret (source=FILE) mount"},
+        {"volume", 'v', CLI_STRINGS, &volume_specs, "HOST:CTR[:ro]", "share a host directory (virtio-fs; created when missing)"},
+        {"mount", 0, CLI_STRINGS, &mount_specs, "type=T,...", "bind (source=DIR), tmpfs, ext4 (source=IMG) or secret (source=FILE) mount"},
+        {"publish", 'p', CLI_STRINGS, &publish_specs, "[IP:]HOST:CTR[/udp]", "publish a port (IP defaults to 127.0.0.1)"},
         {"timeout", 0, CLI_STRING, &timeout, "SECONDS", "kill the VM after this long (cbuild extension)"},
         {"platform", 0, CLI_STRING, &platform, "PLATFORM", "run the image's linux/amd64 or linux/arm64 variant (in a VM of that architecture)"},
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -275,7 +412,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     int rc = cli_parse_exit(cli_parse(ctx, &spec, argc, argv, &pos));
     if (rc >= 0) goto out;
     rc = CLI_EXIT_USAGE;
-    (void)rm;
+    if (name && !detach) {
+        fprintf(stderr, "error: --name names a container left by -d (a run in the foreground is throwaway)\n");
+        goto out;
+    }
 
     guest_run_config cfg;
     guest_run_config_init(&cfg);
@@ -381,7 +521,13 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
         cfg.timeout = t;
     }
-    mounts = xcalloc(tmpfs_specs.n + mount_specs.n + 1, sizeof *mounts);
+    mounts = xcalloc(tmpfs_specs.n + mount_specs.n + volume_specs.n + 1, sizeof *mounts);
+    for (size_t i = 0; i < volume_specs.n; i++, n_mounts++)
+        if (parse_volume(volume_specs.v[i], &mounts[n_mounts], &err) < 0) {
+            n_mounts++;
+            cli_report(&err);
+            goto out;
+        }
     for (size_t i = 0; i < tmpfs_specs.n; i++, n_mounts++)
         if (parse_tmpfs(tmpfs_specs.v[i], &mounts[n_mounts], &err) < 0) {
             n_mounts++;
@@ -396,8 +542,39 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
     cfg.mounts = mounts;
     cfg.n_mounts = n_mounts;
+    if (publish_specs.n && cfg.network == GUEST_NET_NONE) {
+        fprintf(stderr, "error: conflicting options: port publishing and the container type network mode\n");
+        goto out;
+    }
+    ports = xcalloc(publish_specs.n + 1, sizeof *ports);
+    for (; n_ports < publish_specs.n; n_ports++)
+        if (parse_publish(publish_specs.v[n_ports], &ports[n_ports], &err) < 0) {
+            n_ports++;
+            cli_report(&err);
+            goto out;
+        }
+    cfg.ports = ports;
+    cfg.n_ports = n_ports;
     if (tty && interactive && !isatty(0)) {
         fprintf(stderr, "error: the input device is not a TTY\n");
+        goto out;
+    }
+    if (detach) {
+        cb_strv port_strs;
+        cb_strv_init(&port_strs);
+        for (size_t i = 0; i < n_ports; i++)
+            cb_strv_push_owned(&port_strs, xasprintf("%s:%u->%u/%s", ports[i].host_ip, ports[i].host_port,
+                                                     ports[i].guest_port, ports[i].udp ? "udp" : "tcp"));
+        cli_container_spec cs = {.name = name,
+                                 .image = have_image ? pos.v[0] : layers.v[layers.n - 1],
+                                 .argv = cmd.v,
+                                 .ports = port_strs.v,
+                                 .auto_remove = rm};
+        /* the detached VM needs no store lock: its layer images are open files once it runs */
+        if (st) store_close(st);
+        st = NULL;
+        rc = cli_container_run_detached(ctx, &cs, &cfg);
+        cb_strv_free(&port_strs);
         goto out;
     }
     cfg.stdin_fd = interactive ? 0 : -1;
@@ -428,6 +605,10 @@ out:
     if (st) store_close(st);
     cb_strv_free(&image_layers);
     mounts_free(mounts, n_mounts);
+    for (size_t i = 0; i < n_ports; i++) free((char *)ports[i].host_ip);
+    free(ports);
+    cb_strv_free(&volume_specs);
+    cb_strv_free(&publish_specs);
     cb_strv_free(&tmpfs_specs);
     cb_strv_free(&mount_specs);
     cb_strv_free(&pos);

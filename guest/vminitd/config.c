@@ -86,7 +86,7 @@ static int parse_mount(const uint8_t *p, uint32_t len, vmount *m)
     while (guest_fields_next(&f, &tag, &v, &n)) {
         switch (tag) {
         case GUEST_F_MOUNT_KIND:
-            if (!guest_field_u32(v, n, &m->kind) || m->kind > 4)
+            if (!guest_field_u32(v, n, &m->kind) || m->kind > 5)
                 return bad_field("CONFIG mount", tag);
             break;
         case GUEST_F_MOUNT_TARGET:

@@ -421,6 +421,11 @@ int rootfs_assemble(config *c)
             int r = ssh_agent_serve(m->staging, port, m->mode, m->uid, m->gid);
             if (r < 0)
                 return ctl_send_error(GUEST_ERR_SETUP, -r, "ssh agent socket for %s", m->target), -1;
+        } else if (m->kind == 5) { /* host directory: virtio-fs tag in source */
+            m->staging = xsprintf("/m/%zu", i);
+            mkdir_p(m->staging, 0755);
+            if (!m->source || mount(m->source, m->staging, "virtiofs", m->ro ? MS_RDONLY : 0, NULL) < 0)
+                return ctl_send_error(GUEST_ERR_SETUP, errno, "mounting the shared folder for %s", m->target), -1;
         } else if (m->kind == 3) { /* secret */
             m->staging = xsprintf("/run/cb/secret%zu", i);
             mode_t mode = m->mode ? m->mode & 07777 : 0400;
@@ -533,7 +538,7 @@ void rootfs_teardown(config *c, created_list *created, uint32_t *flags)
         chdir("/");
     }
     for (size_t i = 0; i < c->n_mounts; i++) {
-        if (c->mounts[i].kind == 0 || c->mounts[i].kind == 1) {
+        if (c->mounts[i].kind == 0 || c->mounts[i].kind == 1 || c->mounts[i].kind == 5) {
             char dir[32];
             snprintf(dir, sizeof dir, "/m/%zu", i);
             int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
