@@ -906,7 +906,7 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
         build_free_jobs(b);
     }
     pthread_mutex_lock(&b->lock);
-    if (b->ctx_pid && rc < 0 && bl_interrupted(b)) { /* a failed step is no failure of the context */
+    if (b->ctx_pid && rc < 0 && b->interrupted) { /* a failed step is no failure of the context */
         progress_error(b->prog, b->ctx_pid, "canceled");
         b->ctx_pid = 0;
     }
