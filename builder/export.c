@@ -592,6 +592,25 @@ static int export_docker_unattested(bl_build *b, const output_spec *os, const st
     return export_one(b, &one, im->manifest_digest, NULL, NULL, err);
 }
 
+static int bl_tar_dir(const char *dir, const char *dest, cb_err *err);
+
+/* type=tar with attestations: the filesystem and the statement files beside it, as BuildKit's
+ * tar exporter (the files first into a folder, then one tar). */
+static int export_tar_attested(bl_build *b, const bl_attest_opts *ao, const output_spec *os, const char *ref,
+                               const oci_config *cfg, const bl_chain *chain, cb_err *err)
+{
+    cleanup_free char *dir = bl_step_tmp(b, "export-attest");
+    output_spec one = {.type = (char *)"local", .dest = dir};
+    int rc = export_one(b, &one, ref, cfg, chain, err);
+    if (rc == 0)
+        rc = bl_attest_files(b, ao, dir, NULL, chain, NULL, err);
+    if (rc == 0)
+        rc = bl_tar_dir(dir, os->dest, err);
+    cb_err e;
+    cb_rm_rf(dir, &e);
+    return rc;
+}
+
 /* --attest on one image: an index of the image and its attestation manifest, tagged in the
  * image's place (BuildKit makes an index as soon as there are attestations). */
 static int attest_single(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *img, const oci_config *cfg,
@@ -698,6 +717,8 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     for (size_t i = 0; i < nout && rc == 0; i++) {
         if (!strcmp(outs[i].type, "docker") && attested)
             rc = export_docker_unattested(b, &outs[i], &im, &names, err);
+        else if (!strcmp(outs[i].type, "tar") && attested)
+            rc = export_tar_attested(b, &ao, &outs[i], ref, cfg, chain, err);
         else if (strcmp(outs[i].type, "image"))
             rc = export_one(b, &outs[i], ref, cfg, chain, err);
         if (rc == 0 && attested && !strcmp(outs[i].type, "local"))
@@ -790,7 +811,8 @@ static int bl_tar_dir(const char *dir, const char *dest, cb_err *err)
 
 /* A per-platform output: local and ext4 into DEST/<os_arch>[/…], tar as one tar whose top
  * folders are the platforms (BuildKit's local/tar exporters with platform-split). */
-static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n, cb_err *err)
+static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                        const bl_attest_opts *ao, cb_err *err)
 {
     if (!strcmp(os->type, "docker"))
         return cb_fail(err, "docker exporter does not currently support exporting manifest lists");
@@ -805,6 +827,8 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             cleanup_free char *sub = cb_path_join(dir, pd);
             output_spec one = {.type = (char *)"local", .dest = sub};
             rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+            if (rc == 0 && ao && bl_attest_any(ao))
+                rc = bl_attest_files(b, ao, sub, imgs[i].platform, &imgs[i].chain, NULL, err);
         }
         if (rc == 0)
             rc = bl_tar_dir(dir, os->dest, err);
@@ -891,7 +915,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         if (!strcmp(outs[i].type, "oci"))
             rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);
         else
-            rc = export_split(b, &outs[i], imgs, n, err);
+            rc = export_split(b, &outs[i], imgs, n, &ao, err);
         for (size_t k = 0; rc == 0 && attested && !strcmp(outs[i].type, "local") && k < n; k++) {
             cleanup_free char *pd = platform_dir(imgs[k].platform);
             cleanup_free char *sub = cb_path_join(outs[i].dest, pd);

@@ -136,6 +136,14 @@ check_eq "local: the output and both statements" "foo provenance.json sbom.spdx.
 check_eq "local: the subject is the file with its digest" "foo $FOO_SHA" "$(jq -r '.subject[] | "\(.name) \(.digest.sha256)"' "$T/att-local/provenance.json")"
 check_eq "local: statement files are 0600 as BuildKit's" 600 "$(stat -c %a "$T/att-local/provenance.json")"
 
+build "$L" att-tar --provenance=mode=min -o "type=tar,dest=$T/att.tar2"
+check_eq "tar: the files and provenance.json in the tar" "foo provenance.json" "$(tar -tf "$T/att.tar2" | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "tar: the statement's subject" "foo $FOO_SHA" \
+  "$(tar -xOf "$T/att.tar2" provenance.json | jq -r '.subject[] | "\(.name) \(.digest.sha256)"')"
+build "$L" att-tar2 --provenance=mode=min --platform linux/amd64,linux/arm64 -o "type=tar,dest=$T/att.tar3"
+check_eq "tar, two platforms: a statement per platform folder" "linux_amd64/provenance.json linux_arm64/provenance.json" \
+  "$(tar -tf "$T/att.tar3" | grep provenance | sort | tr '\n' ' ' | sed 's/ $//')"
+
 # ---- multi-platform: an attestation manifest per platform, after the images
 build "$L" "$REG/att/multi:1" --push --platform linux/amd64,linux/arm64 --provenance=mode=max
 MI=$(skopeo inspect --raw --tls-verify=false "docker://$REG/att/multi:1")
