@@ -189,3 +189,8 @@ if command -v podman >/dev/null 2>&1; then
 else
   skip "podman is not installed: pulling and running the attested index with podman"
 fi
+
+out=$("$CBUILD" build --help)
+for f in "--attest type=provenance|sbom" "--provenance true|false|mode=min|max" "--sbom true|false"; do
+  check_contains "build --help lists $f" "$f" "$out"
+done
