@@ -36,12 +36,13 @@ static void sbom_package(sbom *s, const char *type, const char *distro, const ch
                   version ? version : "");
     if (arch)
         cb_buf_printf(&purl, "?arch=%s", arch);
-    json_t *p = json_pack("{sssssssssssbssssss}", "name", name, "SPDXID", id, "versionInfo", version ? version : "",
-                          "downloadLocation", "NOASSERTION", "supplier", "NOASSERTION", "filesAnalyzed", 0,
-                          "licenseConcluded", "NOASSERTION", "licenseDeclared", "NOASSERTION", "copyrightText",
-                          "NOASSERTION");
-    json_object_set_new(p, "externalRefs", json_pack("[{ssssss}]", "referenceCategory", "PACKAGE-MANAGER",
-                                                     "referenceType", "purl", "referenceLocator", purl.data));
+    json_t *p = json_pack("{sssssssssssbssssss}", "name", name, "SPDXID", id, "versionInfo",
+                          version ? version : "", "downloadLocation", "NOASSERTION", "supplier",
+                          "NOASSERTION", "filesAnalyzed", 0, "licenseConcluded", "NOASSERTION",
+                          "licenseDeclared", "NOASSERTION", "copyrightText", "NOASSERTION");
+    json_object_set_new(p, "externalRefs",
+                        json_pack("[{ssssss}]", "referenceCategory", "PACKAGE-MANAGER", "referenceType",
+                                  "purl", "referenceLocator", purl.data));
     cb_buf_free(&purl);
     json_array_append_new(s->packages, p);
     json_array_append_new(s->rels, json_pack("{ssssss}", "spdxElementId", "SPDXRef-Image", "relationshipType",
@@ -77,7 +78,8 @@ static int scan_db(sbom *s, const char *db, bool dpkg, const char *distro)
         const char *nm = field(rec, dpkg ? "Package:" : "P:", name, sizeof name);
         const char *st = dpkg ? field(rec, "Status:", status, sizeof status) : "installed";
         if (nm && st && strstr(st, "installed") && !strstr(st, "not-installed")) {
-            sbom_package(s, dpkg ? "deb" : "apk", distro, nm, field(rec, dpkg ? "Version:" : "V:", ver, sizeof ver),
+            sbom_package(s, dpkg ? "deb" : "apk", distro, nm,
+                         field(rec, dpkg ? "Version:" : "V:", ver, sizeof ver),
                          field(rec, dpkg ? "Architecture:" : "A:", arch, sizeof arch));
             n++;
         }
@@ -137,13 +139,14 @@ static int scan_files(walk *w, const char *dir, cb_err *err)
             hex_digest(EVP_sha256(), data.data ? data.data : "", data.len, sha256);
             cleanup_free char *id = spdx_id("File", names.v[i], (int)++w->files);
             cleanup_free char *fname = xasprintf(".%s", p);
-            json_array_append_new(
-                w->s->files, json_pack("{ssss s[{ssss}{ssss}] ssss}", "fileName", fname, "SPDXID", id, "checksums",
-                                       "algorithm", "SHA1", "checksumValue", sha1, "algorithm", "SHA256",
-                                       "checksumValue", sha256, "licenseConcluded", "NOASSERTION", "copyrightText",
-                                       "NOASSERTION"));
-            json_array_append_new(w->s->rels, json_pack("{ssssss}", "spdxElementId", "SPDXRef-Image",
-                                                        "relationshipType", "CONTAINS", "relatedSpdxElement", id));
+            json_array_append_new(w->s->files, json_pack("{ssss s[{ssss}{ssss}] ssss}", "fileName", fname,
+                                                         "SPDXID", id, "checksums", "algorithm", "SHA1",
+                                                         "checksumValue", sha1, "algorithm", "SHA256",
+                                                         "checksumValue", sha256, "licenseConcluded",
+                                                         "NOASSERTION", "copyrightText", "NOASSERTION"));
+            json_array_append_new(w->s->rels,
+                                  json_pack("{ssssss}", "spdxElementId", "SPDXRef-Image", "relationshipType",
+                                            "CONTAINS", "relatedSpdxElement", id));
             w->bytes += data.len;
         }
         cb_buf_free(&data);
@@ -157,7 +160,8 @@ static bool read_path(bl_rootfs *r, const char *path, cb_buf *out)
     bl_node nd;
     cb_err e;
     cb_err_clear(&e);
-    return bl_rootfs_lookup(r, path, &nd, &e) == 0 && S_ISREG(nd.st.mode) && bl_rootfs_read(r, &nd, out, &e) == 0;
+    return bl_rootfs_lookup(r, path, &nd, &e) == 0 && S_ISREG(nd.st.mode) &&
+           bl_rootfs_read(r, &nd, out, &e) == 0;
 }
 
 /* What the image holds: the comment for the document. */
@@ -181,10 +185,12 @@ static int sbom_scan(bl_build *b, const bl_chain *chain, sbom *s, char **comment
     cb_buf_init(&osr);
     char distro[64] = "";
     if (read_path(r, "/etc/os-release", &osr) || read_path(r, "/usr/lib/os-release", &osr)) {
-        const char *id = strstr(osr.data, "\nID=") ? strstr(osr.data, "\nID=") + 4
-                         : cb_str_has_prefix(osr.data, "ID=") ? osr.data + 3 : NULL;
+        const char *id = strstr(osr.data, "\nID=")            ? strstr(osr.data, "\nID=") + 4
+                         : cb_str_has_prefix(osr.data, "ID=") ? osr.data + 3
+                                                              : NULL;
         if (id)
-            snprintf(distro, sizeof distro, "%.*s", (int)strcspn(id + (*id == '"'), "\"\n"), id + (*id == '"'));
+            snprintf(distro, sizeof distro, "%.*s", (int)strcspn(id + (*id == '"'), "\"\n"),
+                     id + (*id == '"'));
     }
     if (read_path(r, "/var/lib/dpkg/status", &db)) {
         int n = scan_db(s, db.data, true, *distro ? distro : "debian");
@@ -195,11 +201,12 @@ static int sbom_scan(bl_build *b, const bl_chain *chain, sbom *s, char **comment
     } else {
         walk w = {s, r, 0, 0, false};
         rc = scan_files(&w, "/", err);
-        *comment = w.truncated ? xasprintf("cbuild: no package database (dpkg, apk); the first %zu regular files "
-                                           "listed, the rest (over %d files or %llu MiB) not scanned",
-                                           w.files, SBOM_MAX_FILES, (unsigned long long)(SBOM_MAX_BYTES >> 20))
-                               : xasprintf("cbuild: no package database (dpkg, apk): %zu regular files listed",
-                                           w.files);
+        *comment =
+            w.truncated
+                ? xasprintf("cbuild: no package database (dpkg, apk); the first %zu regular files "
+                            "listed, the rest (over %d files or %llu MiB) not scanned",
+                            w.files, SBOM_MAX_FILES, (unsigned long long)(SBOM_MAX_BYTES >> 20))
+                : xasprintf("cbuild: no package database (dpkg, apk): %zu regular files listed", w.files);
     }
     cb_buf_free(&db);
     cb_buf_free(&osr);
@@ -226,15 +233,17 @@ int bl_sbom_document(bl_build *b, const bl_chain *chain, const char *platform, j
     cleanup_free char *ns = xasprintf("https://cbuild.invalid/spdx/%s", ns_hash + 7);
     const char *name = b->opts->tags && b->opts->tags->n ? b->opts->tags->v[0] : "image";
     json_t *root = json_pack("{sssssssssssbssssss}", "name", name, "SPDXID", "SPDXRef-Image", "versionInfo",
-                             platform ? platform : "", "downloadLocation", "NOASSERTION", "supplier", "NOASSERTION",
-                             "filesAnalyzed", 0, "licenseConcluded", "NOASSERTION", "licenseDeclared", "NOASSERTION",
-                             "copyrightText", "NOASSERTION");
+                             platform ? platform : "", "downloadLocation", "NOASSERTION", "supplier",
+                             "NOASSERTION", "filesAnalyzed", 0, "licenseConcluded", "NOASSERTION",
+                             "licenseDeclared", "NOASSERTION", "copyrightText", "NOASSERTION");
     json_array_insert_new(s.packages, 0, root);
-    json_array_insert_new(s.rels, 0, json_pack("{ssssss}", "spdxElementId", "SPDXRef-DOCUMENT", "relationshipType",
-                                               "DESCRIBES", "relatedSpdxElement", "SPDXRef-Image"));
-    json_t *doc = json_pack("{sssssssssss{sss[s]}ssso}", "spdxVersion", "SPDX-2.3", "dataLicense", "CC0-1.0", "SPDXID",
-                            "SPDXRef-DOCUMENT", "name", name, "documentNamespace", ns, "creationInfo", "created", created, "creators", "Tool: cbuild",
-                            "comment", comment, "packages", s.packages);
+    json_array_insert_new(s.rels, 0,
+                          json_pack("{ssssss}", "spdxElementId", "SPDXRef-DOCUMENT", "relationshipType",
+                                    "DESCRIBES", "relatedSpdxElement", "SPDXRef-Image"));
+    json_t *doc =
+        json_pack("{sssssssssss{sss[s]}ssso}", "spdxVersion", "SPDX-2.3", "dataLicense", "CC0-1.0", "SPDXID",
+                  "SPDXRef-DOCUMENT", "name", name, "documentNamespace", ns, "creationInfo", "created",
+                  created, "creators", "Tool: cbuild", "comment", comment, "packages", s.packages);
     if (json_array_size(s.files))
         json_object_set_new(doc, "files", s.files);
     else

@@ -7,10 +7,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROV_BUILD_TYPE_V1 "https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md"
+#define PROV_BUILD_TYPE_V1                                                                                   \
+    "https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md"
 #define PROV_BUILD_TYPE_V02 "https://mobyproject.org/buildkit@v1"
 #define PROV_PREDICATE_V1 "https://slsa.dev/provenance/v1"
 #define PROV_PREDICATE_V02 "https://slsa.dev/provenance/v0.2"
@@ -47,7 +48,8 @@ static int parse_bool(const char *spec, const char *key, const char *v, bool *ou
 }
 
 /* One spec's fields onto o (type already known: provenance or sbom). */
-static int attest_field(bl_attest_opts *o, bool prov, const char *spec, const char *k, const char *v, cb_err *err)
+static int attest_field(bl_attest_opts *o, bool prov, const char *spec, const char *k, const char *v,
+                        cb_err *err)
 {
     if (prov && !strcmp(k, "mode")) {
         if (strcmp(v, "min") && strcmp(v, "max") && strcmp(v, "full"))
@@ -104,7 +106,8 @@ static int attest_spec(bl_attest_opts *o, const char *spec, cb_err *err)
         rc = cb_fail(err, "invalid --attest %s: attestation type not specified", spec);
     bool prov = rc == 0 && !strcmp(type, "provenance");
     if (rc == 0 && !prov && strcmp(type, "sbom"))
-        rc = cb_fail(err, "invalid --attest %s: unknown attestation type \"%s\" (provenance or sbom)", spec, type);
+        rc = cb_fail(err, "invalid --attest %s: unknown attestation type \"%s\" (provenance or sbom)", spec,
+                     type);
     if (rc == 0 && prov) {
         free(o->builder_id);
         free(o->prov_filename);
@@ -281,7 +284,8 @@ static json_t *prov_materials(bl_build *b, const char *platform)
         if (cb_strv_contains(&seen, uri))
             continue;
         cb_strv_push(&seen, uri);
-        json_array_append_new(a, json_pack("{ss so}", "uri", uri, "digest", digest_set(im->im.manifest_digest)));
+        json_array_append_new(a,
+                              json_pack("{ss so}", "uri", uri, "digest", digest_set(im->im.manifest_digest)));
     }
     cb_strv_free(&seen);
     return a;
@@ -415,8 +419,8 @@ static json_t *chain_json(const bl_chain *c, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n && i < c->n; i++)
-        json_array_append_new(a, json_pack("{sssssI}", "mediaType", c->v[i].media_type, "digest", c->v[i].digest,
-                                           "size", (json_int_t)c->v[i].size));
+        json_array_append_new(a, json_pack("{sssssI}", "mediaType", c->v[i].media_type, "digest",
+                                           c->v[i].digest, "size", (json_int_t)c->v[i].size));
     return json_pack("[o]", a);
 }
 
@@ -474,7 +478,8 @@ static char *def_from(prov_def *d, bl_build *b, const df_instr *in, const char *
     for (size_t i = 0, n = bl_resolver_count(b->images); i < n && !hit; i++) {
         const bl_image *im = bl_resolver_at(b->images, i);
         cleanup_free char *rn = im && im->ready && im->rc == 0 ? oci_ref_normalize(im->ref, &e) : NULL;
-        if (rn && norm && !strcmp(rn, norm) && (!im->platform || !platform || !strcmp(im->platform, platform)))
+        if (rn && norm && !strcmp(rn, norm) &&
+            (!im->platform || !platform || !strcmp(im->platform, platform)))
             hit = im;
     }
     cleanup_free char *ident = hit ? xasprintf("docker-image://%s@%s", norm, hit->im.manifest_digest)
@@ -498,7 +503,8 @@ static json_t *def_op(prov_def *d, const df_instr *in, const char *platform, jso
         json_array_append_new(args, json_string(in->args.v[i]));
     if (!strcmp(in->keyword, "run"))
         return json_pack("{s{s{sos[]ss}}}", "exec", "meta", "args", args, "env", "cwd", "/");
-    return json_pack("{s{s[{s{ssso}}]}}", "file", "actions", in->keyword, "instruction", in->original, "args", args);
+    return json_pack("{s{s[{s{ssso}}]}}", "file", "actions", in->keyword, "instruction", in->original, "args",
+                     args);
 }
 
 /* One step per FROM image and per RUN/COPY/ADD/WORKDIR (inputs: the stage's previous step,
@@ -537,8 +543,8 @@ static void def_build(prov_def *d, bl_build *b, const char *platform, const bl_c
                 cb_strv_push(&target_steps, prev ? prev : "");
             continue;
         }
-        if (stage < 0 || (strcmp(in->keyword, "run") && strcmp(in->keyword, "copy") && strcmp(in->keyword, "add") &&
-                          strcmp(in->keyword, "workdir")))
+        if (stage < 0 || (strcmp(in->keyword, "run") && strcmp(in->keyword, "copy") &&
+                          strcmp(in->keyword, "add") && strcmp(in->keyword, "workdir")))
             continue;
         json_t *inputs = json_array();
         if (prev)
@@ -619,9 +625,9 @@ static json_t *prov_v1(bl_build *b, const bl_attest_opts *ao, const char *platfo
         free(d.context_step);
     }
     /* the local context is a material BuildKit cannot pin: resolvedDependencies incomplete */
-    json_t *meta = json_pack("{sssssss{sbsb}so}", "invocationId", inv, "startedOn", started, "finishedOn", finished,
-                             "buildkit_completeness", "request", !scrubbed, "resolvedDependencies", 0,
-                             "buildkit_metadata", bkmeta);
+    json_t *meta = json_pack("{sssssss{sbsb}so}", "invocationId", inv, "startedOn", started, "finishedOn",
+                             finished, "buildkit_completeness", "request", !scrubbed, "resolvedDependencies",
+                             0, "buildkit_metadata", bkmeta);
     if (ao->reproducible)
         json_object_set_new(meta, "buildkit_reproducible", json_true());
     return json_pack("{s{sssososo}s{s{ss}so}}", "buildDefinition", "buildType", PROV_BUILD_TYPE_V1,
@@ -642,17 +648,17 @@ static json_t *prov_v02(json_t *v1)
         json_object_set(cs, "entryPoint", path);
     json_t *env = json_pack("{sO}", "platform", json_object_get(in, "builderPlatform"));
     json_t *comp = json_object_get(md, "buildkit_completeness");
-    json_t *meta = json_pack("{sOsOsOs{sOsbsO}sbsO}", "buildInvocationID", json_object_get(md, "invocationId"),
-                             "buildStartedOn", json_object_get(md, "startedOn"), "buildFinishedOn",
-                             json_object_get(md, "finishedOn"), "completeness", "parameters",
-                             json_object_get(comp, "request"), "environment", 1, "materials",
-                             json_object_get(comp, "resolvedDependencies"), "reproducible",
-                             json_is_true(json_object_get(md, "buildkit_reproducible")),
-                             "https://mobyproject.org/buildkit@v1#metadata", json_object_get(md, "buildkit_metadata"));
-    json_t *p = json_pack("{s{sO}sssOs{sosOso}}", "builder", "id", json_object_get(json_object_get(rd, "builder"), "id"),
-                          "buildType", PROV_BUILD_TYPE_V02, "materials", json_object_get(bd, "resolvedDependencies"),
-                          "invocation", "configSource", cs, "parameters", json_object_get(ext, "request"),
-                          "environment", env);
+    json_t *meta = json_pack(
+        "{sOsOsOs{sOsbsO}sbsO}", "buildInvocationID", json_object_get(md, "invocationId"), "buildStartedOn",
+        json_object_get(md, "startedOn"), "buildFinishedOn", json_object_get(md, "finishedOn"),
+        "completeness", "parameters", json_object_get(comp, "request"), "environment", 1, "materials",
+        json_object_get(comp, "resolvedDependencies"), "reproducible",
+        json_is_true(json_object_get(md, "buildkit_reproducible")),
+        "https://mobyproject.org/buildkit@v1#metadata", json_object_get(md, "buildkit_metadata"));
+    json_t *p = json_pack(
+        "{s{sO}sssOs{sosOso}}", "builder", "id", json_object_get(json_object_get(rd, "builder"), "id"),
+        "buildType", PROV_BUILD_TYPE_V02, "materials", json_object_get(bd, "resolvedDependencies"),
+        "invocation", "configSource", cs, "parameters", json_object_get(ext, "request"), "environment", env);
     if (json_object_get(in, "buildConfig"))
         json_object_set(p, "buildConfig", json_object_get(in, "buildConfig"));
     json_object_set_new(p, "metadata", meta);
@@ -668,8 +674,8 @@ typedef struct attest_stmt {
 
 static json_t *statement(const char *predicate_type, json_t *subjects, json_t *predicate)
 {
-    return json_pack("{sssssOso}", "_type", INTOTO_STATEMENT_V1, "predicateType", predicate_type, "subject", subjects,
-                     "predicate", predicate);
+    return json_pack("{sssssOso}", "_type", INTOTO_STATEMENT_V1, "predicateType", predicate_type, "subject",
+                     subjects, "predicate", predicate);
 }
 
 /* Every statement the options ask for (at most 2), subjects given. */
@@ -709,8 +715,9 @@ static int put_json(bl_build *b, json_t *j, size_t flags, oci_descriptor *d, cb_
     return store_blob_put_buf(b->st, s, strlen(s), NULL, d->digest, err);
 }
 
-int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *image, const char *platform,
-                       const bl_chain *chain, const cb_strv *names, oci_descriptor *out, cb_err *err)
+int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *image,
+                       const char *platform, const bl_chain *chain, const cb_strv *names, oci_descriptor *out,
+                       cb_err *err)
 {
     json_t *subjects = json_array();
     for (size_t i = 0; names && i < names->n; i++) {
@@ -718,7 +725,8 @@ int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descript
         json_array_append_new(subjects, json_pack("{ssso}", "name", p, "digest", digest_set(image->digest)));
     }
     if (!json_array_size(subjects))
-        json_array_append_new(subjects, json_pack("{ssso}", "name", "_", "digest", digest_set(image->digest)));
+        json_array_append_new(subjects,
+                              json_pack("{ssso}", "name", "_", "digest", digest_set(image->digest)));
     attest_stmt st[2];
     size_t n;
     int rc = statements_make(b, ao, platform, chain, subjects, false, st, &n, err);
@@ -730,23 +738,24 @@ int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descript
         oci_descriptor d = {0};
         if ((rc = put_json(b, st[i].stmt, JSON_COMPACT, &d, err)) == 0) {
             const char *pt = json_string_value(json_object_get(st[i].stmt, "predicateType"));
-            json_array_append_new(layers, json_pack("{sssssIs{ss}}", "mediaType", BL_ATTEST_MT_INTOTO, "digest",
-                                                    d.digest, "size", (json_int_t)d.size, "annotations",
-                                                    BL_ATTEST_ANNOT_PREDICATE, pt));
+            json_array_append_new(layers, json_pack("{sssssIs{ss}}", "mediaType", BL_ATTEST_MT_INTOTO,
+                                                    "digest", d.digest, "size", (json_int_t)d.size,
+                                                    "annotations", BL_ATTEST_ANNOT_PREDICATE, pt));
             json_array_append_new(diff_ids, json_string(d.digest));
         }
     }
     for (size_t i = 0; i < n; i++)
         json_decref(st[i].stmt);
     /* oci-artifact=false, BuildKit's default: a config of platform unknown/unknown */
-    json_t *cfg = json_pack("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown", "config", "rootfs",
-                            "type", "layers", "diff_ids", diff_ids);
+    json_t *cfg = json_pack("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown", "config",
+                            "rootfs", "type", "layers", "diff_ids", diff_ids);
     oci_descriptor cd = {0};
     if (rc == 0)
         rc = put_json(b, cfg, JSON_COMPACT | JSON_PRESERVE_ORDER, &cd, err);
     json_decref(cfg);
-    json_t *m = json_pack("{sisss{sssssI}so}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST, "config", "mediaType",
-                          OCI_MT_CONFIG, "digest", cd.digest, "size", (json_int_t)cd.size, "layers", layers);
+    json_t *m = json_pack("{sisss{sssssI}so}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST, "config",
+                          "mediaType", OCI_MT_CONFIG, "digest", cd.digest, "size", (json_int_t)cd.size,
+                          "layers", layers);
     memset(out, 0, sizeof *out);
     if (rc == 0)
         rc = put_json(b, m, JSON_INDENT(2) | JSON_PRESERVE_ORDER, out, err);

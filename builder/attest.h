@@ -34,8 +34,9 @@ static inline bool bl_attest_any(const bl_attest_opts *o)
 /* The attestation manifest of one platform's image (its blobs put in the store); *out its
  * index entry: platform unknown/unknown, vnd.docker.reference.* annotations. names: the
  * image's names (the statements' subjects). */
-int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *image, const char *platform,
-                       const bl_chain *chain, const cb_strv *names, oci_descriptor *out, cb_err *err);
+int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *image,
+                       const char *platform, const bl_chain *chain, const cb_strv *names, oci_descriptor *out,
+                       cb_err *err);
 
 /* local/tar outputs: the statements as files in dir (provenance.json, sbom.spdx.json), their
  * subjects the regular files under dir; suffix (e.g. "linux_arm64") or NULL goes before ".json". */

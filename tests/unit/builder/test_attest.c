@@ -27,7 +27,9 @@ Test(attest, mode_version_builder_id)
 {
     bl_attest_opts o;
     cb_err err = {0};
-    cr_assert_eq(parse1("type=provenance,mode=min,version=v0.2,builder-id=https://x/1,reproducible=true", &o, &err), 0);
+    cr_assert_eq(
+        parse1("type=provenance,mode=min,version=v0.2,builder-id=https://x/1,reproducible=true", &o, &err),
+        0);
     cr_assert(o.provenance && !o.prov_max && o.prov_v02 && o.reproducible);
     cr_assert_str_eq(o.builder_id, "https://x/1");
     bl_attest_opts_free(&o);
@@ -70,7 +72,10 @@ Test(attest, purl_as_buildkit)
     p = bl_attest_purl("docker", "127.0.0.1:5000/a/b:1.2", "linux/arm64/v8");
     cr_assert_str_eq(p, "pkg:docker/127.0.0.1:5000/a/b@1.2?platform=linux%2Farm64%2Fv8");
     free(p);
-    p = bl_attest_purl("docker", "alpine@sha256:8914eb54f968791faf6a8638949e480fef81e697984fba772b3976835194c6d4", NULL);
-    cr_assert_str_eq(p, "pkg:docker/alpine?digest=sha256:8914eb54f968791faf6a8638949e480fef81e697984fba772b3976835194c6d4");
+    p = bl_attest_purl(
+        "docker", "alpine@sha256:8914eb54f968791faf6a8638949e480fef81e697984fba772b3976835194c6d4", NULL);
+    cr_assert_str_eq(
+        p,
+        "pkg:docker/alpine?digest=sha256:8914eb54f968791faf6a8638949e480fef81e697984fba772b3976835194c6d4");
     free(p);
 }
