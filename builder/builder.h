@@ -68,6 +68,7 @@ typedef struct builder_opts {
     uint64_t shm_size;          /* --shm-size: /dev/shm in RUN VMs; 0: 64 MiB, as docker */
     const cb_strv *add_hosts;   /* --add-host NAME:IP (host-gateway already resolved) */
     const cb_strv *annotations; /* --annotation [manifest:|index:…]KEY=VALUE */
+    const cb_strv *attests;     /* --attest type=provenance|sbom[,…] (builder/attest.c) */
     /* A signal handler's flag (the signal number, 0 until one arrives), or NULL: once set,
      * running steps end as `ERROR: canceled`, VMs are killed, the build fails -ECANCELED. */
     volatile sig_atomic_t *interrupt;

@@ -2,6 +2,7 @@
  * filesystem as a tar or a directory, and a flattened ext4 image; plus --iidfile and
  * --metadata-file. */
 #include "internal.h"
+#include "attest.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -240,6 +241,16 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
     }
     if (push && !named)
         return cb_fail(err, "--push needs a name: use -t NAME or --output type=image,name=NAME,push=true");
+    bl_attest_opts ao;
+    int arc = bl_attest_parse(o->attests, &ao, err);
+    if (arc < 0)
+        return arc;
+    if (ao.sbom && ao.sbom_generator)
+        fprintf(o->log ? o->log : stderr,
+                "WARNING: --attest type=sbom,generator=%s: cbuild runs no scanner image; it writes its own SPDX "
+                "document of the image\n",
+                ao.sbom_generator);
+    bl_attest_opts_free(&ao);
     for (size_t i = 0; o->tags && i < o->tags->n; i++) {
         char *n = oci_ref_normalize(o->tags->v[i], err);
         if (!n)
@@ -552,6 +563,79 @@ static int outputs_docker_types(const output_spec *outs, size_t n, bool *docker,
     return 0;
 }
 
+/* A docker archive holds one image and no attestations (docker load keeps none either). */
+static int export_docker_unattested(bl_build *b, const output_spec *os, const store_image *im, const cb_strv *names,
+                                    cb_err *err)
+{
+    fprintf(b->opts->log ? b->opts->log : stderr,
+            "WARNING: attestations are not exported to a docker archive (type=docker, --load): the image alone is "
+            "written; use --push or -o type=oci to keep them\n");
+    output_spec one = *os;
+    if (!os->name && names->n) {
+        const char *refs[1] = {im->manifest_digest}, *as[1] = {names->v[0]};
+        cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
+        int xp = progress_add(b->prog, nm);
+        progress_start(b->prog, xp);
+        bool to_stdout = !strcmp(os->dest, "-");
+        cleanup_free char *tmp = bl_step_tmp(b, "export");
+        int rc = store_save_as(b->st, refs, as, 1, false, to_stdout ? tmp : os->dest, err);
+        if (rc == 0 && to_stdout)
+            rc = copy_file_to_fd(tmp, STDOUT_FILENO, err);
+        if (to_stdout)
+            unlink(tmp);
+        if (rc < 0)
+            progress_error(b->prog, xp, err->msg);
+        else
+            progress_done(b->prog, xp);
+        return rc;
+    }
+    return export_one(b, &one, im->manifest_digest, NULL, NULL, err);
+}
+
+static int bl_tar_dir(const char *dir, const char *dest, cb_err *err);
+
+/* type=tar with attestations: the filesystem and the statement files beside it, as BuildKit's
+ * tar exporter (the files first into a folder, then one tar). */
+static int export_tar_attested(bl_build *b, const bl_attest_opts *ao, const output_spec *os, const char *ref,
+                               const oci_config *cfg, const bl_chain *chain, cb_err *err)
+{
+    cleanup_free char *dir = bl_step_tmp(b, "export-attest");
+    output_spec one = {.type = (char *)"local", .dest = dir};
+    int rc = export_one(b, &one, ref, cfg, chain, err);
+    if (rc == 0)
+        rc = bl_attest_files(b, ao, dir, NULL, chain, NULL, err);
+    if (rc == 0)
+        rc = bl_tar_dir(dir, os->dest, err);
+    cb_err e;
+    cb_rm_rf(dir, &e);
+    return rc;
+}
+
+/* --attest on one image: an index of the image and its attestation manifest, tagged in the
+ * image's place (BuildKit makes an index as soon as there are attestations). */
+static int attest_single(bl_build *b, const bl_attest_opts *ao, const oci_descriptor *img, const oci_config *cfg,
+                         const bl_chain *chain, const cb_strv *names, oci_descriptor *md, cb_err *err)
+{
+    oci_descriptor ms[2];
+    memset(ms, 0, sizeof ms);
+    oci_descriptor_copy(&ms[0], img);
+    ms[0].platform = xcalloc(1, sizeof *ms[0].platform);
+    ms[0].platform->os = xstrdup(cfg->os ? cfg->os : "linux");
+    ms[0].platform->architecture = xstrdup(cfg->architecture ? cfg->architecture : "amd64");
+    ms[0].platform->variant = cfg->variant && *cfg->variant ? xstrdup(cfg->variant) : NULL;
+    cleanup_free char *plat = oci_platform_string(ms[0].platform);
+    int rc = bl_attest_manifest(b, ao, img, plat, chain, names, &ms[1], err);
+    size_t len = 0;
+    memset(md, 0, sizeof *md);
+    if (rc == 0)
+        rc = store_index_commit(b->st, ms, 2, names->n ? names->v[0] : NULL, md->digest, &len, err);
+    md->media_type = (char *)OCI_MT_INDEX;
+    md->size = (int64_t)len;
+    oci_descriptor_free(&ms[0]);
+    oci_descriptor_free(&ms[1]);
+    return rc;
+}
+
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err)
 {
     const builder_opts *o = b->opts;
@@ -611,18 +695,36 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     md.size = (int64_t)im.manifest_len;
     memcpy(res->image_id, im.id, sizeof res->image_id);
     memcpy(res->manifest_digest, im.manifest_digest, sizeof res->manifest_digest);
-    rc = name_and_push(b, pid, &names, &md, push, err);
+    bl_attest_opts ao;
+    oci_descriptor imd = md;
+    rc = bl_attest_parse(o->attests, &ao, err);
+    bool attested = rc == 0 && bl_attest_any(&ao);
+    if (attested && docker_types)
+        rc = cb_fail(err, "cannot export attestations with \"oci-mediatypes=false\"");
+    else if (attested && (rc = attest_single(b, &ao, &imd, cfg, chain, &names, &md, err)) == 0) {
+        progress_status(b->prog, pid, "exporting attestation manifest done");
+        memcpy(res->manifest_digest, md.digest, sizeof res->manifest_digest);
+    }
+    if (rc == 0)
+        rc = name_and_push(b, pid, &names, &md, push, err);
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
     } else {
         progress_done(b->prog, pid);
     }
     /* a rewritten untagged manifest is only reachable by its digest */
-    const char *ref = names.n ? names.v[0] : rewritten ? im.manifest_digest : im.id;
+    const char *ref = names.n ? names.v[0] : attested ? md.digest : rewritten ? im.manifest_digest : im.id;
     for (size_t i = 0; i < nout && rc == 0; i++) {
-        if (strcmp(outs[i].type, "image"))
+        if (!strcmp(outs[i].type, "docker") && attested)
+            rc = export_docker_unattested(b, &outs[i], &im, &names, err);
+        else if (!strcmp(outs[i].type, "tar") && attested)
+            rc = export_tar_attested(b, &ao, &outs[i], ref, cfg, chain, err);
+        else if (strcmp(outs[i].type, "image"))
             rc = export_one(b, &outs[i], ref, cfg, chain, err);
+        if (rc == 0 && attested && !strcmp(outs[i].type, "local"))
+            rc = bl_attest_files(b, &ao, outs[i].dest, NULL, chain, NULL, err);
     }
+    bl_attest_opts_free(&ao);
     if (rc == 0 && o->iidfile)
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);
     if (rc == 0 && o->metadata_file)
@@ -709,7 +811,8 @@ static int bl_tar_dir(const char *dir, const char *dest, cb_err *err)
 
 /* A per-platform output: local and ext4 into DEST/<os_arch>[/…], tar as one tar whose top
  * folders are the platforms (BuildKit's local/tar exporters with platform-split). */
-static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n, cb_err *err)
+static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                        const bl_attest_opts *ao, cb_err *err)
 {
     if (!strcmp(os->type, "docker"))
         return cb_fail(err, "docker exporter does not currently support exporting manifest lists");
@@ -724,6 +827,8 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             cleanup_free char *sub = cb_path_join(dir, pd);
             output_spec one = {.type = (char *)"local", .dest = sub};
             rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+            if (rc == 0 && ao && bl_attest_any(ao))
+                rc = bl_attest_files(b, ao, sub, imgs[i].platform, &imgs[i].chain, NULL, err);
         }
         if (rc == 0)
             rc = bl_tar_dir(dir, os->dest, err);
@@ -767,12 +872,25 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         goto out;
     int pid = bl_progress_add(b, "exporting to image");
     progress_start(b->prog, pid);
-    oci_descriptor *ms = xcalloc(n, sizeof *ms);
+    bl_attest_opts ao;
+    if ((rc = bl_attest_parse(o->attests, &ao, err)) < 0)
+        goto out;
+    bool attested = bl_attest_any(&ao);
+    oci_descriptor *ms = xcalloc(2 * n, sizeof *ms);
+    size_t nms = n;
     for (size_t i = 0; i < n; i++)
         ms[i] = imgs[i].manifest;
+    /* each platform's attestation manifest after all the images, as BuildKit orders them */
+    for (size_t i = 0; attested && i < n && rc == 0; i++)
+        if ((rc = bl_attest_manifest(b, &ao, &imgs[i].manifest, imgs[i].platform, &imgs[i].chain, &names, &ms[nms],
+                                     err)) == 0)
+            nms++;
     char digest[CB_DIGEST_STR_LEN];
     size_t ilen = 0;
-    rc = store_index_commit(b->st, ms, n, names.n ? names.v[0] : NULL, digest, &ilen, err);
+    if (rc == 0)
+        rc = store_index_commit(b->st, ms, nms, names.n ? names.v[0] : NULL, digest, &ilen, err);
+    for (size_t i = n; i < nms; i++)
+        oci_descriptor_free(&ms[i]);
     free(ms);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++)
@@ -797,7 +915,12 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         if (!strcmp(outs[i].type, "oci"))
             rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);
         else
-            rc = export_split(b, &outs[i], imgs, n, err);
+            rc = export_split(b, &outs[i], imgs, n, &ao, err);
+        for (size_t k = 0; rc == 0 && attested && !strcmp(outs[i].type, "local") && k < n; k++) {
+            cleanup_free char *pd = platform_dir(imgs[k].platform);
+            cleanup_free char *sub = cb_path_join(outs[i].dest, pd);
+            rc = bl_attest_files(b, &ao, sub, imgs[k].platform, &imgs[k].chain, NULL, err);
+        }
         if (rc < 0)
             cb_error_wrap(err, "exporting %s to %s", outs[i].type, outs[i].dest);
     }
@@ -805,6 +928,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         rc = cb_write_file_atomic(o->iidfile, digest, strlen(digest), 0644, err);
     if (rc == 0 && o->metadata_file)
         rc = write_metadata(o->metadata_file, NULL, &md, &names, err);
+    bl_attest_opts_free(&ao);
 out:
     cb_strv_free(&names);
     for (size_t i = 0; i < parsed; i++)

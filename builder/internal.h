@@ -151,6 +151,7 @@ typedef struct bl_build {
     bl_named *named;                 /* --build-context */
     size_t n_named;
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
+    struct timespec started;         /* the build's start (provenance's startedOn) */
     const char *platform;            /* the platform being built ("linux/arm64"), normalised */
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
@@ -238,6 +239,9 @@ bl_resolver *bl_resolver_new(bl_build *b);
 void bl_resolver_free(bl_resolver *r);
 /* ref for platform ("linux/arm64"): an index's entry for it, pulled when not in the store. */
 int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, const bl_image **out, cb_err *err);
+/* The images resolved so far (entries not ready or failed included), for provenance. */
+size_t bl_resolver_count(bl_resolver *r);
+const bl_image *bl_resolver_at(bl_resolver *r, size_t i);
 /* The build's registry options (the CLI's registry flags) for pulls, pushes, cache transfers. */
 static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro)
 {

@@ -44,6 +44,22 @@ void bl_resolver_free(bl_resolver *r)
     free(r);
 }
 
+size_t bl_resolver_count(bl_resolver *r)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+const bl_image *bl_resolver_at(bl_resolver *r, size_t i)
+{
+    pthread_mutex_lock(&r->lock);
+    const bl_image *im = i < r->n ? r->v[i] : NULL;
+    pthread_mutex_unlock(&r->lock);
+    return im;
+}
+
 static void chain_from_image(const store_image *im, bl_chain *c)
 {
     memset(c, 0, sizeof *c);

@@ -969,6 +969,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->http_seen);
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
+    clock_gettime(CLOCK_REALTIME, &b->started);
     /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
     for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++) {
         const char *a = opts->build_args->v[i];

@@ -305,6 +305,22 @@ char *cli_load_tar_path(const char *root, cb_err *err)
     return p;
 }
 
+/* buildx's CanonicalizeAttest: a bool is type=T,disabled=!b, anything else type=T,VALUE. */
+static void cli_attest_canonical(cb_strv *out, const char *type, const char *v)
+{
+    if (!v || !*v)
+        return;
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(v, yes[i]) || !strcmp(v, no[i])) {
+            cb_strv_push_owned(out, xasprintf("type=%s,disabled=%s", type, !strcmp(v, no[i]) ? "true" : "false"));
+            return;
+        }
+    }
+    cb_strv_push_owned(out, xasprintf("type=%s,%s", type, v));
+}
+
 /* Long: docker build's option table is most of it. */
 int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
 {
@@ -337,6 +353,10 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv hosts, annotations;
     cb_strv_init(&hosts);
     cb_strv_init(&annotations);
+    /* --provenance, --sbom, --attest (buildx's; builder/attest.c) */
+    cb_strv attests;
+    cb_strv_init(&attests);
+    const char *provenance = NULL, *sbom = NULL;
     cli_registry_flags rf;
     cli_registry_flags_init(&rf);
     const cli_opt opts[] = {
@@ -390,6 +410,10 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
         {"build-context", 0, CLI_STRINGS, &build_contexts, "NAME=VALUE",
          "additional build context: a directory, docker-image://REF or oci-layout://PATH[:TAG|@DIGEST]"},
+        {"attest", 0, CLI_STRINGS, &attests, "type=provenance|sbom[,…]", "attestation to attach (repeatable)"},
+        {"provenance", 0, CLI_STRING, &provenance, "true|false|mode=min|max[,…]",
+         "shorthand for --attest=type=provenance"},
+        {"sbom", 0, CLI_STRING, &sbom, "true|false|…", "shorthand for --attest=type=sbom"},
         CLI_REGISTRY_OPTS(&rf),
         CLI_CREDS_OPT(&rf),
         {NULL, 0, 0, NULL, NULL, NULL},
@@ -429,6 +453,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_to = &cache_to;
         o.annotations = &annotations;
         o.build_contexts = &build_contexts;
+        cli_attest_canonical(&attests, "provenance", provenance);
+        cli_attest_canonical(&attests, "sbom", sbom);
+        o.attests = &attests;
         const char *tool = load ? cli_load_tool() : NULL;
         cleanup_free char *load_tar = NULL;
         const char *bad_allow = NULL;
@@ -492,6 +519,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&df.ulimits);
     cb_strv_free(&hosts);
     cb_strv_free(&annotations);
+    cb_strv_free(&attests);
     cb_strv_free(&pos);
     cb_strv_free(&allow);
     cb_strv_free(&build_contexts);
