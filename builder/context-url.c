@@ -16,12 +16,13 @@ bool bl_context_is_url(const char *context)
            cb_str_has_prefix(context, "https://");
 }
 
-static int fetch_git(const char *url, const char *tmpdir, char **dir, cb_err *err)
+static int fetch_git(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_err *err)
 {
     bl_git_ref r;
     int rc = bl_git_ref_parse(url, &r, err);
     if (rc < 0)
         return rc;
+    r.ssh_sock = ssh_sock;
     cleanup_free char *dest = cb_path_join(tmpdir, "context-git");
     char commit[BL_GIT_COMMIT_MAX];
     /* a context keeps no .git unless the URL asks (?keep-git-dir=true), as BuildKit's */
@@ -53,11 +54,12 @@ static bool file_is_tar(const char *path)
            !memcmp(h, "\x28\xb5\x2f\xfd", 4);
 }
 
-int bl_context_fetch_url(const char *url, const char *tmpdir, char **dir, cb_buf *dockerfile, cb_err *err)
+int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_buf *dockerfile,
+                         cb_err *err)
 {
     *dir = NULL;
     if (bl_git_is_url(url))
-        return fetch_git(url, tmpdir, dir, err);
+        return fetch_git(url, tmpdir, ssh_sock, dir, err);
     cleanup_free char *file = cb_path_join(tmpdir, "context-download");
     cleanup_close int fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)

@@ -71,8 +71,8 @@ static int load_ignore(bl_context *c, const char *path, cb_err *err)
     return rc;
 }
 
-int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *c,
-                    cb_err *err)
+int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, const char *ssh_sock,
+                    bl_context *c, cb_err *err)
 {
     memset(c, 0, sizeof *c);
     c->dirfd = -1;
@@ -104,7 +104,7 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
     } else if (bl_context_is_url(context)) {
         if (dockerfile && !strcmp(dockerfile, "-"))
             return cb_fail(err, "invalid argument: can't use stdin for the Dockerfile of a URL context");
-        if ((rc = bl_context_fetch_url(context, tmpdir, &c->dir, &c->dockerfile, err)) < 0)
+        if ((rc = bl_context_fetch_url(context, tmpdir, ssh_sock, &c->dir, &c->dockerfile, err)) < 0)
             return rc;
         if (!c->dir) {
             c->dockerfile_name = xstrdup("Dockerfile");

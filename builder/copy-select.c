@@ -523,6 +523,7 @@ int bl_copy_select_git(copy_ctx *cc, const char *url, cb_err *err)
         return rc;
     if (cc->cmd->checksum && !r.checksum)
         r.checksum = xstrdup(cc->cmd->checksum);
+    r.ssh_sock = bl_ssh_socket(cc->in->b, "default");
     bool keep = r.keep_git_dir >= 0 ? r.keep_git_dir == 1 : cc->cmd->keep_git_dir;
     char h[CB_DIGEST_STR_LEN];
     cb_sha256_buf(r.remote, strlen(r.remote), h);

@@ -26,6 +26,14 @@ static bool scp_like(const char *s)
     return colon > at + 1 && colon[1];
 }
 
+static bool is_ssh_remote(const char *s)
+{
+    return cb_str_has_prefix(s, "ssh://") || scp_like(s);
+}
+
+/* the agent of the checkout running on this thread (git_run's children inherit it) */
+static __thread const char *tls_ssh_sock;
+
 bool bl_git_is_url(const char *s)
 {
     if (cb_str_has_prefix(s, "git://") || cb_str_has_prefix(s, "ssh://") || scp_like(s))
@@ -217,7 +225,18 @@ static int git_run(const char *dir, const char *const *argv, cb_buf *out, cb_err
         if (dir && chdir(dir) < 0)
             _exit(126);
         setenv("GIT_TERMINAL_PROMPT", "0", 1);
-        setenv("GIT_SSH_COMMAND", "ssh -o BatchMode=yes", 0);
+        /* as BuildKit's gitutil: no ssh config, the host key trusted on first use (BuildKit
+         * scans it) without touching known_hosts; IdentityFile=/dev/null keeps the user's own
+         * ~/.ssh keys out: only the forwarded agent authenticates */
+        setenv(
+            "GIT_SSH_COMMAND",
+            "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+            "-o IdentityFile=/dev/null",
+            1);
+        if (tls_ssh_sock)
+            setenv("SSH_AUTH_SOCK", tls_ssh_sock, 1);
+        else
+            unsetenv("SSH_AUTH_SOCK");
         unsetenv("GIT_DIR");
         unsetenv("GIT_WORK_TREE");
         execvp("git", (char *const *)full);
@@ -426,11 +445,25 @@ static int strip_submodule_gits(const char *dest, cb_err *err)
     return rc;
 }
 
+static int checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
+                    char commit[BL_GIT_COMMIT_MAX], cb_err *err);
+
 int bl_git_checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
                     char commit[BL_GIT_COMMIT_MAX], cb_err *err)
 {
     if (r->checksum && !is_hex(r->checksum, 1))
         return cb_fail(err, "invalid checksum %s for Git URL, expected hex commit hash", r->checksum);
+    if (is_ssh_remote(r->remote) && !r->ssh_sock)
+        return cb_fail(err, "no SSH key \"default\" forwarded from the client");
+    tls_ssh_sock = r->ssh_sock;
+    int rc = checkout(r, keep_git_dir, cache_dir, dest, commit, err);
+    tls_ssh_sock = NULL;
+    return rc;
+}
+
+static int checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
+                    char commit[BL_GIT_COMMIT_MAX], cb_err *err)
+{
     cleanup_free char *refname = NULL;
     int rc = resolve_ref(r, commit, &refname, err);
     if (rc < 0)

@@ -16,6 +16,7 @@ typedef struct bl_git_ref {
     char *checksum;   /* commit (prefix) the ref must resolve to, or NULL */
     int keep_git_dir; /* -1 unset */
     int submodules;   /* -1 unset (fetched) */
+    const char *ssh_sock; /* not owned: the agent (--ssh ID "default") an ssh remote authenticates with */
 } bl_git_ref;
 
 /* Does s name a git repository (git@host:…, git://…, ssh://…, http(s)://….git[#…|?…])? */
@@ -23,7 +24,9 @@ bool bl_git_is_url(const char *s);
 /* Parse a git URL with its #ref:subdir fragment and ?ref=&tag=&branch=&commit=&subdir=… query. */
 int bl_git_ref_parse(const char *s, bl_git_ref *out, cb_err *err);
 void bl_git_ref_free(bl_git_ref *r);
-/* Check r out into dest (created): the tree of the resolved commit, .git kept only with
+/* An ssh remote (ssh://…, user@host:path) is reached only with r->ssh_sock, as BuildKit's git
+ * source mounts the client's "default" agent; without one it fails as BuildKit does.
+ * Check r out into dest (created): the tree of the resolved commit, .git kept only with
  * keep_git_dir; objects are fetched into (and reused from) the bare repository cache_dir when
  * given. commit receives the resolved commit. */
 int bl_git_checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,

@@ -95,8 +95,8 @@ typedef struct bl_context {
     pthread_mutex_t lock;
 } bl_context;
 
-int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, bl_context *out,
-                    cb_err *err);
+int bl_context_open(const char *context, const char *dockerfile, const char *tmpdir, const char *ssh_sock,
+                    bl_context *out, cb_err *err);
 /* A directory with its own .dockerignore and no Dockerfile (a named local context). */
 int bl_context_open_dir(const char *dir, bl_context *out, cb_err *err);
 void bl_context_close(bl_context *c);
@@ -104,7 +104,8 @@ void bl_context_close(bl_context *c);
  * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
 bool bl_context_is_url(const char *context);
 
-int bl_context_fetch_url(const char *url, const char *tmpdir, char **dir, cb_buf *dockerfile, cb_err *err);
+int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_buf *dockerfile,
+                         cb_err *err);
 
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,

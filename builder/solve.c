@@ -706,9 +706,11 @@ static int load_definition(bl_build *b, cb_err *err)
             b->opts->dockerfile && strcmp(b->opts->dockerfile, "-") ? b->opts->dockerfile : "Dockerfile");
         int pid = bl_progress_add(b, nm);
         progress_start(b->prog, pid);
-        rc = bl_context_open(b->opts->context, b->opts->dockerfile, b->tmpdir, &b->ctx, err);
+        /* the agents first: a git context over ssh authenticates with --ssh default */
+        rc = bl_ssh_start(b, err);
         if (rc == 0)
-            rc = bl_ssh_start(b, err);
+            rc = bl_context_open(b->opts->context, b->opts->dockerfile, b->tmpdir, bl_ssh_socket(b, "default"),
+                                 &b->ctx, err);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             return rc;

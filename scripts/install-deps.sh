@@ -11,7 +11,7 @@ PKGS=(
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
   linux-source-6.1 flex bison libelf-dev
   qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static binfmt-support
-  debhelper lintian man-db zsh bash-completion
+  debhelper lintian man-db zsh bash-completion git openssh-client openssh-server
   curl wget ca-certificates util-linux procps python3 hyperfine attr acl xz-utils zstd bzip2 jq file time tmux gzip bc binutils
 )
 missing=()

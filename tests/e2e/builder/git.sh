@@ -73,3 +73,58 @@ url_out "a .tar.gz context URL, Dockerfile inside" "http://127.0.0.1:$HPORT/ctx.
 url_fails "a tarball URL that is not there" "http://127.0.0.1:$HPORT/none.tar" "404"
 kill "$GPID" "$HPID" 2>/dev/null
 wait "$GPID" "$HPID" 2>/dev/null || true
+
+# An ssh remote, as BuildKit's git source: only the client's forwarded "default" agent
+# authenticates (never the user's own ~/.ssh keys), and without one BuildKit's error.
+if [ -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$T/sshd" && chmod 700 "$T/sshd"
+  for k in host client other; do ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/$k"; done
+  cp "$T/sshd/client.pub" "$T/sshd/authorized_keys"
+  SPORT=$(free_port)
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -D -e -p "$SPORT" -o ListenAddress=127.0.0.1 -h "$T/sshd/host" -o PidFile=none \
+    -o AuthorizedKeysFile="$T/sshd/authorized_keys" -o StrictModes=no -o PasswordAuthentication=no \
+    -o UsePAM=no -o PermitRootLogin=prohibit-password >"$T/sshd.log" 2>&1 &
+  SPID=$!
+  for _ in $(seq 50); do
+    ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+      -i "$T/sshd/client" -p "$SPORT" root@127.0.0.1 true 2>/dev/null && break
+    sleep 0.1
+  done
+  SURL="ssh://root@127.0.0.1:$SPORT$R"
+  printf 'FROM scratch\nADD %s#v1 /src\n' "$SURL" >"$T/ssh.df"
+  ssh_build() { SSH_AUTH_SOCK= "$CBUILD" build --progress=plain -f "$T/ssh.df" -o "type=local,dest=$T/out" "$@" "$T" >"$T/last.out" 2>"$T/last.log"; }
+  rm -rf "$T/out"
+  if ssh_build; then not_ok "ADD of an ssh remote without --ssh fails"
+  else
+    rc=$?
+    if failed_cleanly $rc "$(cat "$T/last.log")"; then
+      check_contains "ADD of an ssh remote without --ssh: BuildKit's error" \
+        'no SSH key "default" forwarded from the client' "$(cat "$T/last.log")"
+    else not_ok "ADD of an ssh remote without --ssh crashed: exit $rc"; fi
+  fi
+  rm -rf "$T/out"
+  if ssh_build --ssh "default=$T/sshd/client"; then
+    check_eq "ADD of an ssh remote with --ssh default=KEY" "main" "$(cat "$T/out/src/msg" 2>&1)"
+  else
+    not_ok "ADD of an ssh remote with --ssh default=KEY"; diag "$(tail -15 "$T/last.log")"
+  fi
+  rm -rf "$T/out"
+  if ssh_build --ssh "default=$T/sshd/other"; then not_ok "an agent whose key the server refuses fails"
+  else
+    rc=$?
+    if failed_cleanly $rc "$(cat "$T/last.log")"; then
+      check_contains "an agent whose key the server refuses: git's error" "Permission denied" "$(cat "$T/last.log")"
+    else not_ok "an agent whose key the server refuses crashed: exit $rc"; fi
+  fi
+  rm -rf "$T/out"
+  if SSH_AUTH_SOCK= "$CBUILD" build --progress=plain --ssh "default=$T/sshd/client" -o "type=local,dest=$T/out" "$SURL#v1" >"$T/last.out" 2>"$T/last.log"; then
+    check_eq "an ssh git context with --ssh default=KEY" "main" "$(cat "$T/out/msg" 2>&1)"
+  else
+    not_ok "an ssh git context with --ssh default=KEY"; diag "$(tail -15 "$T/last.log")"
+  fi
+  kill "$SPID" 2>/dev/null
+  wait "$SPID" 2>/dev/null || true
+else
+  skip "ADD of an ssh remote: needs root and openssh-server's sshd"
+fi

@@ -62,7 +62,7 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
         cb_strv_push(&b.secrets_src, c->secret_src);
     }
     b.images = bl_resolver_new(&b);
-    cr_assert_eq(bl_context_open(dir, NULL, dir, &b.ctx, &err), 0, "%s", err.msg);
+    cr_assert_eq(bl_context_open(dir, NULL, dir, NULL, &b.ctx, &err), 0, "%s", err.msg);
     cr_assert_eq(df_parse(b.ctx.dockerfile.data, b.ctx.dockerfile.len, "Dockerfile", &b.file, &err), 0, "%s",
                  err.msg);
     size_t nba = 0;
