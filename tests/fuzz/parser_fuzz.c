@@ -2,6 +2,7 @@
  * lexer and .dockerignore matching, all fed the same input. No input may crash or hang. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dockerfile.h"
