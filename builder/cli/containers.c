@@ -493,6 +493,37 @@ static size_t containers_list(const char *root, container **out)
     return n;
 }
 
+void cli_containers_images(const char *root, cb_strv *out)
+{
+    container *cs;
+    size_t n = containers_list(root, &cs);
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].image && !cb_strv_contains(out, cs[i].image))
+            cb_strv_push(out, cs[i].image);
+        container_free(&cs[i]);
+    }
+    free(cs);
+}
+
+size_t cli_containers_prune(const char *root)
+{
+    container *cs;
+    size_t n = containers_list(root, &cs), removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!container_running(&cs[i])) {
+            if (!removed++)
+                printf("Deleted Containers:\n");
+            printf("%s\n", cs[i].id);
+            container_remove(root, &cs[i]);
+        }
+        container_free(&cs[i]);
+    }
+    free(cs);
+    if (removed)
+        putchar('\n');
+    return removed;
+}
+
 int cli_cmd_ps(cli_ctx *ctx, int argc, char **argv)
 {
     bool all = false, quiet = false, no_trunc = false;

@@ -21,6 +21,12 @@ typedef struct cli_container_spec {
  * command runs. Returns the exit status for `cbuild run -d`. */
 int cli_container_run_detached(cli_ctx *ctx, const cli_container_spec *spec, guest_run_config *cfg);
 
+/* The images of every container, running or stopped, as their users wrote them. */
+void cli_containers_images(const char *root, cb_strv *out);
+/* Remove the stopped containers as `docker container prune` (prints "Deleted Containers:" and
+ * their IDs); returns how many. */
+size_t cli_containers_prune(const char *root);
+
 int cli_cmd_ps(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_logs(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_stop(cli_ctx *ctx, int argc, char **argv);

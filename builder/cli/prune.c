@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "containers.h"
 #include "store.h"
 
 int store_image_untag_all(store *s, const char *manifest_digest, cb_err *err);
@@ -78,9 +79,31 @@ static int prune_filters(const char *verb, const cb_strv *filters, int64_t *unti
     return -1;
 }
 
-/* Untag the dangling images (entries without a name; -a: every image), docker's image prune. */
-static int prune_images(store *s, bool all, int64_t until, uint64_t *count, cb_err *err)
+/* The manifest digests and image IDs the containers' images resolve to. */
+static void images_in_use(store *s, const char *root, cb_strv *used)
 {
+    cb_strv names;
+    cb_strv_init(&names);
+    cli_containers_images(root, &names);
+    for (size_t i = 0; i < names.n; i++) {
+        store_image im;
+        cb_err e = {0};
+        if (store_image_resolve(s, names.v[i], &im, &e) < 0)
+            continue; /* an --ext4 file, or an image removed since */
+        cb_strv_push(used, im.manifest_digest);
+        cb_strv_push(used, im.id);
+        store_image_free(&im);
+    }
+    cb_strv_free(&names);
+}
+
+/* Untag dangling images (all: every image no container uses), as docker's image prune. */
+static int prune_images(store *s, const char *root, bool all, int64_t until, uint64_t *count, cb_err *err)
+{
+    cb_strv used;
+    cb_strv_init(&used);
+    if (all)
+        images_in_use(s, root, &used);
     store_tag *tags;
     size_t nt;
     if (store_tag_list(s, &tags, &nt, err) < 0)
@@ -102,6 +125,11 @@ static int prune_images(store *s, bool all, int64_t until, uint64_t *count, cb_e
         cb_err e = {0};
         if (store_image_resolve(s, d, &im, &e) < 0)
             continue;
+        if (cb_strv_contains(&used, im.manifest_digest) || cb_strv_contains(&used, im.id)) {
+            cb_strv_push(&done, d);
+            store_image_free(&im);
+            continue;
+        }
         struct tm tm = {0};
         bool old = !until || (im.config.created && strptime(im.config.created, "%Y-%m-%dT%H:%M:%S", &tm) &&
                               (int64_t)timegm(&tm) < until);
@@ -129,6 +157,7 @@ static int prune_images(store *s, bool all, int64_t until, uint64_t *count, cb_e
     if (header)
         putchar('\n');
     cb_strv_free(&done);
+    cb_strv_free(&used);
     store_tags_free(tags, nt);
     return rc;
 }
@@ -182,17 +211,20 @@ static int prune_run(cli_ctx *ctx, enum prune_kind kind, int argc, char **argv)
         : kind == PRUNE_IMAGES
             ? (all ? "WARNING! This will remove all images without at least one container associated to them."
                    : "WARNING! This will remove all dangling images.")
-            : (all ? "WARNING! This will remove:\n  - all images without at least one container associated "
-                     "to them\n"
+            : (all ? "WARNING! This will remove:\n  - all stopped containers\n"
+                     "  - all images without at least one container associated to them\n"
                      "  - all build cache\n"
-                   : "WARNING! This will remove:\n  - all dangling images\n  - all dangling build cache\n");
+                   : "WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n"
+                     "  - all dangling build cache\n");
     if (!force && !prune_confirm(warning))
         return cli_call_end(&v, 0);
     if ((rc = cli_call_store(&v, ctx)) >= 0)
         return cli_call_end(&v, rc);
     uint64_t freed = 0, count = 0;
     rc = 0;
-    if (kind != PRUNE_BUILDER && prune_images(v.st, all, until, &count, &v.err) < 0)
+    if (kind == PRUNE_SYSTEM)
+        cli_containers_prune(ctx->root);
+    if (kind != PRUNE_BUILDER && prune_images(v.st, ctx->root, all, until, &count, &v.err) < 0)
         rc = cli_report(&v.err);
     else if (store_prune(v.st, &po, &freed, &v.err) < 0)
         rc = cli_report(&v.err);

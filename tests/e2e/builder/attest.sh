@@ -185,7 +185,7 @@ if failed_cleanly $rc "$(cat "$T/last.log")"; then check_contains "refused with 
 else not_ok "refused with oci-mediatypes=false (exit $rc)"; fi
 
 if command -v podman >/dev/null 2>&1; then
-  check "podman pulls the attested index and runs the image" podman run --rm --tls-verify=false "$REG/att/prov:max" cat /foo
+  check "podman pulls the attested index and runs the image" podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --tls-verify=false "$REG/att/prov:max" cat /foo
 else
   skip "podman is not installed: pulling and running the attested index with podman"
 fi

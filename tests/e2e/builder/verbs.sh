@@ -202,6 +202,7 @@ check_eq "system df = du" "$("$CBUILD" du --format json)" "$("$CBUILD" system df
 check_contains "builder prune = prune" "Total reclaimed space:" "$("$CBUILD" builder prune -f)"
 out=$(echo y | "$CBUILD" system prune 2>&1)
 check_contains "system prune lists what it removes" "WARNING! This will remove:
+  - all stopped containers
   - all dangling images
   - all dangling build cache" "$out"
 check_contains "system prune ran" "Total reclaimed space:" "$out"

@@ -97,4 +97,25 @@ for _ in $(seq 100); do cb ps -a | grep -q " $N-auto\$" || break; sleep 0.1; don
 check_eq "run -d --rm removes the container when it exits" "" "$(cb ps -a | grep " $N-auto\$")"
 check_eq "rm removes stopped containers" "$(printf '%s\n' "$N-web" "$N-trap" "$N-die")" "$(cb rm "$N-web" "$N-trap" "$N-die")"
 check_eq "nothing of ours is left in ps -a" "" "$(cb ps -a | grep " $N-")"
+
+# 7. prune and containers, as docker's: image prune -a keeps an image a stopped container uses,
+#    system prune deletes the stopped containers first (a private store: prune is store-wide)
+P=$T/prune-root
+mkdir -p "$T/pctx"
+cp "$R/bin/busybox" "$T/pctx/busybox"
+printf 'FROM scratch\nCOPY busybox /bin/busybox\n' >"$T/pctx/Dockerfile"
+pb() { "$CBUILD" --root "$P" "$@"; }
+pb build -q -t pr-img "$T/pctx" >/dev/null 2>"$T/pb.err" || cat "$T/pb.err" >&2
+pb run -d --name "$N-used" pr-img /bin/busybox true >/dev/null
+for _ in $(seq 100); do pb ps -a | grep " $N-used\$" | grep -q Exited && break; sleep 0.1; done
+check_eq "a container of a store image ran and exited" "Exited (0)" "$(pb ps -a | grep " $N-used\$" | grep -o 'Exited (0)')"
+out=$(pb image prune -a -f 2>&1)
+check "image prune -a keeps the image a stopped container uses" pb image inspect pr-img
+cid=$(pb ps -a -q --no-trunc)
+out=$(pb system prune -f 2>&1)
+check_contains "system prune deletes the stopped container" "Deleted Containers:
+$cid" "$out"
+check_eq "... ps -a is empty after it" "" "$(pb ps -a -q)"
+pb image prune -a -f >/dev/null 2>&1
+check_fails "with its container gone, image prune -a removes the image" pb image inspect pr-img
 check_eq "no temporary files left behind" "" "$(ls -A "$TMPDIR")"
