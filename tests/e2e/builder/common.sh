@@ -36,9 +36,28 @@ ctx() {
 }
 
 # build CTX TAG [flags...]: quiet plain build; output in $T/last.log
+# A build still running after CBUILD_TEST_BUILD_LIMIT seconds (default 420) is reported — its
+# processes with their wait channels, each VM's console tail — and interrupted, so a hang fails
+# its check with the evidence instead of the whole test timing out silently.
 build() {
   local c=$1 tag=$2; shift 2
-  "$CBUILD" build --progress=plain -t "$tag" "$@" "$c" >"$T/last.out" 2>"$T/last.log"
+  "$CBUILD" build --progress=plain -t "$tag" "$@" "$c" >"$T/last.out" 2>"$T/last.log" <&0 &
+  local pid=$! rc
+  _build_watchdog "$pid" "${CBUILD_TEST_BUILD_LIMIT:-420}" >>"$T/last.log" 2>&1 &
+  local dog=$!
+  wait "$pid"; rc=$?
+  pkill -P "$dog" 2>/dev/null; kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  return "$rc"
+}
+_build_watchdog() {
+  sleep "$2"
+  kill -0 "$1" 2>/dev/null || return 0
+  echo "TEST WATCHDOG: the build ran for more than $2 s; its processes:"
+  ps -eo pid,ppid,etimes,stat,wchan:24,args --forest | awk -v p="$1" 'index($0, "cbuild") || index($0, "qemu") || $2 == p'
+  for f in /tmp/cbuild-*/console.log "${TMPDIR:-/tmp}"/cbuild-*/console.log; do
+    [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }
+  done
+  kill -INT "$1" 2>/dev/null; sleep 10; kill -KILL "$1" 2>/dev/null
 }
 
 # config_of TAG: the image config JSON as skopeo reads it from the store's OCI layout.
