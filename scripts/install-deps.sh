@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev libcurl4-openssl-dev libarchive-dev libzstd-dev zlib1g-dev libjansson-dev libyaml-dev libcriterion-dev
   musl-tools kmod cpio qemu-system-x86 qemu-utils e2fsprogs passt
   docker-registry skopeo umoci buildah debootstrap busybox-static apache2-utils openssl
+  docker.io podman containerd runc
   linux-source-6.1 flex bison libelf-dev
   qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static binfmt-support
   debhelper lintian man-db zsh bash-completion git openssh-client openssh-server

@@ -9,6 +9,7 @@ export CBUILD_REGISTRY=127.0.0.1:$_port CBUILD_REGISTRY_DIR=$T/registry
 BASE=$CBUILD_REGISTRY/busybox:latest
 
 _builder_done() {
+  [ -n "${DPID:-}" ] && { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
   bash "$CBUILD_SRC/samples/base-images.sh" stop >/dev/null 2>&1
   _tap_done
 }
@@ -25,6 +26,22 @@ start_base_registry() {
   if ! out=$(bash "$CBUILD_SRC/samples/base-images.sh" busybox-only 2>&1); then
     not_ok "base image registry"; diag "$out"; exit 0
   fi
+}
+
+# start_dockerd: a dockerd of our own (data root, socket, containerd namespace under $T) as the
+# machine allows it (no iptables, no bridge, vfs); exports DOCKER_HOST. Fails when docker.io is
+# missing or the daemon does not answer within a minute (its log tail in $T/docker/log).
+start_dockerd() {
+  command -v dockerd >/dev/null && command -v docker >/dev/null && command -v containerd >/dev/null || return 2
+  local d=$T/docker
+  mkdir -p "$d"
+  dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --data-root "$d/root" \
+    --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" --containerd-namespace "cb$$" \
+    --containerd-plugins-namespace "cbp$$" >"$d/log" 2>&1 &
+  DPID=$!
+  export DOCKER_HOST=unix://$d/sock
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  return 1
 }
 
 # ctx NAME: a fresh context directory; Dockerfile text on stdin.

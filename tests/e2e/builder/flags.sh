@@ -124,18 +124,10 @@ check_contains "--load without an engine: the message" "--load needs docker or p
   "$(env PATH="$T/nobin" "$CBUILD" build --load "$P" 2>&1)"
 
 # --load into a real dockerd of our own (data root, socket), then docker run
-if command -v dockerd >/dev/null && command -v docker >/dev/null && command -v containerd >/dev/null; then
-  D=$T/docker
-  mkdir -p "$D"
-  dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --data-root "$D/root" \
-    --exec-root "$D/exec" --pidfile "$D/pid" -H "unix://$D/sock" --containerd-namespace "cb$$" \
-    --containerd-plugins-namespace "cbp$$" >"$D/log" 2>&1 &
-  DPID=$!
-  trap 'kill $SRV_PID 2>/dev/null; kill $DPID 2>/dev/null; wait $DPID 2>/dev/null; _builder_done' EXIT
-  export DOCKER_HOST=unix://$D/sock
-  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  if ! docker info >/dev/null 2>&1; then
-    not_ok "dockerd started"; diag "$(tail -20 "$D/log")"
+start_dockerd; drc=$?
+if [ $drc != 2 ]; then
+  if [ $drc != 0 ]; then
+    not_ok "dockerd started"; diag "$(tail -20 "$T/docker/log")"
   else
     check "--load: build and docker load (cached build)" build "$C" flagload "${FLAGS[@]:0:8}" --load \
       --output type=image,oci-mediatypes=false
