@@ -60,7 +60,8 @@ build() {
   local c=$1 tag=$2; shift 2
   "$CBUILD" build --progress=plain -t "$tag" "$@" "$c" >"$T/last.out" 2>"$T/last.log" <&0 &
   local pid=$! rc
-  _build_watchdog "$pid" "${CBUILD_TEST_BUILD_LIMIT:-420}" >>"$T/last.log" 2>&1 &
+  # its report goes to last.log only when it fires: killed quietly otherwise (no "Terminated")
+  _build_watchdog "$pid" "${CBUILD_TEST_BUILD_LIMIT:-420}" "$T/last.log" >/dev/null 2>&1 &
   local dog=$!
   wait "$pid"; rc=$?
   pkill -P "$dog" 2>/dev/null; kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
@@ -69,6 +70,7 @@ build() {
 _build_watchdog() {
   sleep "$2"
   kill -0 "$1" 2>/dev/null || return 0
+  exec >>"$3" 2>&1
   echo "TEST WATCHDOG: the build ran for more than $2 s; its processes:"
   ps -eo pid,ppid,etimes,stat,wchan:24,args --forest | awk -v p="$1" 'index($0, "cbuild") || index($0, "qemu") || $2 == p'
   for f in /tmp/cbuild-*/console.log "${TMPDIR:-/tmp}"/cbuild-*/console.log; do
