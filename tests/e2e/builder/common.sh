@@ -73,7 +73,8 @@ _build_watchdog() {
   exec >>"$3" 2>&1
   echo "TEST WATCHDOG: the build ran for more than $2 s; its processes:"
   ps -eo pid,ppid,etimes,stat,wchan:24,args --forest | awk -v p="$1" 'index($0, "cbuild") || index($0, "qemu") || $2 == p'
-  for f in /tmp/cbuild-*/console.log "${TMPDIR:-/tmp}"/cbuild-*/console.log; do
+  # the consoles of this build's own VMs, from their QEMU command lines
+  for f in $(ps -o args= --ppid "$1" | grep -o 'path=[^,]*/console\.log' | cut -d= -f2); do
     [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }
   done
   kill -INT "$1" 2>/dev/null; sleep 10; kill -KILL "$1" 2>/dev/null
