@@ -4,11 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -98,9 +98,9 @@ static void push_disks(cb_strv *a, const vdisk *disks, size_t nd, bool have_cont
          * write before it exits; read-only lowers may be shared by concurrent VMs. */
         cb_strv_push(a, "-drive");
         /* werror/rerror=report: a full host disk is an I/O error in the guest, not a paused VM */
-        cb_strv_push_owned(a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe,werror=report,rerror=report%s",
-                                        d->id, d->file,
-                                        d->readonly ? ",readonly=on,file.locking=off" : ""));
+        cb_strv_push_owned(
+            a, xasprintf("if=none,id=%s,file=%s,format=raw,cache=unsafe,werror=report,rerror=report%s", d->id,
+                         d->file, d->readonly ? ",readonly=on,file.locking=off" : ""));
         cb_strv_push(a, "-device");
         if (d->lun < 0)
             cb_strv_push_owned(a, xasprintf("virtio-blk-device,drive=%s,serial=%s", d->id, d->id));
@@ -152,6 +152,15 @@ static void push_machine_common(cb_strv *a, const vm_machine *m)
 {
     cb_strv_push(a, "-m");
     cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
+    if (m->ram_file) {
+        /* vm-backend.h: the template's RAM file, shared by the template, private after restore */
+        cb_strv_push(a, "-object");
+        cb_strv_push_owned(a, xasprintf("memory-backend-file,id=ram0,size=%lluM,mem-path=%s,share=%s",
+                                        (unsigned long long)(m->memory >> 20), m->ram_file,
+                                        m->ram_share ? "on" : "off"));
+        cb_strv_push(a, "-machine");
+        cb_strv_push(a, "memory-backend=ram0");
+    }
     cb_strv_push(a, "-smp");
     cb_strv_push_owned(a, xasprintf("%d", m->cpus));
     cb_strv_push(a, "-nodefaults");
@@ -226,7 +235,8 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
         cb_strv_push(a, "-chardev");
         cb_strv_push_owned(a, xasprintf("socket,id=ssh%zu,path=%s", i, m->ssh_socks[i]));
         cb_strv_push(a, "-device");
-        cb_strv_push_owned(a, xasprintf("virtserialport,chardev=ssh%zu,name=" GUEST_SSH_PORT_PREFIX "%zu", i, i));
+        cb_strv_push_owned(
+            a, xasprintf("virtserialport,chardev=ssh%zu,name=" GUEST_SSH_PORT_PREFIX "%zu", i, i));
     }
     if (m->template_layout) {
         cb_strv_push(a, "-device");
@@ -261,8 +271,10 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
         cb_strv_push_owned(a, xasprintf("unix:%s,server=on,wait=off", p->monitor));
     }
     if (m->restore) {
+        /* migrate-incoming on the snapshot's inherited fd once x-ignore-shared is set
+         * (qemu_incoming): QEMU 7.2 has no command-line switch for the capability */
         cb_strv_push(a, "-incoming");
-        cb_strv_push_owned(a, xasprintf("exec:%s '%s'", cat_path(), m->restore));
+        cb_strv_push(a, "defer");
     }
 }
 
@@ -337,8 +349,8 @@ static void ro_view(const char *dir)
 
 /* Fork and exec `path` with stdout/stderr into `log`; `keep_fd` (or -1) is inherited; `ro_dir`
  * (or NULL) is read-only in the helper's view. */
-static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, const char *ro_dir,
-                        pid_t *out, cb_err *err)
+static int spawn_helper(const char *path, char *const argv[], const char *log, int keep_fd, int keep_fd2,
+                        const char *ro_dir, pid_t *out, cb_err *err)
 {
     int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logfd < 0)
@@ -363,6 +375,8 @@ static int spawn_helper(const char *path, char *const argv[], const char *log, i
         dup2(logfd, 2);
         if (keep_fd >= 0)
             fcntl(keep_fd, F_SETFD, 0);
+        if (keep_fd2 >= 0)
+            fcntl(keep_fd2, F_SETFD, 0);
         if (ro_dir)
             ro_view(ro_dir);
         sigset_t none;
@@ -388,9 +402,9 @@ static int passt_start(const vm_machine *m, vm_proc *p, int passt_fd, cb_err *er
         return cb_failc(err, ENOENT,
                         "network: passt is not installed (apt-get install passt); use --network none");
     cleanup_free char *log = xasprintf("%s/passt.log", p->tmpdir);
-    static const char *const fixed[] = {"passt",       "--foreground", "--quiet",       "-4",       "--no-map-gw",
-                                        "-a",          "10.0.2.15",    "-n",            "24",       "-g",
-                                        "10.0.2.2",    "--dns-forward", "10.0.2.3",     NULL};
+    static const char *const fixed[] = {"passt",    "--foreground",  "--quiet",  "-4", "--no-map-gw",
+                                        "-a",       "10.0.2.15",     "-n",       "24", "-g",
+                                        "10.0.2.2", "--dns-forward", "10.0.2.3", NULL};
     cb_strv a;
     cb_strv_init(&a);
     for (const char *const *x = fixed; *x; x++)
@@ -414,7 +428,7 @@ static int passt_start(const vm_machine *m, vm_proc *p, int passt_fd, cb_err *er
     }
     cb_strv_push(&a, "-F");
     cb_strv_push_owned(&a, xasprintf("%d", passt_fd));
-    int rc = spawn_helper(passt, a.v, log, passt_fd, NULL, &p->net_pid, err);
+    int rc = spawn_helper(passt, a.v, log, passt_fd, -1, NULL, &p->net_pid, err);
     cb_strv_free(&a);
     return rc;
 }
@@ -453,7 +467,8 @@ static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
         return 0;
     cleanup_free char *bin = virtiofsd_path();
     if (!bin)
-        return cb_failc(err, ENOENT, "-v needs virtiofsd (apt-get install virtiofsd, or qemu-system-common's)");
+        return cb_failc(err, ENOENT,
+                        "-v needs virtiofsd (apt-get install virtiofsd, or qemu-system-common's)");
     bool rust = virtiofsd_is_rust(bin);
     p->fs_pids = xcalloc(m->n_shares, sizeof *p->fs_pids);
     for (size_t i = 0; i < m->n_shares; i++) {
@@ -464,7 +479,8 @@ static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
         cleanup_free char *src = xasprintf(rust ? "--shared-dir=%s" : "source=%s", sh->dir);
         char *c_argv[] = {bin, sockopt, "-o", src, "-o", "sandbox=namespace", "-o", "cache=auto", "-f", NULL};
         char *r_argv[] = {bin, sockopt, src, "--sandbox=namespace", "--cache=auto", NULL};
-        int rc = spawn_helper(bin, rust ? r_argv : c_argv, log, -1, sh->readonly ? sh->dir : NULL, &p->fs_pids[i], err);
+        int rc = spawn_helper(bin, rust ? r_argv : c_argv, log, -1, -1, sh->readonly ? sh->dir : NULL,
+                              &p->fs_pids[i], err);
         if (rc < 0)
             return rc;
         p->n_fs = i + 1;
@@ -479,7 +495,8 @@ static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
                 cb_buf_init(&b);
                 cb_read_file(log, &b, NULL);
                 why = cb_buf_steal(&b);
-                return cb_failc(err, EIO, "virtiofsd for `%s` exited: %s", sh->dir, why && *why ? why : "(no output)");
+                return cb_failc(err, EIO, "virtiofsd for `%s` exited: %s", sh->dir,
+                                why && *why ? why : "(no output)");
             }
             if (cb_now() > deadline)
                 return cb_failc(err, ETIMEDOUT, "virtiofsd for `%s` did not open its socket", sh->dir);
@@ -492,6 +509,35 @@ static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
 
 typedef void (*argv_fn)(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd);
 
+static FILE *qmp_open(const char *path, double deadline, cb_err *err);
+static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err);
+
+/* A template's RAM is not in its snapshot (x-ignore-shared, vm-backend.h): both ends of the
+ * migration must have the capability, so set it before any stream is read or written. */
+static int qmp_ignore_shared(FILE *mon, cb_err *err)
+{
+    return qmp_cmd(mon,
+                   "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
+                   "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
+                   NULL, err);
+}
+
+/* Restore: QEMU waits (-incoming defer) for the snapshot on the fd it inherited. */
+static int qemu_incoming(const vm_machine *m, vm_proc *p, int fd, cb_err *err)
+{
+    FILE *mon = qmp_open(p->monitor, cb_now() + 10, err);
+    if (!mon)
+        return -EIO;
+    int rc = m->ram_file ? qmp_ignore_shared(mon, err) : 0;
+    if (rc == 0) {
+        cleanup_free char *cmd =
+            xasprintf("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:%d\"}}", fd);
+        rc = qmp_cmd(mon, cmd, NULL, err);
+    }
+    fclose(mon);
+    return rc;
+}
+
 static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, const char *hint, argv_fn build,
                            cb_err *err)
 {
@@ -503,8 +549,17 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
         return cb_error(err, errno, "socketpair");
     cb_strv argv;
     cb_strv_init(&argv);
-    if (m->monitor && !p->monitor)
+    if ((m->monitor || m->restore) && !p->monitor)
         p->monitor = xasprintf("%s/qmp.sock", p->tmpdir);
+    p->ignore_shared = m->ram_file != NULL;
+    if (m->restore && (p->restore_fd = open(m->restore, O_RDONLY | O_CLOEXEC)) < 0) {
+        int e = errno;
+        if (sp[0] >= 0) {
+            close(sp[0]);
+            close(sp[1]);
+        }
+        return cb_error(err, e, "open the VM template `%s`", m->restore);
+    }
     build(&argv, qemu, m, p, sp[1]);
     if (cb_log_get_level() >= CB_LOG_DEBUG) {
         cb_buf cmd;
@@ -520,7 +575,13 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
     if (rc == 0)
         rc = virtiofsd_start_all(m, p, err);
     if (rc == 0) {
-        rc = spawn_helper(qemu, argv.v, p->log, sp[1], NULL, &p->pid, err);
+        rc = spawn_helper(qemu, argv.v, p->log, sp[1], p->restore_fd, NULL, &p->pid, err);
+    }
+    if (rc == 0 && m->restore)
+        rc = qemu_incoming(m, p, p->restore_fd, err);
+    if (p->restore_fd >= 0) {
+        close(p->restore_fd);
+        p->restore_fd = -1;
     }
     if (sp[0] >= 0)
         close(sp[0]);
@@ -593,7 +654,9 @@ static void qemu_cleanup(vm_proc *p)
 /* One QMP command on an open monitor; the reply line in *reply (malloc'd; events skipped). */
 static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
 {
-    if (fprintf(f, "%s\n", json) < 0 || fflush(f) != 0)
+    /* written past the stream: a read-buffered socket FILE can't switch to writing (ESPIPE) */
+    cleanup_free char *msg = xasprintf("%s\n", json);
+    if (cb_write_all(fileno(f), msg, strlen(msg)) < 0)
         return cb_error(err, errno, "QMP write");
     char *line = NULL;
     size_t cap = 0;
@@ -659,6 +722,10 @@ static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
     if (!mon)
         return -EIO;
     cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
+    if (p->ignore_shared && qmp_ignore_shared(mon, err) < 0) {
+        fclose(mon);
+        return -EIO;
+    }
     cleanup_free char *cmd =
         xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:%s > '%s'\"}}", cat_path(), tmp);
     int rc = qmp_cmd(mon, cmd, NULL, err);
