@@ -47,6 +47,7 @@ cat >"$R/ctx/Dockerfile" <<'EOF'
 FROM scratch
 COPY rootfs /
 RUN ["/bin/busybox", "sh", "-c", "echo step-output $((6 * 7)) on $(/bin/busybox uname -r)"]
+RUN ["/bin/busybox", "sh", "-c", "echo restored-output $((6 * 8))"]
 EOF
 cat >"$R/l1.sh" <<'EOF'
 #!/bin/sh
@@ -54,12 +55,12 @@ for m in irqbypass kvm kvm-amd; do insmod /modules/$m.ko || echo "insmod $m fail
 [ -e /dev/kvm ] || mknod /dev/kvm c 10 232
 echo "l1: /dev/kvm: $(cat /sys/module/kvm_amd/parameters/nested 2>&1) nested, npt $(cat /sys/module/kvm_amd/parameters/npt 2>&1)"
 export PATH=/bin:/usr/bin CBUILD_KERNEL=/k/bzImage CBUILD_ROOT=/tmp/store TMPDIR=/tmp
-export CBUILD_KVM_PROBE_TIMEOUT=600 CBUILD_BOOT_TIMEOUT=900 CBUILD_VM_TEMPLATE=0
+export CBUILD_KVM_PROBE_TIMEOUT=600 CBUILD_BOOT_TIMEOUT=900
 cbuild info 2>&1
 echo "l1: record: $(cat /tmp/store/kernel/accel-* | head -1)"
 cbuild --debug build --network none --progress plain -t nested /ctx >/tmp/build.log 2>&1
 echo "l1: build exit $?"
-grep -E 'step-output|starting VM' /tmp/build.log
+grep -E 'step-output|restored-output|starting VM|VM template|vm: boot' /tmp/build.log
 EOF
 chmod +x "$R/l1.sh"
 make_image "$R" "$T/l1.img"
@@ -78,4 +79,9 @@ check_contains "the probe's record says kvm" "l1: record: kvm" "$out"
 check_contains "the build succeeded" "l1: build exit 0" "$out"
 check_contains "the RUN step's output" "step-output 42 on 6.1" "$out"
 check_contains "the RUN step's VM ran under KVM" "-accel kvm -cpu host" "$(grep 'starting VM' <<<"$out" | tail -1)"
+# the first RUN made the KVM machine's template, the second step's VM restored it under KVM
+check_contains "a KVM template snapshot was made" "made VM template" "$out"
+check_contains "the second step's VM restored it" "restoring VM template" "$out"
+check_contains "the restored step's output" "restored-output 48" "$out"
+diag "inner VMs: $(grep -E 'vm: boot|made VM template' <<<"$out" | sed 's/.*debug: //; s/^#[0-9]* [0-9.]* //' | tr '\n' ';')"
 [ "$rc" = 0 ] && grep -q "l1: build exit 0" <<<"$out" || diag "$out"
