@@ -568,12 +568,15 @@ static void extent_add(winode *in, uint32_t lblk, uint64_t pblk, uint32_t len)
     x->len = len;
 }
 
+/* p need not be aligned (file data comes at any offset of a tar's buffer): memcpy loads */
 static bool block_is_zero(const uint8_t *p)
 {
-    const uint64_t *q = (const uint64_t *)(const void *)p;
-    for (size_t i = 0; i < EXT4_BLOCK_SIZE / 8; i += 4)
-        if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+    for (size_t i = 0; i < EXT4_BLOCK_SIZE; i += 32) {
+        uint64_t q[4];
+        memcpy(q, p + i, sizeof q);
+        if (q[0] | q[1] | q[2] | q[3])
             return false;
+    }
     return true;
 }
 
