@@ -72,6 +72,8 @@ typedef struct vm_proc {
 typedef struct vm_backend {
     const char *name;
     size_t device_slots; /* transports for the control port, the NIC and the disks */
+    /* without ACPI: microvm has no second IOAPIC then, and only 8 virtio-mmio transports */
+    size_t device_slots_noacpi;
     /* Create the temp dir and name the control socket (vm.c listens on it before start). */
     int (*prepare)(vm_proc *p, cb_err *err);
     int (*start)(const vm_machine *m, vm_proc *p, cb_err *err);

@@ -23,8 +23,9 @@
 #include "protocol.h"
 #include "vm-backend.h"
 
-#define VIRTIO_MMIO_SLOTS 24      /* QEMU microvm's virtio-mmio transports */
-#define VIRT_VIRTIO_MMIO_SLOTS 32 /* QEMU aarch64 virt's */
+#define VIRTIO_MMIO_SLOTS 24       /* QEMU microvm's virtio-mmio transports (with ACPI: ioapic2) */
+#define VIRTIO_MMIO_SLOTS_NOACPI 8 /* microvm,acpi=off: one IOAPIC, 8 transports */
+#define VIRT_VIRTIO_MMIO_SLOTS 32  /* QEMU aarch64 virt's */
 
 static const char *default_qemu(void)
 {
@@ -778,6 +779,7 @@ static int qemu_snapshot_key_arm64(char key[17], cb_err *err)
 const vm_backend guest_backend_qemu_x86 = {
     .name = "qemu-x86_64-microvm",
     .device_slots = VIRTIO_MMIO_SLOTS,
+    .device_slots_noacpi = VIRTIO_MMIO_SLOTS_NOACPI,
     .prepare = qemu_prepare,
     .start = qemu_start,
     .kill = qemu_kill,
@@ -789,6 +791,7 @@ const vm_backend guest_backend_qemu_x86 = {
 const vm_backend guest_backend_qemu_arm64 = {
     .name = "qemu-aarch64-virt",
     .device_slots = VIRT_VIRTIO_MMIO_SLOTS,
+    .device_slots_noacpi = VIRT_VIRTIO_MMIO_SLOTS,
     .prepare = qemu_prepare,
     .start = qemu_start_arm64,
     .kill = qemu_kill,

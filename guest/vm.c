@@ -440,7 +440,9 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool al
             n_mount_disks++;
     size_t total = cfg->n_lowers + (cfg->upper ? 1 : 0) + n_mount_disks;
     size_t slots = device_slots - 1 /* serial */ - (cfg->network == GUEST_NET_NONE ? 0 : 1);
-    bool scsi = all_scsi || total > slots; /* lowers go behind one virtio-scsi controller */
+    /* too many for the transports: every disk behind one virtio-scsi controller (the layout
+     * templates use), which leaves the controller one transport to take */
+    bool scsi = all_scsi || total > slots;
     vdisk *d = xcalloc(total + 1, sizeof *d);
     size_t n = 0;
     for (size_t i = 0; i < cfg->n_lowers; i++, n++) {
@@ -452,7 +454,7 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool al
     if (cfg->upper) {
         snprintf(d[n].id, sizeof d[n].id, "u");
         d[n].file = cfg->upper;
-        d[n].lun = all_scsi ? (int)n : -1;
+        d[n].lun = scsi ? (int)n : -1;
         n++;
     }
     for (size_t i = 0; i < cfg->n_mounts; i++) {
@@ -462,7 +464,7 @@ static void plan_disks(const guest_run_config *cfg, size_t device_slots, bool al
         snprintf(d[n].id, sizeof d[n].id, "m%zu", i);
         d[n].file = m->image;
         d[n].readonly = m->kind == GUEST_MOUNT_EXT4_RO;
-        d[n].lun = all_scsi ? (int)n : -1;
+        d[n].lun = scsi ? (int)n : -1;
         n++;
     }
     *out = d;
@@ -833,7 +835,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
         free(v.p.console);
         v.p.console = xstrdup(cfg->console_log);
     }
-    plan_disks(cfg, v.be->device_slots, v.restored, &disks, &nd);
+    plan_disks(cfg, paths->acpi ? v.be->device_slots : v.be->device_slots_noacpi, v.restored, &disks, &nd);
     m.disks = disks;
     m.n_disks = nd;
     m.template_layout = v.restored;

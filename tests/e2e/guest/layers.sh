@@ -90,6 +90,16 @@ done
 out=$(run_vm "${args[@]}" sh -c 'ls /layers | wc -l; cat /over; cat /data/file' 2>&1)
 check_eq "131 lower layers stack in order" "$(printf '130\n129\nold')" "$out"
 
+# booted cold (no template), cbuild's kernel runs without ACPI, where microvm has only 8
+# virtio-mmio transports: 10 lowers and an upper go behind the SCSI controller
+UP3=$T/up3.img
+rm -f "$UP3"; mke2fs -q -t ext4 "$UP3" 64M >/dev/null 2>&1
+args=(--ext4 "$IMG")
+for i in $(seq 0 9); do args+=(--ext4 "$L/$i.img"); done
+out=$(CBUILD_VM_TEMPLATE=0 run_vm "${args[@]}" --upper "$UP3" sh -c 'cat /over; echo written >/cold' 2>&1)
+check_eq "cold boot with more disks than microvm's transports: 10 lowers and an upper" "9" "$out"
+check_eq "the upper behind the SCSI controller took the write" "written" "$(debugfs -R 'cat /upper/cold' "$UP3" 2>/dev/null)"
+
 # a full upper disk is reported
 SMALL=$T/small.img
 rm -f "$SMALL"; mke2fs -q -t ext4 "$SMALL" 8M >/dev/null 2>&1
