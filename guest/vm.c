@@ -776,7 +776,7 @@ enum vm_mode { VM_COLD, VM_TEMPLATE, VM_PROBE };
 /* mode VM_TEMPLATE: restore a template snapshot when there is one; *bad_template: the restore
  * itself failed (the VMM gave up before vminitd spoke), the snapshot's path. */
 static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const char *accel, enum vm_mode mode,
-                  double watchdog, guest_run_result *res, char **bad_template, cb_err *err)
+                  double watchdog, guest_run_result *res, char **bad_template, bool *unrun, cb_err *err)
 {
     bool probe = mode == VM_PROBE;
     cleanup_free char *tmpl = NULL, *tmpl_ram = NULL;
@@ -975,6 +975,11 @@ out:
         bad_template) {
         *bad_template = tmpl;
         tmpl = NULL;
+        /* QEMU gave up loading the snapshot: the guest never ran, its disks are untouched and
+         * the step can boot cold on them; otherwise the command may have run and written its
+         * upper (a retry would run it twice: `mkdir: File exists`, an append done twice) */
+        cleanup_free char *qlog = file_tail(v.p.log, 40);
+        *unrun = qlog && strstr(qlog, "load of migration failed");
     }
     if (raw)
         tcsetattr(cfg->stdin_fd, TCSANOW, &saved_tio);
@@ -1001,7 +1006,7 @@ int guest_vm_probe(const char *root, const guest_paths *paths, const char *accel
     cfg.network = GUEST_NET_NONE;
     cfg.memory = 256ull << 20;
     guest_run_result res = {0};
-    int rc = vm_run(&cfg, paths, accel, VM_PROBE, watchdog, &res, NULL, err);
+    int rc = vm_run(&cfg, paths, accel, VM_PROBE, watchdog, &res, NULL, NULL, err);
     guest_run_result_free(&res);
     return rc;
 }
@@ -1010,7 +1015,18 @@ int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const ch
                  guest_run_result *res, cb_err *err)
 {
     char *bad = NULL;
-    int rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, err);
+    bool unrun = false;
+    int rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, &unrun, err);
+    if (rc < 0 && bad && !unrun) {
+        /* the restored VM died after the snapshot loaded: drop the snapshot (the next VM makes
+         * a new one) and report this run's failure, not retried on a disk it may have written */
+        cb_warn("VM template %s: a VM restored from it stopped early: removed", bad);
+        unlink(bad);
+        cleanup_free char *ram = template_ram(bad);
+        unlink(ram);
+        free(bad);
+        return rc;
+    }
     if (rc < 0 && bad) {
         /* a snapshot the VMM cannot restore (truncated, another build): drop it, boot cold; the
          * next VM makes a new one */
@@ -1022,7 +1038,7 @@ int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const ch
         free(bad);
         guest_run_result_free(res);
         memset(res, 0, sizeof *res);
-        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, err);
+        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, NULL, err);
     }
     return rc;
 }
