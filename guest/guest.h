@@ -177,6 +177,8 @@ typedef struct guest_run_config {
     int cpus;        /* 0 = 1 */
     uint64_t shm_size; /* /dev/shm in bytes; 0 = 64 MiB, as Docker */
     uint64_t memory_max; /* the command's cgroup memory.max (docker --memory); 0 = max */
+    const guest_rlimit *rlimits; /* docker --ulimit, at most GUEST_RLIMITS_MAX; the rest keep the VM's */
+    size_t n_rlimits;
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;
