@@ -13,9 +13,9 @@ static const struct {
     const char *name;
     uint32_t resource;
 } rlimit_names[] = {
-    {"core", 4},    {"cpu", 0},    {"data", 2},    {"fsize", 1},   {"locks", 10},
-    {"memlock", 8}, {"msgqueue", 12}, {"nice", 13}, {"nofile", 7},  {"nproc", 6},
-    {"rss", 5},     {"rtprio", 14}, {"rttime", 15}, {"sigpending", 11}, {"stack", 3},
+    {"core", 4},    {"cpu", 0},       {"data", 2},    {"fsize", 1},       {"locks", 10},
+    {"memlock", 8}, {"msgqueue", 12}, {"nice", 13},   {"nofile", 7},      {"nproc", 6},
+    {"rss", 5},     {"rtprio", 14},   {"rttime", 15}, {"sigpending", 11}, {"stack", 3},
 };
 
 /* strconv.Quote, for the ASCII a flag value holds (other bytes are passed through); malloc'd. */
@@ -26,9 +26,16 @@ static char *go_quote(const char *s)
     out[o++] = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t"
-                        : c == '\r' ? "\\r" : c == '\a' ? "\\a" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-                        : c == '\v' ? "\\v" : NULL;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\t' ? "\\t"
+                          : c == '\r' ? "\\r"
+                          : c == '\a' ? "\\a"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                          : c == '\v' ? "\\v"
+                                      : NULL;
         if (esc)
             o += (size_t)snprintf(out + o, cap - o, "%s", esc);
         else if (c < 0x20 || c == 0x7f)
@@ -92,7 +99,8 @@ int guest_rlimit_parse(const char *val, guest_rlimit *out, cb_err *err)
         return cb_failc(err, EINVAL, "invalid ulimit type: %.*s", (int)nl, val);
     const char *limits = eq + 1, *colon = strchr(limits, ':');
     if (colon && strchr(colon + 1, ':'))
-        return cb_failc(err, EINVAL, "too many limit value arguments - %s, can only have up to two, `soft[:hard]`",
+        return cb_failc(err, EINVAL,
+                        "too many limit value arguments - %s, can only have up to two, `soft[:hard]`",
                         limits);
     cleanup_free char *soft_s = xstrndup(limits, colon ? (size_t)(colon - limits) : strlen(limits));
     int64_t soft, hard;
@@ -104,11 +112,13 @@ int guest_rlimit_parse(const char *val, guest_rlimit *out, cb_err *err)
     if (!colon)
         hard = soft;
     if (hard != -1 && soft == -1)
-        return cb_failc(err, EINVAL,
-                        "ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: %lld",
-                        (long long)hard);
+        return cb_failc(
+            err, EINVAL,
+            "ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: %lld",
+            (long long)hard);
     if (hard != -1 && soft > hard)
-        return cb_failc(err, EINVAL, "ulimit soft limit must be less than or equal to hard limit: %lld > %lld",
+        return cb_failc(err, EINVAL,
+                        "ulimit soft limit must be less than or equal to hard limit: %lld > %lld",
                         (long long)soft, (long long)hard);
     snprintf(out->name, sizeof out->name, "%s", rlimit_names[i].name);
     out->resource = rlimit_names[i].resource;

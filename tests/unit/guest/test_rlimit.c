@@ -38,9 +38,9 @@ Test(rlimit, every_docker_name)
     static const struct {
         const char *name;
         uint32_t res;
-    } names[] = {{"core", 4},     {"cpu", 0},     {"data", 2},        {"fsize", 1},  {"locks", 10},
-                 {"memlock", 8},  {"msgqueue", 12}, {"nice", 13},     {"nofile", 7}, {"nproc", 6},
-                 {"rss", 5},      {"rtprio", 14}, {"rttime", 15},     {"sigpending", 11}, {"stack", 3}};
+    } names[] = {{"core", 4},    {"cpu", 0},       {"data", 2},    {"fsize", 1},       {"locks", 10},
+                 {"memlock", 8}, {"msgqueue", 12}, {"nice", 13},   {"nofile", 7},      {"nproc", 6},
+                 {"rss", 5},     {"rtprio", 14},   {"rttime", 15}, {"sigpending", 11}, {"stack", 3}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char v[64];
         snprintf(v, sizeof v, "%s=1:2", names[i].name);
@@ -74,8 +74,10 @@ Test(rlimit, docker_messages)
     refused("nofile=1.5", "strconv.ParseInt: parsing \"1.5\": invalid syntax");
     refused("nofile=1_000", "strconv.ParseInt: parsing \"1_000\": invalid syntax");
     refused("nofile=\"1\"", "strconv.ParseInt: parsing \"\\\"1\\\"\": invalid syntax");
-    refused("nofile=99999999999999999999", "strconv.ParseInt: parsing \"99999999999999999999\": value out of range");
-    refused("nofile=9223372036854775808", "strconv.ParseInt: parsing \"9223372036854775808\": value out of range");
+    refused("nofile=99999999999999999999",
+            "strconv.ParseInt: parsing \"99999999999999999999\": value out of range");
+    refused("nofile=9223372036854775808",
+            "strconv.ParseInt: parsing \"9223372036854775808\": value out of range");
     parses("nofile=-9223372036854775808:9223372036854775807", "nofile", 7, INT64_MIN, INT64_MAX);
     /* go-units reads the hard limit first */
     refused("nofile=x:y", "strconv.ParseInt: parsing \"y\": invalid syntax");
