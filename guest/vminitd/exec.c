@@ -576,8 +576,7 @@ static void set_rlimits(const vrlimit *rl, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct rlimit r = {.rlim_cur = (rlim_t)rl[i].soft, .rlim_max = (rlim_t)rl[i].hard};
         if (setrlimit((int)rl[i].resource, &r) < 0)
-            child_fail(GUEST_ERR_SETUP, errno, "error setting rlimit type %u: %s", (unsigned)rl[i].resource,
-                       strerror(errno));
+            child_fail(GUEST_ERR_SETUP, errno, "error setting rlimit type %u", (unsigned)rl[i].resource);
     }
 }
 

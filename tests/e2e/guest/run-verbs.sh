@@ -42,6 +42,10 @@ check_contains "... with docker's text" \
 out=$(run_vm --ulimit bogus=1 --ext4 "$IMG" true 2>&1); rc=$?
 check_eq "--ulimit of an unknown type exits 125" 125 "$rc"
 check_contains "... with docker's text" "invalid ulimit type: bogus" "$out"
+# above the kernel's nr_open (1048576): setrlimit fails in the VM, with runc's words, and the run with it
+out=$(run_vm --ulimit nofile=2000000 --ext4 "$IMG" true 2>&1); rc=$?
+check "a nofile the kernel refuses fails the run cleanly (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
+check_contains "... naming the limit" "error setting rlimit type 7: Operation not permitted" "$out"
 
 # 3. -p and -d: busybox httpd in the VM answers a curl on the host; ps, logs
 mkdir -p "$T/www"
