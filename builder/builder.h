@@ -16,6 +16,7 @@ enum builder_progress_mode {
 };
 
 struct ext4_options;
+struct guest_rlimit;
 struct oci_config;
 /* A bootable flattened ext4 (`-o type=ext4,boot=true`, `cbuild export --format ext4 --boot`):
  * the layer tars in order, then vminitd as /sbin/cbuild-init and cfg's command, env, user,
@@ -67,6 +68,8 @@ typedef struct builder_opts {
     int run_cpus;               /* --cpus rounded up: RUN VM vCPUs; 0: 1 */
     uint64_t shm_size;          /* --shm-size: /dev/shm in RUN VMs; 0: 64 MiB, as docker */
     const cb_strv *add_hosts;   /* --add-host NAME:IP (host-gateway already resolved) */
+    const struct guest_rlimit *ulimits; /* --ulimit, sorted by name (guest_rlimits_set) */
+    size_t n_ulimits;
     const cb_strv *annotations; /* --annotation [manifest:|index:…]KEY=VALUE */
     const cb_strv *attests;     /* --attest type=provenance|sbom[,…] (builder/attest.c) */
     /* A signal handler's flag (the signal number, 0 until one arrives), or NULL: once set,

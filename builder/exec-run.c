@@ -573,6 +573,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     cfg.shm_size = b->opts->shm_size;
     cfg.memory_max = b->opts->run_memory; /* docker --memory: the cgroup limit a RUN sees */
     cfg.extra_hosts = b->opts->add_hosts ? b->opts->add_hosts->v : NULL;
+    cfg.rlimits = b->opts->ulimits;
+    cfg.n_rlimits = b->opts->n_ulimits;
     cfg.mounts = gm;
     cfg.n_mounts = ngm;
     cfg.output = on_output;

@@ -282,9 +282,15 @@ static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_
     bl_key_str(h, "security", in->cmd->security);
     if (bl_run_hostname(in->b))
         bl_key_str(h, "hostname", bl_run_hostname(in->b));
-    /* BuildKit keys both: extra hosts are in the exec op, --shm-size is its /dev/shm tmpfs mount */
+    /* BuildKit keys these: extra hosts are in the exec op, --shm-size is its /dev/shm tmpfs mount */
     for (size_t i = 0; in->b->opts->add_hosts && i < in->b->opts->add_hosts->n; i++)
         bl_key_str(h, "extra-host", in->b->opts->add_hosts->v[i]);
+    /* and ulimits: they are the exec op's meta (BuildKit's Ulimit), in docker's order (by name) */
+    for (size_t i = 0; i < in->b->opts->n_ulimits; i++) {
+        char ul[64];
+        guest_rlimit_format(&in->b->opts->ulimits[i], ul, sizeof ul);
+        bl_key_str(h, "ulimit", ul);
+    }
     if (in->b->opts->shm_size) {
         char shm[24];
         snprintf(shm, sizeof shm, "%llu", (unsigned long long)in->b->opts->shm_size);

@@ -120,6 +120,24 @@ typedef struct guest_port {
  * arrives as stream 1. */
 typedef void (*guest_output_fn)(void *opaque, int stream, const char *data, size_t len);
 
+/* A resource limit for the command (docker's --ulimit), set with setrlimit() just before its exec. */
+#define GUEST_RLIMITS_MAX 16
+typedef struct guest_rlimit {
+    char name[12];      /* docker's name: "nofile", "nproc", … */
+    uint32_t resource;  /* Linux's RLIMIT_* number (the same on amd64 and arm64) */
+    int64_t soft, hard; /* -1: unlimited (RLIM_INFINITY) */
+} guest_rlimit;
+
+/* docker's --ulimit NAME=SOFT[:HARD] (go-units ParseUlimit): SOFT alone sets both, -1 or
+ * "infinity" is unlimited; err gets docker's message ("invalid ulimit type: foo", "ulimit soft
+ * limit must be less than or equal to hard limit: 2 > 1", "invalid ulimit argument: …", strconv's). */
+int guest_rlimit_parse(const char *val, guest_rlimit *out, cb_err *err);
+/* Parse val into list (*n entries, sorted by name, as docker lists them): a name given again
+ * replaces the earlier value, as docker's map of ulimits does. */
+int guest_rlimits_set(guest_rlimit list[GUEST_RLIMITS_MAX], size_t *n, const char *val, cb_err *err);
+/* "nofile=1024:2048" (go-units' Ulimit.String: -1 for unlimited) */
+void guest_rlimit_format(const guest_rlimit *r, char *buf, size_t cap);
+
 typedef struct guest_run_config {
     const char *root;         /* store root (kernel, initramfs, accel probe cache) */
     const guest_paths *paths; /* NULL (or set up for another arch): guest_setup_arch(root, arch, NULL, ...)
@@ -159,6 +177,8 @@ typedef struct guest_run_config {
     int cpus;        /* 0 = 1 */
     uint64_t shm_size; /* /dev/shm in bytes; 0 = 64 MiB, as Docker */
     uint64_t memory_max; /* the command's cgroup memory.max (docker --memory); 0 = max */
+    const guest_rlimit *rlimits; /* docker --ulimit, at most GUEST_RLIMITS_MAX; the rest keep the VM's */
+    size_t n_rlimits;
     double timeout;  /* seconds for the whole run incl. boot; 0 = none */
 
     const guest_mount *mounts;

@@ -40,6 +40,8 @@
 #define GUEST_HDR_LEN 8
 #define GUEST_MSG_MAX (4u << 20) /* largest payload accepted */
 #define GUEST_DATA_CHUNK 65536   /* stdio payloads are at most this big */
+#define GUEST_RLIMIT_MAX 16      /* GUEST_F_RLIMIT fields in one CONFIG */
+#define GUEST_RLIMIT_LEN 20      /* bytes of one GUEST_F_RLIMIT */
 
 enum guest_msg_type {
     /* guest -> host */
@@ -79,6 +81,8 @@ enum {
     GUEST_F_RESCAN = 41,    /* u32 1: scan the SCSI hosts for this step's disks first */
     GUEST_F_SHM_SIZE = 42,  /* u64: bytes of the /dev/shm tmpfs; absent = 64 MiB */
     GUEST_F_MEMORY_MAX = 43, /* u64: the command's cgroup memory.max in bytes; absent = max */
+    GUEST_F_RLIMIT = 44,     /* u32 resource (RLIMIT_*), u64 soft, u64 hard (RLIM_INFINITY = ~0):
+                              * setrlimit() before the command's exec; repeated, at most GUEST_RLIMIT_MAX */
 };
 enum {
     GUEST_F_DISK_ID = 1,     /* string, e.g. "l0", "u", "m3" */

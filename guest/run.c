@@ -9,6 +9,8 @@
 #include "internal.h"
 #include "protocol.h"
 
+_Static_assert(GUEST_RLIMITS_MAX == GUEST_RLIMIT_MAX, "guest.h and protocol.h agree on the rlimit count");
+
 void guest_run_config_init(guest_run_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -58,6 +60,8 @@ static int validate(const guest_run_config *cfg, cb_err *err)
     }
     if (cfg->n_ports && cfg->network == GUEST_NET_NONE)
         return cb_fail(err, "published ports need a network (not --network none)");
+    if (cfg->n_rlimits > GUEST_RLIMITS_MAX)
+        return cb_fail(err, "%zu ulimits: at most %d are supported", cfg->n_rlimits, GUEST_RLIMITS_MAX);
     if (cfg->cwd && cfg->cwd[0] != '/')
         return cb_fail(err, "working directory `%s` is not absolute", cfg->cwd);
     return 0;

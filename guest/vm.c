@@ -245,6 +245,13 @@ static void send_config(vm *v, const vdisk *disks, size_t nd)
         guest_msg_u64(&b, GUEST_F_SHM_SIZE, cfg->shm_size);
     if (cfg->memory_max)
         guest_msg_u64(&b, GUEST_F_MEMORY_MAX, cfg->memory_max);
+    for (size_t i = 0; i < cfg->n_rlimits; i++) {
+        uint8_t rl[GUEST_RLIMIT_LEN];
+        guest_put_u32(rl, cfg->rlimits[i].resource);
+        guest_put_u64(rl + 4, (uint64_t)cfg->rlimits[i].soft); /* -1 is RLIM_INFINITY */
+        guest_put_u64(rl + 12, (uint64_t)cfg->rlimits[i].hard);
+        guest_msg_bytes(&b, GUEST_F_RLIMIT, rl, sizeof rl);
+    }
     cb_buf_free(&h);
     guest_msg_str(&b, GUEST_F_RESOLV, cfg->network == GUEST_NET_NONE ? "" : "nameserver 10.0.2.3\n");
     if (v->restored) {

@@ -5,6 +5,7 @@
 
 #include "bake.h"
 #include "builder.h"
+#include "guest.h"
 #include "oci.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ typedef struct bake_job {
     json_t *t;
     cb_strv tags, args, labels, secrets, outputs, cache_from, cache_to, ncf, annotations;
     char *dockerfile, *platforms, *load_tar;
+    guest_rlimit ulimits[GUEST_RLIMITS_MAX];
     builder_opts o;
     builder_result res;
     cb_err err;
@@ -86,14 +88,23 @@ static void strv_from(cb_strv *out, json_t *v)
 /* A resolved target as build options; what cbuild's builder has no counterpart for is refused. */
 static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
 {
-    static const char *const unsupported[] = {"dockerfile-inline", "contexts", "ssh", "attest",
-                                              "ulimits",           "call",     NULL};
+    static const char *const unsupported[] = {"dockerfile-inline", "contexts", "ssh", "attest", "call", NULL};
     for (const char *const *k = unsupported; *k; k++) {
         json_t *v = json_object_get(t, *k);
         if (v && !(json_is_array(v) && !json_array_size(v)) && !(json_is_object(v) && !json_object_size(v)))
             return cb_failc(err, ENOTSUP, "target \"%s\": `%s` is not supported by cbuild bake yet", name,
                             *k);
     }
+    /* buildx: each entry through docker's --ulimit parser, the last one for a name wins */
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(t, "ulimits"), i, it)
+    {
+        const char *u = json_string_value(it);
+        if (guest_rlimits_set(j->ulimits, &j->o.n_ulimits, u ? u : "", err) < 0)
+            return cb_error_wrap(err, "target \"%s\"", name);
+    }
+    j->o.ulimits = j->ulimits;
     j->name = name;
     j->t = t;
     strv_from(&j->tags, json_object_get(t, "tags"));
@@ -111,8 +122,6 @@ static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
     j->dockerfile = df[0] == '/' || !strcmp(ctx, "-") ? xstrdup(df) : xasprintf("%s/%s", ctx, df);
     cb_buf p;
     cb_buf_init(&p);
-    size_t i;
-    json_t *it;
     json_array_foreach(json_object_get(t, "platforms"), i, it)
         cb_buf_printf(&p, "%s%s", i ? "," : "", json_string_value(it));
     j->platforms = cb_buf_steal(&p);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "builder.h"
+#include "guest.h"
 #include "oci.h"
 
 #include <arpa/inet.h>
@@ -49,6 +50,8 @@ typedef struct docker_flags {
     long cpu_shares, cpu_period, cpu_quota;
     cb_strv add_hosts, security_opts, ulimits;
     bool rm, force_rm, compress;
+    guest_rlimit rlimits[GUEST_RLIMITS_MAX]; /* --ulimit, parsed */
+    size_t n_rlimits;
 } docker_flags;
 
 /* A flag value docker's CLI refuses: its message (pflag's wording), exit 125 as docker. */
@@ -234,13 +237,11 @@ static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
     for (size_t i = 0; i < d->security_opts.n; i++)
         if (security_opt_check(d->security_opts.v[i], &err) < 0)
             return cli_report(&err);
-    if (d->ulimits.n) {
-        cb_fail(&err,
-                "--ulimit %s is not supported: RUN VMs do not set resource limits (vminitd has no rlimit "
-                "support yet); drop the flag",
-                d->ulimits.v[0]);
-        return cli_report(&err);
-    }
+    for (size_t i = 0; i < d->ulimits.n; i++)
+        if (guest_rlimits_set(d->rlimits, &d->n_rlimits, d->ulimits.v[i], &err) < 0)
+            return flag_invalid("--ulimit", d->ulimits.v[i], err.msg);
+    o->ulimits = d->rlimits;
+    o->n_ulimits = d->n_rlimits;
     if (d->cpu_shares || d->cpu_period || d->cpu_quota || d->cpuset_cpus)
         fprintf(stderr, "WARNING: --cpu-shares, --cpu-period, --cpu-quota and --cpuset-cpus have no effect: "
                         "RUN VMs get whole vCPUs (--cpus)\n");
@@ -398,7 +399,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cpu-period", 0, CLI_INT, &df.cpu_period, "US", "accepted, no effect (see --cpu-shares)"},
         {"cpu-quota", 0, CLI_INT, &df.cpu_quota, "US", "accepted, no effect (see --cpu-shares)"},
         {"ulimit", 0, CLI_STRINGS, &df.ulimits, "TYPE=SOFT[:HARD]",
-         "refused: RUN VMs set no resource limits yet"},
+         "resource limit of RUN commands, e.g. nofile=1024:2048 (-1: unlimited; part of the cache key)"},
         {"security-opt", 0, CLI_STRINGS, &df.security_opts, "OPT",
          "seccomp=unconfined, apparmor=…, label=…: accepted, a VM has none of them; others refused"},
         {"isolation", 0, CLI_STRING, &df.isolation, "default",

@@ -359,7 +359,10 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
 {
     bool rm = false, interactive = false, tty = false, detach = false;
     const char *name = NULL;
-    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs, volume_specs, publish_specs;
+    cb_strv envs, add_hosts, layers, tmpfs_specs, mount_specs, volume_specs, publish_specs, ulimits;
+    cb_strv_init(&ulimits);
+    guest_rlimit rlimits[GUEST_RLIMITS_MAX];
+    size_t n_rlimits = 0;
     cb_strv_init(&volume_specs);
     cb_strv_init(&publish_specs);
     guest_port *ports = NULL;
@@ -388,6 +391,8 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         {"hostname", 0, CLI_STRING, &hostname, "NAME", "container host name"},
         {"entrypoint", 0, CLI_STRING, &entrypoint, "CMD", "override the image's entrypoint"},
         {"add-host", 0, CLI_STRINGS, &add_hosts, "HOST:IP", "add a line to /etc/hosts"},
+        {"ulimit", 0, CLI_STRINGS, &ulimits, "TYPE=SOFT[:HARD]",
+         "resource limit of the command, e.g. nofile=1024:2048 (-1: unlimited)"},
         {"ext4", 0, CLI_STRINGS, &layers, "FILE", "boot this ext4 image instead of an IMAGE (repeat: overlay layers, bottom first)"},
         {"upper", 0, CLI_STRING, &upper, "FILE", "keep the changes in this empty ext4 image (default: thrown away)"},
         {"tmpfs", 0, CLI_STRINGS, &tmpfs_specs, "PATH[:OPTS]", "mount a tmpfs (options size=, mode=)"},
@@ -415,6 +420,16 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
     if (name && !detach) {
         fprintf(stderr, "error: --name names a container left by -d (a run in the foreground is throwaway)\n");
         goto out;
+    }
+    /* flag values first, as docker's flag parser: before any image is looked at */
+    for (size_t i = 0; i < ulimits.n; i++) {
+        if (guest_rlimits_set(rlimits, &n_rlimits, ulimits.v[i], &err) < 0) {
+            /* pflag's wording and exit 125, as docker run */
+            fprintf(stderr, "cbuild run: invalid argument \"%s\" for \"--ulimit\" flag: %s\n", ulimits.v[i],
+                    err.msg);
+            fprintf(stderr, "See 'cbuild run --help'.\n");
+            goto out;
+        }
     }
 
     guest_run_config cfg;
@@ -512,6 +527,8 @@ int cli_cmd_run(cli_ctx *ctx, int argc, char **argv)
         }
         cfg.cpus = (int)ceil(c);
     }
+    cfg.rlimits = rlimits;
+    cfg.n_rlimits = n_rlimits;
     if (timeout) {
         char *end;
         double t = strtod(timeout, &end);
@@ -617,5 +634,6 @@ out:
     cb_strv_free(&envs);
     cb_strv_free(&add_hosts);
     cb_strv_free(&layers);
+    cb_strv_free(&ulimits);
     return rc;
 }

@@ -221,6 +221,16 @@ int config_parse(const uint8_t *p, size_t len, config *c)
             if (!guest_field_u64(v, n, &c->memory_max))
                 return bad_field("CONFIG", tag);
             break;
+        case GUEST_F_RLIMIT: {
+            /* RLIM_NLIMITS is 16 on every architecture vminitd runs on */
+            if (n != GUEST_RLIMIT_LEN || c->n_rlimits == GUEST_RLIMIT_MAX || guest_get_u32(v) >= 16)
+                return bad_field("CONFIG", tag);
+            vrlimit *r = &c->rlimits[c->n_rlimits++];
+            r->resource = guest_get_u32(v);
+            r->soft = guest_get_u64(v + 4);
+            r->hard = guest_get_u64(v + 12);
+            break;
+        }
         case GUEST_F_RESCAN: {
             uint32_t u;
             if (!guest_field_u32(v, n, &u))

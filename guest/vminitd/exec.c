@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -553,7 +554,7 @@ child_main(const config *c, const execspec *e, int in_r, int out_w, int err_w, i
         }
     }
     free(t_mounts);
-    child_become(e, c->hostname, console_sock >= 0);
+    child_become(e, c->hostname, console_sock >= 0, c->rlimits, c->n_rlimits);
 }
 
 /* Docker's default capability set (oci/caps/defaults.go): CHOWN DAC_OVERRIDE FOWNER FSETID KILL
@@ -568,7 +569,18 @@ static void drop_to_default_caps(void)
             child_fail(GUEST_ERR_EXEC, errno, "dropping capability %d", c);
 }
 
-void child_become(const execspec *e, const char *hostname, bool tty)
+/* docker --ulimit, as runc's setupRlimits: while vminitd's root still holds CAP_SYS_RESOURCE (a
+ * hard limit may go up), and after the files the set-up reads are closed (nofile may be tiny). */
+static void set_rlimits(const vrlimit *rl, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct rlimit r = {.rlim_cur = (rlim_t)rl[i].soft, .rlim_max = (rlim_t)rl[i].hard};
+        if (setrlimit((int)rl[i].resource, &r) < 0)
+            child_fail(GUEST_ERR_SETUP, errno, "error setting rlimit type %u", (unsigned)rl[i].resource);
+    }
+}
+
+void child_become(const execspec *e, const char *hostname, bool tty, const vrlimit *rlimits, size_t n_rlimits)
 {
     resolved_user u;
     resolve_user(e->user, e->build_groups, &u);
@@ -579,6 +591,7 @@ void child_become(const execspec *e, const char *hostname, bool tty)
         child_fail(GUEST_ERR_CWD, errno, "creating working directory %s", e->cwd);
     if (e->default_caps)
         drop_to_default_caps();
+    set_rlimits(rlimits, n_rlimits);
     if (setgroups(u.ngroups, u.groups) < 0)
         child_fail(GUEST_ERR_USER, errno, "setgroups");
     if (setgid(u.gid) < 0)

@@ -196,7 +196,7 @@ void standalone_main(void)
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         setsid();
-        child_become(&e, hostname, false);
+        child_become(&e, hostname, false, NULL, 0);
     }
     trace("command started");
     /* as PID 1, reap every orphan until the command itself ends */

@@ -57,6 +57,11 @@ typedef struct vmount {
     char *staging; /* where the disk or secret lives in vminitd's namespace */
 } vmount;
 
+typedef struct vrlimit {
+    uint32_t resource;   /* RLIMIT_* */
+    uint64_t soft, hard; /* RLIM_INFINITY = ~0 */
+} vrlimit;
+
 typedef struct config {
     char *hostname;
     uint32_t network;
@@ -75,6 +80,8 @@ typedef struct config {
     bool rescan;
     uint64_t shm_size; /* 0 = 64 MiB */
     uint64_t memory_max; /* the command's cgroup memory.max; 0 = max */
+    vrlimit rlimits[GUEST_RLIMIT_MAX]; /* docker --ulimit, set just before the command's exec */
+    size_t n_rlimits;
 } config;
 
 /* After a template restore: fresh entropy into the RNG, the host's time, new disks probed. */
@@ -127,8 +134,10 @@ typedef struct child {
 } child;
 
 int child_start(const config *c, const execspec *e, child *ch, created_list *created);
-/* In the child: the user, groups, environment defaults and working directory of e, then exec. */
-void child_become(const execspec *e, const char *hostname, bool tty) __attribute__((noreturn));
+/* In the child: the user, groups, environment defaults, resource limits (n of them) and working
+ * directory of e, then exec. */
+void child_become(const execspec *e, const char *hostname, bool tty, const vrlimit *rlimits, size_t n)
+    __attribute__((noreturn));
 
 /* ---------- booted on its own from a bootable ext4 (standalone.c) ---------- */
 /* The image's command from STANDALONE_CONFIG; the console gets its output and the exit status. */

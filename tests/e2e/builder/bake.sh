@@ -1,6 +1,6 @@
 #!/bin/bash
 # cbuild bake: docker-bake.json, docker-bake.hcl (variables, inherits, groups) and compose.yaml
-# build sections; --print as buildx prints the resolved definition; --set; every target built
+# build sections; --print as buildx prints the resolved definition; --set; ulimits; every target built
 # in one process, a stage two targets share run once (one VM boot, from the progress output);
 # definition errors with FILE:LINE.
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
@@ -43,7 +43,7 @@ mkdir -p "$H"
 cat >"$H/Dockerfile" <<EOF
 FROM $BASE AS base
 ARG MSG=none
-RUN echo "\$MSG" > /msg
+RUN echo "\$MSG" > /msg && ulimit -n > /nofile
 FROM base AS extra
 RUN echo extra > /extra
 EOF
@@ -161,13 +161,18 @@ check_contains "--set unknown key: buildx's message" "unknown key: nope" \
   "$("$CBUILD" bake -f "$H/docker-bake.hcl" --print --set 'web.nope=1' 2>&1)"
 
 # building the HCL targets, with --set on a target's args and tags
-if bake "$H" --set 'web.args.MSG=from-set' --set 'worker.tags=bake/worker:set'; then ok "hcl: both targets build"
+check_fails "a bad ulimits entry is refused" bake "$H" --set 'web.ulimits=bogus=1'
+check_contains "... with docker's message" 'target "web": invalid ulimit type: bogus' "$(cat "$T/last.log")"
+check_eq "... before any VM" 0 "$(grep -c 'vm: boot' "$T/last.log")"
+if bake "$H" --set 'web.args.MSG=from-set' --set 'worker.tags=bake/worker:set' --set 'web.ulimits=nofile=1062:1062'; then ok "hcl: both targets build"
 else not_ok "hcl: both targets build"; diag "$(tail -20 "$T/last.log")"; fi
 unpack bake/web:1.0 "$T/u-web"
 check_eq "hcl: --set args.MSG reached the RUN (umoci)" from-set "$(cat "$T/u-web/rootfs/msg" 2>&1)"
+check_eq "hcl: ulimits = [\"nofile=1062:1062\"] reached the RUN" 1062 "$(cat "$T/u-web/rootfs/nofile" 2>&1)"
 check_eq "hcl: target = base: no later stage in the image" no "$([ -e "$T/u-web/rootfs/extra" ] && echo yes || echo no)"
 unpack bake/worker:set "$T/u-worker"
 check_eq "hcl: the inherited args, overridden by the target's own" work "$(cat "$T/u-worker/rootfs/msg" 2>&1)"
+check "hcl: the target without ulimits keeps the VM's nofile" test "$(cat "$T/u-worker/rootfs/nofile" 2>&1)" != 1062
 check_eq "hcl: the label map" web "$(label_of bake/web:latest org.example.kind)"
 
 # ---- -f twice: merged in order, the later file's attributes win

@@ -1,6 +1,6 @@
 #!/bin/bash
 # cbuild run as docker's: -v (virtio-fs) read, write-back and :ro, -p with a curl from the host,
-# -d with ps, logs, stop and rm, name conflicts, a VM whose QEMU died. Real VMs, few boots.
+# -d with ps, logs, stop and rm, name conflicts, a VM whose QEMU died, --ulimit. Real VMs, few boots.
 . "$CBUILD_SRC/tests/e2e/lib.sh"
 . "$CBUILD_SRC/tests/e2e/guest/fixture.sh"
 guest_setup
@@ -30,6 +30,22 @@ check_eq ":ro and readonly bind refuse writes" "$(printf 'w=1\nw2=1\nw3=1\nfrom-
 check_eq "nothing was written through a read-only share" "" "$(ls "$T/share" | grep -x w)"
 check_fails "--mount type=bind with a missing source" run_vm --mount "type=bind,source=$T/nope,target=/x" --ext4 "$IMG" true
 check_contains "... says docker's message" "bind source path does not exist: $T/nope" "$(run_vm --mount "type=bind,source=$T/nope,target=/x" --ext4 "$IMG" true 2>&1)"
+
+# 2b. --ulimit as docker run's: busybox's ulimit shows them (-1: unlimited); bad values refused
+#     with docker's messages and 125 before any VM
+out=$(run_vm --ulimit nofile=100:200 --ulimit core=-1 --ext4 "$IMG" sh -c 'ulimit -n; ulimit -Hn; ulimit -c' 2>&1)
+check_eq "--ulimit nofile=100:200 --ulimit core=-1: ulimit -n, -Hn, -c" "$(printf '100\n200\nunlimited')" "$out"
+out=$(run_vm --ulimit nofile=2:1 --ext4 "$IMG" true 2>&1); rc=$?
+check_eq "--ulimit soft above hard exits 125" 125 "$rc"
+check_contains "... with docker's text" \
+  'invalid argument "nofile=2:1" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 2 > 1' "$out"
+out=$(run_vm --ulimit bogus=1 --ext4 "$IMG" true 2>&1); rc=$?
+check_eq "--ulimit of an unknown type exits 125" 125 "$rc"
+check_contains "... with docker's text" "invalid ulimit type: bogus" "$out"
+# above the kernel's nr_open (1048576): setrlimit fails in the VM, with runc's words, and the run with it
+out=$(run_vm --ulimit nofile=2000000 --ext4 "$IMG" true 2>&1); rc=$?
+check "a nofile the kernel refuses fails the run cleanly (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
+check_contains "... naming the limit" "error setting rlimit type 7: Operation not permitted" "$out"
 
 # 3. -p and -d: busybox httpd in the VM answers a curl on the host; ps, logs
 mkdir -p "$T/www"
