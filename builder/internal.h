@@ -184,10 +184,16 @@ bl_flights *bl_flights_new(void);
 void bl_flights_free(bl_flights *f);
 progress *bl_shared_progress(builder_shared *s);
 bl_flights *bl_shared_flights(builder_shared *s);
-/* true: the caller executes key (bl_flight_release after); false: another step was executing
- * it and has finished (look the store up again: a miss means it failed) */
-bool bl_flight_claim(bl_flights *f, const char *key);
-void bl_flight_release(bl_flights *f, const char *key);
+typedef enum bl_flight {
+    BL_FLIGHT_MINE,   /* the caller executes key (bl_flight_release after) */
+    BL_FLIGHT_WAITED, /* another step was executing it and has finished: look the store up again
+                       * (a miss: it failed; claim again) */
+    BL_FLIGHT_DONE,   /* another step executed it before: its record is in the store (a miss:
+                       * claim again with ignore_done) */
+} bl_flight;
+bl_flight bl_flight_claim(bl_flights *f, const char *key, bool ignore_done);
+/* executed: the key's record is in the store */
+void bl_flight_release(bl_flights *f, const char *key, bool executed);
 /* progress_add with the vertex name prefixed by opts->name */
 int bl_progress_add(bl_build *b, const char *name);
 

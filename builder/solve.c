@@ -326,14 +326,19 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
     bool hit = step_lookup(b, j->no_cache, key, &layer, created, chain, err);
     if (!hit && !wd_mkdir && (cmd->kind == DF_CMD_RUN || cmd->from))
         hit = step_lookup_from_copy(&in, key, key2, &layer, created, chain, err);
-    /* another step running this key (another platform's, FROM --platform=$BUILDPLATFORM, or
-     * another bake target's): wait for it and take its record (made in this run, so even under
-     * --no-cache); one VM per key */
-    while (!hit && !bl_flight_claim(b->flights, key))
-        hit = step_lookup(b, false, key, &layer, created, chain, err);
-    bool claimed = !hit;
+    /* another step running this key or having run it (another platform's, FROM
+     * --platform=$BUILDPLATFORM, or another bake target's): wait for it and take its record
+     * (made in this run, so even under --no-cache); one VM per key */
+    bool claimed = false, done_seen = false;
+    while (!hit && !claimed) {
+        bl_flight f = bl_flight_claim(b->flights, key, done_seen);
+        claimed = f == BL_FLIGHT_MINE;
+        done_seen = done_seen || f == BL_FLIGHT_DONE;
+        if (!claimed)
+            hit = step_lookup(b, false, key, &layer, created, chain, err);
+    }
     if (claimed && canceled(b)) { /* what it waited for was stopped with the build */
-        bl_flight_release(b->flights, key);
+        bl_flight_release(b->flights, key, false);
         progress_error(b->prog, pid, "canceled");
         cb_failc(err, ECANCELED, "canceled");
         cb_buf_free(&name);
@@ -354,7 +359,7 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
             rc = bl_copy_exec(&in, &layer, err);
         if (rc < 0) {
             if (claimed)
-                bl_flight_release(b->flights, key);
+                bl_flight_release(b->flights, key, false);
             progress_error(b->prog, pid, canceled(b) ? "canceled" : err->msg);
             rc = step_error(b, cmd, name.data, pid, err);
             cb_buf_free(&name);
@@ -367,7 +372,7 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
             rc = store_cache_put(b->st, key2, r, err);
         json_decref(r);
         if (claimed)
-            bl_flight_release(b->flights, key);
+            bl_flight_release(b->flights, key, rc == 0);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             cb_buf_free(&name);

@@ -187,6 +187,14 @@ check_eq "the shared stage's RUN ran once: one platform's DONE, the other's CACH
 check_eq "… in one VM: both platforms' images have its one random id" \
   "$(cat "$T/conc/linux_amd64/tool" 2>&1)" "$(cat "$T/conc/linux_arm64/tool" 2>&1)"
 check_eq "… three VMs in all (three RUN steps DONE)" 3 "$(runs_done)"
+# -j 1: one step at a time, the second platform's shared step comes after the first's is done
+if build "$C" e2e/concurrent:j1 --platform linux/amd64,linux/arm64 --no-cache -j 1 -o type=local,dest="$T/conc1"; then
+  check_eq "-j 1 --no-cache: the shared stage's RUN still runs once (one random id)" \
+    "$(cat "$T/conc1/linux_amd64/tool" 2>&1)" "$(cat "$T/conc1/linux_arm64/tool" 2>&1)"
+  check_eq "… three VMs in all" 3 "$(runs_done)"
+else
+  not_ok "-j 1 --no-cache: the shared stage's RUN still runs once"; diag "$(tail -20 "$T/last.log")"
+fi
 if build "$C" e2e/concurrent:2 --platform linux/amd64,linux/arm64; then
   check_eq "a rebuild is cached on both platforms (no RUN ran)" 0 "$(runs_done)"
 else
