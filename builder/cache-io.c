@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ static struct {
     lazy_blob *lazy;
     size_t n_lazy;
     cachex_set noted;    /* key -> record of every layer step of this build */
+    size_t *noted_by;    /* per noted record: the first platform (in --platform order) noting it */
     cachex_set used;     /* imported records that were hits */
     int64_t fetched;     /* bytes */
     int n_fetched;
@@ -289,16 +291,30 @@ bool bl_cache_io_lookup(bl_build *b, const char *key, bl_layer *l, char created[
     return hit;
 }
 
-void bl_cache_io_note(bl_build *b, const char *key, const bl_layer *l, const char *created, const char *chain_key)
+static void note_locked(size_t platform, const char *key, json_t *r)
+{
+    for (size_t i = 0; i < g.noted.n; i++)
+        if (!strcmp(g.noted.v[i].key, key)) {
+            if (platform < g.noted_by[i])
+                g.noted_by[i] = platform;
+            return;
+        }
+    cachex_set_add(&g.noted, key, r);
+    g.noted_by = xrealloc(g.noted_by, g.noted.n * sizeof *g.noted_by);
+    g.noted_by[g.noted.n - 1] = platform;
+}
+
+void bl_cache_io_note(bl_build *b, size_t platform, const char *key, const bl_layer *l, const char *created,
+                      const char *chain_key)
 {
     (void)b;
     if (!g.n_dests)
         return;
     json_t *r = record_json(l, created, chain_key);
     pthread_mutex_lock(&g.lock);
-    cachex_set_add(&g.noted, key, r);
+    note_locked(platform, key, r);
     if (chain_key && *chain_key && strcmp(chain_key, key)) /* found by content too */
-        cachex_set_add(&g.noted, chain_key, r);
+        note_locked(platform, chain_key, r);
     pthread_mutex_unlock(&g.lock);
     json_decref(r);
 }
@@ -371,18 +387,19 @@ static bool in_chain(const bl_chain *c, const char *digest)
     return false;
 }
 
-/* The records to export: mode=min keeps those whose layer is in the final image. */
-static void select_records(const bl_chain *target, bool max, cachex_set *out)
+/* The records to export: mode=min keeps those whose layer is in the final image; only those
+ * platforms up to `platform` noted (SIZE_MAX: every platform's). */
+static void select_records(const bl_chain *target, bool max, size_t platform, cachex_set *out)
 {
     for (size_t i = 0; i < g.noted.n; i++) {
         json_t *r = g.noted.v[i].record;
         const char *dg = json_string_value(json_object_get(json_object_get(r, "layer"), "digest"));
-        if (max || in_chain(target, dg))
+        if ((max || in_chain(target, dg)) && g.noted_by[i] <= platform)
             cachex_set_add(out, g.noted.v[i].key, r);
     }
 }
 
-int bl_cache_io_pre_export(bl_build *b, const bl_chain *target, oci_config *cfg, cb_err *err)
+int bl_cache_io_pre_export(bl_build *b, size_t platform, const bl_chain *target, oci_config *cfg, cb_err *err)
 {
     int rc = bl_cache_io_chain(b->st, target, err);
     if (rc < 0)
@@ -391,7 +408,7 @@ int bl_cache_io_pre_export(bl_build *b, const bl_chain *target, oci_config *cfg,
         if (g.dests[i].type != CIO_INLINE)
             continue;
         cachex_set set = {0};
-        select_records(target, false, &set);
+        select_records(target, false, platform, &set);
         if (!cfg->extra)
             cfg->extra = json_object();
         json_object_set_new(cfg->extra, CACHEX_INLINE_KEY, cachex_doc_new(&set));
@@ -458,7 +475,7 @@ int bl_cache_io_export(bl_build *b, const bl_chain *target, cb_err *err)
         int pid = bl_progress_add(b, name);
         progress_start(b->prog, pid);
         cachex_set set = {0};
-        select_records(target, d->max, &set);
+        select_records(target, d->max, SIZE_MAX, &set);
         cachex_export_opts eo = {.need_blob = need_blob, .ud = b->st};
         oci_registry_opts ro;
         bl_registry_opts(b->opts, &ro);
@@ -516,6 +533,8 @@ void bl_cache_io_finish(bl_build *b)
     free(g.image_srcs);
     free(g.lazy);
     cachex_set_free(&g.noted);
+    free(g.noted_by);
+    g.noted_by = NULL;
     cachex_set_free(&g.used);
     FILE *log = g.log;
     memset(&g, 0, sizeof g);

@@ -15,7 +15,7 @@ typedef enum call_kind { CALL_BUILD, CALL_CHECK, CALL_OUTLINE, CALL_TARGETS } ca
 typedef struct call_src {
     bl_context ctx;
     df_file *file;
-    df_plan *plan;
+    const df_plan *plan;
 } call_src;
 
 int builder_call_parse(const char *call, int *kind, bool *json, cb_err *err)
@@ -538,10 +538,10 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     return 0;
 }
 
-int bl_call_answer(bl_build *b, cb_err *err)
+int bl_call_answer(bl_build *b, const df_plan *plan, cb_err *err)
 {
     const builder_opts *o = b->opts;
-    call_src s = {.ctx = b->ctx, .file = b->file, .plan = b->plan};
+    call_src s = {.ctx = b->ctx, .file = b->file, .plan = plan};
     int status = 0, rc;
     if (o->call_kind == CALL_CHECK)
         rc = call_check(o, &s, o->call_json, &status, err);

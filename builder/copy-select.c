@@ -449,7 +449,7 @@ int bl_copy_sources_open(copy_ctx *cc, bool need_view, cb_err *err)
         return 0;
     const bl_chain *chain;
     const char *key;
-    int rc = bl_resolve_from(cc->in->b, cmd->from, cmd->from_stage, cc->in->job->platform, &chain, &key, err);
+    int rc = bl_resolve_from(cc->in, cmd->from, cmd->from_stage, &chain, &key, err);
     if (rc < 0)
         return rc;
     cb_strv_init(&cc->from_images);

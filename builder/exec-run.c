@@ -317,7 +317,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
             if (m->from) {
                 const bl_chain *c;
                 const char *k;
-                rc = bl_resolve_from(b, m->from, m->from_stage, in->job->platform, &c, &k, err);
+                rc = bl_resolve_from(in, m->from, m->from_stage, &c, &k, err);
                 if (rc == 0)
                     rc = chain_flat_image(b, c, img, err);
             } else {

@@ -122,6 +122,8 @@ enum bl_step_kind { BL_STEP_CONFIG = 0, BL_STEP_RUN, BL_STEP_COPY, BL_STEP_ADD, 
 
 typedef struct bl_stage_job bl_stage_job;
 typedef struct bl_resolver bl_resolver;
+typedef struct bl_solve bl_solve;
+typedef struct bl_flights bl_flights;
 
 /* --build-context NAME=VALUE (builder/named-context.c) */
 typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI } bl_named_kind;
@@ -138,7 +140,8 @@ typedef struct bl_build {
     progress *prog;
     bl_context ctx;
     df_file *file;
-    df_plan *plan;
+    bl_solve *solves; /* one per platform, in --platform order */
+    size_t n_solves;
     char *tmpdir; /* <root>/ingest/build-XXXX */
     guest_paths gpaths;
     bool gpaths_ready;
@@ -147,32 +150,50 @@ typedef struct bl_build {
     volatile sig_atomic_t cancel;
     bool failed;
     cb_err first_err;
-    bl_stage_job *jobs;              /* one per plan stage */
     bl_resolver *images;             /* images the build uses */
     bl_named *named;                 /* --build-context */
     size_t n_named;
     int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
     struct timespec started;         /* the build's start (provenance's startedOn) */
-    const char *platform;            /* the platform being built ("linux/arm64"), normalised */
-    size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
+    size_t n_platforms;              /* --platform a,b: solved at the same time, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
-    int ctx_pid, ctx_users; /* the context vertex, the steps still to read the context */
-    bool ctx_more;          /* platforms still to solve: their steps read it too */
+    int ctx_pid, ctx_users; /* the context vertex, the steps (of every platform) still to read it */
+    bl_flights *flights;    /* keys being executed: bake's shared table, else the build's own */
     int ninternal;
     bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
     pthread_t watcher;
 } bl_build;
 
+/* One platform's solve: its plan (TARGETPLATFORM = platform) and a job per plan stage. The
+ * solves of a build run in one scheduler, their steps sharing the store, the progress, the
+ * context and the in-flight keys. */
+struct bl_solve {
+    bl_build *b;
+    size_t index;         /* in --platform order */
+    const char *platform; /* "linux/arm64", normalised */
+    df_plan *plan;
+    bl_stage_job *jobs;
+};
+
 /* builder/shared.c: the work builds of one process share (opts->shared) */
+bl_flights *bl_flights_new(void);
+void bl_flights_free(bl_flights *f);
 progress *bl_shared_progress(builder_shared *s);
-/* true: this build executes key (bl_flight_release after); false: another build was executing
- * it and has finished (look the store up again: a miss means it failed) */
-bool bl_flight_claim(builder_shared *s, const char *key);
-void bl_flight_release(builder_shared *s, const char *key);
+bl_flights *bl_shared_flights(builder_shared *s);
+typedef enum bl_flight {
+    BL_FLIGHT_MINE,   /* the caller executes key (bl_flight_release after) */
+    BL_FLIGHT_WAITED, /* another step was executing it and has finished: look the store up again
+                       * (a miss: it failed; claim again) */
+    BL_FLIGHT_DONE,   /* another step executed it before: its record is in the store (a miss:
+                       * claim again with ignore_done) */
+} bl_flight;
+bl_flight bl_flight_claim(bl_flights *f, const char *key, bool ignore_done);
+/* executed: the key's record is in the store */
+void bl_flight_release(bl_flights *f, const char *key, bool executed);
 /* progress_add with the vertex name prefixed by opts->name */
 int bl_progress_add(bl_build *b, const char *name);
 
@@ -183,6 +204,7 @@ bool bl_interrupted(bl_build *b);
 
 struct bl_stage_job {
     int index;
+    bl_solve *solve; /* the platform's solve it belongs to */
     df_stage *stage;
     bool needed, done, running, started;
     bool no_cache;               /* --no-cache or --no-cache-filter names it */
@@ -252,9 +274,10 @@ static inline void bl_registry_opts(const builder_opts *o, oci_registry_opts *ro
         oci_registry_opts_default(ro);
 }
 
-/* COPY --from / RUN --mount from=: a stage's result (from_stage >= 0) or an image (pulled when
- * missing). The chain stays valid for the whole build. */
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const char *platform, const bl_chain **chain,
+/* COPY --from / RUN --mount from= of a step: a stage's result (from_stage >= 0) of the step's
+ * platform, or an image for the stage's platform (pulled when missing). The chain stays valid
+ * for the whole build. */
+int bl_resolve_from(const bl_exec_in *in, const char *from, int from_stage, const bl_chain **chain,
                     const char **key, cb_err *err);
 
 /* Steps: compute the cache key (may read the context) then execute on a miss. The result
@@ -354,6 +377,6 @@ void bl_ssh_stop(bl_build *b);
 void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* call.c: the answer to opts->call_kind once the plan is made (no step runs) */
-int bl_call_answer(bl_build *b, cb_err *err);
+int bl_call_answer(bl_build *b, const df_plan *plan, cb_err *err);
 
 #endif

@@ -120,7 +120,7 @@ int bl_copy_key(bl_exec_in *in, char key[CB_DIGEST_STR_LEN], cb_err *err)
     if (rc == 0 && in->cmd->from) {
         const bl_chain *chain;
         const char *fkey;
-        rc = bl_resolve_from(in->b, in->cmd->from, in->cmd->from_stage, in->job->platform, &chain, &fkey, err);
+        rc = bl_resolve_from(in, in->cmd->from, in->cmd->from_stage, &chain, &fkey, err);
         if (rc == 0)
             bl_key_str(h, "from", fkey);
         /* sources from another stage are keyed by that stage's key: no walk needed */
@@ -311,7 +311,7 @@ static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_
             if (m->from) {
                 const bl_chain *c;
                 const char *k;
-                rc = bl_resolve_from(in->b, m->from, m->from_stage, in->job->platform, &c, &k, err);
+                rc = bl_resolve_from(in, m->from, m->from_stage, &c, &k, err);
                 if (used)
                     *used = true;
                 char cd[CB_DIGEST_STR_LEN] = "";

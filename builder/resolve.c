@@ -167,11 +167,12 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, con
     return 0;
 }
 
-int bl_resolve_from(bl_build *b, const char *from, int from_stage, const char *platform, const bl_chain **chain,
+int bl_resolve_from(const bl_exec_in *in, const char *from, int from_stage, const bl_chain **chain,
                     const char **key, cb_err *err)
 {
+    bl_build *b = in->b;
     if (from_stage >= 0) {
-        bl_stage_job *j = &b->jobs[from_stage];
+        bl_stage_job *j = &in->job->solve->jobs[from_stage];
         pthread_mutex_lock(&b->lock);
         bool done = j->done;
         pthread_mutex_unlock(&b->lock);
@@ -182,7 +183,7 @@ int bl_resolve_from(bl_build *b, const char *from, int from_stage, const char *p
         return 0;
     }
     const bl_image *im;
-    int rc = bl_resolver_image(b->images, from, platform, &im, err);
+    int rc = bl_resolver_image(b->images, from, in->job->platform, &im, err);
     if (rc < 0)
         return rc;
     *chain = &im->chain;

@@ -1,22 +1,48 @@
 /* What the builds of one process share (cbuild bake): one progress display, and an in-flight
  * table of cache keys, so a step two targets have in common runs once while the other waits
- * and takes the result from the store, as BuildKit's solver merges equal vertices. */
+ * and takes the result from the store, as BuildKit's solver merges equal vertices; a key
+ * executed once is taken from the store afterwards too, even under --no-cache. A build of its
+ * own (cbuild build) has a table of its own: its platforms and stages share steps too. */
 #include "internal.h"
 
-struct builder_shared {
-    progress *prog;
+struct bl_flights {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     cb_strv running; /* keys a build is executing */
+    cb_strv done;    /* keys executed (their records are in the store) */
 };
+
+struct builder_shared {
+    progress *prog;
+    bl_flights *flights;
+};
+
+bl_flights *bl_flights_new(void)
+{
+    bl_flights *f = xcalloc(1, sizeof *f);
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    cb_strv_init(&f->running);
+    cb_strv_init(&f->done);
+    return f;
+}
+
+void bl_flights_free(bl_flights *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->cond);
+    cb_strv_free(&f->running);
+    cb_strv_free(&f->done);
+    free(f);
+}
 
 builder_shared *builder_shared_new(enum builder_progress_mode mode, FILE *log)
 {
     builder_shared *s = xcalloc(1, sizeof *s);
     s->prog = progress_new(mode, log ? log : stderr);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    cb_strv_init(&s->running);
+    s->flights = bl_flights_new();
     return s;
 }
 
@@ -25,9 +51,7 @@ void builder_shared_free(builder_shared *s)
     if (!s)
         return;
     progress_free(s->prog);
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->cond);
-    cb_strv_free(&s->running);
+    bl_flights_free(s->flights);
     free(s);
 }
 
@@ -36,39 +60,48 @@ progress *bl_shared_progress(builder_shared *s)
     return s->prog;
 }
 
-static ssize_t running_index(builder_shared *s, const char *key)
+bl_flights *bl_shared_flights(builder_shared *s)
 {
-    for (size_t i = 0; i < s->running.n; i++)
-        if (!strcmp(s->running.v[i], key))
+    return s->flights;
+}
+
+static ssize_t key_index(const cb_strv *v, const char *key)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->v[i], key))
             return (ssize_t)i;
     return -1;
 }
 
-bool bl_flight_claim(builder_shared *s, const char *key)
+bl_flight bl_flight_claim(bl_flights *f, const char *key, bool ignore_done)
 {
-    pthread_mutex_lock(&s->lock);
-    bool waited = false;
-    while (running_index(s, key) >= 0) {
-        waited = true;
-        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_lock(&f->lock);
+    bl_flight r = BL_FLIGHT_MINE;
+    while (key_index(&f->running, key) >= 0) {
+        r = BL_FLIGHT_WAITED;
+        pthread_cond_wait(&f->cond, &f->lock);
     }
-    if (!waited)
-        cb_strv_push(&s->running, key);
-    pthread_mutex_unlock(&s->lock);
-    return !waited;
+    if (r == BL_FLIGHT_MINE && !ignore_done && key_index(&f->done, key) >= 0)
+        r = BL_FLIGHT_DONE;
+    if (r == BL_FLIGHT_MINE)
+        cb_strv_push(&f->running, key);
+    pthread_mutex_unlock(&f->lock);
+    return r;
 }
 
-void bl_flight_release(builder_shared *s, const char *key)
+void bl_flight_release(bl_flights *f, const char *key, bool executed)
 {
-    pthread_mutex_lock(&s->lock);
-    ssize_t i = running_index(s, key);
+    pthread_mutex_lock(&f->lock);
+    ssize_t i = key_index(&f->running, key);
     if (i >= 0) {
-        free(s->running.v[i]);
-        s->running.v[i] = s->running.v[s->running.n - 1];
-        s->running.v[--s->running.n] = NULL;
+        free(f->running.v[i]);
+        f->running.v[i] = f->running.v[f->running.n - 1];
+        f->running.v[--f->running.n] = NULL;
     }
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
+    if (executed && key_index(&f->done, key) < 0)
+        cb_strv_push(&f->done, key);
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
 }
 
 /* buildx's progress.WithPrefix for several targets: "[app 2/3] RUN …", "[app] exporting …" */

@@ -14,14 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A base image's config list (ONBUILD triggers or Env) for the parser's plan; scratch has none. */
-static int base_config_list(bl_build *b, const char *ref, const char *platform, bool onbuild, cb_strv *out,
+/* A base image's config list (ONBUILD triggers or Env) for a platform's plan; scratch has none. */
+static int base_config_list(bl_solve *s, const char *ref, const char *platform, bool onbuild, cb_strv *out,
                             cb_err *err)
 {
     if (!strcmp(ref, "scratch"))
         return 0;
     const bl_image *im;
-    int rc = bl_resolver_image(b->images, ref, platform ? platform : b->platform, &im, err);
+    int rc = bl_resolver_image(s->b->images, ref, platform ? platform : s->platform, &im, err);
     if (rc < 0)
         return rc;
     const cb_strv *list = onbuild ? &im->im.config.onbuild : &im->im.config.env;
@@ -43,7 +43,8 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
 /* --build-context NAME replaces the stage NAME (dockerfile2llb asks for every stage name) */
 static bool named_context_cb(void *ud, const char *name)
 {
-    return bl_named_find(ud, name) != NULL;
+    const bl_solve *s = ud;
+    return bl_named_find(s->b, name) != NULL;
 }
 
 /* ---------- step execution within a stage ---------- */
@@ -165,6 +166,16 @@ static bool failed(bl_build *b)
     return f;
 }
 
+/* A step failed (on any platform) or the build was interrupted: the steps still running are
+ * stopped and shown as BuildKit shows them, "ERROR: canceled". */
+static bool canceled(bl_build *b)
+{
+    pthread_mutex_lock(&b->lock);
+    bool c = b->cancel != 0;
+    pthread_mutex_unlock(&b->lock);
+    return c;
+}
+
 /* Error text naming the Dockerfile line, the step and, for RUN, the output's last lines. */
 static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid, cb_err *err)
 {
@@ -270,7 +281,7 @@ static void context_step_done(bl_build *b, const df_cmd *cmd)
     if (!reads_context(cmd))
         return;
     pthread_mutex_lock(&b->lock);
-    if (b->ctx_users > 0 && --b->ctx_users == 0 && !b->ctx_more)
+    if (b->ctx_users > 0 && --b->ctx_users == 0)
         context_done_locked(b);
     pthread_mutex_unlock(&b->lock);
 }
@@ -315,12 +326,24 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
     bool hit = step_lookup(b, j->no_cache, key, &layer, created, chain, err);
     if (!hit && !wd_mkdir && (cmd->kind == DF_CMD_RUN || cmd->from))
         hit = step_lookup_from_copy(&in, key, key2, &layer, created, chain, err);
-    builder_shared *sh = b->opts->shared;
-    /* another target's build running this key: wait for it and take its record (made in this run,
-     * so even under --no-cache) */
-    while (!hit && sh && !bl_flight_claim(sh, key))
-        hit = step_lookup(b, false, key, &layer, created, chain, err);
-    bool claimed = !hit && sh;
+    /* another step running this key or having run it (another platform's, FROM
+     * --platform=$BUILDPLATFORM, or another bake target's): wait for it and take its record
+     * (made in this run, so even under --no-cache); one VM per key */
+    bool claimed = false, done_seen = false;
+    while (!hit && !claimed) {
+        bl_flight f = bl_flight_claim(b->flights, key, done_seen);
+        claimed = f == BL_FLIGHT_MINE;
+        done_seen = done_seen || f == BL_FLIGHT_DONE;
+        if (!claimed)
+            hit = step_lookup(b, false, key, &layer, created, chain, err);
+    }
+    if (claimed && canceled(b)) { /* what it waited for was stopped with the build */
+        bl_flight_release(b->flights, key, false);
+        progress_error(b->prog, pid, "canceled");
+        cb_failc(err, ECANCELED, "canceled");
+        cb_buf_free(&name);
+        return -ECANCELED;
+    }
     if (hit) {
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
@@ -336,8 +359,8 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
             rc = bl_copy_exec(&in, &layer, err);
         if (rc < 0) {
             if (claimed)
-                bl_flight_release(sh, key);
-            progress_error(b->prog, pid, bl_interrupted(b) ? "canceled" : err->msg);
+                bl_flight_release(b->flights, key, false);
+            progress_error(b->prog, pid, canceled(b) ? "canceled" : err->msg);
             rc = step_error(b, cmd, name.data, pid, err);
             cb_buf_free(&name);
             return rc;
@@ -349,7 +372,7 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
             rc = store_cache_put(b->st, key2, r, err);
         json_decref(r);
         if (claimed)
-            bl_flight_release(sh, key);
+            bl_flight_release(b->flights, key, rc == 0);
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             cb_buf_free(&name);
@@ -359,7 +382,7 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
         if (key2[0])
             memcpy(chain, key2, sizeof chain);
     }
-    bl_cache_io_note(b, key, &layer, created, chain); /* for --cache-to */
+    bl_cache_io_note(b, j->solve->index, key, &layer, created, chain); /* for --cache-to */
     pthread_mutex_lock(&b->lock);
     b->steps_total++;
     pthread_mutex_unlock(&b->lock);
@@ -467,7 +490,7 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
     int rc = 0;
     /* FROM */
     if (st->base_stage >= 0) {
-        bl_stage_job *bj = &b->jobs[st->base_stage];
+        bl_stage_job *bj = &j->solve->jobs[st->base_stage];
         bl_chain_copy(&j->chain, &bj->chain);
         oci_config_copy(&j->config, &bj->config);
         memcpy(j->key, bj->key, sizeof j->key);
@@ -557,40 +580,51 @@ static void stage_thread(void *arg)
     free(ja);
 }
 
-static bool deps_done(bl_build *b, bl_stage_job *j)
+static bool deps_done(const bl_stage_job *j)
 {
     for (size_t k = 0; k < j->stage->n_deps; k++)
-        if (!b->jobs[j->stage->deps[k]].done)
+        if (!j->solve->jobs[j->stage->deps[k]].done)
             return false;
     return true;
 }
 
+/* Every platform's stages in one pool, as BuildKit solves the platforms' graphs at once: a
+ * stage starts when the stages it needs (of its platform) are done, at most -j (default: the
+ * cores) stages, so VMs, at a time for the whole build. Ready stages are taken stage by stage
+ * across the platforms, so each platform gets going. */
 static int schedule(bl_build *b, cb_err *err)
 {
     int nthreads = b->opts->jobs > 0 ? b->opts->jobs : cb_ncpus();
     cb_pool *pool = cb_pool_new(nthreads);
-    size_t n = b->plan->n_stages;
+    size_t n = 0;
+    for (size_t si = 0; si < b->n_solves; si++)
+        if (b->solves[si].plan->n_stages > n)
+            n = b->solves[si].plan->n_stages;
     pthread_mutex_lock(&b->lock);
     for (;;) {
         bool all_done = true, any_running = false;
-        for (size_t i = 0; i < n; i++) {
-            bl_stage_job *j = &b->jobs[i];
-            if (!j->needed || j->done)
-                continue;
-            all_done = false;
-            if (j->running) {
-                any_running = true;
-                continue;
+        for (size_t i = 0; i < n; i++)
+            for (size_t si = 0; si < b->n_solves; si++) {
+                bl_solve *sv = &b->solves[si];
+                if (i >= sv->plan->n_stages)
+                    continue;
+                bl_stage_job *j = &sv->jobs[i];
+                if (!j->needed || j->done)
+                    continue;
+                all_done = false;
+                if (j->running) {
+                    any_running = true;
+                    continue;
+                }
+                if (!b->failed && !j->started && deps_done(j)) {
+                    j->running = j->started = true;
+                    any_running = true;
+                    job_arg *ja = xmalloc(sizeof *ja);
+                    ja->b = b;
+                    ja->j = j;
+                    cb_pool_submit(pool, stage_thread, ja);
+                }
             }
-            if (!b->failed && !j->started && deps_done(b, j)) {
-                j->running = j->started = true;
-                any_running = true;
-                job_arg *ja = xmalloc(sizeof *ja);
-                ja->b = b;
-                ja->j = j;
-                cb_pool_submit(pool, stage_thread, ja);
-            }
-        }
         if (all_done || (!any_running && b->failed))
             break;
         if (!any_running) {
@@ -730,67 +764,82 @@ static int load_definition(bl_build *b, cb_err *err)
     return 0;
 }
 
-/* The plan for b->platform (TARGETPLATFORM; BUILDPLATFORM is the host's); warnings once. */
-static int plan_platform(bl_build *b, bool warn, cb_err *err)
+/* The plan for s->platform (TARGETPLATFORM; BUILDPLATFORM is the host's); warnings once. */
+static int solve_plan(bl_solve *s, bool warn, cb_err *err)
 {
+    bl_build *b = s->b;
     int rc;
     {
         df_plan_opts po = {.target = b->opts->target,
-                           .target_platform = b->platform,
+                           .target_platform = s->platform,
                            .build_platform = "linux/amd64",
                            .base_env = base_env_cb,
                            .base_onbuild = base_onbuild_cb,
-                           .ud = b,
+                           .ud = s,
                            .build_args =
                                b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
                            .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
                            .ignore = b->ctx.ignore,
                            .named_context = named_context_cb,
                            .lint_only = b->opts->call_kind != 0};
-        rc = df_plan_new(b->file, &po, &b->plan, err);
+        rc = df_plan_new(b->file, &po, &s->plan, err);
         if (rc < 0)
             return rc;
         /* lint rule warnings come in the summary after the build (builder_warnings_summary) */
-        for (size_t i = 0; warn && i < b->plan->warnings.n; i++)
-            if (b->opts->progress != BUILDER_PROGRESS_QUIET && !builder_warning_is_lint(b->plan->warnings.v[i].msg))
-                fprintf(b->opts->log ? b->opts->log : stderr, "%s\n", b->plan->warnings.v[i].msg);
+        for (size_t i = 0; warn && i < s->plan->warnings.n; i++)
+            if (b->opts->progress != BUILDER_PROGRESS_QUIET &&
+                !builder_warning_is_lint(s->plan->warnings.v[i].msg))
+                fprintf(b->opts->log ? b->opts->log : stderr, "%s\n", s->plan->warnings.v[i].msg);
     }
     return 0;
 }
 
-static void jobs_init(bl_build *b)
+static void solve_jobs_init(bl_solve *s)
 {
-    const builder_opts *opts = b->opts;
-    b->jobs = xcalloc(b->plan->n_stages, sizeof *b->jobs);
+    const builder_opts *opts = s->b->opts;
+    const df_plan *plan = s->plan;
+    s->jobs = xcalloc(plan->n_stages, sizeof *s->jobs);
     size_t named_or_multi = 0;
-    for (size_t i = 0; i < b->plan->n_stages; i++)
-        if (b->plan->stages[i].needed)
+    for (size_t i = 0; i < plan->n_stages; i++)
+        if (plan->stages[i].needed)
             named_or_multi++;
-    for (size_t i = 0; i < b->plan->n_stages; i++) {
-        bl_stage_job *j = &b->jobs[i];
-        df_stage *st = &b->plan->stages[i];
+    for (size_t i = 0; i < plan->n_stages; i++) {
+        bl_stage_job *j = &s->jobs[i];
+        df_stage *st = &plan->stages[i];
         j->index = (int)i;
+        j->solve = s;
         j->stage = st;
-        j->platform = xstrdup(st->platform ? st->platform : b->platform);
-        j->target_platform = b->platform;
-        j->prefix_platform = b->n_platforms > 1;
+        j->platform = xstrdup(st->platform ? st->platform : s->platform);
+        j->target_platform = s->platform;
+        j->prefix_platform = s->b->n_platforms > 1;
         j->needed = st->needed;
         j->n_steps = count_steps(st);
         if (st->name)
             j->display = xstrdup(st->name);
-        else if (b->plan->n_stages > 1 && named_or_multi > 1)
+        else if (plan->n_stages > 1 && named_or_multi > 1)
             j->display = xasprintf("stage-%zu", i);
         j->no_cache = opts->no_cache;
         for (size_t k = 0; opts->no_cache_filter && k < opts->no_cache_filter->n; k++)
-            if (df_plan_find_stage(b->plan, opts->no_cache_filter->v[k]) == (int)i)
+            if (df_plan_find_stage(plan, opts->no_cache_filter->v[k]) == (int)i)
                 j->no_cache = true;
     }
 }
 
-/* The target's config: labels, created = the newest history time (identical for a cached rebuild). */
-static int target_config(bl_build *b, oci_config *cfg, cb_err *err)
+/* The steps of the platform that read the context (the context vertex ends after the last). */
+static int solve_context_readers(const bl_solve *s)
 {
-    bl_stage_job *t = &b->jobs[b->plan->target];
+    int n = 0;
+    for (size_t i = 0; s->jobs && i < s->plan->n_stages; i++)
+        for (size_t k = 0; s->jobs[i].needed && k < s->plan->stages[i].n_cmds; k++)
+            n += reads_context(&s->plan->stages[i].cmds[k]);
+    return n;
+}
+
+/* The target's config: labels, created = the newest history time (identical for a cached rebuild). */
+static int target_config(bl_solve *s, oci_config *cfg, cb_err *err)
+{
+    bl_build *b = s->b;
+    bl_stage_job *t = &s->jobs[s->plan->target];
     oci_config_copy(cfg, &t->config);
     int rc = label_apply(cfg, b->opts->labels, err);
     if (rc < 0)
@@ -807,15 +856,16 @@ static int target_config(bl_build *b, oci_config *cfg, cb_err *err)
         bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
         cfg->created = xstrdup(now);
     }
-    return bl_cache_io_pre_export(b, &t->chain, cfg, err); /* lazy blobs, inline cache */
+    return bl_cache_io_pre_export(b, s->index, &t->chain, cfg, err); /* lazy blobs, inline cache */
 }
 
 /* One platform's image: its manifest committed untagged, kept for the index. */
-static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
+static int commit_platform(bl_solve *s, bl_platform_image *out, cb_err *err)
 {
-    bl_stage_job *t = &b->jobs[b->plan->target];
+    bl_build *b = s->b;
+    bl_stage_job *t = &s->jobs[s->plan->target];
     oci_config cfg;
-    int rc = target_config(b, &cfg, err);
+    int rc = target_config(s, &cfg, err);
     if (rc == 0) {
         oci_descriptor *layers = xcalloc(t->chain.n ? t->chain.n : 1, sizeof *layers);
         for (size_t i = 0; i < t->chain.n; i++) {
@@ -827,7 +877,7 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
         rc = store_image_commit(b->st, &cfg, layers, t->chain.n, "", &im, err);
         free(layers);
         if (rc == 0) {
-            out->platform = xstrdup(b->platform);
+            out->platform = xstrdup(s->platform);
             memset(&out->manifest, 0, sizeof out->manifest);
             out->manifest.media_type = xstrdup(im.manifest.media_type ? im.manifest.media_type : OCI_MT_MANIFEST);
             memcpy(out->manifest.digest, im.manifest_digest, sizeof out->manifest.digest);
@@ -847,11 +897,12 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
 }
 
 /* The target's image: the outputs and the cache export. */
-static int export_target(bl_build *b, builder_result *res, cb_err *err)
+static int export_target(bl_solve *s, builder_result *res, cb_err *err)
 {
-    bl_stage_job *t = &b->jobs[b->plan->target];
+    bl_build *b = s->b;
+    bl_stage_job *t = &s->jobs[s->plan->target];
     oci_config cfg;
-    int rc = target_config(b, &cfg, err);
+    int rc = target_config(s, &cfg, err);
     if (rc == 0)
         rc = bl_export(b, &cfg, &t->chain, res, err);
     if (rc == 0)
@@ -860,26 +911,28 @@ static int export_target(bl_build *b, builder_result *res, cb_err *err)
     return rc;
 }
 
-static void build_free_jobs(bl_build *b)
+static void solve_free(bl_solve *s)
 {
-    if (b->jobs) {
-        for (size_t i = 0; i < b->plan->n_stages; i++) {
-            bl_chain_free(&b->jobs[i].chain);
-            oci_config_free(&b->jobs[i].config);
-            free(b->jobs[i].display);
-            free(b->jobs[i].base_ref);
-            free(b->jobs[i].platform);
-        }
-        free(b->jobs);
-        b->jobs = NULL;
+    for (size_t i = 0; s->jobs && i < s->plan->n_stages; i++) {
+        bl_chain_free(&s->jobs[i].chain);
+        oci_config_free(&s->jobs[i].config);
+        free(s->jobs[i].display);
+        free(s->jobs[i].base_ref);
+        free(s->jobs[i].platform);
     }
-    df_plan_free(b->plan);
-    b->plan = NULL;
+    free(s->jobs);
+    s->jobs = NULL;
+    df_plan_free(s->plan);
+    s->plan = NULL;
 }
 
 static void build_free_plan(bl_build *b)
 {
-    build_free_jobs(b);
+    for (size_t i = 0; i < b->n_solves; i++)
+        solve_free(&b->solves[i]);
+    free(b->solves);
+    b->solves = NULL;
+    b->n_solves = 0;
     df_file_free(b->file);
     bl_context_close(&b->ctx);
     bl_ssh_stop(b);
@@ -890,55 +943,25 @@ static void build_free_plan(bl_build *b)
     }
 }
 
-/* Each platform solved in turn with its own plan and cache keys (stages for another
- * platform, FROM --platform=$BUILDPLATFORM, are cache hits the second time); one image,
- * or an index of one image per platform. */
-static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *res, cb_err *err)
+/* Several platforms: each platform's image committed, in --platform order (not the order
+ * they finished in), then the index over them and the cache export of all their layers. */
+static int export_platforms(bl_build *b, builder_result *res, cb_err *err)
 {
     int rc = 0;
-    bl_platform_image *imgs = xcalloc(plats->n, sizeof *imgs);
+    bl_platform_image *imgs = xcalloc(b->n_solves, sizeof *imgs);
     size_t n_imgs = 0;
     bl_chain all;
     memset(&all, 0, sizeof all);
-    for (size_t pi = 0; pi < plats->n && rc == 0; pi++) {
-        b->platform = plats->v[pi];
-        if ((rc = plan_platform(b, pi == 0, err)) < 0)
+    for (size_t pi = 0; pi < b->n_solves && rc == 0; pi++) {
+        if ((rc = commit_platform(&b->solves[pi], &imgs[n_imgs], err)) < 0)
             break;
-        jobs_init(b);
-        pthread_mutex_lock(&b->lock); /* this platform's readers of the context */
-        b->ctx_more = pi + 1 < plats->n;
-        for (size_t i = 0; i < b->plan->n_stages; i++)
-            for (size_t k = 0; b->jobs[i].needed && k < b->plan->stages[i].n_cmds; k++)
-                b->ctx_users += reads_context(&b->plan->stages[i].cmds[k]);
-        if (!b->ctx_users && !b->ctx_more)
-            context_done_locked(b);
-        pthread_mutex_unlock(&b->lock);
-        rc = schedule(b, err);
-        if (rc == 0 && bl_interrupted(b)) {
-            *err = b->first_err;
-            rc = -ECANCELED;
-        }
-        if (plats->n == 1)
-            break; /* exported below, after the context vertex ends */
-        if (rc == 0 && (rc = commit_platform(b, &imgs[n_imgs], err)) == 0) {
-            for (size_t k = 0; k < imgs[n_imgs].chain.n; k++)
-                bl_chain_push(&all, &imgs[n_imgs].chain.v[k]);
-            n_imgs++;
-        }
-        build_free_jobs(b);
+        for (size_t k = 0; k < imgs[n_imgs].chain.n; k++)
+            bl_chain_push(&all, &imgs[n_imgs].chain.v[k]);
+        n_imgs++;
     }
-    pthread_mutex_lock(&b->lock);
-    if (b->ctx_pid && rc < 0 && b->interrupted) { /* a failed step is no failure of the context */
-        progress_error(b->prog, b->ctx_pid, "canceled");
-        b->ctx_pid = 0;
-    }
-    context_done_locked(b); /* readers a failure left unrun */
-    pthread_mutex_unlock(&b->lock);
-    if (rc == 0 && plats->n == 1)
-        rc = export_target(b, res, err);
-    if (rc == 0 && plats->n > 1)
+    if (rc == 0)
         rc = bl_export_index(b, imgs, n_imgs, res, err);
-    if (rc == 0 && plats->n > 1)
+    if (rc == 0)
         rc = bl_cache_io_export(b, &all, err);
     for (size_t i = 0; i < n_imgs; i++) {
         free(imgs[i].platform);
@@ -948,6 +971,50 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
     }
     free(imgs);
     bl_chain_free(&all);
+    return rc;
+}
+
+/* Every platform planned, in --platform order, then all solved at the same time in one
+ * scheduler, as BuildKit solves them: a step the platforms have in common (a FROM
+ * --platform=$BUILDPLATFORM stage, equal cache keys) runs once, the other platform waiting
+ * for it through the in-flight keys and taking its record. One image, or an index of one
+ * image per platform. */
+static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *res, cb_err *err)
+{
+    int rc = 0;
+    b->solves = xcalloc(plats->n, sizeof *b->solves);
+    for (size_t pi = 0; pi < plats->n && rc == 0; pi++) {
+        bl_solve *s = &b->solves[b->n_solves++];
+        s->b = b;
+        s->index = pi;
+        s->platform = plats->v[pi];
+        if ((rc = solve_plan(s, pi == 0, err)) == 0)
+            solve_jobs_init(s);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&b->lock); /* every platform's readers of the context */
+        for (size_t pi = 0; pi < b->n_solves; pi++)
+            b->ctx_users += solve_context_readers(&b->solves[pi]);
+        if (!b->ctx_users)
+            context_done_locked(b);
+        pthread_mutex_unlock(&b->lock);
+        rc = schedule(b, err);
+    }
+    if (rc == 0 && bl_interrupted(b)) {
+        *err = b->first_err;
+        rc = -ECANCELED;
+    }
+    pthread_mutex_lock(&b->lock);
+    if (b->ctx_pid && rc < 0 && b->interrupted) { /* a failed step is no failure of the context */
+        progress_error(b->prog, b->ctx_pid, "canceled");
+        b->ctx_pid = 0;
+    }
+    context_done_locked(b); /* readers a failure left unrun */
+    pthread_mutex_unlock(&b->lock);
+    if (rc == 0 && b->n_solves == 1)
+        rc = export_target(&b->solves[0], res, err);
+    else if (rc == 0)
+        rc = export_platforms(b, res, err);
     return rc;
 }
 
@@ -964,7 +1031,6 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     bl_build *b = xcalloc(1, sizeof *b);
     b->opts = opts;
     b->n_platforms = plats.n;
-    b->platform = plats.v[0];
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
@@ -1007,6 +1073,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     b->prog = opts->shared ? bl_shared_progress(opts->shared)
                            : progress_new(opts->progress, opts->log ? opts->log : stderr);
+    b->flights = opts->shared ? bl_shared_flights(opts->shared) : bl_flights_new();
     bl_cancel_watch_start(b);
     if ((rc = bl_cache_io_init(b, err)) < 0) /* --cache-to specs, --cache-from imports */
         goto out;
@@ -1017,10 +1084,11 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         if (!opts->shared)
             progress_free(b->prog);
         b->prog = progress_new(BUILDER_PROGRESS_QUIET, stderr); /* the answer is the output: lookups show nothing */
-        b->platform = plats.v[0];
-        rc = plan_platform(b, false, err);
+        bl_solve s = {.b = b, .platform = plats.v[0]};
+        rc = solve_plan(&s, false, err);
         if (rc == 0)
-            rc = bl_call_answer(b, err);
+            rc = bl_call_answer(b, s.plan, err);
+        solve_free(&s);
         progress_free(b->prog);
         b->prog = NULL;
         goto out;
@@ -1037,8 +1105,9 @@ out:
     if (!opts->shared)
         progress_free(b->prog);
     b->prog = NULL;
-    if (b->plan && opts->progress != BUILDER_PROGRESS_QUIET && !opts->call_kind)
-        builder_warnings_summary(opts->log ? opts->log : stderr, b->plan);
+    /* the lint warnings once: the platforms' plans come from one Dockerfile */
+    if (b->n_solves && b->solves[0].plan && opts->progress != BUILDER_PROGRESS_QUIET && !opts->call_kind)
+        builder_warnings_summary(opts->log ? opts->log : stderr, b->solves[0].plan);
     res->vms_booted = b->vms_booted;
     res->layers_written = b->layers_written;
     res->steps_cached = b->steps_cached;
@@ -1049,6 +1118,8 @@ out_early:
     bl_named_free(b);
     if (b->gpaths_ready)
         guest_paths_free(&b->gpaths);
+    if (!opts->shared)
+        bl_flights_free(b->flights);
     if (b->st)
         store_close(b->st);
     cb_strv_free(&b->secrets_id);

@@ -1,7 +1,8 @@
 #!/bin/bash
-# An interrupted build (SIGINT, SIGTERM) says it was canceled (`#N ERROR: canceled` on the
-# running step, as BuildKit), exits 130 / 143, leaves no QEMU process and no temporary files
-# (ingest/ empty: no build-* folder with its sparse upper image), and the store checks clean.
+# An interrupted build (SIGINT, SIGTERM; a two-platform one too) says it was canceled (`#N ERROR:
+# canceled` on the running steps, as BuildKit), exits 130 / 143, leaves no QEMU process and no
+# temporary files (ingest/ empty: no build-* folder with its sparse upper image), and the store
+# checks clean.
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 start_base_registry
 need pgrep
@@ -57,3 +58,32 @@ EOF
 echo a >"$C2/a"
 check "a build after the interrupted ones succeeds" build "$C2" quick
 check "the store checks clean after it" "$CBUILD" store check
+
+# A two-platform build interrupted while both platforms' RUN steps run (they are solved at the
+# same time): both end as ERROR: canceled, exit 130, no VM left, nothing hangs.
+C3=$(ctx multi <<EOF
+FROM $BASE
+RUN echo started-sleeping-\$(uname -m) && sleep 600
+EOF
+)
+"$CBUILD" build --progress=plain --platform linux/amd64,linux/arm64 -t multi "$C3" >"$T/multi.out" 2>"$T/multi.log" &
+pid=$!
+for i in $(seq 1 1800); do
+  [ "$(grep -cE '^#[0-9]+ [0-9.]+ started-sleeping-' "$T/multi.log" 2>/dev/null)" -ge 2 ] && break
+  sleep 0.1
+done
+check_eq "two platforms: both RUN steps started" "aarch64 x86_64" \
+  "$(grep -oE 'started-sleeping-[a-z0-9_]+' "$T/multi.log" | sort -u | sed 's/started-sleeping-//' | tr '\n' ' ' | sed 's/ $//')"
+running=$(qemu_of_store)
+kill -INT $pid
+for i in $(seq 1 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -0 $pid 2>/dev/null && { diag "still running 30 s after SIGINT"; kill -9 $pid; }
+rc=0
+wait $pid || rc=$?
+check_eq "two platforms: exit status 130" 130 "$rc"
+check_eq "… two VMs were running when the signal came" 2 "$running"
+check_eq "… both RUN steps end as ERROR: canceled" 2 "$(grep -cE '^#[0-9]+ ERROR: canceled$' "$T/multi.log")"
+check_contains "… the build says it was canceled" "canceled: interrupted by SIGINT" "$(cat "$T/multi.log")"
+check_eq "… no QEMU process is left" 0 "$(qemu_of_store)"
+check_eq "… ingest/ is empty" "" "$(ls -A "$CBUILD_ROOT/ingest")"
+check "… the store checks clean" "$CBUILD" store check

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Multi-platform builds (issue 16): --platform a,b solves each platform, the result is one OCI
+# Multi-platform builds (issue 16): --platform a,b solves the platforms at the same time (a
+# shared $BUILDPLATFORM stage once, a failure cancelling the others), the result is one OCI
 # index (skopeo reads it from the registry and from the archives), TARGET*/BUILD* args take
 # BuildKit's values per platform, cross-compiling stages (FROM --platform=$BUILDPLATFORM) run
 # natively, outputs split per platform as BuildKit's local/tar exporters do, SOURCE_DATE_EPOCH
@@ -46,8 +47,9 @@ check_eq "type=oci: the archive's image is the index (skopeo)" 2 "$(jq '.manifes
 rm -rf "$T/ocicopy"
 check "type=oci: skopeo copies the arm64 image out of the archive" \
   skopeo copy --override-arch arm64 "oci-archive:$T/multi-oci.tar" "oci:$T/ocicopy:arm"
+# (two vertices: the platforms' steps run at the same time, so a header comes again after the other's lines)
 check_eq "step names carry the platform, as BuildKit's" 2 \
-  "$(grep -cE '^#[0-9]+ \[linux/(amd64|arm64) 1/1\] COPY' "$T/last.log")"
+  "$(grep -E '^#[0-9]+ \[linux/(amd64|arm64) 1/1\] COPY' "$T/last.log" | awk '{print $1}' | sort -u | wc -l)"
 check_fails "type=docker of two platforms: BuildKit's error" \
   build "$C" "$REG/e2e/multi:2" --platform linux/amd64,linux/arm64 -o type=docker,dest="$T/d.tar"
 check_contains "… which says manifest lists are not supported" \
@@ -134,6 +136,97 @@ check_eq "… the arm64 RUN ran in an aarch64 VM" aarch64 "$(cat "$T/native/linu
 check_contains "… on the arm64 busybox (readelf)" "AArch64" "$(readelf -h "$T/native/linux_arm64/bin/busybox" 2>&1)"
 check_eq "… cbuild run --platform linux/arm64 of the pushed index" aarch64 \
   "$("$CBUILD" run --platform linux/arm64 "$REG/e2e/native:1" cat /machine 2>/dev/null)"
+
+# --- 3c. the platforms are solved at the same time, as BuildKit solves them ---
+# A $BUILDPLATFORM stage both platforms have (one cache key) runs once, in one VM: its RUN
+# writes a random id that both platforms' images copy. The targets' RUN steps then run
+# concurrently: the arm64 RUN starts before the amd64 RUN is done (the plain log's order, not
+# timing), one VM each.
+C=$(ctx concurrent <<EOF
+FROM --platform=\$BUILDPLATFORM $BASE AS tool
+RUN cat /proc/sys/kernel/random/uuid >/tool
+FROM $BASE
+COPY --from=tool /tool /tool
+RUN sleep 3 && uname -m >/machine
+EOF
+)
+if build "$C" e2e/concurrent:1 --platform linux/amd64,linux/arm64 --no-cache -o type=local,dest="$T/conc"; then
+  ok "two platforms with a shared \$BUILDPLATFORM stage"
+else
+  not_ok "two platforms with a shared \$BUILDPLATFORM stage"; diag "$(tail -30 "$T/last.log")"
+fi
+# vertex_id TEXT: the #N of the step whose name contains TEXT
+vertex_id() { grep -F "$1" "$T/last.log" | grep -E '^#[0-9]+ \[' | head -1 | awk '{print $1}'; }
+# line_of REGEX: the first line number of the log matching REGEX (0: none)
+line_of() { grep -nE "$1" "$T/last.log" | head -1 | cut -d: -f1 | grep . || echo 0; }
+# runs_done: how many RUN vertices of the last log ended DONE (each one VM)
+runs_done() {
+  for i in $(grep -E '^#[0-9]+ \[[^]]*\] RUN' "$T/last.log" | awk '{print $1}' | sort -u); do
+    grep -E "^$i DONE" "$T/last.log"
+  done | wc -l
+}
+amd=$(vertex_id "[linux/amd64 stage-1 3/3] RUN sleep 3")
+arm=$(vertex_id "[linux/arm64 stage-1 3/3] RUN sleep 3")
+arm_start=$(line_of "^$arm \[linux/arm64 stage-1 3/3\] RUN")
+amd_done=$(line_of "^$amd DONE ")
+if [ -n "$amd" ] && [ -n "$arm" ] && [ "$arm_start" -gt 0 ] && [ "$amd_done" -gt "$arm_start" ]; then
+  ok "the arm64 RUN starts before the amd64 RUN is done (log lines $arm_start < $amd_done)"
+else
+  not_ok "the arm64 RUN starts before the amd64 RUN is done"
+  diag "amd64 $amd done at line $amd_done, arm64 $arm started at line $arm_start"
+  diag "$(grep -E '^#[0-9]+ (\[|DONE|CACHED|ERROR)' "$T/last.log")"
+fi
+check_eq "… both RUN steps ran (DONE), one per platform" "DONE DONE" \
+  "$(step_state "[linux/amd64 stage-1 3/3] RUN") $(step_state "[linux/arm64 stage-1 3/3] RUN")"
+check_eq "… on their own architectures" "x86_64 aarch64" \
+  "$(cat "$T/conc/linux_amd64/machine" 2>&1) $(cat "$T/conc/linux_arm64/machine" 2>&1)"
+# (either platform's may be the one that runs it: both start at once)
+check_eq "the shared stage's RUN ran once: one platform's DONE, the other's CACHED (under --no-cache)" \
+  "CACHED DONE" "$(printf '%s\n' "$(step_state "[linux/amd64 tool 2/2] RUN")" \
+  "$(step_state "[linux/amd64->arm64 tool 2/2] RUN")" | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "… in one VM: both platforms' images have its one random id" \
+  "$(cat "$T/conc/linux_amd64/tool" 2>&1)" "$(cat "$T/conc/linux_arm64/tool" 2>&1)"
+check_eq "… three VMs in all (three RUN steps DONE)" 3 "$(runs_done)"
+# -j 1: one step at a time, the second platform's shared step comes after the first's is done
+if build "$C" e2e/concurrent:j1 --platform linux/amd64,linux/arm64 --no-cache -j 1 -o type=local,dest="$T/conc1"; then
+  check_eq "-j 1 --no-cache: the shared stage's RUN still runs once (one random id)" \
+    "$(cat "$T/conc1/linux_amd64/tool" 2>&1)" "$(cat "$T/conc1/linux_arm64/tool" 2>&1)"
+  check_eq "… three VMs in all" 3 "$(runs_done)"
+else
+  not_ok "-j 1 --no-cache: the shared stage's RUN still runs once"; diag "$(tail -20 "$T/last.log")"
+fi
+if build "$C" e2e/concurrent:2 --platform linux/amd64,linux/arm64; then
+  check_eq "a rebuild is cached on both platforms (no RUN ran)" 0 "$(runs_done)"
+else
+  not_ok "a rebuild is cached on both platforms (no RUN ran)"; diag "$(tail -20 "$T/last.log")"
+fi
+check_eq "… the index lists the platforms in --platform order, not the order they finished in" "amd64 arm64" \
+  "$(sk inspect --raw "oci:$CBUILD_ROOT:docker.io/e2e/concurrent:2" | jq -r '[.manifests[].platform.architecture] | join(" ")')"
+
+# A failing arm64 RUN while the amd64 RUN runs: the build fails with the arm64 step's error,
+# the amd64 step is stopped (its VM killed, ERROR: canceled), and nothing hangs (a short build
+# limit; the amd64 RUN alone would sleep 300 s).
+C=$(ctx concfail <<'EOF'
+ARG BASE
+FROM $BASE
+ARG TARGETARCH
+RUN if [ "$TARGETARCH" = arm64 ]; then echo arm64-fails-here; exit 3; fi; echo amd64-sleeping; sleep 300
+EOF
+)
+t0=$(date +%s)
+rc=0
+CBUILD_TEST_BUILD_LIMIT=200 build "$C" e2e/concfail:1 --platform linux/amd64,linux/arm64 \
+  --build-arg BASE="$BASE" || rc=$?
+t1=$(date +%s)
+check_eq "a failing arm64 RUN beside a running amd64 RUN: exit status 1" 1 "$rc"
+check "… within 200 s, long before the amd64 sleep would end ($((t1 - t0)) s)" test $((t1 - t0)) -lt 200
+check_contains "… with the arm64 step's error" "exit code: 3" "$(cat "$T/last.log")"
+check_contains "… and its output" "arm64-fails-here" "$(cat "$T/last.log")"
+amd=$(vertex_id "[linux/amd64 2/2] RUN")
+check "… the amd64 RUN was running" grep -qE "^$amd [0-9.]+ amd64-sleeping" "$T/last.log"
+check_eq "… and ends as ERROR: canceled" "$amd ERROR: canceled" "$(grep -E "^$amd (DONE|ERROR)" "$T/last.log")"
+check_eq "… no QEMU process of the store is left" 0 "$(pgrep -f "qemu-system.*$CBUILD_ROOT" | wc -l)"
+check "… the store checks clean" "$CBUILD" store check
 
 # --- 4. a base image without the platform ---
 C=$(ctx noplat <<EOF

@@ -69,15 +69,17 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
     while (nba < 4 && c->build_args[nba])
         nba++;
     df_plan_opts po = {.build_args = c->build_args, .n_build_args = nba};
-    cr_assert_eq(df_plan_new(b.file, &po, &b.plan, &err), 0, "%s", err.msg);
-    b.jobs = xcalloc(b.plan->n_stages, sizeof *b.jobs);
-    for (size_t i = 0; i < b.plan->n_stages; i++) {
-        b.jobs[i].done = true;
-        b.jobs[i].platform = (char *)"linux/amd64";
+    bl_solve sv = {.b = &b, .platform = "linux/amd64"};
+    cr_assert_eq(df_plan_new(b.file, &po, &sv.plan, &err), 0, "%s", err.msg);
+    sv.jobs = xcalloc(sv.plan->n_stages, sizeof *sv.jobs);
+    for (size_t i = 0; i < sv.plan->n_stages; i++) {
+        sv.jobs[i].done = true;
+        sv.jobs[i].solve = &sv;
+        sv.jobs[i].platform = (char *)"linux/amd64";
         cleanup_free char *k = xasprintf("stage %zu %s", i, c->from_key ? c->from_key : "");
-        cb_sha256_buf(k, strlen(k), b.jobs[i].key);
+        cb_sha256_buf(k, strlen(k), sv.jobs[i].key);
     }
-    const df_stage *st = &b.plan->stages[b.plan->n_stages - 1];
+    const df_stage *st = &sv.plan->stages[sv.plan->n_stages - 1];
     const df_cmd *cmd = NULL;
     for (size_t i = 0; i < st->n_cmds; i++)
         if (st->cmds[i].kind == DF_CMD_RUN || st->cmds[i].kind == DF_CMD_COPY ||
@@ -94,7 +96,7 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
         oci_config_env_set(&cfg, c->env_k, c->env_v);
     bl_exec_in in = {
         .b = &b,
-        .job = &b.jobs[b.plan->n_stages - 1],
+        .job = &sv.jobs[sv.plan->n_stages - 1],
         .cmd = cmd,
         .config = &cfg,
         .parent_key = c->parent ? c->parent : "sha256:parent"};
@@ -102,8 +104,8 @@ static void step_key(const char *dir, const kcase *c, char key[CB_DIGEST_STR_LEN
     cr_assert_eq(rc, 0, "%s", err.msg);
     cr_assert(cb_digest_valid(key));
     oci_config_free(&cfg);
-    free(b.jobs);
-    df_plan_free(b.plan);
+    free(sv.jobs);
+    df_plan_free(sv.plan);
     df_file_free(b.file);
     bl_context_close(&b.ctx);
     bl_resolver_free(b.images);
