@@ -111,12 +111,6 @@ static void push_disks(cb_strv *a, const vdisk *disks, size_t nd, bool have_cont
     }
 }
 
-/* QEMU runs exec: migration URIs with /bin/sh -c in cbuild's environment: name cat by path */
-static const char *cat_path(void)
-{
-    return access("/bin/cat", X_OK) == 0 ? "/bin/cat" : "/usr/bin/cat";
-}
-
 static const char *port_ip(const guest_port *pt)
 {
     return pt->host_ip && *pt->host_ip ? pt->host_ip : "127.0.0.1";
@@ -512,6 +506,7 @@ typedef void (*argv_fn)(cb_strv *a, const char *qemu, const vm_machine *m, const
 
 static FILE *qmp_open(const char *path, double deadline, cb_err *err);
 static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err);
+static int qmp_reply(FILE *f, const char *json, char **reply, cb_err *err);
 
 /* A template's RAM is not in its snapshot (x-ignore-shared, vm-backend.h): both ends of the
  * migration must have the capability, so set it before any stream is read or written. */
@@ -659,6 +654,12 @@ static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
     cleanup_free char *msg = xasprintf("%s\n", json);
     if (cb_write_all(fileno(f), msg, strlen(msg)) < 0)
         return cb_error(err, errno, "QMP write");
+    return qmp_reply(f, json, reply, err);
+}
+
+/* The reply to `json`: the next return or error line (events skipped) */
+static int qmp_reply(FILE *f, const char *json, char **reply, cb_err *err)
+{
     char *line = NULL;
     size_t cap = 0;
     for (;;) {
@@ -679,6 +680,31 @@ static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
     else
         free(line);
     return 0;
+}
+
+/* qmp_cmd with `fd` passed along (SCM_RIGHTS), as QMP's getfd and add-fd take it */
+static int qmp_send_fd(FILE *f, int fd, const char *json, cb_err *err)
+{
+    cleanup_free char *msg = xasprintf("%s\n", json);
+    struct iovec iov = {.iov_base = msg, .iov_len = strlen(msg)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t n;
+    while ((n = sendmsg(fileno(f), &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    if (n != (ssize_t)iov.iov_len)
+        return cb_error(err, n < 0 ? errno : EIO, "QMP write");
+    return qmp_reply(f, json, NULL, err);
 }
 
 static FILE *qmp_open(const char *path, double deadline, cb_err *err)
@@ -727,9 +753,19 @@ static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
         fclose(mon);
         return -EIO;
     }
-    cleanup_free char *cmd =
-        xasprintf("{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:%s > '%s'\"}}", cat_path(), tmp);
-    int rc = qmp_cmd(mon, cmd, NULL, err);
+    /* QEMU writes the snapshot into a file we opened, handed over with SCM_RIGHTS (getfd):
+     * "completed" then means every byte is in the file. Through `exec:cat > file` it only meant
+     * "in the pipe": a 53 KB snapshot fits the pipe, so cat could still be writing its tail when
+     * the first VM read it, and a stream cut at a section boundary loads as complete (its EOF
+     * byte is 0), leaving the last devices fresh: the VM ran but its control port was closed. */
+    cleanup_close int sfd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (sfd < 0) {
+        fclose(mon);
+        return cb_error(err, errno, "create `%s`", tmp);
+    }
+    int rc = qmp_send_fd(mon, sfd, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snapshot\"}}", err);
+    if (rc == 0)
+        rc = qmp_cmd(mon, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:snapshot\"}}", NULL, err);
     while (rc == 0) {
         char *r = NULL;
         if ((rc = qmp_cmd(mon, "{\"execute\":\"query-migrate\"}", &r, err)) < 0)
@@ -748,11 +784,8 @@ static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
         nanosleep(&ts, NULL);
     }
     fclose(mon);
-    if (rc == 0) {
-        cleanup_close int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0 || rename(tmp, out) < 0)
-            rc = cb_error(err, errno, "committing `%s`", out);
-    }
+    if (rc == 0 && (fsync(sfd) < 0 || rename(tmp, out) < 0))
+        rc = cb_error(err, errno, "committing `%s`", out);
     if (rc < 0)
         unlink(tmp);
     return rc;
