@@ -30,7 +30,7 @@ C=$(ctx flags <<EOF
 FROM $BASE
 HEALTHCHECK --interval=7s CMD true
 RUN nproc > /nproc.txt && grep MemTotal /proc/meminfo > /mem.txt && cat /etc/hosts > /hosts.txt && \
-    df -k /dev/shm | tail -1 > /shm.txt && (ulimit -Sn; ulimit -Hn; ulimit -u) > /ulimit.txt && (timeout 10 nc -w 5 \$(awk '\$2 == "gw" {print \$1}' /etc/hosts) $HPORT </dev/null > /gw.txt 2>&1 || true)
+    df -k /dev/shm | tail -1 > /shm.txt && (ulimit -Sn; ulimit -Hn; ulimit -u) > /ulimit.txt && (timeout 10 nc -w 5 \$(awk '\$2 == "gw" {print \$1}' /etc/hosts) $HPORT </dev/null > /gw.txt 2>/dev/null || true)
 CMD ["echo", "hello from cbuild --load"]
 EOF
 )
