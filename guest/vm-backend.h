@@ -43,12 +43,6 @@ typedef struct vm_machine {
     bool template_layout;
     const char *restore;
     bool monitor;
-    /* Template RAM lives in a file of its own (`ram_file`): the template maps it shared and its
-     * snapshot leaves RAM out (x-ignore-shared: tens of KB of device state instead of the guest's
-     * touched RAM); a restored VM maps the same file private, copy-on-write, so every VM starts
-     * from the template's pages and none of its writes reach the file or another VM. */
-    const char *ram_file;
-    bool ram_share;
     /* per mount index: the relay socket of an ssh-agent mount (its own virtio-serial port,
      * GUEST_SSH_PORT_PREFIX "<i>"), else NULL */
     char *const *ssh_socks;
@@ -59,11 +53,10 @@ typedef struct vm_machine {
 typedef struct vm_proc {
     char *tmpdir, *sock, *console, *log, *monitor;
     int lock_fd, pidfd;
-    int restore_fd;     /* the snapshot, open for the VMM to inherit while it starts */
-    bool ignore_shared; /* the RAM is a file of its own: snapshots leave it out */
-    pid_t pid;          /* the VMM */
-    pid_t net_pid;      /* the user-mode network helper (passt), or 0 */
-    pid_t *fs_pids;     /* one virtiofsd per share */
+    int restore_fd; /* the snapshot, open for the VMM to inherit while it starts */
+    pid_t pid;      /* the VMM */
+    pid_t net_pid;  /* the user-mode network helper (passt), or 0 */
+    pid_t *fs_pids; /* one virtiofsd per share */
     size_t n_fs;
     bool exited;
     int status;

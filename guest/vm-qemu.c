@@ -147,15 +147,6 @@ static void push_machine_common(cb_strv *a, const vm_machine *m)
 {
     cb_strv_push(a, "-m");
     cb_strv_push_owned(a, xasprintf("%lluM", (unsigned long long)(m->memory >> 20)));
-    if (m->ram_file) {
-        /* vm-backend.h: the template's RAM file, shared by the template, private after restore */
-        cb_strv_push(a, "-object");
-        cb_strv_push_owned(a, xasprintf("memory-backend-file,id=ram0,size=%lluM,mem-path=%s,share=%s",
-                                        (unsigned long long)(m->memory >> 20), m->ram_file,
-                                        m->ram_share ? "on" : "off"));
-        cb_strv_push(a, "-machine");
-        cb_strv_push(a, "memory-backend=ram0");
-    }
     cb_strv_push(a, "-smp");
     cb_strv_push_owned(a, xasprintf("%d", m->cpus));
     cb_strv_push(a, "-nodefaults");
@@ -266,10 +257,9 @@ static void push_devices(cb_strv *a, const vm_machine *m, const vm_proc *p, int 
         cb_strv_push_owned(a, xasprintf("unix:%s,server=on,wait=off", p->monitor));
     }
     if (m->restore) {
-        /* migrate-incoming on the snapshot's inherited fd once x-ignore-shared is set
-         * (qemu_incoming): QEMU 7.2 has no command-line switch for the capability */
+        /* the snapshot file itself, inherited: no shell or cat between it and QEMU */
         cb_strv_push(a, "-incoming");
-        cb_strv_push(a, "defer");
+        cb_strv_push_owned(a, xasprintf("fd:%d", p->restore_fd));
     }
 }
 
@@ -508,32 +498,6 @@ static FILE *qmp_open(const char *path, double deadline, cb_err *err);
 static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err);
 static int qmp_reply(FILE *f, const char *json, char **reply, cb_err *err);
 
-/* A template's RAM is not in its snapshot (x-ignore-shared, vm-backend.h): both ends of the
- * migration must have the capability, so set it before any stream is read or written. */
-static int qmp_ignore_shared(FILE *mon, cb_err *err)
-{
-    return qmp_cmd(mon,
-                   "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-                   "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
-                   NULL, err);
-}
-
-/* Restore: QEMU waits (-incoming defer) for the snapshot on the fd it inherited. */
-static int qemu_incoming(const vm_machine *m, vm_proc *p, int fd, cb_err *err)
-{
-    FILE *mon = qmp_open(p->monitor, cb_now() + 10, err);
-    if (!mon)
-        return -EIO;
-    int rc = m->ram_file ? qmp_ignore_shared(mon, err) : 0;
-    if (rc == 0) {
-        cleanup_free char *cmd =
-            xasprintf("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:%d\"}}", fd);
-        rc = qmp_cmd(mon, cmd, NULL, err);
-    }
-    fclose(mon);
-    return rc;
-}
-
 static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, const char *hint, argv_fn build,
                            cb_err *err)
 {
@@ -545,9 +509,8 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
         return cb_error(err, errno, "socketpair");
     cb_strv argv;
     cb_strv_init(&argv);
-    if ((m->monitor || m->restore) && !p->monitor)
+    if (m->monitor && !p->monitor)
         p->monitor = xasprintf("%s/qmp.sock", p->tmpdir);
-    p->ignore_shared = m->ram_file != NULL;
     if (m->restore && (p->restore_fd = open(m->restore, O_RDONLY | O_CLOEXEC)) < 0) {
         int e = errno;
         if (sp[0] >= 0) {
@@ -573,8 +536,6 @@ static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, co
     if (rc == 0) {
         rc = spawn_helper(qemu, argv.v, p->log, sp[1], p->restore_fd, NULL, &p->pid, err);
     }
-    if (rc == 0 && m->restore)
-        rc = qemu_incoming(m, p, p->restore_fd, err);
     if (p->restore_fd >= 0) {
         close(p->restore_fd);
         p->restore_fd = -1;
@@ -749,10 +710,6 @@ static int qemu_save(vm_proc *p, const char *out, double deadline, cb_err *err)
     if (!mon)
         return -EIO;
     cleanup_free char *tmp = xasprintf("%s.tmp-%d", out, (int)getpid());
-    if (p->ignore_shared && qmp_ignore_shared(mon, err) < 0) {
-        fclose(mon);
-        return -EIO;
-    }
     /* QEMU writes the snapshot into a file we opened, handed over with SCM_RIGHTS (getfd):
      * "completed" then means every byte is in the file. Through `exec:cat > file` it only meant
      * "in the pipe": a 53 KB snapshot fits the pipe, so cat could still be writing its tail when

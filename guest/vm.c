@@ -645,26 +645,11 @@ static char *template_path(const vm_backend *be, const char *root, const vm_mach
     if (guest_file_key(m->paths->vmlinux, kkey, err) < 0 ||
         guest_file_key(m->paths->initramfs, ikey, err) < 0 || be->snapshot_key(qkey, err) < 0)
         return NULL;
-    cleanup_free char *id = xasprintf("v2 %s %s %s %s %s %d %llu %d", be->name, kkey, ikey, qkey, m->accel,
+    cleanup_free char *id = xasprintf("v3 %s %s %s %s %s %d %llu %d", be->name, kkey, ikey, qkey, m->accel,
                                       m->cpus, (unsigned long long)m->memory, m->network != GUEST_NET_NONE);
     char hex[CB_DIGEST_STR_LEN];
     cb_sha256_buf(id, strlen(id), hex);
     return xasprintf("%s/kernel/template-%.16s.vmstate", root, hex + 7);
-}
-
-/* The template's RAM file, beside its snapshot (vm-backend.h) */
-static char *template_ram(const char *vmstate)
-{
-    return xasprintf("%.*s.ram", (int)(strlen(vmstate) - strlen(".vmstate")), vmstate);
-}
-
-/* The snapshot and a RAM file of the machine's size beside it */
-static bool template_complete(const char *vmstate, uint64_t memory)
-{
-    cleanup_free char *ram = template_ram(vmstate);
-    struct stat st;
-    return cb_path_exists(vmstate) && stat(ram, &st) == 0 && S_ISREG(st.st_mode) &&
-           (uint64_t)st.st_size == memory;
 }
 
 /* Boot the template machine to HELLO, then snapshot it into `out`. */
@@ -725,7 +710,7 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
     char *path = template_path(be, root, m, err);
     if (!path)
         return NULL;
-    if (template_complete(path, m->memory))
+    if (cb_path_exists(path))
         return path;
     cleanup_free char *lock = xasprintf("%s.lock", path);
     cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -734,11 +719,8 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
         free(path);
         return NULL;
     }
-    if (template_complete(path, m->memory))
+    if (cb_path_exists(path))
         return path;
-    /* a snapshot without its RAM (removed by hand, an older layout) would resume on zeroed
-     * memory: make both anew */
-    unlink(path);
     /* a snapshot takes tens of MB: on a nearly full store boot cold rather than take the last
      * space a step's layer needs (err stays empty: nothing to warn about) */
     struct statvfs sv;
@@ -747,10 +729,6 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
         free(path);
         return NULL;
     }
-    /* the RAM file is committed before the snapshot that names it: a snapshot that exists has
-     * its RAM (readers take no lock) */
-    cleanup_free char *ram = template_ram(path);
-    cleanup_free char *ram_tmp = xasprintf("%s.tmp-%d", ram, (int)getpid());
     cleanup_free char *state_tmp = xasprintf("%s.new-%d", path, (int)getpid());
     vm_machine tm = *m;
     tm.disks = NULL;
@@ -758,17 +736,11 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
     tm.template_layout = true;
     tm.restore = NULL;
     tm.monitor = true;
-    tm.ram_file = ram_tmp;
-    tm.ram_share = true;
     double t = cb_now();
     int rc = template_make(be, &tm, state_tmp, err);
-    if (rc == 0) {
-        cleanup_close int rfd = open(ram_tmp, O_RDONLY | O_CLOEXEC);
-        if (rfd < 0 || fsync(rfd) < 0 || rename(ram_tmp, ram) < 0 || rename(state_tmp, path) < 0)
-            rc = cb_error(err, errno, "committing the VM template `%s`", path);
-    }
+    if (rc == 0 && rename(state_tmp, path) < 0)
+        rc = cb_error(err, errno, "committing the VM template `%s`", path);
     if (rc < 0) {
-        unlink(ram_tmp);
         unlink(state_tmp);
         free(path);
         return NULL;
@@ -786,7 +758,7 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
                   double watchdog, guest_run_result *res, char **bad_template, bool *unrun, cb_err *err)
 {
     bool probe = mode == VM_PROBE;
-    cleanup_free char *tmpl = NULL, *tmpl_ram = NULL;
+    cleanup_free char *tmpl = NULL;
     vm v = {.cfg = cfg,
             .be = strcmp(paths->arch, "arm64") == 0 ? &guest_backend_qemu_arm64 : &guest_backend_qemu_x86,
             .p = VM_PROC_INIT,
@@ -847,9 +819,6 @@ static int vm_run(const guest_run_config *cfg, const guest_paths *paths, const c
     m.n_disks = nd;
     m.template_layout = v.restored;
     m.restore = tmpl;
-    tmpl_ram = tmpl ? template_ram(tmpl) : NULL;
-    m.ram_file = tmpl_ram;
-    m.ram_share = false;
     if (cfg->tty) {
         struct winsize ws;
         if (is_tty(cfg->stdout_fd) && ioctl(cfg->stdout_fd, TIOCGWINSZ, &ws) == 0) {
@@ -1029,8 +998,6 @@ int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const ch
          * a new one) and report this run's failure, not retried on a disk it may have written */
         cb_warn("VM template %s: a VM restored from it stopped early: removed", bad);
         unlink(bad);
-        cleanup_free char *ram = template_ram(bad);
-        unlink(ram);
         free(bad);
         return rc;
     }
@@ -1040,8 +1007,6 @@ int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const ch
         cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad,
                 err ? err->msg : "");
         unlink(bad);
-        cleanup_free char *ram = template_ram(bad);
-        unlink(ram);
         free(bad);
         guest_run_result_free(res);
         memset(res, 0, sizeof *res);
