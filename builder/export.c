@@ -738,10 +738,11 @@ out:
     return rc;
 }
 
-/* "linux/arm64/v8" -> "linux_arm64_v8": BuildKit's folder name per platform (platform-split) */
+/* "linux/arm" -> "linux_arm_v7": BuildKit's folder name per platform (platform-split), the
+ * normalised platform the Dockerfile frontend keys its results by (platforms.FormatAll) */
 static char *platform_dir(const char *platform)
 {
-    char *d = xstrdup(platform);
+    char *d = df_platform_canonical(platform);
     for (char *p = d; *p; p++)
         if (*p == '/')
             *p = '_';

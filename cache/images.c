@@ -267,6 +267,8 @@ int store_index_local(store *s, const char *ref, oci_descriptor *desc, oci_index
     if (oci_media_type_is_index(d.media_type) && store_blob_get(s, d.digest, json, &e) == 0 &&
         oci_index_parse(json->data, json->len, ix, &e) == 0) {
         ok = ix->n_manifests > 0;
+        if (!d.size) /* named by its digest alone: the blob gives the size */
+            d.size = (int64_t)json->len;
         for (size_t i = 0; i < ix->n_manifests && ok; i++)
             ok = cb_digest_valid(ix->manifests[i].digest) && store_blob_exists(s, ix->manifests[i].digest, NULL);
         if (!ok)

@@ -294,6 +294,10 @@ typedef struct df_plan_opts {
 int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err);
 /* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "x86_64" ... -> "os/arch[/variant]". */
 int df_platform_normalize(const char *spec, char **out, cb_err *err);
+/* containerd's platforms.Format(platforms.Normalize(p)) of a platform df_platform_normalize
+ * gave: arm's default variant spelled out ("linux/arm" -> "linux/arm/v7"), arm64's v8 dropped.
+ * BuildKit names a platform so where the frontend keys its results (local/tar folders). */
+char *df_platform_canonical(const char *platform);
 void df_plan_free(df_plan *p);
 /* Stage by name (case-insensitive) or decimal index; -1 when none. */
 int df_plan_find_stage(const df_plan *p, const char *name_or_index);

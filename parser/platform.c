@@ -141,3 +141,23 @@ int df_platform_normalize(const char *spec, char **out, cb_err *err)
     cb_strv_free(&parts);
     return rc;
 }
+
+char *df_platform_canonical(const char *platform)
+{
+    char *os, *arch, *variant;
+    df_platform_split(platform, &os, &arch, &variant);
+    /* normalizeArch again: what platforms.Parse left out of the name comes back, and goes */
+    if (!strcmp(arch, "arm") && !*variant) {
+        free(variant);
+        variant = xstrdup("v7");
+    } else if (!strcmp(arch, "arm64") && !strcmp(variant, "v8")) {
+        variant[0] = 0;
+    }
+    char *out = *variant ? xasprintf("%s/%s/%s", os, arch, variant)
+                : *arch  ? xasprintf("%s/%s", os, arch)
+                         : xstrdup(os);
+    free(os);
+    free(arch);
+    free(variant);
+    return out;
+}

@@ -114,6 +114,19 @@ Test(plan, platform_normalization)
     done(&b);
 }
 
+/* platforms.Format(platforms.Normalize(p)): the names BuildKit keys a platform's results by */
+Test(plan, platform_canonical)
+{
+    static const char *const cases[][2] = {{"linux/arm", "linux/arm/v7"},    {"linux/arm/v6", "linux/arm/v6"},
+                                           {"linux/arm64/v8", "linux/arm64"}, {"linux/arm64", "linux/arm64"},
+                                           {"windows/amd64", "windows/amd64"}, {"linux/s390x", "linux/s390x"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *c = df_platform_canonical(cases[i][0]);
+        cr_assert_str_eq(c, cases[i][1], "%s", cases[i][0]);
+        free(c);
+    }
+}
+
 Test(plan, env_overrides_and_expansion_kinds)
 {
     built b = ok("FROM a\nARG X=arg\nENV X=env\nWORKDIR /w/$X\nRUN echo $X\nCMD echo $X\nUSER ${X:-u}\n"
