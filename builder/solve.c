@@ -682,10 +682,13 @@ static int platforms_parse(const char *spec, cb_strv *out, cb_err *err)
             *--e = 0;
         if (!*t)
             continue;
-        char *norm = NULL;
-        int rc = df_platform_normalize(t, &norm, err);
+        cleanup_free char *parsed = NULL;
+        int rc = df_platform_normalize(t, &parsed, err);
         if (rc < 0)
             return rc;
+        /* dockerui's parsePlatforms: platforms.Normalize(platforms.Parse(v)), so linux/arm is
+         * linux/arm/v7 (TARGETVARIANT v7) and linux/arm64/v8 is linux/arm64 */
+        char *norm = df_platform_canonical(parsed);
         if (cb_strv_contains(out, norm))
             free(norm);
         else
