@@ -92,6 +92,10 @@ typedef struct bl_context {
     cb_buf dockerfile;     /* contents */
     char *ignore_name;     /* which ignore file was used, or NULL */
     uint64_t bytes_read;   /* context bytes read so far (progress) */
+    char *url;             /* a URL context (git or HTTP) as given; NULL for a directory or stdin */
+    char git_commit[65];   /* a git context's resolved commit (sha1 or sha256 hex), else "" */
+    int64_t epoch;         /* SOURCE_DATE_EPOCH=context: a git context's commit time, an HTTP one's
+                              Last-Modified or its archive's newest file; -1 for none (local) */
     pthread_mutex_t lock;
 } bl_context;
 
@@ -100,12 +104,12 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
 /* A directory with its own .dockerignore and no Dockerfile (a named local context). */
 int bl_context_open_dir(const char *dir, bl_context *out, cb_err *err);
 void bl_context_close(bl_context *c);
-/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into *dir below
- * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
+/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into c->dir below
+ * tmpdir, or a Dockerfile alone into c->dockerfile (c->dir NULL); c->url, git_commit, epoch. */
 bool bl_context_is_url(const char *context);
-
-int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_buf *dockerfile,
-                         cb_err *err);
+int bl_context_fetch_url(bl_context *c, const char *url, const char *tmpdir, const char *ssh_sock, cb_err *err);
+/* The newest modification time of a (compressed) tar's regular files, -1 when none or no tar. */
+int64_t bl_archive_newest_mtime(const char *path);
 
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
@@ -157,6 +161,8 @@ typedef struct bl_build {
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
+    cb_strv src_urls, src_digests;   /* ADD <url>/<git> sources read, credentials redacted, with
+                                        their "alg:hex" pins: provenance materials (under lock) */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -230,6 +236,9 @@ int bl_named_parse(bl_build *b, const cb_strv *specs, cb_err *err);
 void bl_named_free(bl_build *b);
 /* The named context a reference (or stage name) stands for, or NULL. */
 const bl_named *bl_named_find(const bl_build *b, const char *ref);
+/* An oci-layout context's manifest: by digest, by tag (org.opencontainers.image.ref.name,
+ * full or tag alone), or the layout's only one. */
+int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err);
 /* A local or oci-layout named context as an image in the store. */
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
 

@@ -151,7 +151,7 @@ const bl_named *bl_named_find(const bl_build *b, const char *ref)
 
 /* The layout's manifest: by digest, by tag (org.opencontainers.image.ref.name, full or tag
  * alone), or its only one. */
-static int oci_layout_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err)
+int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err)
 {
     if (n->select && cb_str_has_prefix(n->select, "sha256:")) {
         snprintf(digest, CB_DIGEST_STR_LEN, "%s", n->select);
@@ -188,7 +188,7 @@ static int oci_layout_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb
 static int named_fetch_oci(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err)
 {
     char digest[CB_DIGEST_STR_LEN];
-    int rc = oci_layout_pick(n, digest, err);
+    int rc = bl_named_oci_pick(n, digest, err);
     if (rc < 0)
         return rc;
     cb_strv loaded;

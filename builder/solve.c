@@ -972,6 +972,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
     cb_strv_init(&b->http_seen);
+    cb_strv_init(&b->src_urls);
+    cb_strv_init(&b->src_digests);
     cb_strv_init(&b->secrets_src);
     b->epoch = oci_source_date_epoch();
     clock_gettime(CLOCK_REALTIME, &b->started);
@@ -1056,6 +1058,8 @@ out_early:
         store_close(b->st);
     cb_strv_free(&b->secrets_id);
     cb_strv_free(&b->http_seen);
+    cb_strv_free(&b->src_urls);
+    cb_strv_free(&b->src_digests);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
