@@ -29,6 +29,7 @@ typedef struct bl_layer {
     char digest[CB_DIGEST_STR_LEN];
     int64_t size;
     char media_type[64];
+    char rewritten[24]; /* an exported layer's buildkit/rewritten-timestamp (the epoch), "" none */
 } bl_layer;
 
 /* A filesystem state: a chain of layers, bottom first. */
@@ -39,6 +40,10 @@ typedef struct bl_chain {
 void bl_chain_copy(bl_chain *dst, const bl_chain *src);
 void bl_chain_push(bl_chain *c, const bl_layer *l);
 void bl_chain_free(bl_chain *c);
+
+/* BuildKit's rewrite-timestamp=true for one exported layer: every entry time after epoch is
+ * epoch (a new blob in the store, unless nothing changed), out->rewritten is the epoch. */
+int bl_layer_rewrite_timestamp(store *s, const bl_layer *in, int64_t epoch, bl_layer *out, cb_err *err);
 
 /* Make sure every layer of the chain has its overlay ext4 image in the store (built from
  * the blob when missing); fills paths (bottom first, owned strings). */
@@ -155,7 +160,8 @@ typedef struct bl_build {
     bl_resolver *images;             /* images the build uses */
     bl_named *named;                 /* --build-context */
     size_t n_named;
-    int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
+    int64_t epoch;                   /* SOURCE_DATE_EPOCH resolved (bl_epoch_resolve), or -1 */
+    cb_strv build_args;              /* --build-arg with SOURCE_DATE_EPOCH's resolved value: the plan's */
     struct timespec started;         /* the build's start (provenance's startedOn) */
     const char *platform;            /* the platform being built ("linux/arm64"), normalised */
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
@@ -172,6 +178,11 @@ typedef struct bl_build {
     bool interrupted, watch_stop, watching; /* builder/cancel.c, under lock */
     pthread_t watcher;
 } bl_build;
+
+/* builder/epoch.c: SOURCE_DATE_EPOCH from --build-arg, else the Dockerfile's global ARG default:
+ * a number, "context", a named context or a source-only stage, as BuildKit resolves it; sets
+ * b->epoch and b->build_args. Errors are BuildKit's ("invalid SOURCE_DATE_EPOCH: …"). */
+int bl_epoch_resolve(bl_build *b, cb_err *err);
 
 /* builder/shared.c: the work builds of one process share (opts->shared) */
 progress *bl_shared_progress(builder_shared *s);
@@ -204,6 +215,8 @@ struct bl_stage_job {
     int step_no;
     char *display;        /* stage name for [name k/n] */
     int64_t last_created; /* created time of the last layer (history) */
+    size_t base_layers, base_history; /* the base image's layers and history entries (FROM an
+                             image, or its stage's), first in chain and config: an export keeps them */
 };
 
 /* The state a step runs in (immutable while the step runs). */
@@ -346,6 +359,14 @@ typedef struct bl_platform_image {
 /* Outputs (export.c): validated before the build, written after it. */
 int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+/* The image exporters' view of the result (BuildKit's exporter epoch): with source-date-epoch
+ * of an output, history times after it clamped; with rewrite-timestamp=true, the layers after
+ * the base image's rewritten (bl_layer_rewrite_timestamp) and cfg's diff_ids with them. */
+int bl_export_prepare(bl_build *b, size_t base_layers, size_t base_history, oci_config *cfg, bl_chain *chain,
+                      cb_err *err);
+/* chain as manifest layer descriptors (annotated when rewritten); freed by bl_export_layers_free */
+oci_descriptor *bl_export_layers(const bl_chain *c);
+void bl_export_layers_free(oci_descriptor *ls, size_t n);
 /* The same for several platforms: an OCI index over their manifests, tagged and pushed;
  * local/tar/ext4 outputs get one folder (or image) per platform. */
 int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builder_result *res, cb_err *err);

@@ -322,6 +322,10 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
         hit = step_lookup(b, false, key, &layer, created, chain, err);
     bool claimed = !hit && sh;
     if (hit) {
+        /* the build's epoch, not the one the record was made with: BuildKit's frontend writes
+         * history times from SOURCE_DATE_EPOCH whatever the cache holds */
+        if (b->epoch >= 0)
+            bl_time_str(b->epoch, created);
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
         b->steps_cached++;
@@ -472,6 +476,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         oci_config_copy(&j->config, &bj->config);
         memcpy(j->key, bj->key, sizeof j->key);
         j->last_created = bj->last_created;
+        j->base_layers = bj->base_layers;
+        j->base_history = bj->base_history;
         /* no vertex: BuildKit's stage continues the base stage's state */
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
@@ -489,6 +495,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         }
         bl_chain_copy(&j->chain, &im->chain);
         oci_config_copy(&j->config, &im->im.config);
+        j->base_layers = im->chain.n;
+        j->base_history = im->im.config.n_history;
         /* like BuildKit: the new image takes the base's config section, history and layers,
          * not its top-level metadata or members it doesn't know */
         free(j->config.author);
@@ -744,9 +752,8 @@ static int plan_platform(bl_build *b, bool warn, cb_err *err)
                            .base_env = base_env_cb,
                            .base_onbuild = base_onbuild_cb,
                            .ud = b,
-                           .build_args =
-                               b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
-                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
+                           .build_args = (const char *const *)b->build_args.v,
+                           .n_build_args = b->build_args.n,
                            .ignore = b->ctx.ignore,
                            .named_context = named_context_cb,
                            .lint_only = b->opts->call_kind != 0};
@@ -790,7 +797,7 @@ static void jobs_init(bl_build *b)
     }
 }
 
-/* The target's config: labels, created = the newest history time (identical for a cached rebuild). */
+/* The target's config: labels, created = the last history time (identical for a cached rebuild). */
 static int target_config(bl_build *b, oci_config *cfg, cb_err *err)
 {
     bl_stage_job *t = &b->jobs[b->plan->target];
@@ -800,11 +807,10 @@ static int target_config(bl_build *b, oci_config *cfg, cb_err *err)
         return rc;
     free(cfg->created);
     cfg->created = NULL;
-    for (size_t i = 0; i < cfg->n_history; i++)
-        if (cfg->history[i].created && (!cfg->created || strcmp(cfg->history[i].created, cfg->created) > 0)) {
-            free(cfg->created);
+    /* BuildKit's image writer: the last history entry's time (the base's created is dropped) */
+    for (size_t i = cfg->n_history; i-- > 0 && !cfg->created;)
+        if (cfg->history[i].created)
             cfg->created = xstrdup(cfg->history[i].created);
-        }
     if (!cfg->created) {
         char now[32];
         bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
@@ -818,17 +824,16 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
 {
     bl_stage_job *t = &b->jobs[b->plan->target];
     oci_config cfg;
+    bl_chain xchain, *chain = &xchain;
+    bl_chain_copy(&xchain, &t->chain); /* the exporter's (rewritten) layers; the cache keeps t's */
     int rc = target_config(b, &cfg, err);
+    if (rc == 0)
+        rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
     if (rc == 0) {
-        oci_descriptor *layers = xcalloc(t->chain.n ? t->chain.n : 1, sizeof *layers);
-        for (size_t i = 0; i < t->chain.n; i++) {
-            layers[i].media_type = t->chain.v[i].media_type;
-            memcpy(layers[i].digest, t->chain.v[i].digest, sizeof layers[i].digest);
-            layers[i].size = t->chain.v[i].size;
-        }
+        oci_descriptor *layers = bl_export_layers(chain);
         store_image im;
-        rc = store_image_commit(b->st, &cfg, layers, t->chain.n, "", &im, err);
-        free(layers);
+        rc = store_image_commit(b->st, &cfg, layers, chain->n, "", &im, err);
+        bl_export_layers_free(layers, chain->n);
         if (rc == 0) {
             out->platform = xstrdup(b->platform);
             memset(&out->manifest, 0, sizeof out->manifest);
@@ -840,26 +845,32 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
             out->manifest.platform->architecture = xstrdup(cfg.architecture ? cfg.architecture : "amd64");
             out->manifest.platform->variant = cfg.variant && *cfg.variant ? xstrdup(cfg.variant) : NULL;
             memcpy(out->image_id, im.id, sizeof out->image_id);
-            bl_chain_copy(&out->chain, &t->chain);
+            bl_chain_copy(&out->chain, chain);
             oci_config_copy(&out->config, &cfg);
             store_image_free(&im);
         }
     }
     oci_config_free(&cfg);
+    bl_chain_free(&xchain);
     return rc;
 }
 
-/* The target's image: the outputs and the cache export. */
+/* The target's image: the outputs and the cache export (of the layers as built). */
 static int export_target(bl_build *b, builder_result *res, cb_err *err)
 {
     bl_stage_job *t = &b->jobs[b->plan->target];
     oci_config cfg;
+    bl_chain xchain;
+    bl_chain_copy(&xchain, &t->chain);
     int rc = target_config(b, &cfg, err);
     if (rc == 0)
-        rc = bl_export(b, &cfg, &t->chain, res, err);
+        rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
+    if (rc == 0)
+        rc = bl_export(b, &cfg, &xchain, res, err);
     if (rc == 0)
         rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
     oci_config_free(&cfg);
+    bl_chain_free(&xchain);
     return rc;
 }
 
@@ -924,8 +935,9 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
         if (plats->n == 1)
             break; /* exported below, after the context vertex ends */
         if (rc == 0 && (rc = commit_platform(b, &imgs[n_imgs], err)) == 0) {
-            for (size_t k = 0; k < imgs[n_imgs].chain.n; k++)
-                bl_chain_push(&all, &imgs[n_imgs].chain.v[k]);
+            const bl_chain *built = &b->jobs[b->plan->target].chain; /* the cache's, not rewritten */
+            for (size_t k = 0; k < built->n; k++)
+                bl_chain_push(&all, &built->v[k]);
             n_imgs++;
         }
         build_free_jobs(b);
@@ -975,18 +987,11 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->src_urls);
     cb_strv_init(&b->src_digests);
     cb_strv_init(&b->secrets_src);
-    b->epoch = oci_source_date_epoch();
+    b->epoch = -1; /* resolved with the Dockerfile (bl_epoch_resolve) */
     clock_gettime(CLOCK_REALTIME, &b->started);
-    /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
-    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++) {
-        const char *a = opts->build_args->v[i];
-        char *end;
-        if (cb_str_has_prefix(a, "SOURCE_DATE_EPOCH=") && a[18] >= '0' && a[18] <= '9') {
-            long long v = strtoll(a + 18, &end, 10);
-            if (!*end)
-                b->epoch = v;
-        }
-    }
+    cb_strv_init(&b->build_args);
+    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++)
+        cb_strv_push(&b->build_args, opts->build_args->v[i]);
     b->ctx.dirfd = -1;
     b->images = bl_resolver_new(b);
     rc = parse_secrets(b, opts->secrets, err);
@@ -1030,6 +1035,9 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         b->prog = NULL;
         goto out;
     }
+    b->platform = plats.v[0];
+    if ((rc = bl_epoch_resolve(b, err)) < 0)
+        goto out;
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     if (b->ctx.dirfd >= 0) {
         b->ctx_pid = bl_progress_add(b, "[internal] load build context");
@@ -1059,6 +1067,7 @@ out_early:
     cb_strv_free(&b->secrets_id);
     cb_strv_free(&b->http_seen);
     cb_strv_free(&b->src_urls);
+    cb_strv_free(&b->build_args);
     cb_strv_free(&b->src_digests);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
