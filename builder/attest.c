@@ -330,14 +330,14 @@ static char *git_context_url(const bl_build *b, bool with_subdir)
 
 /* A material's purl and digest for a resolved image: a docker-image:// context by its
  * reference, an oci-layout:// one as pkg:oci/NAME@DIGEST (BuildKit's local image source), a
- * local directory context none (it is a local source). */
+ * local directory context none (it is a local source), a URL one none (noted as a source). */
 static bool image_material(const bl_build *b, const bl_image *im, const char *platform, char **uri, char **digest)
 {
     const bl_named *nc = bl_named_find(b, im->ref);
     const char *plat = im->platform ? im->platform : platform;
     *digest = xstrdup(im->im.manifest_digest);
-    if (nc && nc->kind == BL_NAMED_LOCAL) {
-        free(*digest);
+    if (nc && (nc->kind == BL_NAMED_LOCAL || nc->kind == BL_NAMED_URL)) {
+        free(*digest); /* a local source; a URL's material is its git commit or download */
         return false;
     }
     if (nc && nc->kind == BL_NAMED_OCI) {

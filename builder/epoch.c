@@ -114,13 +114,24 @@ static int resolve_value(bl_build *b, const df_plan *p, const char *v, int64_t *
         progress_done(b->prog, pid);
         return 0;
     }
-    if (bl_named_find(b, v)) {
-        /* a directory, an image or an OCI layout: sources without a time of their own */
+    const bl_named *nc = bl_named_find(b, v);
+    if (nc) {
+        /* a git or HTTP(S) URL has a time; a directory, an image or an OCI layout none */
         cleanup_free char *nm = xasprintf("[internal] resolve SOURCE_DATE_EPOCH named context %s", v);
         int pid = bl_progress_add(b, nm);
         progress_start(b->prog, pid);
-        progress_done(b->prog, pid);
-        return 0;
+        char *dir = NULL;
+        int rc = nc->kind == BL_NAMED_URL ? bl_named_url_fetch(b, nc, false, &dir, out, err) : 0;
+        if (dir) {
+            cb_err e;
+            cb_rm_rf(dir, &e);
+            free(dir);
+        }
+        if (rc < 0)
+            progress_error(b->prog, pid, err->msg);
+        else
+            progress_done(b->prog, pid);
+        return rc;
     }
     for (size_t i = 0; p && i < p->n_stages; i++) {
         const df_stage *st = &p->stages[i];

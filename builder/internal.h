@@ -133,11 +133,12 @@ typedef struct bl_stage_job bl_stage_job;
 typedef struct bl_resolver bl_resolver;
 
 /* --build-context NAME=VALUE (builder/named-context.c) */
-typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI } bl_named_kind;
+typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI, BL_NAMED_URL } bl_named_kind;
 typedef struct bl_named {
     char *name;  /* familiar form, lower case, no ":latest" */
     bl_named_kind kind;
-    char *value;  /* local: the directory (real path); image: the reference; oci: the layout */
+    char *value;  /* local: the directory (real path); image: the reference; oci: the layout;
+                     url: a git or HTTP(S) URL */
     char *select; /* oci: the tag or "sha256:…" digest, or NULL */
 } bl_named;
 
@@ -252,7 +253,11 @@ const bl_named *bl_named_find(const bl_build *b, const char *ref);
 /* An oci-layout context's manifest: by digest, by tag (org.opencontainers.image.ref.name,
  * full or tag alone), or the layout's only one. */
 int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err);
-/* A local or oci-layout named context as an image in the store. */
+/* A git or HTTP(S) context fetched into *dir below the build's tmpdir: the checkout (subdir),
+ * or the download alone as the file "context"; *epoch its time for SOURCE_DATE_EPOCH (commit
+ * time; Last-Modified, else an archive's newest file; -1). material: note it for provenance. */
+int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err);
+/* A named context other than docker-image:// as an image in the store. */
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
