@@ -1,7 +1,7 @@
 # BuildKit's Dockerfile integration tests (moby/buildkit frontend/dockerfile/*_test.go), ported:
 # one folder per Go test under bk/<GoTestName>/ with a case.sh whose first line names the Go
 # file (`# go: dockerfile_copy_test.go`). `bk.sh GROUP` runs the cases of
-# dockerfile_GROUP_test.go; `bk.sh` alone runs them all. See bk/README.md for the case API.
+# dockerfile_GROUP_test.go (or GROUP_test.go); `bk.sh` alone runs them all. See bk/README.md for the case API.
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 BK=$CBUILD_SRC/tests/e2e/builder/bk
 GROUP=${1:-}
@@ -236,7 +236,8 @@ n_cases=0
 for dir in "$BK"/*/; do
   name=$(basename "$dir")
   [ -f "$dir/case.sh" ] || continue
-  if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -q "dockerfile_${GROUP}_test.go"; then
+  # GROUP names dockerfile_GROUP_test.go, or GROUP_test.go (errors, exclude_patterns)
+  if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -qE "^# go: (dockerfile_)?${GROUP}_test\.go "; then
     continue
   fi
   # BK_ONLY=REGEX runs only the cases whose name matches (while fixing one)
