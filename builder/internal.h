@@ -80,6 +80,11 @@ int bl_rootfs_resolve_user(bl_rootfs *r, const char *spec, uint32_t *uid, uint32
 
 /* ---------- lint warnings (call.c) ---------- */
 
+/* BuildKit's errdefs.Source.Print of the Dockerfile data: "NAME:START", a rule, the lines
+ * start..end marked ">>>" with up to two lines of context around, a rule (nothing when start
+ * is out of range). */
+void bl_source_snippet(cb_buf *out, const char *name, const cb_buf *data, int start, int end);
+
 /* msg is "RuleName: ..." of one of BuildKit's lint rules */
 bool builder_warning_is_lint(const char *msg);
 /* buildx's summary after a build: "N warnings found (use docker --debug to expand):" and

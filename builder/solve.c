@@ -175,22 +175,9 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
     if (tail && *tail)
         cb_buf_printf(&m, "------\n > %s:\n%s\n------\n", name, tail);
     free(tail);
-    /* the Dockerfile excerpt, as docker build prints it */
-    const char *df = b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "";
-    int first = cmd->instr->start_line - 2 > 1 ? cmd->instr->start_line - 2 : 1;
-    int last =
-        cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
-    cb_buf_printf(&m, "%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
-    int ln = 1;
-    for (const char *p = df; *p && ln <= last; ln++) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (ln >= first)
-            cb_buf_printf(&m, " %3d | %s%.*s\n", ln, ln >= cmd->instr->start_line ? ">>> " : "",
-                          (int)(len > 120 ? 120 : len), p);
-        p = nl ? nl + 1 : p + len;
-    }
-    cb_buf_printf(&m, "--------------------\n%s", err->msg);
+    /* the Dockerfile excerpt, as buildx prints the error's source (errdefs.Source.Print) */
+    bl_source_snippet(&m, b->ctx.dockerfile_name, &b->ctx.dockerfile, cmd->instr->start_line, cmd->instr->end_line);
+    cb_buf_puts(&m, err->msg);
     int code = err->code ? err->code : EIO;
     snprintf(err->msg, sizeof err->msg, "%s", m.data);
     err->code = code;
@@ -966,6 +953,33 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
     return rc;
 }
 
+/* A parse or plan error names its place ("Dockerfile:N: …" or "Dockerfile:N-M: …", the parser's
+ * own excerpt after it): shown with the Dockerfile's lines as buildx shows an error's source. */
+static void error_source(const bl_build *b, cb_err *err)
+{
+    if (!b->ctx.dockerfile.len || !b->ctx.dockerfile_name || strstr(err->msg, "\n--------------------\n"))
+        return;
+    cleanup_free char *pfx = xasprintf("%s:", b->ctx.dockerfile_name);
+    const char *at = strstr(err->msg, pfx), *nl = strchr(err->msg, '\n');
+    if (!at || (nl && at > nl))
+        return;
+    char *end;
+    long s = strtol(at + strlen(pfx), &end, 10), e = s;
+    if (end == at + strlen(pfx) || s < 1)
+        return;
+    if (*end == '-')
+        e = strtol(end + 1, &end, 10);
+    if (*end != ':')
+        return;
+    cb_buf m;
+    cb_buf_init(&m);
+    bl_source_snippet(&m, b->ctx.dockerfile_name, &b->ctx.dockerfile, (int)s, (int)e);
+    size_t keep = nl && !strncmp(nl, "\n  ", 3) && strstr(nl, " | ") ? (size_t)(nl - err->msg) : strlen(err->msg);
+    cb_buf_printf(&m, "%.*s", (int)keep, err->msg);
+    snprintf(err->msg, sizeof err->msg, "%s", m.data);
+    cb_buf_free(&m);
+}
+
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -1045,6 +1059,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     rc = solve_platforms(b, &plats, res, err);
 out:
+    if (rc < 0 && !opts->call_kind)
+        error_source(b, err);
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
     if (!opts->shared)
