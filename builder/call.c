@@ -548,6 +548,12 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     return 0;
 }
 
+bool bl_call_resolves_images(const builder_opts *o)
+{
+    /* frontend.targets lists the stages from the parse alone (BuildKit's ListTargets) */
+    return o->call_kind != CALL_TARGETS;
+}
+
 int bl_call_answer(bl_build *b, cb_err *err)
 {
     const builder_opts *o = b->opts;
