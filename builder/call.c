@@ -548,6 +548,11 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     return 0;
 }
 
+bool bl_call_lints(const builder_opts *o)
+{
+    return o->call_kind == CALL_CHECK;
+}
+
 bool bl_call_resolves_images(const builder_opts *o)
 {
     /* frontend.targets lists the stages from the parse alone (BuildKit's ListTargets) */

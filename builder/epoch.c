@@ -165,6 +165,17 @@ static int trial_plan(bl_build *b, df_plan **out, cb_err *err)
     return df_plan_new(b->file, &po, out, err);
 }
 
+/* Does an ARG before the first FROM declare SOURCE_DATE_EPOCH? */
+static bool global_arg_declared(const df_file *f)
+{
+    for (size_t i = 0; f && i < f->n_instrs && strcmp(f->instrs[i].keyword, "from"); i++)
+        for (size_t a = 0; !strcmp(f->instrs[i].keyword, "arg") && a < f->instrs[i].args.n; a++)
+            if (!strncmp(f->instrs[i].args.v[a], SDE, sizeof SDE - 1) &&
+                (!f->instrs[i].args.v[a][sizeof SDE - 1] || f->instrs[i].args.v[a][sizeof SDE - 1] == '='))
+                return true;
+    return false;
+}
+
 static void build_arg_set(cb_strv *args, const char *value)
 {
     cb_strv keep;
@@ -192,12 +203,21 @@ int bl_epoch_resolve(bl_build *b, cb_err *err)
         b->epoch = *v ? n : -1;
         return 0;
     }
+    if (!v && !global_arg_declared(b->file)) {
+        b->epoch = -1;
+        return 0;
+    }
     df_plan *p = NULL;
     int rc = 0;
     cleanup_free char *dflt = NULL;
     if (!v || strcmp(v, "context")) { /* the Dockerfile's default, or stages to look in */
-        if ((rc = trial_plan(b, &p, err)) < 0)
-            return rc;
+        cb_err e;
+        cb_err_clear(&e);
+        if (trial_plan(b, &p, &e) < 0) {
+            df_plan_free(p);
+            b->epoch = -1;
+            return 0; /* the build's own plan reports the error */
+        }
         for (size_t i = 0; !v && i < p->n_global_args; i++)
             if (!strcmp(p->global_args[i].key, SDE) && p->global_args[i].value && *p->global_args[i].value)
                 v = dflt = xstrdup(p->global_args[i].value);

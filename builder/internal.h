@@ -393,6 +393,8 @@ const char *bl_ssh_socket(const bl_build *b, const char *id);
 void bl_ssh_stop(bl_build *b);
 void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* call.c: is opts->call_kind the lint request (--call=check)? */
+bool bl_call_lints(const builder_opts *o);
 /* call.c: may the plan of opts->call_kind resolve base images (their env, ONBUILD)? */
 bool bl_call_resolves_images(const builder_opts *o);
 /* call.c: the answer to opts->call_kind once the plan is made (no step runs) */

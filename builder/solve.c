@@ -40,6 +40,20 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
     return base_config_list(ud, ref, platform, false, env, err);
 }
 
+/* the platform of the image base_env resolved (the resolver keeps it) */
+static char *base_platform_cb(void *ud, const char *ref, const char *platform)
+{
+    bl_build *b = ud;
+    const bl_image *im;
+    cb_err e;
+    cb_err_clear(&e);
+    if (bl_resolver_image(b->images, ref, platform, &im, &e) < 0 || !im->im.config.os || !im->im.config.architecture)
+        return NULL;
+    const oci_config *c = &im->im.config;
+    return c->variant && *c->variant ? xasprintf("%s/%s/%s", c->os, c->architecture, c->variant)
+                                     : xasprintf("%s/%s", c->os, c->architecture);
+}
+
 /* --build-context NAME replaces the stage NAME (dockerfile2llb asks for every stage name) */
 static bool named_context_cb(void *ud, const char *name)
 {
@@ -738,12 +752,13 @@ static int plan_platform(bl_build *b, bool warn, cb_err *err)
                            .build_platform = "linux/amd64",
                            .base_env = bl_call_resolves_images(b->opts) ? base_env_cb : NULL,
                            .base_onbuild = bl_call_resolves_images(b->opts) ? base_onbuild_cb : NULL,
+                           .base_platform = base_platform_cb,
                            .ud = b,
                            .build_args = (const char *const *)b->build_args.v,
                            .n_build_args = b->build_args.n,
                            .ignore = b->ctx.ignore,
                            .named_context = named_context_cb,
-                           .lint_only = b->opts->call_kind != 0};
+                           .lint_only = bl_call_lints(b->opts)};
         rc = df_plan_new(b->file, &po, &b->plan, err);
         if (rc < 0)
             return rc;

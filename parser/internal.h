@@ -88,6 +88,10 @@ typedef struct df_pstage {
 
 /* lint.c */
 void df_lint_file(df_plan *p, const df_file *f);
+/* The rules BuildKit checks while it parses instructions (MaintainerDeprecated, FromAsCasing,
+ * StageNameCasing, InvalidDefinitionDescription) over the first n instructions: what a parse
+ * error at instruction n still reports. */
+void df_lint_parsed(df_plan *p, const df_file *f, size_t n);
 void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps);
 /* reference.ParseNormalizedNamed would accept it (a base image name) */
 bool df_lint_ref_valid(const char *ref);
