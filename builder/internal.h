@@ -173,6 +173,7 @@ typedef struct bl_build {
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
+    cb_strv cache_mounts_reset;      /* cache mount images emptied by this --no-cache build */
     cb_strv src_urls, src_digests;   /* ADD <url>/<git> sources read, credentials redacted, with
                                         their "alg:hex" pins: provenance materials (under lock) */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */

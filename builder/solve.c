@@ -1014,6 +1014,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->secrets_id);
     cb_strv_init(&b->http_seen);
     cb_strv_init(&b->src_urls);
+    cb_strv_init(&b->cache_mounts_reset);
     cb_strv_init(&b->src_digests);
     cb_strv_init(&b->secrets_src);
     b->epoch = -1; /* resolved with the Dockerfile (bl_epoch_resolve) */
@@ -1099,6 +1100,7 @@ out_early:
     cb_strv_free(&b->http_seen);
     cb_strv_free(&b->src_urls);
     cb_strv_free(&b->build_args);
+    cb_strv_free(&b->cache_mounts_reset);
     cb_strv_free(&b->src_digests);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
