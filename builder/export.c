@@ -21,6 +21,7 @@ typedef struct output_spec {
     int oci_types; /* oci-mediatypes: -1 unset (OCI, BuildKit's default), 0 docker's, 1 OCI */
     bool boot;     /* type=ext4,boot=true: bootable with init=/sbin/cbuild-init */
     int rewrite_ts; /* rewrite-timestamp: -1 unset, 0, 1 */
+    int split;      /* local/tar platform-split: -1 unset (split when several platforms), 0, 1 */
     char *sde;      /* source-date-epoch=VALUE ("" unsets the exporter's epoch), NULL unset */
 } output_spec;
 
@@ -78,6 +79,7 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
     memset(o, 0, sizeof *o);
     o->oci_types = -1;
     o->rewrite_ts = -1;
+    o->split = -1;
     if (!strchr(s, '=')) {
         /* docker: `-o DIR` is type=local, `-o -` a tar on stdout */
         o->type = xstrdup(!strcmp(s, "-") ? "tar" : "local");
@@ -128,6 +130,13 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
                 return rc;
             }
             o->rewrite_ts = b;
+        } else if (!strcmp(t, "platform-split")) {
+            if ((o->split = parse_bool(v)) < 0) {
+                output_free(o);
+                int rc = cb_fail(err, "non-bool value for platform-split: %s", v);
+                cb_strv_free(&fields);
+                return rc;
+            }
         } else if (!strcmp(t, "source-date-epoch")) {
             char *end = NULL;
             if (*v && (strtoll(v, &end, 10), *end)) {
@@ -169,6 +178,11 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         strcmp(o->type, "docker")) {
         int rc = cb_fail(err, "invalid --output %s: rewrite-timestamp and source-date-epoch are options of the "
                               "image, oci and docker exporters", s);
+        output_free(o);
+        return rc;
+    }
+    if (o->split >= 0 && strcmp(o->type, "local") && strcmp(o->type, "tar")) {
+        int rc = cb_fail(err, "invalid --output %s: platform-split is an option of the local and tar exporters", s);
         output_free(o);
         return rc;
     }
@@ -749,6 +763,8 @@ static int export_docker_unattested(bl_build *b, const output_spec *os, const st
 }
 
 static int bl_tar_dir(const char *dir, const char *dest, cb_err *err);
+static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                        const bl_attest_opts *ao, cb_err *err);
 
 /* type=tar with attestations: the filesystem and the statement files beside it, as BuildKit's
  * tar exporter (the files first into a folder, then one tar). */
@@ -866,6 +882,13 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
      * (media types, annotations, rewritten timestamps) share the config, the image ID */
     const char *ref = names.n ? names.v[0] : attested ? md.digest : im.manifest_digest;
     for (size_t i = 0; i < nout && rc == 0; i++) {
+        if (outs[i].split == 1) { /* platform-split=true: DEST/<platform>/ even for one */
+            bl_platform_image one = {.platform = (char *)b->platform, .chain = *chain, .config = *cfg};
+            one.manifest.media_type = (char *)OCI_MT_MANIFEST;
+            memcpy(one.manifest.digest, im.manifest_digest, sizeof one.manifest.digest);
+            rc = export_split(b, &outs[i], &one, 1, attested ? &ao : NULL, err);
+            continue;
+        }
         if (!strcmp(outs[i].type, "docker") && attested)
             rc = export_docker_unattested(b, &outs[i], &im, &names, err);
         else if (!strcmp(outs[i].type, "tar") && attested)
@@ -1002,6 +1025,33 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             break;
         }
         rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+        if (rc == 0 && ao && bl_attest_any(ao) && !strcmp(os->type, "local"))
+            rc = bl_attest_files(b, ao, sub, imgs[i].platform, &imgs[i].chain, NULL, err);
+    }
+    return rc;
+}
+
+/* platform-split=false: every platform's files in DEST itself (a later platform's file wins), the
+ * statements as provenance.<os_arch>.json beside them (BuildKit's local exporter). */
+static int export_unsplit(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                          const bl_attest_opts *ao, cb_err *err)
+{
+    bool tar = !strcmp(os->type, "tar");
+    cleanup_free char *dir = tar ? bl_step_tmp(b, "export-unsplit") : xstrdup(os->dest);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        output_spec one = {.type = (char *)"local", .dest = dir};
+        rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+        if (rc == 0 && ao && bl_attest_any(ao)) {
+            cleanup_free char *pd = platform_dir(imgs[i].platform);
+            rc = bl_attest_files(b, ao, dir, imgs[i].platform, &imgs[i].chain, pd, err);
+        }
+    }
+    if (rc == 0 && tar)
+        rc = bl_tar_dir(dir, os->dest, err);
+    if (tar) {
+        cb_err e;
+        cb_rm_rf(dir, &e);
     }
     return rc;
 }
@@ -1066,13 +1116,10 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
             continue;
         if (!strcmp(outs[i].type, "oci"))
             rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);
+        else if (outs[i].split == 0)
+            rc = export_unsplit(b, &outs[i], imgs, n, &ao, err);
         else
             rc = export_split(b, &outs[i], imgs, n, &ao, err);
-        for (size_t k = 0; rc == 0 && attested && !strcmp(outs[i].type, "local") && k < n; k++) {
-            cleanup_free char *pd = platform_dir(imgs[k].platform);
-            cleanup_free char *sub = cb_path_join(outs[i].dest, pd);
-            rc = bl_attest_files(b, &ao, sub, imgs[k].platform, &imgs[k].chain, NULL, err);
-        }
         if (rc < 0)
             cb_error_wrap(err, "exporting %s to %s", outs[i].type, outs[i].dest);
     }
