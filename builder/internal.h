@@ -171,6 +171,7 @@ typedef struct bl_build {
     struct timespec started;         /* the build's start (provenance's startedOn) */
     const char *platform;            /* the platform being built ("linux/arm64"), normalised */
     size_t n_platforms;              /* --platform a,b: each solved in turn, one index made */
+    bool multi_platform;             /* an index even of one platform (BUILDKIT_MULTI_PLATFORM=1) */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
     cb_strv cache_mounts_reset;      /* cache mount images emptied by this --no-cache build */

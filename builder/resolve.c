@@ -100,7 +100,7 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     }
     if (nc) /* docker-image://: that reference instead */
         ref = nc->value;
-    cleanup_free char *name = b->n_platforms > 1
+    cleanup_free char *name = b->multi_platform
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);
     int pid = bl_progress_add(b, name);

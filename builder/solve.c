@@ -785,7 +785,7 @@ static void jobs_init(bl_build *b)
         j->stage = st;
         j->platform = xstrdup(st->platform ? st->platform : b->platform);
         j->target_platform = b->platform;
-        j->prefix_platform = b->n_platforms > 1;
+        j->prefix_platform = b->multi_platform;
         j->needed = st->needed;
         j->n_steps = count_steps(st);
         if (st->name)
@@ -934,7 +934,7 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
             *err = b->first_err;
             rc = -ECANCELED;
         }
-        if (plats->n == 1)
+        if (!b->multi_platform)
             break; /* exported below, after the context vertex ends */
         if (rc == 0 && (rc = commit_platform(b, &imgs[n_imgs], err)) == 0) {
             const bl_chain *built = &b->jobs[b->plan->target].chain; /* the cache's, not rewritten */
@@ -951,11 +951,11 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
     }
     context_done_locked(b); /* readers a failure left unrun */
     pthread_mutex_unlock(&b->lock);
-    if (rc == 0 && plats->n == 1)
+    if (rc == 0 && !b->multi_platform)
         rc = export_target(b, res, err);
-    if (rc == 0 && plats->n > 1)
+    if (rc == 0 && b->multi_platform)
         rc = bl_export_index(b, imgs, n_imgs, res, err);
-    if (rc == 0 && plats->n > 1)
+    if (rc == 0 && b->multi_platform)
         rc = bl_cache_io_export(b, &all, err);
     for (size_t i = 0; i < n_imgs; i++) {
         free(imgs[i].platform);
@@ -1009,6 +1009,7 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     b->opts = opts;
     b->n_platforms = plats.n;
     b->platform = plats.v[0];
+    b->multi_platform = plats.n > 1;
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
@@ -1024,7 +1025,25 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         cb_strv_push(&b->build_args, opts->build_args->v[i]);
     b->ctx.dirfd = -1;
     b->images = bl_resolver_new(b);
-    rc = parse_secrets(b, opts->secrets, err);
+    /* dockerui's multi-platform option: BUILDKIT_MULTI_PLATFORM=1 makes an index of one */
+    for (size_t i = 0; rc == 0 && i < b->build_args.n; i++) {
+        const char *a = b->build_args.v[i];
+        if (!cb_str_has_prefix(a, "BUILDKIT_MULTI_PLATFORM=") || !a[24])
+            continue;
+        static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"},
+                                 *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+        int v = -1;
+        for (size_t k = 0; k < 6 && v < 0; k++)
+            v = !strcmp(a + 24, t[k]) ? 1 : !strcmp(a + 24, f[k]) ? 0 : -1;
+        if (v < 0)
+            rc = cb_fail(err, "invalid boolean value for multi-platform: %s", a + 24);
+        else if (!v && plats.n > 1)
+            rc = cb_fail(err, "conflicting config: returning multiple target platforms is not allowed");
+        else
+            b->multi_platform = v || plats.n > 1;
+    }
+    if (rc == 0)
+        rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
         rc = bl_named_parse(b, opts->build_contexts, err);
     if (rc == 0)
