@@ -795,6 +795,7 @@ static int attest_single(bl_build *b, const bl_attest_opts *ao, const oci_descri
     ms[0].platform->os = xstrdup(cfg->os ? cfg->os : "linux");
     ms[0].platform->architecture = xstrdup(cfg->architecture ? cfg->architecture : "amd64");
     ms[0].platform->variant = cfg->variant && *cfg->variant ? xstrdup(cfg->variant) : NULL;
+    ms[0].platform->os_version = cfg->os_version ? xstrdup(cfg->os_version) : NULL;
     cleanup_free char *plat = oci_platform_string(ms[0].platform);
     int rc = bl_attest_manifest(b, ao, img, plat, chain, names, &ms[1], err);
     size_t len = 0;

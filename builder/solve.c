@@ -444,23 +444,22 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
     return 0;
 }
 
-/* os/architecture/variant of a config from "os/arch[/variant]" */
+/* os/architecture/variant (and os.version) of a config from "os[(version)]/arch[/variant]" */
 static void platform_config_set(oci_config *c, const char *platform)
 {
-    char *os = xstrdup(platform);
-    char *arch = strchr(os, '/');
-    char *variant = arch ? strchr(arch + 1, '/') : NULL;
-    if (arch)
-        *arch++ = 0;
-    if (variant)
-        *variant++ = 0;
+    oci_platform p;
+    cb_err e;
+    cb_err_clear(&e);
+    if (oci_platform_parse(platform, &p, &e) < 0)
+        return;
     free(c->os);
     free(c->architecture);
     free(c->variant);
-    c->os = xstrdup(os);
-    c->architecture = xstrdup(arch ? arch : "amd64");
-    c->variant = variant ? xstrdup(variant) : NULL;
-    free(os);
+    free(c->os_version);
+    c->os = p.os;
+    c->architecture = p.architecture;
+    c->variant = p.variant;
+    c->os_version = p.os_version;
 }
 
 static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
@@ -846,6 +845,7 @@ static int commit_platform(bl_build *b, bl_platform_image *out, cb_err *err)
             out->manifest.platform->os = xstrdup(cfg.os ? cfg.os : "linux");
             out->manifest.platform->architecture = xstrdup(cfg.architecture ? cfg.architecture : "amd64");
             out->manifest.platform->variant = cfg.variant && *cfg.variant ? xstrdup(cfg.variant) : NULL;
+            out->manifest.platform->os_version = cfg.os_version ? xstrdup(cfg.os_version) : NULL;
             memcpy(out->image_id, im.id, sizeof out->image_id);
             bl_chain_copy(&out->chain, chain);
             oci_config_copy(&out->config, &cfg);

@@ -236,7 +236,7 @@ static const oci_descriptor *index_pick(store *s, const oci_index *ix, const oci
 {
     if (want)
         return oci_index_select(ix, want);
-    oci_platform host = {(char *)"linux", (char *)"amd64", NULL};
+    oci_platform host = {(char *)"linux", (char *)"amd64", NULL, NULL};
     const oci_descriptor *d = oci_index_select(ix, &host);
     if (d && store_blob_exists(s, d->digest, NULL))
         return d;
@@ -369,7 +369,8 @@ int store_image_load_for(store *s, const char *digest, const char *media_type, c
         out->size += out->manifest.layers[i].size;
     if (want && !oci_platform_matches(out->config.os, out->config.architecture, out->config.variant, want)) {
         oci_platform have = {out->config.os ? out->config.os : (char *)"?",
-                             out->config.architecture ? out->config.architecture : (char *)"?", out->config.variant};
+                             out->config.architecture ? out->config.architecture : (char *)"?", out->config.variant,
+                             out->config.os_version};
         cleanup_free char *ws = oci_platform_string(want);
         cleanup_free char *hs = oci_platform_string(&have);
         store_image_free(out);

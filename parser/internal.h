@@ -72,6 +72,8 @@ void df_cmd_free(df_cmd *c);
 
 /* platform.c */
 void df_platform_split(const char *p, char **os, char **arch, char **variant);
+/* The "(version)" of a platform's OS ("windows(10.0.1)/amd64" -> "10.0.1"), "" when none. */
+char *df_platform_os_version(const char *p);
 
 
 /* A stage while planning: its typed commands before expansion. */

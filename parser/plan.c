@@ -712,6 +712,7 @@ static int plan_global_args(planctx *x, cb_err *err)
     char *tos, *tarch, *tvar, *bos, *barch, *bvar;
     df_platform_split(x->tp, &tos, &tarch, &tvar);
     df_platform_split(x->bp, &bos, &barch, &bvar);
+    cleanup_free char *tver = df_platform_os_version(x->tp), *bver = df_platform_os_version(x->bp);
     const char *target_name = x->opts->target;
     char *last_name = NULL;
     if (!target_name || !*target_name) {
@@ -719,9 +720,9 @@ static int plan_global_args(planctx *x, cb_err *err)
         /* BuildKit's defaultArgs: the last stage's name, "default" for an unnamed one */
         target_name = last->args.n == 3 ? (last_name = df_str_lower(last->args.v[2])) : "default";
     }
-    const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
+    const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", bver},
                            {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", x->tp},
-                           {"TARGETOS", tos},        {"TARGETOSVERSION", ""},  {"TARGETARCH", tarch},
+                           {"TARGETOS", tos},        {"TARGETOSVERSION", tver}, {"TARGETARCH", tarch},
                            {"TARGETVARIANT", tvar},  {"TARGETSTAGE", target_name}};
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
         const char *ov = env_get(&x->bargs, kv[i][0]);
