@@ -393,6 +393,10 @@ static json_t *prov_materials(bl_build *b, const char *platform)
         cleanup_free char *red = bl_url_redact(git);
         json_array_append_new(a, json_pack("{ss so}", "uri", red, "digest", commit_digest_set(b->ctx.git_commit)));
     }
+    if (b->ctx.url && b->ctx.http_digest[0]) { /* an HTTP context: its download */
+        cleanup_free char *red = bl_url_redact(b->ctx.url);
+        json_array_append_new(a, json_pack("{ss so}", "uri", red, "digest", digest_set(b->ctx.http_digest)));
+    }
     pthread_mutex_lock(&b->lock);
     for (size_t i = 0; i < b->src_urls.n; i++)
         json_array_append_new(a, json_pack("{ss so}", "uri", b->src_urls.v[i], "digest",
@@ -757,6 +761,8 @@ static json_t *prov_v1(bl_build *b, const bl_attest_opts *ao, const char *platfo
         json_object_set_new(cs, "uri", json_string(red));
         if (ctx_uri && !strcmp(red, ctx_uri))
             json_object_set_new(cs, "digest", commit_digest_set(b->ctx.git_commit));
+        else if (!ctx_uri && b->ctx.http_digest[0] && !strcmp(red, b->ctx.url))
+            json_object_set_new(cs, "digest", digest_set(b->ctx.http_digest));
     }
     json_t *ext = json_pack("{soso}", "configSource", cs, "request", req);
     json_t *internal = json_pack("{ss}", "builderPlatform", "linux/amd64");

@@ -90,6 +90,8 @@ int bl_context_fetch_url(bl_context *c, const char *url, const char *tmpdir, con
     oci_http_result_free(&res);
     if (rc < 0)
         return cb_error_wrap(err, "unable to prepare context: downloading %s", url);
+    if ((rc = cb_sha256_file(file, c->http_digest, err)) < 0) /* its provenance material */
+        return rc;
     if (!file_is_tar(file)) /* a Dockerfile alone: no context, any -f name */
         return cb_read_file(file, &c->dockerfile, err);
     if (c->epoch < 0)

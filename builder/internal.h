@@ -104,6 +104,7 @@ typedef struct bl_context {
     uint64_t bytes_read;   /* context bytes read so far (progress) */
     char *url;             /* a URL context (git or HTTP) as given; NULL for a directory or stdin */
     char git_commit[65];   /* a git context's resolved commit (sha1 or sha256 hex), else "" */
+    char http_digest[CB_DIGEST_STR_LEN]; /* an HTTP context's download ("sha256:…"), else "" */
     int64_t epoch;         /* SOURCE_DATE_EPOCH=context: a git context's commit time, an HTTP one's
                               Last-Modified or its archive's newest file; -1 for none (local) */
     pthread_mutex_t lock;
