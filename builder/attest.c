@@ -4,6 +4,7 @@
  * files of local/tar outputs. The SBOM predicate is attest-sbom.c's. */
 #include "attest.h"
 #include "attest-sbom.h"
+#include "git.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -266,8 +267,102 @@ static json_t *base64_json(const void *data, size_t n)
 
 /* ---------- provenance ---------- */
 
+void bl_attest_note_source(bl_build *b, const char *url, const char *digest)
+{
+    char *u = bl_url_redact(url);
+    pthread_mutex_lock(&b->lock);
+    if (cb_strv_contains(&b->src_urls, u)) {
+        free(u);
+    } else {
+        cb_strv_push_owned(&b->src_urls, u);
+        cb_strv_push(&b->src_digests, digest);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* A git commit as BuildKit's digestSetForCommit: sha256 for 64 hex digits, else sha1. */
+static json_t *commit_digest_set(const char *commit)
+{
+    return json_pack("{ss}", strlen(commit) == 64 ? "sha256" : "sha1", commit);
+}
+
+/* The context's source identifier in the build definition: llb.Git's git://HOST/PATH#ref:subdir
+ * (no scheme, no credentials), an HTTP context's URL, else local://context. */
+static char *context_identifier(const bl_build *b)
+{
+    if (!b->ctx.url)
+        return xstrdup("local://context");
+    bl_git_ref r;
+    cb_err e;
+    cb_err_clear(&e);
+    if (!b->ctx.git_commit[0] || bl_git_ref_parse(b->ctx.url, &r, &e) < 0)
+        return bl_url_redact(b->ctx.url);
+    const char *hp = strstr(r.remote, "://") ? strstr(r.remote, "://") + 3 : r.remote;
+    size_t alen = strcspn(hp, "/");
+    const char *at = memrchr(hp, '@', alen);
+    if (at)
+        hp = at + 1;
+    char *id = r.ref || r.subdir ? xasprintf("git://%s#%s%s%s", hp, r.ref ? r.ref : "", r.subdir ? ":" : "",
+                                             r.subdir ? r.subdir : "")
+                                 : xasprintf("git://%s", hp);
+    bl_git_ref_free(&r);
+    return id;
+}
+
+/* A git context's URL as dfgitutil.FragmentFormat: remote#ref[:subdir] (with_subdir) or
+ * remote#ref; NULL when the context is not a git repository. */
+static char *git_context_url(const bl_build *b, bool with_subdir)
+{
+    if (!b->ctx.url || !b->ctx.git_commit[0])
+        return NULL;
+    bl_git_ref r;
+    cb_err e;
+    cb_err_clear(&e);
+    if (bl_git_ref_parse(b->ctx.url, &r, &e) < 0)
+        return NULL;
+    cleanup_free char *sub = with_subdir && r.subdir ? bl_path_clean(r.subdir) : NULL;
+    const char *subdir = sub && strcmp(sub, "/") ? sub + (sub[0] == '/') : NULL;
+    char *u = r.ref || subdir ? xasprintf("%s#%s%s%s", r.remote, r.ref ? r.ref : "", subdir ? ":" : "", subdir ? subdir : "")
+                              : xstrdup(r.remote);
+    bl_git_ref_free(&r);
+    return u;
+}
+
+/* A material's purl and digest for a resolved image: a docker-image:// context by its
+ * reference, an oci-layout:// one as pkg:oci/NAME@DIGEST (BuildKit's local image source), a
+ * local directory context none (it is a local source), a URL one none (noted as a source). */
+static bool image_material(const bl_build *b, const bl_image *im, const char *platform, char **uri, char **digest)
+{
+    const bl_named *nc = bl_named_find(b, im->ref);
+    const char *plat = im->platform ? im->platform : platform;
+    *digest = xstrdup(im->im.manifest_digest);
+    if (nc && (nc->kind == BL_NAMED_LOCAL || nc->kind == BL_NAMED_URL)) {
+        free(*digest); /* a local source; a URL's material is its git commit or download */
+        return false;
+    }
+    if (nc && nc->kind == BL_NAMED_OCI) {
+        char pinned[CB_DIGEST_STR_LEN];
+        cb_err e;
+        cb_err_clear(&e);
+        if (bl_named_oci_pick(nc, pinned, &e) == 0) {
+            free(*digest);
+            *digest = xstrdup(pinned);
+        }
+        cleanup_free char *ref = xasprintf("%s@%s", nc->name, *digest);
+        *uri = bl_attest_purl("oci", ref, plat);
+        return true;
+    }
+    if (nc && nc->kind == BL_NAMED_IMAGE && !strcmp(nc->value, "scratch")) {
+        free(*digest);
+        return false;
+    }
+    *uri = bl_attest_purl("docker", nc ? nc->value : im->ref, plat);
+    return true;
+}
+
 /* resolvedDependencies: the images the build resolved for this platform (FROM, COPY --from,
- * RUN --mount from=), each once, with the manifest digest it used. */
+ * RUN --mount from=), each once, with the manifest digest it used; then the git context and
+ * the ADD sources (BuildKit's order: images, git, http). */
 static json_t *prov_materials(bl_build *b, const char *platform)
 {
     json_t *a = json_array();
@@ -280,15 +375,71 @@ static json_t *prov_materials(bl_build *b, const char *platform)
             continue;
         if (b->n_platforms > 1 && platform && im->platform && strcmp(im->platform, platform))
             continue;
-        cleanup_free char *uri = bl_attest_purl("docker", im->ref, im->platform ? im->platform : platform);
-        if (cb_strv_contains(&seen, uri))
+        char *uri, *digest;
+        if (!image_material(b, im, platform, &uri, &digest))
             continue;
-        cb_strv_push(&seen, uri);
-        json_array_append_new(a,
-                              json_pack("{ss so}", "uri", uri, "digest", digest_set(im->im.manifest_digest)));
+        if (cb_strv_contains(&seen, uri)) {
+            free(uri);
+            free(digest);
+            continue;
+        }
+        cb_strv_push_owned(&seen, uri);
+        json_array_append_new(a, json_pack("{ss so}", "uri", uri, "digest", digest_set(digest)));
+        free(digest);
     }
     cb_strv_free(&seen);
+    cleanup_free char *git = git_context_url(b, false);
+    if (git) {
+        cleanup_free char *red = bl_url_redact(git);
+        json_array_append_new(a, json_pack("{ss so}", "uri", red, "digest", commit_digest_set(b->ctx.git_commit)));
+    }
+    if (b->ctx.url && b->ctx.http_digest[0]) { /* an HTTP context: its download */
+        cleanup_free char *red = bl_url_redact(b->ctx.url);
+        json_array_append_new(a, json_pack("{ss so}", "uri", red, "digest", digest_set(b->ctx.http_digest)));
+    }
+    pthread_mutex_lock(&b->lock);
+    for (size_t i = 0; i < b->src_urls.n; i++)
+        json_array_append_new(a, json_pack("{ss so}", "uri", b->src_urls.v[i], "digest",
+                                           digest_set(b->src_digests.v[i])));
+    pthread_mutex_unlock(&b->lock);
     return a;
+}
+
+/* The local sources BuildKit would list (request.locals): the context and the Dockerfile when
+ * they come from the client, none for a URL context. */
+static bool prov_has_locals(const bl_build *b)
+{
+    return !b->ctx.url;
+}
+
+/* A --build-context NAME=DIR the build used: a local source too. */
+static bool named_local_used(bl_build *b)
+{
+    size_t n = bl_resolver_count(b->images);
+    for (size_t i = 0; i < n; i++) {
+        const bl_image *im = bl_resolver_at(b->images, i);
+        const bl_named *nc = im && im->ready && im->rc == 0 ? bl_named_find(b, im->ref) : NULL;
+        if (nc && nc->kind == BL_NAMED_LOCAL)
+            return true;
+    }
+    return false;
+}
+
+/* Did a RUN of the build (a needed stage's, cached or not) have network access? BuildKit's
+ * provenance is hermetic only without (every RUN --network=none). */
+static bool prov_network_access(const bl_build *b)
+{
+    for (size_t p = 0; p < b->n_solves; p++) {
+        const df_plan *plan = b->solves[p].plan;
+        for (size_t s = 0; plan && s < plan->n_stages; s++) {
+            const df_stage *st = &plan->stages[s];
+            for (size_t i = 0; st->needed && i < st->n_cmds; i++)
+                if (st->cmds[i].kind == DF_CMD_RUN &&
+                    (!st->cmds[i].network || strcmp(st->cmds[i].network, "none")))
+                    return true;
+        }
+    }
+    return false;
 }
 
 /* RUN --mount=type=secret|ssh of the Dockerfile: BuildKit's request.secrets and request.ssh
@@ -386,7 +537,8 @@ static json_t *prov_request(bl_build *b, const bl_attest_opts *ao, bool *scrubbe
         json_object_set_new(req, "ssh", ssh);
     else
         json_decref(ssh);
-    json_object_set_new(req, "locals", json_pack("[{ss}{ss}]", "name", "context", "name", "dockerfile"));
+    if (prov_has_locals(b))
+        json_object_set_new(req, "locals", json_pack("[{ss}{ss}]", "name", "context", "name", "dockerfile"));
     return req;
 }
 
@@ -553,9 +705,10 @@ static void def_build(prov_def *d, bl_build *b, const char *platform, const bl_c
         if (from && def_stage_step(d, from) && *def_stage_step(d, from))
             json_array_append_new(inputs, jstr_fmt("%s:0", def_stage_step(d, from)));
         else if (!from && (!strcmp(in->keyword, "copy") || !strcmp(in->keyword, "add"))) {
-            if (!d->context_step)
-                d->context_step = def_step(d, json_pack("{s{ss}}", "source", "identifier", "local://context"),
-                                           platform, NULL);
+            if (!d->context_step) {
+                cleanup_free char *id = context_identifier(b);
+                d->context_step = def_step(d, json_pack("{s{ss}}", "source", "identifier", id), platform, NULL);
+            }
             json_array_append_new(inputs, jstr_fmt("%s:0", d->context_step));
         }
         json_t *op = def_op(d, in, platform, inputs);
@@ -603,7 +756,19 @@ static json_t *prov_v1(bl_build *b, const bl_attest_opts *ao, const char *platfo
     invocation_id(inv);
     bool scrubbed;
     json_t *req = prov_request(b, ao, &scrubbed);
-    json_t *ext = json_pack("{s{ss}so}", "configSource", "path", dockerfile_name(b), "request", req);
+    json_t *cs = json_pack("{ss}", "path", dockerfile_name(b));
+    cleanup_free char *ctx_uri = git_context_url(b, true);
+    if (ctx_uri || b->ctx.url) {
+        /* RequestProvenance: the context's URL, with the commit when it names the material
+         * (which it does not when the URL had credentials: the material's are redacted) */
+        cleanup_free char *red = bl_url_redact(ctx_uri ? ctx_uri : b->ctx.url);
+        json_object_set_new(cs, "uri", json_string(red));
+        if (ctx_uri && !strcmp(red, ctx_uri))
+            json_object_set_new(cs, "digest", commit_digest_set(b->ctx.git_commit));
+        else if (!ctx_uri && b->ctx.http_digest[0] && !strcmp(red, b->ctx.url))
+            json_object_set_new(cs, "digest", digest_set(b->ctx.http_digest));
+    }
+    json_t *ext = json_pack("{soso}", "configSource", cs, "request", req);
     json_t *internal = json_pack("{ss}", "builderPlatform", "linux/amd64");
     json_t *bkmeta = json_object();
     if (ao->prov_max) {
@@ -624,10 +789,14 @@ static json_t *prov_v1(bl_build *b, const bl_attest_opts *ao, const char *platfo
         cb_strv_free(&d.stage_last);
         free(d.context_step);
     }
-    /* the local context is a material BuildKit cannot pin: resolvedDependencies incomplete */
+    /* a local context is a material BuildKit cannot pin: resolvedDependencies incomplete;
+     * complete materials and no network make the build hermetic */
+    bool complete = !prov_has_locals(b) && !named_local_used(b);
     json_t *meta = json_pack("{sssssss{sbsb}so}", "invocationId", inv, "startedOn", started, "finishedOn",
                              finished, "buildkit_completeness", "request", !scrubbed, "resolvedDependencies",
-                             0, "buildkit_metadata", bkmeta);
+                             complete, "buildkit_metadata", bkmeta);
+    if (complete && !prov_network_access(b))
+        json_object_set_new(meta, "buildkit_hermetic", json_true());
     if (ao->reproducible)
         json_object_set_new(meta, "buildkit_reproducible", json_true());
     return json_pack("{s{sssososo}s{s{ss}so}}", "buildDefinition", "buildType", PROV_BUILD_TYPE_V1,
@@ -643,7 +812,12 @@ static json_t *prov_v02(json_t *v1)
     json_t *ext = json_object_get(bd, "externalParameters"), *in = json_object_get(bd, "internalParameters");
     json_t *md = json_object_get(rd, "metadata");
     json_t *cs = json_object();
-    json_t *path = json_object_get(json_object_get(ext, "configSource"), "path");
+    json_t *v1cs = json_object_get(ext, "configSource");
+    if (json_object_get(v1cs, "uri"))
+        json_object_set(cs, "uri", json_object_get(v1cs, "uri"));
+    if (json_object_get(v1cs, "digest"))
+        json_object_set(cs, "digest", json_object_get(v1cs, "digest"));
+    json_t *path = json_object_get(v1cs, "path");
     if (path)
         json_object_set(cs, "entryPoint", path);
     json_t *env = json_pack("{sO}", "platform", json_object_get(in, "builderPlatform"));
@@ -661,6 +835,8 @@ static json_t *prov_v02(json_t *v1)
         "invocation", "configSource", cs, "parameters", json_object_get(ext, "request"), "environment", env);
     if (json_object_get(in, "buildConfig"))
         json_object_set(p, "buildConfig", json_object_get(in, "buildConfig"));
+    if (json_is_true(json_object_get(md, "buildkit_hermetic")))
+        json_object_set_new(meta, "https://mobyproject.org/buildkit@v1#hermetic", json_true());
     json_object_set_new(p, "metadata", meta);
     return p;
 }

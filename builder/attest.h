@@ -31,6 +31,10 @@ static inline bool bl_attest_any(const bl_attest_opts *o)
     return o->provenance || o->sbom;
 }
 
+/* A remote source the build read (ADD <url>: "sha256:…" of its content, ADD <git>: "sha1:…" or
+ * "sha256:…" commit), once per URL: a material of the provenance (credentials redacted). */
+void bl_attest_note_source(bl_build *b, const char *url, const char *digest);
+
 /* The attestation manifest of one platform's image (its blobs put in the store); *out its
  * index entry: platform unknown/unknown, vnd.docker.reference.* annotations. names: the
  * image's names (the statements' subjects). */

@@ -56,7 +56,7 @@ static void call_line_range(const df_file *f, int line, int *start, int *end)
 }
 
 /* errdefs.Source.Print: the lines around the range, the range marked ">>>". */
-static void call_print_source(FILE *out, const char *name, const cb_buf *data, int start, int end)
+void bl_source_snippet(cb_buf *out, const char *name, const cb_buf *data, int start, int end)
 {
     cb_strv lines;
     cb_strv_init(&lines);
@@ -72,7 +72,7 @@ static void call_print_source(FILE *out, const char *name, const cb_buf *data, i
     }
     int n = (int)lines.n;
     if (start >= 1 && start <= n) {
-        int rs = start, re = end > n ? n : end;
+        int rs = start, re = end > n ? n : end < start ? start : end;
         int pad = re == rs ? 4 : 2, p = 0;
         int s = rs, e = re;
         while (p < pad) {
@@ -86,12 +86,22 @@ static void call_print_source(FILE *out, const char *name, const cb_buf *data, i
             }
             p++;
         }
-        fprintf(out, "%s:%d\n--------------------\n", name, rs);
+        cb_buf_printf(out, "%s:%d\n--------------------\n", name, rs);
         for (int i = s; i <= e; i++)
-            fprintf(out, " %3d | %s %s\n", i, i >= rs && i <= re ? ">>>" : "   ", lines.v[i - 1]);
-        fprintf(out, "--------------------\n");
+            cb_buf_printf(out, " %3d | %s %s\n", i, i >= rs && i <= re ? ">>>" : "   ", lines.v[i - 1]);
+        cb_buf_printf(out, "--------------------\n");
     }
     cb_strv_free(&lines);
+}
+
+static void call_print_source(FILE *out, const char *name, const cb_buf *data, int start, int end)
+{
+    cb_buf b;
+    cb_buf_init(&b);
+    bl_source_snippet(&b, name, data, start, end);
+    if (b.len)
+        fwrite(b.data, 1, b.len, out);
+    cb_buf_free(&b);
 }
 
 static json_t *call_location(int start, int end)
@@ -536,6 +546,17 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
     free(args);
     cb_strv_free(&used);
     return 0;
+}
+
+bool bl_call_lints(const builder_opts *o)
+{
+    return o->call_kind == CALL_CHECK;
+}
+
+bool bl_call_resolves_images(const builder_opts *o)
+{
+    /* frontend.targets lists the stages from the parse alone (BuildKit's ListTargets) */
+    return o->call_kind != CALL_TARGETS;
 }
 
 int bl_call_answer(bl_build *b, const df_plan *plan, cb_err *err)

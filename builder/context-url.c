@@ -1,9 +1,12 @@
 /* Build contexts from URLs, as docker/buildx take them: a git repository
  * (`https://host/repo.git#ref:subdir`, `git@host:repo.git`, `git://…`) checked out with the
- * host's git, or an HTTP(S) file: a tarball (the context, Dockerfile inside) or a Dockerfile. */
+ * host's git, or an HTTP(S) file: a tarball (the context, Dockerfile inside) or a Dockerfile.
+ * The context remembers its URL, the git commit and its own time (SOURCE_DATE_EPOCH=context). */
 #include "git.h"
 #include "internal.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -16,7 +19,7 @@ bool bl_context_is_url(const char *context)
            cb_str_has_prefix(context, "https://");
 }
 
-static int fetch_git(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_err *err)
+static int fetch_git(bl_context *c, const char *url, const char *tmpdir, const char *ssh_sock, cb_err *err)
 {
     bl_git_ref r;
     int rc = bl_git_ref_parse(url, &r, err);
@@ -24,13 +27,12 @@ static int fetch_git(const char *url, const char *tmpdir, const char *ssh_sock, 
         return rc;
     r.ssh_sock = ssh_sock;
     cleanup_free char *dest = cb_path_join(tmpdir, "context-git");
-    char commit[BL_GIT_COMMIT_MAX];
     /* a context keeps no .git unless the URL asks (?keep-git-dir=true), as BuildKit's */
-    rc = bl_git_checkout(&r, r.keep_git_dir == 1, NULL, dest, commit, err);
+    rc = bl_git_checkout(&r, r.keep_git_dir == 1, NULL, dest, c->git_commit, &c->epoch, err);
     if (rc == 0) {
-        *dir = r.subdir ? cb_path_join(dest, r.subdir) : xstrdup(dest);
+        c->dir = r.subdir ? cb_path_join(dest, r.subdir) : xstrdup(dest);
         struct stat st;
-        if (stat(*dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        if (stat(c->dir, &st) < 0 || !S_ISDIR(st.st_mode))
             rc = cb_failc(err, ENOENT, "unable to prepare context: path \"%s\" not found in %s", r.subdir,
                           r.remote);
     }
@@ -54,12 +56,29 @@ static bool file_is_tar(const char *path)
            !memcmp(h, "\x28\xb5\x2f\xfd", 4);
 }
 
-int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_buf *dockerfile,
-                         cb_err *err)
+/* The newest modification time of the archive's regular files, or -1 (BuildKit's
+ * archiveMaxTimeFromHTTPArchive: SOURCE_DATE_EPOCH of an archive served without Last-Modified). */
+int64_t bl_archive_newest_mtime(const char *path)
 {
-    *dir = NULL;
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    int64_t newest = -1;
+    if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK) {
+        struct archive_entry *e;
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+            if (archive_entry_filetype(e) == AE_IFREG && archive_entry_mtime(e) > newest)
+                newest = archive_entry_mtime(e);
+    }
+    archive_read_free(a);
+    return newest;
+}
+
+int bl_context_fetch_url(bl_context *c, const char *url, const char *tmpdir, const char *ssh_sock, cb_err *err)
+{
+    c->url = xstrdup(url);
     if (bl_git_is_url(url))
-        return fetch_git(url, tmpdir, ssh_sock, dir, err);
+        return fetch_git(c, url, tmpdir, ssh_sock, err);
     cleanup_free char *file = cb_path_join(tmpdir, "context-download");
     cleanup_close int fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -67,14 +86,19 @@ int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_so
     oci_http_result res;
     memset(&res, 0, sizeof res);
     int rc = oci_http_fetch(url, NULL, fd, &res, err);
+    c->epoch = rc == 0 ? res.mtime : -1; /* Last-Modified first, as BuildKit's */
     oci_http_result_free(&res);
     if (rc < 0)
         return cb_error_wrap(err, "unable to prepare context: downloading %s", url);
+    if ((rc = cb_sha256_file(file, c->http_digest, err)) < 0) /* its provenance material */
+        return rc;
     if (!file_is_tar(file)) /* a Dockerfile alone: no context, any -f name */
-        return cb_read_file(file, dockerfile, err);
+        return cb_read_file(file, &c->dockerfile, err);
+    if (c->epoch < 0)
+        c->epoch = bl_archive_newest_mtime(file);
     cleanup_free char *dest = cb_path_join(tmpdir, "context");
     if ((rc = store_tar_extract_file(file, dest, 0, err)) < 0)
         return cb_error_wrap(err, "build context %s", url);
-    *dir = xstrdup(dest);
+    c->dir = xstrdup(dest);
     return 0;
 }

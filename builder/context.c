@@ -76,6 +76,7 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
 {
     memset(c, 0, sizeof *c);
     c->dirfd = -1;
+    c->epoch = -1;
     cb_buf_init(&c->dockerfile);
     pthread_mutex_init(&c->lock, NULL);
     int rc = 0;
@@ -104,7 +105,7 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
     } else if (bl_context_is_url(context)) {
         if (dockerfile && !strcmp(dockerfile, "-"))
             return cb_fail(err, "invalid argument: can't use stdin for the Dockerfile of a URL context");
-        if ((rc = bl_context_fetch_url(context, tmpdir, ssh_sock, &c->dir, &c->dockerfile, err)) < 0)
+        if ((rc = bl_context_fetch_url(c, context, tmpdir, ssh_sock, err)) < 0)
             return rc;
         if (!c->dir) {
             c->dockerfile_name = xstrdup("Dockerfile");
@@ -167,6 +168,7 @@ int bl_context_open_dir(const char *dir, bl_context *c, cb_err *err)
 {
     memset(c, 0, sizeof *c);
     c->dirfd = -1;
+    c->epoch = -1;
     cb_buf_init(&c->dockerfile);
     pthread_mutex_init(&c->lock, NULL);
     c->dir = xstrdup(dir);
@@ -187,6 +189,7 @@ void bl_context_close(bl_context *c)
         cb_rm_rf(c->dir, &e);
     }
     free(c->dir);
+    free(c->url);
     df_ignore_free(c->ignore);
     free(c->dockerfile_name);
     free(c->ignore_name);

@@ -1,5 +1,6 @@
 /* COPY/ADD source selection: globs, lookups in the context (confined to it, .dockerignore
  * applied) or in a --from image view, directory walks, --exclude, ADD archive detection. */
+#include "attest.h"
 #include "copy.h"
 #include "internal.h"
 #include "git.h"
@@ -532,12 +533,16 @@ int bl_copy_select_git(copy_ctx *cc, const char *url, cb_err *err)
     cb_strv_push_owned(&cc->tmpdirs, dest);
     char commit[BL_GIT_COMMIT_MAX];
     progress_status(cc->in->b->prog, cc->in->progress_id, "fetching %s", r.remote);
-    rc = bl_git_checkout(&r, keep, cache, dest, commit, err);
+    rc = bl_git_checkout(&r, keep, cache, dest, commit, NULL, err);
     cleanup_free char *root = r.subdir ? cb_path_join(dest, r.subdir) : xstrdup(dest);
     struct stat st;
     if (rc == 0 && (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)))
         rc = cb_failc(err, ENOENT, "failed to compute cache key: %s: not a directory in %s", r.subdir, r.remote);
     if (rc == 0) {
+        /* the material: remote#ref as BuildKit's git identifier names it */
+        cleanup_free char *mu = r.ref ? xasprintf("%s#%s", r.remote, r.ref) : xstrdup(r.remote);
+        cleanup_free char *pin = xasprintf("%s:%s", strlen(commit) == 64 ? "sha256" : "sha1", commit);
+        bl_attest_note_source(cc->in->b, mu, pin);
         cb_strv_push_owned(&cc->source_keys,
                            xasprintf("%s %s %s %d", r.remote, commit, r.subdir ? r.subdir : "", keep));
         rc = walk_host(root, "", &cc->s, err);

@@ -3,6 +3,7 @@
  * destinations, --chown/--chmod/--link/--exclude/--parents, ADD auto-extraction and
  * --checksum. The layer is written as a tar blob and an overlay ext4 image in one pass. */
 #include "internal.h"
+#include "attest.h"
 #include "copy.h"
 #include "git.h"
 
@@ -64,13 +65,12 @@ int bl_copy_select_sources(copy_ctx *cc, cb_err *err)
             if (rc < 0)
                 return rc;
             cb_strv_push(&cc->tmpfiles, tmp);
-            if (cmd->checksum) {
-                char got[CB_DIGEST_STR_LEN];
-                if ((rc = cb_sha256_file(tmp, got, err)) < 0)
-                    return rc;
-                if (strcmp(got, cmd->checksum))
-                    return cb_fail(err, "digest mismatch for %s: %s (expected: %s)", arg, got, cmd->checksum);
-            }
+            char got[CB_DIGEST_STR_LEN];
+            if ((rc = cb_sha256_file(tmp, got, err)) < 0)
+                return rc;
+            if (cmd->checksum && strcmp(got, cmd->checksum))
+                return cb_fail(err, "digest mismatch for %s: %s (expected: %s)", arg, got, cmd->checksum);
+            bl_attest_note_source(cc->in->b, arg, got);
             /* the file is named after the URL's last path element */
             const char *u = strstr(arg, "://") + 3;
             const char *slash = strchr(u, '/');

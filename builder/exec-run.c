@@ -171,7 +171,8 @@ static int context_image(bl_build *b, const char *path, cb_err *err)
     return rc;
 }
 
-static int cache_mount_image(bl_build *b, const df_mount *m, run_state *rs, char **path_out, cb_err *err)
+static int cache_mount_image(bl_build *b, const df_mount *m, bool fresh, run_state *rs, char **path_out,
+                             cb_err *err)
 {
     char idd[CB_DIGEST_STR_LEN];
     cleanup_free char *idkey = xasprintf("%s\n%u:%u:%o", m->id ? m->id : m->target, m->uid, m->gid, m->mode);
@@ -204,6 +205,17 @@ static int cache_mount_image(bl_build *b, const df_mount *m, run_state *rs, char
     if (lfd >= 0) {
         rs->lock_fds = xrealloc(rs->lock_fds, (rs->n_locks + 1) * sizeof *rs->lock_fds);
         rs->lock_fds[rs->n_locks++] = lfd;
+    }
+    /* a step under --no-cache starts from an empty cache mount (moby/buildkit#5305), once per
+     * build: its later steps share what the first wrote, and so do later builds */
+    if (fresh && lfd >= 0) {
+        pthread_mutex_lock(&b->lock);
+        bool first = !cb_strv_contains(&b->cache_mounts_reset, path);
+        if (first)
+            cb_strv_push(&b->cache_mounts_reset, path);
+        pthread_mutex_unlock(&b->lock);
+        if (first)
+            unlink(path);
     }
     if (!cb_path_exists(path)) {
         cleanup_free char *tmp = xasprintf("%s.tmp", path);
@@ -335,7 +347,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
         }
         case DF_MOUNT_CACHE: {
             char *img = NULL;
-            rc = cache_mount_image(b, m, rs, &img, err);
+            rc = cache_mount_image(b, m, in->job->no_cache, rs, &img, err);
             if (rc < 0)
                 return cb_error_wrap(err, "cache mount %s", m->target);
             cb_strv_push_owned(&rs->owned, img);

@@ -20,6 +20,9 @@ typedef struct output_spec {
     bool dir;      /* type=oci|docker,tar=false: an OCI layout directory */
     int oci_types; /* oci-mediatypes: -1 unset (OCI, BuildKit's default), 0 docker's, 1 OCI */
     bool boot;     /* type=ext4,boot=true: bootable with init=/sbin/cbuild-init */
+    int rewrite_ts; /* rewrite-timestamp: -1 unset, 0, 1 */
+    int split;      /* local/tar platform-split: -1 unset (split when several platforms), 0, 1 */
+    char *sde;      /* source-date-epoch=VALUE ("" unsets the exporter's epoch), NULL unset */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -27,6 +30,7 @@ static void output_free(output_spec *o)
     free(o->type);
     free(o->dest);
     free(o->name);
+    free(o->sde);
 }
 
 /* Split a --output value like buildx and buildctl (Go's encoding/csv): commas separate
@@ -56,10 +60,26 @@ static void csv_fields(const char *s, cb_strv *out)
     cb_buf_free(&f);
 }
 
+/* Go's strconv.ParseBool: 1 true, 0 false, -1 neither */
+static int parse_bool(const char *v)
+{
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        if (!strcmp(v, t[i]))
+            return 1;
+        if (!strcmp(v, f[i]))
+            return 0;
+    }
+    return -1;
+}
+
 static int output_parse(const char *s, output_spec *o, cb_err *err)
 {
     memset(o, 0, sizeof *o);
     o->oci_types = -1;
+    o->rewrite_ts = -1;
+    o->split = -1;
     if (!strchr(s, '=')) {
         /* docker: `-o DIR` is type=local, `-o -` a tar on stdout */
         o->type = xstrdup(!strcmp(s, "-") ? "tar" : "local");
@@ -100,6 +120,32 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
                 cb_fail(err, "invalid --output %s: oci-mediatypes must be true or false, not `%s`", s, v);
             cb_strv_free(&fields);
             return rc;
+        } else if (!strcmp(t, "rewrite-timestamp")) {
+            int b = parse_bool(v);
+            if (b < 0) {
+                output_free(o);
+                int rc = cb_fail(err, "non-bool value specified for rewrite-timestamp: strconv.ParseBool: parsing "
+                                      "\"%s\": invalid syntax", v);
+                cb_strv_free(&fields);
+                return rc;
+            }
+            o->rewrite_ts = b;
+        } else if (!strcmp(t, "platform-split")) {
+            if ((o->split = parse_bool(v)) < 0) {
+                output_free(o);
+                int rc = cb_fail(err, "non-bool value for platform-split: %s", v);
+                cb_strv_free(&fields);
+                return rc;
+            }
+        } else if (!strcmp(t, "source-date-epoch")) {
+            char *end = NULL;
+            if (*v && (strtoll(v, &end, 10), *end)) {
+                output_free(o);
+                int rc = cb_fail(err, "invalid source-date-epoch: strconv.ParseInt: parsing \"%s\": invalid syntax", v);
+                cb_strv_free(&fields);
+                return rc;
+            }
+            free(o->sde), o->sde = xstrdup(v);
         } else if (!strcmp(t, "compression"))
             ; /* accepted for compatibility; layers are gzip layers */
         else {
@@ -127,6 +173,18 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         free(o->type);
         o->type = xstrdup("image");
         o->push = true;
+    }
+    if ((o->rewrite_ts >= 0 || o->sde) && strcmp(o->type, "image") && strcmp(o->type, "oci") &&
+        strcmp(o->type, "docker")) {
+        int rc = cb_fail(err, "invalid --output %s: rewrite-timestamp and source-date-epoch are options of the "
+                              "image, oci and docker exporters", s);
+        output_free(o);
+        return rc;
+    }
+    if (o->split >= 0 && strcmp(o->type, "local") && strcmp(o->type, "tar")) {
+        int rc = cb_fail(err, "invalid --output %s: platform-split is an option of the local and tar exporters", s);
+        output_free(o);
+        return rc;
     }
     if (o->boot && strcmp(o->type, "ext4")) {
         int rc = cb_fail(err, "invalid --output %s: boot=true needs type=ext4", s);
@@ -445,6 +503,118 @@ static int export_one(bl_build *b, const output_spec *os, const char *ref, const
     return rc;
 }
 
+/* The image exporters' epoch and rewrite-timestamp: the outputs' source-date-epoch (""
+ * unsets it) else the build's SOURCE_DATE_EPOCH, as BuildKit's exporter takes the frontend's;
+ * the outputs share one manifest, so they must agree. */
+static int outputs_epoch(const builder_opts *o, int64_t build_epoch, bool *rewrite, int64_t *epoch, cb_err *err)
+{
+    *rewrite = false;
+    *epoch = build_epoch;
+    cleanup_free char *sde = NULL;
+    int rw = -1, rc = 0;
+    for (size_t i = 0; o->outputs && i < o->outputs->n && rc == 0; i++) {
+        output_spec os;
+        if ((rc = output_parse(o->outputs->v[i], &os, err)) < 0)
+            break;
+        if (os.rewrite_ts >= 0 && rw >= 0 && os.rewrite_ts != rw)
+            rc = cb_fail(err, "outputs disagree on rewrite-timestamp: the image has one manifest");
+        else if (os.sde && sde && strcmp(os.sde, sde))
+            rc = cb_fail(err, "outputs disagree on source-date-epoch: the image has one manifest");
+        if (os.rewrite_ts >= 0)
+            rw = os.rewrite_ts;
+        if (os.sde && !sde)
+            sde = xstrdup(os.sde);
+        output_free(&os);
+    }
+    if (sde)
+        *epoch = *sde ? strtoll(sde, NULL, 10) : -1;
+    *rewrite = rw == 1;
+    return rc;
+}
+
+static int64_t time_parse(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return -1;
+    return (int64_t)timegm(&tm);
+}
+
+int bl_export_prepare(bl_build *b, size_t base_layers, size_t base_history, oci_config *cfg, bl_chain *chain,
+                      cb_err *err)
+{
+    bool rewrite;
+    int64_t epoch;
+    int rc = outputs_epoch(b->opts, b->epoch, &rewrite, &epoch, err);
+    if (rc < 0)
+        return rc;
+    /* patchImageConfig: the exporter's epoch clamps the times after the base image's */
+    if (epoch >= 0) {
+        char ts[32];
+        bl_time_str(epoch, ts);
+        for (size_t i = base_history; i < cfg->n_history; i++)
+            if (!cfg->history[i].created || time_parse(cfg->history[i].created) > epoch) {
+                free(cfg->history[i].created);
+                cfg->history[i].created = xstrdup(ts);
+            }
+        if (cfg->created && time_parse(cfg->created) > epoch) {
+            free(cfg->created);
+            cfg->created = xstrdup(ts);
+        }
+    }
+    if (!rewrite)
+        return 0;
+    if (epoch < 0) {
+        fprintf(b->opts->log ? b->opts->log : stderr,
+                "WARNING: rewrite-timestamp is specified, but no source-date-epoch was found\n");
+        return 0;
+    }
+    char ts[32];
+    bl_time_str(epoch, ts);
+    cleanup_free char *nm = xasprintf("rewriting layers with source-date-epoch %lld (%s)", (long long)epoch, ts);
+    int pid = bl_progress_add(b, nm);
+    progress_start(b->prog, pid);
+    /* the base image's layers stay as they are (moby/buildkit#4614) */
+    for (size_t i = base_layers; i < chain->n && rc == 0; i++) {
+        bl_layer out;
+        if ((rc = bl_layer_rewrite_timestamp(b->st, &chain->v[i], epoch, &out, err)) < 0)
+            break;
+        chain->v[i] = out;
+        if (i < cfg->diff_ids.n) {
+            free(cfg->diff_ids.v[i]);
+            cfg->diff_ids.v[i] = xstrdup(out.diff_id);
+        }
+    }
+    if (rc < 0)
+        progress_error(b->prog, pid, err->msg);
+    else
+        progress_done(b->prog, pid);
+    return rc;
+}
+
+/* A chain's layers as manifest descriptors (with buildkit/rewritten-timestamp when rewritten);
+ * free with bl_export_layers_free. */
+oci_descriptor *bl_export_layers(const bl_chain *c)
+{
+    oci_descriptor *ls = xcalloc(c->n ? c->n : 1, sizeof *ls);
+    for (size_t i = 0; i < c->n; i++) {
+        ls[i].media_type = (char *)c->v[i].media_type;
+        memcpy(ls[i].digest, c->v[i].digest, sizeof ls[i].digest);
+        ls[i].size = c->v[i].size;
+        if (c->v[i].rewritten[0])
+            oci_descriptor_set_annotation(&ls[i], "buildkit/rewritten-timestamp", c->v[i].rewritten);
+    }
+    return ls;
+}
+
+void bl_export_layers_free(oci_descriptor *ls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(ls[i].annotations);
+    free(ls);
+}
+
 /* --annotation [TYPE[\[PLATFORM\]]:]KEY=VALUE as buildx passes them (BuildKit's exptypes): for this
  * single-manifest image only manifest annotations apply; *out is an object or NULL. */
 static int annotations_parse(const builder_opts *o, json_t **out, cb_err *err)
@@ -593,6 +763,8 @@ static int export_docker_unattested(bl_build *b, const output_spec *os, const st
 }
 
 static int bl_tar_dir(const char *dir, const char *dest, cb_err *err);
+static int export_split(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                        const bl_attest_opts *ao, cb_err *err);
 
 /* type=tar with attestations: the filesystem and the statement files beside it, as BuildKit's
  * tar exporter (the files first into a folder, then one tar). */
@@ -623,6 +795,7 @@ static int attest_single(bl_build *b, const bl_attest_opts *ao, const oci_descri
     ms[0].platform->os = xstrdup(cfg->os ? cfg->os : "linux");
     ms[0].platform->architecture = xstrdup(cfg->architecture ? cfg->architecture : "amd64");
     ms[0].platform->variant = cfg->variant && *cfg->variant ? xstrdup(cfg->variant) : NULL;
+    ms[0].platform->os_version = cfg->os_version ? xstrdup(cfg->os_version) : NULL;
     cleanup_free char *plat = oci_platform_string(ms[0].platform);
     int rc = bl_attest_manifest(b, ao, img, plat, chain, names, &ms[1], err);
     size_t len = 0;
@@ -667,20 +840,14 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     }
     int pid = bl_progress_add(b, "exporting to image");
     progress_start(b->prog, pid);
-    oci_descriptor *layers = xcalloc(chain->n ? chain->n : 1, sizeof *layers);
-    for (size_t i = 0; i < chain->n; i++) {
-        layers[i].media_type = chain->v[i].media_type;
-        memcpy(layers[i].digest, chain->v[i].digest, sizeof layers[i].digest);
-        layers[i].size = chain->v[i].size;
-    }
+    oci_descriptor *layers = bl_export_layers(chain);
     progress_status(b->prog, pid, "exporting layers done"); /* stored as blobs by the steps already */
     store_image im;
     memset(&im, 0, sizeof im);
     rc = store_image_commit(b->st, cfg, layers, chain->n, names.n ? names.v[0] : NULL, &im, err);
-    free(layers);
+    bl_export_layers_free(layers, chain->n);
     if (rc == 0 && (docker_types || annotations))
         rc = manifest_rewrite(b, docker_types, annotations, names.n ? names.v[0] : NULL, &im, err);
-    bool rewritten = docker_types || annotations;
     json_decref(annotations);
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
@@ -712,9 +879,17 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     } else {
         progress_done(b->prog, pid);
     }
-    /* a rewritten untagged manifest is only reachable by its digest */
-    const char *ref = names.n ? names.v[0] : attested ? md.digest : rewritten ? im.manifest_digest : im.id;
+    /* an untagged image by its manifest digest: builds that differ only in their manifest
+     * (media types, annotations, rewritten timestamps) share the config, the image ID */
+    const char *ref = names.n ? names.v[0] : attested ? md.digest : im.manifest_digest;
     for (size_t i = 0; i < nout && rc == 0; i++) {
+        if (outs[i].split == 1) { /* platform-split=true: DEST/<platform>/ even for one */
+            bl_platform_image one = {.platform = (char *)b->platform, .chain = *chain, .config = *cfg};
+            one.manifest.media_type = (char *)OCI_MT_MANIFEST;
+            memcpy(one.manifest.digest, im.manifest_digest, sizeof one.manifest.digest);
+            rc = export_split(b, &outs[i], &one, 1, attested ? &ao : NULL, err);
+            continue;
+        }
         if (!strcmp(outs[i].type, "docker") && attested)
             rc = export_docker_unattested(b, &outs[i], &im, &names, err);
         else if (!strcmp(outs[i].type, "tar") && attested)
@@ -738,10 +913,11 @@ out:
     return rc;
 }
 
-/* "linux/arm64/v8" -> "linux_arm64_v8": BuildKit's folder name per platform (platform-split) */
+/* "linux/arm" -> "linux_arm_v7": BuildKit's folder name per platform (platform-split), the
+ * normalised platform the Dockerfile frontend keys its results by (platforms.FormatAll) */
 static char *platform_dir(const char *platform)
 {
-    char *d = xstrdup(platform);
+    char *d = df_platform_canonical(platform);
     for (char *p = d; *p; p++)
         if (*p == '/')
             *p = '_';
@@ -850,6 +1026,33 @@ static int export_split(bl_build *b, const output_spec *os, const bl_platform_im
             break;
         }
         rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+        if (rc == 0 && ao && bl_attest_any(ao) && !strcmp(os->type, "local"))
+            rc = bl_attest_files(b, ao, sub, imgs[i].platform, &imgs[i].chain, NULL, err);
+    }
+    return rc;
+}
+
+/* platform-split=false: every platform's files in DEST itself (a later platform's file wins), the
+ * statements as provenance.<os_arch>.json beside them (BuildKit's local exporter). */
+static int export_unsplit(bl_build *b, const output_spec *os, const bl_platform_image *imgs, size_t n,
+                          const bl_attest_opts *ao, cb_err *err)
+{
+    bool tar = !strcmp(os->type, "tar");
+    cleanup_free char *dir = tar ? bl_step_tmp(b, "export-unsplit") : xstrdup(os->dest);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        output_spec one = {.type = (char *)"local", .dest = dir};
+        rc = export_one(b, &one, imgs[i].manifest.digest, &imgs[i].config, &imgs[i].chain, err);
+        if (rc == 0 && ao && bl_attest_any(ao)) {
+            cleanup_free char *pd = platform_dir(imgs[i].platform);
+            rc = bl_attest_files(b, ao, dir, imgs[i].platform, &imgs[i].chain, pd, err);
+        }
+    }
+    if (rc == 0 && tar)
+        rc = bl_tar_dir(dir, os->dest, err);
+    if (tar) {
+        cb_err e;
+        cb_rm_rf(dir, &e);
     }
     return rc;
 }
@@ -914,13 +1117,10 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
             continue;
         if (!strcmp(outs[i].type, "oci"))
             rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);
+        else if (outs[i].split == 0)
+            rc = export_unsplit(b, &outs[i], imgs, n, &ao, err);
         else
             rc = export_split(b, &outs[i], imgs, n, &ao, err);
-        for (size_t k = 0; rc == 0 && attested && !strcmp(outs[i].type, "local") && k < n; k++) {
-            cleanup_free char *pd = platform_dir(imgs[k].platform);
-            cleanup_free char *sub = cb_path_join(outs[i].dest, pd);
-            rc = bl_attest_files(b, &ao, sub, imgs[k].platform, &imgs[k].chain, NULL, err);
-        }
         if (rc < 0)
             cb_error_wrap(err, "exporting %s to %s", outs[i].type, outs[i].dest);
     }

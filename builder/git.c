@@ -446,23 +446,41 @@ static int strip_submodule_gits(const char *dest, cb_err *err)
 }
 
 static int checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
-                    char commit[BL_GIT_COMMIT_MAX], cb_err *err);
+                    char commit[BL_GIT_COMMIT_MAX], int64_t *commit_time, cb_err *err);
 
 int bl_git_checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
-                    char commit[BL_GIT_COMMIT_MAX], cb_err *err)
+                    char commit[BL_GIT_COMMIT_MAX], int64_t *commit_time, cb_err *err)
 {
     if (r->checksum && !is_hex(r->checksum, 1))
         return cb_fail(err, "invalid checksum %s for Git URL, expected hex commit hash", r->checksum);
     if (is_ssh_remote(r->remote) && !r->ssh_sock)
         return cb_fail(err, "no SSH key \"default\" forwarded from the client");
     tls_ssh_sock = r->ssh_sock;
-    int rc = checkout(r, keep_git_dir, cache_dir, dest, commit, err);
+    int rc = checkout(r, keep_git_dir, cache_dir, dest, commit, commit_time, err);
     tls_ssh_sock = NULL;
     return rc;
 }
 
+/* The committer time of the commit checked out in dest (its .git still there). */
+static int commit_time_read(const char *dest, const char *commit, int64_t *out, cb_err *err)
+{
+    cb_buf o;
+    cb_buf_init(&o);
+    const char *argv[] = {"show", "-s", "--format=%ct", commit, NULL};
+    int rc = git_run(dest, argv, &o, err);
+    cb_buf_putc(&o, 0);
+    char *end = NULL;
+    long long t = rc == 0 ? strtoll(o.data, &end, 10) : 0;
+    if (rc == 0 && (end == o.data || (*end && *end != '\n')))
+        rc = cb_fail(err, "git show %s: no committer time in \"%s\"", commit, o.data);
+    cb_buf_free(&o);
+    if (rc == 0)
+        *out = (int64_t)t;
+    return rc;
+}
+
 static int checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
-                    char commit[BL_GIT_COMMIT_MAX], cb_err *err)
+                    char commit[BL_GIT_COMMIT_MAX], int64_t *commit_time, cb_err *err)
 {
     cleanup_free char *refname = NULL;
     int rc = resolve_ref(r, commit, &refname, err);
@@ -477,10 +495,30 @@ static int checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_di
     }
     if ((rc = checkout_tree(r, refname, cache_dir, dest, commit, err)) < 0)
         return rc;
+    if (commit_time && (rc = commit_time_read(dest, commit, commit_time, err)) < 0)
+        return rc;
     if (keep_git_dir)
         return 0;
     cleanup_free char *gm = cb_path_join(dest, ".gitmodules");
     if (cb_path_exists(gm) && (rc = strip_submodule_gits(dest, err)) < 0)
         return rc;
     return strip_git(dest, err);
+}
+
+char *bl_url_redact(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return xstrdup(url);
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memrchr(auth, '@', alen);
+    if (!at)
+        return xstrdup(url);
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    bool user = (colon ? colon : at) > auth, pass = colon != NULL;
+    if (!user && !pass)
+        return xstrdup(url);
+    const char *mask = user && pass ? "xxxxx:xxxxx" : user ? "xxxxx" : ":xxxxx";
+    return xasprintf("%.*s%s%s", (int)(auth - url), url, mask, at);
 }

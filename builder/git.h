@@ -6,6 +6,7 @@
 #include "common.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define BL_GIT_COMMIT_MAX 65 /* sha1 or sha256 hex, NUL */
 
@@ -28,8 +29,12 @@ void bl_git_ref_free(bl_git_ref *r);
  * source mounts the client's "default" agent; without one it fails as BuildKit does.
  * Check r out into dest (created): the tree of the resolved commit, .git kept only with
  * keep_git_dir; objects are fetched into (and reused from) the bare repository cache_dir when
- * given. commit receives the resolved commit. */
+ * given. commit receives the resolved commit, *commit_time (when not NULL) its committer time
+ * (what SOURCE_DATE_EPOCH=context takes from a git context). */
 int bl_git_checkout(const bl_git_ref *r, bool keep_git_dir, const char *cache_dir, const char *dest,
-                    char commit[BL_GIT_COMMIT_MAX], cb_err *err);
+                    char commit[BL_GIT_COMMIT_MAX], int64_t *commit_time, cb_err *err);
+/* The URL without its user and password, as BuildKit's urlutil.RedactCredentials: each of them
+ * that is there becomes "xxxxx" (provenance never records credentials). */
+char *bl_url_redact(const char *url);
 
 #endif

@@ -29,6 +29,7 @@ typedef struct bl_layer {
     char digest[CB_DIGEST_STR_LEN];
     int64_t size;
     char media_type[64];
+    char rewritten[24]; /* an exported layer's buildkit/rewritten-timestamp (the epoch), "" none */
 } bl_layer;
 
 /* A filesystem state: a chain of layers, bottom first. */
@@ -39,6 +40,10 @@ typedef struct bl_chain {
 void bl_chain_copy(bl_chain *dst, const bl_chain *src);
 void bl_chain_push(bl_chain *c, const bl_layer *l);
 void bl_chain_free(bl_chain *c);
+
+/* BuildKit's rewrite-timestamp=true for one exported layer: every entry time after epoch is
+ * epoch (a new blob in the store, unless nothing changed), out->rewritten is the epoch. */
+int bl_layer_rewrite_timestamp(store *s, const bl_layer *in, int64_t epoch, bl_layer *out, cb_err *err);
 
 /* Make sure every layer of the chain has its overlay ext4 image in the store (built from
  * the blob when missing); fills paths (bottom first, owned strings). */
@@ -75,6 +80,11 @@ int bl_rootfs_resolve_user(bl_rootfs *r, const char *spec, uint32_t *uid, uint32
 
 /* ---------- lint warnings (call.c) ---------- */
 
+/* BuildKit's errdefs.Source.Print of the Dockerfile data: "NAME:START", a rule, the lines
+ * start..end marked ">>>" with up to two lines of context around, a rule (nothing when start
+ * is out of range). */
+void bl_source_snippet(cb_buf *out, const char *name, const cb_buf *data, int start, int end);
+
 /* msg is "RuleName: ..." of one of BuildKit's lint rules */
 bool builder_warning_is_lint(const char *msg);
 /* buildx's summary after a build: "N warnings found (use docker --debug to expand):" and
@@ -92,6 +102,11 @@ typedef struct bl_context {
     cb_buf dockerfile;     /* contents */
     char *ignore_name;     /* which ignore file was used, or NULL */
     uint64_t bytes_read;   /* context bytes read so far (progress) */
+    char *url;             /* a URL context (git or HTTP) as given; NULL for a directory or stdin */
+    char git_commit[65];   /* a git context's resolved commit (sha1 or sha256 hex), else "" */
+    char http_digest[CB_DIGEST_STR_LEN]; /* an HTTP context's download ("sha256:…"), else "" */
+    int64_t epoch;         /* SOURCE_DATE_EPOCH=context: a git context's commit time, an HTTP one's
+                              Last-Modified or its archive's newest file; -1 for none (local) */
     pthread_mutex_t lock;
 } bl_context;
 
@@ -100,12 +115,12 @@ int bl_context_open(const char *context, const char *dockerfile, const char *tmp
 /* A directory with its own .dockerignore and no Dockerfile (a named local context). */
 int bl_context_open_dir(const char *dir, bl_context *out, cb_err *err);
 void bl_context_close(bl_context *c);
-/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into *dir below
- * tmpdir, or a Dockerfile alone into *dockerfile (*dir NULL). */
+/* A URL context (context-url.c): a git repository or an HTTP(S) tarball into c->dir below
+ * tmpdir, or a Dockerfile alone into c->dockerfile (c->dir NULL); c->url, git_commit, epoch. */
 bool bl_context_is_url(const char *context);
-
-int bl_context_fetch_url(const char *url, const char *tmpdir, const char *ssh_sock, char **dir, cb_buf *dockerfile,
-                         cb_err *err);
+int bl_context_fetch_url(bl_context *c, const char *url, const char *tmpdir, const char *ssh_sock, cb_err *err);
+/* The newest modification time of a (compressed) tar's regular files, -1 when none or no tar. */
+int64_t bl_archive_newest_mtime(const char *path);
 
 /* rel with its symlinks resolved inside the context after .dockerignore (a final symlink
  * only when follow): -ENOENT when it is or goes through an ignored path; *out (malloc'd,
@@ -126,11 +141,12 @@ typedef struct bl_solve bl_solve;
 typedef struct bl_flights bl_flights;
 
 /* --build-context NAME=VALUE (builder/named-context.c) */
-typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI } bl_named_kind;
+typedef enum bl_named_kind { BL_NAMED_LOCAL, BL_NAMED_IMAGE, BL_NAMED_OCI, BL_NAMED_URL } bl_named_kind;
 typedef struct bl_named {
     char *name;  /* familiar form, lower case, no ":latest" */
     bl_named_kind kind;
-    char *value;  /* local: the directory (real path); image: the reference; oci: the layout */
+    char *value;  /* local: the directory (real path); image: the reference; oci: the layout;
+                     url: a git or HTTP(S) URL */
     char *select; /* oci: the tag or "sha256:…" digest, or NULL */
 } bl_named;
 
@@ -153,11 +169,17 @@ typedef struct bl_build {
     bl_resolver *images;             /* images the build uses */
     bl_named *named;                 /* --build-context */
     size_t n_named;
-    int64_t epoch;                   /* SOURCE_DATE_EPOCH or -1 */
+    int64_t epoch;                   /* SOURCE_DATE_EPOCH resolved (bl_epoch_resolve), or -1 */
+    cb_strv build_args;              /* --build-arg with SOURCE_DATE_EPOCH's resolved value: the plan's */
     struct timespec started;         /* the build's start (provenance's startedOn) */
+    const char *platform;            /* the first --platform, normalised (a one-platform build's) */
     size_t n_platforms;              /* --platform a,b: solved at the same time, one index made */
+    bool multi_platform;             /* an index (of one platform with BUILDKIT_MULTI_PLATFORM=1) */
     cb_strv secrets_id, secrets_src; /* --secret id -> file path ("env:VAR" for env=) */
     cb_strv http_seen;               /* URLs fetched or revalidated by this build (http.c) */
+    cb_strv cache_mounts_reset;      /* cache mount images emptied by this --no-cache build */
+    cb_strv src_urls, src_digests;   /* ADD <url>/<git> sources read, credentials redacted, with
+                                        their "alg:hex" pins: provenance materials (under lock) */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -178,6 +200,10 @@ struct bl_solve {
     df_plan *plan;
     bl_stage_job *jobs;
 };
+/* builder/epoch.c: SOURCE_DATE_EPOCH from --build-arg, else the Dockerfile's global ARG default:
+ * a number, "context", a named context or a source-only stage, as BuildKit resolves it; sets
+ * b->epoch and b->build_args. Errors are BuildKit's ("invalid SOURCE_DATE_EPOCH: …"). */
+int bl_epoch_resolve(bl_build *b, cb_err *err);
 
 /* builder/shared.c: the work builds of one process share (opts->shared) */
 bl_flights *bl_flights_new(void);
@@ -220,6 +246,8 @@ struct bl_stage_job {
     int step_no;
     char *display;        /* stage name for [name k/n] */
     int64_t last_created; /* created time of the last layer (history) */
+    size_t base_layers, base_history; /* the base image's layers and history entries (FROM an
+                             image, or its stage's), first in chain and config: an export keeps them */
 };
 
 /* The state a step runs in (immutable while the step runs). */
@@ -252,7 +280,14 @@ int bl_named_parse(bl_build *b, const cb_strv *specs, cb_err *err);
 void bl_named_free(bl_build *b);
 /* The named context a reference (or stage name) stands for, or NULL. */
 const bl_named *bl_named_find(const bl_build *b, const char *ref);
-/* A local or oci-layout named context as an image in the store. */
+/* An oci-layout context's manifest: by digest, by tag (org.opencontainers.image.ref.name,
+ * full or tag alone), or the layout's only one. */
+int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err);
+/* A git or HTTP(S) context fetched into *dir below the build's tmpdir: the checkout (subdir),
+ * or the download alone as the file "context"; *epoch its time for SOURCE_DATE_EPOCH (commit
+ * time; Last-Modified, else an archive's newest file; -1). material: note it for provenance. */
+int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err);
+/* A named context other than docker-image:// as an image in the store. */
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
@@ -360,6 +395,14 @@ typedef struct bl_platform_image {
 /* Outputs (export.c): validated before the build, written after it. */
 int bl_outputs_validate(const builder_opts *o, cb_err *err);
 int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder_result *res, cb_err *err);
+/* The image exporters' view of the result (BuildKit's exporter epoch): with source-date-epoch
+ * of an output, history times after it clamped; with rewrite-timestamp=true, the layers after
+ * the base image's rewritten (bl_layer_rewrite_timestamp) and cfg's diff_ids with them. */
+int bl_export_prepare(bl_build *b, size_t base_layers, size_t base_history, oci_config *cfg, bl_chain *chain,
+                      cb_err *err);
+/* chain as manifest layer descriptors (annotated when rewritten); freed by bl_export_layers_free */
+oci_descriptor *bl_export_layers(const bl_chain *c);
+void bl_export_layers_free(oci_descriptor *ls, size_t n);
 /* The same for several platforms: an OCI index over their manifests, tagged and pushed;
  * local/tar/ext4 outputs get one folder (or image) per platform. */
 int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builder_result *res, cb_err *err);
@@ -376,6 +419,10 @@ const char *bl_ssh_socket(const bl_build *b, const char *id);
 void bl_ssh_stop(bl_build *b);
 void bl_emit_line(bl_build *b, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* call.c: is opts->call_kind the lint request (--call=check)? */
+bool bl_call_lints(const builder_opts *o);
+/* call.c: may the plan of opts->call_kind resolve base images (their env, ONBUILD)? */
+bool bl_call_resolves_images(const builder_opts *o);
 /* call.c: the answer to opts->call_kind once the plan is made (no step runs) */
 int bl_call_answer(bl_build *b, const df_plan *plan, cb_err *err);
 

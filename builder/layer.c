@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,65 @@ int bl_chain_images(store *s, const bl_chain *c, cb_strv *paths, cb_err *err)
             return cb_error_wrap(err, "layer %s", l->digest);
         cb_strv_push_owned(paths, path);
     }
+    return 0;
+}
+
+/* The layer read entry by entry and written again with times clamped to epoch (BuildKit's
+ * converter with rewriteTimestampInTarHeader); whiteouts and hard links pass as entries. */
+int bl_layer_rewrite_timestamp(store *s, const bl_layer *in, int64_t epoch, bl_layer *out, cb_err *err)
+{
+    *out = *in;
+    int fd;
+    int rc = store_blob_open(s, in->digest, &fd, err);
+    if (rc < 0)
+        return rc;
+    oci_layer_reader *rd;
+    if ((rc = oci_layer_reader_open_fd(fd, &rd, err)) < 0) {
+        close(fd);
+        return rc;
+    }
+    oci_layer_opts lopts;
+    oci_layer_opts_default(&lopts);
+    lopts.clamp_mtime = epoch;
+    store_layer_writer *w;
+    if ((rc = store_layer_writer_open(s, &lopts, &w, err)) < 0) {
+        oci_layer_reader_free(rd);
+        return rc;
+    }
+    oci_layer_writer *tw = store_layer_writer_tar(w);
+    char buf[1 << 16];
+    oci_tar_entry e;
+    while ((rc = oci_layer_reader_next(rd, &e, err)) == 1) {
+        if (!*e.path || !strcmp(e.path, ".") || !strcmp(e.path, "./"))
+            continue; /* the root: never an entry of a layer cbuild writes */
+        if ((rc = oci_layer_writer_add_header(tw, &e, err)) < 0)
+            break;
+        ssize_t k = 0;
+        while (S_ISREG(e.mode) && !e.hardlink && (k = oci_layer_reader_read(rd, buf, sizeof buf, err)) > 0)
+            if ((rc = oci_layer_writer_write_data(tw, buf, (size_t)k, err)) < 0)
+                break;
+        if (rc < 0 || k < 0) {
+            rc = rc < 0 ? rc : (int)k;
+            break;
+        }
+    }
+    oci_layer_reader_free(rd);
+    close(fd);
+    if (rc < 0) {
+        store_layer_writer_abort(w);
+        return cb_error_wrap(err, "rewriting layer %s with source-date-epoch %lld", in->digest, (long long)epoch);
+    }
+    oci_layer_result res;
+    if ((rc = store_layer_writer_commit(w, &res, err)) < 0)
+        return rc;
+    /* the same tar (a layer cbuild clamped when it wrote it): the blob the build made */
+    if (strcmp(res.diff_id, in->diff_id)) {
+        memcpy(out->diff_id, res.diff_id, sizeof out->diff_id);
+        memcpy(out->digest, res.digest, sizeof out->digest);
+        out->size = res.size;
+        snprintf(out->media_type, sizeof out->media_type, "%s", res.media_type);
+    }
+    snprintf(out->rewritten, sizeof out->rewritten, "%lld", (long long)epoch);
     return 0;
 }
 

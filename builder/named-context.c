@@ -1,9 +1,12 @@
 /* Named build contexts (`--build-context NAME=VALUE`, buildx's flag, BuildKit's
- * `context:NAME` frontend attribute): VALUE is a local directory, `docker-image://REF` or
- * `oci-layout://PATH[:TAG|@DIGEST]`. A name replaces the stage of that name, or the image
- * reference `FROM NAME`, `COPY --from=NAME` and `RUN --mount=from=NAME` would use. Every
- * kind becomes an image in the store, so the resolver treats all three alike. */
+ * `context:NAME` frontend attribute): VALUE is a local directory, `docker-image://REF`,
+ * `oci-layout://PATH[:TAG|@DIGEST]`, a git URL or an HTTP(S) URL. A name replaces the stage of
+ * that name, or the image reference `FROM NAME`, `COPY --from=NAME` and `RUN --mount=from=NAME`
+ * would use. Every kind becomes an image in the store, so the resolver treats them alike. */
 #include "internal.h"
+#include "attest.h"
+#include "copy.h"
+#include "git.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,13 +97,16 @@ static int named_parse_one(const char *spec, bl_named *n, cb_err *err)
         n->kind = BL_NAMED_OCI;
         return named_parse_oci(n, v + 13, err);
     }
-    if (cb_str_has_prefix(v, "http://") || cb_str_has_prefix(v, "https://") || cb_str_has_prefix(v, "git@") ||
-        cb_str_has_prefix(v, "target:") || cb_str_has_prefix(v, "input:"))
-        return cb_failc(
-            err, ENOTSUP,
-            "unsupported context source %s for %s (cbuild takes a local directory, docker-image:// or "
-            "oci-layout://)",
-            v, raw);
+    if (bl_git_is_url(v) || cb_str_has_prefix(v, "http://") || cb_str_has_prefix(v, "https://")) {
+        n->kind = BL_NAMED_URL;
+        n->value = xstrdup(v);
+        return 0;
+    }
+    if (cb_str_has_prefix(v, "target:") || cb_str_has_prefix(v, "input:"))
+        return cb_failc(err, ENOTSUP,
+                        "unsupported context source %s for %s (cbuild takes a local directory, a git or "
+                        "HTTP(S) URL, docker-image:// or oci-layout://)",
+                        v, raw);
     n->kind = BL_NAMED_LOCAL;
     char real[PATH_MAX];
     struct stat st;
@@ -151,7 +157,7 @@ const bl_named *bl_named_find(const bl_build *b, const char *ref)
 
 /* The layout's manifest: by digest, by tag (org.opencontainers.image.ref.name, full or tag
  * alone), or its only one. */
-static int oci_layout_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err)
+int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err *err)
 {
     if (n->select && cb_str_has_prefix(n->select, "sha256:")) {
         snprintf(digest, CB_DIGEST_STR_LEN, "%s", n->select);
@@ -188,7 +194,7 @@ static int oci_layout_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb
 static int named_fetch_oci(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err)
 {
     char digest[CB_DIGEST_STR_LEN];
-    int rc = oci_layout_pick(n, digest, err);
+    int rc = bl_named_oci_pick(n, digest, err);
     if (rc < 0)
         return rc;
     cb_strv loaded;
@@ -225,15 +231,20 @@ static int local_visit(void *ud, const char *path, const struct stat *st, bool e
     return bl_layer_out_add(w->lo, &e, fd, NULL, err);
 }
 
-/* A local directory (after its own .dockerignore) as a one-layer image with an empty config:
- * what BuildKit's llb.Local gives a stage, files owned by root as the build context's are. */
-static int named_fetch_local(bl_build *b, const bl_named *n, store_image *im, cb_err *err)
+/* A directory (after its own .dockerignore when use_ignore) as a one-layer image with an empty
+ * config: what BuildKit's llb.Local (or llb.Git, llb.HTTP) gives a stage, files owned by root
+ * as the build context's are. */
+static int dir_image(bl_build *b, const char *dir, bool use_ignore, const char *name, store_image *im, cb_err *err)
 {
     bl_context c;
-    int rc = bl_context_open_dir(n->value, &c, err);
+    int rc = bl_context_open_dir(dir, &c, err);
     if (rc < 0) {
         bl_context_close(&c);
         return rc;
+    }
+    if (!use_ignore) {
+        df_ignore_free(c.ignore);
+        c.ignore = NULL;
     }
     bl_layer_out lo;
     if ((rc = bl_layer_out_open(b, &lo, err)) < 0) {
@@ -245,7 +256,7 @@ static int named_fetch_local(bl_build *b, const bl_named *n, store_image *im, cb
     bl_context_close(&c);
     if (rc < 0) {
         bl_layer_out_abort(&lo);
-        return cb_error_wrap(err, "named context %s", n->name);
+        return cb_error_wrap(err, "named context %s", name);
     }
     bl_layer l;
     if ((rc = bl_layer_out_commit(&lo, &l, err)) < 0)
@@ -260,13 +271,81 @@ static int named_fetch_local(bl_build *b, const bl_named *n, store_image *im, cb
     return rc;
 }
 
+int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err)
+{
+    *dir = NULL;
+    *epoch = -1;
+    if (bl_git_is_url(n->value)) {
+        bl_git_ref r;
+        int rc = bl_git_ref_parse(n->value, &r, err);
+        if (rc < 0)
+            return rc;
+        r.ssh_sock = bl_ssh_socket(b, "default");
+        cleanup_free char *dest = bl_step_tmp(b, "named-git");
+        char commit[BL_GIT_COMMIT_MAX];
+        rc = bl_git_checkout(&r, r.keep_git_dir == 1, NULL, dest, commit, epoch, err);
+        if (rc == 0) {
+            cleanup_free char *mu = r.ref ? xasprintf("%s#%s", r.remote, r.ref) : xstrdup(r.remote);
+            cleanup_free char *pin = xasprintf("%s:%s", strlen(commit) == 64 ? "sha256" : "sha1", commit);
+            if (material)
+                bl_attest_note_source(b, mu, pin);
+            *dir = r.subdir ? cb_path_join(dest, r.subdir) : xstrdup(dest);
+            struct stat st;
+            if (stat(*dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                rc = cb_failc(err, ENOENT, "failed to get build context %s: path \"%s\" not found in %s", n->name,
+                              r.subdir ? r.subdir : "", r.remote);
+        }
+        bl_git_ref_free(&r);
+        return rc;
+    }
+    /* llb.HTTP(url, llb.Filename("context")): the download alone, as it is */
+    char *d = bl_step_tmp(b, "named-http");
+    if (mkdir(d, 0755) < 0) {
+        int rc = cb_error(err, errno, "mkdir %s", d);
+        free(d);
+        return rc;
+    }
+    cleanup_free char *file = cb_path_join(d, "context");
+    int rc = bl_http_fetch(b, n->value, file, epoch, err);
+    char got[CB_DIGEST_STR_LEN];
+    if (rc == 0 && material && (rc = cb_sha256_file(file, got, err)) == 0)
+        bl_attest_note_source(b, n->value, got);
+    if (rc == 0 && chmod(file, 0600) < 0)
+        rc = cb_error(err, errno, "chmod %s", file);
+    if (rc == 0 && *epoch >= 0) {
+        struct timespec ts[2] = {{.tv_sec = *epoch}, {.tv_sec = *epoch}};
+        utimensat(AT_FDCWD, file, ts, 0);
+    }
+    if (rc == 0 && *epoch < 0)
+        *epoch = bl_archive_newest_mtime(file); /* Last-Modified first, then an archive's newest file */
+    if (rc < 0) {
+        free(d);
+        return cb_error_wrap(err, "failed to get build context %s", n->name);
+    }
+    *dir = d;
+    return 0;
+}
+
+static int named_fetch_url(bl_build *b, const bl_named *n, store_image *im, cb_err *err)
+{
+    char *dir;
+    int64_t epoch;
+    int rc = bl_named_url_fetch(b, n, true, &dir, &epoch, err);
+    if (rc == 0)
+        rc = dir_image(b, dir, false, n->name, im, err);
+    free(dir);
+    return rc;
+}
+
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err)
 {
     memset(im, 0, sizeof *im);
     if (n->kind == BL_NAMED_OCI)
         return named_fetch_oci(b, n, platform, im, err);
     if (n->kind == BL_NAMED_LOCAL)
-        return named_fetch_local(b, n, im, err);
+        return dir_image(b, n->value, true, n->name, im, err);
+    if (n->kind == BL_NAMED_URL)
+        return named_fetch_url(b, n, im, err);
     if (!strcmp(n->value, "scratch")) {
         /* docker-image://scratch: an image of no layers, as BuildKit's scratch source */
         oci_config cfg;

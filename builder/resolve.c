@@ -100,7 +100,7 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     }
     if (nc) /* docker-image://: that reference instead */
         ref = nc->value;
-    cleanup_free char *name = b->n_platforms > 1
+    cleanup_free char *name = b->multi_platform
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);
     int pid = bl_progress_add(b, name);
@@ -113,6 +113,13 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
         oci_registry_opts ro;
         bl_registry_opts(b->opts, &ro);
         rc = store_pull(b->st, ref, platform, &ro, im, err);
+        if (rc == -ENOEXEC) {
+            /* a single-platform image of another platform: BuildKit builds on it (the plan
+             * lints InvalidBaseImagePlatform); docker's refusal is for pull and run */
+            rc = store_image_resolve_platform(b->st, ref, NULL, im, &e);
+            if (rc < 0)
+                rc = store_pull(b->st, ref, NULL, &ro, im, err);
+        }
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
             return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);

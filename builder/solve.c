@@ -40,6 +40,20 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
     return base_config_list(ud, ref, platform, false, env, err);
 }
 
+/* the platform of the image base_env resolved (the resolver keeps it) */
+static char *base_platform_cb(void *ud, const char *ref, const char *platform)
+{
+    bl_build *b = ((bl_solve *)ud)->b;
+    const bl_image *im;
+    cb_err e;
+    cb_err_clear(&e);
+    if (bl_resolver_image(b->images, ref, platform, &im, &e) < 0 || !im->im.config.os || !im->im.config.architecture)
+        return NULL;
+    const oci_config *c = &im->im.config;
+    return c->variant && *c->variant ? xasprintf("%s/%s/%s", c->os, c->architecture, c->variant)
+                                     : xasprintf("%s/%s", c->os, c->architecture);
+}
+
 /* --build-context NAME replaces the stage NAME (dockerfile2llb asks for every stage name) */
 static bool named_context_cb(void *ud, const char *name)
 {
@@ -186,22 +200,9 @@ static int step_error(bl_build *b, const df_cmd *cmd, const char *name, int pid,
     if (tail && *tail)
         cb_buf_printf(&m, "------\n > %s:\n%s\n------\n", name, tail);
     free(tail);
-    /* the Dockerfile excerpt, as docker build prints it */
-    const char *df = b->ctx.dockerfile.data ? b->ctx.dockerfile.data : "";
-    int first = cmd->instr->start_line - 2 > 1 ? cmd->instr->start_line - 2 : 1;
-    int last =
-        cmd->instr->end_line > cmd->instr->start_line + 4 ? cmd->instr->start_line + 4 : cmd->instr->end_line;
-    cb_buf_printf(&m, "%s:%d\n--------------------\n", b->ctx.dockerfile_name, cmd->instr->start_line);
-    int ln = 1;
-    for (const char *p = df; *p && ln <= last; ln++) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (ln >= first)
-            cb_buf_printf(&m, " %3d | %s%.*s\n", ln, ln >= cmd->instr->start_line ? ">>> " : "",
-                          (int)(len > 120 ? 120 : len), p);
-        p = nl ? nl + 1 : p + len;
-    }
-    cb_buf_printf(&m, "--------------------\n%s", err->msg);
+    /* the Dockerfile excerpt, as buildx prints the error's source (errdefs.Source.Print) */
+    bl_source_snippet(&m, b->ctx.dockerfile_name, &b->ctx.dockerfile, cmd->instr->start_line, cmd->instr->end_line);
+    cb_buf_puts(&m, err->msg);
     int code = err->code ? err->code : EIO;
     snprintf(err->msg, sizeof err->msg, "%s", m.data);
     err->code = code;
@@ -345,6 +346,10 @@ static int layer_step_exec(step_ctx *sc, const df_cmd *cmd, const char *wd_mkdir
         return -ECANCELED;
     }
     if (hit) {
+        /* the build's epoch, not the one the record was made with: BuildKit's frontend writes
+         * history times from SOURCE_DATE_EPOCH whatever the cache holds */
+        if (b->epoch >= 0)
+            bl_time_str(b->epoch, created);
         progress_cached(b->prog, pid);
         pthread_mutex_lock(&b->lock);
         b->steps_cached++;
@@ -462,23 +467,22 @@ static int run_cmds(step_ctx *sc, const df_cmd *cmds, size_t n, cb_err *err)
     return 0;
 }
 
-/* os/architecture/variant of a config from "os/arch[/variant]" */
+/* os/architecture/variant (and os.version) of a config from "os[(version)]/arch[/variant]" */
 static void platform_config_set(oci_config *c, const char *platform)
 {
-    char *os = xstrdup(platform);
-    char *arch = strchr(os, '/');
-    char *variant = arch ? strchr(arch + 1, '/') : NULL;
-    if (arch)
-        *arch++ = 0;
-    if (variant)
-        *variant++ = 0;
+    oci_platform p;
+    cb_err e;
+    cb_err_clear(&e);
+    if (oci_platform_parse(platform, &p, &e) < 0)
+        return;
     free(c->os);
     free(c->architecture);
     free(c->variant);
-    c->os = xstrdup(os);
-    c->architecture = xstrdup(arch ? arch : "amd64");
-    c->variant = variant ? xstrdup(variant) : NULL;
-    free(os);
+    free(c->os_version);
+    c->os = p.os;
+    c->architecture = p.architecture;
+    c->variant = p.variant;
+    c->os_version = p.os_version;
 }
 
 static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
@@ -495,6 +499,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         oci_config_copy(&j->config, &bj->config);
         memcpy(j->key, bj->key, sizeof j->key);
         j->last_created = bj->last_created;
+        j->base_layers = bj->base_layers;
+        j->base_history = bj->base_history;
         /* no vertex: BuildKit's stage continues the base stage's state */
     } else if (!strcmp(st->base, "scratch")) {
         oci_config_init(&j->config);
@@ -512,6 +518,8 @@ static int stage_run(bl_build *b, bl_stage_job *j, cb_err *err)
         }
         bl_chain_copy(&j->chain, &im->chain);
         oci_config_copy(&j->config, &im->im.config);
+        j->base_layers = im->chain.n;
+        j->base_history = im->im.config.n_history;
         /* like BuildKit: the new image takes the base's config section, history and layers,
          * not its top-level metadata or members it doesn't know */
         free(j->config.author);
@@ -716,10 +724,13 @@ static int platforms_parse(const char *spec, cb_strv *out, cb_err *err)
             *--e = 0;
         if (!*t)
             continue;
-        char *norm = NULL;
-        int rc = df_platform_normalize(t, &norm, err);
+        cleanup_free char *parsed = NULL;
+        int rc = df_platform_normalize(t, &parsed, err);
         if (rc < 0)
             return rc;
+        /* dockerui's parsePlatforms: platforms.Normalize(platforms.Parse(v)), so linux/arm is
+         * linux/arm/v7 (TARGETVARIANT v7) and linux/arm64/v8 is linux/arm64 */
+        char *norm = df_platform_canonical(parsed);
         if (cb_strv_contains(out, norm))
             free(norm);
         else
@@ -773,15 +784,15 @@ static int solve_plan(bl_solve *s, bool warn, cb_err *err)
         df_plan_opts po = {.target = b->opts->target,
                            .target_platform = s->platform,
                            .build_platform = "linux/amd64",
-                           .base_env = base_env_cb,
-                           .base_onbuild = base_onbuild_cb,
+                           .base_env = bl_call_resolves_images(b->opts) ? base_env_cb : NULL,
+                           .base_onbuild = bl_call_resolves_images(b->opts) ? base_onbuild_cb : NULL,
+                           .base_platform = base_platform_cb,
                            .ud = s,
-                           .build_args =
-                               b->opts->build_args ? (const char *const *)b->opts->build_args->v : NULL,
-                           .n_build_args = b->opts->build_args ? b->opts->build_args->n : 0,
+                           .build_args = (const char *const *)b->build_args.v,
+                           .n_build_args = b->build_args.n,
                            .ignore = b->ctx.ignore,
                            .named_context = named_context_cb,
-                           .lint_only = b->opts->call_kind != 0};
+                           .lint_only = bl_call_lints(b->opts)};
         rc = df_plan_new(b->file, &po, &s->plan, err);
         if (rc < 0)
             return rc;
@@ -811,7 +822,7 @@ static void solve_jobs_init(bl_solve *s)
         j->stage = st;
         j->platform = xstrdup(st->platform ? st->platform : s->platform);
         j->target_platform = s->platform;
-        j->prefix_platform = s->b->n_platforms > 1;
+        j->prefix_platform = s->b->multi_platform;
         j->needed = st->needed;
         j->n_steps = count_steps(st);
         if (st->name)
@@ -846,11 +857,10 @@ static int target_config(bl_solve *s, oci_config *cfg, cb_err *err)
         return rc;
     free(cfg->created);
     cfg->created = NULL;
-    for (size_t i = 0; i < cfg->n_history; i++)
-        if (cfg->history[i].created && (!cfg->created || strcmp(cfg->history[i].created, cfg->created) > 0)) {
-            free(cfg->created);
+    /* BuildKit's image writer: the last history entry's time (the base's created is dropped) */
+    for (size_t i = cfg->n_history; i-- > 0 && !cfg->created;)
+        if (cfg->history[i].created)
             cfg->created = xstrdup(cfg->history[i].created);
-        }
     if (!cfg->created) {
         char now[32];
         bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
@@ -865,17 +875,16 @@ static int commit_platform(bl_solve *s, bl_platform_image *out, cb_err *err)
     bl_build *b = s->b;
     bl_stage_job *t = &s->jobs[s->plan->target];
     oci_config cfg;
+    bl_chain xchain, *chain = &xchain;
+    bl_chain_copy(&xchain, &t->chain); /* the exporter's (rewritten) layers; the cache keeps t's */
     int rc = target_config(s, &cfg, err);
+    if (rc == 0)
+        rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
     if (rc == 0) {
-        oci_descriptor *layers = xcalloc(t->chain.n ? t->chain.n : 1, sizeof *layers);
-        for (size_t i = 0; i < t->chain.n; i++) {
-            layers[i].media_type = t->chain.v[i].media_type;
-            memcpy(layers[i].digest, t->chain.v[i].digest, sizeof layers[i].digest);
-            layers[i].size = t->chain.v[i].size;
-        }
+        oci_descriptor *layers = bl_export_layers(chain);
         store_image im;
-        rc = store_image_commit(b->st, &cfg, layers, t->chain.n, "", &im, err);
-        free(layers);
+        rc = store_image_commit(b->st, &cfg, layers, chain->n, "", &im, err);
+        bl_export_layers_free(layers, chain->n);
         if (rc == 0) {
             out->platform = xstrdup(s->platform);
             memset(&out->manifest, 0, sizeof out->manifest);
@@ -886,28 +895,35 @@ static int commit_platform(bl_solve *s, bl_platform_image *out, cb_err *err)
             out->manifest.platform->os = xstrdup(cfg.os ? cfg.os : "linux");
             out->manifest.platform->architecture = xstrdup(cfg.architecture ? cfg.architecture : "amd64");
             out->manifest.platform->variant = cfg.variant && *cfg.variant ? xstrdup(cfg.variant) : NULL;
+            out->manifest.platform->os_version = cfg.os_version ? xstrdup(cfg.os_version) : NULL;
             memcpy(out->image_id, im.id, sizeof out->image_id);
-            bl_chain_copy(&out->chain, &t->chain);
+            bl_chain_copy(&out->chain, chain);
             oci_config_copy(&out->config, &cfg);
             store_image_free(&im);
         }
     }
     oci_config_free(&cfg);
+    bl_chain_free(&xchain);
     return rc;
 }
 
-/* The target's image: the outputs and the cache export. */
+/* The target's image: the outputs and the cache export (of the layers as built). */
 static int export_target(bl_solve *s, builder_result *res, cb_err *err)
 {
     bl_build *b = s->b;
     bl_stage_job *t = &s->jobs[s->plan->target];
     oci_config cfg;
+    bl_chain xchain;
+    bl_chain_copy(&xchain, &t->chain);
     int rc = target_config(s, &cfg, err);
     if (rc == 0)
-        rc = bl_export(b, &cfg, &t->chain, res, err);
+        rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
+    if (rc == 0)
+        rc = bl_export(b, &cfg, &xchain, res, err);
     if (rc == 0)
         rc = bl_cache_io_export(b, &t->chain, err); /* --cache-to registry/local */
     oci_config_free(&cfg);
+    bl_chain_free(&xchain);
     return rc;
 }
 
@@ -955,8 +971,10 @@ static int export_platforms(bl_build *b, builder_result *res, cb_err *err)
     for (size_t pi = 0; pi < b->n_solves && rc == 0; pi++) {
         if ((rc = commit_platform(&b->solves[pi], &imgs[n_imgs], err)) < 0)
             break;
-        for (size_t k = 0; k < imgs[n_imgs].chain.n; k++)
-            bl_chain_push(&all, &imgs[n_imgs].chain.v[k]);
+        const bl_solve *sv = &b->solves[pi];
+        const bl_chain *built = &sv->jobs[sv->plan->target].chain; /* the cache's, not rewritten */
+        for (size_t k = 0; k < built->n; k++)
+            bl_chain_push(&all, &built->v[k]);
         n_imgs++;
     }
     if (rc == 0)
@@ -1011,11 +1029,38 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
     }
     context_done_locked(b); /* readers a failure left unrun */
     pthread_mutex_unlock(&b->lock);
-    if (rc == 0 && b->n_solves == 1)
+    if (rc == 0 && !b->multi_platform)
         rc = export_target(&b->solves[0], res, err);
     else if (rc == 0)
         rc = export_platforms(b, res, err);
     return rc;
+}
+
+/* A parse or plan error names its place ("Dockerfile:N: …" or "Dockerfile:N-M: …", the parser's
+ * own excerpt after it): shown with the Dockerfile's lines as buildx shows an error's source. */
+static void error_source(const bl_build *b, cb_err *err)
+{
+    if (!b->ctx.dockerfile.len || !b->ctx.dockerfile_name || strstr(err->msg, "\n--------------------\n"))
+        return;
+    cleanup_free char *pfx = xasprintf("%s:", b->ctx.dockerfile_name);
+    const char *at = strstr(err->msg, pfx), *nl = strchr(err->msg, '\n');
+    if (!at || (nl && at > nl))
+        return;
+    char *end;
+    long s = strtol(at + strlen(pfx), &end, 10), e = s;
+    if (end == at + strlen(pfx) || s < 1)
+        return;
+    if (*end == '-')
+        e = strtol(end + 1, &end, 10);
+    if (*end != ':')
+        return;
+    cb_buf m;
+    cb_buf_init(&m);
+    bl_source_snippet(&m, b->ctx.dockerfile_name, &b->ctx.dockerfile, (int)s, (int)e);
+    size_t keep = nl && !strncmp(nl, "\n  ", 3) && strstr(nl, " | ") ? (size_t)(nl - err->msg) : strlen(err->msg);
+    cb_buf_printf(&m, "%.*s", (int)keep, err->msg);
+    snprintf(err->msg, sizeof err->msg, "%s", m.data);
+    cb_buf_free(&m);
 }
 
 int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
@@ -1031,26 +1076,42 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     bl_build *b = xcalloc(1, sizeof *b);
     b->opts = opts;
     b->n_platforms = plats.n;
+    b->platform = plats.v[0];
+    b->multi_platform = plats.n > 1;
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
     cb_strv_init(&b->secrets_id);
     cb_strv_init(&b->http_seen);
+    cb_strv_init(&b->src_urls);
+    cb_strv_init(&b->cache_mounts_reset);
+    cb_strv_init(&b->src_digests);
     cb_strv_init(&b->secrets_src);
-    b->epoch = oci_source_date_epoch();
+    b->epoch = -1; /* resolved with the Dockerfile (bl_epoch_resolve) */
     clock_gettime(CLOCK_REALTIME, &b->started);
-    /* BuildKit takes the epoch from the SOURCE_DATE_EPOCH build arg (buildx passes the env so) */
-    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++) {
-        const char *a = opts->build_args->v[i];
-        char *end;
-        if (cb_str_has_prefix(a, "SOURCE_DATE_EPOCH=") && a[18] >= '0' && a[18] <= '9') {
-            long long v = strtoll(a + 18, &end, 10);
-            if (!*end)
-                b->epoch = v;
-        }
-    }
+    cb_strv_init(&b->build_args);
+    for (size_t i = 0; opts->build_args && i < opts->build_args->n; i++)
+        cb_strv_push(&b->build_args, opts->build_args->v[i]);
     b->ctx.dirfd = -1;
     b->images = bl_resolver_new(b);
-    rc = parse_secrets(b, opts->secrets, err);
+    /* dockerui's multi-platform option: BUILDKIT_MULTI_PLATFORM=1 makes an index of one */
+    for (size_t i = 0; rc == 0 && i < b->build_args.n; i++) {
+        const char *a = b->build_args.v[i];
+        if (!cb_str_has_prefix(a, "BUILDKIT_MULTI_PLATFORM=") || !a[24])
+            continue;
+        static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"},
+                                 *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+        int v = -1;
+        for (size_t k = 0; k < 6 && v < 0; k++)
+            v = !strcmp(a + 24, t[k]) ? 1 : !strcmp(a + 24, f[k]) ? 0 : -1;
+        if (v < 0)
+            rc = cb_fail(err, "invalid boolean value for multi-platform: %s", a + 24);
+        else if (!v && plats.n > 1)
+            rc = cb_fail(err, "conflicting config: returning multiple target platforms is not allowed");
+        else
+            b->multi_platform = v || plats.n > 1;
+    }
+    if (rc == 0)
+        rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
         rc = bl_named_parse(b, opts->build_contexts, err);
     if (rc == 0)
@@ -1093,6 +1154,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         b->prog = NULL;
         goto out;
     }
+    if ((rc = bl_epoch_resolve(b, err)) < 0)
+        goto out;
     /* the context vertex: only the files COPY/ADD select are read, during the steps */
     if (b->ctx.dirfd >= 0) {
         b->ctx_pid = bl_progress_add(b, "[internal] load build context");
@@ -1100,6 +1163,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     rc = solve_platforms(b, &plats, res, err);
 out:
+    if (rc < 0 && !opts->call_kind)
+        error_source(b, err);
     bl_cancel_watch_stop(b);
     bl_cache_io_finish(b);
     if (!opts->shared)
@@ -1124,6 +1189,10 @@ out_early:
         store_close(b->st);
     cb_strv_free(&b->secrets_id);
     cb_strv_free(&b->http_seen);
+    cb_strv_free(&b->src_urls);
+    cb_strv_free(&b->build_args);
+    cb_strv_free(&b->cache_mounts_reset);
+    cb_strv_free(&b->src_digests);
     cb_strv_free(&b->secrets_src);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);

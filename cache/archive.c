@@ -135,8 +135,10 @@ int store_save_as(store *s, const char *const *refs, const char *const *as, size
             cb_strv_push(&names, as[loaded] ? as[loaded] : "");
             continue;
         }
-        /* an ID keeps no name, as docker save does */
-        if (oci_ref_parse(refs[loaded], &pr, &e) == 0 && strncmp(ims[loaded].id + 7, refs[loaded], strlen(refs[loaded]))) {
+        /* an ID (short or sha256:…, or a manifest or index digest) keeps no name, as docker save does */
+        const char *rf = refs[loaded];
+        bool by_id = cb_digest_valid(rf) || !strncmp(ims[loaded].id + 7, rf, strlen(rf));
+        if (!by_id && oci_ref_parse(rf, &pr, &e) == 0) {
             cb_strv_push_owned(&names, oci_ref_string(&pr));
             oci_ref_free(&pr);
         } else {

@@ -176,6 +176,28 @@ static int check_blobs(oci_registry *reg, const char *repo, const char *dir, con
     return rc;
 }
 
+/* The records of one image (or cache) manifest of the repository, its blobs checked. */
+static int import_manifest(oci_registry *reg, const char *repo, const cb_buf *body, cachex_set *out, cb_err *err)
+{
+    oci_manifest m = {0};
+    int rc = oci_manifest_parse(body->data, body->len, &m, err);
+    if (rc < 0)
+        return rc;
+    cb_buf cfg;
+    cb_buf_init(&cfg);
+    cachex_set set = {0};
+    bool inl;
+    if ((rc = get_blob_buf(reg, repo, m.config.digest, &cfg, err)) == 0 &&
+        (rc = parse_config(m.config.media_type, &cfg, &set, &inl, err)) == 0 &&
+        (rc = check_blobs(reg, repo, NULL, &set, err)) == 0)
+        for (size_t i = 0; i < set.n; i++)
+            cachex_set_add(out, set.v[i].key, set.v[i].record);
+    cachex_set_free(&set);
+    cb_buf_free(&cfg);
+    oci_manifest_free(&m);
+    return rc;
+}
+
 int cachex_import_registry(store *s, const char *refstr, const oci_registry_opts *ro, cachex_set *out,
                            cachex_source **srcp, cb_err *err)
 {
@@ -188,37 +210,50 @@ int cachex_import_registry(store *s, const char *refstr, const oci_registry_opts
     oci_registry_opts dro;
     oci_registry_opts_default(&dro);
     oci_registry *reg = NULL;
-    cb_buf body, cfg;
+    cb_buf body;
     cb_buf_init(&body);
-    cb_buf_init(&cfg);
-    oci_manifest m = {0};
-    bool have_m = false;
+    char *mt = NULL;
     char mdig[CB_DIGEST_STR_LEN];
-    cachex_set set = {0};
     if ((rc = oci_registry_new(&ref, ro ? ro : &dro, &reg, err)) < 0)
         goto out;
-    if ((rc = get_manifest(reg, &ref, &body, mdig, err)) < 0)
+    if ((rc = oci_registry_get_manifest(reg, ref.repository, ref.digest ? ref.digest : ref.tag, &body, &mt, mdig,
+                                        err)) < 0)
         goto out;
-    if ((rc = oci_manifest_parse(body.data, body.len, &m, err)) < 0)
-        goto out;
-    have_m = true;
-    if ((rc = get_blob_buf(reg, ref.repository, m.config.digest, &cfg, err)) < 0)
-        goto out;
-    bool inl;
-    if ((rc = parse_config(m.config.media_type, &cfg, &set, &inl, err)) < 0)
-        goto out;
-    if ((rc = check_blobs(reg, ref.repository, NULL, &set, err)) < 0)
-        goto out;
-    for (size_t i = 0; i < set.n; i++)
-        cachex_set_add(out, set.v[i].key, set.v[i].record);
-    *srcp = source_registry(reg, &ref, refstr);
-    reg = NULL;
+    if (oci_media_type_is_index(mt)) {
+        /* a multi-platform image with an inline cache: every platform's config holds its own
+         * records (attestation manifests, unknown/unknown, none) */
+        oci_index ix;
+        if ((rc = oci_index_parse(body.data, body.len, &ix, err)) < 0)
+            goto out;
+        size_t used = 0;
+        for (size_t i = 0; i < ix.n_manifests && rc == 0; i++) {
+            const oci_descriptor *d = &ix.manifests[i];
+            if (d->platform && d->platform->os && !strcmp(d->platform->os, "unknown"))
+                continue;
+            cb_buf mb;
+            cb_buf_init(&mb);
+            char *mmt = NULL;
+            if ((rc = oci_registry_get_manifest(reg, ref.repository, d->digest, &mb, &mmt, mdig, err)) == 0 &&
+                !oci_media_type_is_index(mmt)) {
+                rc = import_manifest(reg, ref.repository, &mb, out, err);
+                used++;
+            }
+            free(mmt);
+            cb_buf_free(&mb);
+        }
+        oci_index_free(&ix);
+        if (rc == 0 && !used)
+            rc = cb_failc(err, ENOENT, "no image manifest in the index");
+    } else {
+        rc = import_manifest(reg, ref.repository, &body, out, err);
+    }
+    if (rc == 0) {
+        *srcp = source_registry(reg, &ref, refstr);
+        reg = NULL;
+    }
 out:
-    cachex_set_free(&set);
-    if (have_m)
-        oci_manifest_free(&m);
+    free(mt);
     cb_buf_free(&body);
-    cb_buf_free(&cfg);
     if (reg)
         oci_registry_free(reg);
     oci_ref_free(&ref);

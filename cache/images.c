@@ -236,7 +236,7 @@ static const oci_descriptor *index_pick(store *s, const oci_index *ix, const oci
 {
     if (want)
         return oci_index_select(ix, want);
-    oci_platform host = {(char *)"linux", (char *)"amd64", NULL};
+    oci_platform host = {(char *)"linux", (char *)"amd64", NULL, NULL};
     const oci_descriptor *d = oci_index_select(ix, &host);
     if (d && store_blob_exists(s, d->digest, NULL))
         return d;
@@ -267,6 +267,8 @@ int store_index_local(store *s, const char *ref, oci_descriptor *desc, oci_index
     if (oci_media_type_is_index(d.media_type) && store_blob_get(s, d.digest, json, &e) == 0 &&
         oci_index_parse(json->data, json->len, ix, &e) == 0) {
         ok = ix->n_manifests > 0;
+        if (!d.size) /* named by its digest alone: the blob gives the size */
+            d.size = (int64_t)json->len;
         for (size_t i = 0; i < ix->n_manifests && ok; i++)
             ok = cb_digest_valid(ix->manifests[i].digest) && store_blob_exists(s, ix->manifests[i].digest, NULL);
         if (!ok)
@@ -367,7 +369,8 @@ int store_image_load_for(store *s, const char *digest, const char *media_type, c
         out->size += out->manifest.layers[i].size;
     if (want && !oci_platform_matches(out->config.os, out->config.architecture, out->config.variant, want)) {
         oci_platform have = {out->config.os ? out->config.os : (char *)"?",
-                             out->config.architecture ? out->config.architecture : (char *)"?", out->config.variant};
+                             out->config.architecture ? out->config.architecture : (char *)"?", out->config.variant,
+                             out->config.os_version};
         cleanup_free char *ws = oci_platform_string(want);
         cleanup_free char *hs = oci_platform_string(&have);
         store_image_free(out);

@@ -219,7 +219,7 @@ int store_pull(store *s, const char *refstr, const char *platform, const oci_reg
         if (store_blob_get(s, m.config.digest, &cb, err) == 0 && oci_config_parse(cb.data, cb.len, &cfg, err) == 0) {
             bool ok = oci_platform_matches(cfg.os, cfg.architecture, cfg.variant, &want);
             if (!ok) {
-                oci_platform have = {cfg.os, cfg.architecture, cfg.variant};
+                oci_platform have = {cfg.os, cfg.architecture, cfg.variant, cfg.os_version};
                 cleanup_free char *ws = oci_platform_string(&want);
                 cleanup_free char *hs = oci_platform_string(&have);
                 r = cb_failc(err, ENOEXEC,

@@ -30,6 +30,7 @@ void oci_platform_free(oci_platform *p)
     free(p->os);
     free(p->architecture);
     free(p->variant);
+    free(p->os_version);
     memset(p, 0, sizeof *p);
 }
 
@@ -52,6 +53,14 @@ int oci_platform_parse(const char *s, oci_platform *out, cb_err *err)
         out->os = xstrdup("linux");
         out->architecture = xstrdup(parts[0]);
     } else {
+        char *open = strchr(parts[0], '('), *close = open ? strchr(open, ')') : NULL;
+        if (open && (!close || close[1]))
+            return cb_fail(err, "invalid platform `%s`: want os[(version)]/arch[/variant]", s);
+        if (open) {
+            *close = 0;
+            out->os_version = *(open + 1) ? xstrdup(open + 1) : NULL;
+            *open = 0;
+        }
         out->os = xstrdup(parts[0]);
         out->architecture = xstrdup(parts[1]);
         if (n == 3)
@@ -97,6 +106,7 @@ void oci_descriptor_copy(oci_descriptor *dst, const oci_descriptor *src)
         dst->platform->os = src->platform->os ? xstrdup(src->platform->os) : NULL;
         dst->platform->architecture = src->platform->architecture ? xstrdup(src->platform->architecture) : NULL;
         dst->platform->variant = src->platform->variant ? xstrdup(src->platform->variant) : NULL;
+        dst->platform->os_version = src->platform->os_version ? xstrdup(src->platform->os_version) : NULL;
     }
 }
 
@@ -131,6 +141,8 @@ json_t *oci_descriptor_to_json(const oci_descriptor *d)
         json_t *p = json_object();
         json_object_set_new(p, "architecture", json_string(d->platform->architecture ? d->platform->architecture : ""));
         json_object_set_new(p, "os", json_string(d->platform->os ? d->platform->os : ""));
+        if (d->platform->os_version)
+            json_object_set_new(p, "os.version", json_string(d->platform->os_version));
         if (d->platform->variant)
             json_object_set_new(p, "variant", json_string(d->platform->variant));
         json_object_set_new(j, "platform", p);
@@ -162,9 +174,11 @@ int oci_descriptor_from_json(json_t *j, oci_descriptor *out, cb_err *err)
         const char *os = json_string_value(json_object_get(pl, "os"));
         const char *ar = json_string_value(json_object_get(pl, "architecture"));
         const char *va = json_string_value(json_object_get(pl, "variant"));
+        const char *ov = json_string_value(json_object_get(pl, "os.version"));
         out->platform->os = os ? xstrdup(os) : NULL;
         out->platform->architecture = ar ? xstrdup(ar) : NULL;
         out->platform->variant = va ? xstrdup(va) : NULL;
+        out->platform->os_version = ov && *ov ? xstrdup(ov) : NULL;
     }
     const char *k;
     json_t *v;
@@ -391,12 +405,25 @@ bool oci_platform_matches(const char *os, const char *arch, const char *variant,
     return !strcmp(variant_norm(arch, variant), variant_norm(arch, want->variant));
 }
 
+/* containerd's windows matcher: an OS version asked for is matched on its first three
+ * components (major.minor.build), as a prefix of the entry's */
+static bool os_version_matches(const char *have, const oci_platform *want)
+{
+    if (!want->os_version || !*want->os_version || strcmp(want->os, "windows"))
+        return true;
+    const char *w = want->os_version, *e = w;
+    for (int dots = 0; *e && (dots < 2 || *e != '.'); e++)
+        dots += *e == '.';
+    return have && !strncmp(have, w, (size_t)(e - w));
+}
+
 const oci_descriptor *oci_index_select(const oci_index *ix, const oci_platform *want)
 {
     for (size_t i = 0; i < ix->n_manifests; i++) {
         const oci_descriptor *d = &ix->manifests[i];
         if (d->platform &&
-            oci_platform_matches(d->platform->os, d->platform->architecture, d->platform->variant, want))
+            oci_platform_matches(d->platform->os, d->platform->architecture, d->platform->variant, want) &&
+            os_version_matches(d->platform->os_version, want))
             return d;
     }
     return NULL;
@@ -404,8 +431,9 @@ const oci_descriptor *oci_index_select(const oci_index *ix, const oci_platform *
 
 char *oci_platform_string(const oci_platform *p)
 {
-    return p->variant && *p->variant ? xasprintf("%s/%s/%s", p->os, p->architecture, p->variant)
-                                     : xasprintf("%s/%s", p->os, p->architecture);
+    cleanup_free char *os = p->os_version ? xasprintf("%s(%s)", p->os, p->os_version) : xstrdup(p->os);
+    return p->variant && *p->variant ? xasprintf("%s/%s/%s", os, p->architecture, p->variant)
+                                     : xasprintf("%s/%s", os, p->architecture);
 }
 
 /* ---------- config ---------- */
@@ -451,6 +479,7 @@ void oci_config_free(oci_config *c)
     free(c->architecture);
     free(c->os);
     free(c->variant);
+    free(c->os_version);
     free(c->user);
     cb_strv_free(&c->env);
     cb_strv_free(&c->entrypoint);
@@ -526,8 +555,8 @@ static int strv_from_keys(json_t *o, cb_strv *out, const char *what, cb_err *err
 static const char *const config_known[] = {"User", "Env", "Entrypoint", "Cmd", "WorkingDir", "ExposedPorts",
                                            "Volumes", "Labels", "StopSignal", "Healthcheck", "OnBuild", "Shell",
                                            "ArgsEscaped", NULL};
-static const char *const top_known[] = {"created", "author", "architecture", "os", "variant", "config", "rootfs",
-                                        "history", NULL};
+static const char *const top_known[] = {"created", "author", "architecture", "os", "os.version", "variant",
+                                        "config", "rootfs", "history", NULL};
 
 static bool in_list(const char *const *l, const char *k)
 {
@@ -560,6 +589,7 @@ int oci_config_parse(const char *json, size_t len, oci_config *out, cb_err *err)
         out->os = o;
     }
     out->variant = jstr(j, "variant");
+    out->os_version = jstr(j, "os.version");
     json_t *c = json_object_get(j, "config");
     if (json_is_object(c)) {
         out->user = jstr(c, "User");
@@ -680,6 +710,8 @@ char *oci_config_serialize(const oci_config *c, size_t *len)
         json_object_set_new(j, "author", json_string(c->author));
     json_object_set_new(j, "architecture", json_string(c->architecture ? c->architecture : "amd64"));
     json_object_set_new(j, "os", json_string(c->os ? c->os : "linux"));
+    if (c->os_version)
+        json_object_set_new(j, "os.version", json_string(c->os_version));
     if (c->variant)
         json_object_set_new(j, "variant", json_string(c->variant));
     json_t *cf = json_object();

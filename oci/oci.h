@@ -56,8 +56,10 @@ typedef struct oci_platform {
     char *os;           /* "linux" */
     char *architecture; /* "amd64" */
     char *variant;      /* "v8" or NULL */
+    char *os_version;   /* "os.version" ("10.0.20348.1006"), or NULL */
 } oci_platform;
-/* "linux/amd64", "linux/arm64/v8", "amd64" (os defaults to linux). */
+/* "linux/amd64", "linux/arm64/v8", "amd64" (os defaults to linux), "windows(10.0.1)/amd64"
+ * (containerd's FormatAll: the OS version in parentheses). */
 int oci_platform_parse(const char *s, oci_platform *out, cb_err *err);
 void oci_platform_free(oci_platform *p);
 
@@ -133,6 +135,7 @@ typedef struct oci_config {
     char *architecture; /* "amd64" */
     char *os;           /* "linux" */
     char *variant;
+    char *os_version;   /* "os.version", or NULL */
     /* "config" */
     char *user;
     cb_strv env;        /* "KEY=value" */

@@ -141,6 +141,9 @@ void df_ignore_free(df_ignore *m);
 /* patternmatcher.MatchesOrParentMatches: is path (slash-separated, relative to the context
  * root, no leading "./") excluded from the context? */
 bool df_ignore_matches(const df_ignore *m, const char *path);
+/* The same question put to the patterns alone, "." included (the context's root is never left
+ * out of a walk, but the CopyIgnoredFile lint asks whether "*" names it). */
+bool df_ignore_patterns_match(const df_ignore *m, const char *path);
 /* For walking: *excluded for the directory `dir` itself, and whether some entry below it can
  * still be included (an exclusion pattern "!..." could match beneath it). When the directory
  * is excluded and nothing below can be included, the walk may skip it entirely. */
@@ -282,6 +285,9 @@ typedef struct df_plan_opts {
     /* Optional: the image config's OnBuild triggers (each an instruction line such as
      * "RUN make"), run first in stages built FROM that image; only for needed stages. */
     int (*base_onbuild)(void *ud, const char *image_ref, const char *platform, cb_strv *triggers, cb_err *err);
+    /* Optional: "os/arch[/variant]" of the image base_env used (malloc'd; NULL unknown), for
+     * InvalidBaseImagePlatform when its os or architecture is not the stage's. */
+    char *(*base_platform)(void *ud, const char *image_ref, const char *platform);
     /* Optional: true when a named build context (--build-context NAME=…) stands for NAME; a
      * stage of that name is then replaced: `FROM NAME` with no instructions (base = its name). */
     bool (*named_context)(void *ud, const char *name);
@@ -290,10 +296,16 @@ typedef struct df_plan_opts {
 } df_plan_opts;
 
 /* Build the plan: stages, expansion, typed options, dependencies, needed set. Errors name
- * file:line and the offending text (unknown instruction: "did you mean ..."). */
+ * file:line and the offending text (unknown instruction: "did you mean ..."). An instruction that
+ * does not parse leaves *out a plan of no stages with the warnings of the instructions before it
+ * (freed by the caller); with lint_only it is no error: lint_error names it. */
 int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err);
 /* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "x86_64" ... -> "os/arch[/variant]". */
 int df_platform_normalize(const char *spec, char **out, cb_err *err);
+/* containerd's platforms.Format(platforms.Normalize(p)) of a platform df_platform_normalize
+ * gave: arm's default variant spelled out ("linux/arm" -> "linux/arm/v7"), arm64's v8 dropped.
+ * BuildKit names a platform so where the frontend keys its results (local/tar folders). */
+char *df_platform_canonical(const char *platform);
 void df_plan_free(df_plan *p);
 /* Stage by name (case-insensitive) or decimal index; -1 when none. */
 int df_plan_find_stage(const df_plan *p, const char *name_or_index);

@@ -500,6 +500,14 @@ bool df_ignore_matches(const df_ignore *m, const char *path)
     return r;
 }
 
+bool df_ignore_patterns_match(const df_ignore *m, const char *path)
+{
+    char *c = clean_path(path);
+    bool r = matches_clean(m, c);
+    free(c);
+    return r;
+}
+
 void df_ignore_dir(const df_ignore *m, const char *dir, bool *excluded, bool *may_include_below)
 {
     char *c = clean_path(dir);

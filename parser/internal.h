@@ -72,6 +72,8 @@ void df_cmd_free(df_cmd *c);
 
 /* platform.c */
 void df_platform_split(const char *p, char **os, char **arch, char **variant);
+/* The "(version)" of a platform's OS ("windows(10.0.1)/amd64" -> "10.0.1"), "" when none. */
+char *df_platform_os_version(const char *p);
 
 
 /* A stage while planning: its typed commands before expansion. */
@@ -88,6 +90,10 @@ typedef struct df_pstage {
 
 /* lint.c */
 void df_lint_file(df_plan *p, const df_file *f);
+/* The rules BuildKit checks while it parses instructions (MaintainerDeprecated, FromAsCasing,
+ * StageNameCasing, InvalidDefinitionDescription) over the first n instructions: what a parse
+ * error at instruction n still reports. */
+void df_lint_parsed(df_plan *p, const df_file *f, size_t n);
 void df_lint_stages(df_plan *p, const df_file *f, df_pstage *ps, size_t nps);
 /* reference.ParseNormalizedNamed would accept it (a base image name) */
 bool df_lint_ref_valid(const char *ref);

@@ -147,7 +147,19 @@ static void lint_expose(df_plan *p, const df_instr *in)
 }
 
 /* BuildKit's default lint checks that need no image data (reported as warnings). */
+static void lint_instrs(df_plan *p, const df_file *f, size_t n_instrs, bool parse_time_only);
+
 void df_lint_file(df_plan *p, const df_file *f)
+{
+    lint_instrs(p, f, f->n_instrs, false);
+}
+
+void df_lint_parsed(df_plan *p, const df_file *f, size_t n)
+{
+    lint_instrs(p, f, n < f->n_instrs ? n : f->n_instrs, true);
+}
+
+static void lint_instrs(df_plan *p, const df_file *f, size_t n_instrs, bool parse_time_only)
 {
     int n_up = 0, n_low = 0;
     for (size_t i = 0; i < f->n_instrs; i++) {
@@ -163,7 +175,7 @@ void df_lint_file(df_plan *p, const df_file *f)
         n_low += low;
     }
     bool majority_upper = n_up >= n_low;
-    for (size_t i = 0; i < f->n_instrs; i++) {
+    for (size_t i = 0; i < n_instrs; i++) {
         const df_instr *in = &f->instrs[i];
         const char *o = in->original;
         while (*o == ' ' || *o == '\t')
@@ -180,14 +192,14 @@ void df_lint_file(df_plan *p, const df_file *f)
             df_warnings_add(
                 &p->warnings, in->start_line,
                 "MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label");
-        if ((!strcmp(in->keyword, "env") || !strcmp(in->keyword, "label")) && in->args.n == 3 &&
+        if (!parse_time_only && (!strcmp(in->keyword, "env") || !strcmp(in->keyword, "label")) && in->args.n == 3 &&
             !*in->args.v[2])
             df_warnings_add(&p->warnings, in->start_line,
                             "LegacyKeyValueFormat: \"%s key=value\" should be used instead of legacy \"%s "
                             "key value\" format",
                             !strcmp(in->keyword, "env") ? "ENV" : "LABEL",
                             !strcmp(in->keyword, "env") ? "ENV" : "LABEL");
-        if (!strcmp(in->keyword, "expose"))
+        if (!parse_time_only && !strcmp(in->keyword, "expose"))
             lint_expose(p, in);
         if (!strcmp(in->keyword, "arg")) {
             cb_strv owned;
@@ -219,7 +231,7 @@ void df_lint_file(df_plan *p, const df_file *f)
                 df_warnings_add(&p->warnings, in->start_line,
                                 "StageNameCasing: Stage name '%s' should be lowercase", in->args.v[2]);
         }
-        if (kl && (majority_upper ? !kw_upper : !kw_lower))
+        if (!parse_time_only && kl && (majority_upper ? !kw_upper : !kw_lower))
             df_warnings_add(&p->warnings, in->start_line,
                             "ConsistentInstructionCasing: Command '%.*s' should match the case of the "
                             "command majority (%s)",
@@ -227,20 +239,24 @@ void df_lint_file(df_plan *p, const df_file *f)
     }
 }
 
+/* getSecretsRegex: a '_'-separated word of the name is a secret's (apikey, auth, key, password,
+ * secret, token…) and none says it is not one (public, file, version). */
 static bool secret_like(const char *key)
 {
-    static const char *const words[] = {"apikey", "auth",  "credential", "credentials", "key",  "password",
-                                        "pass",   "pword", "passwd",     "secret",      "token"};
+    static const char *const words[] = {"apikey", "auth",   "credential", "credentials", "key",
+                                        "password", "pword", "passwd",     "secret",      "token"};
+    static const char *const allow[] = {"public", "file", "version"};
     char *k = df_str_lower(key);
-    bool hit = false, pub = false;
+    bool hit = false, allowed = false;
     /* split on '_' like the (?:_|^)word(?:_|$) patterns */
     for (char *save = NULL, *t = strtok_r(k, "_", &save); t; t = strtok_r(NULL, "_", &save)) {
         for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
             hit |= !strcmp(t, words[i]);
-        pub |= !strcmp(t, "public");
+        for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
+            allowed |= !strcmp(t, allow[i]);
     }
     free(k);
-    return hit && !pub;
+    return hit && !allowed;
 }
 
 /* Lint checks that need the stage structure. */
@@ -366,7 +382,7 @@ void df_lint_ignored(df_plan *p, const df_ignore *ig)
                 }
                 cb_buf_puts(&rel, "");
                 bool root = rel.len == 0;
-                if ((!root || root_ignored) && df_ignore_matches(ig, root ? "." : rel.data))
+                if (root ? root_ignored && df_ignore_patterns_match(ig, ".") : df_ignore_matches(ig, rel.data))
                     df_warnings_add(
                         &p->warnings, c->instr->start_line,
                         "CopyIgnoredFile: Attempting to %s file \"%s\" that is excluded by .dockerignore",

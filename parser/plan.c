@@ -561,6 +561,8 @@ typedef struct planctx {
     char *tp_norm, *bp_norm;
     const char *tp, *bp;
     df_lex lx;
+    long parse_error_at; /* the instruction an instruction parse failed on, or -1 */
+    char *parse_error;   /* its message, without location or suggestion */
 } planctx;
 
 static void planctx_free(planctx *x)
@@ -576,6 +578,7 @@ static void planctx_free(planctx *x)
         free(x->ps[i].raw_platform);
     }
     free(x->ps);
+    free(x->parse_error);
     cb_strv_free(&x->bargs);
     cb_strv_free(&x->globals);
     cb_strv_free(&x->meta_declared);
@@ -657,8 +660,10 @@ static int plan_parse_instrs(planctx *x, cb_err *err)
         const df_instr *in = &f->instrs[i];
         int rc;
         if (!strcmp(in->keyword, "from")) {
-            if ((rc = plan_add_stage(x, in, err)) < 0)
+            if ((rc = plan_add_stage(x, in, err)) < 0) {
+                x->parse_error_at = (long)i;
                 return rc;
+            }
             continue;
         }
         df_cmd c;
@@ -666,6 +671,10 @@ static int plan_parse_instrs(planctx *x, cb_err *err)
         cb_strv_init(&c.args);
         if (df_cmd_parse_typed(in, &c, err) < 0) {
             df_cmd_free(&c);
+            x->parse_error_at = (long)i;
+            x->parse_error = xstrndup(err->msg, strcspn(err->msg, "("));
+            for (size_t n = strlen(x->parse_error); n && x->parse_error[n - 1] == ' ';)
+                x->parse_error[--n] = 0;
             return df_err_at(err, f, in);
         }
         if (x->nps == 0) {
@@ -703,6 +712,7 @@ static int plan_global_args(planctx *x, cb_err *err)
     char *tos, *tarch, *tvar, *bos, *barch, *bvar;
     df_platform_split(x->tp, &tos, &tarch, &tvar);
     df_platform_split(x->bp, &bos, &barch, &bvar);
+    cleanup_free char *tver = df_platform_os_version(x->tp), *bver = df_platform_os_version(x->bp);
     const char *target_name = x->opts->target;
     char *last_name = NULL;
     if (!target_name || !*target_name) {
@@ -710,9 +720,9 @@ static int plan_global_args(planctx *x, cb_err *err)
         /* BuildKit's defaultArgs: the last stage's name, "default" for an unnamed one */
         target_name = last->args.n == 3 ? (last_name = df_str_lower(last->args.v[2])) : "default";
     }
-    const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", ""},
+    const char *kv[][2] = {{"BUILDPLATFORM", x->bp}, {"BUILDOS", bos},         {"BUILDOSVERSION", bver},
                            {"BUILDARCH", barch},     {"BUILDVARIANT", bvar},   {"TARGETPLATFORM", x->tp},
-                           {"TARGETOS", tos},        {"TARGETOSVERSION", ""},  {"TARGETARCH", tarch},
+                           {"TARGETOS", tos},        {"TARGETOSVERSION", tver}, {"TARGETARCH", tarch},
                            {"TARGETVARIANT", tvar},  {"TARGETSTAGE", target_name}};
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
         const char *ov = env_get(&x->bargs, kv[i][0]);
@@ -973,6 +983,30 @@ static int plan_base_triggers(planctx *x, cb_err *err)
     return rc;
 }
 
+/* InvalidBaseImagePlatform (validateBaseImagePlatform): the image's os or architecture is not
+ * the stage's; both named normalised (platforms.FormatAll(platforms.Normalize(p))). */
+static void lint_base_platform(planctx *x, const df_stage *s)
+{
+    const char *want = s->platform ? s->platform : x->tp;
+    char *have = x->opts->base_platform ? x->opts->base_platform(x->opts->ud, s->base, want) : NULL;
+    if (!have)
+        return;
+    char *wo, *wa, *wv, *ho, *ha, *hv;
+    df_platform_split(want, &wo, &wa, &wv);
+    df_platform_split(have, &ho, &ha, &hv);
+    if (strcmp(wo, ho) || strcmp(wa, ha)) {
+        char *hc = df_platform_canonical(have), *wc = df_platform_canonical(want);
+        df_warnings_add(&x->p->warnings, s->from->start_line,
+                        "InvalidBaseImagePlatform: Base image %s was pulled with platform \"%s\", expected \"%s\" for "
+                        "current build",
+                        s->base, hc, wc);
+        free(hc);
+        free(wc);
+    }
+    free(wo), free(wa), free(wv), free(ho), free(ha), free(hv);
+    free(have);
+}
+
 /* The environment a stage starts with: its base stage's, or the base image's (when asked). */
 static int plan_stage_env(planctx *x, size_t i, sstate *states, cb_err *err)
 {
@@ -999,6 +1033,7 @@ static int plan_stage_env(planctx *x, size_t i, sstate *states, cb_err *err)
             free(key);
         }
         cb_strv_free(&img);
+        lint_base_platform(x, s);
     }
     if (s->base_stage < 0 && !env_get(&ss->env, "PATH"))
         env_set(&ss->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -1023,7 +1058,8 @@ static int plan_dispatch_stage(planctx *x, size_t i, sstate *ss, cb_err *err)
         cb_strv_init(&unm);
         int r = dispatch_cmd(p, x->f, &x->globals, &x->bargs, s->needed ? &x->consumed : &ignored, ss, c, ssh, &unm,
                              s->needed ? err : &e2);
-        if (r == 0 && s->needed && ss->env_known)
+        /* a lint request reports every stage (BuildKit lints them all), a build its own */
+        if (r == 0 && (s->needed || x->opts->lint_only) && ss->env_known)
             report_undefined(p, c, ss, &unm);
         cb_strv_free(&unm);
         cb_strv_free(&ignored);
@@ -1141,6 +1177,33 @@ static void plan_unused_build_args(planctx *x)
     cb_strv_free(&unused);
 }
 
+/* An instruction that does not parse: BuildKit has linted the ones before it (the rules it checks
+ * while parsing), so a plan of those warnings alone comes back, no stages. A lint request
+ * answers with them and the error as its buildError ("dockerfile parse error on line N: …"); a
+ * build fails with rc and reports them. */
+static int plan_parse_failed(planctx *x, int rc, df_plan **out, cb_err *err)
+{
+    df_plan *p = x->p;
+    for (size_t i = 0; i < p->n_stages; i++)
+        p->stages[i].cmds = NULL; /* owned by x->ps */
+    p->n_stages = 0;
+    for (size_t i = 0; i < p->warnings.n; i++)
+        free(p->warnings.v[i].msg);
+    p->warnings.n = 0;
+    df_lint_parsed(p, x->f, (size_t)x->parse_error_at);
+    cb_err saved = *err, e;
+    cb_err_clear(&e);
+    df_lint_apply_check(p, x->f, x->f->check, &e); /* skip= applies; error= yields to the parse error */
+    *out = p;
+    if (x->opts->lint_only && x->parse_error) {
+        p->lint_error = xasprintf("dockerfile parse error on line %d: %s", x->f->instrs[x->parse_error_at].start_line,
+                                  x->parse_error);
+        return 0;
+    }
+    *err = saved;
+    return rc;
+}
+
 int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_err *err)
 {
     static const df_plan_opts defaults = {0};
@@ -1153,6 +1216,7 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     cb_strv_init(&x.consumed);
     x.p = xcalloc(1, sizeof(df_plan));
     x.p->target = -1;
+    x.parse_error_at = -1;
     int (*const phases[])(planctx *, cb_err *) = {plan_read_opts,      plan_parse_instrs, plan_global_args,
                                                   plan_stages,         plan_stage_triggers, plan_deps,
                                                   plan_target,         plan_base_triggers, plan_dispatch,
@@ -1163,6 +1227,8 @@ int df_plan_new(const df_file *f, const df_plan_opts *opts, df_plan **out, cb_er
     if (rc == 0) {
         plan_unused_build_args(&x);
         *out = x.p;
+    } else if (x.parse_error_at >= 0) {
+        rc = plan_parse_failed(&x, rc, out, err);
     } else {
         df_plan_free(x.p);
         *out = NULL;

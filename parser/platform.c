@@ -9,13 +9,22 @@ void df_platform_split(const char *p, char **os, char **arch, char **variant)
 {
     const char *a = strchr(p, '/');
     const char *v = a ? strchr(a + 1, '/') : NULL;
-    *os = a ? xstrndup(p, (size_t)(a - p)) : xstrdup(p);
+    size_t ol = a ? (size_t)(a - p) : strlen(p);
+    const char *par = memchr(p, '(', ol); /* os(version): the OS alone */
+    *os = xstrndup(p, par ? (size_t)(par - p) : ol);
     *arch = a ? (v ? xstrndup(a + 1, (size_t)(v - a - 1)) : xstrdup(a + 1)) : xstrdup("");
     *variant = v ? xstrdup(v + 1) : xstrdup("");
 }
 
+char *df_platform_os_version(const char *p)
+{
+    size_t ol = strcspn(p, "/");
+    const char *par = memchr(p, '(', ol), *close = par ? memchr(par, ')', ol - (size_t)(par - p)) : NULL;
+    return close ? xstrndup(par + 1, (size_t)(close - par - 1)) : xstrdup("");
+}
+
 /* containerd platforms.Parse + Normalize: "linux/arm64", "arm64", "linux", "x86_64",
- * "linux/arm/7" ... -> canonical "os/arch[/variant]" in *out. */
+ * "linux/arm/7", "windows(10.0.1)/amd64" ... -> canonical "os[(version)]/arch[/variant]". */
 /* Long: containerd's normalisation table (os, arch and variant aliases) written out. */
 int df_platform_normalize(const char *spec, char **out, cb_err *err)
 {
@@ -38,6 +47,24 @@ int df_platform_normalize(const char *spec, char **out, cb_err *err)
         }
     }
     int rc = 0;
+    /* the first part is os[(version[+feature…])] (platforms.Parse's osRe); features are dropped */
+    cleanup_free char *osver = NULL;
+    char *open = parts.n ? strchr(parts.v[0], '(') : NULL;
+    if (open) {
+        char *close = strchr(open, ')');
+        size_t vl = close ? strcspn(open + 1, "+)") : 0;
+        bool ok = close && !close[1];
+        for (const char *q = open + 1; ok && q < close; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_' ||
+                 *q == '-' || *q == '.' || *q == '+';
+        if (!ok)
+            rc = cb_fail(err,
+                         "failed to parse platform %s: \"%s\" is an invalid OS component of \"%s\": invalid argument",
+                         spec, parts.v[0], spec);
+        else if (vl)
+            osver = xstrndup(open + 1, vl);
+        *open = 0;
+    }
     for (size_t i = 0; i < parts.n && rc == 0; i++) {
         const char *q = parts.v[i];
         bool ok = *q != 0;
@@ -132,12 +159,41 @@ int df_platform_normalize(const char *spec, char **out, cb_err *err)
                          spec, spec);
     }
     if (rc == 0) {
-        /* platforms.Format drops the default arm v7 only when parsing a bare "arm" */
-        *out = *variant ? xasprintf("%s/%s/%s", os, arch, variant) : xasprintf("%s/%s", os, arch);
+        /* platforms.Format drops the default arm v7 only when parsing a bare "arm"; FormatAll
+         * writes the OS version in parentheses */
+        cleanup_free char *o = osver ? xasprintf("%s(%s)", os, osver) : xstrdup(os);
+        *out = *variant ? xasprintf("%s/%s/%s", o, arch, variant) : xasprintf("%s/%s", o, arch);
     }
     free(os);
     free(arch);
     free(variant);
     cb_strv_free(&parts);
     return rc;
+}
+
+char *df_platform_canonical(const char *platform)
+{
+    char *os, *arch, *variant;
+    df_platform_split(platform, &os, &arch, &variant);
+    char *ver = df_platform_os_version(platform);
+    if (*ver) { /* FormatAll: the version stays with the OS */
+        char *o = xasprintf("%s(%s)", os, ver);
+        free(os);
+        os = o;
+    }
+    free(ver);
+    /* normalizeArch again: what platforms.Parse left out of the name comes back, and goes */
+    if (!strcmp(arch, "arm") && !*variant) {
+        free(variant);
+        variant = xstrdup("v7");
+    } else if (!strcmp(arch, "arm64") && !strcmp(variant, "v8")) {
+        variant[0] = 0;
+    }
+    char *out = *variant ? xasprintf("%s/%s/%s", os, arch, variant)
+                : *arch  ? xasprintf("%s/%s", os, arch)
+                         : xstrdup(os);
+    free(os);
+    free(arch);
+    free(variant);
+    return out;
 }

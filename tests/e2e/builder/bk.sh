@@ -1,7 +1,7 @@
 # BuildKit's Dockerfile integration tests (moby/buildkit frontend/dockerfile/*_test.go), ported:
 # one folder per Go test under bk/<GoTestName>/ with a case.sh whose first line names the Go
 # file (`# go: dockerfile_copy_test.go`). `bk.sh GROUP` runs the cases of
-# dockerfile_GROUP_test.go; `bk.sh` alone runs them all. See bk/README.md for the case API.
+# dockerfile_GROUP_test.go (or GROUP_test.go); `bk.sh` alone runs them all. See bk/README.md for the case API.
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 BK=$CBUILD_SRC/tests/e2e/builder/bk
 GROUP=${1:-}
@@ -152,6 +152,20 @@ bk_http_start() {
   for i in $(seq 100); do [ -s "$W/http.port" ] && break; sleep 0.05; done
   BK_URL=http://127.0.0.1:$(cat "$W/http.port")
 }
+# bk_tar OUT [NAME MTIME DATA]...: an uncompressed tar of regular files (mode 0600, mtime in
+# seconds since the epoch), as BuildKit's makeTarContext writes its contexts.
+bk_tar() {
+  python3 - "$@" <<'PY'
+import io, sys, tarfile
+out, rest = sys.argv[1], sys.argv[2:]
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for i in range(0, len(rest), 3):
+        name, mtime, data = rest[i], int(rest[i + 1]), rest[i + 2].encode()
+        ti = tarfile.TarInfo(name)
+        ti.mode, ti.mtime, ti.size = 0o600, mtime, len(data)
+        t.addfile(ti, io.BytesIO(data))
+PY
+}
 # bk_git_init DIR [sha1|sha256]: a git repository in DIR (branch master, user "test"), for the
 # git cases: serve it with bk_http_start DIR after `git update-server-info` (dumb HTTP, as
 # BuildKit's tests serve theirs with http.FileServer).
@@ -222,7 +236,8 @@ n_cases=0
 for dir in "$BK"/*/; do
   name=$(basename "$dir")
   [ -f "$dir/case.sh" ] || continue
-  if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -q "dockerfile_${GROUP}_test.go"; then
+  # GROUP names dockerfile_GROUP_test.go, or GROUP_test.go (errors, exclude_patterns)
+  if [ -n "$GROUP" ] && ! head -1 "$dir/case.sh" | grep -qE "^# go: (dockerfile_)?${GROUP}_test\.go "; then
     continue
   fi
   # BK_ONLY=REGEX runs only the cases whose name matches (while fixing one)

@@ -73,6 +73,35 @@ Test(model, index_select_platform)
     oci_index_free(&ix);
 }
 
+/* containerd's windows matcher: the OS version asked for selects the entry of that version */
+Test(model, index_select_os_version)
+{
+    const char *j = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX "\",\"manifests\":["
+                    "{\"mediaType\":\"" OCI_MT_MANIFEST "\",\"size\":1,\"digest\":\"" D1 "\",\"platform\":{\"architecture\":\"bar\",\"os\":\"windows\",\"os.version\":\"1.2.3\"}},"
+                    "{\"mediaType\":\"" OCI_MT_MANIFEST "\",\"size\":2,\"digest\":\"" D2 "\",\"platform\":{\"architecture\":\"bar\",\"os\":\"windows\",\"os.version\":\"1.1.0\"}}]}";
+    oci_index ix;
+    cb_err err = {0};
+    cr_assert_eq(oci_index_parse(j, strlen(j), &ix, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(ix.manifests[1].platform->os_version, "1.1.0");
+    oci_platform p;
+    cr_assert_eq(oci_platform_parse("windows(1.1.0)/bar", &p, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(p.os, "windows");
+    cr_expect_str_eq(p.os_version, "1.1.0");
+    const oci_descriptor *d = oci_index_select(&ix, &p);
+    cr_assert(d);
+    cr_expect_str_eq(d->digest, D2);
+    char *s = oci_platform_string(&p);
+    cr_expect_str_eq(s, "windows(1.1.0)/bar");
+    free(s);
+    oci_platform_free(&p);
+    cr_assert_eq(oci_platform_parse("windows/bar", &p, &err), 0);
+    d = oci_index_select(&ix, &p);
+    cr_assert(d);
+    cr_expect_str_eq(d->digest, D1); /* no version asked: the first */
+    oci_platform_free(&p);
+    oci_index_free(&ix);
+}
+
 Test(model, config_round_trip)
 {
     const char *j =

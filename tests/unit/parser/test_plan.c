@@ -114,6 +114,25 @@ Test(plan, platform_normalization)
     done(&b);
 }
 
+/* platforms.Format(platforms.Normalize(p)): the names BuildKit keys a platform's results by */
+Test(plan, platform_canonical)
+{
+    static const char *const cases[][2] = {{"linux/arm", "linux/arm/v7"},    {"linux/arm/v6", "linux/arm/v6"},
+                                           {"linux/arm64/v8", "linux/arm64"}, {"linux/arm64", "linux/arm64"},
+                                           {"windows/amd64", "windows/amd64"}, {"linux/s390x", "linux/s390x"},
+                                           {"windows(1.2.3)/bar", "windows(1.2.3)/bar"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *c = df_platform_canonical(cases[i][0]);
+        cr_assert_str_eq(c, cases[i][1], "%s", cases[i][0]);
+        free(c);
+    }
+    char *n = NULL;
+    cb_err err = {0};
+    cr_assert_eq(df_platform_normalize("Windows(10.0.1+f)/AMD64", &n, &err), 0, "%s", err.msg);
+    cr_expect_str_eq(n, "windows(10.0.1)/amd64");
+    free(n);
+}
+
 Test(plan, env_overrides_and_expansion_kinds)
 {
     built b = ok("FROM a\nARG X=arg\nENV X=env\nWORKDIR /w/$X\nRUN echo $X\nCMD echo $X\nUSER ${X:-u}\n"
