@@ -494,10 +494,6 @@ static int virtiofsd_start_all(const vm_machine *m, vm_proc *p, cb_err *err)
 
 typedef void (*argv_fn)(cb_strv *a, const char *qemu, const vm_machine *m, const vm_proc *p, int net_fd);
 
-static FILE *qmp_open(const char *path, double deadline, cb_err *err);
-static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err);
-static int qmp_reply(FILE *f, const char *json, char **reply, cb_err *err);
-
 static int qemu_start_with(const vm_machine *m, vm_proc *p, const char *name, const char *hint, argv_fn build,
                            cb_err *err)
 {
@@ -608,6 +604,8 @@ static void qemu_cleanup(vm_proc *p)
 }
 
 /* ---------- snapshots through QMP ---------- */
+static int qmp_reply(FILE *f, const char *json, char **reply, cb_err *err);
+
 /* One QMP command on an open monitor; the reply line in *reply (malloc'd; events skipped). */
 static int qmp_cmd(FILE *f, const char *json, char **reply, cb_err *err)
 {

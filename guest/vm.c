@@ -13,7 +13,6 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -729,7 +728,6 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
         free(path);
         return NULL;
     }
-    cleanup_free char *state_tmp = xasprintf("%s.new-%d", path, (int)getpid());
     vm_machine tm = *m;
     tm.disks = NULL;
     tm.n_disks = 0;
@@ -737,11 +735,7 @@ static char *template_ensure(const vm_backend *be, const char *root, const vm_ma
     tm.restore = NULL;
     tm.monitor = true;
     double t = cb_now();
-    int rc = template_make(be, &tm, state_tmp, err);
-    if (rc == 0 && rename(state_tmp, path) < 0)
-        rc = cb_error(err, errno, "committing the VM template `%s`", path);
-    if (rc < 0) {
-        unlink(state_tmp);
+    if (template_make(be, &tm, path, err) < 0) { /* the backend's save commits it atomically */
         free(path);
         return NULL;
     }
@@ -993,24 +987,23 @@ int guest_vm_run(const guest_run_config *cfg, const guest_paths *paths, const ch
     char *bad = NULL;
     bool unrun = false;
     int rc = vm_run(cfg, paths, accel, VM_TEMPLATE, 0, res, &bad, &unrun, err);
-    if (rc < 0 && bad && !unrun) {
-        /* the restored VM died after the snapshot loaded: drop the snapshot (the next VM makes
-         * a new one) and report this run's failure, not retried on a disk it may have written */
-        cb_warn("VM template %s: a VM restored from it stopped early: removed", bad);
-        unlink(bad);
-        free(bad);
-        return rc;
-    }
     if (rc < 0 && bad) {
-        /* a snapshot the VMM cannot restore (truncated, another build): drop it, boot cold; the
-         * next VM makes a new one */
-        cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad,
-                err ? err->msg : "");
+        /* either way the snapshot goes (the next VM makes a new one). Only one QEMU could not
+         * load (truncated, another build) means the guest never ran: then boot cold on the same
+         * disks. A VM that died after the load may have written its upper: its failure is the
+         * run's, not retried (a retry ran `mkdir` twice). */
+        if (unrun)
+            cb_warn("VM template %s could not be restored (%s): removed, booting without it", bad,
+                    err ? err->msg : "");
+        else
+            cb_warn("VM template %s: a VM restored from it stopped early: removed", bad);
         unlink(bad);
         free(bad);
-        guest_run_result_free(res);
-        memset(res, 0, sizeof *res);
-        rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, NULL, err);
+        if (unrun) {
+            guest_run_result_free(res);
+            memset(res, 0, sizeof *res);
+            rc = vm_run(cfg, paths, accel, VM_COLD, 0, res, NULL, NULL, err);
+        }
     }
     return rc;
 }
