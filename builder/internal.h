@@ -204,6 +204,9 @@ struct bl_solve {
  * a number, "context", a named context or a source-only stage, as BuildKit resolves it; sets
  * b->epoch and b->build_args. Errors are BuildKit's ("invalid SOURCE_DATE_EPOCH: …"). */
 int bl_epoch_resolve(bl_build *b, cb_err *err);
+/* builder/syntax.c: the frontend `# syntax=` or BUILDKIT_SYNTAX names is docker/dockerfile (any
+ * tag or digest: cbuild's own frontend), else an error naming it (cbuild runs no frontend images). */
+int bl_syntax_check(const bl_build *b, cb_err *err);
 
 /* builder/shared.c: the work builds of one process share (opts->shared) */
 bl_flights *bl_flights_new(void);

@@ -772,7 +772,7 @@ static int load_definition(bl_build *b, cb_err *err)
                   b->ctx.dockerfile_name, &b->file, err);
     if (rc < 0)
         return cb_error_wrap(err, "failed to solve: dockerfile parse error");
-    return 0;
+    return bl_syntax_check(b, err);
 }
 
 /* The plan for s->platform (TARGETPLATFORM; BUILDPLATFORM is the host's); warnings once. */

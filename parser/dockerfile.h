@@ -54,6 +54,7 @@ typedef struct df_file {
     int start_line, end_line; /* span of all instructions */
     /* parser directives (only before anything else) */
     char *syntax; /* "# syntax=..." or NULL */
+    int syntax_line; /* its line (1-based) when syntax is set */
     char *check;  /* "# check=..." or NULL */
     char escape;  /* '\\' (default) or '`' */
     df_warnings warnings; /* e.g. "Empty continuation line found in: RUN ..." */

@@ -656,7 +656,7 @@ static bool re_space(char c) /* Go RE2 \s */
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-static int possible_directive(dstate *d, df_file *f, const char *s, size_t n, pctx *c)
+static int possible_directive(dstate *d, df_file *f, const char *s, size_t n, int line, pctx *c)
 {
     if (d->done)
         return 0;
@@ -722,6 +722,8 @@ static int possible_directive(dstate *d, df_file *f, const char *s, size_t n, pc
     char *val = xstrndup(s + i, ve - i);
     if (slot) {
         *slot = val;
+        if (slot == &f->syntax)
+            f->syntax_line = line;
         return 0;
     }
     if (strcmp(val, "`") && strcmp(val, "\\")) {
@@ -815,7 +817,7 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
         n = trim_newline_len(s, n);
         df_trim_left_space(&s, &n);
         bool was_directive = !d.done;
-        if ((rc = possible_directive(&d, f, s, n, &c)) < 0) {
+        if ((rc = possible_directive(&d, f, s, n, current + 1, &c)) < 0) {
             add_location(err, f->filename, current + 1, 0, NULL);
             goto fail;
         }
@@ -849,7 +851,7 @@ int df_parse(const char *buf, size_t len, const char *filename, df_file **out, c
         while (!eol && lines_next(&l)) {
             const char *cs = l.cur;
             size_t cn = trim_newline_len(l.cur, l.cur_len);
-            if ((rc = possible_directive(&d, f, cs, cn, &c)) < 0) {
+            if ((rc = possible_directive(&d, f, cs, cn, current + 1, &c)) < 0) {
                 add_location(err, f->filename, current + 1, 0, NULL);
                 goto fail;
             }

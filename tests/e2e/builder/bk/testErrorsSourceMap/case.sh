@@ -53,3 +53,8 @@ run wh\
 at
 env bar=baz
 DF
+srcmap invalidsyntax 1 <<'DF'
+#syntax=foobar
+from @BASE@
+DF
+check_contains "invalidsyntax: the frontend is named" "frontend docker.io/library/foobar:latest: cbuild runs no frontend images" "$(cat "$T/last.log")"
