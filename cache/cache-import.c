@@ -129,6 +129,35 @@ static cachex_source *source_registry(oci_registry *reg, const oci_ref *ref, con
     return src;
 }
 
+/* BuildKit's registry and local caches (a manifest whose config, or an index whose last
+ * entry, has this type) key records by LLB digests, which cbuild's keys are not: such a cache
+ * can never hit, so it is named as what it is instead of being read as an empty one. */
+#define BUILDKIT_MT_CACHE_CONFIG "application/vnd.buildkit.cacheconfig.v0"
+
+/* BuildKit's inline cache: this member of an image config */
+#define BUILDKIT_INLINE_CACHE_KEY "moby.buildkit.cache.v0"
+
+static int buildkit_cache_named(const char *what, cb_err *err)
+{
+    return cb_failc(err, EPROTONOSUPPORT,
+                    "a BuildKit %s: its records are keyed by BuildKit's LLB digests, which cbuild does not "
+                    "compute; export the cache with cbuild --cache-to",
+                    what);
+}
+
+static int buildkit_cache(cb_err *err)
+{
+    return buildkit_cache_named("cache (" BUILDKIT_MT_CACHE_CONFIG ")", err);
+}
+
+static bool index_is_buildkit_cache(const oci_index *ix)
+{
+    for (size_t i = 0; i < ix->n_manifests; i++)
+        if (ix->manifests[i].media_type && !strcmp(ix->manifests[i].media_type, BUILDKIT_MT_CACHE_CONFIG))
+            return true;
+    return false;
+}
+
 /* Records from a config blob: a cache document, or an image config's inline member. */
 static int parse_config(const char *media_type, const cb_buf *cfg, cachex_set *out, bool *inline_, cb_err *err)
 {
@@ -137,12 +166,21 @@ static int parse_config(const char *media_type, const cb_buf *cfg, cachex_set *o
     if (!j)
         return cb_failc(err, EBADMSG, "cache document is not JSON: %s (line %d)", je.text, je.line);
     int rc;
+    if (media_type && !strcmp(media_type, BUILDKIT_MT_CACHE_CONFIG)) {
+        json_decref(j);
+        return buildkit_cache(err);
+    }
     *inline_ = !media_type || strcmp(media_type, CACHEX_MT_CONFIG);
     if (!*inline_) {
         rc = cachex_doc_parse(j, out, err);
     } else {
         json_t *doc = json_object_get(j, CACHEX_INLINE_KEY);
-        rc = doc ? cachex_doc_parse(doc, out, err) : 0;
+        if (doc)
+            rc = cachex_doc_parse(doc, out, err);
+        else if (json_object_get(j, BUILDKIT_INLINE_CACHE_KEY))
+            rc = buildkit_cache_named("inline cache (" BUILDKIT_INLINE_CACHE_KEY " in the image config)", err);
+        else
+            rc = 0;
     }
     json_decref(j);
     return rc;
@@ -225,6 +263,11 @@ int cachex_import_registry(store *s, const char *refstr, const oci_registry_opts
         oci_index ix;
         if ((rc = oci_index_parse(body.data, body.len, &ix, err)) < 0)
             goto out;
+        if (index_is_buildkit_cache(&ix)) {
+            oci_index_free(&ix);
+            rc = buildkit_cache(err);
+            goto out;
+        }
         size_t used = 0;
         for (size_t i = 0; i < ix.n_manifests && rc == 0; i++) {
             const oci_descriptor *d = &ix.manifests[i];
@@ -324,6 +367,15 @@ int cachex_import_local(store *s, const char *dir, cachex_set *out, cachex_sourc
     }
     if ((rc = read_blob(dir, d->digest, &mb, err)) < 0)
         goto out;
+    if (d->media_type && oci_media_type_is_index(d->media_type)) {
+        oci_index inner;
+        if ((rc = oci_index_parse(mb.data, mb.len, &inner, err)) < 0)
+            goto out;
+        bool bk = index_is_buildkit_cache(&inner);
+        oci_index_free(&inner);
+        rc = bk ? buildkit_cache(err) : cb_failc(err, EBADMSG, "`%s` names an index, not a cache manifest", ixp);
+        goto out;
+    }
     if ((rc = oci_manifest_parse(mb.data, mb.len, &m, err)) < 0)
         goto out;
     have_m = true;

@@ -82,6 +82,19 @@ else
   check_eq "cbuild inspect: docker's image config as docker wrote it" "$REF_FIELDS" \
     "$("$CBUILD" inspect eng-ref 2>/dev/null | fields)"
   check_eq "cbuild run of docker's image: its command's output" "$WANT_OUT" "$("$CBUILD" run eng-ref 2>&1)"
+  # BuildKit's inline cache, as dockerd's BuildKit writes it: cbuild's keys are not BuildKit's
+  # LLB digests, so it can't hit; the warning names what it is
+  IC=$CBUILD_REGISTRY/eng/inline:1
+  if DOCKER_BUILDKIT=1 $DK build --network none --build-arg BUILDKIT_INLINE_CACHE=1 -t "$IC" "$C" >"$T/ic.log" 2>&1 &&
+     $DK push "$IC" >>"$T/ic.log" 2>&1; then
+    check_contains "reference: dockerd's BuildKit wrote an inline cache" '"moby.buildkit.cache.v0"' \
+      "$(skopeo inspect --config --raw --tls-verify=false "docker://$IC" 2>&1)"
+    out=$(CBUILD_ROOT=$T/ic-root "$CBUILD" build --progress=plain --cache-from "$IC" "$C" 2>&1)
+    check_contains "cbuild --cache-from a BuildKit inline cache: ignored, named as BuildKit's" \
+      "WARNING: cache from $IC is ignored: a BuildKit inline cache (moby.buildkit.cache.v0 in the image config)" "$out"
+  else
+    not_ok "reference: docker build --build-arg BUILDKIT_INLINE_CACHE=1 and push"; diag "$(tail -20 "$T/ic.log")"
+  fi
 fi
 
 # podman (runc, the machine's ulimits, a store under $T): pull from the registry, load cbuild

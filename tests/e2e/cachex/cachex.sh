@@ -169,6 +169,43 @@ if [ $rc -ne 0 ]; then check_contains "tampered blob: rejected naming its digest
 else check_contains "tampered blob: step rebuilt" "DONE" "$out"; fi
 check "tampered blob never enters the store" test ! -e "$(blobf "$T/r-tamper" "$L")"
 
+# --- a BuildKit cache (its keys are LLB digests cbuild does not compute) is named as such ---
+# written as BuildKit lays them out: a local cache's index.json names an index whose last entry
+# is the application/vnd.buildkit.cacheconfig.v0 config (image-manifest=false); in a registry,
+# image-manifest=true: an image manifest with that config type.
+python3 - "$T/bkc" <<'PY'
+import json, hashlib, os, sys
+d = sys.argv[1]; os.makedirs(d + "/blobs/sha256", exist_ok=True)
+def blob(b):
+    h = hashlib.sha256(b).hexdigest(); open(f"{d}/blobs/sha256/{h}", "wb").write(b); return "sha256:" + h, len(b)
+cfg = json.dumps({"layers": [], "records": [{"digest": "sha256:" + "1" * 64}]}).encode()
+cd, cs = blob(cfg)
+inner = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": "application/vnd.buildkit.cacheconfig.v0", "digest": cd, "size": cs}]}).encode()
+idg, isz = blob(inner)
+json.dump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": idg, "size": isz,
+     "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}, open(d + "/index.json", "w"))
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.buildkit.cacheconfig.v0", "digest": cd, "size": cs}, "layers": []}).encode()
+open(d + "/manifest.json", "wb").write(man); open(d + "/config.digest", "w").write(cd)
+PY
+cdig=$(cat "$T/bkc/config.digest")
+loc=$(curl -fsS -o /dev/null -D - -X POST "http://$CR/v2/cache/bk/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case $loc in http*) ;; *) loc="http://$CR$loc" ;; esac
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$T/bkc/blobs/sha256/${cdig#sha256:}" "$loc${sep}digest=$cdig" &&
+  curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$T/bkc/manifest.json" \
+    "http://$CR/v2/cache/bk/manifests/buildcache" || not_ok "push the BuildKit-format cache"
+for src in "type=local,src=$T/bkc" "type=registry,ref=$CR/cache/bk:buildcache"; do
+  if cb r-bk -t small --cache-from "$src" "$D"; then
+    check_contains "BuildKit cache ($src): ignored with a warning" "WARNING: cache from $src is ignored: " "$(cat "$T/last.log")"
+    check_contains "BuildKit cache ($src): named as BuildKit's" \
+      "a BuildKit cache (application/vnd.buildkit.cacheconfig.v0): its records are keyed by BuildKit's LLB digests" \
+      "$(grep 'WARNING: cache from' "$T/last.log")"
+  else not_ok "BuildKit cache ($src): the build fails"; diag "$(tail -5 "$T/last.log")"; fi
+done
+
 # --- two builds exporting to the same ref at once leave a valid manifest ---
 echo one >"$D/motd"; cp -a "$D" "$D-2"; echo two >"$D-2/motd"
 CBUILD_ROOT=$T/p1 "$CBUILD" build -q --cache-to type=registry,ref=$CR/cache/race:1 "$D" >/dev/null 2>"$T/p1.log" &
