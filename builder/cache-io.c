@@ -399,19 +399,48 @@ static void select_records(const bl_chain *target, bool max, size_t platform, ca
     }
 }
 
-int bl_cache_io_pre_export(bl_build *b, size_t platform, const bl_chain *target, oci_config *cfg, cb_err *err)
+int bl_cache_io_pre_export(bl_build *b, const bl_chain *target, cb_err *err)
 {
-    int rc = bl_cache_io_chain(b->st, target, err);
-    if (rc < 0)
-        return rc;
+    return bl_cache_io_chain(b->st, target, err);
+}
+
+/* A record of a built layer, pointed at the exported blob of the same diffID (another
+ * compression): an inline cache can only name blobs its image has. */
+static json_t *record_exported(json_t *r, const bl_chain *built, const bl_chain *exported)
+{
+    json_t *l = json_object_get(r, "layer");
+    const char *dg = json_string_value(json_object_get(l, "digest"));
+    for (size_t k = 0; dg && k < built->n && k < exported->n; k++) {
+        const bl_layer *x = &exported->v[k];
+        if (strcmp(built->v[k].digest, dg) || strcmp(built->v[k].diff_id, x->diff_id) || !strcmp(x->digest, dg))
+            continue;
+        json_t *c = json_deep_copy(r), *cl = json_object_get(c, "layer");
+        json_object_set_new(cl, "digest", json_string(x->digest));
+        json_object_set_new(cl, "size", json_integer(x->size));
+        json_object_set_new(cl, "mediaType", json_string(x->media_type));
+        return c;
+    }
+    return json_incref(r);
+}
+
+int bl_cache_io_inline(bl_build *b, size_t platform, const bl_chain *built, const bl_chain *exported,
+                       oci_config *cfg)
+{
+    (void)b;
     for (size_t i = 0; i < g.n_dests; i++) {
         if (g.dests[i].type != CIO_INLINE)
             continue;
-        cachex_set set = {0};
-        select_records(target, false, platform, &set);
+        cachex_set sel = {0}, set = {0};
+        select_records(built, false, platform, &sel);
+        for (size_t k = 0; k < sel.n; k++) {
+            json_t *r = record_exported(sel.v[k].record, built, exported);
+            cachex_set_add(&set, sel.v[k].key, r);
+            json_decref(r);
+        }
         if (!cfg->extra)
             cfg->extra = json_object();
         json_object_set_new(cfg->extra, CACHEX_INLINE_KEY, cachex_doc_new(&set));
+        cachex_set_free(&sel);
         cachex_set_free(&set);
     }
     return 0;

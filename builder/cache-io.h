@@ -23,11 +23,14 @@ int bl_cache_io_chain(store *s, const bl_chain *c, cb_err *err);
 /* An image missing from the store, resolved without its layers while a cache import is
  * active: 1 resolved, 0 not done (pull it as usual). */
 int bl_cache_io_image(bl_build *b, const char *ref, const char *platform, store_image *out);
-/* Before the exporters: fetch the final chain's blobs, add inline records to cfg: the records
- * of the image's layers that its platform, or one before it in --platform order, noted (the
- * platforms were solved in turn once, and an image's inline cache stays as it was then). */
-int bl_cache_io_pre_export(bl_build *b, size_t platform, const bl_chain *target, oci_config *cfg,
-                           cb_err *err);
+/* Before the exporters: fetch the final chain's blobs. */
+int bl_cache_io_pre_export(bl_build *b, const bl_chain *target, cb_err *err);
+/* The inline cache into cfg (after bl_export_prepare): the records of the image's layers that
+ * its platform, or one before it in --platform order, noted (the platforms were solved in
+ * turn once, and an image's inline cache stays as it was then), each naming the blob of its
+ * layer the image has (`exported`: recompressed layers keep their diffID). */
+int bl_cache_io_inline(bl_build *b, size_t platform, const bl_chain *built, const bl_chain *exported,
+                       oci_config *cfg);
 /* After the exporters: --cache-to registry/local. */
 int bl_cache_io_export(bl_build *b, const bl_chain *target, cb_err *err);
 /* Keep imported records whose blob is now local; print a summary; free the state. */

@@ -23,6 +23,9 @@ typedef struct output_spec {
     int rewrite_ts; /* rewrite-timestamp: -1 unset, 0, 1 */
     int split;      /* local/tar platform-split: -1 unset (split when several platforms), 0, 1 */
     char *sde;      /* source-date-epoch=VALUE ("" unsets the exporter's epoch), NULL unset */
+    int comp;       /* compression: -1 unset (gzip, BuildKit's default), else an oci_compression */
+    int comp_level; /* compression-level: -1 unset */
+    int comp_force; /* force-compression: -1 unset, 0, 1 */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -74,12 +77,48 @@ static int parse_bool(const char *v)
     return -1;
 }
 
+/* BuildKit's compression attributes (util/compression/attrs.go), its messages. */
+static int output_compression_key(output_spec *o, const char *k, const char *v, cb_err *err)
+{
+    if (!strcmp(k, "compression")) {
+        static const char *const names[] = {"uncompressed", "gzip", "zstd"};
+        static const oci_compression algos[] = {OCI_COMPRESSION_NONE, OCI_COMPRESSION_GZIP, OCI_COMPRESSION_ZSTD};
+        for (size_t i = 0; i < 3; i++)
+            if (!strcmp(v, names[i])) {
+                o->comp = (int)algos[i];
+                return 0;
+            }
+        if (!strcmp(v, "estargz"))
+            return cb_fail(err, "exporter option \"compression=estargz\": cbuild writes no eStargz layers "
+                                "(compression=gzip, zstd or uncompressed)");
+        return cb_fail(err, "unsupported compression type %s", v);
+    }
+    if (!strcmp(k, "force-compression")) {
+        int b = *v ? parse_bool(v) : 1;
+        if (b < 0)
+            return cb_fail(err, "non-bool value %s specified for force-compression: strconv.ParseBool: parsing "
+                                "\"%s\": invalid syntax", v, v);
+        o->comp_force = b;
+        return 0;
+    }
+    char *end = NULL;
+    long long l = strtoll(v, &end, 10);
+    if (!*v || *end)
+        return cb_fail(err, "non-integer value %s specified for compression-level: strconv.ParseInt: parsing "
+                            "\"%s\": invalid syntax", v, v);
+    if (l < 0 || l > 22)
+        return cb_fail(err, "compression-level %lld is out of range (gzip 0-9, zstd 1-22)", l);
+    o->comp_level = (int)l;
+    return 0;
+}
+
 static int output_parse(const char *s, output_spec *o, cb_err *err)
 {
     memset(o, 0, sizeof *o);
     o->oci_types = -1;
     o->rewrite_ts = -1;
     o->split = -1;
+    o->comp = o->comp_level = o->comp_force = -1;
     if (!strchr(s, '=')) {
         /* docker: `-o DIR` is type=local, `-o -` a tar on stdout */
         o->type = xstrdup(!strcmp(s, "-") ? "tar" : "local");
@@ -146,9 +185,15 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
                 return rc;
             }
             free(o->sde), o->sde = xstrdup(v);
-        } else if (!strcmp(t, "compression"))
-            ; /* accepted for compatibility; layers are gzip layers */
-        else {
+        } else if (!strcmp(t, "compression") || !strcmp(t, "force-compression") ||
+                   !strcmp(t, "compression-level")) {
+            int rc = output_compression_key(o, t, v, err);
+            if (rc < 0) {
+                output_free(o);
+                cb_strv_free(&fields);
+                return rc;
+            }
+        } else {
             output_free(o);
             int rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
             cb_strv_free(&fields);
@@ -183,6 +228,17 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
     }
     if (o->split >= 0 && strcmp(o->type, "local") && strcmp(o->type, "tar")) {
         int rc = cb_fail(err, "invalid --output %s: platform-split is an option of the local and tar exporters", s);
+        output_free(o);
+        return rc;
+    }
+    if (o->comp == OCI_COMPRESSION_ZSTD && o->oci_types == 0) {
+        int rc = cb_fail(err, "exporter option \"compression=zstd\" conflicts with \"oci-mediatypes=false\"");
+        output_free(o);
+        return rc;
+    }
+    if (o->comp_level > 9 && o->comp != OCI_COMPRESSION_ZSTD) {
+        int rc = cb_fail(err, "invalid --output %s: compression-level %d is out of range for gzip (0-9)", s,
+                         o->comp_level);
         output_free(o);
         return rc;
     }
@@ -532,6 +588,69 @@ static int outputs_epoch(const builder_opts *o, int64_t build_epoch, bool *rewri
     return rc;
 }
 
+/* The image exporters' layer compression (one manifest, so the outputs that set it agree):
+ * *any is false when no output asks for anything but the default. */
+typedef struct export_compression {
+    bool any, force, level_set;
+    oci_compress_opts co;
+} export_compression;
+
+static int outputs_compression(const builder_opts *o, export_compression *ec, cb_err *err)
+{
+    memset(ec, 0, sizeof *ec);
+    ec->co.algo = OCI_COMPRESSION_GZIP;
+    int comp = -1, level = -1, force = -1, rc = 0;
+    for (size_t i = 0; o->outputs && i < o->outputs->n && rc == 0; i++) {
+        output_spec os;
+        if ((rc = output_parse(o->outputs->v[i], &os, err)) < 0)
+            break;
+        bool image = !strcmp(os.type, "image") || !strcmp(os.type, "oci") || !strcmp(os.type, "docker");
+        if (image && ((os.comp >= 0 && comp >= 0 && os.comp != comp) ||
+                      (os.comp_level >= 0 && level >= 0 && os.comp_level != level) ||
+                      (os.comp_force >= 0 && force >= 0 && os.comp_force != force)))
+            rc = cb_fail(err, "outputs disagree on compression: the image has one manifest");
+        if (image && os.comp >= 0)
+            comp = os.comp;
+        if (image && os.comp_level >= 0)
+            level = os.comp_level;
+        if (image && os.comp_force >= 0)
+            force = os.comp_force;
+        output_free(&os);
+    }
+    if (comp >= 0)
+        ec->co.algo = (oci_compression)comp;
+    ec->level_set = level >= 0;
+    ec->co.level = level > 0 ? level : 0;
+    ec->force = force == 1;
+    ec->any = (comp >= 0 && comp != OCI_COMPRESSION_GZIP) || ec->level_set || ec->force;
+    return rc;
+}
+
+static oci_compression layer_compression(const char *media_type)
+{
+    return cb_str_has_suffix(media_type, "zstd")   ? OCI_COMPRESSION_ZSTD
+           : cb_str_has_suffix(media_type, "gzip") ? OCI_COMPRESSION_GZIP
+                                                   : OCI_COMPRESSION_NONE;
+}
+
+/* compression=, compression-level=, force-compression=: the layers this build made are written
+ * in the asked compression (at the asked level); the base image's layers keep theirs unless
+ * force-compression=true, which converts every layer not already of that type (BuildKit's
+ * Compression.Force and NeedsConversion). The diffIDs, hence the config, do not change. */
+static int export_compress(bl_build *b, const export_compression *ec, size_t base_layers, bl_chain *chain,
+                           cb_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < chain->n && rc == 0; i++) {
+        bool own = i >= base_layers;
+        bool other = layer_compression(chain->v[i].media_type) != ec->co.algo;
+        if (!(other && (own || ec->force)) && !(own && ec->level_set && ec->co.algo != OCI_COMPRESSION_NONE))
+            continue;
+        rc = bl_layer_recompress(b->st, &chain->v[i], &ec->co, &chain->v[i], err);
+    }
+    return rc;
+}
+
 static int64_t time_parse(const char *s)
 {
     struct tm tm;
@@ -540,6 +659,9 @@ static int64_t time_parse(const char *s)
         return -1;
     return (int64_t)timegm(&tm);
 }
+
+static int export_rewrite(bl_build *b, int64_t epoch, size_t base_layers, oci_config *cfg, bl_chain *chain,
+                          cb_err *err);
 
 int bl_export_prepare(bl_build *b, size_t base_layers, size_t base_history, oci_config *cfg, bl_chain *chain,
                       cb_err *err)
@@ -563,13 +685,24 @@ int bl_export_prepare(bl_build *b, size_t base_layers, size_t base_history, oci_
             cfg->created = xstrdup(ts);
         }
     }
-    if (!rewrite)
-        return 0;
-    if (epoch < 0) {
+    export_compression ec;
+    if ((rc = outputs_compression(b->opts, &ec, err)) < 0)
+        return rc;
+    if (rewrite && epoch < 0) {
         fprintf(b->opts->log ? b->opts->log : stderr,
                 "WARNING: rewrite-timestamp is specified, but no source-date-epoch was found\n");
-        return 0;
+        rewrite = false;
     }
+    if (rewrite && (rc = export_rewrite(b, epoch, base_layers, cfg, chain, err)) < 0)
+        return rc;
+    return ec.any ? export_compress(b, &ec, base_layers, chain, err) : 0;
+}
+
+/* rewrite-timestamp=true: the layers after the base image's rewritten with the epoch. */
+static int export_rewrite(bl_build *b, int64_t epoch, size_t base_layers, oci_config *cfg, bl_chain *chain,
+                          cb_err *err)
+{
+    int rc = 0;
     char ts[32];
     bl_time_str(epoch, ts);
     cleanup_free char *nm = xasprintf("rewriting layers with source-date-epoch %lld (%s)", (long long)epoch, ts);

@@ -44,6 +44,9 @@ void bl_chain_free(bl_chain *c);
 /* BuildKit's rewrite-timestamp=true for one exported layer: every entry time after epoch is
  * epoch (a new blob in the store, unless nothing changed), out->rewritten is the epoch. */
 int bl_layer_rewrite_timestamp(store *s, const bl_layer *in, int64_t epoch, bl_layer *out, cb_err *err);
+/* The layer's blob in another compression (co: algorithm, level): a new store blob, the same
+ * diffID (checked); out may be in. */
+int bl_layer_recompress(store *s, const bl_layer *in, const oci_compress_opts *co, bl_layer *out, cb_err *err);
 
 /* Make sure every layer of the chain has its overlay ext4 image in the store (built from
  * the blob when missing); fills paths (bottom first, owned strings). */

@@ -137,6 +137,37 @@ int bl_layer_rewrite_timestamp(store *s, const bl_layer *in, int64_t epoch, bl_l
     return 0;
 }
 
+int bl_layer_recompress(store *s, const bl_layer *in, const oci_compress_opts *co, bl_layer *out, cb_err *err)
+{
+    bl_layer l = *in;
+    int fd;
+    int rc = store_blob_open(s, in->digest, &fd, err);
+    if (rc < 0)
+        return cb_error_wrap(err, "layer %s", in->digest);
+    store_blob_writer *w;
+    if ((rc = store_blob_writer_open(s, NULL, &w, err)) < 0) {
+        close(fd);
+        return rc;
+    }
+    oci_layer_result res;
+    rc = oci_recompress_stream(fd, co, store_blob_writer_sink(w), &res, err);
+    close(fd);
+    if (rc == 0 && strcmp(res.diff_id, in->diff_id))
+        rc = cb_failc(err, EBADMSG, "layer %s: its content has diffID %s, not %s", in->digest, res.diff_id,
+                      in->diff_id);
+    if (rc < 0) {
+        store_blob_writer_abort(w, false);
+        return cb_error_wrap(err, "compressing layer %s with %s", in->digest, oci_compression_name(co->algo));
+    }
+    if ((rc = store_blob_writer_commit(w, NULL, err)) < 0)
+        return rc;
+    memcpy(l.digest, res.digest, sizeof l.digest);
+    l.size = res.size;
+    snprintf(l.media_type, sizeof l.media_type, "%s", res.media_type);
+    *out = l;
+    return 0;
+}
+
 /* ---------- layer writer ---------- */
 
 int bl_layer_out_open(bl_build *b, bl_layer_out *lo, cb_err *err)

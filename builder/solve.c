@@ -866,7 +866,7 @@ static int target_config(bl_solve *s, oci_config *cfg, cb_err *err)
         bl_time_str(b->epoch >= 0 ? b->epoch : bl_now(), now);
         cfg->created = xstrdup(now);
     }
-    return bl_cache_io_pre_export(b, s->index, &t->chain, cfg, err); /* lazy blobs, inline cache */
+    return bl_cache_io_pre_export(b, &t->chain, err); /* lazy blobs */
 }
 
 /* One platform's image: its manifest committed untagged, kept for the index. */
@@ -880,6 +880,8 @@ static int commit_platform(bl_solve *s, bl_platform_image *out, cb_err *err)
     int rc = target_config(s, &cfg, err);
     if (rc == 0)
         rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
+    if (rc == 0)
+        rc = bl_cache_io_inline(b, s->index, &t->chain, &xchain, &cfg);
     if (rc == 0) {
         oci_descriptor *layers = bl_export_layers(chain);
         store_image im;
@@ -918,6 +920,8 @@ static int export_target(bl_solve *s, builder_result *res, cb_err *err)
     int rc = target_config(s, &cfg, err);
     if (rc == 0)
         rc = bl_export_prepare(b, t->base_layers, t->base_history, &cfg, &xchain, err);
+    if (rc == 0)
+        rc = bl_cache_io_inline(b, s->index, &t->chain, &xchain, &cfg);
     if (rc == 0)
         rc = bl_export(b, &cfg, &xchain, res, err);
     if (rc == 0)

@@ -88,3 +88,80 @@ EOF2
 else
   not_ok "start a TLS registry"
 fi
+
+# ---- layer compression (BuildKit's compression, compression-level, force-compression): judged
+# by skopeo, umoci and zstd/gzip themselves; the config (diffIDs, image ID) never changes
+Z=$(ctx zc <<EOF
+FROM $BASE
+COPY big /big
+EOF
+)
+head -c 300000 /dev/urandom | base64 >"$Z/big"
+mt() { skopeo inspect --raw "oci-archive:$1" 2>/dev/null | jq -r '[.layers[].mediaType | sub("application/vnd.oci.image.layer.v1.";"")] | join(" ")'; }
+imgid() { skopeo inspect --raw "oci-archive:$1" 2>/dev/null | jq -r .config.digest; }
+unpacks() { # ARCHIVE: umoci unpacks it and /big is the context's
+  rm -rf "$T/zu" "$T/zo"; mkdir -p "$T/zo"; tar -C "$T/zo" -xf "$1" &&
+    umoci unpack --rootless --image "$T/zo:docker.io/library/zc:latest" "$T/zu" >/dev/null 2>&1 && cmp -s "$T/zu/rootfs/big" "$Z/big"
+}
+build "$Z" zc -o type=oci,dest="$T/z-gzip.tar" || not_ok "compression: default build"
+base_mt=$(mt "$T/z-gzip.tar"); base_mt=${base_mt% *}
+check_eq "compression: the default is gzip" "tar+gzip tar+gzip" "$(mt "$T/z-gzip.tar")"
+if build "$Z" zc -o type=oci,dest="$T/z-zstd.tar",compression=zstd; then
+  check_eq "compression=zstd: the build's layer is zstd, the base image's keeps its compression" "$base_mt tar+zstd" "$(mt "$T/z-zstd.tar")"
+  check_eq "compression=zstd: the same config (image ID)" "$(imgid "$T/z-gzip.tar")" "$(imgid "$T/z-zstd.tar")"
+  # umoci 0.4.7 reads no zstd layers: zstd and tar judge the layer, skopeo the digests
+  zl=$(skopeo inspect --raw "oci-archive:$T/z-zstd.tar" | jq -r '.layers[-1].digest')
+  check "compression=zstd: zstd -d and tar read /big from the layer" bash -c \
+    "tar -xOf '$T/z-zstd.tar' blobs/sha256/${zl#sha256:} | zstd -dcq | tar -xOf - big | cmp -s - '$Z/big'"
+  check "compression=zstd: skopeo copies the archive (digests verified)" skopeo copy -q "oci-archive:$T/z-zstd.tar" "oci:$T/zsc:x"
+else not_ok "compression=zstd: build"; diag "$(tail -5 "$T/last.log")"; fi
+if build "$Z" zc -o type=oci,dest="$T/z-force.tar",compression=zstd,force-compression=true; then
+  check_eq "force-compression=true: every layer is zstd" "tar+zstd tar+zstd" "$(mt "$T/z-force.tar")"
+  zb=$(skopeo inspect --raw "oci-archive:$T/z-force.tar" | jq -r '.layers[0].digest')
+  check "force-compression=true: the base layer, recompressed, holds busybox" bash -c \
+    "tar -xOf '$T/z-force.tar' blobs/sha256/${zb#sha256:} | zstd -dcq | tar -tf - | grep -qx 'bin/busybox\|./bin/busybox'"
+else not_ok "force-compression=true: build"; diag "$(tail -5 "$T/last.log")"; fi
+if build "$Z" zc -o type=oci,dest="$T/z-none.tar",compression=uncompressed; then
+  check_eq "compression=uncompressed: the build's layer is a plain tar" "$base_mt tar" "$(mt "$T/z-none.tar")"
+  check "compression=uncompressed: umoci unpacks it" unpacks "$T/z-none.tar"
+else not_ok "compression=uncompressed: build"; diag "$(tail -5 "$T/last.log")"; fi
+if build "$Z" zc -o type=oci,dest="$T/z-l9.tar",compression=gzip,compression-level=9; then
+  l6=$(skopeo inspect --raw "oci-archive:$T/z-gzip.tar" | jq -r '.layers[-1].digest')
+  l9=$(skopeo inspect --raw "oci-archive:$T/z-l9.tar" | jq -r '.layers[-1].digest')
+  check "compression-level=9: the build's layer is compressed again (another blob)" test "$l6" != "$l9"
+  check "compression-level=9: still gzip, gzip -t accepts it" bash -c "tar -xOf '$T/z-l9.tar' blobs/sha256/${l9#sha256:} | gzip -t"
+else not_ok "compression-level=9: build"; diag "$(tail -5 "$T/last.log")"; fi
+if build "$Z" "$CBUILD_REGISTRY/e2e/zc:1" --push -o type=image,compression=zstd,force-compression=true; then
+  check_eq "--push compression=zstd: the registry's manifest has zstd layers" "zstd zstd" \
+    "$(skopeo inspect --raw --tls-verify=false "docker://$CBUILD_REGISTRY/e2e/zc:1" | jq -r '[.layers[].mediaType | sub(".*\\+";"")] | join(" ")')"
+  check "--push compression=zstd: skopeo copies it back (digests verified)" \
+    skopeo copy -q --src-tls-verify=false "docker://$CBUILD_REGISTRY/e2e/zc:1" "oci:$T/zpull:latest"
+else not_ok "--push compression=zstd: build"; diag "$(tail -5 "$T/last.log")"; fi
+if build "$Z" zc -o type=docker,dest="$T/z-dock.tar",compression=uncompressed,oci-mediatypes=false; then
+  check_contains "oci-mediatypes=false compression=uncompressed: docker's plain-tar layer type" \
+    'application/vnd.docker.image.rootfs.diff.tar"' \
+    "$(m=$(tar -xOf "$T/z-dock.tar" index.json | jq -r '.manifests[0].digest'); tar -xOf "$T/z-dock.tar" "blobs/sha256/${m#sha256:}")"
+  rm -rf "$T/zdo" "$T/zdu"
+  check "oci-mediatypes=false compression=uncompressed: skopeo reads the archive, umoci unpacks /big" bash -c \
+    "skopeo copy -q 'docker-archive:$T/z-dock.tar' 'oci:$T/zdo:x' && umoci unpack --rootless --image '$T/zdo:x' '$T/zdu' >/dev/null 2>&1 && cmp -s '$T/zdu/rootfs/big' '$Z/big'"
+else not_ok "docker archive, uncompressed: build"; diag "$(tail -5 "$T/last.log")"; fi
+zfail() { # DESC MESSAGE OUTPUT
+  build "$Z" zc -o "$3"; local rc=$?
+  if [ $rc -ge 1 ] && [ $rc -lt 128 ]; then check_contains "$1" "$2" "$(cat "$T/last.log")"
+  else not_ok "$1 (exit $rc)"; fi
+}
+zfail "compression=lz4: BuildKit's message" "unsupported compression type lz4" "type=oci,dest=$T/x.tar,compression=lz4"
+zfail "compression=estargz: refused, said why" 'exporter option "compression=estargz": cbuild writes no eStargz layers' \
+  "type=oci,dest=$T/x.tar,compression=estargz"
+zfail "zstd with oci-mediatypes=false: BuildKit's message" \
+  'exporter option "compression=zstd" conflicts with "oci-mediatypes=false"' "type=oci,dest=$T/x.tar,compression=zstd,oci-mediatypes=false"
+zfail "force-compression=maybe: BuildKit's message" "non-bool value maybe specified for force-compression" \
+  "type=oci,dest=$T/x.tar,compression=zstd,force-compression=maybe"
+zfail "compression-level=x: BuildKit's message" "non-integer value x specified for compression-level" \
+  "type=oci,dest=$T/x.tar,compression-level=x"
+# an inline cache names the blobs the image has: the zstd ones it was pushed with
+if build "$Z" "$CBUILD_REGISTRY/e2e/zc:inline" --push -o type=image,compression=zstd --cache-to type=inline; then
+  CBUILD_ROOT=$T/zroot build "$Z" zc2 --cache-from "$CBUILD_REGISTRY/e2e/zc:inline"
+  check_eq "compression=zstd + inline cache: a fresh store's rebuild hits" "CACHED" "$(step_state 'COPY big')"
+  check_eq "compression=zstd + inline cache: no warning" "" "$(grep WARNING "$T/last.log")"
+else not_ok "compression=zstd + inline cache: build"; diag "$(tail -5 "$T/last.log")"; fi
