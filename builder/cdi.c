@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -28,16 +30,34 @@ static size_t line_of(const yaml_node_t *n)
     return n ? n->start_mark.line + 1 : 0;
 }
 
-static int fail_at(spec_reader *s, const yaml_node_t *n, const char *fmt, const char *arg)
+static int fail_at(spec_reader *s, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(spec_reader *s, const yaml_node_t *n, const char *fmt, ...)
 {
     char what[512];
-    snprintf(what, sizeof what, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
     return cb_failc(s->err, EINVAL, "CDI spec %s:%zu: %s", s->path, line_of(n), what);
 }
 
 static const char *scalar(const yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* an empty list or map, or YAML's null: the field is as good as absent */
+static bool yaml_empty(const yaml_node_t *n)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    if (n->type == YAML_SEQUENCE_NODE)
+        return n->data.sequence.items.start == n->data.sequence.items.top;
+    if (n->type == YAML_MAPPING_NODE)
+        return n->data.mapping.pairs.start == n->data.mapping.pairs.top;
+    for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+        if (!strcmp(scalar(n), nulls[i]) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+            return true;
+    return false;
 }
 
 static yaml_node_t *map_get(spec_reader *s, const yaml_node_t *m, const char *key)
@@ -65,10 +85,10 @@ static bool parse_true(const char *v)
 /* annotations: a string map; BuildKit merges the spec's under the device's */
 static int read_annotations(spec_reader *s, const yaml_node_t *m, char **cls, bool *autoallow)
 {
-    if (!m)
+    if (!m || yaml_empty(m))
         return 0;
     if (m->type != YAML_MAPPING_NODE)
-        return fail_at(s, m, "%sannotations must be a map", "");
+        return fail_at(s, m, "annotations must be a map");
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         const char *k = scalar(node(s, p->key)), *v = scalar(node(s, p->value));
         if (!k || !v)
@@ -88,13 +108,15 @@ static int read_edits(spec_reader *s, const yaml_node_t *m, cdi_edits *e)
 {
     static const char *const host_only[] = {"deviceNodes", "mounts", "hooks", "additionalGids", "intelRdt",
                                             "netDevices"};
-    if (!m)
+    if (!m || yaml_empty(m))
         return 0;
     if (m->type != YAML_MAPPING_NODE)
-        return fail_at(s, m, "%scontainerEdits must be a map", "");
+        return fail_at(s, m, "containerEdits must be a map");
     const yaml_node_t *env = map_get(s, m, "env");
+    if (env && yaml_empty(env))
+        env = NULL;
     if (env && env->type != YAML_SEQUENCE_NODE)
-        return fail_at(s, env, "%scontainerEdits.env must be a list of KEY=VALUE strings", "");
+        return fail_at(s, env, "containerEdits.env must be a list of KEY=VALUE strings");
     for (yaml_node_item_t *it = env ? env->data.sequence.items.start : NULL; env && it < env->data.sequence.items.top;
          it++) {
         const yaml_node_t *n = node(s, *it);
@@ -106,11 +128,9 @@ static int read_edits(spec_reader *s, const yaml_node_t *m, cdi_edits *e)
     }
     for (size_t i = 0; i < sizeof host_only / sizeof host_only[0] && !e->unsupported; i++) {
         const yaml_node_t *n = map_get(s, m, host_only[i]);
-        bool empty = !n || (n->type == YAML_SEQUENCE_NODE && n->data.sequence.items.start == n->data.sequence.items.top) ||
-                     (n->type == YAML_MAPPING_NODE && n->data.mapping.pairs.start == n->data.mapping.pairs.top) ||
-                     (n->type == YAML_SCALAR_NODE && !strcmp(scalar(n), "null"));
-        if (!empty)
-            e->unsupported = host_only[i];
+        if (!n || yaml_empty(n))
+            continue;
+        e->unsupported = host_only[i];
     }
     return 0;
 }
@@ -198,17 +218,17 @@ static int read_spec(spec_reader *s, cdi_registry *r, size_t dir, cb_err *err)
 {
     const yaml_node_t *root = yaml_document_get_root_node(&s->doc);
     if (!root || root->type != YAML_MAPPING_NODE)
-        return fail_at(s, root, "%sa spec is a map with cdiVersion, kind and devices", "");
+        return fail_at(s, root, "a spec is a map with cdiVersion, kind and devices");
     const yaml_node_t *ver = map_get(s, root, "cdiVersion"), *kind = map_get(s, root, "kind");
     const yaml_node_t *devs = map_get(s, root, "devices");
     if (!scalar(ver) || !*scalar(ver))
-        return fail_at(s, ver ? ver : root, "%scdiVersion is missing", "");
+        return fail_at(s, ver ? ver : root, "cdiVersion is missing");
     if (!scalar(kind))
-        return fail_at(s, root, "%skind is missing", "");
+        return fail_at(s, root, "kind is missing");
     if (!kind_ok(scalar(kind)))
         return fail_at(s, kind, "invalid kind \"%s\" (want vendor.com/class)", scalar(kind));
     if (!devs || devs->type != YAML_SEQUENCE_NODE || devs->data.sequence.items.start == devs->data.sequence.items.top)
-        return fail_at(s, devs ? devs : root, "%sdevices must be a non-empty list", "");
+        return fail_at(s, devs ? devs : root, "devices must be a non-empty list");
     char *spec_class = NULL;
     bool spec_autoallow = false;
     cdi_spec sp = {.path = xstrdup(s->path), .kind = xstrdup(scalar(kind)), .dir = dir};
@@ -230,7 +250,7 @@ static int read_spec(spec_reader *s, cdi_registry *r, size_t dir, cb_err *err)
         const yaml_node_t *dn = node(s, *it);
         const char *name = scalar(map_get(s, dn, "name"));
         if (!dn || dn->type != YAML_MAPPING_NODE || !name) {
-            rc = fail_at(s, dn, "%sa device needs a name", "");
+            rc = fail_at(s, dn, "a device needs a name");
             break;
         }
         if (!name_ok(name, strlen(name), "-_.:", true)) {

@@ -98,6 +98,8 @@ Test(cdi, spec_errors_name_file_and_line)
     spec_bad("cdiVersion: 0.6.0\nkind: a.com/b\ndevices:\n- name: x\n  containerEdits:\n    env: A=1\n",
              "containerEdits.env must be a list");
     spec_bad("cdiVersion: 0.6.0\nkind: [a\n", "CDI spec /specs/bad.yaml:3:");
+    spec_bad("cdiVersion: 0.6.0\nkind: a.com/b\ndevices:\n- name: x\n  containerEdits:\n    deviceNodes: \"\"\n    env: x\n",
+             ":7: containerEdits.env must be a list");
     spec_bad("- a\n- b\n", "a spec is a map with cdiVersion, kind and devices");
     spec_bad("", "a spec is a map");
     spec_bad("cdiVersion: 0.6.0\nkind: a.com/b\ndevices:\n- name: x\n- name: x\n",
@@ -110,11 +112,14 @@ Test(cdi, host_only_edits_are_noted)
                             "- name: node\n  containerEdits:\n    deviceNodes:\n    - path: /dev/null\n"
                             "- name: mnt\n  containerEdits:\n    mounts:\n    - hostPath: /x\n      containerPath: /y\n"
                             "- name: hook\n  containerEdits:\n    hooks:\n    - hookName: createContainer\n      path: /bin/true\n"
-                            "- name: empty\n  containerEdits:\n    deviceNodes: []\n    env: [A=1]\n");
+                            "- name: empty\n  containerEdits:\n    deviceNodes: []\n    mounts:\n    hooks: null\n"
+                            "    env: [A=1]\n"
+                            "- name: nulls\n  annotations: ~\n  containerEdits:\n    env:\n");
     cr_assert_str_eq(cdi_registry_get(&r, "a.com/b=node")->edits.unsupported, "deviceNodes");
     cr_assert_str_eq(cdi_registry_get(&r, "a.com/b=mnt")->edits.unsupported, "mounts");
     cr_assert_str_eq(cdi_registry_get(&r, "a.com/b=hook")->edits.unsupported, "hooks");
     cr_assert_null(cdi_registry_get(&r, "a.com/b=empty")->edits.unsupported);
+    cr_assert_eq(cdi_registry_get(&r, "a.com/b=nulls")->edits.env.n, 0);
 
     static const char *const all[] = {"", NULL};
     cb_strv env, warn;
