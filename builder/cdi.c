@@ -276,6 +276,11 @@ static int read_spec(spec_reader *s, cdi_registry *r, size_t dir, cb_err *err)
     return rc;
 }
 
+static int device_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cdi_device *)a)->name, ((const cdi_device *)b)->name);
+}
+
 int cdi_registry_add_spec(cdi_registry *r, const char *path, const char *text, size_t len, size_t dir,
                           cb_err *err)
 {
@@ -292,6 +297,9 @@ int cdi_registry_add_spec(cdi_registry *r, const char *path, const char *text, s
         return rc;
     }
     rc = read_spec(&s, r, dir, err);
+    /* in name order, as CDI's cache lists them: "vendor.com/class" picks the first by name */
+    if (r->n_devices)
+        qsort(r->devices, r->n_devices, sizeof *r->devices, device_cmp);
     yaml_document_delete(&s.doc);
     yaml_parser_delete(&p);
     return rc;
@@ -401,7 +409,7 @@ static void push_unique(cb_strv *v, const char *s)
 
 /* BuildKit's parseDevice: "kind=name", "kind" (its first device), "kind=*" (all of them); a
  * request no qualified name matches is tried as a class annotation. */
-static void find(const cdi_registry *r, const char *req, cb_strv *out)
+static void find_devices(const cdi_registry *r, const char *req, cb_strv *out)
 {
     const char *eq = strchr(req, '=');
     cleanup_free char *kind = eq ? xstrndup(req, (size_t)(eq - req)) : xstrdup(req);
@@ -429,7 +437,7 @@ static void find(const cdi_registry *r, const char *req, cb_strv *out)
 }
 
 /* the host-side edits a VM has no place for, said with the reason */
-static int unsupported(const cdi_device *d, const char *path, const char *field, cb_err *err)
+static int refuse_host_edit(const cdi_device *d, const char *path, const char *field, cb_err *err)
 {
     const char *why = !strcmp(field, "deviceNodes") ? "a RUN step runs in its own VM, which has none of the host's device nodes"
                       : !strcmp(field, "mounts")    ? "a RUN step runs in its own VM, which shares no host directories"
@@ -451,7 +459,7 @@ static void env_set(cb_strv *env, const char *kv)
     cb_strv_push(env, kv);
 }
 
-static int inject(const cdi_registry *r, const cb_strv *found, cb_strv *env, cb_err *err)
+static int inject_edits(const cdi_registry *r, const cb_strv *found, cb_strv *env, cb_err *err)
 {
     bool *spec_done = xcalloc(r->n_specs + 1, sizeof *spec_done);
     int rc = 0;
@@ -461,14 +469,14 @@ static int inject(const cdi_registry *r, const cb_strv *found, cb_strv *env, cb_
         if (!spec_done[d->spec]) {
             spec_done[d->spec] = true;
             if (sp->edits.unsupported) {
-                rc = unsupported(d, sp->path, sp->edits.unsupported, err);
+                rc = refuse_host_edit(d, sp->path, sp->edits.unsupported, err);
                 break;
             }
             for (size_t k = 0; k < sp->edits.env.n; k++)
                 env_set(env, sp->edits.env.v[k]);
         }
         if (d->edits.unsupported) {
-            rc = unsupported(d, sp->path, d->edits.unsupported, err);
+            rc = refuse_host_edit(d, sp->path, d->edits.unsupported, err);
             break;
         }
         for (size_t k = 0; k < d->edits.env.n; k++)
@@ -496,7 +504,7 @@ int cdi_resolve(const cdi_registry *r, const cdi_allow *a, const df_device *reqs
                 aliased = true;
             }
         size_t before = found.n;
-        find(r, name, &found);
+        find_devices(r, name, &found);
         if (found.n == before) {
             if (reqs[i].required)
                 rc = cb_failc(err, ENODEV, "required device \"%s\" is not registered", name);
@@ -510,7 +518,7 @@ int cdi_resolve(const cdi_registry *r, const cdi_allow *a, const df_device *reqs
         if (*a->aliases.v[k])
             continue;
         size_t before = granted.n;
-        find(r, a->names.v[k], &granted);
+        find_devices(r, a->names.v[k], &granted);
         if (granted.n == before && checked.n)
             rc = cb_failc(err, ENODEV, "required device \"%s\" is not registered", a->names.v[k]);
     }
@@ -528,7 +536,7 @@ int cdi_resolve(const cdi_registry *r, const cdi_allow *a, const df_device *reqs
         rc = cb_failc(err, EPERM, "devices %s are requested by the build but not allowed", forbidden.data);
     cb_buf_free(&forbidden);
     if (rc == 0)
-        rc = inject(r, &found, env, err);
+        rc = inject_edits(r, &found, env, err);
     cb_strv_free(&found);
     cb_strv_free(&checked);
     cb_strv_free(&granted);

@@ -178,13 +178,13 @@ Test(cdi, entitlement)
     cr_assert_str_eq(err.msg, "device vendor1.com/device=foo is requested by the build but not allowed");
     cr_assert_lt(resolve(&r, NULL, &both, 1, &env, &warn, &err), 0);
     cr_assert_str_eq(err.msg,
-                     "devices vendor1.com/device=foo, vendor1.com/device=bar are requested by the build but not allowed");
+                     "devices vendor1.com/device=bar, vendor1.com/device=foo are requested by the build but not allowed");
     static const char *const all[] = {"", NULL}, *const just_foo[] = {"vendor1.com/device=foo", NULL},
                              *const kind[] = {"vendor1.com/device=*", NULL}, *const other[] = {"x.com/y", NULL};
     cr_assert_eq(resolve(&r, all, &both, 1, &env, &warn, &err), 0, "%s", err.msg);
     cr_assert_eq(env.n, 2);
-    cr_assert_str_eq(env.v[0], "FOO=injected");
-    cr_assert_str_eq(env.v[1], "BAR=injected");
+    cr_assert_str_eq(env.v[0], "BAR=injected");
+    cr_assert_str_eq(env.v[1], "FOO=injected");
     cr_assert_eq(resolve(&r, just_foo, &foo, 1, &env, &warn, &err), 0, "%s", err.msg);
     cr_assert_lt(resolve(&r, just_foo, &both, 1, &env, &warn, &err), 0);
     cr_assert_str_eq(err.msg, "device vendor1.com/device=bar is requested by the build but not allowed");
@@ -203,14 +203,14 @@ Test(cdi, lookup_first_of_kind_class_and_alias)
                             "annotations:\n  org.mobyproject.buildkit.device.class: gpu\n"
                             "containerEdits:\n  env: [SPEC=once, SHARED=spec]\n"
                             "devices:\n"
-                            "- name: a\n  containerEdits:\n    env: [GPU=a, SHARED=a]\n"
-                            "- name: b\n  containerEdits:\n    env: [GPU=b]\n");
+                            "- name: b\n  containerEdits:\n    env: [GPU=b]\n"
+                            "- name: a\n  containerEdits:\n    env: [GPU=a, SHARED=a]\n");
     static const char *const all[] = {"", NULL};
     cb_strv env, warn;
     cb_strv_init(&env);
     cb_strv_init(&warn);
     cb_err err = {0};
-    df_device first = {"vendor1.com/gpu", true};
+    df_device first = {"vendor1.com/gpu", true}; /* the first by name, as CDI lists them */
     cr_assert_eq(resolve(&r, all, &first, 1, &env, &warn, &err), 0, "%s", err.msg);
     cr_assert_eq(env.n, 3);
     cr_assert_str_eq(env.v[0], "SPEC=once");
