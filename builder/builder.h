@@ -57,6 +57,10 @@ typedef struct builder_opts {
     bool no_cache;
     bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
     bool allow_security_insecure; /* --allow security.insecure: RUN --security=insecure */
+    const cb_strv *allow_devices; /* --allow device[=NAME[,alias=ALIAS]]: what follows "device", "="
+                                     dropped ("" for every device) */
+    const char *cdi_spec_dirs;    /* colon-separated CDI spec directories; NULL: $CBUILD_CDI_SPEC_DIRS,
+                                     else /etc/cdi:/var/run/cdi */
     bool pull;
     bool push;
     enum builder_progress_mode progress;

@@ -48,6 +48,27 @@ int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err)
     return 0;
 }
 
+int bl_run_devices(bl_exec_in *in, cb_strv *env, cb_strv *warnings, cb_err *err)
+{
+    bl_build *b = in->b;
+    if (!in->cmd->n_devices)
+        return 0;
+    const char *dirs = b->opts->cdi_spec_dirs ? b->opts->cdi_spec_dirs : getenv("CBUILD_CDI_SPEC_DIRS");
+    pthread_mutex_lock(&b->lock);
+    int rc = 0;
+    if (!b->cdi_loaded) {
+        rc = cdi_registry_load(&b->cdi, dirs && *dirs ? dirs : CDI_DEFAULT_SPEC_DIRS, err);
+        if (rc == 0)
+            b->cdi_loaded = true;
+        else
+            cdi_registry_free(&b->cdi); /* read again (and fail the same way) by the next RUN */
+    }
+    if (rc == 0)
+        rc = cdi_resolve(&b->cdi, &b->cdi_allow, in->cmd->devices, in->cmd->n_devices, env, warnings, err);
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
 /* BuildKit's ProxyEnv: the proxy --build-args reach every RUN, in both spellings, declared or
  * not, and stay out of the cache key (ops/exec.go proxyEnvList). */
 static void run_proxy_env(const bl_build *b, cb_strv *env)
@@ -533,6 +554,14 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     bl_run_argv(in->cmd, in->config, &argv, &script, &script_path);
     bl_run_env(in->cmd, in->config, &env);
     run_proxy_env(b, &env);
+    cb_strv device_warnings;
+    cb_strv_init(&device_warnings);
+    rc = bl_run_devices(in, &env, &device_warnings, err);
+    for (size_t i = 0; i < device_warnings.n; i++) {
+        cleanup_free char *line = xasprintf("WARNING: %s\n", device_warnings.v[i]);
+        progress_output(b->prog, in->progress_id, 2, line, strlen(line));
+    }
+    cb_strv_free(&device_warnings);
     guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
@@ -541,6 +570,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     memset(&res, 0, sizeof res);
     bool ran = false;
     double t_prep = cb_now();
+    if (rc < 0) /* the devices' */
+        goto out;
     if ((rc = bl_chain_images(b->st, in->chain, &lowers, err)) < 0)
         goto out;
     if ((rc = build_mounts(in, &rs, gm, &ngm, &env, err)) < 0)

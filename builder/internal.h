@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "builder.h"
+#include "cdi.h"
 #include "dockerfile.h"
 #include "ext4.h"
 #include "guest.h"
@@ -183,6 +184,9 @@ typedef struct bl_build {
     cb_strv cache_mounts_reset;      /* cache mount images emptied by this --no-cache build */
     cb_strv src_urls, src_digests;   /* ADD <url>/<git> sources read, credentials redacted, with
                                         their "alg:hex" pins: provenance materials (under lock) */
+    cdi_allow cdi_allow;             /* --allow device[=NAME[,alias=ALIAS]] */
+    cdi_registry cdi;                /* the CDI specs, read at the first RUN --device (under lock) */
+    bool cdi_loaded;
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -343,6 +347,9 @@ void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char *
 /* RUN's environment: ENV plus the ARGs in scope that ENV doesn't set. */
 void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env);
 int bl_run_network(bl_exec_in *in, enum guest_network *out, cb_err *err);
+/* RUN --device: the CDI specs read once, the device entitlement checked, the devices' env
+ * edits set in env (a key already there replaced); optional devices not found in warnings. */
+int bl_run_devices(bl_exec_in *in, cb_strv *env, cb_strv *warnings, cb_err *err);
 /* The RUN hostname from the BUILDKIT_SANDBOX_HOSTNAME build arg, or NULL (a random one). */
 const char *bl_run_hostname(const bl_build *b);
 /* Cache keys (key.c). A field: tag=value\0 (NULL: tag=\xff). */

@@ -280,6 +280,26 @@ static int run_key(bl_exec_in *in, bool content, bool *used, char key[CB_DIGEST_
     }
     bl_key_str(h, "network", net == GUEST_NET_NONE ? "none" : net == GUEST_NET_HOST ? "host" : "default");
     bl_key_str(h, "security", in->cmd->security);
+    /* BuildKit keys the exec op's device requests; the env their specs inject is keyed too, so a
+     * changed spec runs the step again */
+    cb_strv device_env, device_warnings;
+    cb_strv_init(&device_env);
+    cb_strv_init(&device_warnings);
+    int drc = bl_run_devices(in, &device_env, &device_warnings, err);
+    for (size_t i = 0; i < in->cmd->n_devices; i++) {
+        bl_key_str(h, "device", in->cmd->devices[i].name);
+        bl_key_str(h, "device-required", in->cmd->devices[i].required ? "true" : "false");
+    }
+    for (size_t i = 0; i < device_env.n; i++)
+        bl_key_str(h, "device-env", device_env.v[i]);
+    cb_strv_free(&device_env);
+    cb_strv_free(&device_warnings);
+    if (drc < 0) {
+        cb_sha256_free(h);
+        cb_strv_free(&argv);
+        cb_strv_free(&env);
+        return drc;
+    }
     if (bl_run_hostname(in->b))
         bl_key_str(h, "hostname", bl_run_hostname(in->b));
     /* BuildKit keys these: extra hosts are in the exec op, --shm-size is its /dev/shm tmpfs mount */

@@ -1090,6 +1090,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     cb_strv_init(&b->cache_mounts_reset);
     cb_strv_init(&b->src_digests);
     cb_strv_init(&b->secrets_src);
+    cdi_allow_init(&b->cdi_allow);
+    cdi_registry_init(&b->cdi);
     b->epoch = -1; /* resolved with the Dockerfile (bl_epoch_resolve) */
     clock_gettime(CLOCK_REALTIME, &b->started);
     cb_strv_init(&b->build_args);
@@ -1114,6 +1116,8 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
         else
             b->multi_platform = v || plats.n > 1;
     }
+    for (size_t i = 0; rc == 0 && opts->allow_devices && i < opts->allow_devices->n; i++)
+        rc = cdi_allow_add(&b->cdi_allow, opts->allow_devices->v[i], err);
     if (rc == 0)
         rc = parse_secrets(b, opts->secrets, err);
     if (rc == 0)
@@ -1198,6 +1202,8 @@ out_early:
     cb_strv_free(&b->cache_mounts_reset);
     cb_strv_free(&b->src_digests);
     cb_strv_free(&b->secrets_src);
+    cdi_allow_free(&b->cdi_allow);
+    cdi_registry_free(&b->cdi);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
     free(b);

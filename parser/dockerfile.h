@@ -195,6 +195,14 @@ typedef struct df_port {
     char proto[4];       /* "tcp" (default), "udp", "sctp" */
 } df_port;
 
+/* RUN --device=NAME[,required[=BOOL]]: a CDI device request (BuildKit's dfrundevice). NAME is
+ * "vendor.com/class=name", "vendor.com/class" (its first device), "vendor.com/class=*" (all of
+ * them) or a device's class annotation. */
+typedef struct df_device {
+    char *name;
+    bool required; /* a missing device fails the RUN instead of being skipped */
+} df_device;
+
 typedef struct df_kv {
     char *key;
     char *value; /* ARG without default: NULL */
@@ -225,6 +233,8 @@ typedef struct df_cmd {
     size_t n_mounts;
     char *network;  /* "default" | "none" | "host"; NULL = not given */
     char *security; /* "sandbox" | "insecure"; NULL = not given */
+    df_device *devices; /* --device, in order */
+    size_t n_devices;
     /* COPY / ADD */
     char *from;     /* COPY --from: stage name/index or image ref, NULL = context */
     int from_stage; /* resolved stage index or -1 */

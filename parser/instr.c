@@ -208,6 +208,9 @@ void df_cmd_free(df_cmd *c)
     free(c->mounts);
     free(c->network);
     free(c->security);
+    for (size_t i = 0; i < c->n_devices; i++)
+        free(c->devices[i].name);
+    free(c->devices);
     free(c->from);
     free(c->chown);
     free(c->chmod);
@@ -312,7 +315,7 @@ static int sources_and_dest(const df_instr *in, df_cmd *c, const char *name, cb_
 
 /* RUN --mount value (CSV "k=v,k=v"), with BuildKit's validation; values are expanded
  * later (df_mount fields hold raw values until then). */
-static int split_csv(const char *s, cb_strv *out, cb_err *err)
+static int split_csv(const char *s, const char *what, cb_strv *out, cb_err *err)
 {
     size_t n = strlen(s), i = 0;
     for (;;) {
@@ -325,7 +328,7 @@ static int split_csv(const char *s, cb_strv *out, cb_err *err)
                 if (i >= n) {
                     cb_buf_free(&f);
                     return cb_fail(err,
-                                   "failed to parse csv mounts: extraneous or missing \" in quoted-field");
+                                   "failed to parse csv %s: extraneous or missing \" in quoted-field", what);
                 }
                 if (s[i] == '"') {
                     if (i + 1 < n && s[i + 1] == '"') {
@@ -340,13 +343,13 @@ static int split_csv(const char *s, cb_strv *out, cb_err *err)
             }
             if (i < n && s[i] != ',') {
                 cb_buf_free(&f);
-                return cb_fail(err, "failed to parse csv mounts: extraneous or missing \" in quoted-field");
+                return cb_fail(err, "failed to parse csv %s: extraneous or missing \" in quoted-field", what);
             }
         } else {
             while (i < n && s[i] != ',') {
                 if (s[i] == '"') {
                     cb_buf_free(&f);
-                    return cb_fail(err, "failed to parse csv mounts: bare \" in non-quoted-field");
+                    return cb_fail(err, "failed to parse csv %s: bare \" in non-quoted-field", what);
                 }
                 cb_buf_putc(&f, s[i++]);
             }
@@ -376,6 +379,54 @@ static int parse_bool_str(const char *v, bool *out)
     return -1;
 }
 
+/* BuildKit's ParseDevice: the first bare field (or one whose key is no option) is the name, so
+ * "vendor.com/class=name" needs no name= key; any later field must be an option. */
+int df_device_parse(const char *value, df_device *d, cb_err *err)
+{
+    memset(d, 0, sizeof *d);
+    cb_strv fields;
+    cb_strv_init(&fields);
+    int rc = split_csv(value, "devices", &fields, err);
+    for (size_t i = 0; i < fields.n && rc == 0; i++) {
+        const char *field = fields.v[i];
+        const char *eq = strchr(field, '=');
+        cleanup_free char *rawkey = eq ? xstrndup(field, (size_t)(eq - field)) : xstrdup(field);
+        cleanup_free char *key = df_str_lower(rawkey);
+        if (!eq) {
+            if (!strcmp(key, "required"))
+                d->required = true;
+            else if (!d->name)
+                d->name = xstrdup(field);
+            else
+                rc = cb_fail(err, "invalid field '%s' must be a key=value pair", field);
+        } else if (!strcmp(key, "name")) {
+            if (d->name)
+                rc = cb_fail(err, "device name already set to %s", d->name);
+            else
+                d->name = xstrdup(eq + 1);
+        } else if (!strcmp(key, "required")) {
+            if (parse_bool_str(eq + 1, &d->required) < 0)
+                rc = cb_fail(err, "invalid value for %s: %s", key, eq + 1);
+        } else if (!d->name) {
+            d->name = xstrdup(field);
+        } else {
+            static const char *const keys[] = {"name", "required"};
+            const char *s = cb_suggest(key, keys, 2);
+            rc = s ? cb_fail(err, "unexpected key '%s' in '%s' (did you mean %s?)", key, field, s)
+                   : cb_fail(err, "unexpected key '%s' in '%s'", key, field);
+        }
+    }
+    cb_strv_free(&fields);
+    /* BuildKit sends an empty name on and finds no device; saying so here is clearer */
+    if (rc == 0 && (!d->name || !*d->name))
+        rc = cb_fail(err, "--device=%s names no device (want --device=vendor.com/class=name[,required])", value);
+    if (rc < 0) {
+        free(d->name);
+        d->name = NULL;
+    }
+    return rc;
+}
+
 int df_parse_uint(const char *v, int base, uint64_t max, uint64_t *out)
 {
     if (!*v)
@@ -399,7 +450,7 @@ int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, in
 {
     cb_strv fields;
     cb_strv_init(&fields);
-    int rc = split_csv(value, &fields, err);
+    int rc = split_csv(value, "mounts", &fields, err);
     if (rc < 0)
         return rc;
     memset(m, 0, sizeof(*m));
@@ -760,10 +811,17 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
         return 0;
     case DF_CMD_RUN: {
         static const df_fspec run_f[] = {
-            {"mount", DF_F_STRINGS}, {"network", DF_F_STRING}, {"security", DF_F_STRING}};
-        df_fval v[3];
+            {"mount", DF_F_STRINGS}, {"network", DF_F_STRING}, {"security", DF_F_STRING}, {"device", DF_F_STRINGS}};
+        df_fval v[4];
         memset(v, 0, sizeof(v));
-        rc = df_flags_parse(in, run_f, 3, v, err);
+        rc = df_flags_parse(in, run_f, 4, v, err);
+        for (size_t i = 0; rc == 0 && i < v[3].values.n; i++) {
+            df_device d;
+            if ((rc = df_device_parse(v[3].values.v[i], &d, err)) == 0) {
+                c->devices = xrealloc(c->devices, (c->n_devices + 1) * sizeof *c->devices);
+                c->devices[c->n_devices++] = d;
+            }
+        }
         if (rc == 0 && v[1].set) {
             if (strcmp(v[1].value, "default") && strcmp(v[1].value, "none") && strcmp(v[1].value, "host"))
                 rc = cb_fail(err, "unsupported network mode \"%s\" (use default, none or host)", v[1].value);
@@ -791,7 +849,7 @@ int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err)
                 free(m.env);
             }
         }
-        df_flags_free(v, 3);
+        df_flags_free(v, 4);
         if (rc < 0)
             return rc;
         shell_dependent(in, &c->args, 0);

@@ -65,6 +65,8 @@ int df_flags_parse(const df_instr *in, const df_fspec *specs, size_t n, df_fval 
 void df_flags_free(df_fval *v, size_t n);
 char *df_flag_str(const df_fval *v);
 int df_parse_uint(const char *v, int base, uint64_t max, uint64_t *out);
+/* One RUN --device value (BuildKit's instructions.ParseDevice). */
+int df_device_parse(const char *value, df_device *d, cb_err *err);
 int df_mount_parse(const char *value, df_mount *m, df_expand_fn ex, void *ud, int ssh_index, cb_err *err);
 int df_cmd_add_port(df_cmd *c, const char *raw_in, cb_err *err);
 int df_cmd_parse_typed(const df_instr *in, df_cmd *c, cb_err *err);

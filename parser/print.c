@@ -158,6 +158,8 @@ static void cmd_text(cb_buf *b, const df_cmd *c)
             cb_buf_printf(b, " --network=%s", c->network);
         if (c->security)
             cb_buf_printf(b, " --security=%s", c->security);
+        for (size_t i = 0; i < c->n_devices; i++)
+            cb_buf_printf(b, " --device=%s%s", c->devices[i].name, c->devices[i].required ? ",required" : "");
         cb_buf_putc(b, ' ');
         exec_or_shell(b, c, 0);
         break;
@@ -359,6 +361,13 @@ static void json_cmd(cb_buf *b, const df_cmd *c)
         json_str(b, c->network);
         cb_buf_puts(b, ",\"security\":");
         json_str(b, c->security);
+        cb_buf_puts(b, ",\"devices\":[");
+        for (size_t i = 0; i < c->n_devices; i++) {
+            cb_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+            json_str(b, c->devices[i].name);
+            cb_buf_printf(b, ",\"required\":%s}", c->devices[i].required ? "true" : "false");
+        }
+        cb_buf_putc(b, ']');
         break;
     case DF_CMD_COPY:
     case DF_CMD_ADD:

@@ -27,7 +27,7 @@ static void on_signal(int sig)
 typedef struct bake_job {
     const char *name;
     json_t *t;
-    cb_strv tags, args, labels, secrets, outputs, cache_from, cache_to, ncf, annotations;
+    cb_strv tags, args, labels, secrets, outputs, cache_from, cache_to, ncf, annotations, allow_devices;
     char *dockerfile, *platforms, *load_tar;
     guest_rlimit ulimits[GUEST_RLIMITS_MAX];
     builder_opts o;
@@ -141,8 +141,16 @@ static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
     j->o.annotations = &j->annotations;
     j->o.no_cache = json_is_true(json_object_get(t, "no-cache"));
     j->o.pull = json_is_true(json_object_get(t, "pull"));
-    json_array_foreach(json_object_get(t, "entitlements"), i,
-                       it) if (!strcmp(json_string_value(it), "network.host")) j->o.allow_network_host = true;
+    cb_strv_init(&j->allow_devices);
+    json_array_foreach(json_object_get(t, "entitlements"), i, it)
+    {
+        const char *e = json_string_value(it);
+        if (e && !strcmp(e, "network.host"))
+            j->o.allow_network_host = true;
+        else if (e && (!strcmp(e, "device") || cb_str_has_prefix(e, "device=")))
+            cb_strv_push(&j->allow_devices, e[6] ? e + 7 : "");
+    }
+    j->o.allow_devices = &j->allow_devices;
     j->o.name = name;
     return 0;
 }
@@ -150,7 +158,7 @@ static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
 static void job_free(bake_job *j)
 {
     cb_strv *vs[] = {&j->tags,       &j->args,     &j->labels, &j->secrets,    &j->outputs,
-                     &j->cache_from, &j->cache_to, &j->ncf,    &j->annotations};
+                     &j->cache_from, &j->cache_to, &j->ncf,    &j->annotations, &j->allow_devices};
     for (size_t i = 0; j->name && i < sizeof vs / sizeof vs[0]; i++)
         cb_strv_free(vs[i]);
     free(j->dockerfile);

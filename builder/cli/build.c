@@ -336,8 +336,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&no_cache_filter);
     cb_strv ssh;
     cb_strv_init(&ssh);
-    cb_strv allow;
+    cb_strv allow, allow_devices;
     cb_strv_init(&allow);
+    cb_strv_init(&allow_devices);
     cb_strv build_contexts; /* --build-context NAME=VALUE (builder/named-context.c) */
     cb_strv_init(&build_contexts);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
@@ -373,7 +374,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"secret", 0, CLI_STRINGS, &secrets, "id=ID,src=PATH", "secret to expose to RUN --mount=type=secret"},
         {"ssh", 0, CLI_STRINGS, &ssh, "default|ID[=SOCKET|KEY[,KEY]]", "ssh agent socket or keys for RUN --mount=type=ssh"},
         {"network", 0, CLI_STRING, &network, "MODE", "network for RUN: default, none, host"},
-        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host, security.insecure (repeatable)"},
+        {"allow", 0, CLI_STRINGS, &allow, "ENTITLEMENT", "grant an entitlement: network.host, security.insecure, device[=NAME[,alias=ALIAS]] (repeatable)"},
         {"iidfile", 0, CLI_STRING, &iidfile, "FILE", "write the image ID to FILE"},
         {"metadata-file", 0, CLI_STRING, &metadata_file, "FILE", "write build result metadata to FILE"},
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
@@ -465,9 +466,12 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
                 o.allow_network_host = true;
             else if (!strcmp(allow.v[i], "security.insecure"))
                 o.allow_security_insecure = true;
+            else if (!strcmp(allow.v[i], "device") || cb_str_has_prefix(allow.v[i], "device="))
+                cb_strv_push(&allow_devices, allow.v[i][6] ? allow.v[i] + 7 : "");
             else if (!bad_allow)
                 bad_allow = allow.v[i];
         }
+        o.allow_devices = &allow_devices;
         oci_registry_opts ro;
         cli_registry_flags_apply(&rf, &ro);
         o.registry = &ro;
@@ -475,7 +479,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
             cb_fail(&err, "invalid --network %s: expected default, none or host", network);
             rc = cli_report(&err);
         } else if (bad_allow) {
-            cb_fail(&err, "invalid --allow %s: only network.host is supported, and security.insecure", bad_allow);
+            cb_fail(&err, "invalid --allow %s: only network.host, security.insecure and device[=NAME[,alias=ALIAS]] are supported",
+                    bad_allow);
             rc = cli_report(&err);
         } else if (jobs < 0) {
             cb_fail(&err, "invalid --jobs %ld: must be at least 1", jobs);
@@ -523,6 +528,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_free(&attests);
     cb_strv_free(&pos);
     cb_strv_free(&allow);
+    cb_strv_free(&allow_devices);
     cb_strv_free(&build_contexts);
     cb_strv_free(&tags);
     cb_strv_free(&build_args);

@@ -2,7 +2,7 @@
 # cbuild bake: docker-bake.json, docker-bake.hcl (variables, inherits, groups) and compose.yaml
 # build sections; --print as buildx prints the resolved definition; --set; ulimits; every target built
 # in one process, a stage two targets share run once (one VM boot, from the progress output);
-# definition errors with FILE:LINE.
+# definition errors with FILE:LINE; entitlements = ["device"].
 . "$CBUILD_SRC/tests/e2e/builder/common.sh"
 start_base_registry
 
@@ -312,3 +312,17 @@ printf 'FROM %s\nRUN exit 3\n' "$BASE" >"$E/Dockerfile"
 printf 'target "default" {\n}\n' >"$E/docker-bake.hcl"
 check_fails "a failing step fails the bake" bake "$E"
 check_contains "a failing step: buildx's error line" "ERROR: failed to solve:" "$(cat "$T/last.log")"
+
+# ---- entitlements = ["device"]: a CDI device without the autoallow annotation (docs/builder.md)
+D=$T/device
+mkdir -p "$D/ctx" "$D/cdi"
+printf '{"cdiVersion": "0.6.0", "kind": "vendor.com/dev", "devices": [{"name": "a", "containerEdits": {"env": ["DEV=a"]}}]}\n' \
+  >"$D/cdi/dev.json"
+printf 'FROM %s\nRUN --device=vendor.com/dev=a,required test "$DEV" = a\n' "$BASE" >"$D/ctx/Dockerfile"
+printf 'target "default" {\n  context = "ctx"\n}\n' >"$D/docker-bake.hcl"
+CBUILD_CDI_SPEC_DIRS=$D/cdi bake "$D"
+check_contains "device: refused without the entitlement" \
+  "device vendor.com/dev=a is requested by the build but not allowed" "$(cat "$T/last.log")"
+printf 'target "default" {\n  context = "ctx"\n  entitlements = ["device"]\n}\n' >"$D/docker-bake.hcl"
+if CBUILD_CDI_SPEC_DIRS=$D/cdi bake "$D"; then ok "device: entitlements = [\"device\"] grants it, its env in the RUN"
+else not_ok "device: entitlements = [\"device\"] grants it, its env in the RUN"; diag "$(tail -20 "$T/last.log")"; fi

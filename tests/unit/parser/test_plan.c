@@ -248,6 +248,37 @@ Test(plan, run_mount_errors)
     bad("FROM a\nRUN --mount=type=cache,target=/x,uid=abc true\n", NULL, "invalid value abc for uid");
 }
 
+/* BuildKit's TestParseDevice cases, and its errors */
+Test(plan, run_device)
+{
+    built b = ok("FROM a\nRUN --device=vendor1.com/device=foo --device=vendor1.com/device "
+                 "--device=vendor1.com/device=foo,required --device=vendor1.com/device=foo,required=true "
+                 "--device=vendor1.com/device=foo,required=false --device=name=vendor1.com/device=foo "
+                 "--device=name=vendor1.com/device=foo,REQUIRED --device=vendor1.com/device=b,required=1 true\n",
+                 NULL);
+    const df_cmd *c = &b.p->stages[0].cmds[0];
+    cr_assert_eq(c->n_devices, 8);
+    static const char *const names[] = {"vendor1.com/device=foo", "vendor1.com/device", "vendor1.com/device=foo",
+                                        "vendor1.com/device=foo", "vendor1.com/device=foo", "vendor1.com/device=foo",
+                                        "vendor1.com/device=foo", "vendor1.com/device=b"};
+    static const bool required[] = {false, false, true, true, false, false, true, true};
+    for (size_t i = 0; i < 8; i++) {
+        cr_assert_str_eq(c->devices[i].name, names[i], "device %zu", i);
+        cr_assert_eq(c->devices[i].required, required[i], "device %zu", i);
+    }
+    done(&b);
+    bad("FROM a\nRUN --device=vendor1.com/device=foo,name=vendor2.com/device=bar true\n", NULL,
+        "device name already set to vendor1.com/device=foo");
+    bad("FROM a\nRUN --device=vendor1.com/device=foo,required=maybe true\n", NULL, "invalid value for required: maybe");
+    bad("FROM a\nRUN --device=vendor1.com/device=foo,optional true\n", NULL,
+        "invalid field 'optional' must be a key=value pair");
+    bad("FROM a\nRUN --device=vendor1.com/device=foo,requird=true true\n", NULL,
+        "unexpected key 'requird' in 'requird=true' (did you mean required?)");
+    bad("FROM a\nRUN --device= true\n", NULL, "--device= names no device");
+    bad("FROM a\nRUN --device=required true\n", NULL, "--device=required names no device");
+    bad("FROM a\nRUN --device true\n", NULL, "missing a value on flag: --device");
+}
+
 Test(plan, copy_add_options)
 {
     built b = ok("FROM a\nARG U=app\nCOPY --chown=$U:$U --chmod=0755 --link --parents --exclude=*.md --exclude=.git "
