@@ -203,13 +203,13 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
     cb_strv_free(&fields);
     if (!o->type)
         o->type = xstrdup("local");
-    static const char *types[] = {"image", "registry", "oci", "docker", "ext4", "tar", "local"};
+    static const char *types[] = {"image", "registry", "oci", "docker", "ext4", "tar", "local", "cacheonly"};
     bool known = false;
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         known |= !strcmp(o->type, types[i]);
     if (!known) {
         int rc = cb_fail(
-            err, "invalid --output %s: unknown type `%s` (image, registry, oci, docker, ext4, tar, local)", s,
+            err, "invalid --output %s: unknown type `%s` (image, registry, oci, docker, ext4, tar, local, cacheonly)", s,
             o->type);
         output_free(o);
         return rc;
@@ -259,7 +259,7 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
         }
         o->dest = xstrdup("-");
     }
-    if (strcmp(o->type, "image") && !o->dest) {
+    if (strcmp(o->type, "image") && strcmp(o->type, "cacheonly") && !o->dest) {
         int rc = cb_fail(err, "invalid --output %s: type=%s needs dest=PATH", s, o->type);
         output_free(o);
         return rc;
@@ -378,7 +378,11 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
 static int output_names(const builder_opts *o, const output_spec *outs, size_t nout, cb_strv *names,
                         bool *push, cb_err *err)
 {
-    for (size_t i = 0; o->tags && i < o->tags->n; i++) {
+    /* buildx passes -t to the image exporters only: with type=cacheonly alone nothing is named */
+    bool cacheonly = nout > 0 && !o->push;
+    for (size_t i = 0; i < nout; i++)
+        cacheonly &= !strcmp(outs[i].type, "cacheonly");
+    for (size_t i = 0; !cacheonly && o->tags && i < o->tags->n; i++) {
         char *n = oci_ref_normalize(o->tags->v[i], err);
         if (!n) {
             return cb_error_wrap(err, "invalid tag \"%s\"", o->tags->v[i]);
@@ -475,6 +479,8 @@ int builder_ext4_boot_write(const char *out_path, const char *const *tars, size_
 static int export_one(bl_build *b, const output_spec *os, const char *ref, const oci_config *cfg,
                       const bl_chain *chain, cb_err *err)
 {
+    if (!strcmp(os->type, "cacheonly"))
+        return 0; /* BuildKit's cacheonly exporter: the build and its --cache-to, nothing else */
     cleanup_free char *nm = xasprintf("exporting to %s %s", os->type, os->dest);
     int xp = bl_progress_add(b, nm);
     progress_start(b->prog, xp);
@@ -1246,7 +1252,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         memcpy(res->manifest_digest, digest, sizeof res->manifest_digest);
     }
     for (size_t i = 0; i < nout && rc == 0; i++) {
-        if (!strcmp(outs[i].type, "image"))
+        if (!strcmp(outs[i].type, "image") || !strcmp(outs[i].type, "cacheonly"))
             continue;
         if (!strcmp(outs[i].type, "oci"))
             rc = export_one(b, &outs[i], names.n ? names.v[0] : digest, NULL, NULL, err);

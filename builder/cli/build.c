@@ -46,7 +46,7 @@ static int build_with_signals(builder_opts *o, builder_result *res, cb_err *err)
 
 /* docker build flags for a container that map to a RUN VM, or are accepted for scripts. */
 typedef struct docker_flags {
-    const char *memory, *memory_swap, *cpus, *shm_size, *isolation, *cpuset_cpus;
+    const char *memory, *memory_swap, *cpus, *shm_size, *isolation, *cpuset_cpus, *cgroup_parent;
     long cpu_shares, cpu_period, cpu_quota;
     cb_strv add_hosts, security_opts, ulimits;
     bool rm, force_rm, compress;
@@ -245,6 +245,9 @@ static int docker_flags_apply(docker_flags *d, builder_opts *o, cb_strv *hosts)
     if (d->cpu_shares || d->cpu_period || d->cpu_quota || d->cpuset_cpus)
         fprintf(stderr, "WARNING: --cpu-shares, --cpu-period, --cpu-quota and --cpuset-cpus have no effect: "
                         "RUN VMs get whole vCPUs (--cpus)\n");
+    if (d->cgroup_parent)
+        fprintf(stderr, "WARNING: --cgroup-parent has no effect: each RUN command runs in a cgroup of its own "
+                        "inside its VM (--memory is its memory.max)\n");
     return 0;
 }
 
@@ -380,7 +383,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"quiet", 'q', CLI_BOOL, &quiet, NULL, "print only the image ID"},
         {"push", 0, CLI_BOOL, &push, NULL, "push the result (same as --output type=image,push=true)"},
         {"output", 'o', CLI_STRINGS, &outputs, "type=TYPE,dest=PATH",
-         "output: image, oci, docker, ext4, tar, local"},
+         "output: image, oci, docker, ext4, tar, local, cacheonly"},
         {"progress", 0, CLI_STRING, &progress, "MODE", "auto, tty, plain, quiet, rawjson"},
         {"cache-from", 0, CLI_STRINGS, &cache_from, "SOURCE", "external cache sources"},
         {"cache-to", 0, CLI_STRINGS, &cache_to, "DEST", "cache export destinations"},
@@ -399,6 +402,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"cpuset-cpus", 0, CLI_STRING, &df.cpuset_cpus, "CPUS", "accepted, no effect (see --cpu-shares)"},
         {"cpu-period", 0, CLI_INT, &df.cpu_period, "US", "accepted, no effect (see --cpu-shares)"},
         {"cpu-quota", 0, CLI_INT, &df.cpu_quota, "US", "accepted, no effect (see --cpu-shares)"},
+        {"cgroup-parent", 0, CLI_STRING, &df.cgroup_parent, "PATH",
+         "accepted, no effect: each RUN runs in its own VM's cgroup"},
         {"ulimit", 0, CLI_STRINGS, &df.ulimits, "TYPE=SOFT[:HARD]",
          "resource limit of RUN commands, e.g. nofile=1024:2048 (-1: unlimited; part of the cache key)"},
         {"security-opt", 0, CLI_STRINGS, &df.security_opts, "OPT",

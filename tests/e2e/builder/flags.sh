@@ -37,7 +37,7 @@ EOF
 FLAGS=(--memory 512m --cpus 2 --shm-size 96m --add-host db:10.1.2.3 --add-host gw:host-gateway
   --rm --force-rm=true --compress --isolation default --security-opt seccomp=unconfined
   --security-opt apparmor=unconfined --security-opt label=disable --cpu-shares 512 --cpuset-cpus 0
-  --cpu-period 100000 --cpu-quota 50000 --memory-swap -1
+  --cpu-period 100000 --cpu-quota 50000 --memory-swap -1 --cgroup-parent /docker
   --annotation org.example.plain=1 --annotation manifest:org.example.manifest=2
   --annotation "manifest[linux/amd64]:org.example.platform=3"
   --output type=image,oci-mediatypes=false --output type=docker,dest="$T/img-docker.tar"
@@ -50,6 +50,7 @@ LOG=$(cat "$T/last.log")
 check_contains "--security-opt seccomp=unconfined: a warning names why" "no seccomp filter" "$LOG"
 check_contains "--security-opt apparmor=…: a warning names why" "no AppArmor profile" "$LOG"
 check_contains "--cpu-*: a warning says they have no effect" "RUN VMs get whole vCPUs" "$LOG"
+check_contains "--cgroup-parent: a warning says it has no effect" "--cgroup-parent has no effect" "$LOG"
 R=$T/fs
 check_eq "--cpus 2: nproc in the RUN VM" 2 "$(cat "$R/nproc.txt" 2>&1)"
 mem=$(awk '{print $2}' "$R/mem.txt" 2>/dev/null)

@@ -165,3 +165,11 @@ if build "$Z" "$CBUILD_REGISTRY/e2e/zc:inline" --push -o type=image,compression=
   check_eq "compression=zstd + inline cache: a fresh store's rebuild hits" "CACHED" "$(step_state 'COPY big')"
   check_eq "compression=zstd + inline cache: no warning" "" "$(grep WARNING "$T/last.log")"
 else not_ok "compression=zstd + inline cache: build"; diag "$(tail -5 "$T/last.log")"; fi
+
+# ---- type=cacheonly: the build and its --cache-to only (buildx gives -t to image exporters)
+if build "$Z" zc-only -o type=cacheonly --cache-to type=local,dest="$T/co-cache",mode=max; then
+  check_eq "type=cacheonly: -t names nothing in the store" "" "$("$CBUILD" images -q zc-only 2>/dev/null)"
+  check "type=cacheonly: the cache was exported" skopeo inspect --raw "oci:$T/co-cache:latest"
+  CBUILD_ROOT=$T/coroot build "$Z" zc3 --cache-from type=local,src="$T/co-cache"
+  check_eq "type=cacheonly: its cache warms a fresh store" "CACHED" "$(step_state 'COPY big')"
+else not_ok "type=cacheonly: build"; diag "$(tail -5 "$T/last.log")"; fi
