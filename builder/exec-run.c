@@ -167,44 +167,29 @@ static int context_image_add(void *ud, const char *p, const struct stat *st, boo
  * context's FollowPaths). NULL: the whole context. */
 static char *context_mount_dir(bl_build *b, const char *source)
 {
-    cb_buf clean;
-    cb_buf_init(&clean);
-    cb_buf_puts(&clean, "");
-    for (const char *s = source ? source : ""; *s;) {
-        while (*s == '/')
-            s++;
-        size_t n = strcspn(s, "/");
-        if ((n == 2 && s[0] == '.' && s[1] == '.')) {
-            cb_buf_free(&clean);
-            return NULL; /* resolved in the guest as it always was: no selection */
-        }
-        if (n && !(n == 1 && s[0] == '.')) {
-            if (clean.len)
-                cb_buf_putc(&clean, '/');
-            cb_buf_append(&clean, s, n);
-        }
-        s += n;
+    /* the guest resolves the source in the image: a ".." needs what it steps out of */
+    for (const char *s = source ? source : ""; *s; s += strcspn(s, "/")) {
+        s += strspn(s, "/");
+        if (!strncmp(s, "..", 2) && (s[2] == '/' || !s[2]))
+            return NULL;
     }
-    /* an ignored directory on the way: the whole context's walk decides, as before */
-    for (size_t i = 1; b->ctx.ignore && i <= clean.len; i++)
-        if (i == clean.len || clean.data[i] == '/') {
-            cleanup_free char *pre = xstrndup(clean.data, i);
-            if (df_ignore_matches(b->ctx.ignore, pre)) {
-                cb_buf_free(&clean);
-                return NULL;
-            }
-        }
-    char *canon = NULL;
-    struct stat st;
-    bool dir = clean.len && bl_context_resolve(&b->ctx, clean.data, true, &canon) == 0 && canon &&
-               !strcmp(canon, clean.data) && fstatat(b->ctx.dirfd, clean.data, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-               S_ISDIR(st.st_mode);
-    free(canon);
-    if (!dir) {
-        cb_buf_free(&clean);
+    cleanup_free char *abs = bl_path_clean(source);
+    const char *rel = abs + 1;
+    if (!*rel)
         return NULL;
-    }
-    return cb_buf_steal(&clean);
+    /* an ignored directory on the way: the whole context's walk decides, as before */
+    for (size_t i = 1; b->ctx.ignore && rel[i - 1]; i++)
+        if (!rel[i] || rel[i] == '/') {
+            cleanup_free char *pre = xstrndup(rel, i);
+            if (df_ignore_matches(b->ctx.ignore, pre))
+                return NULL;
+        }
+    cleanup_free char *canon = NULL;
+    struct stat st;
+    if (bl_context_resolve(&b->ctx, rel, true, &canon) < 0 || !canon || strcmp(canon, rel) ||
+        fstatat(b->ctx.dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return xstrdup(rel);
 }
 
 /* source: the mount's source in the context (NULL: its root) */

@@ -211,32 +211,6 @@ static int named_fetch_oci(bl_build *b, const bl_named *n, const char *platform,
 
 /* ---------- what the build reads of a local named context ---------- */
 
-/* path.Join("/", p) made relative: "" is the root */
-static char *follow_clean(const char *p)
-{
-    cb_buf out;
-    cb_buf_init(&out);
-    cb_buf_puts(&out, "");
-    const char *s = p;
-    while (*s) {
-        while (*s == '/')
-            s++;
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == 2 && s[0] == '.' && s[1] == '.') {
-            char *sl = strrchr(out.data, '/');
-            out.len = sl ? (size_t)(sl - out.data) : 0;
-            out.data[out.len] = 0;
-        } else if (n && !(n == 1 && s[0] == '.')) {
-            if (out.len)
-                cb_buf_putc(&out, '/');
-            cb_buf_append(&out, s, n);
-        }
-        s += n;
-    }
-    return cb_buf_steal(&out);
-}
-
 /* The stage a reference starts from, followed down its FROM stages to the image reference
  * at the bottom: a stage built on the context reads from the same transfer, as
  * dispatchState.init shares its base's paths in BuildKit. */
@@ -253,7 +227,9 @@ static bl_named *follow_root(bl_build *b, const df_plan *plan, int stage, const 
 
 static void follow_add(bl_named *n, const char *src)
 {
-    cleanup_free char *p = follow_clean(src ? src : "");
+    /* path.Join("/", src) made relative: "" is the root */
+    cleanup_free char *clean = bl_path_clean(src);
+    const char *p = clean + 1;
     if (!*p) {
         n->whole = true;
         return;
