@@ -105,3 +105,10 @@ check_eq "COPY --from=foo /foo runs again when foo changed" DONE "$(step_state '
 bk_out_is foo 'FOO'
 bk_ok "run_mount after foo changed" --target run_mount --build-context "foo=$W/foo"
 check_eq "RUN --mount=from=foo,src=/foo runs again when foo changed" DONE "$(step_state 'RUN --mount=from=foo')"
+# target all also reads foo whole (image_source): the steps that read /foo alone stay cached
+bk_ok "all, first build" --target all --build-context "foo=$W/foo"
+head -c 4096000 /dev/urandom >"$W/foo/bar"
+bk_ok "all after bar changed" --target all --build-context "foo=$W/foo"
+check_eq "all: COPY --from=foo /foo is cached when bar changed" CACHED "$(step_state 'COPY --from=foo /foo /')"
+check_eq "all: RUN --mount=from=foo,src=/foo is cached when bar changed" CACHED "$(step_state 'RUN --mount=from=foo')"
+check_eq "all: image_source's RUN runs again" DONE "$(step_state 'RUN cat /foo > /bar')"
