@@ -222,7 +222,7 @@ static bl_named *follow_root(bl_build *b, const df_plan *plan, int stage, const 
         stage = st->base_stage;
     }
     const bl_named *n = ref ? bl_named_find(b, ref) : NULL;
-    return n && n->kind == BL_NAMED_LOCAL ? (bl_named *)n : NULL;
+    return n && n->kind == BL_NAMED_LOCAL ? &b->named[n - b->named] : NULL;
 }
 
 static void follow_add(bl_named *n, const char *src)
