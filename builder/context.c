@@ -353,6 +353,10 @@ int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void
         rc = fn(ud, p, &st, excluded, ffd, has_link ? link : NULL, err);
         if (ffd >= 0)
             close(ffd);
+        if (rc == BL_WALK_SKIP) {
+            rc = 0;
+            continue;
+        }
         if (rc == 0 && S_ISDIR(st.st_mode))
             rc = bl_context_walk(c, p, fn, ud, err);
     }

@@ -160,22 +160,61 @@ static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb
     return rc;
 }
 
+typedef struct context_image_walk {
+    ext4_writer *w;
+    uint64_t bytes; /* regular files' bytes read: the context's transfer */
+} context_image_walk;
+
 static int context_image_add(void *ud, const char *p, const struct stat *st, bool excluded, int fd,
                              const char *link, cb_err *err)
 {
-    ext4_writer *w = ud;
+    context_image_walk *cw = ud;
+    ext4_writer *w = cw->w;
     ext4_entry ee = {
         .path = p, .mode = st->st_mode, .mtime = st->st_mtim, .atime = st->st_mtim, .ctime = st->st_mtim};
     if (S_ISDIR(st->st_mode) && !excluded)
         return ext4_writer_add_dir(w, &ee, NULL, 0, err);
-    if (S_ISREG(st->st_mode) && fd >= 0)
+    if (S_ISREG(st->st_mode) && fd >= 0) {
+        cw->bytes += (uint64_t)st->st_size;
         return ext4_writer_add_file_fd(w, &ee, fd, (uint64_t)st->st_size, NULL, 0, err);
+    }
     if (S_ISLNK(st->st_mode) && link)
         return ext4_writer_add_symlink(w, &ee, link, NULL, 0, err);
     return 0;
 }
 
-static int context_image(bl_build *b, const char *path, cb_err *err)
+/* The directory a bind mount of the context reads, when it is one reached without symlinks:
+ * BuildKit transfers that alone (dockerfile2llb puts the mount's source in the build
+ * context's FollowPaths). NULL: the whole context. */
+static char *context_mount_dir(bl_build *b, const char *source)
+{
+    /* the guest resolves the source in the image: a ".." needs what it steps out of */
+    for (const char *s = source ? source : ""; *s; s += strcspn(s, "/")) {
+        s += strspn(s, "/");
+        if (!strncmp(s, "..", 2) && (s[2] == '/' || !s[2]))
+            return NULL;
+    }
+    cleanup_free char *abs = bl_path_clean(source);
+    const char *rel = abs + 1;
+    if (!*rel)
+        return NULL;
+    /* an ignored directory on the way: the whole context's walk decides, as before */
+    for (size_t i = 1; b->ctx.ignore && rel[i - 1]; i++)
+        if (!rel[i] || rel[i] == '/') {
+            cleanup_free char *pre = xstrndup(rel, i);
+            if (df_ignore_matches(b->ctx.ignore, pre))
+                return NULL;
+        }
+    cleanup_free char *canon = NULL;
+    struct stat st;
+    if (bl_context_resolve(&b->ctx, rel, true, &canon) < 0 || !canon || strcmp(canon, rel) ||
+        fstatat(b->ctx.dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    return xstrdup(rel);
+}
+
+/* source: the mount's source in the context (NULL: its root) */
+static int context_image(bl_build *b, const char *source, const char *path, cb_err *err)
 {
     ext4_writer *w;
     ext4_options o;
@@ -184,11 +223,29 @@ static int context_image(bl_build *b, const char *path, cb_err *err)
     int rc = ext4_writer_new(path, &o, &w, err);
     if (rc < 0)
         return rc;
-    if (b->ctx.dirfd >= 0)
-        rc = bl_context_walk(&b->ctx, "", context_image_add, w, err);
+    context_image_walk cw = {.w = w};
+    cleanup_free char *dir = b->ctx.dirfd >= 0 ? context_mount_dir(b, source) : NULL;
+    /* the directory's parents and itself first, as they are in the context */
+    for (char *sl = dir; rc == 0 && sl;) {
+        sl = strchr(sl + 1, '/');
+        if (sl)
+            *sl = 0;
+        struct stat st;
+        if (fstatat(b->ctx.dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            rc = cb_error(err, errno, "stat %s in the build context", dir);
+        else
+            rc = context_image_add(&cw, dir, &st, false, -1, NULL, err);
+        if (sl)
+            *sl = '/';
+    }
+    if (rc == 0 && b->ctx.dirfd >= 0)
+        rc = bl_context_walk(&b->ctx, dir ? dir : "", context_image_add, &cw, err);
     if (rc == 0)
         rc = ext4_writer_finish(w, err);
     ext4_writer_free(w);
+    pthread_mutex_lock(&b->ctx.lock);
+    b->ctx.bytes_read += cw.bytes;
+    pthread_mutex_unlock(&b->ctx.lock);
     return rc;
 }
 
@@ -336,6 +393,9 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                         while ((k = read(ffd, buf, sizeof buf)) > 0)
                             cb_buf_append(fb, buf, (size_t)k);
                         close(ffd);
+                        pthread_mutex_lock(&b->ctx.lock);
+                        b->ctx.bytes_read += fb->len;
+                        pthread_mutex_unlock(&b->ctx.lock);
                         g->kind = GUEST_MOUNT_SECRET;
                         g->data = fb->data ? fb->data : "";
                         g->data_len = fb->len;
@@ -354,7 +414,7 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 if (rc == 0)
                     rc = chain_flat_image(b, c, img, err);
             } else {
-                rc = context_image(b, img, err);
+                rc = context_image(b, m->source, img, err);
             }
             if (rc < 0)
                 return cb_error_wrap(err, "bind mount %s", m->target);

@@ -152,6 +152,10 @@ typedef struct bl_named {
     char *value;  /* local: the directory (real path); image: the reference; oci: the layout;
                      url: a git or HTTP(S) URL */
     char *select; /* oci: the tag or "sha256:…" digest, or NULL */
+    /* local: the paths the build reads from it (clean, relative, patterns allowed), as
+     * dockerfile2llb's FollowPaths; read whole when `whole` or when none were found */
+    cb_strv follow;
+    bool whole;
 } bl_named;
 
 typedef struct bl_build {
@@ -299,6 +303,11 @@ int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err 
 int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err);
 /* A named context other than docker-image:// as an image in the store. */
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
+/* What the plan reads of each local named context (bl_named.follow, .whole); every platform's
+ * plan adds to it before any step runs. */
+void bl_named_select(bl_build *b, const df_plan *plan);
+/* A local named context's files after selection: bytes read (the transfer's size). */
+int bl_named_fetch_local(bl_build *b, const bl_named *n, store_image *im, uint64_t *bytes, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
  * concurrent askers for one reference wait for the first, other references go in parallel. */
@@ -370,6 +379,8 @@ void bl_workdir_key(const char *parent_key, const char *dir, const char *user, c
  * regular file (-1 when it can't be opened or isn't one); link: a symlink's target or NULL. */
 typedef int (*bl_context_visit_fn)(void *ud, const char *path, const struct stat *st, bool excluded, int fd,
                                    const char *link, cb_err *err);
+/* a visitor's answer for a directory whose contents it does not want walked */
+#define BL_WALK_SKIP 1
 int bl_context_walk(bl_context *c, const char *rel, bl_context_visit_fn fn, void *ud, cb_err *err);
 int bl_context_digest(bl_context *c, const char *sub, char out[CB_DIGEST_STR_LEN], cb_err *err);
 /* Docker's argv for RUN/CMD/ENTRYPOINT shell form: SHELL (default /bin/sh -c) + the line. */

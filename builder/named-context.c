@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static void named_free_one(bl_named *n)
     free(n->name);
     free(n->value);
     free(n->select);
+    cb_strv_free(&n->follow);
 }
 
 void bl_named_free(bl_build *b)
@@ -207,14 +209,121 @@ static int named_fetch_oci(bl_build *b, const bl_named *n, const char *platform,
     return rc < 0 ? cb_error_wrap(err, "oci-layout %s@%s", n->value, digest) : 0;
 }
 
+/* ---------- what the build reads of a local named context ---------- */
+
+/* The stage a reference starts from, followed down its FROM stages to the image reference
+ * at the bottom: a stage built on the context reads from the same transfer, as
+ * dispatchState.init shares its base's paths in BuildKit. */
+static bl_named *follow_root(bl_build *b, const df_plan *plan, int stage, const char *ref)
+{
+    for (int guard = 0; stage >= 0 && (size_t)stage < plan->n_stages && guard <= (int)plan->n_stages; guard++) {
+        const df_stage *st = &plan->stages[stage];
+        ref = st->base;
+        stage = st->base_stage;
+    }
+    const bl_named *n = ref ? bl_named_find(b, ref) : NULL;
+    return n && n->kind == BL_NAMED_LOCAL ? &b->named[n - b->named] : NULL;
+}
+
+static void follow_add(bl_named *n, const char *src)
+{
+    /* path.Join("/", src) made relative: "" is the root */
+    cleanup_free char *clean = bl_path_clean(src);
+    const char *p = clean + 1;
+    if (!*p) {
+        n->whole = true;
+        return;
+    }
+    for (size_t i = 0; i < n->follow.n; i++)
+        if (!strcmp(n->follow.v[i], p))
+            return;
+    cb_strv_push(&n->follow, p);
+}
+
+/* dockerfile2llb's paths of a named context: COPY --from sources, RUN --mount from= sources
+ * (none: the root), everything once a stage built on it runs a command or is the target. */
+void bl_named_select(bl_build *b, const df_plan *plan)
+{
+    for (size_t i = 0; i < plan->n_stages; i++) {
+        const df_stage *st = &plan->stages[i];
+        if (!st->needed)
+            continue;
+        bl_named *base = follow_root(b, plan, (int)i, NULL);
+        if (base && (int)i == plan->target)
+            base->whole = true;
+        for (size_t k = 0; k < st->n_cmds; k++) {
+            const df_cmd *c = &st->cmds[k];
+            if (c->kind == DF_CMD_RUN && base)
+                base->whole = true; /* a command may read any file */
+            if ((c->kind == DF_CMD_COPY || c->kind == DF_CMD_ADD) && c->from) {
+                bl_named *n = follow_root(b, plan, c->from_stage, c->from);
+                for (size_t a = 0; n && a + 1 < c->args.n; a++)
+                    follow_add(n, c->args.v[a]);
+            }
+            for (size_t m = 0; c->kind == DF_CMD_RUN && m < c->n_mounts; m++) {
+                const df_mount *mt = &c->mounts[m];
+                bl_named *n = mt->from ? follow_root(b, plan, mt->from_stage, mt->from) : NULL;
+                if (n)
+                    follow_add(n, mt->source);
+            }
+        }
+    }
+}
+
 typedef struct local_walk {
     bl_layer_out *lo;
+    const cb_strv *follow; /* NULL: everything */
+    uint64_t bytes;
 } local_walk;
+
+/* Against the follow patterns, component by component: *in when path is a match or below
+ * one, *parent when it leads to one (a "**" takes everything below it). */
+static void follow_match(const cb_strv *follow, const char *path, bool *in, bool *parent)
+{
+    *in = *parent = false;
+    for (size_t i = 0; i < follow->n && !*in; i++) {
+        const char *pp = follow->v[i], *fp = path;
+        for (;;) {
+            const char *pe = strchr(pp, '/'), *fe = strchr(fp, '/');
+            size_t pn = pe ? (size_t)(pe - pp) : strlen(pp), fn = fe ? (size_t)(fe - fp) : strlen(fp);
+            if (pn == 2 && pp[0] == '*' && pp[1] == '*') {
+                *in = true;
+                break;
+            }
+            char pc[NAME_MAX + 1], fc[NAME_MAX + 1];
+            if (pn > NAME_MAX || fn > NAME_MAX)
+                break;
+            memcpy(pc, pp, pn);
+            pc[pn] = 0;
+            memcpy(fc, fp, fn);
+            fc[fn] = 0;
+            if (fnmatch(pc, fc, 0) != 0)
+                break;
+            if (!pe) { /* the whole pattern matched: this path or one below it */
+                *in = true;
+                break;
+            }
+            if (!fe) { /* the path ends inside the pattern */
+                *parent = true;
+                break;
+            }
+            pp = pe + 1;
+            fp = fe + 1;
+        }
+    }
+}
 
 static int local_visit(void *ud, const char *path, const struct stat *st, bool excluded, int fd,
                        const char *link, cb_err *err)
 {
     local_walk *w = ud;
+    bool in = true, parent = false;
+    if (w->follow)
+        follow_match(w->follow, path, &in, &parent);
+    if (!in && !parent)
+        return S_ISDIR(st->st_mode) ? BL_WALK_SKIP : 0;
+    if (!in && S_ISREG(st->st_mode))
+        return 0;
     /* an excluded directory is walked for re-included children: keep it only as their parent */
     if (excluded && !S_ISDIR(st->st_mode))
         return 0;
@@ -228,13 +337,31 @@ static int local_visit(void *ud, const char *path, const struct stat *st, bool e
                        .size = S_ISREG(st->st_mode) ? st->st_size : 0,
                        .mtime = st->st_mtim,
                        .linkname = link};
+    if (S_ISREG(st->st_mode))
+        w->bytes += (uint64_t)st->st_size;
     return bl_layer_out_add(w->lo, &e, fd, NULL, err);
+}
+
+/* FollowPaths follows symlinks: a followed path that is one brings its target along. */
+static void follow_resolved(bl_context *c, const cb_strv *follow, cb_strv *out)
+{
+    for (size_t i = 0; i < follow->n; i++) {
+        cb_strv_push(out, follow->v[i]);
+        if (strpbrk(follow->v[i], "*?[\\"))
+            continue;
+        char *canon = NULL;
+        if (bl_context_resolve(c, follow->v[i], true, &canon) == 0 && canon && *canon &&
+            strcmp(canon, follow->v[i]))
+            cb_strv_push(out, canon);
+        free(canon);
+    }
 }
 
 /* A directory (after its own .dockerignore when use_ignore) as a one-layer image with an empty
  * config: what BuildKit's llb.Local (or llb.Git, llb.HTTP) gives a stage, files owned by root
- * as the build context's are. */
-static int dir_image(bl_build *b, const char *dir, bool use_ignore, const char *name, store_image *im, cb_err *err)
+ * as the build context's are. follow: only those paths (NULL: all); *bytes: file bytes read. */
+static int dir_image(bl_build *b, const char *dir, bool use_ignore, const cb_strv *follow, const char *name,
+                     store_image *im, uint64_t *bytes, cb_err *err)
 {
     bl_context c;
     int rc = bl_context_open_dir(dir, &c, err);
@@ -251,13 +378,20 @@ static int dir_image(bl_build *b, const char *dir, bool use_ignore, const char *
         bl_context_close(&c);
         return rc;
     }
-    local_walk w = {.lo = &lo};
+    cb_strv paths;
+    cb_strv_init(&paths);
+    if (follow)
+        follow_resolved(&c, follow, &paths);
+    local_walk w = {.lo = &lo, .follow = follow ? &paths : NULL};
     rc = bl_context_walk(&c, "", local_visit, &w, err);
     bl_context_close(&c);
+    cb_strv_free(&paths);
     if (rc < 0) {
         bl_layer_out_abort(&lo);
         return cb_error_wrap(err, "named context %s", name);
     }
+    if (bytes)
+        *bytes = w.bytes;
     bl_layer l;
     if ((rc = bl_layer_out_commit(&lo, &l, err)) < 0)
         return rc;
@@ -269,6 +403,13 @@ static int dir_image(bl_build *b, const char *dir, bool use_ignore, const char *
     rc = store_image_commit(b->st, &cfg, &d, 1, "", im, err);
     oci_config_free(&cfg);
     return rc;
+}
+
+int bl_named_fetch_local(bl_build *b, const bl_named *n, store_image *im, uint64_t *bytes, cb_err *err)
+{
+    memset(im, 0, sizeof *im);
+    const cb_strv *follow = n->whole || !n->follow.n ? NULL : &n->follow;
+    return dir_image(b, n->value, true, follow, n->name, im, bytes, err);
 }
 
 int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err)
@@ -332,7 +473,7 @@ static int named_fetch_url(bl_build *b, const bl_named *n, store_image *im, cb_e
     int64_t epoch;
     int rc = bl_named_url_fetch(b, n, true, &dir, &epoch, err);
     if (rc == 0)
-        rc = dir_image(b, dir, false, n->name, im, err);
+        rc = dir_image(b, dir, false, NULL, n->name, im, NULL, err);
     free(dir);
     return rc;
 }
@@ -343,7 +484,7 @@ int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_i
     if (n->kind == BL_NAMED_OCI)
         return named_fetch_oci(b, n, platform, im, err);
     if (n->kind == BL_NAMED_LOCAL)
-        return dir_image(b, n->value, true, n->name, im, err);
+        return bl_named_fetch_local(b, n, im, NULL, err);
     if (n->kind == BL_NAMED_URL)
         return named_fetch_url(b, n, im, err);
     if (!strcmp(n->value, "scratch")) {

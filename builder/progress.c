@@ -441,6 +441,75 @@ void progress_status(progress *p, int id, const char *fmt, ...)
     cb_buf_free(&b);
 }
 
+void progress_format_bytes(uint64_t n, char *out, size_t outlen)
+{
+    static const char *units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+    /* below 1kB the integer alone; else the largest decimal unit not above n, two decimals */
+    if (n < 1000) {
+        snprintf(out, outlen, "%lluB", (unsigned long long)n);
+        return;
+    }
+    double base = 1;
+    int u = 0;
+    while (u < 6 && (double)n >= base * 1000) {
+        base *= 1000;
+        u++;
+    }
+    snprintf(out, outlen, "%.2f%s", (double)n / base, units[u]);
+}
+
+static void raw_transfer(progress *p, int id, const char *status_id, uint64_t bytes, double started_wall)
+{
+    char dg[CB_DIGEST_STR_LEN];
+    char idbuf[32];
+    snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
+    cb_sha256_buf(idbuf, strlen(idbuf), dg);
+    double now = wall_now();
+    json_t *vs = json_object();
+    json_object_set_new(vs, "id", json_string(status_id));
+    json_object_set_new(vs, "vertex", json_string(dg));
+    json_object_set_new(vs, "name", json_string("transferring"));
+    json_object_set_new(vs, "current", json_integer((json_int_t)bytes));
+    json_object_set_new(vs, "timestamp", json_real(now));
+    json_object_set_new(vs, "started", json_real(started_wall));
+    json_object_set_new(vs, "completed", json_real(now));
+    json_t *st = json_object();
+    json_t *arr = json_array();
+    json_array_append_new(arr, vs);
+    json_object_set_new(st, "statuses", arr);
+    char *s = json_dumps(st, JSON_COMPACT);
+    fprintf(p->log, "%s\n", s);
+    free(s);
+    json_decref(st);
+}
+
+void progress_transfer_done(progress *p, int id, const char *what, uint64_t bytes)
+{
+    cleanup_free char *status_id = xasprintf("transferring %s:", what);
+    pthread_mutex_lock(&p->lock);
+    pvertex *v = vget(p, id);
+    if (!v) {
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    double now = cb_now();
+    double took = v->started > 0 ? now - v->started : 0;
+    if (p->mode == BUILDER_PROGRESS_RAWJSON) {
+        raw_transfer(p, id, status_id, bytes, wall_now() - took);
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    /* progressui's printer: no size while nothing was sent, the time once above 10ms */
+    char sz[32] = "";
+    if (bytes)
+        progress_format_bytes(bytes, sz, sizeof sz);
+    char tm[32] = "";
+    if (took > 0.01)
+        snprintf(tm, sizeof tm, " %.1fs", took);
+    pthread_mutex_unlock(&p->lock);
+    progress_status(p, id, "%s%s%s%s done", status_id, *sz ? " " : "", sz, tm);
+}
+
 void progress_done(progress *p, int id)
 {
     pthread_mutex_lock(&p->lock);

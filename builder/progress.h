@@ -18,6 +18,12 @@ void progress_cached(progress *p, int id);
 void progress_output(progress *p, int id, int stream, const char *data, size_t n);
 /* A status line of the vertex, e.g. "transferring context: 1.2kB done" or VM figures. */
 void progress_status(progress *p, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A finished transfer of the vertex as BuildKit's local source reports it: the status
+ * "transferring WHAT:" (action "transferring", bytes as current), shown in plain/tty as
+ * "transferring context: 4.10MB 0.2s done" and in rawjson as a "statuses" entry. */
+void progress_transfer_done(progress *p, int id, const char *what, uint64_t bytes);
+/* Bytes as BuildKit's progress prints them (tonistiigi/units' %.2f): "3B", "1.23kB", "4.10MB". */
+void progress_format_bytes(uint64_t n, char *out, size_t outlen);
 void progress_done(progress *p, int id);
 void progress_error(progress *p, int id, const char *msg);
 /* Last output lines of a vertex (up to n), joined with '\n'; caller frees. */

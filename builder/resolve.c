@@ -91,10 +91,15 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
                                     : xasprintf("[context %s] load %s", nc->name, nc->value);
         int npid = progress_add(b->prog, nm);
         progress_start(b->prog, npid);
-        if ((rc = bl_named_fetch(b, nc, platform, im, err)) < 0) {
+        uint64_t bytes = 0;
+        rc = nc->kind == BL_NAMED_LOCAL ? bl_named_fetch_local(b, nc, im, &bytes, err)
+                                        : bl_named_fetch(b, nc, platform, im, err);
+        if (rc < 0) {
             progress_error(b->prog, npid, err->msg);
             return rc;
         }
+        if (nc->kind == BL_NAMED_LOCAL) /* source/local's status: "transferring foo:" */
+            progress_transfer_done(b->prog, npid, nc->name, bytes);
         progress_done(b->prog, npid);
         return 0;
     }

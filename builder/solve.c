@@ -20,6 +20,11 @@ static int base_config_list(bl_solve *s, const char *ref, const char *platform, 
 {
     if (!strcmp(ref, "scratch"))
         return 0;
+    /* a local named context has an empty config; reading it now would read it before the
+     * plan says which of its files the build uses (bl_named_select) */
+    const bl_named *nc = bl_named_find(s->b, ref);
+    if (nc && nc->kind == BL_NAMED_LOCAL)
+        return 0;
     const bl_image *im;
     int rc = bl_resolver_image(s->b->images, ref, platform ? platform : s->platform, &im, err);
     if (rc < 0)
@@ -44,6 +49,9 @@ static int base_env_cb(void *ud, const char *ref, const char *platform, cb_strv 
 static char *base_platform_cb(void *ud, const char *ref, const char *platform)
 {
     bl_build *b = ((bl_solve *)ud)->b;
+    const bl_named *nc = bl_named_find(b, ref);
+    if (nc && nc->kind == BL_NAMED_LOCAL) /* no platform in its config (as base_config_list) */
+        return NULL;
     const bl_image *im;
     cb_err e;
     cb_err_clear(&e);
@@ -270,9 +278,7 @@ static void context_done_locked(bl_build *b)
 {
     if (!b->ctx_pid)
         return;
-    char sz[32];
-    cb_format_size(b->ctx.bytes_read, sz, sizeof sz);
-    progress_status(b->prog, b->ctx_pid, "transferring context: %s done", sz);
+    progress_transfer_done(b->prog, b->ctx_pid, "context", b->ctx.bytes_read);
     progress_done(b->prog, b->ctx_pid);
     b->ctx_pid = 0;
 }
@@ -760,7 +766,7 @@ static int load_definition(bl_build *b, cb_err *err)
             progress_error(b->prog, pid, err->msg);
             return rc;
         }
-        progress_status(b->prog, pid, "transferring dockerfile: %zuB done", b->ctx.dockerfile.len);
+        progress_transfer_done(b->prog, pid, "dockerfile", b->ctx.dockerfile.len);
         progress_done(b->prog, pid);
         if (b->ctx.ignore_name) {
             int ip = bl_progress_add(b, "[internal] load .dockerignore");
@@ -796,6 +802,7 @@ static int solve_plan(bl_solve *s, bool warn, cb_err *err)
         rc = df_plan_new(b->file, &po, &s->plan, err);
         if (rc < 0)
             return rc;
+        bl_named_select(b, s->plan);
         /* lint rule warnings come in the summary after the build (builder_warnings_summary) */
         for (size_t i = 0; warn && i < s->plan->warnings.n; i++)
             if (b->opts->progress != BUILDER_PROGRESS_QUIET &&

@@ -94,3 +94,18 @@ check_contains "error names the Dockerfile line" "Dockerfile:3" "$L"
 check_contains "error has the exit code" "exit code: 3" "$L"
 check_contains "error shows the command's last output" "failing-now" "$L"
 check_contains "error names the process" 'process "/bin/sh -c echo some output' "$L"
+
+# A bind mount of a context directory reads that directory alone (BuildKit's FollowPaths of the
+# build context): the transfer counts its files, not the rest of the context
+M=$(ctx bindsub <<EOF
+FROM $BASE
+RUN --mount=type=bind,source=sub/deep,target=/in cat /in/a > /a.txt && ls -A /in | tr '\n' ' ' > /ls.txt
+EOF
+)
+mkdir -p "$M/sub/deep"; printf hello >"$M/sub/deep/a"; head -c 1000000 /dev/zero >"$M/sub/big"
+if build "$M" bindsub; then ok "bind mount of a context subdirectory"; else not_ok "bind mount of a context subdirectory"; diag "$(tail -20 "$T/last.log")"; fi
+unpack bindsub "$T/ub"
+check_eq "the subdirectory is mounted" "hello" "$(cat "$T/ub/rootfs/a.txt" 2>&1)"
+check_eq "only its files" "a " "$(cat "$T/ub/rootfs/ls.txt" 2>&1)"
+check "transferring context: 5B (the mounted directory alone)" \
+  grep -qE '^#[0-9]+ transferring context: 5B( [0-9.]+s)? done$' "$T/last.log"

@@ -264,6 +264,62 @@ Test(progress, tty_rows)
     free(buf);
 }
 
+/* sizes as progressui prints them (tonistiigi/units' %.2f): whole bytes below 1kB */
+Test(progress, format_bytes)
+{
+    static const struct {
+        uint64_t n;
+        const char *want;
+    } cases[] = {{0, "0B"},          {3, "3B"},          {999, "999B"},           {1000, "1.00kB"},
+                 {1234, "1.23kB"},   {4096000, "4.10MB"}, {47310000, "47.31MB"}, {2500000000ULL, "2.50GB"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[32];
+        progress_format_bytes(cases[i].n, out, sizeof out);
+        cr_assert_str_eq(out, cases[i].want, "%llu", (unsigned long long)cases[i].n);
+    }
+}
+
+/* a transfer: "transferring foo: SIZE done" in plain (no size for nothing sent), a
+ * "statuses" entry with the action and the bytes in rawjson */
+Test(progress, transfer_done)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_PLAIN, f);
+    int a = progress_add(p, "[context foo] load from client");
+    progress_start(p, a);
+    progress_transfer_done(p, a, "foo", 4096003);
+    int b = progress_add(p, "[internal] load build context");
+    progress_start(p, b);
+    progress_transfer_done(p, b, "context", 0);
+    progress_free(p);
+    fclose(f);
+    /* the time shows only above 10ms, which a loaded machine may take */
+    const char *t1 = strstr(buf, "\n#1 transferring foo: 4.10MB ");
+    cr_assert(t1 && (!strncmp(t1 + 29, "done\n", 5) || !strncmp(t1 + 29, "0.", 2)), "%s", buf);
+    const char *t2 = strstr(buf, "\n#2 transferring context: ");
+    cr_assert(t2 && (!strncmp(t2 + 26, "done\n", 5) || !strncmp(t2 + 26, "0.", 2)), "%s", buf);
+    free(buf);
+
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    p = progress_new(BUILDER_PROGRESS_RAWJSON, f);
+    a = progress_add(p, "[context foo] load from client");
+    progress_start(p, a);
+    progress_transfer_done(p, a, "foo", 3);
+    progress_free(p);
+    fclose(f);
+    const char *st = strstr(buf, "{\"statuses\":[{");
+    cr_assert(st, "%s", buf);
+    cr_assert(strstr(st, "\"id\":\"transferring foo:\""), "%s", buf);
+    cr_assert(strstr(st, "\"name\":\"transferring\""), "%s", buf);
+    cr_assert(strstr(st, "\"current\":3,"), "%s", buf);
+    cr_assert(strstr(st, "\"completed\":"), "%s", buf);
+    cr_assert(!strstr(buf, "\"logs\""), "%s", buf);
+    free(buf);
+}
+
 Test(progress, parse_modes)
 {
     enum builder_progress_mode m;
