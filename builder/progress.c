@@ -43,6 +43,7 @@ struct progress {
     pvertex *v;
     int n, cap;
     double t0;
+    double wall_offset; /* CLOCK_REALTIME - CLOCK_MONOTONIC at the start: vertex times are monotonic */
     int current; /* plain: the vertex whose header was printed last, 0 after one completed */
     /* tty */
     pthread_t ticker;
@@ -86,6 +87,7 @@ progress *progress_new(enum builder_progress_mode mode, FILE *log)
     p->mode = mode;
     p->log = log;
     p->t0 = cb_now();
+    p->wall_offset = wall_now() - p->t0;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     if (mode == BUILDER_PROGRESS_TTY && pthread_create(&p->ticker, NULL, ticker_main, p) == 0)
@@ -98,53 +100,103 @@ enum builder_progress_mode progress_mode(const progress *p)
     return p->mode;
 }
 
-/* ---------- rawjson ---------- */
+/* ---------- rawjson ----------
+ * buildctl's encoding of client.SolveStatus (Go's encoding/json): times are RFC 3339 strings
+ * with nanoseconds (time.Time's MarshalJSON, trailing zeros trimmed), log data is []byte, hence
+ * base64, a failed vertex carries its "error". */
 
-static void raw_vertex(progress *p, int id)
+static json_t *raw_time(double wall)
 {
-    pvertex *v = &p->v[id - 1];
-    json_t *vx = json_object();
-    char dg[CB_DIGEST_STR_LEN];
+    time_t sec = (time_t)wall;
+    long ns = (long)((wall - (double)sec) * 1e9);
+    if (ns < 0)
+        ns = 0;
+    if (ns > 999999999)
+        ns = 999999999;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char frac[16] = "";
+    if (ns) {
+        snprintf(frac, sizeof frac, ".%09ld", ns);
+        for (size_t k = strlen(frac); k > 1 && frac[k - 1] == '0'; k--)
+            frac[k - 1] = 0;
+    }
+    char out[64];
+    snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return json_string(out);
+}
+
+static json_t *raw_base64(const char *data, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    cb_buf b;
+    cb_buf_init(&b);
+    const unsigned char *d = (const unsigned char *)data;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
+                     i + 2 < n ? tbl[v & 63] : '='};
+        cb_buf_append(&b, q, 4);
+    }
+    json_t *j = json_stringn(b.data ? b.data : "", b.len);
+    cb_buf_free(&b);
+    return j;
+}
+
+static void raw_digest(int id, char dg[CB_DIGEST_STR_LEN])
+{
     char idbuf[32];
     snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
     cb_sha256_buf(idbuf, strlen(idbuf), dg);
-    json_object_set_new(vx, "digest", json_string(dg));
-    json_object_set_new(vx, "name", json_string(v->name));
-    if (v->started > 0)
-        json_object_set_new(vx, "started", json_real(v->started));
-    if (v->completed > 0)
-        json_object_set_new(vx, "completed", json_real(v->completed));
-    if (v->state == V_CACHED)
-        json_object_set_new(vx, "cached", json_true());
+}
+
+/* one SolveStatus line holding `item` as the only element of `member` */
+static void raw_emit(progress *p, const char *member, json_t *item)
+{
     json_t *st = json_object();
     json_t *arr = json_array();
-    json_array_append_new(arr, vx);
-    json_object_set_new(st, "vertexes", arr);
+    json_array_append_new(arr, item);
+    json_object_set_new(st, member, arr);
     char *s = json_dumps(st, JSON_COMPACT);
     fprintf(p->log, "%s\n", s);
     free(s);
     json_decref(st);
 }
 
+static void raw_vertex(progress *p, int id, const char *error)
+{
+    pvertex *v = &p->v[id - 1];
+    json_t *vx = json_object();
+    char dg[CB_DIGEST_STR_LEN];
+    raw_digest(id, dg);
+    json_object_set_new(vx, "digest", json_string(dg));
+    json_object_set_new(vx, "name", json_string(v->name));
+    if (v->started > 0)
+        json_object_set_new(vx, "started", raw_time(v->started + p->wall_offset));
+    if (v->completed > 0)
+        json_object_set_new(vx, "completed", raw_time(v->completed + p->wall_offset));
+    if (v->state == V_CACHED)
+        json_object_set_new(vx, "cached", json_true());
+    if (error)
+        json_object_set_new(vx, "error", json_string(error));
+    raw_emit(p, "vertexes", vx);
+}
+
+/* one line of a vertex's output, with its newline as the process wrote it */
 static void raw_log(progress *p, int id, int stream, const char *line, size_t n)
 {
     char dg[CB_DIGEST_STR_LEN];
-    char idbuf[32];
-    snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
-    cb_sha256_buf(idbuf, strlen(idbuf), dg);
+    raw_digest(id, dg);
     json_t *lg = json_object();
     json_object_set_new(lg, "vertex", json_string(dg));
     json_object_set_new(lg, "stream", json_integer(stream));
-    json_object_set_new(lg, "data", json_stringn(line, n));
-    json_object_set_new(lg, "timestamp", json_real(wall_now()));
-    json_t *st = json_object();
-    json_t *arr = json_array();
-    json_array_append_new(arr, lg);
-    json_object_set_new(st, "logs", arr);
-    char *s = json_dumps(st, JSON_COMPACT);
-    fprintf(p->log, "%s\n", s);
-    free(s);
-    json_decref(st);
+    cleanup_free char *nl = xmalloc(n + 1);
+    memcpy(nl, line, n);
+    nl[n] = '\n';
+    json_object_set_new(lg, "data", raw_base64(nl, n + 1));
+    json_object_set_new(lg, "timestamp", raw_time(wall_now()));
+    raw_emit(p, "logs", lg);
 }
 
 /* ---------- tty ---------- */
@@ -291,10 +343,7 @@ void progress_start(progress *p, int id)
             plain_header_locked(p, id);
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
-            double s = v->started;
-            v->started = wall_now();
-            raw_vertex(p, id);
-            v->started = s;
+            raw_vertex(p, id, NULL);
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -314,7 +363,7 @@ void progress_cached(progress *p, int id)
             p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
-            raw_vertex(p, id);
+            raw_vertex(p, id, NULL);
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -461,26 +510,17 @@ void progress_format_bytes(uint64_t n, char *out, size_t outlen)
 static void raw_transfer(progress *p, int id, const char *status_id, uint64_t bytes, double started_wall)
 {
     char dg[CB_DIGEST_STR_LEN];
-    char idbuf[32];
-    snprintf(idbuf, sizeof idbuf, "vertex-%d", id);
-    cb_sha256_buf(idbuf, strlen(idbuf), dg);
+    raw_digest(id, dg);
     double now = wall_now();
     json_t *vs = json_object();
     json_object_set_new(vs, "id", json_string(status_id));
     json_object_set_new(vs, "vertex", json_string(dg));
     json_object_set_new(vs, "name", json_string("transferring"));
     json_object_set_new(vs, "current", json_integer((json_int_t)bytes));
-    json_object_set_new(vs, "timestamp", json_real(now));
-    json_object_set_new(vs, "started", json_real(started_wall));
-    json_object_set_new(vs, "completed", json_real(now));
-    json_t *st = json_object();
-    json_t *arr = json_array();
-    json_array_append_new(arr, vs);
-    json_object_set_new(st, "statuses", arr);
-    char *s = json_dumps(st, JSON_COMPACT);
-    fprintf(p->log, "%s\n", s);
-    free(s);
-    json_decref(st);
+    json_object_set_new(vs, "timestamp", raw_time(now));
+    json_object_set_new(vs, "started", raw_time(started_wall));
+    json_object_set_new(vs, "completed", raw_time(now));
+    raw_emit(p, "statuses", vs);
 }
 
 void progress_transfer_done(progress *p, int id, const char *what, uint64_t bytes)
@@ -526,12 +566,7 @@ void progress_done(progress *p, int id)
             p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
-            double s = v->started, c = v->completed;
-            v->completed = wall_now();
-            v->started = v->completed - (c - s);
-            raw_vertex(p, id);
-            v->started = s;
-            v->completed = c;
+            raw_vertex(p, id, NULL);
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -553,8 +588,7 @@ void progress_error(progress *p, int id, const char *msg)
             p->current = 0;
             fflush(p->log);
         } else if (p->mode == BUILDER_PROGRESS_RAWJSON) {
-            raw_log(p, id, 2, msg, strlen(msg));
-            raw_vertex(p, id);
+            raw_vertex(p, id, msg);
         }
     }
     pthread_mutex_unlock(&p->lock);

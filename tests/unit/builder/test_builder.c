@@ -320,6 +320,75 @@ Test(progress, transfer_done)
     free(buf);
 }
 
+/* buildctl's rawjson is Go's encoding of client.SolveStatus: RFC 3339 times (now, not the
+ * monotonic clock), log data as base64, a failed vertex's "error" */
+static bool rfc3339_near_now(const char *s)
+{
+    struct tm tm = {0};
+    const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
+        return false;
+    if (*rest == '.') {
+        size_t d = strspn(rest + 1, "0123456789");
+        if (d < 1 || d > 9 || rest[d] == '0')
+            return false;
+        rest += 1 + d;
+    }
+    if (strcmp(rest, "Z"))
+        return false;
+    time_t t = timegm(&tm), now = time(NULL);
+    return t > now - 60 && t <= now + 1;
+}
+
+Test(progress, rawjson_as_buildctl)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    progress *p = progress_new(BUILDER_PROGRESS_RAWJSON, f);
+    int a = progress_add(p, "[1/2] RUN echo hi");
+    progress_start(p, a);
+    progress_output(p, a, 1, "hi\n", 3);
+    progress_done(p, a);
+    int b = progress_add(p, "[2/2] RUN false");
+    progress_start(p, b);
+    progress_error(p, b, "boom");
+    progress_free(p);
+    fclose(f);
+    int times = 0, logs = 0, errors = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        cr_assert(j, "not JSON: %s", line);
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(j, "vertexes"), i, v)
+        {
+            const char *keys[] = {"started", "completed"};
+            for (int k = 0; k < 2; k++)
+                if (json_object_get(v, keys[k])) {
+                    cr_assert(rfc3339_near_now(json_string_value(json_object_get(v, keys[k]))), "%s", line);
+                    times++;
+                }
+            if (json_object_get(v, "error")) {
+                cr_assert_str_eq(json_string_value(json_object_get(v, "error")), "boom");
+                errors++;
+            }
+        }
+        json_array_foreach(json_object_get(j, "logs"), i, v)
+        {
+            cr_assert_str_eq(json_string_value(json_object_get(v, "data")), "aGkK", "%s", line);
+            cr_assert(rfc3339_near_now(json_string_value(json_object_get(v, "timestamp"))), "%s", line);
+            logs++;
+        }
+        json_decref(j);
+    }
+    cr_assert_geq(times, 4);
+    cr_assert_eq(logs, 1);
+    cr_assert_eq(errors, 1);
+    free(buf);
+}
+
 Test(progress, parse_modes)
 {
     enum builder_progress_mode m;
