@@ -533,7 +533,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
     bl_run_argv(in->cmd, in->config, &argv, &script, &script_path);
     bl_run_env(in->cmd, in->config, &env);
     run_proxy_env(b, &env);
-    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
+    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1 + in->n_extra_mounts, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
     char *tarp = bl_step_tmp(b, "layer.tar");
@@ -554,6 +554,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
                                 .mode = 0755};
         ngm++;
     }
+    for (size_t i = 0; i < in->n_extra_mounts; i++)
+        gm[ngm++] = in->extra_mounts[i];
     if ((rc = ext4_create_empty(upper, UPPER_SIZE, NULL, NULL, err)) < 0)
         goto out;
     guest_run_config cfg;
@@ -609,7 +611,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     }
     double t0 = cb_now();
-    if ((rc = run_capture(b, upper, tarp, out, err)) < 0) {
+    if (!in->discard_upper && (rc = run_capture(b, upper, tarp, out, err)) < 0) {
         store_full_hint(b, err);
         goto out;
     }
