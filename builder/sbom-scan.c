@@ -219,19 +219,19 @@ static void scan_sort_core_first(json_t *list)
 }
 
 /* One file of the destination: one in-toto statement of the SPDX predicate type. */
-static int scan_statement(const scan_run *r, const char *name, const cb_buf *data, json_t **out, cb_err *err)
+static int scan_statement(const char *name, const cb_buf *data, json_t **out, cb_err *err)
 {
     json_error_t je;
     json_t *st = json_loadb(data->data ? data->data : "", data->len, 0, &je);
     if (!st || !json_is_object(st)) {
         json_decref(st);
-        return cb_fail(err, "sbom scanner %s: %s%s: cannot decode in-toto statement: %s", r->generator,
-                       SCAN_OUT_DIR, name, st ? "not a JSON object" : je.text);
+        return cb_fail(err, "%s%s: cannot decode in-toto statement: %s", SCAN_OUT_DIR, name,
+                       st ? "not a JSON object" : je.text);
     }
     const char *pt = json_string_value(json_object_get(st, "predicateType"));
     if (!pt || strcmp(pt, BL_SBOM_PREDICATE)) {
-        cb_fail(err, "sbom scanner %s: %s%s: bundle entry %s does not match required predicate type %s",
-                r->generator, SCAN_OUT_DIR, name, pt ? pt : "", BL_SBOM_PREDICATE);
+        cb_fail(err, "%s%s: bundle entry %s does not match required predicate type %s", SCAN_OUT_DIR, name,
+                pt ? pt : "", BL_SBOM_PREDICATE);
         json_decref(st);
         return -EINVAL;
     }
@@ -240,7 +240,7 @@ static int scan_statement(const scan_run *r, const char *name, const cb_buf *dat
 }
 
 /* The destination's files (sorted bytewise, as Go's os.ReadDir), each a statement. */
-static int scan_collect(const scan_run *r, const char *out_img, json_t *list, cb_err *err)
+static int scan_collect(const char *out_img, json_t *list, cb_err *err)
 {
     cb_strv imgs, names;
     cb_strv_init(&imgs);
@@ -256,12 +256,11 @@ static int scan_collect(const scan_run *r, const char *out_img, json_t *list, cb
         if ((rc = bl_rootfs_lookup(fs, p, &nd, err)) < 0)
             break;
         if (!S_ISREG(nd.st.mode)) {
-            rc = cb_fail(err, "sbom scanner %s: %s%s is not a regular file", r->generator, SCAN_OUT_DIR,
-                         names.v[i]);
+            rc = cb_fail(err, "%s%s is not a regular file", SCAN_OUT_DIR, names.v[i]);
             break;
         }
         if (nd.st.size > SCAN_MAX_STATEMENT) {
-            rc = cb_fail(err, "sbom scanner %s: %s%s exceeds %llu bytes", r->generator, SCAN_OUT_DIR, names.v[i],
+            rc = cb_fail(err, "%s%s exceeds %llu bytes", SCAN_OUT_DIR, names.v[i],
                          (unsigned long long)SCAN_MAX_STATEMENT);
             break;
         }
@@ -269,7 +268,7 @@ static int scan_collect(const scan_run *r, const char *out_img, json_t *list, cb
         cb_buf_init(&data);
         json_t *st = NULL;
         if ((rc = bl_rootfs_read(fs, &nd, &data, err)) == 0)
-            rc = scan_statement(r, names.v[i], &data, &st, err);
+            rc = scan_statement(names.v[i], &data, &st, err);
         cb_buf_free(&data);
         if (rc == 0)
             json_array_append_new(list, json_pack("{ssso}", "file", names.v[i], "statement", st));
@@ -337,7 +336,7 @@ static int scan_exec(scan_run *r, int pid, json_t *list, cb_err *err)
     if (rc == 0)
         rc = bl_run_exec(&in, &unused, err);
     if (rc == 0)
-        rc = scan_collect(r, out_img, list, err);
+        rc = scan_collect(out_img, list, err);
     unlink(out_img);
     free(out_img);
     oci_config_free(&cfg);
