@@ -18,6 +18,11 @@ int bl_sbom_scan(bl_build *b, cb_err *err);
 /* The scanner's statements for a platform ([{"file", "statement"}]; NULL platform or none
  * matching: the first solve's), NULL when no scanner ran. */
 const json_t *bl_sbom_scanned(const bl_build *b, const char *platform);
+/* BuildKit's supplementSBOM of a scanner's statement in an image's attestation manifest: the
+ * core one's (file sbom.*) SPDX document gets "layerID: <digest>" as the comment of each file
+ * without one (the topmost layer of chain holding it) and the exporter among its creators;
+ * any other predicate is returned as it is. A new reference. */
+json_t *bl_sbom_supplement(bl_build *b, const bl_chain *chain, const char *file, const json_t *predicate);
 /* purl.RefToPURL (attest.c) */
 char *bl_attest_purl(const char *type, const char *ref, const char *platform);
 

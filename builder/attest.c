@@ -872,14 +872,22 @@ static void statements_free(attest_stmt *st, size_t n)
 }
 
 /* A scanner's statement as BuildKit's exporter remakes it: in-toto v1, its predicate type and
- * predicate, its own subjects when it names any, else the image's. */
-static json_t *scanned_statement(const json_t *written, json_t *subjects)
+ * predicate (an image's core SBOM supplemented with layer IDs), its own subjects when it names
+ * any, else the image's. */
+static json_t *scanned_statement(bl_build *b, const bl_chain *chain, bool local, const json_t *scanned,
+                                 json_t *subjects)
 {
+    const json_t *written = json_object_get(scanned, "statement");
     json_t *own = json_object_get(written, "subject");
     json_t *predicate = json_object_get(written, "predicate");
+    if (!predicate)
+        predicate = json_null();
+    else if (local)
+        json_incref(predicate);
+    else
+        predicate = bl_sbom_supplement(b, chain, json_string_value(json_object_get(scanned, "file")), predicate);
     return statement(json_string_value(json_object_get(written, "predicateType")),
-                     json_is_array(own) && json_array_size(own) ? own : subjects,
-                     predicate ? json_incref(predicate) : json_null());
+                     json_is_array(own) && json_array_size(own) ? own : subjects, predicate);
 }
 
 /* Every statement the options ask for, subjects given: provenance, then the SBOM (cbuild's own
@@ -906,7 +914,7 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
         json_t *e;
         json_array_foreach(scanned, i, e) {
             st[*n].file = xstrdup(json_string_value(json_object_get(e, "file")));
-            st[(*n)++].stmt = scanned_statement(json_object_get(e, "statement"), subjects);
+            st[(*n)++].stmt = scanned_statement(b, chain, local, e, subjects);
         }
     } else if (ao->sbom) {
         json_t *doc = NULL;

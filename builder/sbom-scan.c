@@ -467,3 +467,71 @@ const json_t *bl_sbom_scanned(const bl_build *b, const char *platform)
             return b->solves[i].sbom_scan;
     return b->n_solves ? b->solves[0].sbom_scan : NULL;
 }
+
+/* fileLayerFinder: the topmost layer with an entry at path that is no whiteout, -1 none. */
+static int layer_of(bl_rootfs **layers, size_t n, const char *path)
+{
+    for (size_t k = n; k-- > 0;) {
+        bl_node nd;
+        cb_err e;
+        cb_err_clear(&e);
+        if (layers[k] && bl_rootfs_lookup(layers[k], path, &nd, &e) == 0 &&
+            !(S_ISCHR(nd.st.mode) && nd.st.rdev == 0))
+            return (int)k;
+    }
+    return -1;
+}
+
+json_t *bl_sbom_supplement(bl_build *b, const bl_chain *chain, const char *file, const json_t *predicate)
+{
+    size_t cl = strcspn(file, ".");
+    json_t *files = json_object_get(predicate, "files");
+    /* BuildKit decodes the document as SPDX and leaves it alone when that fails */
+    if (cl != strlen(SCAN_CORE_NAME) || strncmp(file, SCAN_CORE_NAME, cl) ||
+        !json_is_string(json_object_get(predicate, "spdxVersion")))
+        return json_incref((json_t *)predicate);
+    json_t *doc = json_deep_copy(predicate);
+    cb_strv paths;
+    cb_strv_init(&paths);
+    cb_err e;
+    cb_err_clear(&e);
+    bl_rootfs **layers = xcalloc(chain->n + 1, sizeof *layers);
+    if (json_is_array(files) && bl_chain_images(b->st, chain, &paths, &e) == 0)
+        for (size_t k = 0; k < paths.n && k < chain->n; k++) {
+            cb_strv one;
+            cb_strv_init(&one);
+            cb_strv_push(&one, paths.v[k]);
+            if (bl_rootfs_open(&one, &layers[k], &e) < 0)
+                layers[k] = NULL;
+            cb_strv_free(&one);
+        }
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(doc, "files"), i, f) {
+        const char *name = json_string_value(json_object_get(f, "fileName"));
+        const char *comment = json_string_value(json_object_get(f, "comment"));
+        if (!name || (comment && *comment))
+            continue; /* a scanner's own comment is unstructured: kept */
+        cleanup_free char *joined = xasprintf("/%s", name); /* filepath.Join("/", name) */
+        cleanup_free char *abs = bl_path_clean(joined);
+        int k = layer_of(layers, chain->n, abs);
+        if (k >= 0)
+            json_object_set_new(f, "comment", json_sprintf("layerID: %s", chain->v[k].digest));
+    }
+    json_t *ci = json_object_get(doc, "creationInfo");
+    if (!json_is_object(ci)) {
+        ci = json_object();
+        json_object_set_new(doc, "creationInfo", ci);
+    }
+    json_t *creators = json_object_get(ci, "creators");
+    if (!json_is_array(creators)) {
+        creators = json_array();
+        json_object_set_new(ci, "creators", creators);
+    }
+    json_array_append_new(creators, json_string("Tool: cbuild"));
+    for (size_t k = 0; k < chain->n; k++)
+        bl_rootfs_free(layers[k]);
+    free(layers);
+    cb_strv_free(&paths);
+    return doc;
+}

@@ -87,3 +87,48 @@ DF
 nocmd=$CBUILD_REGISTRY/buildkit/testsbomscannernocmd:latest
 bk_push "a scanner image without a command" "$nocmd"
 bk_fails "a scanner without a command fails the build" "scanner $nocmd does not have cmd" --attest "type=sbom,generator=$nocmd"
+
+# the core statement (sbom.*) of an SPDX document: each file without a comment gets the layer
+# that holds it ("layerID: <digest>", BuildKit's supplementSBOM), and the exporter as a creator
+bk_df_raw <<'DF'
+FROM @BASE@
+COPY <<-"EOF" /scan.sh
+@T@cat <<BUNDLE > $BUILDKIT_SCAN_DESTINATION/sbom.spdx.json
+@T@{"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://spdx.dev/Document",
+@T@ "predicate": {"spdxVersion": "SPDX-2.3", "name": "core", "creationInfo": {"creators": ["Tool: scan.sh"]},
+@T@  "files": [{"fileName": "./foo"}, {"fileName": "bar", "comment": "mine"}, {"fileName": "./gone"}]}}
+@T@BUNDLE
+EOF
+CMD sh /scan.sh
+DF
+spdx=$CBUILD_REGISTRY/buildkit/testsbomscannerspdx:latest
+bk_push "a scanner image writing an SPDX document" "$spdx"
+bk_df <<'DF'
+FROM scratch
+COPY <<EOF /foo
+data
+EOF
+COPY <<EOF /bar
+data
+EOF
+DF
+ref=$CBUILD_REGISTRY/buildkit/testsbomscannerspdxtarget:latest
+bk_push "build scanned by it" "$ref" --attest "type=sbom,generator=$spdx"
+ix=$(bk_index "$ref")
+i=$(bk_find "$ix" linux/amd64) a=$(bk_find "$ix" unknown/unknown)
+layer0=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$CBUILD_REGISTRY/v2/buildkit/testsbomscannerspdxtarget/manifests/$(jq -r ".manifests[$i].digest" <<<"$ix")" | jq -r '.layers[0].digest')
+st=$(bk_att_layer buildkit/testsbomscannerspdxtarget "$ix" "$a")
+check_eq "/foo's layer" "layerID: $layer0" "$(jq -r '.predicate.files[0].comment' <<<"$st")"
+check_eq "a scanner's comment is kept" mine "$(jq -r '.predicate.files[1].comment' <<<"$st")"
+check_eq "a file in no layer gets none" null "$(jq -r '.predicate.files[2].comment' <<<"$st")"
+check_eq "creators" "Tool: scan.sh,Tool: cbuild" "$(jq -r '.predicate.creationInfo.creators | join(",")' <<<"$st")"
+
+# the scan ARGs are no environment of a RUN (dockerfile2llb's nonEnvArgs)
+bk_df <<DF
+FROM $BASE
+ARG BUILDKIT_SBOM_SCAN_STAGE=true
+ARG OTHER=1
+RUN env > /env
+DF
+bk_local_ok "a RUN in a stage with the scan ARG"
+check_eq "RUN sees OTHER, not BUILDKIT_SBOM_SCAN_STAGE" "OTHER=1" "$(grep -E '^(OTHER|BUILDKIT_SBOM)' "$W/out/env")"
