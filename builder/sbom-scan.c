@@ -414,8 +414,13 @@ static int scan_solve(bl_solve *s, const bl_attest_opts *ao, const char *generat
     char key[CB_DIGEST_STR_LEN];
     if (rc == 0)
         rc = scan_key(&r, key, err);
+    /* --no-cache (or a --no-cache-filter naming a scanned stage) scans again, as BuildKit's
+     * IsIgnoreCache */
+    bool no_cache = false;
+    for (size_t i = 0; i < r.n_srcs; i++)
+        no_cache |= r.srcs[i].stage >= 0 && s->jobs[r.srcs[i].stage].no_cache;
     json_t *list = json_array();
-    if (rc == 0 && scan_record_get(b, key, list)) {
+    if (rc == 0 && !no_cache && scan_record_get(b, key, list)) {
         progress_cached(b->prog, pid);
     } else if (rc == 0) {
         progress_start(b->prog, pid);

@@ -42,10 +42,13 @@ check_eq "in-toto v1, SPDX predicate" "https://in-toto.io/Statement/v1 https://s
 check_eq "the scanner's predicate" sbom-scan "$(jq -r '.predicate.name' <<<"$st")"
 check_eq "the statement's subject is the image" "$(jq -r ".manifests[$i].digest" <<<"$ix")" "sha256:$(jq -r '.subject[0].digest.sha256' <<<"$st")"
 
-# cbuild's own checks: the scan is cached by content; a failing scanner fails the build naming
-# it and its exit; a scanner that writes nothing leaves an attestation manifest of no layers
+# cbuild's own checks: the scan is cached by content (--no-cache runs it again); a failing
+# scanner fails the build naming it and its exit; a scanner that writes nothing leaves an
+# attestation manifest of no layers
 bk_push "build again" "$ref" --attest "type=sbom,generator=$scanner"
 check_eq "the scan is cached" CACHED "$(step_state "generating sbom using")"
+bk_push "build again with --no-cache" "$ref" --attest "type=sbom,generator=$scanner" --no-cache
+check_eq "--no-cache scans again" DONE "$(step_state "generating sbom using")"
 bk_df_raw <<'DF'
 FROM @BASE@
 CMD ["sh", "-c", "echo scanning failed >&2; exit 3"]
