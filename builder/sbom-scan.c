@@ -311,6 +311,9 @@ static int scan_exec(scan_run *r, int pid, json_t *list, cb_err *err)
     oci_config_init(&cfg);
     for (size_t i = 0; i < r->env.n; i++)
         cb_strv_push(&cfg.env, r->env.v[i]);
+    /* llb's exec sets a default PATH when the environment has none */
+    if (!oci_config_env_get(&cfg, "PATH"))
+        oci_config_env_set(&cfg, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     cfg.working_dir = r->scanner->im.config.working_dir ? xstrdup(r->scanner->im.config.working_dir) : NULL;
 
     char *out_img = bl_step_tmp(b, "sbom-out.ext4");
