@@ -15,6 +15,9 @@ int bl_sbom_document(bl_build *b, const bl_chain *chain, const char *platform, j
  * after the stages and before the export; each solve's sbom_scan then holds what it wrote.
  * Nothing without a generator. */
 int bl_sbom_scan(bl_build *b, cb_err *err);
+/* Before the stages, as BuildKit's CreateSBOMScanner: the generator resolved (pulled when
+ * missing) and its config checked (`scanner IMAGE does not have cmd`). */
+int bl_sbom_scanner_check(bl_build *b, cb_err *err);
 /* The scanner's statements for a platform ([{"file", "statement"}]; NULL platform or none
  * matching: the first solve's), NULL when no scanner ran. */
 const json_t *bl_sbom_scanned(const bl_build *b, const char *platform);

@@ -445,27 +445,47 @@ static int scan_solve(bl_solve *s, const bl_attest_opts *ao, const char *generat
     return rc;
 }
 
+/* The options' generator, normalised as dockerui does (ParseNormalizedNamed, TagNameOnly):
+ * 1 with *generator, 0 when no scanner image is asked for. */
+static int scan_generator(bl_build *b, bl_attest_opts *ao, char **generator, cb_err *err)
+{
+    *generator = NULL;
+    int rc = bl_attest_parse(b->opts->attests, ao, err);
+    if (rc < 0)
+        return rc;
+    if (!ao->sbom || !ao->sbom_generator)
+        return 0;
+    *generator = oci_ref_normalize(ao->sbom_generator, err);
+    if (!*generator)
+        return cb_error_wrap(err, "failed to parse sbom scanner %s", ao->sbom_generator);
+    return 1;
+}
+
+int bl_sbom_scanner_check(bl_build *b, cb_err *err)
+{
+    bl_attest_opts ao;
+    cleanup_free char *generator = NULL;
+    int rc = scan_generator(b, &ao, &generator, err);
+    if (rc > 0) {
+        const bl_image *im;
+        rc = bl_resolver_image(b->images, generator, SCAN_PLATFORM, &im, err);
+        if (rc == 0 && !im->im.config.entrypoint.n && !im->im.config.cmd.n)
+            rc = cb_fail(err, "scanner %s does not have cmd", generator);
+    }
+    bl_attest_opts_free(&ao);
+    return rc < 0 ? rc : 0;
+}
+
 int bl_sbom_scan(bl_build *b, cb_err *err)
 {
     bl_attest_opts ao;
-    int rc = bl_attest_parse(b->opts->attests, &ao, err);
-    if (rc < 0)
-        return rc;
-    if (!ao.sbom || !ao.sbom_generator) {
-        bl_attest_opts_free(&ao);
-        return 0;
-    }
-    /* dockerui: reference.ParseNormalizedNamed then TagNameOnly */
-    cleanup_free char *generator = oci_ref_normalize(ao.sbom_generator, err);
-    if (!generator) {
-        rc = cb_error_wrap(err, "failed to parse sbom scanner %s", ao.sbom_generator);
-        bl_attest_opts_free(&ao);
-        return rc;
-    }
-    for (size_t i = 0; i < b->n_solves && rc == 0; i++)
-        rc = scan_solve(&b->solves[i], &ao, generator, err);
+    cleanup_free char *generator = NULL;
+    int rc = scan_generator(b, &ao, &generator, err);
+    for (size_t i = 0; rc > 0 && i < b->n_solves; i++)
+        if (scan_solve(&b->solves[i], &ao, generator, err) < 0)
+            rc = -1;
     bl_attest_opts_free(&ao);
-    return rc;
+    return rc < 0 ? -(err->code ? err->code : EIO) : 0;
 }
 
 const json_t *bl_sbom_scanned(const bl_build *b, const char *platform)

@@ -1019,7 +1019,9 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
         if (!b->ctx_users)
             context_done_locked(b);
         pthread_mutex_unlock(&b->lock);
-        rc = schedule(b, err);
+        rc = bl_sbom_scanner_check(b, err);
+        if (rc == 0)
+            rc = schedule(b, err);
     }
     if (rc == 0 && bl_interrupted(b)) {
         *err = b->first_err;

@@ -90,6 +90,7 @@ DF
 nocmd=$CBUILD_REGISTRY/buildkit/testsbomscannernocmd:latest
 bk_push "a scanner image without a command" "$nocmd"
 bk_fails "a scanner without a command fails the build" "scanner $nocmd does not have cmd" --attest "type=sbom,generator=$nocmd"
+check_eq "... before the stages run (BuildKit checks it first)" "" "$(grep -E 'generating sbom|COPY' "$T/last.log")"
 
 # the core statement (sbom.*) of an SPDX document: each file without a comment gets the layer
 # that holds it ("layerID: <digest>", BuildKit's supplementSBOM), and the exporter as a creator
