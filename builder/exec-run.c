@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #define UPPER_SIZE (16ULL << 30)
+/* A bind mount's tree sits in this folder of its image, mounted as the source, so the image's
+ * lost+found stays out of the mount (a cache mount's tree is its image's cache/ likewise). */
+#define BIND_TREE_DIR "tree"
 #define CACHE_MOUNT_SIZE (16ULL << 30)
 
 /* BuildKit's frontend reads BUILDKIT_SANDBOX_HOSTNAME from the build args (no ARG needed). */
@@ -134,6 +137,7 @@ static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb
     ext4_options o;
     ext4_options_init(&o);
     o.extra_free_space = 64ULL << 20;
+    o.root_subdir = BIND_TREE_DIR;
     int rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &o, err);
     cb_strv_free(&tars);
     return rc;
@@ -160,6 +164,7 @@ static int context_image(bl_build *b, const char *path, cb_err *err)
     ext4_options o;
     ext4_options_init(&o);
     o.extra_free_space = 64ULL << 20;
+    o.root_subdir = BIND_TREE_DIR;
     int rc = ext4_writer_new(path, &o, &w, err);
     if (rc < 0)
         return rc;
@@ -339,7 +344,12 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return cb_error_wrap(err, "bind mount %s", m->target);
             g->kind = GUEST_MOUNT_EXT4_RO;
             g->image = img;
-            g->source = m->source;
+            const char *src = m->source ? m->source : "";
+            while (*src == '/')
+                src++;
+            char *tree_src = *src ? xasprintf(BIND_TREE_DIR "/%s", src) : xstrdup(BIND_TREE_DIR);
+            cb_strv_push_owned(&rs->owned, tree_src);
+            g->source = tree_src;
             /* rw binds: writes are thrown away with the image copy */
             if (!m->readonly)
                 g->kind = GUEST_MOUNT_EXT4_RW;

@@ -99,7 +99,7 @@ FROM @BASE@
 COPY <<-"EOF" /scan.sh
 @T@cat <<BUNDLE > $BUILDKIT_SCAN_DESTINATION/sbom.spdx.json
 @T@{"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://spdx.dev/Document",
-@T@ "predicate": {"spdxVersion": "SPDX-2.3", "name": "core", "creationInfo": {"creators": ["Tool: scan.sh"]},
+@T@ "predicate": {"spdxVersion": "SPDX-2.3", "name": "core", "root": "$(ls -A $BUILDKIT_SCAN_SOURCE | tr '\n' ' ')", "creationInfo": {"creators": ["Tool: scan.sh"]},
 @T@  "files": [{"fileName": "./foo"}, {"fileName": "bar", "comment": "mine"}, {"fileName": "./gone"}]}}
 @T@BUNDLE
 EOF
@@ -125,6 +125,7 @@ st=$(bk_att_layer buildkit/testsbomscannerspdxtarget "$ix" "$a")
 check_eq "/foo's layer" "layerID: $layer0" "$(jq -r '.predicate.files[0].comment' <<<"$st")"
 check_eq "a scanner's comment is kept" mine "$(jq -r '.predicate.files[1].comment' <<<"$st")"
 check_eq "a file in no layer gets none" null "$(jq -r '.predicate.files[2].comment' <<<"$st")"
+check_eq "the scanned root holds the image's files alone (no lost+found)" "bar foo " "$(jq -r '.predicate.root' <<<"$st")"
 check_eq "creators" "Tool: scan.sh,Tool: cbuild" "$(jq -r '.predicate.creationInfo.creators | join(",")' <<<"$st")"
 
 # the scan ARGs are no environment of a RUN (dockerfile2llb's nonEnvArgs)
