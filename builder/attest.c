@@ -890,8 +890,21 @@ static json_t *scanned_statement(bl_build *b, const bl_chain *chain, bool local,
                      json_is_array(own) && json_array_size(own) ? own : subjects, predicate);
 }
 
-/* Every statement the options ask for, subjects given: provenance, then the SBOM (cbuild's own
- * document, or each statement the scanner image wrote, the core first). */
+/* The scanner's statements, as BuildKit's frontend attaches them (before the solver's
+ * provenance). */
+static void scanned_statements(bl_build *b, const bl_chain *chain, bool local, const json_t *scanned,
+                               json_t *subjects, attest_stmt *st, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(scanned, i, e) {
+        st[*n].file = xstrdup(json_string_value(json_object_get(e, "file")));
+        st[(*n)++].stmt = scanned_statement(b, chain, local, e, subjects);
+    }
+}
+
+/* Every statement the options ask for, subjects given: a scanner image's (the core first), the
+ * provenance, cbuild's own SBOM document. */
 static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *platform, const bl_chain *chain,
                            json_t *subjects, bool local, attest_stmt **out, size_t *n, cb_err *err)
 {
@@ -899,6 +912,8 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
     attest_stmt *st = xcalloc(2 + json_array_size(scanned), sizeof *st);
     *n = 0;
     *out = NULL;
+    if (scanned)
+        scanned_statements(b, chain, local, scanned, subjects, st, n);
     if (ao->provenance && !(local && ao->prov_inline_only)) {
         json_t *p = prov_v1(b, ao, platform, chain);
         if (ao->prov_v02) {
@@ -909,14 +924,7 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
         st[*n].file = xstrdup(ao->prov_filename ? ao->prov_filename : "provenance.json");
         st[(*n)++].stmt = statement(ao->prov_v02 ? PROV_PREDICATE_V02 : PROV_PREDICATE_V1, subjects, p);
     }
-    if (scanned) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(scanned, i, e) {
-            st[*n].file = xstrdup(json_string_value(json_object_get(e, "file")));
-            st[(*n)++].stmt = scanned_statement(b, chain, local, e, subjects);
-        }
-    } else if (ao->sbom) {
+    if (ao->sbom && !scanned) {
         json_t *doc = NULL;
         int rc = bl_sbom_document(b, chain, platform, &doc, err);
         if (rc < 0) {

@@ -49,6 +49,11 @@ bk_push "build again" "$ref" --attest "type=sbom,generator=$scanner"
 check_eq "the scan is cached" CACHED "$(step_state "generating sbom using")"
 bk_push "build again with --no-cache" "$ref" --attest "type=sbom,generator=$scanner" --no-cache
 check_eq "--no-cache scans again" DONE "$(step_state "generating sbom using")"
+# BuildKit's frontend attaches the scanner's statements, its solver the provenance after them
+bk_push "build with provenance too" "$ref" --attest "type=sbom,generator=$scanner" --provenance=mode=min
+ix=$(bk_index "$ref") a=$(bk_find "$(bk_index "$ref")" unknown/unknown)
+check_eq "the scanner's statement, then the provenance" "https://spdx.dev/Document https://slsa.dev/provenance/v1" \
+  "$(bk_att_manifest buildkit/testsbomscannertarget "$(jq -r ".manifests[$a].digest" <<<"$ix")" | jq -r '[.layers[].annotations["in-toto.io/predicate-type"]] | join(" ")')"
 bk_df_raw <<'DF'
 FROM @BASE@
 CMD ["sh", "-c", "echo scanning failed >&2; exit 3"]
