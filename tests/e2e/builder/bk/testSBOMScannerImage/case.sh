@@ -86,6 +86,20 @@ ix=$(bk_index "$ref")
 a=$(bk_find "$ix" unknown/unknown)
 check_eq "still two images" 2 "$(jq '.manifests | length' <<<"$ix")"
 check_eq "an attestation manifest of no layers" 0 "$(bk_att_manifest buildkit/testsbomscannerquiettarget "$(jq -r ".manifests[$a].digest" <<<"$ix")" | jq '.layers | length')"
+# what the scanner writes must be statements of the SPDX predicate type (BuildKit's unbundle)
+for bad in 'mkdir $BUILDKIT_SCAN_DESTINATION/sub|/run/out/sub is not a regular file' \
+  'echo "{\"predicateType\": \"x\"}" > $BUILDKIT_SCAN_DESTINATION/a.json|/run/out/a.json: bundle entry x does not match required predicate type https://spdx.dev/Document' \
+  'echo "{" > $BUILDKIT_SCAN_DESTINATION/b.json|/run/out/b.json: cannot decode in-toto statement'; do
+  printf 'FROM %s\nCMD ["sh", "-c", %s]\n' "$BASE" "$(jq -Rn --arg c "${bad%%|*}" '$c')" >"$W/ctx/Dockerfile"
+  bk_push "a scanner image writing: ${bad%%|*}" "$CBUILD_REGISTRY/buildkit/testsbomscannerwrong:latest"
+  bk_df <<'DF'
+FROM scratch
+COPY <<EOF /foo
+data
+EOF
+DF
+  bk_fails "... fails the build" "${bad#*|}" --attest "type=sbom,generator=$CBUILD_REGISTRY/buildkit/testsbomscannerwrong:latest"
+done
 bk_df <<'DF'
 FROM scratch
 COPY <<EOF /x
