@@ -33,6 +33,7 @@ void bl_attest_opts_free(bl_attest_opts *o)
     free(o->builder_id);
     free(o->prov_filename);
     free(o->sbom_generator);
+    cb_strv_free(&o->sbom_params);
     memset(o, 0, sizeof *o);
 }
 
@@ -73,8 +74,12 @@ static int attest_field(bl_attest_opts *o, bool prov, const char *spec, const ch
     } else if (!prov && !strcmp(k, "generator")) {
         free(o->sbom_generator);
         o->sbom_generator = xstrdup(v);
+    } else if (!prov) {
+        /* a scanner image gets them as BUILDKIT_SCAN_<key> */
+        cb_strv_push(&o->sbom_params, k);
+        cb_strv_push(&o->sbom_params, v);
     }
-    /* other keys (capture-usage, complete-materials, scan options) change nothing here */
+    /* other provenance keys (capture-usage, complete-materials) change nothing here */
     return 0;
 }
 
@@ -119,6 +124,8 @@ static int attest_spec(bl_attest_opts *o, const char *spec, cb_err *err)
     } else if (rc == 0) {
         free(o->sbom_generator);
         o->sbom_generator = NULL;
+        cb_strv_free(&o->sbom_params);
+        cb_strv_init(&o->sbom_params);
         o->sbom = !disabled;
     }
     for (size_t i = 0; rc == 0 && i + 1 < kv.n; i += 2)
@@ -130,6 +137,7 @@ static int attest_spec(bl_attest_opts *o, const char *spec, cb_err *err)
 int bl_attest_parse(const cb_strv *specs, bl_attest_opts *out, cb_err *err)
 {
     memset(out, 0, sizeof *out);
+    cb_strv_init(&out->sbom_params);
     for (size_t i = 0; specs && i < specs->n; i++) {
         int rc = attest_spec(out, specs->v[i], err);
         if (rc < 0) {
@@ -844,7 +852,7 @@ static json_t *prov_v02(json_t *v1)
 /* ---------- statements ---------- */
 
 typedef struct attest_stmt {
-    const char *file; /* local/tar file name */
+    char *file; /* local/tar file name */
     json_t *stmt;
 } attest_stmt;
 
@@ -854,11 +862,58 @@ static json_t *statement(const char *predicate_type, json_t *subjects, json_t *p
                      subjects, "predicate", predicate);
 }
 
-/* Every statement the options ask for (at most 2), subjects given. */
-static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *platform, const bl_chain *chain,
-                           json_t *subjects, bool local, attest_stmt out[2], size_t *n, cb_err *err)
+static void statements_free(attest_stmt *st, size_t n)
 {
+    for (size_t i = 0; i < n; i++) {
+        free(st[i].file);
+        json_decref(st[i].stmt);
+    }
+    free(st);
+}
+
+/* A scanner's statement as BuildKit's exporter remakes it: in-toto v1, its predicate type and
+ * predicate (an image's core SBOM supplemented with layer IDs), its own subjects when it names
+ * any, else the image's. */
+static json_t *scanned_statement(bl_build *b, const bl_chain *chain, bool local, const json_t *scanned,
+                                 json_t *subjects)
+{
+    const json_t *written = json_object_get(scanned, "statement");
+    json_t *own = json_object_get(written, "subject");
+    json_t *predicate = json_object_get(written, "predicate");
+    if (!predicate)
+        predicate = json_null();
+    else if (local)
+        json_incref(predicate);
+    else
+        predicate = bl_sbom_supplement(b, chain, json_string_value(json_object_get(scanned, "file")), predicate);
+    return statement(json_string_value(json_object_get(written, "predicateType")),
+                     json_is_array(own) && json_array_size(own) ? own : subjects, predicate);
+}
+
+/* The scanner's statements, as BuildKit's frontend attaches them (before the solver's
+ * provenance). */
+static void scanned_statements(bl_build *b, const bl_chain *chain, bool local, const json_t *scanned,
+                               json_t *subjects, attest_stmt *st, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(scanned, i, e) {
+        st[*n].file = xstrdup(json_string_value(json_object_get(e, "file")));
+        st[(*n)++].stmt = scanned_statement(b, chain, local, e, subjects);
+    }
+}
+
+/* Every statement the options ask for, subjects given: a scanner image's (the core first), the
+ * provenance, cbuild's own SBOM document. */
+static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *platform, const bl_chain *chain,
+                           json_t *subjects, bool local, attest_stmt **out, size_t *n, cb_err *err)
+{
+    const json_t *scanned = ao->sbom && ao->sbom_generator ? bl_sbom_scanned(b, platform) : NULL;
+    attest_stmt *st = xcalloc(2 + json_array_size(scanned), sizeof *st);
     *n = 0;
+    *out = NULL;
+    if (scanned)
+        scanned_statements(b, chain, local, scanned, subjects, st, n);
     if (ao->provenance && !(local && ao->prov_inline_only)) {
         json_t *p = prov_v1(b, ao, platform, chain);
         if (ao->prov_v02) {
@@ -866,21 +921,21 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
             p = prov_v02(old);
             json_decref(old);
         }
-        out[*n].file = ao->prov_filename ? ao->prov_filename : "provenance.json";
-        out[(*n)++].stmt = statement(ao->prov_v02 ? PROV_PREDICATE_V02 : PROV_PREDICATE_V1, subjects, p);
+        st[*n].file = xstrdup(ao->prov_filename ? ao->prov_filename : "provenance.json");
+        st[(*n)++].stmt = statement(ao->prov_v02 ? PROV_PREDICATE_V02 : PROV_PREDICATE_V1, subjects, p);
     }
-    if (ao->sbom) {
+    if (ao->sbom && !scanned) {
         json_t *doc = NULL;
         int rc = bl_sbom_document(b, chain, platform, &doc, err);
         if (rc < 0) {
-            for (size_t i = 0; i < *n; i++)
-                json_decref(out[i].stmt);
+            statements_free(st, *n);
             *n = 0;
             return rc;
         }
-        out[*n].file = "sbom.spdx.json";
-        out[(*n)++].stmt = statement(BL_SBOM_PREDICATE, subjects, doc);
+        st[*n].file = xstrdup("sbom.spdx.json");
+        st[(*n)++].stmt = statement(BL_SBOM_PREDICATE, subjects, doc);
     }
+    *out = st;
     return 0;
 }
 
@@ -903,9 +958,9 @@ int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descript
     if (!json_array_size(subjects))
         json_array_append_new(subjects,
                               json_pack("{ssso}", "name", "_", "digest", digest_set(image->digest)));
-    attest_stmt st[2];
+    attest_stmt *st = NULL;
     size_t n;
-    int rc = statements_make(b, ao, platform, chain, subjects, false, st, &n, err);
+    int rc = statements_make(b, ao, platform, chain, subjects, false, &st, &n, err);
     json_decref(subjects);
     if (rc < 0)
         return rc;
@@ -920,8 +975,7 @@ int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descript
             json_array_append_new(diff_ids, json_string(d.digest));
         }
     }
-    for (size_t i = 0; i < n; i++)
-        json_decref(st[i].stmt);
+    statements_free(st, n);
     /* oci-artifact=false, BuildKit's default: a config of platform unknown/unknown */
     json_t *cfg = json_pack("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown", "config",
                             "rootfs", "type", "layers", "diff_ids", diff_ids);
@@ -991,10 +1045,10 @@ int bl_attest_files(bl_build *b, const bl_attest_opts *ao, const char *dir, cons
 {
     json_t *subjects = json_array();
     int rc = file_subjects(dir, "", subjects, err);
-    attest_stmt st[2];
+    attest_stmt *st = NULL;
     size_t n = 0;
     if (rc == 0)
-        rc = statements_make(b, ao, platform, chain, subjects, true, st, &n, err);
+        rc = statements_make(b, ao, platform, chain, subjects, true, &st, &n, err);
     json_decref(subjects);
     for (size_t i = 0; i < n; i++) {
         cleanup_free char *name = NULL;
@@ -1007,7 +1061,7 @@ int bl_attest_files(bl_build *b, const bl_attest_opts *ao, const char *dir, cons
         cleanup_free char *s = json_dumps(st[i].stmt, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (rc == 0)
             rc = cb_write_file_atomic(path, s, strlen(s), 0600, err);
-        json_decref(st[i].stmt);
     }
+    statements_free(st, n);
     return rc;
 }

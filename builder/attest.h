@@ -19,7 +19,8 @@ typedef struct bl_attest_opts {
     char *builder_id;
     char *prov_filename; /* local/tar file name, default provenance.json */
     bool sbom;
-    char *sbom_generator; /* generator=IMAGE: accepted, cbuild scans the image itself */
+    char *sbom_generator; /* generator=IMAGE: the scanner image run (sbom-scan.c); NULL: cbuild's own */
+    cb_strv sbom_params;  /* the other type=sbom keys: key, value, key, value… (BUILDKIT_SCAN_<key>) */
 } bl_attest_opts;
 
 /* The build's --attest specs ("type=provenance,mode=max", "type=sbom,disabled=true"); a later

@@ -369,7 +369,9 @@ void bl_run_argv(const df_cmd *cmd, const oci_config *cfg, cb_strv *argv, char *
     }
 }
 
-/* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set. */
+/* Environment of the step: ENV (from the config) plus the ARGs in scope that ENV doesn't set,
+ * but for the SBOM scan ARGs, which dockerfile2llb keeps out of the environment (nonEnvArgs)
+ * while the history still lists them. */
 void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
 {
     for (size_t i = 0; i < cfg->env.n; i++)
@@ -378,6 +380,8 @@ void bl_run_env(const df_cmd *cmd, const oci_config *cfg, cb_strv *env)
         const char *kv = cmd->build_args.v[i];
         const char *eq = strchr(kv, '=');
         cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+        if (!strcmp(k, "BUILDKIT_SBOM_SCAN_CONTEXT") || !strcmp(k, "BUILDKIT_SBOM_SCAN_STAGE"))
+            continue;
         if (!oci_config_env_get(cfg, k))
             cb_strv_push(env, kv);
     }

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #define UPPER_SIZE (16ULL << 30)
+/* A bind mount's tree sits in this folder of its image, mounted as the source, so the image's
+ * lost+found stays out of the mount (a cache mount's tree is its image's cache/ likewise). */
+#define BIND_TREE_DIR "tree"
 #define CACHE_MOUNT_SIZE (16ULL << 30)
 
 /* BuildKit's frontend reads BUILDKIT_SANDBOX_HOSTNAME from the build args (no ARG needed). */
@@ -155,6 +158,7 @@ static int chain_flat_image(bl_build *b, const bl_chain *c, const char *path, cb
     ext4_options o;
     ext4_options_init(&o);
     o.extra_free_space = 64ULL << 20;
+    o.root_subdir = BIND_TREE_DIR;
     int rc = ext4_build_from_tars(path, (const char *const *)tars.v, tars.n, &o, err);
     cb_strv_free(&tars);
     return rc;
@@ -220,6 +224,7 @@ static int context_image(bl_build *b, const char *source, const char *path, cb_e
     ext4_options o;
     ext4_options_init(&o);
     o.extra_free_space = 64ULL << 20;
+    o.root_subdir = BIND_TREE_DIR;
     int rc = ext4_writer_new(path, &o, &w, err);
     if (rc < 0)
         return rc;
@@ -420,7 +425,12 @@ static int build_mounts(bl_exec_in *in, run_state *rs, guest_mount *gm, size_t *
                 return cb_error_wrap(err, "bind mount %s", m->target);
             g->kind = GUEST_MOUNT_EXT4_RO;
             g->image = img;
-            g->source = m->source;
+            const char *src = m->source ? m->source : "";
+            while (*src == '/')
+                src++;
+            char *tree_src = *src ? xasprintf(BIND_TREE_DIR "/%s", src) : xstrdup(BIND_TREE_DIR);
+            cb_strv_push_owned(&rs->owned, tree_src);
+            g->source = tree_src;
             /* rw binds: writes are thrown away with the image copy */
             if (!m->readonly)
                 g->kind = GUEST_MOUNT_EXT4_RW;
@@ -622,7 +632,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         progress_output(b->prog, in->progress_id, 2, line, strlen(line));
     }
     cb_strv_free(&device_warnings);
-    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1, sizeof *gm);
+    guest_mount *gm = xcalloc(in->cmd->n_mounts + 1 + in->n_extra_mounts, sizeof *gm);
     size_t ngm = 0;
     char *upper = bl_step_tmp(b, "upper.ext4");
     char *tarp = bl_step_tmp(b, "layer.tar");
@@ -645,6 +655,8 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
                                 .mode = 0755};
         ngm++;
     }
+    for (size_t i = 0; i < in->n_extra_mounts; i++)
+        gm[ngm++] = in->extra_mounts[i];
     if ((rc = ext4_create_empty(upper, UPPER_SIZE, NULL, NULL, err)) < 0)
         goto out;
     guest_run_config cfg;
@@ -700,7 +712,7 @@ int bl_run_exec(bl_exec_in *in, bl_layer *out, cb_err *err)
         goto out;
     }
     double t0 = cb_now();
-    if ((rc = run_capture(b, upper, tarp, out, err)) < 0) {
+    if (!in->discard_upper && (rc = run_capture(b, upper, tarp, out, err)) < 0) {
         store_full_hint(b, err);
         goto out;
     }

@@ -359,11 +359,6 @@ int bl_outputs_validate(const builder_opts *o, cb_err *err)
     int arc = bl_attest_parse(o->attests, &ao, err);
     if (arc < 0)
         return arc;
-    if (ao.sbom && ao.sbom_generator)
-        fprintf(o->log ? o->log : stderr,
-                "WARNING: --attest type=sbom,generator=%s: cbuild runs no scanner image; it writes its own SPDX "
-                "document of the image\n",
-                ao.sbom_generator);
     bl_attest_opts_free(&ao);
     for (size_t i = 0; o->tags && i < o->tags->n; i++) {
         char *n = oci_ref_normalize(o->tags->v[i], err);

@@ -210,6 +210,9 @@ struct bl_solve {
     const char *platform; /* "linux/arm64", normalised */
     df_plan *plan;
     bl_stage_job *jobs;
+    /* --attest type=sbom,generator=IMAGE: what the scanner wrote ([{"file", "statement"}], the
+     * core first; builder/sbom-scan.c), or NULL (no scanner ran) */
+    json_t *sbom_scan;
 };
 /* builder/epoch.c: SOURCE_DATE_EPOCH from --build-arg, else the Dockerfile's global ARG default:
  * a number, "context", a named context or a source-only stage, as BuildKit resolves it; sets
@@ -273,6 +276,11 @@ typedef struct bl_exec_in {
     const oci_config *config; /* parent config (env, user, workdir, shell) */
     const char *parent_key;
     int progress_id;
+    /* a RUN the builder makes itself (the SBOM scanner): mounts after the command's own, and
+     * no layer: what it writes outside its mounts is dropped with the upper disk */
+    const guest_mount *extra_mounts;
+    size_t n_extra_mounts;
+    bool discard_upper;
 } bl_exec_in;
 
 /* ---------- image resolution (resolve.c) ---------- */

@@ -4,6 +4,7 @@
  * looked up in the store before it is executed. Config-only instructions are replayed from
  * the plan, so a fully cached build boots no VM and writes no layer. */
 #include "internal.h"
+#include "attest-sbom.h"
 #include "cache-io.h" /* --cache-from/--cache-to hooks */
 
 #include <errno.h>
@@ -949,6 +950,8 @@ static void solve_free(bl_solve *s)
     }
     free(s->jobs);
     s->jobs = NULL;
+    json_decref(s->sbom_scan);
+    s->sbom_scan = NULL;
     df_plan_free(s->plan);
     s->plan = NULL;
 }
@@ -1027,7 +1030,9 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
         if (!b->ctx_users)
             context_done_locked(b);
         pthread_mutex_unlock(&b->lock);
-        rc = schedule(b, err);
+        rc = bl_sbom_scanner_check(b, err);
+        if (rc == 0)
+            rc = schedule(b, err);
     }
     if (rc == 0 && bl_interrupted(b)) {
         *err = b->first_err;
@@ -1040,6 +1045,8 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
     }
     context_done_locked(b); /* readers a failure left unrun */
     pthread_mutex_unlock(&b->lock);
+    if (rc == 0)
+        rc = bl_sbom_scan(b, err); /* BuildKit's frontend scans before it returns the result */
     if (rc == 0 && !b->multi_platform)
         rc = export_target(&b->solves[0], res, err);
     else if (rc == 0)

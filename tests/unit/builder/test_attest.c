@@ -50,6 +50,26 @@ Test(attest, later_spec_of_a_type_replaces)
     bl_attest_opts_free(&o);
 }
 
+Test(attest, sbom_generator_and_scanner_params)
+{
+    cb_strv v;
+    cb_strv_init(&v);
+    cb_strv_push(&v, "type=sbom,generator=reg/old,x=1");
+    cb_strv_push(&v, "type=sbom,generator=reg/scanner:1,scan-mode=all,disabled=false");
+    bl_attest_opts o;
+    cb_err err = {0};
+    cr_assert_eq(bl_attest_parse(&v, &o, &err), 0);
+    cr_assert(o.sbom && !o.provenance);
+    cr_assert_str_eq(o.sbom_generator, "reg/scanner:1");
+    /* the later spec replaces the earlier's options: x=1 is gone; type and disabled are no
+     * scanner parameters */
+    cr_assert_eq(o.sbom_params.n, 2);
+    cr_assert_str_eq(o.sbom_params.v[0], "scan-mode");
+    cr_assert_str_eq(o.sbom_params.v[1], "all");
+    cb_strv_free(&v);
+    bl_attest_opts_free(&o);
+}
+
 Test(attest, errors_in_buildkit_words)
 {
     bl_attest_opts o;
