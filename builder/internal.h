@@ -180,6 +180,7 @@ typedef struct bl_build {
     cb_strv cache_mounts_reset;      /* cache mount images emptied by this --no-cache build */
     cb_strv src_urls, src_digests;   /* ADD <url>/<git> sources read, credentials redacted, with
                                         their "alg:hex" pins: provenance materials (under lock) */
+    struct bl_source_policy *policy; /* --source-policy-file / EXPERIMENTAL_BUILDKIT_SOURCE_POLICY, or NULL */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -289,6 +290,27 @@ int bl_named_oci_pick(const bl_named *n, char digest[CB_DIGEST_STR_LEN], cb_err 
 int bl_named_url_fetch(bl_build *b, const bl_named *n, bool material, char **dir, int64_t *epoch, cb_err *err);
 /* A named context other than docker-image:// as an image in the store. */
 int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_image *im, cb_err *err);
+
+/* ---------- source policy (source-policy.c) ---------- */
+
+/* b->policy from opts->source_policy_file (none: NULL). */
+int bl_policy_load(bl_build *b, cb_err *err);
+/* The build context and Dockerfile (local://context, local://dockerfile, a URL context) against
+ * the policy: a denied one fails the build; cbuild converts none of them. */
+int bl_policy_context(bl_build *b, cb_err *err);
+/* What an image reference (FROM, COPY --from, RUN --mount from=) loads after the named contexts
+ * and the policy: the named context `named` (a --build-context, or `conv`, a source the policy
+ * converted it to), else the image `ref`. */
+typedef struct bl_policy_image {
+    const bl_named *named;
+    bl_named conv;
+    char *ref;
+} bl_policy_image;
+int bl_policy_resolve_image(bl_build *b, const char *ref, bl_policy_image *out, cb_err *err);
+void bl_policy_image_free(bl_policy_image *pi);
+/* ADD's git and HTTP(S) sources of the plan converted in place (their URL, --checksum), before
+ * any cache key is computed: a converted source is the new source. */
+int bl_policy_plan(bl_build *b, df_plan *plan, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
  * concurrent askers for one reference wait for the first, other references go in parallel. */

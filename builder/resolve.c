@@ -82,24 +82,29 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
 {
     memset(im, 0, sizeof *im);
     cb_err e;
-    int rc = -ENOENT;
-    const bl_named *nc = bl_named_find(b, ref);
-    if (nc && (nc->kind != BL_NAMED_IMAGE || !strcmp(nc->value, "scratch"))) {
+    bl_policy_image pi;
+    int rc = bl_policy_resolve_image(b, ref, &pi, err); /* named contexts, then the source policy */
+    if (rc < 0)
+        return rc;
+    const bl_named *nc = pi.named;
+    if (nc) {
         /* BuildKit's vertex names: a local context comes "from client" */
         cleanup_free char *nm = nc->kind == BL_NAMED_LOCAL
                                     ? xasprintf("[context %s] load from client", nc->name)
                                     : xasprintf("[context %s] load %s", nc->name, nc->value);
         int npid = progress_add(b->prog, nm);
         progress_start(b->prog, npid);
-        if ((rc = bl_named_fetch(b, nc, platform, im, err)) < 0) {
+        rc = bl_named_fetch(b, nc, platform, im, err);
+        bl_policy_image_free(&pi);
+        if (rc < 0) {
             progress_error(b->prog, npid, err->msg);
             return rc;
         }
         progress_done(b->prog, npid);
         return 0;
     }
-    if (nc) /* docker-image://: that reference instead */
-        ref = nc->value;
+    ref = pi.ref; /* a docker-image:// context's reference, or the policy's */
+    rc = -ENOENT;
     cleanup_free char *name = b->multi_platform
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);
@@ -122,10 +127,13 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
         }
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
-            return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
+            rc = cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
+            bl_policy_image_free(&pi);
+            return rc;
         }
     }
     progress_done(b->prog, pid);
+    bl_policy_image_free(&pi);
     return 0;
 }
 
