@@ -805,6 +805,8 @@ int bl_policy_resolve_image(bl_build *b, const char *ref, bl_policy_image *out, 
     cleanup_free char *orig = xstrdup(src.identifier);
     bool mutated;
     rc = bl_source_policy_evaluate(b->policy, &src, &mutated, err);
+    if (rc < 0) /* BuildKit's resolveSourceMetadata wrap */
+        cb_error_wrap(err, "could not resolve image due to policy");
     if (rc == 0 && !mutated) {
         if (image)
             out->ref = xstrdup(nc ? nc->value : ref);
