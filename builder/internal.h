@@ -271,6 +271,12 @@ typedef struct bl_image {
     store_image im;
     bl_chain chain;
     char key[CB_DIGEST_STR_LEN];
+    /* what it was loaded from after the named contexts and the source policy: an image
+     * reference (source_kind -1, source the reference) or a named context's kind (source_named
+     * the --build-context, NULL for one the policy made) */
+    int source_kind;
+    char *source;
+    const bl_named *source_named;
     bool ready; /* resolved, or failed (rc, err) */
     int rc;
     cb_err err;

@@ -33,6 +33,7 @@ void bl_resolver_free(bl_resolver *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i]->ref);
         free(r->v[i]->platform);
+        free(r->v[i]->source);
         if (r->v[i]->ready && r->v[i]->rc == 0)
             store_image_free(&r->v[i]->im);
         bl_chain_free(&r->v[i]->chain);
@@ -78,7 +79,8 @@ static void chain_from_image(const store_image *im, bl_chain *c)
 
 /* The local store first (unless --pull), then a cache import (layers fetched lazily), then
  * the registry. Runs without the resolver's lock. */
-static int image_fetch(bl_build *b, const char *ref, const char *platform, store_image *im, cb_err *err)
+static int image_fetch(bl_build *b, const char *ref, const char *platform, store_image *im, bl_image *bi,
+                       cb_err *err)
 {
     memset(im, 0, sizeof *im);
     cb_err e;
@@ -87,6 +89,9 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
     if (rc < 0)
         return rc;
     const bl_named *nc = pi.named;
+    bi->source_kind = nc ? (int)nc->kind : -1;
+    bi->source = xstrdup(nc ? nc->value : pi.ref);
+    bi->source_named = nc && nc != &pi.conv ? nc : NULL;
     if (nc) {
         /* BuildKit's vertex names: a local context comes "from client" */
         cleanup_free char *nm = nc->kind == BL_NAMED_LOCAL
@@ -163,7 +168,7 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, con
     pthread_mutex_unlock(&r->lock);
 
     store_image im;
-    int rc = image_fetch(r->b, ref, platform, &im, err);
+    int rc = image_fetch(r->b, ref, platform, &im, bi, err);
     pthread_mutex_lock(&r->lock);
     if (rc == 0) {
         bi->im = im;

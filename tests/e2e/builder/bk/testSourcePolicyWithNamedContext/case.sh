@@ -72,6 +72,10 @@ printf 'FROM busybox\nCOPY f /f\n' | bk_dfr
 bk_local_ok "WILDCARD with \$1" --source-policy-file "$W/mirror.json"
 check "FROM busybox came from the local registry" test -x "$W/out/bin/busybox"
 bk_out_is f 'f'
+bk_local_ok "WILDCARD, with provenance" --source-policy-file "$W/mirror.json" --provenance=mode=min
+mat=$(jq -r '(.predicate.materials // .predicate.buildDefinition.resolvedDependencies)[].uri' "$W/out/provenance.json" 2>&1)
+check_contains "provenance names the converted image" "pkg:docker/$CBUILD_REGISTRY/busybox@latest" "$mat"
+check "not the Dockerfile's" test "$(grep -c 'docker.io/library' <<<"$mat")" = 0
 
 # ADD <url>: converted to another URL and pinned with http.checksum; the cache key follows
 mkdir -p "$W/www"
