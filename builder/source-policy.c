@@ -631,19 +631,27 @@ static bool is_http(const char *s)
     return cb_str_has_prefix(s, "http://") || cb_str_has_prefix(s, "https://");
 }
 
-/* The attrs a conversion may set that cbuild honours for a source kind; any other is refused
- * rather than silently ignored. */
-static int check_attrs(const bl_source *src, const char *orig, const char *const *allowed, cb_err *err)
+/* The attrs a conversion set (new, or changed from the source's own) must be ones cbuild
+ * honours for the new source's kind: any other is refused rather than silently ignored. */
+static int check_attrs(const bl_source *src, const bl_source *before, const char *const *allowed, cb_err *err)
 {
     for (size_t i = 0; i < src->attr_keys.n; i++) {
-        bool ok = false;
+        const char *was = bl_source_attr(before, src->attr_keys.v[i]);
+        bool ok = was && !strcmp(was, src->attr_values.v[i]);
         for (size_t k = 0; allowed && allowed[k] && !ok; k++)
             ok = !strcmp(src->attr_keys.v[i], allowed[k]);
         if (!ok)
             return cb_failc(err, ENOTSUP, "source policy converts %s to %s: cbuild does not apply attr %s=%s",
-                            orig, src->identifier, src->attr_keys.v[i], src->attr_values.v[i]);
+                            before->identifier, src->identifier, src->attr_keys.v[i], src->attr_values.v[i]);
     }
     return 0;
+}
+
+static void source_copy(bl_source *dst, const bl_source *src)
+{
+    bl_source_init(dst, src->identifier);
+    for (size_t i = 0; i < src->attr_keys.n; i++)
+        bl_source_set_attr(dst, src->attr_keys.v[i], src->attr_values.v[i]);
 }
 
 int bl_policy_context(bl_build *b, cb_err *err)
@@ -651,38 +659,32 @@ int bl_policy_context(bl_build *b, cb_err *err)
     if (!b->policy)
         return 0;
     const char *ctx = b->opts->context;
-    cb_strv ids;
-    cb_strv_init(&ids);
-    if (ctx && bl_context_is_url(ctx)) {
-        bl_source s;
-        if (bl_git_is_url(ctx)) {
-            int rc = git_source(ctx, NULL, false, &s, err);
-            if (rc < 0) {
-                cb_strv_free(&ids);
-                return rc;
-            }
-            cb_strv_push(&ids, s.identifier);
-            bl_source_free(&s);
-        } else {
-            cb_strv_push(&ids, ctx);
-        }
-    } else if (ctx && strcmp(ctx, "-")) {
-        cb_strv_push(&ids, "local://context");
-    }
-    if (!b->opts->dockerfile || strcmp(b->opts->dockerfile, "-"))
-        cb_strv_push(&ids, "local://dockerfile");
+    bl_source srcs[2];
+    size_t n = 0;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-        bl_source s;
-        bl_source_init(&s, ids.v[i]);
+    if (ctx && bl_git_is_url(ctx)) {
+        if ((rc = git_source(ctx, NULL, false, &srcs[n], err)) < 0)
+            return rc;
+        n++;
+    } else if (ctx && bl_context_is_url(ctx)) {
+        bl_source_init(&srcs[n++], ctx);
+    } else if (ctx && strcmp(ctx, "-")) {
+        bl_source_init(&srcs[n++], "local://context");
+    }
+    /* the Dockerfile is a local of its own unless it comes on stdin or inside a URL context */
+    const char *df = b->opts->dockerfile;
+    if (df ? strcmp(df, "-") != 0 : ctx && strcmp(ctx, "-") && !bl_context_is_url(ctx))
+        bl_source_init(&srcs[n++], "local://dockerfile");
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *orig = xstrdup(srcs[i].identifier);
         bool mutated;
-        rc = bl_source_policy_evaluate(b->policy, &s, &mutated, err);
+        if (rc == 0)
+            rc = bl_source_policy_evaluate(b->policy, &srcs[i], &mutated, err);
         if (rc == 0 && mutated)
             rc = cb_failc(err, ENOTSUP, "source policy converts %s to %s: cbuild converts only image, HTTP and "
-                          "git sources, and named contexts", ids.v[i], s.identifier);
-        bl_source_free(&s);
+                          "git sources, and named contexts", orig, srcs[i].identifier);
+        bl_source_free(&srcs[i]);
     }
-    cb_strv_free(&ids);
     return rc;
 }
 
@@ -728,20 +730,21 @@ static int image_source(const bl_named *nc, const char *ref, bl_source *src, cb_
 /* Where a converted image source comes from: another image, a local directory (a named
  * context of that name, or the build context for local://context), a git or HTTP(S) URL as
  * the named context of that kind would be. */
-static int image_converted(bl_build *b, const char *orig, const char *name, const bl_source *src,
+static int image_converted(bl_build *b, const bl_source *before, const char *name, const bl_source *src,
                            bl_policy_image *out, cb_err *err)
 {
+    const char *orig = before->identifier;
     const char *id = src->identifier;
     int rc;
     if (cb_str_has_prefix(id, "docker-image://")) {
-        if ((rc = check_attrs(src, orig, NULL, err)) < 0)
+        if ((rc = check_attrs(src, before, NULL, err)) < 0)
             return rc;
         out->ref = xstrdup(id + 15);
         return 0;
     }
     if (cb_str_has_prefix(id, "local://")) {
         const char *ln = id + 8;
-        if ((rc = check_attrs(src, orig, NULL, err)) < 0)
+        if ((rc = check_attrs(src, before, NULL, err)) < 0)
             return rc;
         if (!strcmp(ln, "context")) {
             if (!b->ctx.dir)
@@ -762,7 +765,7 @@ static int image_converted(bl_build *b, const char *orig, const char *name, cons
     }
     if (cb_str_has_prefix(id, "git://")) {
         static const char *const git_attrs[] = {"git.fullurl", NULL};
-        if ((rc = check_attrs(src, orig, git_attrs, err)) < 0)
+        if ((rc = check_attrs(src, before, git_attrs, err)) < 0)
             return rc;
         char *url, *checksum;
         if ((rc = git_url(src, orig, &url, &checksum, err)) < 0)
@@ -774,7 +777,7 @@ static int image_converted(bl_build *b, const char *orig, const char *name, cons
     }
     if (is_http(id)) {
         static const char *const http_attrs[] = {"http.filename", NULL};
-        if ((rc = check_attrs(src, orig, http_attrs, err)) < 0)
+        if ((rc = check_attrs(src, before, http_attrs, err)) < 0)
             return rc;
         out->conv = (bl_named){.name = xstrdup(name), .kind = BL_NAMED_URL, .value = xstrdup(id)};
         out->named = &out->conv;
@@ -802,7 +805,8 @@ int bl_policy_resolve_image(bl_build *b, const char *ref, bl_policy_image *out, 
     int rc = image_source(nc, ref, &src, err);
     if (rc < 0)
         return rc;
-    cleanup_free char *orig = xstrdup(src.identifier);
+    bl_source before;
+    source_copy(&before, &src);
     bool mutated;
     rc = bl_source_policy_evaluate(b->policy, &src, &mutated, err);
     if (rc < 0) /* BuildKit's resolveSourceMetadata wrap */
@@ -813,9 +817,10 @@ int bl_policy_resolve_image(bl_build *b, const char *ref, bl_policy_image *out, 
         else
             out->named = nc;
     } else if (rc == 0) {
-        rc = image_converted(b, orig, nc ? nc->name : ref, &src, out, err);
+        rc = image_converted(b, &before, nc ? nc->name : ref, &src, out, err);
     }
     bl_source_free(&src);
+    bl_source_free(&before);
     if (rc < 0)
         bl_policy_image_free(out);
     return rc;
@@ -836,6 +841,8 @@ static int add_source(bl_build *b, df_cmd *cmd, size_t i, size_t n_urls, cb_err 
         if (cmd->checksum)
             bl_source_set_attr(&src, "http.checksum", cmd->checksum);
     }
+    bl_source before;
+    source_copy(&before, &src);
     cleanup_free char *orig = xstrdup(src.identifier);
     bool mutated;
     rc = bl_source_policy_evaluate(b->policy, &src, &mutated, err);
@@ -844,13 +851,13 @@ static int add_source(bl_build *b, df_cmd *cmd, size_t i, size_t n_urls, cb_err 
         static const char *const git_attrs[] = {"git.fullurl", "git.checksum", "git.keepgitdir", NULL};
         static const char *const http_attrs[] = {"http.checksum", NULL};
         if (cb_str_has_prefix(src.identifier, "git://")) {
-            if ((rc = check_attrs(&src, orig, git_attrs, err)) == 0)
+            if ((rc = check_attrs(&src, &before, git_attrs, err)) == 0)
                 rc = git_url(&src, orig, &url, &checksum, err);
             const char *kg = bl_source_attr(&src, "git.keepgitdir");
             if (rc == 0)
                 cmd->keep_git_dir = kg && !strcmp(kg, "true");
         } else if (is_http(src.identifier)) {
-            if ((rc = check_attrs(&src, orig, http_attrs, err)) == 0) {
+            if ((rc = check_attrs(&src, &before, http_attrs, err)) == 0) {
                 url = xstrdup(src.identifier);
                 const char *ck = bl_source_attr(&src, "http.checksum");
                 checksum = ck && *ck ? xstrdup(ck) : NULL;
@@ -862,6 +869,7 @@ static int add_source(bl_build *b, df_cmd *cmd, size_t i, size_t n_urls, cb_err 
         }
     }
     bl_source_free(&src);
+    bl_source_free(&before);
     if (rc < 0 || !mutated)
         return rc;
     bool checksum_changed = (checksum != NULL) != (cmd->checksum != NULL) ||

@@ -143,6 +143,9 @@ static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
     j->o.pull = json_is_true(json_object_get(t, "pull"));
     json_array_foreach(json_object_get(t, "entitlements"), i,
                        it) if (!strcmp(json_string_value(it), "network.host")) j->o.allow_network_host = true;
+    /* buildx's build code, which bake shares, reads the policy from the environment */
+    const char *pol = getenv("EXPERIMENTAL_BUILDKIT_SOURCE_POLICY");
+    j->o.source_policy_file = pol && *pol ? pol : NULL;
     j->o.name = name;
     return 0;
 }

@@ -312,3 +312,10 @@ printf 'FROM %s\nRUN exit 3\n' "$BASE" >"$E/Dockerfile"
 printf 'target "default" {\n}\n' >"$E/docker-bake.hcl"
 check_fails "a failing step fails the bake" bake "$E"
 check_contains "a failing step: buildx's error line" "ERROR: failed to solve:" "$(cat "$T/last.log")"
+
+# ---- EXPERIMENTAL_BUILDKIT_SOURCE_POLICY applies to every target's build, as buildx's
+printf '{"rules": [{"action": "DENY", "selector": {"identifier": "docker-image://%s"}}]}' "$BASE" >"$E/deny.json"
+printf 'FROM %s\nCOPY Dockerfile /\n' "$BASE" >"$E/Dockerfile"
+EXPERIMENTAL_BUILDKIT_SOURCE_POLICY=$E/deny.json bake "$E"; rc=$?
+check "bake: a source policy denies a target's image (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
+check_contains "bake: BuildKit's message" "source \"docker-image://$BASE\" denied by policy" "$(cat "$T/last.log")"

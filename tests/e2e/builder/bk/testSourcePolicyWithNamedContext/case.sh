@@ -94,6 +94,17 @@ bk_local_ok "ADD converted to another URL with http.checksum" --source-policy-fi
 bk_out_is got 'two'
 sed -i "s/$sum/$(printf other | sha256sum | cut -d' ' -f1)/" "$W/http.json"
 bk_fails "http.checksum is checked" "digest mismatch for $BK_URL/two" --source-policy-file "$W/http.json"
+# a named HTTP context (http.filename=context, its own attr) converted to an image
+printf '{"rules": [{"action": "CONVERT", "selector": {"identifier": "%s"}, "updates": {"identifier": "docker-image://%s"}}]}' \
+  "$BK_URL/one" "$BASE" >"$W/named-http.json"
+printf 'FROM base\nCOPY f /f\n' | bk_dfr
+bk_local_ok "a named HTTP context converted to an image" --source-policy-file "$W/named-http.json" \
+  --build-context "base=$BK_URL/one"
+check "it is the image" test -x "$W/out/bin/busybox"
+sed -i 's|"updates": {|"updates": {"attrs": {"http.perm": "0644"}, |' "$W/named-http.json"
+bk_fails "an attr cbuild does not apply is refused" \
+  "source policy converts $BK_URL/one to docker-image://$BASE: cbuild does not apply attr http.perm=0644" \
+  --source-policy-file "$W/named-http.json" --build-context "base=$BK_URL/one"
 
 # ADD <git>: git://HOST/PATH#REF converted to another tag, pinned with git.checksum (git.fullurl,
 # the remote, stays the one the Dockerfile names)
