@@ -171,3 +171,93 @@ Test(source_policy, malformed)
     bad("{\"rules\":[{\"action\":\"DENY\",\"selector\":{\"identifier\":\"(\",\"matchType\":\"REGEX\"}}]}",
         "invalid regex \"(\"");
 }
+
+Test(source_policy, convert_chain_then_deny)
+{
+    /* engine_test.go testConvertMultiple and testAllowConvertDeny: each conversion starts the
+     * rules over with the new identifier, which a later DENY then judges */
+    bl_source_policy *p = load(
+        "{\"rules\":["
+        "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/busybox:latest\"},"
+        "\"updates\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"}},"
+        "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"},"
+        "\"updates\":{\"identifier\":\"docker-image://docker.io/library/debian:buster\"}},"
+        "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/debian:buster\"},"
+        "\"updates\":{\"identifier\":\"docker-image://docker.io/library/debian:bullseye\"}}]}");
+    char *out;
+    bool mut;
+    cb_err err;
+    cr_assert_eq(eval(p, "docker-image://docker.io/library/busybox:latest", &out, &mut, &err), 0);
+    cr_assert_str_eq(out, "docker-image://docker.io/library/debian:bullseye");
+    free(out);
+    bl_source_policy_free(p);
+    p = load("{\"rules\":["
+             "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/busybox:latest\"},"
+             "\"updates\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"}},"
+             "{\"action\":\"ALLOW\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"}},"
+             "{\"action\":\"DENY\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/alpine:*\"}}]}");
+    cr_assert_eq(eval(p, "docker-image://docker.io/library/busybox:latest", &out, &mut, &err), -EACCES);
+    cr_assert(mut);
+    cr_assert_str_eq(out, "docker-image://docker.io/library/alpine:latest");
+    cr_assert(strstr(err.msg, "source \"docker-image://docker.io/library/alpine:latest\" denied by policy"), "%s",
+              err.msg);
+    free(out);
+    bl_source_policy_free(p);
+}
+
+Test(source_policy, convert_back_and_forth_is_bounded)
+{
+    /* testConvertLoop: busybox -> alpine -> busybox … fails with ErrTooManyOps */
+    bl_source_policy *p = load(
+        "{\"rules\":["
+        "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/busybox:latest\"},"
+        "\"updates\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"}},"
+        "{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"docker-image://docker.io/library/alpine:latest\"},"
+        "\"updates\":{\"identifier\":\"docker-image://docker.io/library/busybox:latest\"}}]}");
+    char *out;
+    bool mut;
+    cb_err err;
+    cr_assert_eq(eval(p, "docker-image://docker.io/library/busybox:latest", &out, &mut, &err), -ELOOP);
+    cr_assert(strstr(err.msg, "too many operations"), "%s", err.msg);
+    free(out);
+    bl_source_policy_free(p);
+}
+
+Test(source_policy, regex_as_buildkit_writes_it)
+{
+    /* testConvertRegex's selector, escapes included; $$ is a dollar, ${1} a group */
+    bl_source_policy *p = load("{\"rules\":[{\"action\":\"CONVERT\",\"selector\":{\"identifier\":"
+                               "\"docker\\\\-image://docker\\\\.io/library/golang:(.*)\",\"matchType\":\"REGEX\"},"
+                               "\"updates\":{\"identifier\":\"docker-image://fakereg.io/library/golang:${1}\"}}]}");
+    char *out;
+    bool mut;
+    cb_err err;
+    cr_assert_eq(eval(p, "docker-image://docker.io/library/golang:1.19", &out, &mut, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(out, "docker-image://fakereg.io/library/golang:1.19");
+    free(out);
+    bl_source_policy_free(p);
+    p = load("{\"rules\":[{\"action\":\"CONVERT\",\"selector\":{\"identifier\":\"a(b)\",\"matchType\":\"REGEX\"},"
+             "\"updates\":{\"identifier\":\"[$$1${1}$1x]\"}}]}");
+    /* every match replaced; $1x is the (unknown) group named 1x, empty as in Go */
+    cr_assert_eq(eval(p, "https://h/ab/ab", &out, &mut, &err), 0);
+    cr_assert_str_eq(out, "https://h/[$1b]/[$1b]");
+    free(out);
+    bl_source_policy_free(p);
+}
+
+Test(source_policy, empty_update_identifier_keeps_the_source)
+{
+    /* mutate.go: no updates.identifier means the selector's, formatted against the source */
+    bl_source_policy *p = load("{\"version\":1,\"rules\":[{\"action\":\"CONVERT\",\"selector\":{\"identifier\":"
+                               "\"https://example.com/*\"},\"updates\":{\"attrs\":{\"http.checksum\":\"sha256:1\"}}}]}");
+    bl_source s;
+    bl_source_init(&s, "https://example.com/foo");
+    bool mut;
+    cb_err err;
+    cr_assert_eq(bl_source_policy_evaluate(p, &s, &mut, &err), 0, "%s", err.msg);
+    cr_assert(mut);
+    /* the WILDCARD's pattern as the format has no $N: it is the selector text itself */
+    cr_assert_str_eq(s.identifier, "https://example.com/*");
+    bl_source_free(&s);
+    bl_source_policy_free(p);
+}
