@@ -339,12 +339,13 @@ static char *git_context_url(const bl_build *b, bool with_subdir)
 /* A material's purl and digest for a resolved image: a docker-image:// context by its
  * reference, an oci-layout:// one as pkg:oci/NAME@DIGEST (BuildKit's local image source), a
  * local directory context none (it is a local source), a URL one none (noted as a source). */
-static bool image_material(const bl_build *b, const bl_image *im, const char *platform, char **uri, char **digest)
+static bool image_material(const bl_image *im, const char *platform, char **uri, char **digest)
 {
-    const bl_named *nc = bl_named_find(b, im->ref);
+    /* what the image was loaded from: a source policy may have converted the reference */
+    const bl_named *nc = im->source_named;
     const char *plat = im->platform ? im->platform : platform;
     *digest = xstrdup(im->im.manifest_digest);
-    if (nc && (nc->kind == BL_NAMED_LOCAL || nc->kind == BL_NAMED_URL)) {
+    if (im->source_kind == BL_NAMED_LOCAL || im->source_kind == BL_NAMED_URL) {
         free(*digest); /* a local source; a URL's material is its git commit or download */
         return false;
     }
@@ -360,11 +361,11 @@ static bool image_material(const bl_build *b, const bl_image *im, const char *pl
         *uri = bl_attest_purl("oci", ref, plat);
         return true;
     }
-    if (nc && nc->kind == BL_NAMED_IMAGE && !strcmp(nc->value, "scratch")) {
+    if (im->source_kind == BL_NAMED_IMAGE) { /* docker-image://scratch */
         free(*digest);
         return false;
     }
-    *uri = bl_attest_purl("docker", nc ? nc->value : im->ref, plat);
+    *uri = bl_attest_purl("docker", im->source ? im->source : im->ref, plat);
     return true;
 }
 
@@ -384,7 +385,7 @@ static json_t *prov_materials(bl_build *b, const char *platform)
         if (b->n_platforms > 1 && platform && im->platform && strcmp(im->platform, platform))
             continue;
         char *uri, *digest;
-        if (!image_material(b, im, platform, &uri, &digest))
+        if (!image_material(im, platform, &uri, &digest))
             continue;
         if (cb_strv_contains(&seen, uri)) {
             free(uri);
@@ -426,8 +427,7 @@ static bool named_local_used(bl_build *b)
     size_t n = bl_resolver_count(b->images);
     for (size_t i = 0; i < n; i++) {
         const bl_image *im = bl_resolver_at(b->images, i);
-        const bl_named *nc = im && im->ready && im->rc == 0 ? bl_named_find(b, im->ref) : NULL;
-        if (nc && nc->kind == BL_NAMED_LOCAL)
+        if (im && im->ready && im->rc == 0 && im->source_kind == BL_NAMED_LOCAL)
             return true;
     }
     return false;

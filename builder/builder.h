@@ -54,6 +54,9 @@ typedef struct builder_opts {
     const cb_strv *build_contexts; /* --build-context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG|@DIGEST] */
     /* every registry call of the build (base pulls, --push, cache-from/to); NULL: defaults */
     const struct oci_registry_opts *registry;
+    /* a BuildKit source policy (JSON pb.Policy): buildctl's --source-policy-file, buildx's
+     * EXPERIMENTAL_BUILDKIT_SOURCE_POLICY; NULL: none */
+    const char *source_policy_file;
     bool no_cache;
     bool allow_network_host; /* --allow network.host: RUN --network=host and --network host */
     bool allow_security_insecure; /* --allow security.insecure: RUN --security=insecure */

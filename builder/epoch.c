@@ -121,7 +121,11 @@ static int resolve_value(bl_build *b, const df_plan *p, const char *v, int64_t *
         int pid = bl_progress_add(b, nm);
         progress_start(b->prog, pid);
         char *dir = NULL;
-        int rc = nc->kind == BL_NAMED_URL ? bl_named_url_fetch(b, nc, false, &dir, out, err) : 0;
+        bl_policy_image pi; /* the context as the source policy converts it */
+        int rc = bl_policy_resolve_image(b, v, &pi, err);
+        if (rc == 0 && pi.named && pi.named->kind == BL_NAMED_URL)
+            rc = bl_named_url_fetch(b, pi.named, false, &dir, out, err);
+        bl_policy_image_free(&pi);
         if (dir) {
             cb_err e;
             cb_rm_rf(dir, &e);
@@ -227,7 +231,10 @@ int bl_epoch_resolve(bl_build *b, cb_err *err)
         b->epoch = -1;
         return 0;
     }
-    rc = resolve_value(b, p, v, &b->epoch, err);
+    if (p) /* a source-only stage's ADD as the source policy converts it, as the build will */
+        rc = bl_policy_plan(b, p, err);
+    if (rc == 0)
+        rc = resolve_value(b, p, v, &b->epoch, err);
     df_plan_free(p);
     if (rc < 0)
         return rc;

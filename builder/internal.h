@@ -191,6 +191,7 @@ typedef struct bl_build {
     cdi_allow cdi_allow;             /* --allow device[=NAME[,alias=ALIAS]] */
     cdi_registry cdi;                /* the CDI specs, read at the first RUN --device (under lock) */
     bool cdi_loaded;
+    struct bl_source_policy *policy; /* --source-policy-file / EXPERIMENTAL_BUILDKIT_SOURCE_POLICY, or NULL */
     struct bl_ssh_agent *ssh;        /* --ssh agents by id (ssh.c) */
     size_t n_ssh;
     int vms_booted, layers_written, steps_cached, steps_total;
@@ -292,6 +293,12 @@ typedef struct bl_image {
     store_image im;
     bl_chain chain;
     char key[CB_DIGEST_STR_LEN];
+    /* what it was loaded from after the named contexts and the source policy: an image
+     * reference (source_kind -1, source the reference) or a named context's kind (source_named
+     * the --build-context, NULL for one the policy made) */
+    int source_kind;
+    char *source;
+    const bl_named *source_named;
     bool ready; /* resolved, or failed (rc, err) */
     int rc;
     cb_err err;
@@ -316,6 +323,27 @@ int bl_named_fetch(bl_build *b, const bl_named *n, const char *platform, store_i
 void bl_named_select(bl_build *b, const df_plan *plan);
 /* A local named context's files after selection: bytes read (the transfer's size). */
 int bl_named_fetch_local(bl_build *b, const bl_named *n, store_image *im, uint64_t *bytes, cb_err *err);
+
+/* ---------- source policy (source-policy.c) ---------- */
+
+/* b->policy from opts->source_policy_file (none: NULL). */
+int bl_policy_load(bl_build *b, cb_err *err);
+/* The build context and Dockerfile (local://context, local://dockerfile, a URL context) against
+ * the policy: a denied one fails the build; cbuild converts none of them. */
+int bl_policy_context(bl_build *b, cb_err *err);
+/* What an image reference (FROM, COPY --from, RUN --mount from=) loads after the named contexts
+ * and the policy: the named context `named` (a --build-context, or `conv`, a source the policy
+ * converted it to), else the image `ref`. */
+typedef struct bl_policy_image {
+    const bl_named *named;
+    bl_named conv;
+    char *ref;
+} bl_policy_image;
+int bl_policy_resolve_image(bl_build *b, const char *ref, bl_policy_image *out, cb_err *err);
+void bl_policy_image_free(bl_policy_image *pi);
+/* ADD's git and HTTP(S) sources of the plan converted in place (their URL, --checksum), before
+ * any cache key is computed: a converted source is the new source. */
+int bl_policy_plan(bl_build *b, df_plan *plan, cb_err *err);
 
 /* One per build: each reference resolved once (local store unless --pull, cache import, pull);
  * concurrent askers for one reference wait for the first, other references go in parallel. */

@@ -33,6 +33,7 @@ void bl_resolver_free(bl_resolver *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i]->ref);
         free(r->v[i]->platform);
+        free(r->v[i]->source);
         if (r->v[i]->ready && r->v[i]->rc == 0)
             store_image_free(&r->v[i]->im);
         bl_chain_free(&r->v[i]->chain);
@@ -78,13 +79,20 @@ static void chain_from_image(const store_image *im, bl_chain *c)
 
 /* The local store first (unless --pull), then a cache import (layers fetched lazily), then
  * the registry. Runs without the resolver's lock. */
-static int image_fetch(bl_build *b, const char *ref, const char *platform, store_image *im, cb_err *err)
+static int image_fetch(bl_build *b, const char *ref, const char *platform, store_image *im, bl_image *bi,
+                       cb_err *err)
 {
     memset(im, 0, sizeof *im);
     cb_err e;
-    int rc = -ENOENT;
-    const bl_named *nc = bl_named_find(b, ref);
-    if (nc && (nc->kind != BL_NAMED_IMAGE || !strcmp(nc->value, "scratch"))) {
+    bl_policy_image pi;
+    int rc = bl_policy_resolve_image(b, ref, &pi, err); /* named contexts, then the source policy */
+    if (rc < 0)
+        return rc;
+    const bl_named *nc = pi.named;
+    bi->source_kind = nc ? (int)nc->kind : -1;
+    bi->source = xstrdup(nc ? nc->value : pi.ref);
+    bi->source_named = nc && nc != &pi.conv ? nc : NULL;
+    if (nc) {
         /* BuildKit's vertex names: a local context comes "from client" */
         cleanup_free char *nm = nc->kind == BL_NAMED_LOCAL
                                     ? xasprintf("[context %s] load from client", nc->name)
@@ -94,17 +102,17 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
         uint64_t bytes = 0;
         rc = nc->kind == BL_NAMED_LOCAL ? bl_named_fetch_local(b, nc, im, &bytes, err)
                                         : bl_named_fetch(b, nc, platform, im, err);
-        if (rc < 0) {
+        if (rc < 0)
             progress_error(b->prog, npid, err->msg);
-            return rc;
-        }
-        if (nc->kind == BL_NAMED_LOCAL) /* source/local's status: "transferring foo:" */
+        else if (nc->kind == BL_NAMED_LOCAL) /* source/local's status: "transferring foo:" */
             progress_transfer_done(b->prog, npid, nc->name, bytes);
-        progress_done(b->prog, npid);
-        return 0;
+        if (rc == 0)
+            progress_done(b->prog, npid);
+        bl_policy_image_free(&pi); /* nc may be pi.conv */
+        return rc;
     }
-    if (nc) /* docker-image://: that reference instead */
-        ref = nc->value;
+    ref = pi.ref; /* a docker-image:// context's reference, or the policy's */
+    rc = -ENOENT;
     cleanup_free char *name = b->multi_platform
                                   ? xasprintf("[%s internal] load metadata for %s", platform, ref)
                                   : xasprintf("[internal] load metadata for %s", ref);
@@ -127,10 +135,13 @@ static int image_fetch(bl_build *b, const char *ref, const char *platform, store
         }
         if (rc < 0) {
             progress_error(b->prog, pid, err->msg);
-            return cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
+            rc = cb_error_wrap(err, "failed to resolve source metadata for %s", ref);
+            bl_policy_image_free(&pi);
+            return rc;
         }
     }
     progress_done(b->prog, pid);
+    bl_policy_image_free(&pi);
     return 0;
 }
 
@@ -160,7 +171,7 @@ int bl_resolver_image(bl_resolver *r, const char *ref, const char *platform, con
     pthread_mutex_unlock(&r->lock);
 
     store_image im;
-    int rc = image_fetch(r->b, ref, platform, &im, err);
+    int rc = image_fetch(r->b, ref, platform, &im, bi, err);
     pthread_mutex_lock(&r->lock);
     if (rc == 0) {
         bi->im = im;

@@ -5,6 +5,7 @@
  * the plan, so a fully cached build boots no VM and writes no layer. */
 #include "internal.h"
 #include "attest-sbom.h"
+#include "source-policy.h"
 #include "cache-io.h" /* --cache-from/--cache-to hooks */
 
 #include <errno.h>
@@ -801,6 +802,8 @@ static int solve_plan(bl_solve *s, bool warn, cb_err *err)
                            .named_context = named_context_cb,
                            .lint_only = bl_call_lints(b->opts)};
         rc = df_plan_new(b->file, &po, &s->plan, err);
+        if (rc == 0)
+            rc = bl_policy_plan(b, s->plan, err);
         if (rc < 0)
             return rc;
         bl_named_select(b, s->plan);
@@ -1137,6 +1140,10 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     if (rc == 0)
         rc = bl_named_parse(b, opts->build_contexts, err);
     if (rc == 0)
+        rc = bl_policy_load(b, err);
+    if (rc == 0)
+        rc = bl_policy_context(b, err);
+    if (rc == 0)
         rc = bl_outputs_validate(opts, err);
     if (rc == 0)
         rc = store_open(opts->root, &b->st, err);
@@ -1203,6 +1210,7 @@ out:
 out_early:
     bl_resolver_free(b->images);
     bl_named_free(b);
+    bl_source_policy_free(b->policy);
     if (b->gpaths_ready)
         guest_paths_free(&b->gpaths);
     if (!opts->shared)

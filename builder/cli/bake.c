@@ -151,6 +151,9 @@ static int job_init(bake_job *j, const char *name, json_t *t, cb_err *err)
             cb_strv_push(&j->allow_devices, e[6] ? e + 7 : "");
     }
     j->o.allow_devices = &j->allow_devices;
+    /* buildx's build code, which bake shares, reads the policy from the environment */
+    const char *pol = getenv("EXPERIMENTAL_BUILDKIT_SOURCE_POLICY");
+    j->o.source_policy_file = pol && *pol ? pol : NULL;
     j->o.name = name;
     return 0;
 }

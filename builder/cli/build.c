@@ -346,6 +346,8 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
     cb_strv_init(&build_contexts);
     const char *file = NULL, *target = NULL, *platform = NULL, *network = NULL, *iidfile = NULL,
                *metadata_file = NULL, *progress = NULL;
+    /* buildctl's flag; buildx reads the variable (both a JSON BuildKit source policy) */
+    const char *source_policy = getenv("EXPERIMENTAL_BUILDKIT_SOURCE_POLICY");
     bool no_cache = false, pull = false, quiet = false, push = false, load = false;
     const char *call = NULL; /* --call / --check (BuildKit's subrequests; builder/call.c) */
     bool check = false, call_json = false;
@@ -417,6 +419,9 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         {"check", 0, CLI_BOOL, &check, NULL, "shorthand for --call=check"},
         {"build-context", 0, CLI_STRINGS, &build_contexts, "NAME=VALUE",
          "additional build context: a directory, docker-image://REF or oci-layout://PATH[:TAG|@DIGEST]"},
+        {"source-policy-file", 0, CLI_STRING, &source_policy, "FILE",
+         "BuildKit source policy (JSON) that allows, denies or converts sources (default: "
+         "$EXPERIMENTAL_BUILDKIT_SOURCE_POLICY)"},
         {"attest", 0, CLI_STRINGS, &attests, "type=provenance|sbom[,…]", "attestation to attach (repeatable)"},
         {"provenance", 0, CLI_STRING, &provenance, "true|false|mode=min|max[,…]",
          "shorthand for --attest=type=provenance"},
@@ -460,6 +465,7 @@ int cli_cmd_build(cli_ctx *ctx, int argc, char **argv)
         o.cache_to = &cache_to;
         o.annotations = &annotations;
         o.build_contexts = &build_contexts;
+        o.source_policy_file = source_policy && *source_policy ? source_policy : NULL;
         cli_attest_canonical(&attests, "provenance", provenance);
         cli_attest_canonical(&attests, "sbom", sbom);
         o.attests = &attests;

@@ -326,3 +326,9 @@ check_contains "device: refused without the entitlement" \
 printf 'target "default" {\n  context = "ctx"\n  entitlements = ["device"]\n}\n' >"$D/docker-bake.hcl"
 if CBUILD_CDI_SPEC_DIRS=$D/cdi bake "$D"; then ok "device: entitlements = [\"device\"] grants it, its env in the RUN"
 else not_ok "device: entitlements = [\"device\"] grants it, its env in the RUN"; diag "$(tail -20 "$T/last.log")"; fi
+# ---- EXPERIMENTAL_BUILDKIT_SOURCE_POLICY applies to every target's build, as buildx's
+printf '{"rules": [{"action": "DENY", "selector": {"identifier": "docker-image://%s"}}]}' "$BASE" >"$E/deny.json"
+printf 'FROM %s\nCOPY Dockerfile /\n' "$BASE" >"$E/Dockerfile"
+EXPERIMENTAL_BUILDKIT_SOURCE_POLICY=$E/deny.json bake "$E"; rc=$?
+check "bake: a source policy denies a target's image (exit $rc)" test "$rc" -gt 0 -a "$rc" -lt 128
+check_contains "bake: BuildKit's message" "source \"docker-image://$BASE\" denied by policy" "$(cat "$T/last.log")"
