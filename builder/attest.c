@@ -903,8 +903,9 @@ static void scanned_statements(bl_build *b, const bl_chain *chain, bool local, c
     }
 }
 
-/* Every statement the options ask for, subjects given: a scanner image's (the core first), the
- * provenance, cbuild's own SBOM document. */
+/* Every statement the options ask for, subjects given: the SBOM (a scanner image's, the core
+ * first, or cbuild's own document), then the provenance, as BuildKit orders them (the frontend
+ * attaches SBOMs, the solver adds provenance after). */
 static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *platform, const bl_chain *chain,
                            json_t *subjects, bool local, attest_stmt **out, size_t *n, cb_err *err)
 {
@@ -914,16 +915,6 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
     *out = NULL;
     if (scanned)
         scanned_statements(b, chain, local, scanned, subjects, st, n);
-    if (ao->provenance && !(local && ao->prov_inline_only)) {
-        json_t *p = prov_v1(b, ao, platform, chain);
-        if (ao->prov_v02) {
-            json_t *old = p;
-            p = prov_v02(old);
-            json_decref(old);
-        }
-        st[*n].file = xstrdup(ao->prov_filename ? ao->prov_filename : "provenance.json");
-        st[(*n)++].stmt = statement(ao->prov_v02 ? PROV_PREDICATE_V02 : PROV_PREDICATE_V1, subjects, p);
-    }
     if (ao->sbom && !scanned) {
         json_t *doc = NULL;
         int rc = bl_sbom_document(b, chain, platform, &doc, err);
@@ -934,6 +925,16 @@ static int statements_make(bl_build *b, const bl_attest_opts *ao, const char *pl
         }
         st[*n].file = xstrdup("sbom.spdx.json");
         st[(*n)++].stmt = statement(BL_SBOM_PREDICATE, subjects, doc);
+    }
+    if (ao->provenance && !(local && ao->prov_inline_only)) {
+        json_t *p = prov_v1(b, ao, platform, chain);
+        if (ao->prov_v02) {
+            json_t *old = p;
+            p = prov_v02(old);
+            json_decref(old);
+        }
+        st[*n].file = xstrdup(ao->prov_filename ? ao->prov_filename : "provenance.json");
+        st[(*n)++].stmt = statement(ao->prov_v02 ? PROV_PREDICATE_V02 : PROV_PREDICATE_V1, subjects, p);
     }
     *out = st;
     return 0;
