@@ -1030,6 +1030,12 @@ static int solve_platforms(bl_build *b, const cb_strv *plats, builder_result *re
         pthread_mutex_lock(&b->lock); /* every platform's readers of the context */
         for (size_t pi = 0; pi < b->n_solves; pi++)
             b->ctx_users += solve_context_readers(&b->solves[pi]);
+        /* the context vertex, as BuildKit's local source: only when a step reads the context
+         * (only the files COPY/ADD select are read, during the steps), after the plan's lookups */
+        if (b->ctx_users && b->ctx.dirfd >= 0) {
+            b->ctx_pid = bl_progress_add(b, "[internal] load build context");
+            progress_start(b->prog, b->ctx_pid);
+        }
         if (!b->ctx_users)
             context_done_locked(b);
         pthread_mutex_unlock(&b->lock);
@@ -1185,11 +1191,6 @@ int builder_build(const builder_opts *opts, builder_result *res, cb_err *err)
     }
     if ((rc = bl_epoch_resolve(b, err)) < 0)
         goto out;
-    /* the context vertex: only the files COPY/ADD select are read, during the steps */
-    if (b->ctx.dirfd >= 0) {
-        b->ctx_pid = bl_progress_add(b, "[internal] load build context");
-        progress_start(b->prog, b->ctx_pid);
-    }
     rc = solve_platforms(b, &plats, res, err);
 out:
     if (rc < 0 && !opts->call_kind)
