@@ -319,6 +319,10 @@ int oci_registry_blob_exists(oci_registry *r, const char *repository, const char
 /* GET a blob from byte offset (Range when > 0) into sink. Caller verifies the digest. */
 int oci_registry_fetch_blob(oci_registry *r, const char *repository, const char *digest, int64_t offset,
                             oci_sink sink, cb_err *err);
+/* Cross-repository mount of digest from repository `from` on the same registry: 1 mounted,
+ * 0 refused (the caller uploads the bytes instead). */
+int oci_registry_mount_blob(oci_registry *r, const char *repository, const char *digest, const char *from,
+                            cb_err *err);
 /* Upload a blob from fd (size bytes). mount_from: a repository on the same registry to try a
  * cross-repository mount from first (or NULL). Monolithic unless opts.chunk_size > 0. */
 int oci_registry_push_blob(oci_registry *r, const char *repository, const char *digest, int64_t size,

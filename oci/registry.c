@@ -290,6 +290,32 @@ out:
     return rc;
 }
 
+int oci_registry_mount_blob(oci_registry *r, const char *repository, const char *digest, const char *from,
+                            cb_err *err)
+{
+    cleanup_free char *scope = xasprintf("repository:%s:pull,push repository:%s:pull", repository, from);
+    cleanup_free char *what =
+        xasprintf("mount blob %s from %s/%s into %s/%s", digest, r->display, from, r->display, repository);
+    cleanup_free char *path = xasprintf("/v2/%s/blobs/uploads/?mount=%s&from=%s", repository, digest, from);
+    req q = {.method = "POST", .body_fd = -1, .scope = scope};
+    cb_buf_init(&q.errbody);
+    int rc = reg_do_request(r, &q, path, what, err);
+    if (rc == 0 && q.status == 201)
+        rc = 1;
+    else if (rc == 0 && q.status == 202 && q.location) {
+        /* refused: the registry opened an ordinary upload session instead; close it */
+        cleanup_free char *loc = resolve_location(r, q.location);
+        req d = {.method = "DELETE", .body_fd = -1, .scope = scope};
+        cb_buf_init(&d.errbody);
+        cb_err ignored = {0};
+        (void)reg_do_request(r, &d, loc, what, &ignored);
+        reg_req_free(&d);
+    } else if (rc == 0 && q.status != 202)
+        rc = reg_status_error(r, &q, what, err);
+    reg_req_free(&q);
+    return rc;
+}
+
 int oci_registry_push_blob(oci_registry *r, const char *repository, const char *digest, int64_t size, int fd,
                            const char *mount_from, cb_err *err)
 {
