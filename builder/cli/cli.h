@@ -109,6 +109,7 @@ int cli_cmd_push(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_tag(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_manifest_inspect(cli_ctx *ctx, int argc, char **argv);   /* manifest inspect */
 int cli_cmd_imagetools_inspect(cli_ctx *ctx, int argc, char **argv); /* imagetools inspect */
+int cli_cmd_imagetools_create(cli_ctx *ctx, int argc, char **argv);  /* imagetools create */
 int cli_cmd_images(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_inspect(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_rmi(cli_ctx *ctx, int argc, char **argv);

@@ -81,8 +81,9 @@ static const cli_group groups[] = {
      {{"inspect", cli_cmd_manifest_inspect, "Show an image's manifest or index JSON (docker manifest inspect)"},
       {NULL, NULL, NULL}}},
     {"imagetools",
-     "Show multi-platform images (inspect)",
-     {{"inspect", cli_cmd_imagetools_inspect, "Show an image's index and platforms (buildx imagetools inspect)"},
+     "Create and show multi-platform images (create, inspect)",
+     {{"create", cli_cmd_imagetools_create, "Merge images in a registry into one index (buildx imagetools create)"},
+      {"inspect", cli_cmd_imagetools_inspect, "Show an image's index and platforms (buildx imagetools inspect)"},
       {NULL, NULL, NULL}}},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
