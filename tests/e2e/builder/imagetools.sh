@@ -77,6 +77,28 @@ check "... and its layer blob too" curl -fsI "http://$CBUILD_REGISTRY/v2/e2e/app
 check "skopeo copy --all of app:2 (blobs reachable in app's repository)" skopeo copy -q --all \
   --src-tls-verify=false "docker://$R/app:2" "oci:$T/oci2:x"
 
+# a source on another registry: no mount possible, its blobs are fetched and uploaded
+P2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+REG2=127.0.0.1:$P2
+mkdir -p "$T/reg2"
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+  "$T/reg2/data" "$REG2" >"$T/reg2/config.yml"
+docker-registry serve "$T/reg2/config.yml" >"$T/reg2/log" 2>&1 &
+REG2_PID=$!
+trap 'kill "$REG2_PID" 2>/dev/null; wait "$REG2_PID" 2>/dev/null; _builder_done' EXIT
+for _ in $(seq 50); do curl -fsS "http://$REG2/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+if skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$R/other:arm64" \
+    "docker://$REG2/far/other:arm64" >"$T/reg2/copy.log" 2>&1; then
+  "$CBUILD" imagetools create -t "$R/far:1" "$R/app@$A" "$REG2/far/other:arm64" 2>"$T/c6.err" \
+    || diag "$(cat "$T/c6.err")"
+  check_eq "a source on another registry is copied over" "$IMT"$'\n'"linux/amd64 $A"$'\n'"linux/arm64 $O" \
+    "$(raw "$R/far:1" | entries)"
+  check "... with every blob (skopeo copy --all)" skopeo copy -q --all --src-tls-verify=false "docker://$R/far:1" \
+    "oci:$T/oci6:x"
+else
+  not_ok "a second registry for the cross-registry source"; diag "$(cat "$T/reg2/copy.log" "$T/reg2/log")"
+fi
+
 # bare digests take the one repository named (the tag's)
 "$CBUILD" imagetools create -t "$R/app:3" "$A" "$B" 2>"$T/c3.err" || diag "$(cat "$T/c3.err")"
 check_eq "bare digest sources resolve in the tag's repository" "$(raw "$R/app:1" | entries)" \
