@@ -77,6 +77,7 @@ static bool same_repo(const oci_ref *a, const oci_ref *b)
 }
 
 /* One argument: a digest, a reference, or a descriptor's JSON (as buildx's parseSource). */
+#define BAD_SOURCE "failed to parse source \"%s\", valid sources are digests, references and descriptors: "
 static int parse_source(const char *arg, it_source *s, cb_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -87,26 +88,25 @@ static int parse_source(const char *arg, it_source *s, cb_err *err)
         return 0;
     }
     if (!strncmp(arg, "sha256", 6))
-        return cb_fail(err, "invalid source %s: invalid checksum digest format", arg);
+        return cb_fail(err, BAD_SOURCE "invalid checksum digest format", arg);
     if (arg[0] == '{') {
         json_error_t je;
         json_t *j = json_loads(arg, 0, &je);
         if (!json_is_object(j)) {
             json_decref(j);
-            return cb_fail(err, "invalid source descriptor JSON at line %d column %d: %s", je.line, je.column,
-                           je.text);
+            return cb_fail(err, BAD_SOURCE "line %d column %d: %s", arg, je.line, je.column, je.text);
         }
         const char *d = json_string_value(json_object_get(j, "digest"));
         if (!d || !cb_digest_valid(d)) {
             json_decref(j);
-            return cb_fail(err, "invalid source descriptor %s: \"digest\" is not a sha256 digest", arg);
+            return cb_fail(err, BAD_SOURCE "\"digest\" is not a sha256 digest", arg);
         }
         s->desc = j;
         return 0;
     }
     cb_err e = {0};
     if (oci_ref_parse(arg, &s->ref, &e) < 0)
-        return cb_fail(err, "invalid source %s: %s", arg, e.msg);
+        return cb_fail(err, BAD_SOURCE "%s", arg, e.msg);
     s->has_ref = true;
     s->desc = json_object();
     return 0;

@@ -140,6 +140,9 @@ fails_with "an unknown source: refused, naming it" "$R/app:nope: not found" \
 fails_with "a bare digest with two repositories: refused" \
   "multiple repositories specified, cannot infer repository for \"$B\"" \
   "$CBUILD" imagetools create -t "$R/app:5" "$R/other:arm64" "$B"
+fails_with "a malformed digest source: refused" \
+  'failed to parse source "sha256:abc", valid sources are digests, references and descriptors: invalid checksum digest format' \
+  "$CBUILD" imagetools create -t "$R/app:5" sha256:abc
 fails_with "a bad annotation type: refused" '"manifest" annotations are not supported yet' \
   "$CBUILD" imagetools create --dry-run --annotation manifest:k=v "$R/app@$A" "$R/app@$B"
 if raw "$R/app:5" >/dev/null; then not_ok "failed creates pushed no index"; else ok "failed creates pushed no index"; fi
