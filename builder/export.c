@@ -128,10 +128,10 @@ static int output_bool_key(output_spec *o, const char *k, const char *v, bool *k
                   : !strcmp(k, "store")              ? &o->store
                   : NULL;
     /* unpack: the store keeps each layer's ext4 image already, there is nothing to unpack;
-     * force-inline-attestations: attestations are always in the image's index;
+     * attestation-inline (force-inline-attestations): attestations are always in the image's index;
      * prefer-nondist-layers: cbuild pushes every layer it has, foreign ones included */
-    bool ignored = !strcmp(k, "unpack") || !strcmp(k, "force-inline-attestations") ||
-                   !strcmp(k, "prefer-nondist-layers") || !strcmp(k, "oci-artifact");
+    bool ignored = !strcmp(k, "unpack") || !strcmp(k, "attestation-inline") ||
+                   !strcmp(k, "force-inline-attestations") || !strcmp(k, "prefer-nondist-layers") || !strcmp(k, "oci-artifact");
     *known = field || ignored;
     if (!*known)
         return 0;
@@ -254,7 +254,8 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             int rc = output_bool_key(o, t, v, &known, err);
             if (rc == 0 && !known && (rc = output_annotation_key(o, t, v, err)) > 0)
                 known = true, rc = 0;
-            if (rc == 0 && !known && (!strcmp(t, "name-canonical") || !strcmp(t, "dangling-name-prefix")))
+            if (rc == 0 && !known && (!strcmp(t, "name-canonical") || !strcmp(t, "dangling-name-prefix") ||
+                                           !strcmp(t, "danging-name-empty-only")))
                 rc = cb_fail(err, "invalid --output %s: %s: cbuild's store names images by tag only, not by "
                                   "name@digest (an unnamed image is kept by its manifest digest)", s, t);
             if (rc == 0 && known)

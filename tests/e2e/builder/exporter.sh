@@ -70,9 +70,9 @@ check_fails "annotation-manifest[linux/arm64] on a linux/amd64 image is refused"
 check_contains "... naming the platform" "no platform linux/arm64 found in source" "$(cat "$T/last.log")"
 
 # accepted bools; their bad values get BuildKit's message
-check "unpack, force-inline-attestations, prefer-nondist-layers, oci-artifact are accepted" build "$C" exp:ok \
-  -o "type=image,unpack=true,force-inline-attestations=true,prefer-nondist-layers=true,oci-artifact=false"
-for k in push push-by-digest insecure registry.insecure store unpack force-inline-attestations prefer-nondist-layers oci-artifact; do
+check "unpack, attestation-inline, force-inline-attestations, prefer-nondist-layers, oci-artifact are accepted" build "$C" exp:ok \
+  -o "type=image,unpack=true,attestation-inline=true,force-inline-attestations=true,prefer-nondist-layers=true,oci-artifact=false"
+for k in push push-by-digest insecure registry.insecure store unpack attestation-inline force-inline-attestations prefer-nondist-layers oci-artifact; do
   check_fails "$k=maybe is refused" build "$C" x -o "type=image,$k=maybe"
   check_contains "... non-bool value specified for $k" \
     "non-bool value specified for $k: strconv.ParseBool: parsing \"maybe\": invalid syntax" "$(cat "$T/last.log")"
@@ -84,7 +84,7 @@ check_contains "... with BuildKit's message" 'exporter option "oci-artifact=true
 check_fails "oci-artifact=true with attestations is refused" build "$C" x -o "type=image,oci-artifact=true" \
   --attest type=provenance,mode=min
 check_contains "... saying why" 'cbuild writes attestation manifests as images only' "$(cat "$T/last.log")"
-for k in name-canonical=true dangling-name-prefix=dangling; do
+for k in name-canonical=true dangling-name-prefix=dangling danging-name-empty-only=true; do
   check_fails "$k is refused" build "$C" x -o "type=image,$k"
   check_contains "... saying the store names by tag only" "names images by tag only" "$(cat "$T/last.log")"
 done
