@@ -131,7 +131,8 @@ static int output_bool_key(output_spec *o, const char *k, const char *v, bool *k
      * attestation-inline (force-inline-attestations): attestations are always in the image's index;
      * prefer-nondist-layers: cbuild pushes every layer it has, foreign ones included */
     bool ignored = !strcmp(k, "unpack") || !strcmp(k, "attestation-inline") ||
-                   !strcmp(k, "force-inline-attestations") || !strcmp(k, "prefer-nondist-layers") || !strcmp(k, "oci-artifact");
+                   !strcmp(k, "force-inline-attestations") || !strcmp(k, "prefer-nondist-layers") ||
+                   !strcmp(k, "oci-artifact");
     *known = field || ignored;
     if (!*known)
         return 0;
