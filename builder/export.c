@@ -408,12 +408,7 @@ static export_push export_push_of(const output_spec *outs, size_t nout, bool pus
     return p;
 }
 
-/* oci-artifact=true changes only attestation manifests (BuildKit's writer.go), which cbuild
- * writes as BuildKit's default image manifests; refused rather than written otherwise. */
-#define OCI_ARTIFACT_UNSUPPORTED                                                                               \
-    "exporter option \"oci-artifact=true\": cbuild writes attestation manifests as images only "            \
-    "(drop oci-artifact or the attestations)"
-
+/* oci-artifact=true: attestation manifests as OCI artifacts (bl_attest_manifest). */
 static bool outputs_oci_artifact(const output_spec *outs, size_t nout)
 {
     for (size_t i = 0; i < nout; i++)
@@ -1151,10 +1146,9 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     oci_descriptor imd = md;
     rc = bl_attest_parse(o->attests, &ao, err);
     bool attested = rc == 0 && bl_attest_any(&ao);
+    ao.oci_artifact = rc == 0 && outputs_oci_artifact(outs, nout);
     if (attested && docker_types)
         rc = cb_fail(err, "cannot export attestations with \"oci-mediatypes=false\"");
-    else if (attested && outputs_oci_artifact(outs, nout))
-        rc = cb_fail(err, OCI_ARTIFACT_UNSUPPORTED);
     else if (attested && (rc = attest_single(b, &ao, &imd, cfg, chain, &names, &md, err)) == 0) {
         progress_status(b->prog, pid, "exporting attestation manifest done");
         memcpy(res->manifest_digest, md.digest, sizeof res->manifest_digest);
@@ -1368,8 +1362,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
     if ((rc = bl_attest_parse(o->attests, &ao, err)) < 0)
         goto out;
     bool attested = bl_attest_any(&ao);
-    if (attested && outputs_oci_artifact(outs, nout))
-        rc = cb_fail(err, OCI_ARTIFACT_UNSUPPORTED);
+    ao.oci_artifact = outputs_oci_artifact(outs, nout);
     oci_descriptor *ms = xcalloc(2 * n, sizeof *ms);
     size_t nms = n;
     for (size_t i = 0; i < n; i++)

@@ -26,6 +26,15 @@ check "push-by-digest: the manifest is there by digest" sk --raw "docker://$R/e2
 check_eq "push-by-digest: the registry lists no tag" "" \
   "$(curl -s "http://$R/v2/e2e/bydigest/tags/list" | jq -r '(.tags // []) | join(",")')"
 
+# push-by-digest of a multi-platform index: the index by digest, no tag
+if "$CBUILD" build --progress=plain --platform linux/amd64,linux/arm64 --metadata-file "$T/md2.json" \
+    -o "type=image,name=$R/e2e/bydigest-ix:v1,push=true,push-by-digest=true" "$C" >"$T/last.out" 2>"$T/last.log"; then
+  ok "push-by-digest=true of two platforms"; else not_ok "push-by-digest=true of two platforms"; diag "$(tail -20 "$T/last.log")"; fi
+D2=$(jq -r '."containerimage.digest"' "$T/md2.json" 2>/dev/null)
+check_fails "push-by-digest, index: no tag in the registry" sk --raw "docker://$R/e2e/bydigest-ix:v1"
+check_eq "push-by-digest, index: the index is there by digest" 2 \
+  "$(sk --raw "docker://$R/e2e/bydigest-ix@$D2" | jq '.manifests | length')"
+
 # store=false: pushed, but not named in the local store
 if "$CBUILD" build --progress=plain -o "type=registry,name=$R/e2e/unstored:v1,store=false" "$C" \
     >"$T/last.out" 2>"$T/last.log"; then
@@ -81,9 +90,29 @@ check_fails "oci-artifact=true with oci-mediatypes=false is refused" build "$C" 
   -o "type=image,oci-artifact=true,oci-mediatypes=false"
 check_contains "... with BuildKit's message" 'exporter option "oci-artifact=true" conflicts with "oci-mediatypes=false"' \
   "$(cat "$T/last.log")"
-check_fails "oci-artifact=true with attestations is refused" build "$C" x -o "type=image,oci-artifact=true" \
-  --attest type=provenance,mode=min
-check_contains "... saying why" 'cbuild writes attestation manifests as images only' "$(cat "$T/last.log")"
+# oci-artifact=true: the attestation manifest is an OCI artifact whose subject is the image manifest
+check "oci-artifact=true with provenance builds and pushes" build "$C" "$R/e2e/artifact:1" --push \
+  -o "type=image,oci-artifact=true" --attest type=provenance,mode=min
+IX=$(sk --raw "docker://$R/e2e/artifact:1")
+IMG=$(jq -r '.manifests[] | select(.platform.os != "unknown") | .digest' <<<"$IX")
+ATT=$(jq -r '.manifests[] | select(.annotations."vnd.docker.reference.type" == "attestation-manifest") | .digest' <<<"$IX")
+AM=$(sk --raw "docker://$R/e2e/artifact@$ATT")
+check_eq "oci-artifact: artifactType" "application/vnd.docker.attestation.manifest.v1+json" "$(jq -r .artifactType <<<"$AM")"
+check_eq "oci-artifact: the empty config" \
+  "application/vnd.oci.empty.v1+json sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a 2" \
+  "$(jq -r '"\(.config.mediaType) \(.config.digest) \(.config.size)"' <<<"$AM")"
+check_eq "oci-artifact: the subject is the image manifest" "$IMG" "$(jq -r .subject.digest <<<"$AM")"
+check_eq "oci-artifact: the subject's size is the manifest's" \
+  "$(sk --raw "docker://$R/e2e/artifact@$IMG" | wc -c)" "$(jq -r .subject.size <<<"$AM")"
+check_eq "oci-artifact: the statement is its layer" "application/vnd.in-toto+json" "$(jq -r '.layers[0].mediaType' <<<"$AM")"
+check "oci-artifact: the registry serves the empty config blob" \
+  curl -sf -o /dev/null "http://$R/v2/e2e/artifact/blobs/sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+check "oci-artifact=false (the default) keeps the image-shaped attestation manifest" build "$C" "$R/e2e/artifact:2" \
+  --push -o "type=image,oci-artifact=false" --attest type=provenance,mode=min
+IX2=$(sk --raw "docker://$R/e2e/artifact:2")
+ATT2=$(jq -r '.manifests[] | select(.annotations."vnd.docker.reference.type" == "attestation-manifest") | .digest' <<<"$IX2")
+check_eq "oci-artifact=false: no artifactType, no subject" "null null" \
+  "$(sk --raw "docker://$R/e2e/artifact@$ATT2" | jq -r '"\(.artifactType) \(.subject)"')"
 for k in name-canonical=true dangling-name-prefix=dangling danging-name-empty-only=true; do
   check_fails "$k is refused" build "$C" x -o "type=image,$k"
   check_contains "... saying the store names by tag only" "names images by tag only" "$(cat "$T/last.log")"
