@@ -977,16 +977,34 @@ int bl_attest_manifest(bl_build *b, const bl_attest_opts *ao, const oci_descript
         }
     }
     statements_free(st, n);
-    /* oci-artifact=false, BuildKit's default: a config of platform unknown/unknown */
-    json_t *cfg = json_pack("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown", "config",
-                            "rootfs", "type", "layers", "diff_ids", diff_ids);
+    /* oci-artifact=false, BuildKit's default: a config of platform unknown/unknown; true: an OCI
+     * artifact (writer.go) with the empty config "{}" and the image manifest as its subject */
+    json_t *cfg = ao->oci_artifact ? json_object()
+                                   : json_pack("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown",
+                                               "config", "rootfs", "type", "layers", "diff_ids", diff_ids);
+    if (ao->oci_artifact)
+        json_decref(diff_ids);
     oci_descriptor cd = {0};
     if (rc == 0)
         rc = put_json(b, cfg, JSON_COMPACT | JSON_PRESERVE_ORDER, &cd, err);
     json_decref(cfg);
     json_t *m = json_pack("{sisss{sssssI}so}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST, "config",
-                          "mediaType", OCI_MT_CONFIG, "digest", cd.digest, "size", (json_int_t)cd.size,
-                          "layers", layers);
+                          "mediaType", OCI_MT_CONFIG, "digest", cd.digest, "size", (json_int_t)cd.size, "layers",
+                          layers);
+    if (ao->oci_artifact) {
+        /* ocispecs.DescriptorEmptyJSON carries its data: "{}" in base64 */
+        json_t *ordered = json_pack("{sisssss{sssssIss}}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
+                                    "artifactType", BL_ATTEST_MT_ARTIFACT, "config", "mediaType",
+                                    BL_ATTEST_MT_EMPTY, "digest", cd.digest, "size", (json_int_t)cd.size, "data",
+                                    "e30=");
+        json_object_set(ordered, "layers", json_object_get(m, "layers"));
+        json_object_set_new(ordered, "subject",
+                            json_pack("{sssssI}", "mediaType",
+                                      image->media_type ? image->media_type : OCI_MT_MANIFEST, "digest",
+                                      image->digest, "size", (json_int_t)image->size));
+        json_decref(m);
+        m = ordered;
+    }
     memset(out, 0, sizeof *out);
     if (rc == 0)
         rc = put_json(b, m, JSON_INDENT(2) | JSON_PRESERVE_ORDER, out, err);

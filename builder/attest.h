@@ -6,6 +6,8 @@
 #include "internal.h"
 
 #define BL_ATTEST_MT_INTOTO "application/vnd.in-toto+json"
+#define BL_ATTEST_MT_ARTIFACT "application/vnd.docker.attestation.manifest.v1+json" /* oci-artifact=true */
+#define BL_ATTEST_MT_EMPTY "application/vnd.oci.empty.v1+json"
 #define BL_ATTEST_ANNOT_PREDICATE "in-toto.io/predicate-type"
 #define BL_ATTEST_ANNOT_REF_TYPE "vnd.docker.reference.type"
 #define BL_ATTEST_ANNOT_REF_DIGEST "vnd.docker.reference.digest"
@@ -21,6 +23,7 @@ typedef struct bl_attest_opts {
     bool sbom;
     char *sbom_generator; /* generator=IMAGE: the scanner image run (sbom-scan.c); NULL: cbuild's own */
     cb_strv sbom_params;  /* the other type=sbom keys: key, value, key, value… (BUILDKIT_SCAN_<key>) */
+    bool oci_artifact;    /* the image exporter's oci-artifact=true, not an --attest key: artifact manifests */
 } bl_attest_opts;
 
 /* The build's --attest specs ("type=provenance,mode=max", "type=sbom,disabled=true"); a later

@@ -26,6 +26,11 @@ typedef struct output_spec {
     int comp;       /* compression: -1 unset (gzip, BuildKit's default), else an oci_compression */
     int comp_level; /* compression-level: -1 unset */
     int comp_force; /* force-compression: -1 unset, 0, 1 */
+    bool push_by_digest; /* push the manifest by its digest only, no tag in the registry */
+    bool insecure;       /* insecure / registry.insecure: push to the names' registries over HTTP */
+    bool store;          /* store=false: no name in the local store (default true) */
+    int oci_artifact;    /* oci-artifact: -1 unset, 0, 1 */
+    cb_strv annotations; /* annotation[-TYPE][\[PLATFORM\]].KEY=V as --annotation TYPE[\[PLATFORM\]]:KEY=V */
 } output_spec;
 
 static void output_free(output_spec *o)
@@ -34,6 +39,7 @@ static void output_free(output_spec *o)
     free(o->dest);
     free(o->name);
     free(o->sde);
+    cb_strv_free(&o->annotations);
 }
 
 /* Split a --output value like buildx and buildctl (Go's encoding/csv): commas separate
@@ -112,9 +118,62 @@ static int output_compression_key(output_spec *o, const char *k, const char *v, 
     return 0;
 }
 
+/* The image exporter's boolean options (BuildKit's export.go, opts.go): an empty value is true. */
+static int output_bool_key(output_spec *o, const char *k, const char *v, bool *known, cb_err *err)
+{
+    bool *field = !strcmp(k, "push")                 ? &o->push
+                  : !strcmp(k, "push-by-digest")     ? &o->push_by_digest
+                  : !strcmp(k, "insecure")           ? &o->insecure
+                  : !strcmp(k, "registry.insecure")  ? &o->insecure
+                  : !strcmp(k, "store")              ? &o->store
+                  : NULL;
+    /* unpack: the store keeps each layer's ext4 image already, there is nothing to unpack;
+     * attestation-inline (force-inline-attestations): attestations are always in the image's index;
+     * prefer-nondist-layers: cbuild pushes every layer it has, foreign ones included */
+    bool ignored = !strcmp(k, "unpack") || !strcmp(k, "attestation-inline") ||
+                   !strcmp(k, "force-inline-attestations") || !strcmp(k, "prefer-nondist-layers") ||
+                   !strcmp(k, "oci-artifact");
+    *known = field || ignored;
+    if (!*known)
+        return 0;
+    int b = *v ? parse_bool(v) : 1;
+    if (b < 0)
+        return cb_fail(err, "non-bool value specified for %s: strconv.ParseBool: parsing \"%s\": invalid syntax", k,
+                       v);
+    if (field)
+        *field = b;
+    if (!strcmp(k, "oci-artifact"))
+        o->oci_artifact = b;
+    return 0;
+}
+
+/* annotation.K=V, annotation-manifest[linux/amd64].K=V ... as annotations_parse reads
+ * --annotation: "K=V", "manifest[linux/amd64]:K=V". 0 when k is no annotation key. */
+static int output_annotation_key(output_spec *o, const char *k, const char *v, cb_err *err)
+{
+    if (strncmp(k, "annotation", 10) || (k[10] != '.' && k[10] != '-'))
+        return 0;
+    const char *dot = k[10] == '.' ? k + 10 : strchr(k + 10, '.');
+    const char *close = strchr(k, ']');
+    if (close && dot && dot < close) /* a platform like linux/arm/v7 has no dot, a key may */
+        dot = strchr(close, '.');
+    if (!dot || !dot[1])
+        return cb_fail(err, "invalid annotation %s: expected annotation[-TYPE][[PLATFORM]].KEY=VALUE", k);
+    cb_buf a;
+    cb_buf_init(&a);
+    if (k[10] == '-')
+        cb_buf_printf(&a, "%.*s:", (int)(dot - k - 11), k + 11);
+    cb_buf_printf(&a, "%s=%s", dot + 1, v);
+    cb_strv_push_owned(&o->annotations, cb_buf_steal(&a));
+    return 1;
+}
+
 static int output_parse(const char *s, output_spec *o, cb_err *err)
 {
     memset(o, 0, sizeof *o);
+    cb_strv_init(&o->annotations);
+    o->store = true;
+    o->oci_artifact = -1;
     o->oci_types = -1;
     o->rewrite_ts = -1;
     o->split = -1;
@@ -145,8 +204,6 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
             free(o->dest), o->dest = xstrdup(v);
         else if (!strcmp(t, "name"))
             free(o->name), o->name = xstrdup(v);
-        else if (!strcmp(t, "push"))
-            o->push = !strcmp(v, "true") || !strcmp(v, "1");
         else if (!strcmp(t, "tar"))
             o->dir = !strcmp(v, "false");
         else if (!strcmp(t, "boot"))
@@ -194,8 +251,19 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
                 return rc;
             }
         } else {
+            bool known = false;
+            int rc = output_bool_key(o, t, v, &known, err);
+            if (rc == 0 && !known && (rc = output_annotation_key(o, t, v, err)) > 0)
+                known = true, rc = 0;
+            if (rc == 0 && !known && (!strcmp(t, "name-canonical") || !strcmp(t, "dangling-name-prefix") ||
+                                           !strcmp(t, "danging-name-empty-only")))
+                rc = cb_fail(err, "invalid --output %s: %s: cbuild's store names images by tag only, not by "
+                                  "name@digest (an unnamed image is kept by its manifest digest)", s, t);
+            if (rc == 0 && known)
+                continue;
             output_free(o);
-            int rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
+            if (rc == 0)
+                rc = cb_fail(err, "invalid --output %s: unknown key `%s`", s, t);
             cb_strv_free(&fields);
             return rc;
         }
@@ -233,6 +301,11 @@ static int output_parse(const char *s, output_spec *o, cb_err *err)
     }
     if (o->comp == OCI_COMPRESSION_ZSTD && o->oci_types == 0) {
         int rc = cb_fail(err, "exporter option \"compression=zstd\" conflicts with \"oci-mediatypes=false\"");
+        output_free(o);
+        return rc;
+    }
+    if (o->oci_artifact == 1 && o->oci_types == 0) {
+        int rc = cb_fail(err, "exporter option \"oci-artifact=true\" conflicts with \"oci-mediatypes=false\"");
         output_free(o);
         return rc;
     }
@@ -317,8 +390,55 @@ static int write_metadata(const char *path, const char *config_digest, const oci
     return rc;
 }
 
-/* The result under every name (the first one is tagged by the commit), then pushed. */
-static int name_and_push(bl_build *b, int pid, const cb_strv *names, const oci_descriptor *md, bool push, cb_err *err)
+/* How the image outputs push: BuildKit's push-by-digest and insecure of any type=image output. */
+typedef struct export_push {
+    bool push;
+    bool by_digest;
+    bool insecure;
+} export_push;
+
+static export_push export_push_of(const output_spec *outs, size_t nout, bool push)
+{
+    export_push p = {.push = push};
+    for (size_t i = 0; i < nout; i++)
+        if (!strcmp(outs[i].type, "image")) {
+            p.by_digest |= outs[i].push_by_digest;
+            p.insecure |= outs[i].insecure;
+        }
+    return p;
+}
+
+/* oci-artifact=true: attestation manifests as OCI artifacts (bl_attest_manifest). */
+static bool outputs_oci_artifact(const output_spec *outs, size_t nout)
+{
+    for (size_t i = 0; i < nout; i++)
+        if (outs[i].oci_artifact == 1)
+            return true;
+    return false;
+}
+
+/* store=false on an image output: the store keeps the image by its digest only. */
+static bool export_unstored(const output_spec *outs, size_t nout)
+{
+    for (size_t i = 0; i < nout; i++)
+        if (!strcmp(outs[i].type, "image") && !outs[i].store)
+            return true;
+    return false;
+}
+
+static void export_unname(bl_build *b, const cb_strv *names)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        cb_err e = {0};
+        (void)store_tag_remove(b->st, names->v[i], &e); /* -ENOENT: a name given twice */
+    }
+}
+
+/* The result under every name (the first one is tagged by the commit), then pushed: by tag,
+ * or with push-by-digest to NAME@DIGEST only; insecure adds the names' registries to the
+ * plain-HTTP hosts as --insecure-registry would. */
+static int name_and_push(bl_build *b, int pid, const cb_strv *names, const oci_descriptor *md, const export_push *p,
+                         cb_err *err)
 {
     int rc = 0;
     for (size_t i = 0; i < names->n && rc == 0; i++) {
@@ -327,14 +447,29 @@ static int name_and_push(bl_build *b, int pid, const cb_strv *names, const oci_d
         if (rc == 0)
             progress_status(b->prog, pid, "naming to %s done", names->v[i]);
     }
-    if (rc == 0 && push) {
-        oci_registry_opts ro;
-        bl_registry_opts(b->opts, &ro);
-        for (size_t i = 0; i < names->n && rc == 0; i++) {
-            progress_status(b->prog, pid, "pushing %s", names->v[i]);
-            rc = store_push(b->st, names->v[i], NULL, &ro, NULL, err);
-        }
+    if (rc < 0 || !p->push)
+        return rc;
+    oci_registry_opts ro;
+    bl_registry_opts(b->opts, &ro);
+    cb_strv hosts;
+    cb_strv_init(&hosts);
+    for (size_t i = 0; p->insecure && ro.insecure_registries && i < ro.insecure_registries->n; i++)
+        cb_strv_push(&hosts, ro.insecure_registries->v[i]);
+    for (size_t i = 0; i < names->n && rc == 0; i++) {
+        oci_ref ref;
+        if ((rc = oci_ref_parse(names->v[i], &ref, err)) < 0)
+            break;
+        if (p->insecure)
+            cb_strv_push(&hosts, ref.registry);
+        cleanup_free char *repo = oci_ref_name(&ref);
+        oci_ref_free(&ref);
+        cleanup_free char *dst = p->by_digest ? xasprintf("%s@%s", repo, md->digest) : NULL;
+        if (p->insecure)
+            ro.insecure_registries = &hosts;
+        progress_status(b->prog, pid, "pushing %s", dst ? dst : names->v[i]);
+        rc = store_push(b->st, names->v[i], dst, &ro, NULL, err);
     }
+    cb_strv_free(&hosts);
     return rc;
 }
 
@@ -751,12 +886,12 @@ void bl_export_layers_free(oci_descriptor *ls, size_t n)
 
 /* --annotation [TYPE[\[PLATFORM\]]:]KEY=VALUE as buildx passes them (BuildKit's exptypes): for this
  * single-manifest image only manifest annotations apply; *out is an object or NULL. */
-static int annotations_parse(const builder_opts *o, json_t **out, cb_err *err)
+static int annotations_parse(const char *platform, const cb_strv *annotations, json_t **out, cb_err *err)
 {
     *out = NULL;
-    const char *plat = o->platform ? o->platform : "linux/amd64";
-    for (size_t i = 0; o->annotations && i < o->annotations->n; i++) {
-        const char *a = o->annotations->v[i], *eq = strchr(a, '='), *colon = strchr(a, ':');
+    const char *plat = platform ? platform : "linux/amd64";
+    for (size_t i = 0; annotations && i < annotations->n; i++) {
+        const char *a = annotations->v[i], *eq = strchr(a, '='), *colon = strchr(a, ':');
         if (!eq || eq == a) {
             json_decref(*out);
             return cb_fail(err, "invalid annotation %s: expected KEY=VALUE", a);
@@ -965,13 +1100,24 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         cb_strv_free(&names);
         goto out;
     }
+    export_push ep = export_push_of(outs, nout, push);
     bool docker_types;
     json_t *annotations = NULL;
+    /* --annotation and the image exporters' annotation.* keys: one parser */
+    cb_strv all_annotations;
+    cb_strv_init(&all_annotations);
+    for (size_t i = 0; o->annotations && i < o->annotations->n; i++)
+        cb_strv_push(&all_annotations, o->annotations->v[i]);
+    for (size_t i = 0; i < nout; i++)
+        for (size_t j = 0; j < outs[i].annotations.n; j++)
+            cb_strv_push(&all_annotations, outs[i].annotations.v[j]);
     if ((rc = outputs_docker_types(outs, nout, &docker_types, err)) < 0 ||
-        (rc = annotations_parse(o, &annotations, err)) < 0) {
+        (rc = annotations_parse(o->platform, &all_annotations, &annotations, err)) < 0) {
         cb_strv_free(&names);
+        cb_strv_free(&all_annotations);
         goto out;
     }
+    cb_strv_free(&all_annotations);
     int pid = bl_progress_add(b, "exporting to image");
     progress_start(b->prog, pid);
     oci_descriptor *layers = bl_export_layers(chain);
@@ -1000,6 +1146,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
     oci_descriptor imd = md;
     rc = bl_attest_parse(o->attests, &ao, err);
     bool attested = rc == 0 && bl_attest_any(&ao);
+    ao.oci_artifact = rc == 0 && outputs_oci_artifact(outs, nout);
     if (attested && docker_types)
         rc = cb_fail(err, "cannot export attestations with \"oci-mediatypes=false\"");
     else if (attested && (rc = attest_single(b, &ao, &imd, cfg, chain, &names, &md, err)) == 0) {
@@ -1007,7 +1154,7 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         memcpy(res->manifest_digest, md.digest, sizeof res->manifest_digest);
     }
     if (rc == 0)
-        rc = name_and_push(b, pid, &names, &md, push, err);
+        rc = name_and_push(b, pid, &names, &md, &ep, err);
     if (rc < 0) {
         progress_error(b->prog, pid, err->msg);
     } else {
@@ -1038,6 +1185,8 @@ int bl_export(bl_build *b, const oci_config *cfg, const bl_chain *chain, builder
         rc = cb_write_file_atomic(o->iidfile, im.id, strlen(im.id), 0644, err);
     if (rc == 0 && o->metadata_file)
         rc = write_metadata(o->metadata_file, im.id, &md, &names, err);
+    if (rc == 0 && export_unstored(outs, nout))
+        export_unname(b, &names);
     store_image_free(&im);
     cb_strv_free(&names);
 out:
@@ -1213,6 +1362,7 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
     if ((rc = bl_attest_parse(o->attests, &ao, err)) < 0)
         goto out;
     bool attested = bl_attest_any(&ao);
+    ao.oci_artifact = outputs_oci_artifact(outs, nout);
     oci_descriptor *ms = xcalloc(2 * n, sizeof *ms);
     size_t nms = n;
     for (size_t i = 0; i < n; i++)
@@ -1235,9 +1385,10 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         progress_status(b->prog, pid, "exporting manifest list %s done", digest);
     }
     oci_descriptor md = {.media_type = (char *)OCI_MT_INDEX, .size = (int64_t)ilen};
+    export_push ep_index = export_push_of(outs, nout, push);
     memcpy(md.digest, digest, sizeof md.digest);
     if (rc == 0)
-        rc = name_and_push(b, pid, &names, &md, push, err);
+        rc = name_and_push(b, pid, &names, &md, &ep_index, err);
     if (rc < 0)
         progress_error(b->prog, pid, err->msg);
     else
@@ -1262,6 +1413,8 @@ int bl_export_index(bl_build *b, const bl_platform_image *imgs, size_t n, builde
         rc = cb_write_file_atomic(o->iidfile, digest, strlen(digest), 0644, err);
     if (rc == 0 && o->metadata_file)
         rc = write_metadata(o->metadata_file, NULL, &md, &names, err);
+    if (rc == 0 && export_unstored(outs, nout))
+        export_unname(b, &names);
     bl_attest_opts_free(&ao);
 out:
     cb_strv_free(&names);
