@@ -464,31 +464,19 @@ static int recompress(store *s, cachex_set *set, oci_compression algo, cb_err *e
         const char *mt = json_string_value(json_object_get(jl, "mediaType"));
         if (!strcmp(mt, oci_compression_media_type(algo)))
             continue;
-        const char *dg = json_string_value(json_object_get(jl, "digest"));
-        int rc = need_blob(s, dg, err);
-        int fd = -1;
+        bl_layer l = {.size = json_integer_value(json_object_get(jl, "size"))};
+        snprintf(l.digest, sizeof l.digest, "%s", json_string_value(json_object_get(jl, "digest")));
+        snprintf(l.diff_id, sizeof l.diff_id, "%s", json_string_value(json_object_get(jl, "diff_id")));
+        snprintf(l.media_type, sizeof l.media_type, "%s", mt);
+        oci_compress_opts co = {.algo = algo};
+        int rc = need_blob(s, l.digest, err);
         if (rc == 0)
-            rc = store_blob_open(s, dg, &fd, err);
+            rc = bl_layer_recompress(s, &l, &co, &l, err);
         if (rc < 0)
             return rc;
-        store_blob_writer *w;
-        if ((rc = store_blob_writer_open(s, NULL, &w, err)) < 0) {
-            close(fd);
-            return rc;
-        }
-        oci_compress_opts co = {.algo = algo};
-        oci_layer_result res;
-        rc = oci_recompress_stream(fd, &co, store_blob_writer_sink(w), &res, err);
-        close(fd);
-        if (rc < 0) {
-            store_blob_writer_abort(w, false);
-            return rc;
-        }
-        if ((rc = store_blob_writer_commit(w, NULL, err)) < 0)
-            return rc;
-        json_object_set_new(jl, "digest", json_string(res.digest));
-        json_object_set_new(jl, "size", json_integer(res.size));
-        json_object_set_new(jl, "mediaType", json_string(res.media_type));
+        json_object_set_new(jl, "digest", json_string(l.digest));
+        json_object_set_new(jl, "size", json_integer(l.size));
+        json_object_set_new(jl, "mediaType", json_string(l.media_type));
     }
     return 0;
 }
