@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -266,8 +265,7 @@ static json_t *jstr_fmt(const char *fmt, const char *a)
 
 static json_t *base64_json(const void *data, size_t n)
 {
-    char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+    char *out = cb_base64(data, n);
     json_t *j = json_string(out);
     free(out);
     return j;

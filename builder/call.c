@@ -112,22 +112,6 @@ static json_t *call_location(int start, int end)
     return json_pack("{s:[o]}", "ranges", r);
 }
 
-static char *call_base64(const cb_buf *b)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *s = (const unsigned char *)(b->data ? b->data : "");
-    char *out = xcalloc(4 * ((b->len + 2) / 3) + 1, 1), *o = out;
-    for (size_t i = 0; i < b->len; i += 3) {
-        unsigned v = (unsigned)s[i] << 16 | (i + 1 < b->len ? (unsigned)s[i + 1] << 8 : 0) |
-                     (i + 2 < b->len ? s[i + 2] : 0);
-        *o++ = tab[v >> 18 & 63];
-        *o++ = tab[v >> 12 & 63];
-        *o++ = i + 1 < b->len ? tab[v >> 6 & 63] : '=';
-        *o++ = i + 2 < b->len ? tab[v & 63] : '=';
-    }
-    return out;
-}
-
 static void call_json_print(FILE *out, json_t *j)
 {
     char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -178,7 +162,7 @@ static int call_check(const builder_opts *o, call_src *s, bool json, int *status
             }
             free(rule);
         }
-        cleanup_free char *data = call_base64(&s->ctx.dockerfile);
+        cleanup_free char *data = cb_base64(s->ctx.dockerfile.data ? s->ctx.dockerfile.data : "", s->ctx.dockerfile.len);
         json_t *j = json_pack("{s:o,s:[{s:s,s:s,s:s}]}", "warnings", ws, "sources", "filename",
                               s->file->filename, "language", "Dockerfile", "data", data);
         if (p->lint_error)
@@ -268,7 +252,7 @@ static int call_targets(const builder_opts *o, call_src *s, bool json)
             json_object_set_new(t, "location", call_location(st->from->start_line, st->from->end_line));
             json_array_append_new(ts, t);
         }
-        cleanup_free char *data = call_base64(&s->ctx.dockerfile);
+        cleanup_free char *data = cb_base64(s->ctx.dockerfile.data ? s->ctx.dockerfile.data : "", s->ctx.dockerfile.len);
         call_json_print(out, json_pack("{s:o,s:[s]}", "targets", ts, "sources", data));
         return 0;
     }
@@ -481,7 +465,7 @@ static int call_outline(const builder_opts *o, call_src *s, bool json)
             }
             json_object_set_new(j, k ? "ssh" : "secrets", jv);
         }
-        cleanup_free char *data = call_base64(&s->ctx.dockerfile);
+        cleanup_free char *data = cb_base64(s->ctx.dockerfile.data ? s->ctx.dockerfile.data : "", s->ctx.dockerfile.len);
         json_object_set_new(j, "sources", json_pack("[s]", data));
         call_json_print(out, j);
     } else {

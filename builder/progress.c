@@ -127,23 +127,6 @@ static json_t *raw_time(double wall)
     return json_string(out);
 }
 
-static json_t *raw_base64(const char *data, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    cb_buf b;
-    cb_buf_init(&b);
-    const unsigned char *d = (const unsigned char *)data;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
-        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
-                     i + 2 < n ? tbl[v & 63] : '='};
-        cb_buf_append(&b, q, 4);
-    }
-    json_t *j = json_stringn(b.data ? b.data : "", b.len);
-    cb_buf_free(&b);
-    return j;
-}
-
 static void raw_digest(int id, char dg[CB_DIGEST_STR_LEN])
 {
     char idbuf[32];
@@ -194,7 +177,8 @@ static void raw_log(progress *p, int id, int stream, const char *line, size_t n)
     cleanup_free char *nl = xmalloc(n + 1);
     memcpy(nl, line, n);
     nl[n] = '\n';
-    json_object_set_new(lg, "data", raw_base64(nl, n + 1));
+    cleanup_free char *b64 = cb_base64(nl, n + 1);
+    json_object_set_new(lg, "data", json_string(b64));
     json_object_set_new(lg, "timestamp", raw_time(wall_now()));
     raw_emit(p, "logs", lg);
 }

@@ -144,5 +144,7 @@ size_t cb_levenshtein(const char *a, const char *b);
 const char *cb_suggest(const char *word, const char *const *candidates, size_t n);
 bool cb_str_has_prefix(const char *s, const char *prefix);
 bool cb_str_has_suffix(const char *s, const char *suffix);
+/* Standard base64 (RFC 4648, padded) of n bytes, NUL-terminated, malloc'd: Go's []byte in JSON. */
+char *cb_base64(const void *data, size_t n);
 
 #endif
